@@ -1,0 +1,38 @@
+# Palabre: `make run` installs everything and starts the server; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+MO := translations/fr/LC_MESSAGES/messages.mo
+
+.PHONY: run test lint bench screenshots clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(TEST_STAMP)
+
+$(MO): translations/fr/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+
+run: $(STAMP) $(MO)
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/python wsgi.py
+
+test: $(TEST_STAMP) $(MO)
+	$(BIN)/ruff check live tests wsgi.py
+	$(BIN)/python -m pytest -q
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check live tests wsgi.py
+
+bench: $(STAMP) $(MO)
+	$(BIN)/python -m live.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,87 @@
+"""Organiser pages: events and their sessions, with each session's links and QR code."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from live import auth
+from live.i18n import message
+from live.sessions import service
+from live.sessions.http import _links
+from live.web import store, write_or_flash
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _guard():
+    if request.endpoint == "admin.login" or auth.organiser_allowed():
+        return None
+    if bp_password_set() and request.method == "GET":
+        return redirect(url_for("admin.login"))
+    abort(403, description=message("organiser_only"))
+
+
+def bp_password_set() -> bool:
+    """True when an organiser password is configured."""
+    from flask import current_app
+
+    return bool(current_app.config["ADMIN_PASSWORD"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The organiser password form (only when LIVE_ADMIN_PASSWORD is set)."""
+    if not bp_password_set():
+        return redirect(url_for("admin.index"))
+    error = None
+    if request.method == "POST":
+        if auth.check_password(request.form.get("password", "")):
+            session["organiser"] = True
+            return redirect(url_for("admin.index"))
+        error = message("wrong_password")
+    return render_template("admin/login.html", error=error), (401 if error else 200)
+
+
+@bp.get("/")
+def index():
+    """Every event with its sessions; forms to create them."""
+    with store().read() as db:
+        events = service.list_events(db)
+        rows = [(event, list(event.sessions)) for event in events]
+        return render_template("admin/index.html", rows=rows)
+
+
+@bp.post("/events")
+def create_event():
+    """Create an event."""
+    write_or_flash(lambda db: service.create_event(
+        db, request.form.get("title", ""), request.form.get("place"), request.form.get("date")))
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/events/<int:event_id>/sessions")
+def create_session(event_id: int):
+    """Create a session in an event."""
+    def run(db):
+        event = service.get_event(db, event_id)
+        return service.create_session(db, event, request.form.get("kind"), request.form.get("title", ""),
+                                      request.form.get("place"), request.form.get("date"),
+                                      request.form.get("locale", "fr")).id
+
+    session_id = write_or_flash(run)
+    if session_id:
+        return redirect(url_for("admin.session_page", session_id=session_id))
+    return redirect(url_for("admin.index"))
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_page(session_id: int):
+    """A session's join code, QR code and capability links."""
+    with store().read() as db:
+        try:
+            live_session = service.get_session(db, session_id)
+        except Exception:  # noqa: BLE001
+            abort(404)
+        return render_template("admin/session.html", live_session=live_session,
+                               event=live_session.event, links=_links(live_session))

@@ -1,0 +1,138 @@
+"""Command line: `flask --app wsgi ...` to migrate, create events and sessions, print links."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from live.errors import DomainError
+from live.i18n import message
+from live.netinfo import public_base_url
+from live.store import upgrade
+
+
+def _store():
+    return current_app.extensions["palabre.store"]
+
+
+def _links(live_session) -> dict:
+    base = public_base_url(current_app.config)
+    return {
+        "join": f"{base}/j/{live_session.join_code}",
+        "facilitator": f"{base}/f/{live_session.facilitator_token}",
+        "moderator": f"{base}/m/{live_session.moderator_token}",
+        "screen": f"{base}/screen/{live_session.screen_token}",
+    }
+
+
+def _write(fn):
+    try:
+        with _store().write() as db:
+            return fn(db)
+    except DomainError as exc:
+        raise click.ClickException(message(exc.code, **exc.params)) from None
+
+
+def register(app: Flask) -> None:
+    """Add Palabre's commands to the app's CLI."""
+    from live.polls import service as polls
+    from live.sessions import service
+
+    @app.cli.group("db")
+    def db_group():
+        """Database schema."""
+
+    @db_group.command("upgrade")
+    def db_upgrade():
+        """Create or migrate the database to the newest schema."""
+        upgrade(_store().url)
+        click.echo("database is up to date")
+
+    @app.cli.group("event")
+    def event_group():
+        """Events."""
+
+    @event_group.command("create")
+    @click.option("--title", required=True)
+    @click.option("--place")
+    @click.option("--date", "when", help="YYYY-MM-DD")
+    def event_create(title, place, when):
+        """Create an event and print its id."""
+        event_id = _write(lambda db: service.create_event(db, title, place, when).id)
+        click.echo(event_id)
+
+    @app.cli.group("session")
+    def session_group():
+        """Sessions."""
+
+    @session_group.command("create")
+    @click.option("--event", "event_id", type=int, required=True)
+    @click.option("--kind", type=click.Choice(["round_table", "workshop"]), required=True)
+    @click.option("--title", required=True)
+    @click.option("--place")
+    @click.option("--date", "when")
+    @click.option("--locale", type=click.Choice(["fr", "en"]), default="fr")
+    def session_create(event_id, kind, title, place, when, locale):
+        """Create a session and print its join code and links."""
+        def run(db):
+            live_session = service.create_session(db, service.get_event(db, event_id), kind, title,
+                                                  place, when, locale)
+            return live_session.id, live_session.join_code, _links(live_session)
+
+        session_id, code, links = _write(run)
+        click.echo(f"session {session_id}  code {code}")
+        for role, url in links.items():
+            click.echo(f"  {role:12} {url}")
+
+    @session_group.command("links")
+    @click.argument("session_id", type=int)
+    def session_links(session_id):
+        """Print a session's join code and capability links."""
+        with _store().read() as db:
+            try:
+                live_session = service.get_session(db, session_id)
+            except DomainError as exc:
+                raise click.ClickException(message(exc.code)) from None
+            click.echo(f"session {session_id}  code {live_session.join_code}")
+            for role, url in _links(live_session).items():
+                click.echo(f"  {role:12} {url}")
+
+    @app.cli.command("demo")
+    @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
+                  default=str(Path(__file__).parent / "demo" / "event.json"))
+    def demo(path):
+        """Create a demo event (sessions and polls) from a JSON description."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+
+        def run(db):
+            info = data["event"]
+            event = service.create_event(db, info["title"], info.get("place"), info.get("date"))
+            created = []
+            for item in data["sessions"]:
+                live_session = service.create_session(db, event, item["kind"], item["title"],
+                                                      None, None, item.get("locale", "fr"))
+                for activity in item.get("activities", []):
+                    if activity.get("kind") == "poll":
+                        polls.add_poll(db, live_session, activity["type"], activity["question"],
+                                       activity.get("options"), _settings(activity))
+                created.append(live_session)
+            return [(s.id, s.title, _links(s)) for s in created]
+
+        for session_id, title, links in _write(run):
+            click.echo(f"session {session_id}: {title}")
+            for role, url in links.items():
+                click.echo(f"  {role:12} {url}")
+
+
+def _settings(activity: dict) -> dict:
+    settings = {}
+    if activity.get("type") == "scale":
+        settings["scale_max"] = activity.get("max", 5)
+        labels = activity.get("labels") or ["", ""]
+        settings["label_low"], settings["label_high"] = labels[0], labels[-1]
+    if activity.get("max_choices"):
+        settings["max_choices"] = activity["max_choices"]
+    return settings

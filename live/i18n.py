@@ -1,0 +1,97 @@
+"""Languages: the locale of each request, and error messages in the user's language."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import Babel, force_locale
+from flask_babel import lazy_gettext as _l
+
+babel = Babel()
+
+FIELDS = {
+    "title": _l("title"), "place": _l("place"), "prompt": _l("question"),
+    "option": _l("option"), "name": _l("name"), "label_low": _l("low-end label"),
+    "label_high": _l("high-end label"),
+}
+
+MESSAGES = {
+    "not_joined": _l("This connection has not joined a session. Reload the page."),
+    "no_identity": _l("Your browser did not send its cookie. Reload the page (cookies must be allowed)."),
+    "forbidden": _l("You are not allowed to do that from this page."),
+    "rate_limited": _l("Too many actions at once. Wait a few seconds and try again."),
+    "bad_payload": _l("The request was malformed. Reload the page."),
+    "missing_cid": _l("The request had no valid id. Reload the page."),
+    "payload_too_large": _l("The request is too large."),
+    "server_error": _l("Something went wrong on the server; nothing was changed. Try again."),
+    "unknown_code": _l("No session has this code. Check the code on the screen."),
+    "session_ended": _l("This session has ended."),
+    "bad_token": _l("This link is not valid (or no longer valid). Ask the organiser for the current link."),
+    "session_not_found": _l("This session does not exist."),
+    "event_not_found": _l("This event does not exist."),
+    "activity_not_found": _l("This activity does not exist in this session."),
+    "bad_session_kind": _l("Choose round table or workshop."),
+    "bad_date": _l("The date is not valid (use YYYY-MM-DD)."),
+    "text_empty": _l("The %(field)s is empty."),
+    "text_too_long": _l("The %(field)s is too long (at most %(limit)s characters)."),
+    "text_type": _l("The %(field)s must be text."),
+    "has_answers": _l("This activity already has answers: reset it first."),
+    "cannot_move": _l("This activity cannot move further."),
+    "close_first": _l("Close this activity first."),
+    "already_open": _l("This activity is already open."),
+    "not_open": _l("This activity is not open."),
+    "already_revealed": _l("The results are already shown."),
+    "already_hidden": _l("The results are already hidden."),
+    "bad_poll_type": _l("Unknown poll type."),
+    "bad_scale": _l("A scale goes from 1 to a number between 2 and %(limit)s."),
+    "bad_options": _l("The options are missing."),
+    "option_count": _l("A poll needs between 2 and %(limit)s options."),
+    "duplicate_options": _l("Two options have the same text."),
+    "bad_max_choices": _l("The maximum number of choices must be between 1 and %(limit)s."),
+    "not_a_poll": _l("This activity is not a poll."),
+    "bad_choice": _l("This answer is not valid."),
+    "choice_out_of_range": _l("Choose a value between 1 and %(limit)s."),
+    "empty_choice": _l("Choose at least one option."),
+    "duplicate_choice": _l("The same option was chosen twice."),
+    "unknown_option": _l("This option is not part of the poll."),
+    "one_choice_only": _l("Choose only one option."),
+    "too_many_choices": _l("Choose at most %(limit)s options."),
+    "rank_all": _l("Rank every option."),
+    "poll_closed": _l("This poll is closed: votes are no longer accepted."),
+    "poll_not_open": _l("This poll is not open yet."),
+    "bad_command": _l("Unknown command."),
+    "wrong_password": _l("Wrong password."),
+    "not_found_page": _l("This page does not exist."),
+    "vote_saved": _l("Your answer is saved."),
+    "organiser_only": _l("Creating events and sessions is allowed from the organiser's machine only, "
+                         "or with the organiser password."),
+}
+
+
+def select_locale() -> str:
+    """The request's locale: ?lang=, then the lang cookie, then the browser's preference."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in languages:
+        return asked
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def message(code: str, locale: str | None = None, **params) -> str:
+    """The user-facing message of an error code, in `locale` (or the request's)."""
+    text = MESSAGES.get(code, MESSAGES["server_error"])
+    with force_locale(locale) if locale else _null():
+        if "field" in params:
+            params["field"] = str(FIELDS.get(params["field"], params["field"]))
+        params = {k: ("" if v is None else v) for k, v in params.items()}
+        try:
+            return str(text) % params if params else str(text)
+        except (KeyError, TypeError, ValueError):
+            return str(text)
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,14 @@
+"""Imports every table so that Alembic and `create_all` see the whole schema."""
+
+from live.polls.model import Option, Vote  # noqa: F401
+from live.sessions.model import (  # noqa: F401
+    Activity,
+    ClientAck,
+    Event,
+    LiveSession,
+    Participant,
+    TimelineEntry,
+)
+from live.store import Base
+
+metadata = Base.metadata

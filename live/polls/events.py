@@ -1,0 +1,20 @@
+"""Socket.IO handler of polls: a participant votes."""
+
+from __future__ import annotations
+
+from live import realtime
+from live.polls import service
+from live.sessions import service as sessions
+from live.sessions.model import Participant
+
+
+@realtime.handler("vote", roles=("participant",))
+def on_vote(ctx, payload):
+    """Store a participant's vote; the ack means it is on disk."""
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
+    participant = ctx.db.get(Participant, ctx.conn.participant_id)
+    stored = service.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
+                          payload["cid"])
+    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+    return {"activity": activity.id, "choice": stored}

@@ -1,0 +1,104 @@
+"""Poll forms: voting without JavaScript, and the facilitator's poll editor."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from live import auth, realtime
+from live.errors import DomainError
+from live.i18n import message
+from live.polls import service
+from live.sessions import service as sessions
+from live.sessions.model import ClientAck
+from live.web import staff_session, store, write_or_flash
+
+bp = Blueprint("polls", __name__)
+
+
+def _choice_from_form(form) -> object:
+    ranks = {k[5:]: v for k, v in form.items() if k.startswith("rank_")}
+    if ranks:
+        try:
+            return [int(k) for k, _ in sorted(ranks.items(), key=lambda kv: int(kv[1]))]
+        except ValueError:
+            return None
+    values = form.getlist("choice")
+    return values if len(values) != 1 else values[0]
+
+
+@bp.post("/j/<code>/vote")
+def vote(code: str):
+    """Store a vote sent by the plain HTML form (the same rules as the socket event)."""
+    key = auth.device_key()
+    cid = (request.form.get("cid") or "")[:64]
+    choice = _choice_from_form(request.form)
+
+    def run(db):
+        live_session = sessions.session_by_code(db, code)
+        person = sessions.join(db, live_session, key)
+        actor = f"p{person.id}"
+        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
+            return None  # the same form sent twice
+        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
+        service.vote(db, live_session, activity, person, choice, cid or None)
+        if cid:
+            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
+        return live_session.id, activity.id
+
+    try:
+        with store().write() as db:
+            done = run(db)
+    except DomainError as exc:
+        flash(message(exc.code, **exc.params), "error")
+        return redirect(url_for("sessions.participant", code=code))
+    if done:
+        realtime.mark_dirty(*done)
+    flash(message("vote_saved"), "ok")
+    return redirect(url_for("sessions.participant", code=code))
+
+
+def _definition(form) -> tuple[list[str], dict]:
+    options = [line for line in form.get("options", "").splitlines()]
+    settings = {key: form.get(key) for key in ("max_choices", "scale_max", "label_low", "label_high")
+                if form.get(key) not in (None, "")}
+    return options, settings
+
+
+@bp.post("/f/<token>/polls")
+def add(token: str):
+    """Add a poll to the agenda."""
+    session_id = staff_session(token, "facilitator")
+    options, settings = _definition(request.form)
+
+    def run(db):
+        service.add_poll(db, sessions.get_session(db, session_id), request.form.get("type"),
+                         request.form.get("prompt", ""), options, settings)
+
+    write_or_flash(run, lambda: realtime.push_state(session_id))
+    return redirect(url_for("sessions.console", token=token))
+
+
+@bp.route("/f/<token>/polls/<int:activity_id>", methods=["GET", "POST"])
+def edit(token: str, activity_id: int):
+    """Edit a poll's question and options (while it has no votes)."""
+    session_id = staff_session(token, "facilitator")
+    if request.method == "POST":
+        options, settings = _definition(request.form)
+
+        def run(db):
+            live_session = sessions.get_session(db, session_id)
+            activity = sessions.get_activity(db, live_session, activity_id)
+            service.update_poll(db, live_session, activity, request.form.get("prompt", ""),
+                                options, settings)
+            return True
+
+        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+            return redirect(url_for("sessions.console", token=token))
+    with store().read() as db:
+        live_session = sessions.get_session(db, session_id)
+        try:
+            activity = sessions.get_activity(db, live_session, activity_id)
+        except DomainError:
+            return redirect(url_for("sessions.console", token=token))
+        options = [o.label for o in service.options_of(db, activity)]
+        return render_template("polls/edit.html", token=token, activity=activity, options=options)

@@ -1,0 +1,254 @@
+"""Rooms, roles, the event-handler wrapper and the one broadcaster. The only module that emits.
+
+Rooms: every socket joins `s<session_id>:<role>` (participant, screen, facilitator,
+moderator). State changes go to every room as a role-specific snapshot with a version;
+live aggregates (vote counts...) are coalesced per activity and pushed at most every
+`PUSH_INTERVAL` seconds, never one message per vote.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import current_app, request
+from flask_socketio import SocketIO, join_room
+
+from live.errors import DomainError
+
+log = logging.getLogger(__name__)
+socketio = SocketIO()
+
+STAFF_ROLES = ("facilitator", "moderator", "screen")
+CLIENT_ID_MAX = 64
+
+
+@dataclass
+class Connection:
+    """Who is on the other end of a socket."""
+
+    sid: str
+    session_id: int
+    role: str
+    locale: str
+    participant_id: int | None = None
+    sent: list[float] = field(default_factory=list)
+
+    @property
+    def actor(self) -> str:
+        """The key under which this client's ids are remembered for replays."""
+        if self.role == "participant":
+            return f"p{self.participant_id}"
+        return f"{self.role[0]}{self.session_id}"
+
+
+_connections: dict[str, Connection] = {}
+
+
+def room(session_id: int, role: str) -> str:
+    """The room of one role in one session."""
+    return f"s{session_id}:{role}"
+
+
+def register(connection: Connection) -> None:
+    """Remember a connected socket and put it in its room."""
+    _connections[connection.sid] = connection
+    join_room(room(connection.session_id, connection.role))
+
+
+def forget(sid: str) -> None:
+    """Drop a disconnected socket."""
+    _connections.pop(sid, None)
+
+
+def connection() -> Connection | None:
+    """The connection of the socket being handled."""
+    return _connections.get(request.sid)
+
+
+def store():
+    """The application's store."""
+    return current_app.extensions["palabre.store"]
+
+
+# --- handler wrapper ------------------------------------------------------------------------
+
+class Context:
+    """What a socket handler gets: the write transaction, the connection, post-commit effects."""
+
+    def __init__(self, db, conn: Connection):
+        self.db = db
+        self.conn = conn
+        self.effects: list[Callable[[], None]] = []
+
+    def after(self, effect: Callable[[], None]) -> None:
+        """Run `effect` once the transaction is committed (emits never run inside it)."""
+        self.effects.append(effect)
+
+
+def error(code: str, conn: Connection | None = None, state: dict | None = None, **params) -> dict:
+    """An error ack in the client's language."""
+    from live.i18n import message
+
+    locale = conn.locale if conn else None
+    body = {"ok": False, "error": {"code": code, "message": message(code, locale, **params)}}
+    if state is not None:
+        body["state"] = state
+    return body
+
+
+def _rate_limited(conn: Connection) -> bool:
+    now = time.monotonic()
+    conn.sent = [t for t in conn.sent if now - t < 10.0]
+    conn.sent.append(now)
+    return len(conn.sent) > current_app.config["RATE_LIMIT_PER_10S"]
+
+
+def _check_payload(payload) -> str | None:
+    if not isinstance(payload, dict):
+        return "bad_payload"
+    cid = payload.get("cid")
+    if not isinstance(cid, str) or not 1 <= len(cid) <= CLIENT_ID_MAX:
+        return "missing_cid"
+    if len(repr(payload)) > current_app.config["MAX_EVENT_SIZE"]:
+        return "payload_too_large"
+    return None
+
+
+def handler(event: str, roles: tuple[str, ...], write: bool = True):
+    """Register a socket handler: checks role, rate, payload and replays; acks after commit.
+
+    The decorated function gets (ctx, payload) and returns the ack's data (a dict).
+    """
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapped(payload=None):
+            conn = connection()
+            if conn is None:
+                return error("not_joined")
+            if conn.role not in roles:
+                return error("forbidden", conn)
+            if _rate_limited(conn):
+                return error("rate_limited", conn)
+            problem = _check_payload(payload)
+            if problem:
+                return error(problem, conn)
+            return _run(fn, conn, payload, write)
+
+        socketio.on_event(event, wrapped)
+        return wrapped
+
+    return decorate
+
+
+def _run(fn, conn: Connection, payload: dict, write: bool) -> dict:
+    from live.sessions.model import ClientAck
+
+    cid = payload["cid"]
+    st = store()
+    try:
+        if not write:
+            with st.read() as db:
+                ctx = Context(db, conn)
+                response = {"ok": True, **fn(ctx, payload)}
+        else:
+            with st.write() as db:
+                prior = db.query(ClientAck.response).filter_by(actor=conn.actor, client_id=cid).scalar()
+                if prior is not None:
+                    return prior  # an idempotent replay: same answer, nothing new stored
+                ctx = Context(db, conn)
+                response = {"ok": True, **fn(ctx, payload)}
+                db.add(ClientAck(actor=conn.actor, client_id=cid, response=response))
+    except DomainError as exc:
+        return error(exc.code, conn, exc.state, **exc.params)
+    except Exception:  # noqa: BLE001 - the server must keep running for every other client
+        log.exception("handler failed")
+        return error("server_error", conn)
+    # Committed: now (and only now) tell the others.
+    for effect in ctx.effects:
+        effect()
+    return response
+
+
+# --- pushes ---------------------------------------------------------------------------------
+
+def push_state(session_id: int) -> None:
+    """Send every room of the session its fresh snapshot (after a state change)."""
+    from live.sessions.views import snapshot
+
+    with store().read() as db:
+        from live.sessions.model import LiveSession
+
+        session = db.get(LiveSession, session_id)
+        if session is None:
+            return
+        views = {role: snapshot(db, session, role) for role in ("participant", *STAFF_ROLES)}
+    for role, view in views.items():
+        socketio.emit("state", view, to=room(session_id, role))
+
+
+class Broadcaster:
+    """Coalesces live aggregates: at most one push per activity per interval."""
+
+    def __init__(self, app):
+        self.app = app
+        self.dirty: set[tuple[int, int]] = set()
+        self.last_participant_push: dict[int, float] = {}
+        self.started = False
+
+    def mark(self, session_id: int, activity_id: int) -> None:
+        """Note that an activity's aggregates changed; pushed on the next tick."""
+        self.dirty.add((session_id, activity_id))
+        if not self.started:
+            self.started = True
+            socketio.start_background_task(self._loop)
+
+    def _loop(self) -> None:
+        interval = self.app.config["PUSH_INTERVAL"]
+        while True:
+            socketio.sleep(interval)
+            if not self.dirty:
+                continue
+            batch, self.dirty = self.dirty, set()
+            with self.app.app_context():
+                for session_id, activity_id in batch:
+                    try:
+                        self._push(session_id, activity_id)
+                    except Exception:  # noqa: BLE001 - keep broadcasting for other activities
+                        log.exception("push failed")
+
+    def _push(self, session_id: int, activity_id: int) -> None:
+        from live.sessions.views import aggregates
+
+        with store().read() as db:
+            data = aggregates(db, activity_id)
+        if data is None:
+            return
+        for role in STAFF_ROLES:
+            if role == "screen" and not data["revealed"]:
+                socketio.emit("results", _without_results(data), to=room(session_id, role))
+            else:
+                socketio.emit("results", data, to=room(session_id, role))
+        if data["revealed"]:
+            # Phones get revealed results too, but at most once a second.
+            now = time.monotonic()
+            if now - self.last_participant_push.get(activity_id, 0) >= 1.0:
+                self.last_participant_push[activity_id] = now
+                socketio.emit("results", data, to=room(session_id, "participant"))
+            else:
+                self.dirty.add((session_id, activity_id))
+        else:
+            socketio.emit("results", _without_results(data), to=room(session_id, "participant"))
+
+
+def _without_results(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "results"}
+
+
+def mark_dirty(session_id: int, activity_id: int) -> None:
+    """Schedule a coalesced push of an activity's aggregates."""
+    current_app.extensions["palabre.broadcaster"].mark(session_id, activity_id)

@@ -1,0 +1,68 @@
+"""Socket.IO handlers of sessions: connect (with role), snapshots, facilitator commands."""
+
+from __future__ import annotations
+
+from flask import request
+from flask import session as cookie
+from flask_babel import get_locale
+
+from live import realtime
+from live.errors import DomainError
+from live.realtime import Connection, socketio
+from live.sessions import service
+from live.sessions.views import snapshot
+
+
+def _identify(db, auth: dict) -> Connection:
+    locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
+    if "token" in auth:
+        live_session, role = service.session_by_token(db, auth["token"])
+        return Connection(request.sid, live_session.id, role, locale)
+    live_session = service.session_by_code(db, auth.get("code"))
+    key = cookie.get("pid")
+    if not key:
+        raise DomainError("no_identity")
+    participant = service.join(db, live_session, key)
+    return Connection(request.sid, live_session.id, "participant", locale, participant.id)
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Identify the socket (join code + cookie, or a capability token) and send a snapshot."""
+    if not isinstance(auth, dict):
+        raise ConnectionRefusedError(realtime.error("bad_payload")["error"])
+    try:
+        with realtime.store().write() as db:
+            conn = _identify(db, auth)
+    except DomainError as exc:
+        raise ConnectionRefusedError(realtime.error(exc.code)["error"]) from None
+    realtime.register(conn)
+    _send_snapshot(conn)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """Forget the socket."""
+    realtime.forget(request.sid)
+
+
+def _send_snapshot(conn: Connection) -> None:
+    with realtime.store().read() as db:
+        data = snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
+    socketio.emit("snapshot", data, to=conn.sid)
+
+
+@realtime.handler("sync", roles=("participant", "facilitator", "moderator", "screen"), write=False)
+def on_sync(ctx, payload):
+    """Send the full snapshot again (clients ask after a gap)."""
+    live_session = service.get_session(ctx.db, ctx.conn.session_id)
+    return {"snapshot": snapshot(ctx.db, live_session, ctx.conn.role, ctx.conn.participant_id)}
+
+
+@realtime.handler("command", roles=("facilitator",))
+def on_command(ctx, payload):
+    """A facilitator drives the session: show, banner, open, close, reveal, hide, reset, end."""
+    live_session = service.get_session(ctx.db, ctx.conn.session_id)
+    service.apply_command(ctx.db, live_session, payload.get("action"), payload.get("activity"))
+    ctx.after(lambda: realtime.push_state(live_session.id))
+    return {"version": live_session.version}

@@ -1,0 +1,188 @@
+"""Pages of a session: home and join, the participant page, the screen, the facilitator console."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from live import auth, realtime
+from live.errors import DomainError
+from live.netinfo import public_base_url
+from live.qr import qr_svg
+from live.sessions import service
+from live.sessions.views import snapshot
+from live.web import error_page, staff_session, store, write_or_flash
+
+bp = Blueprint("sessions", __name__)
+
+
+def join_url(code: str) -> str:
+    """The address a phone opens to join (also in the QR code)."""
+    from flask import current_app
+
+    return f"{public_base_url(current_app.config, request.host_url)}/j/{code}"
+
+
+@bp.get("/")
+def home():
+    """The landing page: type the code shown on the screen."""
+    return render_template("sessions/home.html")
+
+
+@bp.get("/join")
+def join_form():
+    """The join form's target (works without JavaScript)."""
+    code = service.normalise_code(request.args.get("code", ""))
+    with store().read() as db:
+        try:
+            service.session_by_code(db, code)
+        except DomainError as exc:
+            return render_template("sessions/home.html", error=exc.code, code=code), 404
+    return redirect(url_for("sessions.participant", code=code))
+
+
+@bp.get("/j/<code>")
+def participant(code: str):
+    """The participant page: what is on screen now, the vote form, the confirmation."""
+    key = auth.device_key()
+
+    def load(db):
+        live_session = service.session_by_code(db, code)
+        person = service.join(db, live_session, key)
+        return live_session.id, person.id
+
+    try:
+        with store().write() as db:
+            session_id, participant_id = load(db)
+    except DomainError as exc:
+        if service.normalise_code(code) != code:
+            return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
+        return render_template("sessions/home.html", error=exc.code, code=code), 404
+    with store().read() as db:
+        view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
+    return render_template("sessions/participant.html", view=view, code=code,
+                           form_cid=secrets.token_urlsafe(12))
+
+
+@bp.get("/j/<code>/qr.svg")
+def join_qr(code: str):
+    """The QR code of the join link."""
+    with store().read() as db:
+        try:
+            live_session = service.session_by_code(db, code)
+        except DomainError:
+            abort(404)
+        url = join_url(live_session.join_code)
+    return Response(qr_svg(url), mimetype="image/svg+xml")
+
+
+@bp.get("/screen/<token>")
+def screen(token: str):
+    """The projected screen: join banner, or the current activity and its results."""
+    session_id = staff_session(token, "screen")
+    with store().read() as db:
+        live_session = service.get_session(db, session_id)
+        view = snapshot(db, live_session, "screen")
+    return render_template("sessions/screen.html", view=view, token=token,
+                           join_url=join_url(view["session"]["code"]))
+
+
+@bp.get("/f/<token>")
+def console(token: str):
+    """The facilitator console: agenda, live counts, controls."""
+    session_id = staff_session(token, "facilitator")
+    with store().read() as db:
+        live_session = service.get_session(db, session_id)
+        view = snapshot(db, live_session, "facilitator")
+        links = _links(live_session)
+    return render_template("sessions/console.html", view=view, token=token, links=links,
+                           join_url=join_url(view["session"]["code"]))
+
+
+@bp.get("/f/<token>/qr.svg")
+def console_qr(token: str):
+    """The QR code of the facilitator's own link, to carry on from a phone."""
+    staff_session(token, "facilitator")
+    from flask import current_app
+
+    url = f"{public_base_url(current_app.config, request.host_url)}/f/{token}"
+    return Response(qr_svg(url), mimetype="image/svg+xml")
+
+
+@bp.post("/f/<token>/command")
+def console_command(token: str):
+    """A console button without JavaScript: same command as the socket event."""
+    session_id = staff_session(token, "facilitator")
+    action = request.form.get("action")
+    activity = request.form.get("activity", type=int)
+
+    def run(db):
+        service.apply_command(db, service.get_session(db, session_id), action, activity)
+
+    write_or_flash(run, lambda: realtime.push_state(session_id))
+    return redirect(url_for("sessions.console", token=token) + (f"#a{activity}" if activity else ""))
+
+
+@bp.post("/f/<token>/activities/<int:activity_id>/move")
+def move(token: str, activity_id: int):
+    """Move an activity up or down the agenda."""
+    session_id = staff_session(token, "facilitator")
+    offset = -1 if request.form.get("direction") == "up" else 1
+
+    def run(db):
+        live_session = service.get_session(db, session_id)
+        service.move_activity(db, live_session, service.get_activity(db, live_session, activity_id),
+                              offset)
+
+    write_or_flash(run, lambda: realtime.push_state(session_id))
+    return redirect(url_for("sessions.console", token=token))
+
+
+@bp.post("/f/<token>/activities/<int:activity_id>/delete")
+def delete(token: str, activity_id: int):
+    """Delete an activity that has no answers."""
+    session_id = staff_session(token, "facilitator")
+
+    def run(db):
+        live_session = service.get_session(db, session_id)
+        service.delete_activity(db, live_session, service.get_activity(db, live_session, activity_id))
+
+    write_or_flash(run, lambda: realtime.push_state(session_id))
+    return redirect(url_for("sessions.console", token=token))
+
+
+@bp.get("/m/<token>")
+def moderator(token: str):
+    """The moderator console."""
+    session_id = staff_session(token, "moderator")
+    with store().read() as db:
+        view = snapshot(db, service.get_session(db, session_id), "moderator")
+    return render_template("sessions/moderator.html", view=view, token=token)
+
+
+def _links(live_session) -> dict:
+    from flask import current_app
+
+    base = public_base_url(current_app.config, request.host_url)
+    return {
+        "join": f"{base}/j/{live_session.join_code}",
+        "facilitator": f"{base}/f/{live_session.facilitator_token}",
+        "moderator": f"{base}/m/{live_session.moderator_token}",
+        "screen": f"{base}/screen/{live_session.screen_token}",
+    }
+
+
+@bp.app_errorhandler(404)
+def not_found(exc):
+    """A 404 page in the user's language."""
+    description = getattr(exc, "description", None)
+    if description and not str(description).startswith("The requested URL"):
+        return render_template("error.html", message=description), 404
+    return error_page("not_found_page", 404)
+
+
+@bp.app_errorhandler(403)
+def forbidden(exc):
+    """A 403 page in the user's language."""
+    return render_template("error.html", message=getattr(exc, "description", "")), 403

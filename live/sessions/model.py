@@ -1,0 +1,139 @@
+"""Tables of events, sessions, their agenda of activities, participants and the timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from live.store import Base, UTCDateTime, utcnow
+
+SESSION_KINDS = ("round_table", "workshop")
+SESSION_STATES = ("draft", "live", "ended")
+ACTIVITY_KINDS = ("poll", "wordcloud", "ideas", "questions")
+ACTIVITY_STATES = ("draft", "open", "closed")
+
+
+class Event(Base):
+    """An occasion that groups sessions."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(200))
+    date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sessions: Mapped[list[LiveSession]] = relationship(
+        back_populates="event", order_by="LiveSession.id", cascade="all, delete-orphan"
+    )
+
+
+class LiveSession(Base):
+    """One round table or workshop: join code, capability tokens, agenda, state."""
+
+    __tablename__ = "live_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(200))
+    date: Mapped[date | None] = mapped_column(Date)
+    locale: Mapped[str] = mapped_column(String(5), default="fr")
+    join_code: Mapped[str] = mapped_column(String(12), unique=True)
+    facilitator_token: Mapped[str] = mapped_column(String(64), unique=True)
+    moderator_token: Mapped[str] = mapped_column(String(64), unique=True)
+    screen_token: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    # The activity on the screen; None shows the join banner. (Not a foreign key: the two
+    # tables would reference each other; the service clears it when the activity goes.)
+    current_activity_id: Mapped[int | None] = mapped_column(Integer)
+    # Increases on every change of what clients see; snapshots carry it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+    activities: Mapped[list[Activity]] = relationship(
+        back_populates="session",
+        order_by="Activity.position",
+        cascade="all, delete-orphan",
+        foreign_keys="Activity.session_id",
+    )
+
+
+class Activity(Base):
+    """One item of a session's agenda: a poll, a word cloud, an idea wall or a Q&A."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    # Poll type: single, multiple, scale, ranking; None for other kinds.
+    type: Mapped[str | None] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(Text)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[LiveSession] = relationship(
+        back_populates="activities", foreign_keys=[session_id]
+    )
+
+
+class Participant(Base):
+    """An anonymous device that joined a session (its key comes from a signed cookie)."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("session_id", "device_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    device_key: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(40))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TimelineEntry(Base):
+    """When something happened in a session: opened, closed, revealed, reset, on screen..."""
+
+    __tablename__ = "timeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ClientAck(Base):
+    """The answer already given to a client-generated id: a replay gets it again."""
+
+    __tablename__ = "client_acks"
+    __table_args__ = (UniqueConstraint("actor", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    client_id: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

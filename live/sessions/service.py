@@ -1,0 +1,351 @@
+"""Events, sessions, joining, the agenda and the lifecycle of activities. No Flask, no sockets."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DB
+
+from live import activities
+from live.errors import DomainError, NotFound
+from live.sessions.model import (
+    SESSION_KINDS,
+    Activity,
+    Event,
+    LiveSession,
+    Participant,
+    TimelineEntry,
+)
+from live.store import utcnow
+from live.text import TextError, clean, clean_optional
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or from a screen is typed right.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 6
+TOKEN_BYTES = 24  # 192 bits: capability links cannot be guessed.
+ROLES = ("participant", "facilitator", "moderator", "screen")
+
+
+def _text(value: object, field: str, max_length: int) -> str:
+    try:
+        return clean(value, max_length)
+    except TextError as exc:
+        raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
+
+
+def _optional(value: object, field: str, max_length: int) -> str | None:
+    try:
+        return clean_optional(value, max_length)
+    except TextError as exc:
+        raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
+
+
+def _date(value: object) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DomainError("bad_date") from None
+
+
+def record(db: DB, session: LiveSession, action: str, actor: str, activity: Activity | None = None,
+           **detail) -> None:
+    """Add a timeline entry and bump the session's version (what clients see changed)."""
+    db.add(TimelineEntry(session_id=session.id, activity_id=activity.id if activity else None,
+                         action=action, actor=actor, detail=detail or None, at=utcnow()))
+    session.version += 1
+
+
+# --- events and sessions -------------------------------------------------------------
+
+def create_event(db: DB, title: object, place: object = None, when: object = None) -> Event:
+    """Create an event that will group sessions."""
+    event = Event(title=_text(title, "title", 200), place=_optional(place, "place", 200),
+                  date=_date(when))
+    db.add(event)
+    db.flush()
+    return event
+
+
+def list_events(db: DB) -> list[Event]:
+    """Every event, newest first."""
+    return list(db.scalars(select(Event).order_by(Event.id.desc())))
+
+
+def get_event(db: DB, event_id: object) -> Event:
+    """The event with this id, or NotFound."""
+    event = db.get(Event, event_id) if isinstance(event_id, int) else None
+    if event is None:
+        raise NotFound("event_not_found")
+    return event
+
+
+def _new_code(db: DB) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.scalar(select(LiveSession.id).where(LiveSession.join_code == code)) is None:
+            return code
+
+
+def create_session(db: DB, event: Event, kind: object, title: object, place: object = None,
+                   when: object = None, locale: object = "fr") -> LiveSession:
+    """Create a session with its join code and its three capability tokens."""
+    if kind not in SESSION_KINDS:
+        raise DomainError("bad_session_kind")
+    session = LiveSession(
+        event_id=event.id, kind=kind, title=_text(title, "title", 200),
+        place=_optional(place, "place", 200), date=_date(when) or event.date,
+        locale=locale if locale in ("fr", "en") else "fr",
+        join_code=_new_code(db),
+        facilitator_token=secrets.token_urlsafe(TOKEN_BYTES),
+        moderator_token=secrets.token_urlsafe(TOKEN_BYTES),
+        screen_token=secrets.token_urlsafe(TOKEN_BYTES),
+    )
+    db.add(session)
+    db.flush()
+    return session
+
+
+def normalise_code(code: object) -> str:
+    """A join code as typed (spaces, dashes, lower case) in canonical form."""
+    if not isinstance(code, str):
+        return ""
+    return "".join(ch for ch in code.upper() if ch.isalnum())[:CODE_LENGTH * 2]
+
+
+def session_by_code(db: DB, code: object) -> LiveSession:
+    """The session a participant joins with this code; refused if unknown or ended."""
+    session = db.scalar(select(LiveSession).where(LiveSession.join_code == normalise_code(code)))
+    if session is None:
+        raise NotFound("unknown_code")
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    return session
+
+
+def session_by_token(db: DB, token: object) -> tuple[LiveSession, str]:
+    """The session and role a capability token grants, or NotFound."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 64:
+        raise NotFound("bad_token")
+    for role, column in (("facilitator", LiveSession.facilitator_token),
+                         ("moderator", LiveSession.moderator_token),
+                         ("screen", LiveSession.screen_token)):
+        session = db.scalar(select(LiveSession).where(column == token))
+        if session is not None:
+            return session, role
+    raise NotFound("bad_token")
+
+
+def get_session(db: DB, session_id: int) -> LiveSession:
+    """The session with this id, or NotFound."""
+    session = db.get(LiveSession, session_id)
+    if session is None:
+        raise NotFound("session_not_found")
+    return session
+
+
+def join(db: DB, session: LiveSession, device_key: str) -> Participant:
+    """The participant for this device in this session, created on first join."""
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    participant = db.scalar(select(Participant).where(
+        Participant.session_id == session.id, Participant.device_key == device_key))
+    if participant is None:
+        participant = Participant(session_id=session.id, device_key=device_key)
+        db.add(participant)
+        db.flush()
+    return participant
+
+
+def find_participant(db: DB, session: LiveSession, device_key: str | None) -> Participant | None:
+    """The participant for this device, if it has joined."""
+    if not device_key:
+        return None
+    return db.scalar(select(Participant).where(
+        Participant.session_id == session.id, Participant.device_key == device_key))
+
+
+def set_display_name(db: DB, participant: Participant, name: object) -> None:
+    """Give (or clear) the participant's display name."""
+    participant.display_name = _optional(name, "name", 40)
+
+
+def participant_count(db: DB, session: LiveSession) -> int:
+    """How many devices have joined the session."""
+    return db.scalar(select(func.count(Participant.id)).where(
+        Participant.session_id == session.id)) or 0
+
+
+def end_session(db: DB, session: LiveSession, actor: str) -> None:
+    """End the session: nothing can be answered any more, the code stops working."""
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    for activity in session.activities:
+        if activity.state == "open":
+            _close(db, session, activity, actor)
+    session.state = "ended"
+    session.ended_at = utcnow()
+    record(db, session, "session_ended", actor)
+
+
+# --- the agenda ------------------------------------------------------------------------
+
+def get_activity(db: DB, session: LiveSession, activity_id: object) -> Activity:
+    """An activity of this session, or NotFound (ids of other sessions are not found)."""
+    activity = db.get(Activity, activity_id) if isinstance(activity_id, int) and not isinstance(
+        activity_id, bool) else None
+    if activity is None or activity.session_id != session.id:
+        raise NotFound("activity_not_found")
+    return activity
+
+
+def add_activity(db: DB, session: LiveSession, kind: str, prompt: object, settings: dict,
+                 type_: str | None = None) -> Activity:
+    """Append an activity to the agenda (features validate their own settings first)."""
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    position = db.scalar(select(func.coalesce(func.max(Activity.position), 0)).where(
+        Activity.session_id == session.id)) + 1
+    activity = Activity(session_id=session.id, position=position, kind=kind, type=type_,
+                        prompt=_text(prompt, "prompt", 300), settings=settings)
+    db.add(activity)
+    db.flush()
+    record(db, session, "activity_added", "facilitator", activity)
+    return activity
+
+
+def require_editable(db: DB, activity: Activity) -> None:
+    """Refuse to change an activity's definition once it has answers (reset it first)."""
+    if activities.hooks_for(activity.kind).answer_count(db, activity):
+        raise DomainError("has_answers")
+
+
+def move_activity(db: DB, session: LiveSession, activity: Activity, offset: int) -> None:
+    """Move an activity up (-1) or down (+1) in the agenda."""
+    agenda = list(session.activities)
+    index = agenda.index(activity)
+    target = index + offset
+    if offset not in (-1, 1) or not 0 <= target < len(agenda):
+        raise DomainError("cannot_move")
+    agenda[index], agenda[target] = agenda[target], agenda[index]
+    for position, item in enumerate(agenda, start=1):
+        item.position = position
+    record(db, session, "agenda_reordered", "facilitator", activity)
+
+
+def delete_activity(db: DB, session: LiveSession, activity: Activity) -> None:
+    """Remove an activity that has no answers and is not open."""
+    if activity.state == "open":
+        raise DomainError("close_first")
+    require_editable(db, activity)
+    if session.current_activity_id == activity.id:
+        session.current_activity_id = None
+    record(db, session, "activity_deleted", "facilitator", None, prompt=activity.prompt)
+    db.delete(activity)
+    db.flush()
+    for position, item in enumerate(
+            db.scalars(select(Activity).where(Activity.session_id == session.id)
+                       .order_by(Activity.position)), start=1):
+        item.position = position
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+def _start(session: LiveSession) -> None:
+    if session.state == "draft":
+        session.state = "live"
+        session.started_at = utcnow()
+
+
+def _require_live(session: LiveSession) -> None:
+    if session.state == "ended":
+        raise DomainError("session_ended")
+
+
+def show(db: DB, session: LiveSession, activity: Activity | None, actor: str) -> None:
+    """Put an activity on the screen (and on every phone), or the join banner with None."""
+    _require_live(session)
+    session.current_activity_id = activity.id if activity else None
+    _start(session)
+    record(db, session, "on_screen" if activity else "banner", actor, activity)
+
+
+def open_activity(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
+    """Open an activity for answers (a closed one may be reopened)."""
+    _require_live(session)
+    if activity.state == "open":
+        raise DomainError("already_open")
+    activity.state = "open"
+    activity.opened_at = activity.opened_at or utcnow()
+    activity.closed_at = None
+    activity.version += 1
+    _start(session)
+    record(db, session, "opened", actor, activity)
+
+
+def _close(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
+    activity.state = "closed"
+    activity.closed_at = utcnow()
+    activity.version += 1
+    record(db, session, "closed", actor, activity)
+
+
+def close_activity(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
+    """Stop accepting answers."""
+    if activity.state != "open":
+        raise DomainError("not_open")
+    _close(db, session, activity, actor)
+
+
+def reveal(db: DB, session: LiveSession, activity: Activity, reveal_it: bool, actor: str) -> None:
+    """Show (True) or hide (False) an activity's results on the screen and the phones."""
+    if activity.revealed == reveal_it:
+        raise DomainError("already_revealed" if reveal_it else "already_hidden")
+    activity.revealed = reveal_it
+    activity.version += 1
+    record(db, session, "revealed" if reveal_it else "hidden", actor, activity)
+
+
+def reset(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
+    """Delete every answer and put the activity back to draft, results hidden."""
+    _require_live(session)
+    activities.hooks_for(activity.kind).reset(db, activity)
+    activity.state = "draft"
+    activity.revealed = False
+    activity.opened_at = None
+    activity.closed_at = None
+    activity.version += 1
+    record(db, session, "reset", actor, activity)
+
+
+COMMANDS = ("show", "banner", "open", "close", "reveal", "hide", "reset", "end")
+
+
+def apply_command(db: DB, session: LiveSession, action: object, activity_id: object,
+                  actor: str = "facilitator") -> Activity | None:
+    """Run one facilitator command (show, banner, open, close, reveal, hide, reset, end)."""
+    if action not in COMMANDS:
+        raise DomainError("bad_command")
+    if action == "banner":
+        show(db, session, None, actor)
+        return None
+    if action == "end":
+        end_session(db, session, actor)
+        return None
+    activity = get_activity(db, session, activity_id)
+    if action == "show":
+        show(db, session, activity, actor)
+    elif action == "open":
+        open_activity(db, session, activity, actor)
+    elif action == "close":
+        close_activity(db, session, activity, actor)
+    elif action in ("reveal", "hide"):
+        reveal(db, session, activity, action == "reveal", actor)
+    else:
+        reset(db, session, activity, actor)
+    return activity

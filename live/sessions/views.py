@@ -1,0 +1,64 @@
+"""Snapshots: what each role may see of a session, as plain data with a version number."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session as DB
+
+from live import activities
+from live.sessions import service
+from live.sessions.model import Activity, LiveSession
+
+STAFF = ("facilitator", "moderator")
+
+
+def activity_view(db: DB, activity: Activity, role: str) -> dict:
+    """One activity as `role` sees it: results only for staff, or once revealed."""
+    hooks = activities.hooks_for(activity.kind)
+    include_results = activity.revealed or role in STAFF
+    data = {
+        "id": activity.id, "kind": activity.kind, "type": activity.type,
+        "prompt": activity.prompt, "state": activity.state, "revealed": activity.revealed,
+        "position": activity.position, "version": activity.version,
+        "answers": hooks.answer_count(db, activity),
+    }
+    data.update(hooks.view(db, activity, include_results))
+    return data
+
+
+def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None = None) -> dict:
+    """Everything `role` may see of the session now; a client replaces its state with it."""
+    current = None
+    if session.current_activity_id is not None:
+        activity = db.get(Activity, session.current_activity_id)
+        if activity is not None:
+            current = activity_view(db, activity, role)
+            if participant_id is not None:
+                current["mine"] = activities.hooks_for(activity.kind).mine(db, activity, participant_id)
+    data = {
+        "version": session.version,
+        "role": role,
+        "session": {
+            "id": session.id, "title": session.title, "kind": session.kind,
+            "state": session.state, "code": session.join_code, "locale": session.locale,
+            "event": session.event.title,
+        },
+        "participants": service.participant_count(db, session),
+        "current": current,
+    }
+    if role in STAFF:
+        data["agenda"] = [activity_view(db, a, role) for a in session.activities]
+    return data
+
+
+def aggregates(db: DB, activity_id: int) -> dict | None:
+    """The live counts of one activity (and its results) for the coalesced pushes."""
+    activity = db.get(Activity, activity_id)
+    if activity is None:
+        return None
+    hooks = activities.hooks_for(activity.kind)
+    return {
+        "activity": activity.id, "version": activity.version, "revealed": activity.revealed,
+        "state": activity.state, "answers": hooks.answer_count(db, activity),
+        "participants": service.participant_count(db, activity.session),
+        "results": hooks.results(db, activity),
+    }

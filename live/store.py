@@ -1,0 +1,137 @@
+"""Database engine, the declarative base, the one write path and migrations.
+
+Every write goes through `write()`: one short transaction at a time, committed before the
+caller acknowledges anything ("acknowledged = stored"). Nothing that yields to the event
+loop (an emit, a sleep, network I/O) may run inside it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored naive in UTC and always returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Store:
+    """An engine plus the serialized write path."""
+
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL"):
+        self.url = url
+        self.engine: Engine = create_engine(url, **_engine_options(url))
+        if self.engine.dialect.name == "sqlite":
+            _configure_sqlite(self.engine, sqlite_synchronous)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # One writer at a time. Under eventlet/gevent this lock is cooperative (monkey
+        # patched), so a writer never waits inside SQLite's C code for another writer.
+        self._write_lock = threading.Lock()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A short read-only unit of work."""
+        with self._sessions() as db:
+            yield db
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One serialized, short transaction, committed (durably) on exit."""
+        with self._write_lock:
+            with self._sessions() as db:
+                with db.begin():
+                    db.connection(execution_options={"palabre_write": True})
+                    yield db
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 5}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    synchronous = synchronous.upper() if synchronous.upper() in {"FULL", "NORMAL", "EXTRA"} else "FULL"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, issue BEGIN (so that BEGIN IMMEDIATE works).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A write transaction takes SQLite's write lock at once (no upgrade deadlock);
+        # reads stay deferred and, in WAL mode, never wait for a writer.
+        write = conn.get_execution_options().get("palabre_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    """The embedded default: a SQLite file in the instance folder."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'palabre.db'}"
+
+
+def alembic_config(url: str):
+    """An Alembic configuration pointing at our migrations and `url`."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Create or migrate the database to the newest schema."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

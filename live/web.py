@@ -1,0 +1,49 @@
+"""Small helpers shared by the HTTP blueprints: capability lookups and form writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import abort, current_app, flash, render_template
+
+from live.errors import DomainError
+from live.i18n import message
+from live.sessions import service
+
+T = TypeVar("T")
+
+
+def store():
+    """The application's store."""
+    return current_app.extensions["palabre.store"]
+
+
+def staff_session(token: str, role: str) -> int:
+    """The id of the session this capability token opens for `role`, or a 404 page."""
+    with store().read() as db:
+        try:
+            live_session, granted = service.session_by_token(db, token)
+        except DomainError:
+            granted = None
+        if granted != role:
+            abort(404, description=message("bad_token"))
+        return live_session.id
+
+
+def write_or_flash(fn: Callable[..., T], *after: Callable[[], None]) -> T | None:
+    """Run `fn(db)` in one write; flash the error in the user's language if it is refused."""
+    try:
+        with store().write() as db:
+            result = fn(db)
+    except DomainError as exc:
+        flash(message(exc.code, **exc.params), "error")
+        return None
+    for effect in after:
+        effect()
+    return result
+
+
+def error_page(code: str, status: int = 400, **params):
+    """An error page with a message the user can act on."""
+    return render_template("error.html", message=message(code, **params)), status

@@ -1,0 +1,119 @@
+"""Fixtures: a fresh app on a real SQLite file per test, HTTP and Socket.IO test clients."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from live import create_app
+from live.polls import service as polls
+from live.realtime import socketio
+from live.sessions import service as sessions
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh application on its own SQLite file."""
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'palabre.db'}",
+        "ASYNC_MODE": "threading",
+        "RATE_LIMIT_PER_10S": 1000,
+        "PUSH_INTERVAL": 0.05,
+    })
+    yield app
+    app.extensions["palabre.store"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """An HTTP client (a browser with its own cookie jar)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    """The application's store."""
+    return app.extensions["palabre.store"]
+
+
+@pytest.fixture
+def live(store):
+    """A session in an event, with ids and tokens (no activity yet)."""
+    with store.write() as db:
+        event = sessions.create_event(db, "Human Tech Days", "Chartres", "2022-04-05")
+        s = sessions.create_session(db, event, "round_table", "Table ronde")
+        return {"id": s.id, "code": s.join_code, "facilitator": s.facilitator_token,
+                "moderator": s.moderator_token, "screen": s.screen_token}
+
+
+def add_poll(store, session_id, poll_type="single", options=("Oui", "Non", "Je ne sais pas"), **settings):
+    """Add a poll to a session and return its id."""
+    with store.write() as db:
+        s = sessions.get_session(db, session_id)
+        return polls.add_poll(db, s, poll_type, "Question ?", list(options), settings).id
+
+
+def command(store, session_id, action, activity=None):
+    """Run a facilitator command directly through the service."""
+    with store.write() as db:
+        sessions.apply_command(db, sessions.get_session(db, session_id), action, activity)
+
+
+@pytest.fixture
+def poll(store, live):
+    """An open single-choice poll on screen."""
+    activity = add_poll(store, live["id"])
+    command(store, live["id"], "show", activity)
+    command(store, live["id"], "open", activity)
+    return activity
+
+
+def cid() -> str:
+    """A fresh client-generated id."""
+    return f"{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def phone(app, live):
+    """A factory of participant sockets, each with its own browser (cookie jar)."""
+    made = []
+
+    def make(code=None):
+        browser = app.test_client()
+        browser.get(f"/j/{code or live['code']}")
+        sock = socketio.test_client(app, auth={"code": code or live["code"], "lang": "en"},
+                                    flask_test_client=browser)
+        made.append(sock)
+        return sock
+
+    yield make
+    for sock in made:
+        if sock.is_connected():
+            sock.disconnect()
+
+
+@pytest.fixture
+def staff(app, live):
+    """A factory of staff sockets: staff('facilitator'|'moderator'|'screen')."""
+    made = []
+
+    def make(role):
+        sock = socketio.test_client(app, auth={"token": live[role], "lang": "en"})
+        made.append(sock)
+        return sock
+
+    yield make
+    for sock in made:
+        if sock.is_connected():
+            sock.disconnect()
+
+
+def events_named(sock, name):
+    """The payloads a test socket received for event `name`."""
+    return [e["args"][0] for e in sock.get_received() if e["name"] == name]

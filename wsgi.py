@@ -1,0 +1,24 @@
+"""Entry point: `app = create_app()` for WSGI servers; `python wsgi.py` runs Palabre."""
+
+if __name__ == "__main__":
+    # Patch the standard library for eventlet/gevent before anything else is imported.
+    from live import runtime
+
+    runtime.monkey_patch()
+
+from live import create_app  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    from live.netinfo import public_base_url
+    from live.realtime import socketio
+
+    config = app.config
+    base = public_base_url(config)
+    print(f"Palabre is running ({socketio.async_mode}). Participants join at: {base}/", flush=True)
+    print(f"Organiser page (this machine only unless LIVE_ADMIN_PASSWORD is set): "
+          f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
+    from live import runtime
+
+    runtime.serve(app, socketio, config["HOST"], int(config["PORT"]), int(config["MAX_CONNECTIONS"]))
