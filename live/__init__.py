@@ -8,6 +8,7 @@ from flask_compress import Compress
 from live import runtime
 from live.config import Defaults, load_secret_key
 from live.i18n import babel, select_locale
+from live.health import Heartbeat
 from live.realtime import Broadcaster, socketio
 from live.store import Store, default_sqlite_url, upgrade
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     store = Store(url, app.config["SQLITE_SYNCHRONOUS"])
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
+    app.extensions["palabre.heartbeat"] = Heartbeat()
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
@@ -64,6 +66,7 @@ def _init_socketio(app: Flask) -> None:
 def _register_features(app: Flask) -> None:
     # Importing a feature registers its activity kind and its socket handlers.
     from live import cli
+    from live import health
     from live.admin import http as admin_http
     from live.polls import events as poll_events  # noqa: F401
     from live.polls import http as poll_http
@@ -73,6 +76,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(session_http.bp)
     app.register_blueprint(poll_http.bp)
     app.register_blueprint(admin_http.bp)
+    app.register_blueprint(health.bp)
     cli.register(app)
 
 

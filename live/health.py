@@ -1,0 +1,55 @@
+"""Health and event-loop responsiveness: `GET /healthz` (from this machine only).
+
+A heartbeat task wakes every 10 ms; the largest gap between two wake-ups tells how long the
+event loop was blocked (a render or a database call held it). Benchmarks read and reset it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from live import auth
+from live.realtime import socketio
+
+bp = Blueprint("health", __name__)
+TICK = 0.01
+
+
+class Heartbeat:
+    """Measures the event loop's largest stall."""
+
+    def __init__(self):
+        self.max_gap = 0.0
+        self.started = False
+
+    def start(self) -> None:
+        """Start the heartbeat task once."""
+        if not self.started:
+            self.started = True
+            socketio.start_background_task(self._run)
+
+    def _run(self) -> None:
+        last = time.perf_counter()
+        while True:
+            socketio.sleep(TICK)
+            now = time.perf_counter()
+            self.max_gap = max(self.max_gap, now - last - TICK)
+            last = now
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness, open connections and the largest event-loop stall since the last reset."""
+    if not auth.is_local_request():
+        abort(404)
+    beat: Heartbeat = current_app.extensions["palabre.heartbeat"]
+    beat.start()
+    from live.realtime import _connections
+
+    body = {"ok": True, "async_mode": socketio.async_mode, "connections": len(_connections),
+            "max_loop_gap_ms": round(beat.max_gap * 1000, 1)}
+    if request.args.get("reset"):
+        beat.max_gap = 0.0
+    return jsonify(body)
