@@ -134,4 +134,4 @@ def upgrade(url: str) -> None:
     """Create or migrate the database to the newest schema."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
