@@ -252,3 +252,9 @@ def _without_results(data: dict) -> dict:
 def mark_dirty(session_id: int, activity_id: int) -> None:
     """Schedule a coalesced push of an activity's aggregates."""
     current_app.extensions["palabre.broadcaster"].mark(session_id, activity_id)
+
+
+def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, ...]) -> None:
+    """Send one event to some role rooms of a session."""
+    for role in roles:
+        socketio.emit(event, data, to=room(session_id, role))

@@ -1,0 +1,61 @@
+"""Socket.IO handlers of word clouds: send and withdraw entries, moderate groups."""
+
+from __future__ import annotations
+
+from live import realtime
+from live.sessions import service as sessions
+from live.sessions.model import Participant
+from live.wordclouds import images, service
+
+
+def _activity(ctx, payload):
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    return live_session, sessions.get_activity(ctx.db, live_session, payload.get("activity"))
+
+
+def _changed(ctx, live_session, activity, state: bool = False) -> None:
+    session_id, activity_id = live_session.id, activity.id
+    ctx.after(lambda: realtime.mark_dirty(session_id, activity_id))
+    ctx.after(lambda: images.schedule(session_id, activity_id))
+    if state:
+        ctx.after(lambda: realtime.push_state(session_id))
+
+
+@realtime.handler("word:add", roles=("participant",))
+def on_add(ctx, payload):
+    """A participant sends one entry; the ack carries their entries."""
+    live_session, activity = _activity(ctx, payload)
+    participant = ctx.db.get(Participant, ctx.conn.participant_id)
+    entry = service.add_entry(ctx.db, live_session, activity, participant, payload.get("text"),
+                              payload["cid"])
+    _changed(ctx, live_session, activity)
+    return {"activity": activity.id, "entry": {"id": entry.id, "text": entry.text},
+            "mine": service.my_entries(ctx.db, activity, participant.id)}
+
+
+@realtime.handler("word:withdraw", roles=("participant",))
+def on_withdraw(ctx, payload):
+    """A participant takes back one of their entries."""
+    live_session, activity = _activity(ctx, payload)
+    participant = ctx.db.get(Participant, ctx.conn.participant_id)
+    service.withdraw_entry(ctx.db, activity, participant, payload.get("entry"))
+    _changed(ctx, live_session, activity)
+    return {"activity": activity.id, "mine": service.my_entries(ctx.db, activity, participant.id)}
+
+
+@realtime.handler("word:moderate", roles=("moderator", "facilitator"))
+def on_moderate(ctx, payload):
+    """Hide, restore, merge, unmerge, release or hold a group of the cloud."""
+    live_session, activity = _activity(ctx, payload)
+    service.moderate(ctx.db, live_session, activity, payload.get("action"), payload.get("key"),
+                     payload.get("into"), actor=ctx.conn.role)
+    _changed(ctx, live_session, activity, state=True)
+    return {"activity": activity.id, "groups": [g.as_dict() for g in service.groups(ctx.db, activity)]}
+
+
+@realtime.handler("word:groups", roles=("moderator", "facilitator"), write=False)
+def on_groups(ctx, payload):
+    """Every group as the cloud counts it, with its moderation state (for the moderator console)."""
+    _, activity = _activity(ctx, payload)
+    service._require_cloud(activity)
+    return {"activity": activity.id, "groups": [g.as_dict() for g in service.groups(ctx.db, activity)]}

@@ -1,0 +1,125 @@
+"""Word-cloud pages and forms: the cloud image, entries without JavaScript, the editor, moderation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+
+from live import auth, realtime
+from live.errors import DomainError
+from live.sessions import service as sessions
+from live.sessions.model import Activity, ClientAck
+from live.web import staff_session, store, write_or_flash
+from live.wordclouds import images, service
+
+bp = Blueprint("wordclouds", __name__)
+
+
+def _settings(form) -> dict:
+    return {
+        "entries_per_participant": form.get("entries_per_participant") or None,
+        "max_length": form.get("max_length") or None,
+        "show_on_phones": form.get("show_on_phones") == "on",
+        "hold_profanity": form.get("hold_profanity") == "on",
+    }
+
+
+def _may_see(activity: Activity) -> bool:
+    token = request.args.get("t")
+    with store().read() as db:
+        if token:
+            try:
+                live_session, _role = sessions.session_by_token(db, token)
+            except DomainError:
+                return False
+            return live_session.id == activity.session_id
+        person = sessions.find_participant(db, activity.session, auth.device_key(create=False))
+        return bool(person and activity.revealed and activity.settings.get("show_on_phones"))
+
+
+@bp.get("/cloud/<int:activity_id>.svg")
+def cloud_image(activity_id: int):
+    """The cloud as SVG, for the screen, staff, and phones once revealed (if allowed)."""
+    with store().read() as db:
+        activity = db.get(Activity, activity_id)
+        if activity is None or activity.kind != "wordcloud":
+            abort(404)
+        db.expunge(activity)
+    if not _may_see(activity):
+        abort(404)
+    frequencies = images.current_frequencies(activity_id) or {}
+    theme = request.args.get("theme") if request.args.get("theme") in images.THEMES else "light"
+    _digest, svg = images.images().get(frequencies, theme)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600" if request.args.get("v") else "no-store"
+    return response
+
+
+@bp.post("/f/<token>/wordclouds")
+def add(token: str):
+    """Add a word cloud to the agenda."""
+    session_id = staff_session(token, "facilitator")
+    write_or_flash(lambda db: service.add_wordcloud(
+        db, sessions.get_session(db, session_id), request.form.get("prompt", ""), _settings(request.form)),
+        lambda: realtime.push_state(session_id))
+    return redirect(url_for("sessions.console", token=token))
+
+
+@bp.post("/j/<code>/words")
+def add_entry(code: str):
+    """Send an entry from the plain HTML form."""
+    key = auth.device_key()
+    cid = (request.form.get("cid") or "")[:64]
+
+    def run(db):
+        live_session = sessions.session_by_code(db, code)
+        person = sessions.join(db, live_session, key)
+        actor = f"p{person.id}"
+        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
+            return None
+        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
+        service.add_entry(db, live_session, activity, person, request.form.get("text", ""), cid or None)
+        if cid:
+            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
+        return live_session.id, activity.id
+
+    done = write_or_flash(run)
+    if done:
+        realtime.mark_dirty(*done)
+        images.schedule(*done)
+    return redirect(url_for("sessions.participant", code=code))
+
+
+@bp.post("/j/<code>/words/<int:entry_id>/withdraw")
+def withdraw(code: str, entry_id: int):
+    """Withdraw an entry from the plain HTML form."""
+    key = auth.device_key()
+
+    def run(db):
+        live_session = sessions.session_by_code(db, code)
+        person = sessions.join(db, live_session, key)
+        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
+        service.withdraw_entry(db, activity, person, entry_id)
+        return live_session.id, activity.id
+
+    done = write_or_flash(run)
+    if done:
+        realtime.mark_dirty(*done)
+        images.schedule(*done)
+    return redirect(url_for("sessions.participant", code=code))
+
+
+@bp.post("/m/<token>/words/<int:activity_id>")
+def moderate(token: str, activity_id: int):
+    """Moderate a group from the plain HTML form."""
+    session_id = staff_session(token, "moderator")
+
+    def run(db):
+        live_session = sessions.get_session(db, session_id)
+        activity = sessions.get_activity(db, live_session, activity_id)
+        service.moderate(db, live_session, activity, request.form.get("action"), request.form.get("key"),
+                         request.form.get("into") or None)
+
+    write_or_flash(run, lambda: realtime.push_state(session_id),
+                   lambda: realtime.mark_dirty(session_id, activity_id),
+                   lambda: images.schedule(session_id, activity_id))
+    return redirect(url_for("sessions.moderator", token=token))

@@ -1,0 +1,115 @@
+"""Word-cloud images: rendered in worker processes, debounced, cached by content.
+
+The screen shows a cloud as one `<img>` of SVG at `/cloud/<activity>.svg?t=<token>&v=<digest>`.
+When entries change, `schedule()` waits until a second has passed since the cloud's last
+render (debounce), renders the new cloud off the event loop, then tells the rooms its new
+digest so that clients swap the image. Identical content is never rendered twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections import OrderedDict
+
+from flask import current_app
+
+from live import realtime
+from live.realtime import socketio
+
+WIDTH, HEIGHT = 1280, 720
+DEBOUNCE = 1.0
+CACHE_SIZE = 64
+THEMES = ("light", "dark")
+
+
+class CloudImages:
+    """Rendered SVGs by content digest, and the debounce state of each cloud."""
+
+    def __init__(self, app):
+        self.app = app
+        self.cache: OrderedDict[str, bytes] = OrderedDict()
+        self.in_flight: dict[str, object] = {}
+        self.pending: set[int] = set()
+        self.last_render: dict[int, float] = {}
+        self.current: dict[int, str] = {}
+
+    def digest(self, frequencies: dict[str, int], theme: str) -> str:
+        """A keyed hash of what the image shows: its URL cannot be guessed from the words."""
+        canonical = json.dumps([sorted(frequencies.items()), theme, WIDTH, HEIGHT], ensure_ascii=False)
+        return hmac.new(self.app.config["SECRET_KEY"].encode(), canonical.encode(),
+                        hashlib.sha256).hexdigest()[:32]
+
+    def get(self, frequencies: dict[str, int], theme: str) -> tuple[str, bytes]:
+        """The SVG of this content: from the cache, or rendered now in a worker (cooperatively)."""
+        digest = self.digest(frequencies, theme)
+        if digest in self.cache:
+            self.cache.move_to_end(digest)
+            return digest, self.cache[digest]
+        job = self.in_flight.get(digest)
+        if job is None:
+            job = _start_render(frequencies, theme)
+            self.in_flight[digest] = job
+        try:
+            while not job.done():
+                socketio.sleep(0.02)
+            svg = job.result()
+        finally:
+            self.in_flight.pop(digest, None)
+        self.cache[digest] = svg
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return digest, svg
+
+    def schedule(self, session_id: int, activity_id: int) -> None:
+        """Render this cloud again soon (at most once a second), then tell the rooms."""
+        if activity_id in self.pending:
+            return
+        self.pending.add(activity_id)
+        socketio.start_background_task(self._run, session_id, activity_id)
+
+    def _run(self, session_id: int, activity_id: int) -> None:
+        wait = self.last_render.get(activity_id, 0) + DEBOUNCE - time.monotonic()
+        if wait > 0:
+            socketio.sleep(wait)
+        # From here on, a new entry schedules another render: nothing is missed.
+        self.pending.discard(activity_id)
+        self.last_render[activity_id] = time.monotonic()
+        with self.app.app_context():
+            frequencies = current_frequencies(activity_id)
+            if frequencies is None:
+                return
+            digest, _ = self.get(frequencies, "light")
+            self.current[activity_id] = digest
+            realtime.emit_to_session(session_id, "cloud", {"activity": activity_id, "v": digest},
+                                     roles=("screen", "facilitator", "moderator", "participant"))
+
+
+def _start_render(frequencies: dict[str, int], theme: str):
+    from live.render import pool
+
+    return pool.submit_svg(frequencies, WIDTH, HEIGHT, theme)
+
+
+def current_frequencies(activity_id: int) -> dict[str, int] | None:
+    """What the cloud of this activity shows now, or None if it is not a word cloud."""
+    from live.sessions.model import Activity
+    from live.wordclouds import service
+
+    with realtime.store().read() as db:
+        activity = db.get(Activity, activity_id)
+        if activity is None or activity.kind != "wordcloud":
+            return None
+        return service.cloud(db, activity)
+
+
+def images() -> CloudImages:
+    """The application's cloud images."""
+    return current_app.extensions["palabre.cloud_images"]
+
+
+def schedule(session_id: int, activity_id: int) -> None:
+    """Schedule a debounced re-render of a cloud."""
+    images().schedule(session_id, activity_id)

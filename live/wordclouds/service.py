@@ -1,0 +1,279 @@
+"""Word clouds: definitions, entries, grouping with moderation, and the cloud's frequencies."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session as DB
+
+from live import activities
+from live.errors import DomainError
+from live.sessions import service as sessions
+from live.sessions.model import Activity, LiveSession, Participant
+from live.store import utcnow
+from live.wordclouds.model import WordEntry, WordGroupState
+from live.wordclouds.normalize import EntryError, group_key, is_profane, normalize_entry
+
+DEFAULTS = {"entries_per_participant": 3, "max_length": 40, "show_on_phones": True,
+            "hold_profanity": True}
+MAX_ENTRIES = 10
+LENGTH_RANGE = (10, 80)
+CLOUD_WORDS = 200
+
+
+def _int(value: object, low: int, high: int, code: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(code, low=low, limit=high)
+    return value
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "on", "yes")
+    return bool(value)
+
+
+def check_settings(settings: object) -> dict:
+    """Validate a word cloud's settings, filling in defaults."""
+    given = settings if isinstance(settings, dict) else {}
+    merged = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS and v is not None}}
+    return {
+        "entries_per_participant": _int(merged["entries_per_participant"], 1, MAX_ENTRIES, "bad_entry_count"),
+        "max_length": _int(merged["max_length"], *LENGTH_RANGE, "bad_entry_length"),
+        "show_on_phones": _bool(merged["show_on_phones"]),
+        "hold_profanity": _bool(merged["hold_profanity"]),
+    }
+
+
+def add_wordcloud(db: DB, session: LiveSession, prompt: object, settings: object = None) -> Activity:
+    """Append a word cloud to the agenda."""
+    return sessions.add_activity(db, session, "wordcloud", prompt, check_settings(settings))
+
+
+def update_wordcloud(db: DB, session: LiveSession, activity: Activity, prompt: object,
+                     settings: object = None) -> None:
+    """Change a word cloud's prompt and settings (the limits only while it has no entries)."""
+    _require_cloud(activity)
+    clean = check_settings(settings)
+    if _entry_count(db, activity) and (
+            clean["entries_per_participant"] < activity.settings["entries_per_participant"]
+            or clean["max_length"] < activity.settings["max_length"]):
+        raise DomainError("has_answers")
+    activity.prompt = sessions._text(prompt, "prompt", 300)
+    activity.settings = clean
+    activity.version += 1
+    sessions.record(db, session, "activity_edited", "facilitator", activity)
+
+
+def _require_cloud(activity: Activity) -> None:
+    if activity.kind != "wordcloud":
+        raise DomainError("not_a_wordcloud")
+
+
+def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Participant,
+              text: object, client_id: str | None = None) -> WordEntry:
+    """Store one entry in the participant's next free slot; refused past the cap."""
+    _require_cloud(activity)
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    if activity.state != "open":
+        raise DomainError("activity_closed" if activity.state == "closed" else "activity_not_open")
+    try:
+        entry = normalize_entry(text, activity.settings["max_length"])
+    except EntryError as exc:
+        raise DomainError(f"entry_{exc.code}", limit=exc.limit) from None
+    cap = activity.settings["entries_per_participant"]
+    used = set(db.scalars(select(WordEntry.slot).where(
+        WordEntry.activity_id == activity.id, WordEntry.participant_id == participant.id,
+        WordEntry.slot.is_not(None))))
+    free = [slot for slot in range(1, cap + 1) if slot not in used]
+    if not free:
+        raise DomainError("too_many_entries", limit=cap)
+    row = WordEntry(activity_id=activity.id, participant_id=participant.id, slot=free[0],
+                    text=entry.text, key=group_key(entry.text, session.locale),
+                    held=activity.settings["hold_profanity"] and is_profane(entry.text),
+                    client_id=client_id, created_at=utcnow())
+    db.add(row)
+    db.flush()  # the unique (activity, participant, slot) constraint decides here
+    return row
+
+
+def withdraw_entry(db: DB, activity: Activity, participant: Participant, entry_id: object) -> None:
+    """Take back one of one's own entries while the activity is open."""
+    _require_cloud(activity)
+    if activity.state != "open":
+        raise DomainError("activity_closed")
+    row = db.get(WordEntry, entry_id) if isinstance(entry_id, int) and not isinstance(entry_id, bool) else None
+    if row is None or row.activity_id != activity.id or row.participant_id != participant.id \
+            or row.slot is None:
+        raise DomainError("entry_not_found")
+    row.slot = None
+    row.withdrawn_at = utcnow()
+
+
+def my_entries(db: DB, activity: Activity, participant_id: int) -> list[dict]:
+    """The participant's own current entries."""
+    rows = db.scalars(select(WordEntry).where(
+        WordEntry.activity_id == activity.id, WordEntry.participant_id == participant_id,
+        WordEntry.slot.is_not(None)).order_by(WordEntry.id))
+    return [{"id": r.id, "text": r.text} for r in rows]
+
+
+def _entry_count(db: DB, activity: Activity) -> int:
+    return db.scalar(select(func.count(WordEntry.id)).where(
+        WordEntry.activity_id == activity.id, WordEntry.slot.is_not(None))) or 0
+
+
+def contributor_count(db: DB, activity: Activity) -> int:
+    """How many participants have at least one entry in the cloud."""
+    return db.scalar(select(func.count(func.distinct(WordEntry.participant_id))).where(
+        WordEntry.activity_id == activity.id, WordEntry.slot.is_not(None))) or 0
+
+
+# --- groups and moderation ---------------------------------------------------------------
+
+@dataclass
+class CloudGroup:
+    """Entries counted together, after merges; what the moderator sees."""
+
+    key: str
+    text: str = ""
+    count: int = 0
+    spellings: Counter = field(default_factory=Counter)
+    members: list = field(default_factory=list)  # keys merged into this one
+    hidden: bool = False
+    held: int = 0  # entries held back (profanity) and not released
+    released: bool = False
+
+    def as_dict(self) -> dict:
+        """Plain data for snapshots and the moderator console."""
+        return {"key": self.key, "text": self.text, "count": self.count, "hidden": self.hidden,
+                "held": self.held, "released": self.released, "members": sorted(self.members),
+                "spellings": [{"text": t, "count": n} for t, n in self.spellings.most_common()]}
+
+
+def _states(db: DB, activity: Activity) -> dict[str, WordGroupState]:
+    return {s.key: s for s in db.scalars(select(WordGroupState).where(
+        WordGroupState.activity_id == activity.id))}
+
+
+def _root(key: str, states: dict[str, WordGroupState]) -> str:
+    seen = set()
+    while key in states and states[key].merged_into and key not in seen:
+        seen.add(key)
+        key = states[key].merged_into
+    return key
+
+
+def groups(db: DB, activity: Activity) -> list[CloudGroup]:
+    """Every group with its moderation state, most counted first (ties: first seen)."""
+    states = _states(db, activity)
+    found: dict[str, CloudGroup] = {}
+    seen_per_participant: set[tuple[int, str]] = set()
+    rows = db.execute(select(WordEntry.participant_id, WordEntry.text, WordEntry.key, WordEntry.held)
+                      .where(WordEntry.activity_id == activity.id, WordEntry.slot.is_not(None))
+                      .order_by(WordEntry.id))
+    for participant_id, text, key, held in rows:
+        root = _root(key, states)
+        group = found.setdefault(root, CloudGroup(root))
+        if key != root and key not in group.members:
+            group.members.append(key)
+        state = states.get(root)
+        if held and not (state and state.released):
+            group.held += 1
+            continue
+        # A participant counts at most once per group ("sobriété" and "sobriete" from one phone).
+        if (participant_id, root) in seen_per_participant:
+            group.spellings[text] += 1
+            continue
+        seen_per_participant.add((participant_id, root))
+        group.count += 1
+        group.spellings[text] += 1
+    for root, group in found.items():
+        state = states.get(root)
+        group.hidden = bool(state and state.hidden)
+        group.released = bool(state and state.released)
+        group.text = max(group.spellings, key=group.spellings.__getitem__) if group.spellings else root
+    return sorted(found.values(), key=lambda g: -g.count)
+
+
+def cloud(db: DB, activity: Activity, limit: int = CLOUD_WORDS) -> dict[str, int]:
+    """`{text shown: count}` of what the cloud shows (hidden and held groups left out)."""
+    shown = [g for g in groups(db, activity) if not g.hidden and g.count > 0]
+    return {g.text: g.count for g in shown[:limit]}
+
+
+MODERATION = ("hide", "restore", "merge", "unmerge", "release", "hold")
+
+
+def moderate(db: DB, session: LiveSession, activity: Activity, action: object, key: object,
+             into: object = None, actor: str = "moderator") -> None:
+    """Hide, restore, merge (into another group), unmerge, release or hold a group."""
+    _require_cloud(activity)
+    if action not in MODERATION:
+        raise DomainError("bad_command")
+    if not isinstance(key, str) or not key:
+        raise DomainError("group_not_found")
+    states = _states(db, activity)
+    known = set(db.scalars(select(WordEntry.key).where(WordEntry.activity_id == activity.id)))
+    if key not in known and key not in states:
+        raise DomainError("group_not_found")
+    state = states.get(key) or WordGroupState(activity_id=activity.id, key=key)
+    detail: dict = {"key": key}
+    if action == "merge":
+        if not isinstance(into, str) or into not in known or _root(into, states) == _root(key, states):
+            raise DomainError("bad_merge")
+        target = _root(into, states)
+        state.merged_into = target
+        # Groups merged into `key` earlier follow it.
+        for other in states.values():
+            if other.merged_into == key:
+                other.merged_into = target
+        detail["into"] = target
+    elif action == "unmerge":
+        if not state.merged_into:
+            raise DomainError("not_merged")
+        detail["from"] = state.merged_into
+        state.merged_into = None
+    else:
+        attribute, value = {"hide": ("hidden", True), "restore": ("hidden", False),
+                            "release": ("released", True), "hold": ("released", False)}[action]
+        setattr(state, attribute, value)
+    state.updated_at = utcnow()
+    db.add(state)
+    activity.version += 1
+    sessions.record(db, session, f"word_{action}", actor, activity, **detail)
+
+
+def reset_entries(db: DB, activity: Activity) -> None:
+    """Delete every entry and moderation decision of the cloud."""
+    db.execute(delete(WordEntry).where(WordEntry.activity_id == activity.id))
+    db.execute(delete(WordGroupState).where(WordGroupState.activity_id == activity.id))
+
+
+def results(db: DB, activity: Activity) -> dict:
+    """Counts for screens and facilitators: contributors, entries, the cloud's words."""
+    frequencies = cloud(db, activity)
+    return {"total": contributor_count(db, activity), "entries": _entry_count(db, activity),
+            "words": [{"text": t, "count": n} for t, n in frequencies.items()]}
+
+
+def view(db: DB, activity: Activity, include_results: bool) -> dict:
+    """What anyone who sees the cloud may know (the words only when results are allowed)."""
+    data: dict = {"settings": activity.settings}
+    if include_results:
+        data["results"] = results(db, activity)
+    return data
+
+
+activities.register("wordcloud", activities.KindHooks(
+    view=view,
+    results=results,
+    mine=my_entries,
+    reset=reset_entries,
+    answer_count=contributor_count,
+))
