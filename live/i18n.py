@@ -12,6 +12,8 @@ FIELDS = {
     "title": _l("title"), "place": _l("place"), "prompt": _l("question"),
     "option": _l("option"), "name": _l("name"), "label_low": _l("low-end label"),
     "label_high": _l("high-end label"),
+    # Idea walls and Q&A
+    "contribution": _l("text"), "column": _l("column name"),
 }
 
 MESSAGES = {
@@ -64,6 +66,38 @@ MESSAGES = {
     "vote_saved": _l("Your answer is saved."),
     "organiser_only": _l("Creating events and sessions is allowed from the organiser's machine only, "
                          "or with the organiser password."),
+    # Idea walls and Q&A (live/boards)
+    "not_a_board": _l("This activity is not an idea wall or a Q&A."),
+    "bad_columns": _l("An idea wall has between 1 and %(limit)s columns."),
+    "bad_budget": _l("The number of votes must be between 1 and %(limit)s."),
+    "bad_sort": _l("Sort by votes or by time."),
+    "column_in_use": _l("A column that holds ideas cannot be removed: move them first."),
+    "board_closed": _l("This activity is closed: contributions and votes are no longer accepted."),
+    "board_not_open": _l("This activity is not open yet."),
+    "bad_column": _l("This column does not exist."),
+    "item_not_found": _l("This contribution does not exist (or is no longer available)."),
+    "too_many_items": _l("You have sent the maximum of %(limit)s contributions."),
+    "posting_too_fast": _l("At most %(limit)s contributions a minute: wait a little."),
+    "already_moderated": _l("A moderator has already reviewed this contribution: "
+                            "it can no longer be changed."),
+    "item_not_votable": _l("This contribution cannot receive votes (it is not published)."),
+    "already_voted": _l("You have already voted for this one."),
+    "no_votes_left": _l("You have used all your %(limit)s votes. Take one back to vote again."),
+    "no_vote_to_take_back": _l("You have no vote on this one to take back."),
+    "bad_action": _l("Unknown moderation action."),
+    "bad_items": _l("Choose between 1 and %(limit)s contributions."),
+    "changed_meanwhile": _l("Someone changed this meanwhile: nothing was done. "
+                            "Check the current state and try again."),
+    "not_possible_now": _l("This action is not possible in the contribution's current state."),
+    "bad_display": _l("Nothing to change on the display."),
+    "item_not_published": _l("Only a published contribution can be shown."),
+    "not_questions": _l("Only a Q&A has a question being answered."),
+    "item_saved": _l("Your contribution is saved."),
+    "item_saved_pending": _l("Your contribution is saved: it will appear once a moderator approves it."),
+    "item_withdrawn": _l("Your contribution is withdrawn."),
+    "board_vote_saved": _l("Your vote is saved."),
+    "board_vote_taken_back": _l("Your vote is taken back."),
+    "moderation_done": _l("Done."),
 }
 
 

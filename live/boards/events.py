@@ -1,0 +1,112 @@
+"""Socket.IO handlers of idea walls and Q&A: contribute, vote, moderate, drive the display."""
+
+from __future__ import annotations
+
+from live import realtime
+from live.boards import service
+from live.sessions import service as sessions
+from live.sessions.model import Participant
+
+STAFF = ("facilitator", "moderator")
+
+
+def _board(ctx, payload):
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
+    service.require_board(activity)
+    return live_session, activity
+
+
+def _participant(ctx):
+    return ctx.db.get(Participant, ctx.conn.participant_id)
+
+
+def _after_change(ctx, live_session, activity, published: bool) -> None:
+    """Published content changed: a state push; otherwise only the coalesced counters."""
+    if published:
+        ctx.after(lambda: realtime.push_state(live_session.id))
+    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+
+
+@realtime.handler("board_post", roles=("participant",))
+def on_post(ctx, payload):
+    """A participant sends an idea or a question; the ack means it is stored."""
+    live_session, activity = _board(ctx, payload)
+    person = _participant(ctx)
+    item = service.post(ctx.db, live_session, activity, person, payload.get("text"),
+                        payload.get("column", 0), payload.get("name"), payload["cid"])
+    _after_change(ctx, live_session, activity, item.status == "visible")
+    return {"item": item.id, "status": item.status,
+            "mine": service.mine(ctx.db, activity, person.id)}
+
+
+@realtime.handler("board_edit", roles=("participant",))
+def on_edit(ctx, payload):
+    """The author rewrites their item while no moderator has reviewed it."""
+    live_session, activity = _board(ctx, payload)
+    person = _participant(ctx)
+    item = service.edit_own(ctx.db, live_session, activity, person, payload.get("item"),
+                            payload.get("text"))
+    _after_change(ctx, live_session, activity, True)
+    return {"item": item.id, "status": item.status,
+            "mine": service.mine(ctx.db, activity, person.id)}
+
+
+@realtime.handler("board_withdraw", roles=("participant",))
+def on_withdraw(ctx, payload):
+    """The author takes back their unreviewed item."""
+    live_session, activity = _board(ctx, payload)
+    person = _participant(ctx)
+    service.withdraw(ctx.db, live_session, activity, person, payload.get("item"))
+    _after_change(ctx, live_session, activity, True)
+    return {"mine": service.mine(ctx.db, activity, person.id)}
+
+
+@realtime.handler("board_vote", roles=("participant",))
+def on_vote(ctx, payload):
+    """Spend a dot (`"take": true` takes one back); the ack carries the dots left."""
+    live_session, activity = _board(ctx, payload)
+    person = _participant(ctx)
+    operation = service.unvote if payload.get("take") is True else service.vote
+    operation(ctx.db, live_session, activity, person, payload.get("item"))
+    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+    return {"mine": service.mine(ctx.db, activity, person.id)}
+
+
+@realtime.handler("board_moderate", roles=STAFF)
+def on_moderate(ctx, payload):
+    """Approve, reject, hide, edit, merge, move, pin, highlight, answer one or several items."""
+    live_session, activity = _board(ctx, payload)
+    items = service.moderate(ctx.db, live_session, activity, payload.get("action"),
+                             payload.get("items"), ctx.conn.role, payload.get("by"),
+                             payload.get("text"), payload.get("column"), payload.get("into"))
+    _after_change(ctx, live_session, activity, True)
+    ctx.db.flush()
+    return {"items": [service.moderation_item(ctx.db, item) for item in items]}
+
+
+@realtime.handler("board_display", roles=STAFF)
+def on_display(ctx, payload):
+    """Sort order and spotlight (facilitator); the question being answered (both)."""
+    live_session, activity = _board(ctx, payload)
+    changes = {k: payload[k] for k in ("sort", "spotlight", "current") if k in payload}
+    service.set_display(ctx.db, live_session, activity, ctx.conn.role, changes, ctx.conn.role,
+                        payload.get("by"))
+    ctx.after(lambda: realtime.push_state(live_session.id))
+    return {"version": activity.version}
+
+
+@realtime.handler("board_settings", roles=("facilitator",))
+def on_settings(ctx, payload):
+    """Change a board's settings (moderation, budget, signing, visibility, columns)."""
+    live_session, activity = _board(ctx, payload)
+    service.update_settings(ctx.db, live_session, activity, payload.get("settings"))
+    ctx.after(lambda: realtime.push_state(live_session.id))
+    return {"settings": activity.settings}
+
+
+@realtime.handler("board_moderation", roles=STAFF, write=False)
+def on_moderation(ctx, payload):
+    """The moderator console's data: queue, published, removed, duplicates, log."""
+    _, activity = _board(ctx, payload)
+    return {"board": service.moderation_view(ctx.db, activity)}
