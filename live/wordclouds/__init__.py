@@ -1,0 +1,1 @@
+"""Word clouds: entries grouped by spelling variants (`normalize`) and their word lists (`lexicon`)."""

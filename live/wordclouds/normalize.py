@@ -1,0 +1,194 @@
+"""Word-cloud entries: validation, grouping of spelling variants, profanity flag.
+
+Pure functions, no Flask, no database. The rules, in the order they apply:
+
+1. An entry is cleaned by `live.text.clean` (NFC, invisible and control characters removed,
+   spaces collapsed, length capped). Its cleaned text is what the room may see.
+2. For grouping it is then *folded*: case folded, accents removed, œ/æ spelt out, and split into
+   words on everything that is not a letter or a digit. So spaces, hyphens, apostrophes,
+   punctuation and emoji never separate two entries: "low tech", "Low-Tech" and "lowtech" are one
+   item, "🌱 sobriété" counts as "sobriété". An entry with no letter or digit at all ("...",
+   "🙂") is refused as empty; an entry made only of stop words ("le", "the", "de la") is
+   refused as a stop word.
+3. The grouping key skips leading articles ("le cloud" → "cloud", "l'humain" → "humain"), then
+   stems each word with the Snowball stemmers (French and English, from `snowballstemmer`) and
+   joins the stems without separator. Multi-word entries stay whole: the key of "fracture
+   numérique" is built from both words and never meets "numérique" alone.
+4. The session's locale picks the stemmer. Both stemmers strip a plural "-s", so most foreign
+   entries group as well. The singulars the other stemmer cannot match with their plural are
+   recognised by their ending (English "-y", French "-aux") and stemmed in their own language
+   first: "community" meets "communities" in a French session, "locaux" meets "local" in an
+   English one. A side effect, in a French session, is that English cognates in "-y" meet their
+   French word ("energy" / "énergie", "sobriety" / "sobriété").
+
+What this groups, and what it keeps apart, is pinned down word by word in
+`tests/test_wordcloud_normalize.py` (the grouping table). In short: case, accents, plurals,
+French gender and past-participle agreement, a verb with its action noun ("mutualiser" /
+"mutualisation", "partager" / "partage"); but not an adjective with its "-ité" noun ("durable" /
+"durabilité", "local" / "localité"), nor "numérique" / "numériser". When the stemmer is too
+coarse or too fine, a moderator merges or splits groups by hand; automatic grouping stays
+conservative because a wrong merge hides an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+import snowballstemmer
+from snowballstemmer.basestemmer import BaseStemmer
+
+from live.text import TextError, clean
+from live.wordclouds import lexicon
+
+MAX_LENGTH = 40
+LOCALES = ("fr", "en")
+_STEMMER_LANGUAGES = {"fr": "french", "en": "english"}
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_REPEATS = re.compile(r"(.)\1{2,}")
+
+
+class EntryError(TextError):
+    """An entry refused from a word cloud; `code` is 'type', 'empty', 'too_long' or 'stopword'."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One accepted entry: its cleaned text and its folded words."""
+
+    text: str
+    words: tuple[str, ...]
+
+
+@dataclass
+class Group:
+    """Entries counted together: grouping key, text shown, count and each original spelling."""
+
+    key: str
+    text: str
+    count: int = 0
+    spellings: Counter[str] = field(default_factory=Counter)
+
+
+def normalize_entry(text: object, max_length: int = MAX_LENGTH) -> Entry:
+    """Return `text` as an accepted Entry, or raise EntryError with a code."""
+    try:
+        cleaned = clean(text, max_length)
+    except TextError as error:
+        raise EntryError(error.code, error.limit) from None
+    folded = tuple(lexicon.words(cleaned))
+    if not folded:
+        raise EntryError("empty")
+    if all(word in lexicon.stopwords() for word in folded):
+        raise EntryError("stopword")
+    return Entry(cleaned, folded)
+
+
+def group_key(text: str, locale: str = "fr") -> str:
+    """Return the key under which `text` is counted in a session of `locale` ('fr' or 'en')."""
+    return _key(tuple(lexicon.words(text)), _locale(locale))
+
+
+def group_entries(entries: Iterable[tuple[str, ...] | str], locale: str = "fr",
+                  max_length: int = MAX_LENGTH) -> list[Group]:
+    """Group submissions (each a tuple of texts), most counted first; invalid texts are skipped.
+
+    A submission counts at most once per group: a participant who sends "sobriété" and
+    "sobriete" together adds one, not two. A group's display text is its most frequent spelling,
+    the earliest one on a tie; groups of equal count keep their first-seen order.
+    """
+    locale = _locale(locale)
+    groups: dict[str, Group] = {}
+    for submission in entries:
+        seen: set[str] = set()
+        for text in submission if isinstance(submission, tuple | list) else (submission,):
+            try:
+                entry = normalize_entry(text, max_length)
+            except EntryError:
+                continue
+            key = _key(entry.words, locale)
+            if key in seen:
+                continue
+            seen.add(key)
+            group = groups.setdefault(key, Group(key, entry.text))
+            group.count += 1
+            group.spellings[entry.text] += 1
+    for group in groups.values():
+        # max() returns the first of equal maxima, and a Counter keeps first-seen order.
+        group.text = max(group.spellings, key=group.spellings.__getitem__)
+    return sorted(groups.values(), key=lambda group: -group.count)
+
+
+def frequencies(groups: Iterable[Group], limit: int = 200) -> dict[str, int]:
+    """Return `{display text: count}` of the `limit` most counted groups, for the renderer."""
+    ranked = sorted(groups, key=lambda group: -group.count)[:limit]
+    return {group.text: group.count for group in ranked}
+
+
+def is_profane(text: str) -> bool:
+    """Tell whether `text` contains a listed profane word or phrase (FR+EN, whole words)."""
+    if not isinstance(text, str):
+        return False
+    tokens = [_light(word) for word in lexicon.words(_REPEATS.sub(r"\1", text.translate(_LEET)))]
+    listed = _light_profanity()
+    return any(
+        " ".join(tokens[start:start + size]) in listed
+        for size in (1, 2, 3)
+        for start in range(len(tokens) - size + 1)
+    )
+
+
+def _locale(locale: str) -> str:
+    return locale if locale in LOCALES else LOCALES[0]
+
+
+def _key(words: tuple[str, ...], locale: str) -> str:
+    start = 0
+    while start < len(words) - 1 and words[start] in lexicon.LEADING_DETERMINERS:
+        start += 1
+    words = tuple(_foreign_stem(word, locale) for word in words[start:])
+    if not words:
+        return ""
+    # "data centers" is keyed as the compound "datacenters" (with "data" stemmed first), so it
+    # meets "datacenter"; a plural on any word still folds ("fractures numériques").
+    head = "".join(_stem(word, locale) for word in words[:-1])
+    return _stem(head + words[-1], locale)
+
+
+def _foreign_stem(word: str, locale: str) -> str:
+    """Stem first in the other language a word whose ending belongs to it ("community" in French)."""
+    for language, endings in lexicon.UNMISTAKABLE_ENDINGS.items():
+        if language != locale and len(word) > 3 and word.endswith(endings):
+            return _stem(word, language)
+    return word
+
+
+@cache
+def _stemmer(language: str) -> BaseStemmer:
+    return snowballstemmer.stemmer(_STEMMER_LANGUAGES[language])
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str, language: str) -> str:
+    # Accents are gone before stemming (so "donnees" meets "données"); a French feminine
+    # participle then ends in "ee", which the French stemmer no longer recognises: give it the
+    # masculine ending so that "reconditionnée" meets "reconditionné".
+    if word.endswith("ees"):
+        word = word[:-3] + "es"
+    elif word.endswith("ee"):
+        word = word[:-1]
+    return _stemmer(language).stemWord(word)
+
+
+def _light(word: str) -> str:
+    if len(word) > 3 and word[-1] in "sx":
+        word = word[:-1]
+    return word[:-1] if word.endswith("ee") else word
+
+
+@cache
+def _light_profanity() -> frozenset[str]:
+    return frozenset(" ".join(_light(word) for word in phrase.split()) for phrase in lexicon.profanity())
