@@ -68,6 +68,7 @@ def _register_features(app: Flask) -> None:
     from live import cli
     from live import health
     from live.admin import http as admin_http
+    from live.archive import http as archive_http
     from live.boards import events as board_events  # noqa: F401
     from live.boards import http as board_http
     from live.polls import events as poll_events  # noqa: F401
@@ -80,6 +81,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(board_http.bp)
     app.register_blueprint(admin_http.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(archive_http.bp)
     cli.register(app)
 
 

@@ -98,6 +98,40 @@ MESSAGES = {
     "board_vote_saved": _l("Your vote is saved."),
     "board_vote_taken_back": _l("Your vote is taken back."),
     "moderation_done": _l("Done."),
+    # --- archives (export, import, retention) ---
+    "import_bad_path": _l("Refused: the archive contains a path outside the archive or an absolute "
+                          "path (%(name)s). Nothing was imported."),
+    "import_symlink": _l("Refused: the archive contains a symbolic link (%(name)s). Nothing was imported."),
+    "import_too_large": _l("Refused: the archive is too large (at most %(limit)s MB). Nothing was imported."),
+    "import_member_too_large": _l("Refused: a file in the archive is too large (%(name)s). "
+                                  "Nothing was imported."),
+    "import_compression_ratio": _l("Refused: a file in the archive is compressed suspiciously much "
+                                   "(%(name)s). Nothing was imported."),
+    "import_too_many_members": _l("Refused: the archive holds too many files (at most %(limit)s). "
+                                  "Nothing was imported."),
+    "import_duplicate_member": _l("Refused: the archive holds the same file twice (%(name)s). "
+                                  "Nothing was imported."),
+    "import_encrypted": _l("Refused: the archive is encrypted. Nothing was imported."),
+    "import_not_zip": _l("Refused: this file is not a readable ZIP archive. Nothing was imported."),
+    "import_no_session": _l("Refused: no session.json in this archive. Is it a Palabre archive? "
+                            "Nothing was imported."),
+    "import_bad_json": _l("Refused: session.json is not valid JSON. Nothing was imported."),
+    "import_wrong_version": _l("Refused: this archive's format (version %(version)s) is not one this "
+                               "Palabre reads. Nothing was imported."),
+    "import_bad_schema": _l("Refused: session.json does not match the archive schema (at %(where)s). "
+                            "Nothing was imported."),
+    "import_bad_reference": _l("Refused: session.json refers to something it does not contain "
+                               "(%(where)s). Nothing was imported."),
+    "import_unknown_kind": _l("Refused: this Palabre does not know the activity kind “%(kind)s”. "
+                              "Nothing was imported."),
+    "import_no_file": _l("Choose an archive file (.zip) to import."),
+    "imported": _l("Imported: %(count)s session(s), read only."),
+    "purge_not_ended": _l("End the session before purging its participant data."),
+    "already_purged": _l("The participant data of this session was already purged."),
+    "purge_export_first": _l("Download the session's archive before purging its participant data."),
+    "purged": _l("Participant data purged: aggregates and texts are kept."),
+    "bad_retention": _l("The retention must be a number of days between 0 and %(limit)s, or empty."),
+    "retention_saved": _l("Retention saved."),
 }
 
 

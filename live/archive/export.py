@@ -1,0 +1,154 @@
+"""Session and event archives: the files of a ZIP, built from session documents.
+
+`session_zip` and `event_zip` read the database and do CPU work (charts, report, deflate):
+the HTTP routes run them in the archive worker process (`live.archive.worker`), never on
+the event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session as DB
+
+from live.archive import kinds, report
+from live.archive.csvsafe import to_csv
+from live.archive.document import SCHEMA_VERSION, session_document, sessions_of_event
+from live.archive.labels import labels_for
+from live.render import charts
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "archive.schema.json"
+# Fixed member dates: the same session gives the same ZIP bytes apart from session.json.
+ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe ASCII slug."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-") or "session"
+
+
+def activity_stem(doc: dict) -> str:
+    """The file name stem of an activity: "activities/01-poll"."""
+    return f"activities/{int(doc['ref'][1:]):02d}-{doc['kind']}"
+
+
+def participation_spec(doc: dict, labels: dict) -> dict | None:
+    """Joins (cumulative) and answers per time bucket, from the document's timestamps."""
+    joins = sorted(p["joined_at"] for p in doc["participants"] if p.get("joined_at"))
+    answers = sorted(t for a in doc["activities"] for t in kinds.part_for(a["kind"]).answer_times(a) if t)
+    stamps = [datetime.fromisoformat(t) for t in joins + answers]
+    if not stamps:
+        return None
+    start, end = min(stamps), max(stamps)
+    span = max((end - start).total_seconds() / 60, 1)
+    minutes = next(m for m in (1, 2, 5, 10, 15, 30, 60, 120, 240, 1440) if span / m <= 40)
+    start = start.replace(second=0, microsecond=0, minute=start.minute - start.minute % minutes
+                          if minutes < 60 else 0)
+    count = int((end - start).total_seconds() // (minutes * 60)) + 1
+    buckets = [start + timedelta(minutes=minutes * i) for i in range(count)]
+    per_bucket = [0] * count
+    for t in answers:
+        per_bucket[int((datetime.fromisoformat(t) - start).total_seconds() // (minutes * 60))] += 1
+    joined, running, index = [], 0, 0
+    join_times = [datetime.fromisoformat(t) for t in joins]
+    for b in buckets:
+        while index < len(join_times) and join_times[index] < b + timedelta(minutes=minutes):
+            running += 1
+            index += 1
+        joined.append(running)
+    return {"chart": "participation", "name": "participation", "title": labels["participation"],
+            "buckets": [b.replace(tzinfo=None).isoformat() for b in buckets], "minutes": minutes,
+            "answers": per_bucket, "joined": joined, "time_label": labels["time_axis"],
+            "answers_label": labels["answers_per_bucket"].format(minutes=minutes),
+            "joined_label": labels["joins"]}
+
+
+def session_files(doc: dict, render=None) -> dict[str, bytes]:
+    """Every file of a session archive (name → bytes), from its document."""
+    render = render or charts.render
+    locale = doc["session"]["locale"]
+    labels = labels_for(locale)
+    files: dict[str, bytes] = {
+        "session.json": json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"),
+    }
+    if SCHEMA_PATH.exists():
+        files["archive.schema.json"] = SCHEMA_PATH.read_bytes()
+    files["participants.csv"] = to_csv(
+        [labels["participant"], labels["joined_at"], labels["display_name"]],
+        [[p["id"], p["joined_at"], p["display_name"]] for p in doc["participants"]], locale)
+    files["timeline.csv"] = to_csv(
+        [labels["at"], labels["action"], labels["actor"], labels["activity"], labels["detail"]],
+        [[t["at"], t["action"], t["actor"], t["activity"],
+          json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
+        locale)
+    images: dict[str, dict[str, str]] = {}
+    participation = participation_spec(doc, labels)
+    if participation:
+        drawn = render(participation)
+        files["participation.svg"], files["participation.png"] = drawn["svg"], drawn["png"]
+        images["participation"] = {"svg": "participation.svg", "png": "participation.png"}
+    for activity in doc["activities"]:
+        part = kinds.part_for(activity["kind"])
+        stem = activity_stem(activity)
+        for table in part.tables(activity, labels):
+            name = f"{stem}-{table.suffix}.csv" if table.suffix else f"{stem}.csv"
+            files[name] = to_csv(table.header, table.rows, locale)
+        for spec in part.charts(activity, labels):
+            drawn = render(spec)
+            for fmt in ("svg", "png"):
+                files[f"{stem}-{spec['name']}.{fmt}"] = drawn[fmt]
+            images.setdefault(activity["ref"], {})
+            images[activity["ref"]] = {fmt: f"{stem}-{spec['name']}.{fmt}" for fmt in ("svg", "png")}
+    files["report.html"] = report.session_report(doc, files, images).encode("utf-8")
+    files["README.txt"] = report.readme(doc, sorted(files)).encode("utf-8")
+    return files
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A ZIP of `files` (deflated, except already-compressed PNGs and nested ZIPs)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            stored = name.endswith((".png", ".zip"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def session_zip(db: DB, session_id: int, render=None) -> tuple[bytes, str, dict]:
+    """The ZIP of one session, its file name and its document."""
+    from live.archive.document import load_session
+
+    live_session = load_session(db, session_id)
+    doc = session_document(db, live_session)
+    name = f"palabre-{doc['session']['date'] or 'session'}-{slug(live_session.title)}.zip"
+    return zip_bytes(session_files(doc, render)), name, doc
+
+
+def event_zip(db: DB, event_id: int, render=None) -> tuple[bytes, str, dict]:
+    """The ZIP of an event: every session's archive plus a synthesis across sessions."""
+    from live.archive import synthesis
+    from live.sessions import service
+
+    event = service.get_event(db, event_id)
+    docs, files = [], {}
+    for index, live_session in enumerate(sessions_of_event(db, event_id), start=1):
+        doc = session_document(db, live_session)
+        docs.append(doc)
+        files[f"sessions/{index:02d}-{slug(live_session.title)}.zip"] = zip_bytes(
+            session_files(doc, render))
+    files.update(synthesis.event_files(event, docs, render or charts.render))
+    name = f"palabre-event-{event.date.isoformat() if event.date else event.id}-{slug(event.title)}.zip"
+    return zip_bytes(files), name, {"sessions": len(docs)}
+
+
+__all__ = ["SCHEMA_VERSION", "event_zip", "session_zip", "session_files", "zip_bytes"]

@@ -1,0 +1,95 @@
+"""The archive's worker process: builds ZIPs and reads uploaded archives off the event loop.
+
+A lazily created `ProcessPoolExecutor` (spawn context, one worker). Waiting on its futures is
+cooperative under eventlet and gevent once the standard library is monkey-patched (measured:
+the loop's largest stall stays a few ms while a worker computes), so no module here needs to
+know which async library runs. With `ARCHIVE_IN_PROCESS` (tests, CLI) the work runs inline.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+_pool: ProcessPoolExecutor | None = None
+_stores: dict = {}
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+def run(in_process: bool, fn, *args):
+    """`fn(*args)` in the worker process (or inline), waiting without blocking the loop."""
+    global _pool
+    if in_process:
+        return fn(*args)
+    try:
+        return _executor().submit(fn, *args).result()
+    except BrokenProcessPool:
+        _pool = None
+        return _executor().submit(fn, *args).result()
+
+
+def shutdown() -> None:
+    """Stop the worker process (tests, benchmarks)."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
+
+
+def _store(url: str):
+    from live.store import Store
+
+    if url not in _stores:
+        import live.models  # noqa: F401 - every table
+        from live.archive import model  # noqa: F401
+        from live.archive.kinds import load
+
+        load()
+        _stores[url] = Store(url)
+    return _stores[url]
+
+
+def session_zip(url: str, session_id: int) -> tuple[bytes, str]:
+    """Build a session archive from the database at `url` (runs in the worker)."""
+    from live.archive import export
+
+    with _store(url).read() as db:
+        data, name, _ = export.session_zip(db, session_id)
+    return data, name
+
+
+def event_zip(url: str, event_id: int) -> tuple[bytes, str]:
+    """Build an event archive from the database at `url` (runs in the worker)."""
+    from live.archive import export
+
+    with _store(url).read() as db:
+        data, name, _ = export.event_zip(db, event_id)
+    return data, name
+
+
+def session_report(url: str, session_id: int) -> str:
+    """The report.html of a session (runs in the worker)."""
+    from live.archive import export
+    from live.archive.document import load_session, session_document
+
+    with _store(url).read() as db:
+        doc = session_document(db, load_session(db, session_id))
+    return export.session_files(doc)["report.html"].decode("utf-8")
+
+
+def read_archive(data: bytes) -> dict:
+    """Check an uploaded archive: {"docs": [...]} or {"error": code, "params": {...}} (worker)."""
+    from live.archive.importer import ImportRefused
+    from live.archive.importer import read_archive as read
+
+    try:
+        return {"docs": read(data)}
+    except ImportRefused as exc:
+        return {"error": exc.code, "params": exc.params}

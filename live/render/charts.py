@@ -1,0 +1,144 @@
+"""Charts of archives (poll results, participation over time) drawn with matplotlib.
+
+Pure functions of plain data: a spec in, SVG and PNG bytes out. They are CPU-bound and run in
+the archive's worker process, never on the event loop. Text is kept as text in the SVG
+(DejaVu Sans, then any sans-serif), so charts stay small, searchable and readable.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+INK = "#1f2933"
+BAR = "#2f5f8a"
+GRID = "#d5dbe1"
+WRAP = 34
+MAX_LABEL_LINES = 3
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"], "font.size": 11,
+        "svg.fonttype": "none", "svg.hashsalt": "palabre", "axes.edgecolor": GRID,
+        "text.color": INK, "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK,
+        "figure.dpi": 100, "savefig.dpi": 150,
+    })
+    return plt
+
+
+def wrap(label: str, width: int = WRAP, lines: int = MAX_LABEL_LINES) -> str:
+    """A long label on at most `lines` lines of `width` characters."""
+    return "\n".join(textwrap.wrap(label, width, max_lines=lines, placeholder="…")) or label
+
+
+def _save(fig) -> dict[str, bytes]:
+    out = {}
+    for fmt in ("svg", "png"):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, bbox_inches="tight", metadata=_metadata(fmt))
+        out[fmt] = buffer.getvalue()
+    return out
+
+
+def _metadata(fmt: str) -> dict:
+    # No creation date: the same data gives the same bytes (archives compare and cache well).
+    return {"Date": None} if fmt == "svg" else {"Software": "Palabre (matplotlib)"}
+
+
+def bars(spec: dict) -> dict[str, bytes]:
+    """A labelled bar chart: horizontal for options, vertical for a rating scale."""
+    plt = _pyplot()
+    labels = [wrap(str(label)) for label in spec["labels"]]
+    values = [v or 0 for v in spec["values"]]
+    total = spec.get("total") or 0
+    vertical = spec.get("vertical", False)
+    lines = sum(label.count("\n") + 1 for label in labels)
+    height = max(2.4, 0.9 + 0.36 * max(lines, len(labels)) + 0.25 * len(labels))
+    fig, ax = plt.subplots(figsize=(8, 3.6 if vertical else height))
+    positions = range(len(labels))
+    top = max(values + [1])
+    texts = [(f"{v} ({round(100 * v / total)} %)" if spec.get("percent") and total else str(v))
+             for v in values]
+    if vertical:
+        ax.bar(positions, values, color=BAR, width=0.6)
+        ax.set_xticks(list(positions), labels)
+        ax.set_ylim(0, top * 1.18)
+        ax.set_ylabel(spec.get("unit", ""))
+        for x, v, text in zip(positions, values, texts, strict=True):
+            ax.text(x, v + top * 0.02, text, ha="center", va="bottom", fontsize=10)
+        ax.grid(axis="y", color=GRID, linewidth=0.8)
+    else:
+        ax.barh(positions, values, color=BAR, height=0.6)
+        ax.set_yticks(list(positions), labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, top * 1.25)
+        ax.set_xlabel(spec.get("unit", ""))
+        for y, v, text in zip(positions, values, texts, strict=True):
+            ax.text(v + top * 0.01, y, text, va="center", fontsize=10)
+        ax.grid(axis="x", color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(wrap(spec.get("title", ""), 70, 3), loc="left", fontsize=12, fontweight="bold")
+    if spec.get("note"):
+        fig.text(0.99, 0.01, spec["note"], ha="right", va="bottom", fontsize=9, color="#52606d")
+    fig.tight_layout()
+    try:
+        return _save(fig)
+    finally:
+        plt.close(fig)
+
+
+def participation(spec: dict) -> dict[str, bytes]:
+    """Participants joined (cumulative line) and answers per time bucket (bars)."""
+    from datetime import datetime
+
+    plt = _pyplot()
+    from matplotlib import dates as mdates
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    times = [datetime.fromisoformat(t) for t in spec["buckets"]]
+    width = spec["minutes"] / (24 * 60) * 0.8
+    ax.bar(times, spec["answers"], width=width, color="#9fb7cc", label=spec["answers_label"],
+           align="edge")
+    ax.set_ylabel(spec["answers_label"])
+    ax2 = ax.twinx()
+    ax2.step(times, spec["joined"], where="post", color=BAR, linewidth=2, label=spec["joined_label"])
+    ax2.set_ylabel(spec["joined_label"])
+    ax2.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set_xlabel(spec["time_label"])
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False, fontsize=9)
+    ax.set_title(spec["title"], loc="left", fontsize=12, fontweight="bold")
+    fig.tight_layout()
+    try:
+        return _save(fig)
+    finally:
+        plt.close(fig)
+
+
+def wordcloud(spec: dict) -> dict[str, bytes]:
+    """A word cloud of {word: weight} (the word-cloud feature's own renderer)."""
+    from live.render import wordcloud as cloud
+
+    frequencies = spec["frequencies"] or {"—": 1}
+    return {"svg": cloud.render_svg(frequencies, 1280, 720),
+            "png": cloud.render_png(frequencies, 1280, 720)}
+
+
+RENDERERS = {"bars": bars, "participation": participation, "wordcloud": wordcloud}
+
+
+def render(spec: dict) -> dict[str, bytes]:
+    """Draw one chart spec ({"chart": "bars"|"participation", ...})."""
+    return RENDERERS[spec["chart"]](spec)
