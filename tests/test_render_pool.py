@@ -1,0 +1,282 @@
+"""The render pool: off the event loop, cached by content, debounced per cloud, no leaked process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from live.render import pool as render_pool
+from live.render import wordcloud as render
+from live.render.pool import RenderError, RenderPool, content_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+A = {"sobriété": 5, "low-tech": 3, "réemploi": 2}
+B = {**A, "partage": 1}
+C = {**B, "local": 1}
+
+
+class Clock:
+    """A clock the test moves by hand, so that debounce windows need no real waiting."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def workers():
+    """One started, warmed-up pool shared by this module's tests (spawning costs ~2 s)."""
+    shared = RenderPool(workers=1).start()
+    deadline = time.monotonic() + 60
+    while not shared.ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield shared
+    shared.shutdown()
+
+
+@pytest.fixture
+def pool(workers):
+    """The shared workers behind a fresh cache, debounce state and hand-moved clock."""
+    fresh = RenderPool(workers=1, min_interval=1.0, clock=Clock())
+    fresh._executor, fresh._warming = workers._executor, workers._warming
+    yield fresh
+    fresh._executor = None  # the module fixture shuts the workers down
+
+
+def _finish(*jobs, timeout: float = 30):
+    return [job.wait(time.sleep, interval=0.01, timeout=timeout) for job in jobs]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited, whoever reaps it
+
+
+def test_a_worker_renders_what_the_renderer_renders(pool):
+    (svg,) = _finish(pool.render(A))
+    assert svg == render.render_svg(A)
+
+
+def test_png_renders_for_archives(pool):
+    (png,) = _finish(pool.render(A, fmt="png"))
+    assert png.startswith(b"\x89PNG") and png == render.render_png(A)
+
+
+def test_identical_content_is_rendered_once(pool):
+    first, second = pool.render(B), pool.render(dict(reversed(list(B.items()))))
+    assert first.digest == second.digest
+    _finish(first)
+    assert second.done()
+    assert pool.render(B).done()  # answered from the cache, no render
+    assert pool.cached(B) is not None
+
+
+def test_the_cache_forgets_the_least_recently_used(workers):
+    small = RenderPool(workers=1, cache_size=2)
+    small._executor, small._warming = workers._executor, workers._warming
+    _finish(small.render(A), small.render(B))
+    _finish(small.render(C))
+    assert small.cached(A) is None and small.cached(B) is not None and small.cached(C) is not None
+    small._executor = None
+
+
+def test_first_request_of_a_cloud_renders_at_once(pool):
+    job = pool.submit("cloud", A)
+    _finish(job, timeout=10)
+
+
+def test_requests_within_a_second_coalesce_and_the_latest_wins(pool):
+    first = pool.submit("cloud", A)
+    second, third = pool.submit("cloud", B), pool.submit("cloud", C)
+    _finish(first)
+    time.sleep(0.3)
+    assert not second.done() and not third.done()  # debounced: less than a second has passed
+    pool.clock.now += 1.0
+    assert _finish(second, third) == [render.render_svg(C)] * 2
+    assert second.digest == third.digest == content_digest(C, "svg", 1280, 720, "light")
+    assert pool.cached(B) is None  # superseded before it started: never rendered
+
+
+def test_clouds_are_debounced_independently(pool):
+    _finish(pool.submit("one", A))
+    _finish(pool.submit("two", B), timeout=10)
+
+
+def test_a_request_equal_to_the_render_in_flight_joins_it(pool):
+    first = pool.submit("cloud", A)
+    again = pool.submit("cloud", A)
+    _finish(first)
+    assert again.done() and again.result() == first.result()
+
+
+def test_content_already_drawn_answers_at_once_and_serves_the_waiters(pool):
+    _finish(pool.submit("cloud", A))
+    waiting = pool.submit("cloud", B)  # debounced
+    back = pool.submit("cloud", A)  # the cloud went back to A (a moderator hid "partage")
+    assert back.done() and waiting.done()
+    assert waiting.result() == back.result() == render.render_svg(A)
+
+
+def test_wait_yields_through_the_injected_sleep(pool):
+    calls = []
+    job = pool.render({"attente": 1})
+    job.wait(lambda seconds: calls.append(seconds) or time.sleep(seconds), interval=0.01)
+    assert calls and set(calls) == {0.01}
+
+
+def test_wait_gives_up_after_its_timeout(pool):
+    _finish(pool.submit("cloud", A))
+    with pytest.raises(TimeoutError):
+        pool.submit("cloud", B).wait(time.sleep, timeout=0.2)
+
+
+def test_a_failed_render_raises_in_the_caller(pool):
+    job = pool.render(A, theme="sepia")
+    with pytest.raises(RenderError):
+        _finish(job)
+
+
+@pytest.mark.parametrize(("call", "args"), [("render", (A, "gif")), ("submit", ("cloud", A, "gif"))])
+def test_unknown_formats_are_refused_at_once(pool, call, args):
+    with pytest.raises(ValueError):
+        getattr(pool, call)(*args)
+
+
+def test_result_before_done_is_an_error_not_a_block(pool):
+    _finish(pool.submit("cloud", A))
+    with pytest.raises(RuntimeError):
+        pool.submit("cloud", B).result()
+
+
+def test_threads_keep_beating_while_a_cloud_renders(pool):
+    gaps, running = [], True
+
+    def heartbeat():
+        last = time.perf_counter()
+        while running:
+            time.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    beat = threading.Thread(target=heartbeat)
+    beat.start()
+    from live.bench import wordcloud_input
+
+    _finish(pool.render(wordcloud_input(300)))
+    running = False
+    beat.join()
+    assert max(gaps) < 0.1
+
+
+# Process hygiene and event loops (each in a fresh interpreter) ---------------------------------
+
+def _python(code: str, *args: str, timeout: float = 90) -> str:
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_shutdown_stops_every_worker():
+    pool = RenderPool(workers=1).start()
+    pending = pool.render({"arrêt": 1})
+    pids = pool.worker_pids()
+    assert len(pids) == 1 and _alive(pids[0])
+    pool.shutdown()
+    assert not any(_alive(pid) for pid in pids)
+    with pytest.raises(RenderError):
+        pending.result()  # unfinished work fails loudly rather than hanging
+
+
+def test_workers_exit_when_the_server_process_dies():
+    code = ("import os, time\nfrom live.render.pool import RenderPool\n"
+            "pool = RenderPool(workers=1).start()\n"
+            "while not pool.ready(): time.sleep(0.05)\n"
+            "print(*pool.worker_pids(), flush=True)\nos._exit(1)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    pids = [int(pid) for pid in result.stdout.split()]
+    assert len(pids) == 1
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_the_server_process_never_loads_the_renderer():
+    code = ("import sys\nimport live.render.pool\n"
+            "print(sorted(m for m in ('wordcloud', 'matplotlib', 'eventlet', 'gevent') if m in sys.modules))")
+    assert _python(code).strip() == "[]"
+
+
+def test_no_render_module_imports_an_event_loop_library():
+    for path in (ROOT / "live" / "render").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "import eventlet" not in source and "import gevent" not in source, path
+
+
+HEARTBEAT = """
+import json, sys, time
+if sys.argv[1] == "eventlet":
+    import eventlet
+    eventlet.monkey_patch()
+    sleep, spawn = eventlet.sleep, eventlet.spawn
+else:
+    from gevent import monkey
+    monkey.patch_all()
+    import gevent
+    sleep, spawn = gevent.sleep, gevent.spawn
+from live.bench import wordcloud_input
+from live.render.pool import RenderPool
+
+pool = RenderPool().start()
+while not pool.ready():
+    sleep(0.05)
+gaps, state = [], {"on": True}
+
+def heartbeat():
+    last = time.perf_counter()
+    while state["on"]:
+        sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+
+spawn(heartbeat)
+sleep(0.05)
+started = time.perf_counter()
+svg = pool.submit("cloud", wordcloud_input(300)).wait(sleep)
+seconds = time.perf_counter() - started
+state["on"] = False
+sleep(0.03)
+pool.shutdown()
+print(json.dumps({"gap": max(gaps), "beats": len(gaps), "seconds": seconds, "bytes": len(svg)}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_the_event_loop_keeps_beating_during_a_300_word_render(mode):
+    report = json.loads(_python(HEARTBEAT, mode).strip().splitlines()[-1])
+    assert report["bytes"] > 10_000 and report["beats"] >= 5
+    assert report["gap"] < 0.1, report
+
+
+def test_the_default_pool_serves_the_integration_helpers():
+    try:
+        (svg,) = _finish(render_pool.submit_svg(A))
+        assert svg == render.render_svg(A)
+    finally:
+        render_pool.shutdown()
