@@ -1,0 +1,821 @@
+/* Palabre: the one script of every page; <body data-page="..."> picks the behaviour.
+   Plain ES5 (old phones), no framework, no build. Pages work without it: it only adds live
+   updates and sends forms over the socket. DOM is built with createElement/textContent only. */
+(function () {
+  "use strict";
+
+  var doc = document;
+  var body = doc.body;
+  var LANG = doc.documentElement.lang || "fr";
+  var T = readJSON("i18n") || {};
+  doc.documentElement.className += " js";
+
+  // --- small helpers ------------------------------------------------------------------------
+
+  function $(id) { return doc.getElementById(id); }
+
+  function readJSON(id) {
+    var node = doc.getElementById(id);
+    if (!node) return null;
+    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  }
+
+  /* h("p", "class", "text") -> element; children are appended with add(). */
+  function h(tag, cls, text) {
+    var el = doc.createElement(tag);
+    if (cls) el.className = cls;
+    if (text !== undefined && text !== null) el.textContent = String(text);
+    return el;
+  }
+
+  function add(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      parent.appendChild(typeof child === "string" ? doc.createTextNode(child) : child);
+    }
+    return parent;
+  }
+
+  function attr(el, values) {
+    for (var k in values) if (values.hasOwnProperty(k)) el.setAttribute(k, values[k]);
+    return el;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function closest(el, test) {
+    while (el && el !== doc) {
+      if (el.nodeType === 1 && test(el)) return el;
+      el = el.parentNode;
+    }
+    return null;
+  }
+
+  function hasClass(el, cls) { return (" " + el.className + " ").indexOf(" " + cls + " ") >= 0; }
+
+  function fill(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (m, key) {
+      return values[key] !== undefined && values[key] !== null ? values[key] : m;
+    });
+  }
+
+  function plural(n) { return LANG === "fr" ? (n > 1 ? 1 : 0) : (n === 1 ? 0 : 1); }
+
+  function counted(key, n) {
+    var forms = T[key] || ["{n}", "{n}"];
+    return fill(forms[plural(n)], { n: n });
+  }
+
+  // Same rounding as the server (Python and Babel round half to even).
+  function round(x) {
+    var r = Math.round(x);
+    if (Math.abs(x % 1) === 0.5 && r % 2 !== 0) r -= 1;
+    return r;
+  }
+
+  function share(part, whole) { return whole ? Math.max(0, Math.min(100, round(part * 100 / whole))) : 0; }
+
+  function percent(part, whole) { return fill(T.percent || "{n}%", { n: share(part, whole) }); }
+
+  function decimal(x) { return x.toFixed(1).replace(".", T.decimal || "."); }
+
+  function newId() {
+    var bytes = [], i, out = "";
+    if (window.crypto && window.crypto.getRandomValues) {
+      var buf = new Uint8Array(12);
+      window.crypto.getRandomValues(buf);
+      for (i = 0; i < buf.length; i++) bytes.push(buf[i]);
+    } else {
+      for (i = 0; i < 12; i++) bytes.push(Math.floor(Math.random() * 256));
+    }
+    for (i = 0; i < bytes.length; i++) out += (bytes[i] + 256).toString(16).slice(1);
+    return out;
+  }
+
+  /* A message in the page's status region (#flash): role=alert for errors. */
+  function notify(text, isError) {
+    var box = $("flash");
+    if (!box) return;
+    clear(box);
+    if (!text) return;
+    var p = h("p", "notice " + (isError ? "notice-error" : "notice-ok"), text);
+    if (isError) p.setAttribute("role", "alert");
+    box.appendChild(p);
+  }
+
+  function say(text) {  // for screen readers only
+    var sr = $("sr");
+    if (sr) sr.textContent = text;
+  }
+
+  function errorText(ack) {
+    return ack && ack.error && ack.error.message ? ack.error.message : T.no_reply;
+  }
+
+  // --- the socket ---------------------------------------------------------------------------
+
+  /* Connect with `auth`; call handlers.snapshot/state/results/connect; show #conn while cut off. */
+  function connect(auth, handlers) {
+    if (typeof window.io !== "function") return null;
+    auth.lang = LANG;
+    var socket = window.io({ auth: auth, transports: ["websocket", "polling"], tryAllTransports: true });
+    var conn = $("conn");
+    var timer = null;
+
+    function lost() {
+      if (!timer) timer = setTimeout(function () { if (conn) conn.hidden = false; }, 1500);
+    }
+    function back() {
+      clearTimeout(timer);
+      timer = null;
+      if (conn) conn.hidden = true;
+    }
+
+    socket.on("connect", function () {
+      back();
+      if (handlers.connect) handlers.connect();
+    });
+    socket.on("disconnect", lost);
+    socket.on("connect_error", function (err) {
+      if (socket.active) { lost(); return; }  // a network problem: the client retries by itself
+      back();  // refused by the server (ended session, bad link...): retrying will not help
+      var text = err && err.message && err.message.charAt(0) !== "{" ? err.message : T.refused;
+      if (err && err.data && err.data.message) text = err.data.message;
+      notify(text, true);
+    });
+    socket.on("snapshot", handlers.snapshot);
+    socket.on("state", handlers.state);
+    socket.on("results", handlers.results);
+    return socket;
+  }
+
+  /* Keep the newest view: a push may not replace a newer one of the same session. */
+  function newer(current, incoming) {
+    return !current || !incoming.session || current.session.id !== incoming.session.id ||
+      incoming.version >= current.version;
+  }
+
+  // --- results (the same markup as the `results` macro) ------------------------------------
+
+  function resultRows(a, mine) {
+    var r = a.results, rows = [];
+    mine = mine || [];
+    if (a.type === "ranking") {
+      var order = r.options.map(function (o, i) { return { o: o, i: i }; });
+      order.sort(function (x, y) { return (y.o.score - x.o.score) || (x.i - y.i); });
+      order.forEach(function (x) {
+        rows.push({ label: x.o.label, value: counted("points", x.o.score), width: share(x.o.score, r.max_score) });
+      });
+    } else if (a.type === "scale") {
+      var s = a.settings || {}, last = r.buckets.length - 1;
+      r.buckets.forEach(function (b, i) {
+        var end = i === 0 ? s.label_low : (i === last ? s.label_high : "");
+        rows.push({ label: b.value + (end ? " · " + end : ""), value: b.count + " · " + percent(b.count, r.total),
+                    width: share(b.count, r.total), mine: mine[0] === b.value });
+      });
+    } else {
+      r.options.forEach(function (o) {
+        rows.push({ label: o.label, value: o.count + " · " + percent(o.count, r.total),
+                    width: share(o.count, r.total), mine: mine.indexOf(o.id) >= 0 });
+      });
+    }
+    return rows;
+  }
+
+  function barNode(row) {
+    var label = h("span", "bar-label", row.label);
+    if (row.mine) add(label, h("span", "vh", " (" + T.your_answer + ")"));
+    var track = attr(h("span", "bar-track"), { "aria-hidden": "true" });
+    add(track, h("span", "bar-fill w" + row.width));
+    return add(h("li", "bar" + (row.mine ? " mine" : "")), label, h("span", "bar-value", row.value), track);
+  }
+
+  function meanText(a) {
+    var r = a.results;
+    return a.type === "scale" && r.mean !== null && r.mean !== undefined ?
+      fill(T.mean, { mean: decimal(r.mean), max: a.settings.scale_max }) : null;
+  }
+
+  function resultsNode(a, mine, cls) {
+    if (!a.results || a.kind !== "poll") return null;
+    var box = h("div", "results" + (cls ? " " + cls : ""));
+    var list = h(a.type === "ranking" ? "ol" : "ul", "bars");
+    resultRows(a, mine).forEach(function (row) { list.appendChild(barNode(row)); });
+    box.appendChild(list);
+    var mean = meanText(a);
+    if (mean) box.appendChild(h("p", "mean", mean));
+    return box;
+  }
+
+  /* Update bars in place when the rows are the same (so widths animate); else replace. */
+  function patchResults(old, a, mine, cls) {
+    var fresh = resultsNode(a, mine, cls);
+    if (!old || !fresh) {
+      if (old && !fresh) old.parentNode.removeChild(old);
+      return fresh;
+    }
+    var rows = resultRows(a, mine), bars = old.querySelectorAll(".bar"), same = bars.length === rows.length;
+    for (var i = 0; same && i < rows.length; i++) {
+      same = bars[i].querySelector(".bar-label").firstChild.nodeValue === rows[i].label &&
+        hasClass(bars[i], "mine") === !!rows[i].mine;
+    }
+    if (!same) {
+      old.parentNode.replaceChild(fresh, old);
+      return fresh;
+    }
+    for (i = 0; i < rows.length; i++) {
+      bars[i].querySelector(".bar-value").textContent = rows[i].value;
+      bars[i].querySelector(".bar-fill").className = "bar-fill w" + rows[i].width;
+    }
+    var mean = old.querySelector(".mean");
+    if (mean) mean.textContent = meanText(a) || "";
+    return old;
+  }
+
+  // --- participant page --------------------------------------------------------------------
+
+  function participantPage() {
+    var code = body.getAttribute("data-code");
+    var view = readJSON("view");
+    var stage = $("stage");
+    var mine = {};          // activity id -> stored choice (from snapshots and acks)
+    var pending = null;     // {cid, activity, choice}: sent, not acknowledged yet
+    var shownKey = null, shownId = null;
+
+    remember(view, true);
+    render();
+    var socket = connect({ code: code }, {
+      snapshot: function (v) { accept(v, true); },
+      state: function (v) { accept(v, false); },
+      results: onResults,
+      connect: function () { if (pending) send(); }
+    });
+    stage.addEventListener("submit", onSubmit, false);
+    stage.addEventListener("click", onClick, false);
+    stage.addEventListener("change", onChange, false);
+
+    function remember(v, withMine) {
+      var a = v && v.current;
+      if (!a) return;
+      if (withMine && a.hasOwnProperty("mine")) mine[a.id] = a.mine;
+      else if (a.answers === 0) delete mine[a.id];  // reset: nobody has answered any more
+    }
+
+    function accept(v, withMine) {
+      if (!newer(view, v)) return;
+      view = v;
+      remember(v, withMine);
+      render();
+    }
+
+    function mineOf(a) { return mine[a.id] || null; }
+
+    function render() {
+      var a = view.current, ended = view.session.state === "ended";
+      if (a && !ended && a.kind !== "poll") { foreign(a); return; }
+      var key = ended ? "ended" : a ? [a.id, a.version, a.state, a.revealed].join(":") : "wait";
+      if (key === shownKey) { refreshResults(); return; }
+      var keep = a && a.id === shownId ? readChoice(a) : null;  // an answer being chosen survives
+      if (a && a.id !== shownId && shownKey !== null) say(a.prompt);
+      shownKey = key;
+      shownId = a ? a.id : null;
+      clear(stage);
+      if (ended) stage.appendChild(add(h("section", "waiting"), h("h2", null, T.ended)));
+      else stage.appendChild(a ? activityNode(a, keep) : waitingNode());
+    }
+
+    /* Kinds this script does not draw (word clouds, boards): the server page draws them, so keep
+       it, and load it again when another activity or state comes (spread over 3 s: not every
+       phone at once). */
+    function foreign(a) {
+      var key = "other:" + a.id + ":" + a.state;
+      if (shownKey === null) { shownKey = key; shownId = a.id; return; }
+      if (key === shownKey) return;
+      shownKey = key;
+      setTimeout(function () { window.location.reload(); }, Math.random() * 3000);
+    }
+
+    function waitingNode() {
+      var sec = attr(h("section", "waiting"), { "aria-labelledby": "prompt" });
+      return add(sec, attr(h("h2", null, T.look), { id: "prompt" }), h("p", null, T.look_text));
+    }
+
+    function activityNode(a, keep) {
+      var sec = attr(h("section", "activity"), { "aria-labelledby": "prompt" });
+      var stored = mineOf(a);
+      if (a.kind !== "poll") {
+        add(sec, attr(h("h2", "prompt", a.prompt), { id: "prompt" }), h("p", "state-note", T.elsewhere));
+        return sec;
+      }
+      if (a.state === "open") {
+        var choice = keep || (pending && pending.activity === a.id ? pending.choice : stored);
+        sec.appendChild(formNode(a, choice, stored));
+      } else {
+        add(sec, attr(h("h2", "prompt", a.prompt), { id: "prompt" }),
+            h("p", "state-note", a.state === "closed" ? T.closed_note : T.draft_note));
+        if (stored && stored.length) add(sec, h("h3", "sub", T.your_answer_h), mineNode(a, stored));
+        else if (a.state === "closed") add(sec, h("p", null, T.no_answer));
+      }
+      if (a.results) add(sec, h("h3", "sub", T.results), resultsNode(a, stored));
+      return sec;
+    }
+
+    function mineNode(a, stored) {
+      if (a.type === "scale") return h("p", "mine-list", stored[0] + " / " + a.settings.scale_max);
+      var list = h(a.type === "ranking" ? "ol" : "ul", "mine-list");
+      stored.forEach(function (id) {
+        a.options.forEach(function (o) { if (o.id === id) list.appendChild(h("li", null, o.label)); });
+      });
+      return list;
+    }
+
+    function input(type, value, checked) {
+      var el = attr(h("input"), { type: type, name: "choice", value: value });
+      if (type === "radio") el.required = true;
+      el.checked = !!checked;
+      return el;
+    }
+
+    function formNode(a, choice, stored) {
+      var form = attr(h("form", "vote"), { method: "post", action: "/j/" + code + "/vote", id: "vote" });
+      add(form, attr(h("input"), { type: "hidden", name: "activity", value: a.id }),
+          attr(h("input"), { type: "hidden", name: "cid", value: newId() }));
+      var set = h("fieldset"), s = a.settings || {};
+      add(set, add(h("legend"), attr(h("h2", "prompt", a.prompt), { id: "prompt" })));
+      var picked = choice === null || choice === undefined ? [] : [].concat(choice);
+      if (a.type === "single" || a.type === "multiple") {
+        var hint = a.type === "single" ? T.hint_single :
+          (s.max_choices && s.max_choices < a.options.length ? fill(T.hint_multi_max, { n: s.max_choices }) : T.hint_multi);
+        var box = h("div", "choices");
+        a.options.forEach(function (o) {
+          var on = picked.indexOf(o.id) >= 0;
+          box.appendChild(add(h("label", "choice" + (on ? " is-checked" : "")),
+            input(a.type === "single" ? "radio" : "checkbox", o.id, on), " ", h("span", null, o.label)));
+        });
+        add(set, h("p", "hint", hint), box);
+      } else if (a.type === "scale") {
+        add(set, h("p", "hint", fill(T.hint_scale, { n: s.scale_max })));
+        if (s.label_low || s.label_high) {
+          add(set, add(attr(h("p", "scale-ends"), { "aria-hidden": "true" }),
+            h("span", null, "1 : " + (s.label_low || "")), " ", h("span", null, s.scale_max + " : " + (s.label_high || ""))));
+        }
+        var scale = h("div", "scale");
+        for (var v = 1; v <= s.scale_max; v++) {
+          var face = h("span", null, String(v));
+          if (v === 1 && s.label_low) add(face, h("span", "vh", " (" + s.label_low + ")"));
+          if (v === s.scale_max && s.label_high) add(face, h("span", "vh", " (" + s.label_high + ")"));
+          scale.appendChild(add(h("label", "step"), input("radio", v, picked[0] === v), face));
+        }
+        set.appendChild(scale);
+      } else if (a.type === "ranking") {
+        add(set, h("p", "hint", T.hint_rank), rankingNode(a, picked));
+      }
+      form.appendChild(set);
+      if (stored && stored.length) form.appendChild(h("p", "saved", T.answered));
+      var bar = add(h("div", "submit-bar"), attr(h("p", "form-status"), { role: "status" }),
+                    h("button", "btn btn-primary btn-block", stored ? T.change : T.send));
+      form.appendChild(bar);
+      return form;
+    }
+
+    function rankingNode(a, order) {
+      var byId = {}, list = h("ol", "ranking js-ranking"), ids = [];
+      a.options.forEach(function (o) { byId[o.id] = o; });
+      if (order.length === a.options.length) ids = order.slice();
+      else a.options.forEach(function (o) { ids.push(o.id); });
+      ids.forEach(function (id) {
+        var o = byId[id];
+        if (!o) return;
+        var li = attr(h("li", "rank-item"), { "data-option": o.id });
+        add(li, attr(h("span", "rank-pos"), { "aria-hidden": "true" }), h("span", "rank-label", o.label),
+            attr(h("input"), { type: "hidden", name: "rank_" + o.id, value: "1" }),
+            attr(h("button", "btn-icon", "▲"), { type: "button", "data-move": "-1", "aria-label": fill(T.move_up, { label: o.label }) }),
+            attr(h("button", "btn-icon", "▼"), { type: "button", "data-move": "1", "aria-label": fill(T.move_down, { label: o.label }) }));
+        list.appendChild(li);
+      });
+      number(list);
+      return list;
+    }
+
+    function number(list) {
+      var items = list.children;
+      for (var i = 0; i < items.length; i++) {
+        items[i].querySelector(".rank-pos").textContent = String(i + 1);
+        items[i].querySelector("input").value = String(i + 1);
+        items[i].querySelector("[data-move='-1']").setAttribute("aria-disabled", i === 0 ? "true" : "false");
+        items[i].querySelector("[data-move='1']").setAttribute("aria-disabled", i === items.length - 1 ? "true" : "false");
+      }
+    }
+
+    function onClick(e) {
+      var button = closest(e.target, function (el) { return el.hasAttribute("data-move"); });
+      if (!button) return;
+      e.preventDefault();
+      var li = button.parentNode, list = li.parentNode, up = button.getAttribute("data-move") === "-1";
+      var other = up ? li.previousElementSibling : li.nextElementSibling;
+      if (!other) return;
+      list.insertBefore(li, up ? other : other.nextElementSibling);
+      number(list);
+      button.focus();
+      var position = Array.prototype.indexOf.call(list.children, li) + 1;
+      say(fill(T.moved, { label: li.querySelector(".rank-label").textContent, n: position }));
+    }
+
+    function onChange(e) {
+      var form = e.target.form;
+      if (!form) return;
+      var labels = form.querySelectorAll(".choice");
+      for (var i = 0; i < labels.length; i++) {
+        labels[i].className = "choice" + (labels[i].querySelector("input").checked ? " is-checked" : "");
+      }
+    }
+
+    function readChoice(a) {
+      var form = $("vote");
+      if (!form || a.state !== "open") return null;
+      if (a.type === "ranking") {
+        var ids = [], items = form.querySelectorAll(".rank-item");
+        for (var j = 0; j < items.length; j++) ids.push(parseInt(items[j].getAttribute("data-option"), 10));
+        return ids;
+      }
+      var picked = [], boxes = form.querySelectorAll("input[name=choice]");
+      for (var i = 0; i < boxes.length; i++) if (boxes[i].checked) picked.push(parseInt(boxes[i].value, 10));
+      if (a.type === "multiple") return picked;
+      return picked.length ? picked[0] : null;
+    }
+
+    function problem(a, choice) {
+      if (choice === null || (choice.length === 0 && a.type !== "scale")) {
+        return a.type === "scale" ? fill(T.hint_scale, { n: a.settings.scale_max }) : T.empty_choice;
+      }
+      if (a.type === "multiple" && a.settings.max_choices && choice.length > a.settings.max_choices) {
+        return fill(T.too_many, { n: a.settings.max_choices });
+      }
+      return null;
+    }
+
+    function onSubmit(e) {
+      var a = view.current;
+      if (e.target.id !== "vote" || !socket || !a) return;  // without a socket the form posts
+      e.preventDefault();
+      var choice = readChoice(a), refused = problem(a, choice);
+      if (refused) { tell(refused, "is-error"); return; }
+      pending = { cid: newId(), activity: a.id, choice: choice };
+      send();
+    }
+
+    function send() {
+      var p = pending;
+      if (!p) return;
+      if (!socket.connected) { tell(T.pending, "is-wait"); return; }  // sent again on reconnect
+      setButton(T.sending);
+      socket.timeout(10000).emit("vote", { cid: p.cid, activity: p.activity, choice: p.choice }, function (err, ack) {
+        if (pending !== p) return;  // a newer answer replaced this one
+        if (err) {  // no ack: maybe lost; the same cid is safe to send again
+          if (socket.connected) setTimeout(send, 1000); else tell(T.pending, "is-wait");
+          return;
+        }
+        pending = null;
+        if (ack && ack.ok) {
+          mine[p.activity] = ack.choice;
+          saved(p.activity);
+        } else {
+          setButton(mine[p.activity] ? T.change : T.send);
+          tell(errorText(ack), "is-error");
+        }
+      });
+    }
+
+    /* Messages about the answer go next to the button (the top of the page may be scrolled away). */
+    function tell(text, kind) {
+      var box = stage.querySelector(".form-status");
+      if (!box) { notify(text, kind === "is-error"); return; }
+      notify("");
+      box.textContent = text;
+      box.className = "form-status " + kind;
+    }
+
+    function setButton(text) {
+      var button = stage.querySelector(".submit-bar button");
+      if (button) button.textContent = text;
+    }
+
+    function saved(activityId) {
+      tell(T.saved, "is-ok");
+      var a = view.current;
+      if (!a || a.id !== activityId) return;
+      setButton(T.change);
+      var form = $("vote");
+      if (form && !form.querySelector(".saved")) {
+        form.insertBefore(h("p", "saved", T.answered), form.querySelector(".submit-bar"));
+      }
+      refreshResults();
+    }
+
+    function onResults(data) {
+      var a = view.current;
+      if (!a || data.activity !== a.id) return;
+      a.answers = data.answers;
+      view.participants = data.participants;
+      if (data.results && a.revealed) a.results = data.results;
+      refreshResults();
+    }
+
+    function refreshResults() {
+      var a = view.current;
+      if (!a || !a.results || a.kind !== "poll") return;
+      var old = stage.querySelector(".results");
+      var node = patchResults(old, a, mineOf(a));
+      if (!old && node) {
+        add(stage.querySelector(".activity"), h("h3", "sub", T.results), node);
+      }
+    }
+  }
+
+  // --- projected screen --------------------------------------------------------------------
+
+  function screenPage() {
+    var view = readJSON("view");
+    var stage = $("stage");
+    var joinUrl = body.getAttribute("data-join-url");
+    var qr = body.getAttribute("data-qr");
+    var shownKey = null;
+
+    render();
+    connect({ token: body.getAttribute("data-token") }, {
+      snapshot: accept, state: accept, results: onResults
+    });
+
+    function accept(v) {
+      if (!newer(view, v)) return;
+      view = v;
+      render();
+    }
+
+    function render() {
+      var a = view.current, ended = view.session.state === "ended";
+      if (a && a.kind !== "poll") {  // drawn by the server page (see participantPage's foreign())
+        var other = ["other", a.id, a.state, a.revealed, ended].join(":");
+        if (shownKey !== null && shownKey !== other) window.location.reload();
+        shownKey = other;
+        return;
+      }
+      var key = a ? [a.id, a.version, a.state, a.revealed, ended].join(":") : "banner:" + ended;
+      if (key === shownKey) { update(); return; }
+      shownKey = key;
+      clear(stage);
+      stage.appendChild(a ? slide(a, ended) : banner(ended));
+    }
+
+    function codeNode() { return h("span", "code", view.session.code); }
+
+    function banner(ended) {
+      var s = view.session;
+      var text = add(h("div", "banner-text"), h("p", "event", s.event), attr(h("h1", null, s.title), { id: "banner-title" }));
+      var sec = add(attr(h("section", "banner"), { "aria-labelledby": "banner-title" }), text);
+      if (ended) {
+        text.appendChild(h("p", "join-cta", T.ended_screen));
+        return sec;
+      }
+      add(text, h("p", "join-cta", T.join_cta), h("p", "join-url", joinUrl),
+          add(h("p", "join-code"), h("span", "join-code-label", T.code), " ", codeNode()));
+      sec.appendChild(attr(h("img", "banner-qr"), { src: qr, alt: fill(T.qr_alt, { url: joinUrl }) }));
+      return sec;
+    }
+
+    function pill(a, ended) {
+      var text = ended ? T.ended_screen : a.state === "open" ? T.pill_open : a.state === "closed" ? T.pill_closed : T.pill_draft;
+      return h("span", "pill pill-" + a.state, text);
+    }
+
+    function many(a) {
+      var n = a.results ? (a.results.options || a.results.buckets || []).length : (a.options || []).length;
+      return n > 6 ? " many" : "";
+    }
+
+    function slide(a, ended) {
+      var sec = attr(h("section", "slide"), { "aria-labelledby": "prompt" });
+      add(sec, add(h("p", "slide-top"), h("span", "slide-session", view.session.title), " ", pill(a, ended)),
+          attr(h("h1", "prompt" + (a.prompt.length > 120 ? " long" : ""), a.prompt), { id: "prompt" }));
+      var content = h("div", "slide-body");
+      if (a.results) {
+        content.appendChild(resultsNode(a, null, "big" + many(a)));
+      } else {
+        var s = a.settings || {};
+        if (a.kind !== "poll") {
+          // other kinds draw their own screen
+        } else if (a.type === "scale") {
+          content.appendChild(h("p", "scale-line", "1" + (s.label_low ? " : " + s.label_low : "") + " … " +
+            s.scale_max + (s.label_high ? " : " + s.label_high : "")));
+        } else {
+          var list = h("ul", "option-list" + many(a));
+          a.options.forEach(function (o) { list.appendChild(h("li", null, o.label)); });
+          content.appendChild(list);
+        }
+        add(content, add(h("p", "hidden-note"), h("span", "big-count", counted("answers", a.answers)), " ",
+                         h("span", "muted", T.hidden)));
+      }
+      var foot = add(h("footer", "slide-foot"), attr(h("img", "foot-qr"), { src: qr, alt: "" }),
+                     add(h("p", "foot-join"), h("span", "foot-url", joinUrl), " ", codeNode()),
+                     h("p", "foot-count", countsText(a)));
+      return add(sec, content, foot);
+    }
+
+    function countsText(a) { return counted("participants", view.participants) + " · " + counted("answers", a.answers); }
+
+    function update() {
+      var a = view.current;
+      if (!a || a.kind !== "poll") return;
+      var counts = stage.querySelector(".foot-count");
+      if (counts) counts.textContent = countsText(a);
+      var big = stage.querySelector(".big-count");
+      if (big) big.textContent = counted("answers", a.answers);
+      if (a.results) patchResults(stage.querySelector(".results"), a, null, "big" + many(a));
+    }
+
+    function onResults(data) {
+      var a = view.current;
+      view.participants = data.participants;
+      if (!a || data.activity !== a.id) return;
+      a.answers = data.answers;
+      if (data.results && a.revealed) a.results = data.results;
+      update();
+    }
+  }
+
+  // --- facilitator console -----------------------------------------------------------------
+
+  function consolePage() {
+    var view = readJSON("view");
+    var base = body.getAttribute("data-base");
+    var commandUrl = body.getAttribute("data-command");
+    var agenda = $("agenda");
+    var busy = false;
+    var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal" };
+
+    render();
+    var socket = connect({ token: body.getAttribute("data-token") }, {
+      snapshot: accept, state: accept, results: onResults
+    });
+    doc.addEventListener("submit", onCommand, false);
+
+    function accept(v) {
+      if (!newer(view, v)) return;
+      view = v;
+      render();
+    }
+
+    function ended() { return view.session.state === "ended"; }
+
+    function cmd(action, label, activity, cls, confirmText, describedBy) {
+      var form = attr(h("form", "cmd"), { method: "post", action: commandUrl });
+      if (confirmText) form.setAttribute("data-confirm", confirmText);
+      add(form, attr(h("input"), { type: "hidden", name: "action", value: action }));
+      if (activity) add(form, attr(h("input"), { type: "hidden", name: "activity", value: activity }));
+      var button = attr(h("button", "btn" + (cls ? " " + cls : ""), label),
+                        { type: "submit", "data-key": action + "-" + (activity || "") });
+      if (describedBy) button.setAttribute("aria-describedby", describedBy);
+      return add(form, button);
+    }
+
+    function plainForm(action, label, fields, cls, pid, confirmText) {
+      var form = attr(h("form"), { method: "post", action: action });
+      if (confirmText) form.setAttribute("data-confirm", confirmText);
+      for (var k in fields) if (fields.hasOwnProperty(k)) add(form, attr(h("input"), { type: "hidden", name: k, value: fields[k] }));
+      return add(form, attr(h("button", "btn " + cls, label), { type: "submit", "aria-describedby": pid }));
+    }
+
+    function item(a, currentId, first, last) {
+      var pid = "p" + a.id, onScreen = a.id === currentId, over = ended();
+      var li = attr(h("li", "item" + (onScreen ? " on-screen" : "")), { id: "a" + a.id });
+      var title = attr(h("h3", "item-prompt"), { id: pid, tabindex: "-1" });
+      add(title, h("span", "item-num", a.position + "."), " " + a.prompt);
+      var meta = add(h("p", "item-meta"), h("span", "badge", (a.kind === "poll" ? T.types[a.type] : T.kinds[a.kind]) || a.kind), " ",
+                     h("span", "badge badge-" + a.state, T.states[a.state] || a.state));
+      if (a.revealed) add(meta, " ", h("span", "badge badge-revealed", T.results_shown));
+      if (onScreen) add(meta, " ", h("span", "badge badge-screen", T.on_screen));
+      add(meta, " ", h("span", "item-answers", counted("answers", a.answers)));
+      var actions = h("div", "actions");
+      if (!over) {
+        if (!onScreen) actions.appendChild(cmd("show", T.show, a.id, "btn-primary", null, pid));
+        if (a.state === "open") actions.appendChild(cmd("close", T.close, a.id, "", null, pid));
+        else actions.appendChild(cmd("open", a.state === "draft" ? T.open : T.reopen, a.id, onScreen ? "btn-primary" : "", null, pid));
+      }
+      actions.appendChild(a.revealed ? cmd("hide", T.hide, a.id, "", null, pid) : cmd("reveal", T.reveal, a.id, "", null, pid));
+      var tools = h("div", "tools");
+      if (a.answers === 0 && a.kind === "poll") {
+        tools.appendChild(attr(h("a", "btn btn-small", T.edit), { href: base + "/polls/" + a.id, "aria-describedby": pid }));
+      }
+      if (!first) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.up, { direction: "up" }, "btn-small", pid));
+      if (!last) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.down, { direction: "down" }, "btn-small", pid));
+      if (!over && (a.answers || a.state !== "draft" || a.revealed)) {
+        tools.appendChild(cmd("reset", T.reset, a.id, "btn-small btn-danger", T.confirm_reset, pid));
+      }
+      if (a.answers === 0 && a.state !== "open") {
+        tools.appendChild(plainForm(base + "/activities/" + a.id + "/delete", T.delete, {}, "btn-small btn-danger", pid, T.confirm_delete));
+      }
+      return add(li, title, meta, resultsNode(a, null, "mini"), actions, tools);
+    }
+
+    function render() {
+      var focused = doc.activeElement, key = focused && focused.getAttribute && focused.getAttribute("data-key");
+      var focusItem = closest(focused, function (el) { return hasClass(el, "item"); });
+      var current = view.current, currentId = current ? current.id : null;
+
+      var state = $("session-state");
+      state.textContent = T.session_states[view.session.state] || view.session.state;
+      state.className = "badge badge-" + view.session.state;
+      $("participants").textContent = counted("participants", view.participants);
+      $("now").textContent = current ? current.prompt : T.banner_now;
+      var nowActions = $("now-actions");
+      clear(nowActions);
+      if (current && !ended()) nowActions.appendChild(cmd("banner", T.banner));
+      var liveOnly = doc.querySelectorAll("[data-live-only]");
+      for (var i = 0; i < liveOnly.length; i++) liveOnly[i].hidden = ended();
+
+      clear(agenda);
+      var items = view.agenda || [];
+      items.forEach(function (a, index) { agenda.appendChild(item(a, currentId, index === 0, index === items.length - 1)); });
+      if (!items.length) agenda.appendChild(h("li", "empty", T.empty));
+      restoreFocus(key, focusItem);
+    }
+
+    function restoreFocus(key, focusItem) {
+      if (!key && !focusItem) return;
+      var target = key && doc.querySelector("[data-key='" + key + "']");
+      if (!target && key) {
+        var parts = key.split("-"), pair = PAIRS[parts[0]];
+        if (pair) target = doc.querySelector("[data-key='" + pair + "-" + parts[1] + "']");
+        if (!target && parts[1]) target = $("p" + parts[1]);
+      }
+      if (!target && focusItem) target = $(focusItem.id.replace("a", "p"));
+      if (target) target.focus();
+    }
+
+    function onResults(data) {
+      view.participants = data.participants;
+      $("participants").textContent = counted("participants", data.participants);
+      var items = view.agenda || [];
+      for (var i = 0; i < items.length; i++) {
+        var a = items[i];
+        if (a.id !== data.activity) continue;
+        var crossed = (a.answers === 0) !== (data.answers === 0);  // edit/delete/reset buttons change
+        a.answers = data.answers;
+        if (data.results) a.results = data.results;
+        if (crossed) { render(); return; }
+        var li = $("a" + a.id);
+        if (!li) return;
+        li.querySelector(".item-answers").textContent = counted("answers", a.answers);
+        var old = li.querySelector(".results"), node = patchResults(old, a, null, "mini");
+        if (!old && node) li.insertBefore(node, li.querySelector(".actions"));
+        return;
+      }
+    }
+
+    function onCommand(e) {
+      var form = e.target;
+      if (!hasClass(form, "cmd") || !socket || !socket.connected || e.defaultPrevented) return;
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      var activity = form.elements.activity ? parseInt(form.elements.activity.value, 10) : null;
+      var payload = { cid: newId(), action: form.elements.action.value, activity: activity };
+      socket.timeout(10000).emit("command", payload, function (err, ack) {
+        busy = false;
+        if (err || !ack || !ack.ok) notify(err ? T.no_reply : errorText(ack), true);
+        else notify("");
+      });
+    }
+  }
+
+  // --- every page --------------------------------------------------------------------------
+
+  /* Forms with data-confirm ask first (reset, delete, end). Registered before the pages' handlers. */
+  doc.addEventListener("submit", function (e) {
+    var text = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) e.preventDefault();
+  }, false);
+
+  /* The poll form shows only the fields of the chosen type. */
+  function pollTypeFields() {
+    var select = doc.querySelector("[data-poll-type]");
+    if (!select) return;
+    function sync() {
+      var fields = select.form.querySelectorAll("[data-for]");
+      for (var i = 0; i < fields.length; i++) {
+        var show = (" " + fields[i].getAttribute("data-for") + " ").indexOf(" " + select.value + " ") >= 0;
+        fields[i].hidden = !show;
+        var inputs = fields[i].querySelectorAll("input, textarea, select");
+        for (var j = 0; j < inputs.length; j++) inputs[j].disabled = !show;
+      }
+    }
+    select.addEventListener("change", sync, false);
+    sync();
+  }
+
+  pollTypeFields();
+  var pages = { participant: participantPage, screen: screenPage, console: consolePage };
+  var start = pages[body.getAttribute("data-page")];
+  if (start) start();
+})();
