@@ -98,6 +98,7 @@ MESSAGES = {
     "board_vote_saved": _l("Your vote is saved."),
     "board_vote_taken_back": _l("Your vote is taken back."),
     "moderation_done": _l("Done."),
+    "item_now": _l("#%(item)s is now %(status)s: “%(text)s”."),
     # --- archives (export, import, retention) ---
     "import_bad_path": _l("Refused: the archive contains a path outside the archive or an absolute "
                           "path (%(name)s). Nothing was imported."),

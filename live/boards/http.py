@@ -4,6 +4,7 @@ moderators' board controls."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from live import auth, realtime
 from live.boards import service
@@ -165,29 +166,93 @@ def moderator_display(token: str, activity_id: int):
     return _display(token, "moderator", activity_id, "sessions.moderator")
 
 
+def _ref(raw: str) -> dict | None:
+    item_id, _, version = (raw or "").partition(":")
+    if item_id.isdigit() and version.isdigit():
+        return {"id": int(item_id), "version": int(version)}
+    return None
+
+
+def _moderation_request(form) -> tuple[object, list, object, object]:
+    """(action, refs, text, into) from the moderator form: bulk, one-item or edit buttons."""
+    if form.get("act"):  # a button on one item: "approve:44:3"
+        action, _, ref = form["act"].partition(":")
+        return action, [r for r in [_ref(ref)] if r], None, None
+    if form.get("edit"):  # the save button of one item's edit box
+        ref = _ref(form["edit"])
+        body = form.get(f"text_{ref['id']}") if ref else None
+        return "edit", [ref] if ref else [], body, None
+    if form.get("merge_pair"):  # "merge this suggested duplicate into that item"
+        source, _, target = form["merge_pair"].partition("|")
+        return "merge", [r for r in [_ref(source)] if r], None, _ref(target)
+    refs = [r for r in (_ref(raw) for raw in form.getlist("item")) if r]
+    return form.get("action"), refs, None, _ref(form.get("into", ""))
+
+
 @bp.post("/m/<token>/boards/<int:activity_id>/moderate")
 def moderate(token: str, activity_id: int):
     """A moderation action from the plain form: checked items with the versions shown."""
     session_id = staff_session(token, "moderator")
-    refs = []
-    for raw in request.form.getlist("item"):
-        item_id, _, version = raw.partition(":")
-        if item_id.isdigit() and version.isdigit():
-            refs.append({"id": int(item_id), "version": int(version)})
-    into = request.form.get("into", "")
-    into_id, _, into_version = into.partition(":")
-    into_ref = ({"id": int(into_id), "version": int(into_version)}
-                if into_id.isdigit() and into_version.isdigit() else None)
+    action, refs, body, into = _moderation_request(request.form)
+    by = request.form.get("by")
 
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
-        service.moderate(db, live_session, activity, request.form.get("action"), refs, "moderator",
-                         request.form.get("by"), request.form.get("text"),
-                         request.form.get("column", type=int), into_ref)
+        service.moderate(db, live_session, activity, action, refs, "moderator", by, body,
+                         request.form.get("column", type=int), into)
         return True
 
-    if write_or_flash(run, lambda: realtime.push_state(session_id),
-                      lambda: realtime.mark_dirty(session_id, activity_id)):
+    try:
+        with store().write() as db:
+            run(db)
+    except DomainError as exc:
+        flash(_conflict_text(exc), "error")
+    else:
+        realtime.push_state(session_id)
+        realtime.mark_dirty(session_id, activity_id)
         flash(message("moderation_done"), "ok")
-    return redirect(url_for("sessions.moderator", token=token) + f"#a{activity_id}")
+    return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
+
+
+def _conflict_text(exc: DomainError) -> str:
+    text = message(exc.code, **exc.params)
+    for item in (exc.state or {}).get("items", []):
+        text += " " + message("item_now", item=item["id"], status=status_label(item["status"]),
+                              text=item["text"][:80])
+    return text
+
+
+def status_label(status: str) -> str:
+    """An item status in the user's language."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+STATUS_LABELS = {
+    "pending": _l("waiting for moderation"), "visible": _l("published, not reviewed"),
+    "approved": _l("approved"), "rejected": _l("rejected"), "hidden": _l("hidden"),
+    "withdrawn": _l("withdrawn by its author"), "merged": _l("merged"),
+}
+
+
+@bp.app_context_processor
+def _board_helpers() -> dict:
+    return {"board_moderation": _boards_to_moderate, "board_status": status_label}
+
+
+def _boards_to_moderate(view: dict) -> list[dict]:
+    """The moderation data of every board of the agenda, the one on screen first."""
+    ids = [a["id"] for a in view.get("agenda") or [] if a["kind"] in BOARD_KINDS]
+    current = (view.get("current") or {}).get("id")
+    ids.sort(key=lambda i: i != current)
+    boards = []
+    with store().read() as db:
+        for activity_id in ids:
+            activity = sessions.get_activity(db, sessions.get_session(db, view["session"]["id"]),
+                                             activity_id)
+            board = service.moderation_view(db, activity)
+            every = [i for part in ("queue", "published", "removed") for i in board[part]]
+            board["texts"] = {i["id"]: i["text"] for i in every}
+            board["versions"] = {i["id"]: i["version"] for i in every}
+            boards.append(board)
+    return boards

@@ -1,0 +1,185 @@
+"""Idea walls and Q&A in real Chromium: hostile texts render as text; two moderators stay in sync."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from live import create_app
+from live.boards import service
+from live.boards.model import Item
+from live.sessions import service as sessions
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or ""
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+ROOT = Path(__file__).resolve().parent.parent
+MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>",
+          "javascript:alert(1)", "<a href=\"javascript:alert(1)\">clic</a>", "{{7*7}}",
+          "<style>body{display:none}</style>", "</textarea><script>alert(1)</script>",
+          "&lt;b&gt;déjà échappé&lt;/b&gt;", "<!-- commentaire -->"]
+UNICODE = ["sobrie\u0301te\u0301", "abc\u202edcba", "Z\u0351\u0350\u0358\u0362\u035f\u0360a\u0353l\u0347go",
+           "👩‍💻 numérique", "الرقمية المسؤولة", "x" * 280]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="no Chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A workshop with an idea wall of three columns, served by the real server (eventlet)."""
+    url = f"sqlite:///{tmp_path / 'palabre.db'}"
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url, "ASYNC_MODE": "threading"})
+    store = app.extensions["palabre.store"]
+    with store.write() as db:
+        event = sessions.create_event(db, "Human Tech Days 2022 — Chartres", "Chartres", "2022-04-05")
+        s = sessions.create_session(db, event, "workshop", "Atelier 1 : un numérique plus sobre")
+        wall = service.add_board(db, s, "ideas", "Comment imaginer un numérique plus sobre ?",
+                                 {"columns": ["Constats", "Idées", "Actions"]})
+        sessions.show(db, s, wall, "facilitator")
+        sessions.open_activity(db, s, wall, "facilitator")
+        info = {"id": s.id, "wall": wall.id, "moderator": s.moderator_token,
+                "screen": s.screen_token, "code": s.join_code}
+    store.dispose()
+    port = _free_port()
+    env = {**os.environ, "LIVE_DATABASE_URL": url, "LIVE_PORT": str(port), "LIVE_HOST": "127.0.0.1",
+           "LIVE_SECRET_KEY": "browser-test", "LIVE_ASYNC_MODE": "eventlet"}
+    process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    info.update(base=base, url=url, app=app)
+    try:
+        yield info
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _post_items(info, texts, approve=True):
+    store = info["app"].extensions["palabre.store"]
+    ids = []
+    with store.write() as db:
+        s = sessions.get_session(db, info["id"])
+        wall = sessions.get_activity(db, s, info["wall"])
+        for n, body in enumerate(texts):
+            person = sessions.join(db, s, f"device-{len(ids)}-{n}")
+            item = service.post(db, s, wall, person, body, n % 3)
+            if approve:
+                db.flush()
+                service.moderate(db, s, wall, "approve", [{"id": item.id, "version": item.version}],
+                                 "moderator")
+            ids.append(item.id)
+    store.dispose()
+    return ids
+
+
+@pytest.fixture
+def chromium():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def _watch(page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return dialogs
+
+
+def test_hostile_texts_render_as_text_on_the_moderator_console(served, chromium, tmp_path):
+    texts = [t for t in MARKUP + UNICODE]
+    _post_items(served, texts[:5], approve=True)
+    _post_items(served, texts[5:], approve=False)
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    dialogs = _watch(page)
+    page.goto(f"{served['base']}/m/{served['moderator']}")
+    page.wait_for_timeout(800)
+    shown = page.locator(".mod-text").all_inner_texts()
+    assert "<script>alert(1)</script>" in shown and "<img src=x onerror=alert(1)>" in shown
+    assert "{{7*7}}" in shown and "x" * 280 in shown
+    assert dialogs == []
+    assert page.locator("img[src=x], svg[onload], #boards a[href^=javascript]").count() == 0
+    assert page.locator("body").is_visible()  # the <style> text hid nothing
+    assert page.evaluate("getComputedStyle(document.body).display") != "none"
+    page.screenshot(path=str(tmp_path / "moderator.png"), full_page=True)
+
+
+def test_two_moderators_one_approves_the_other_sees_it_and_a_stale_action_is_refused(served, chromium):
+    ids = _post_items(served, ["Allonger la durée de vie des équipements"], approve=False)
+    first = chromium.new_page(viewport={"width": 360, "height": 640})
+    stale_context = chromium.new_context(java_script_enabled=False, viewport={"width": 360, "height": 640})
+    second = stale_context.new_page()
+    for page in (first, second):
+        page.goto(f"{served['base']}/m/{served['moderator']}")
+    first.wait_for_timeout(500)
+    first.locator(f"#item-{ids[0]} button[value^='approve:']").click()
+    first.wait_for_load_state()
+    assert "approved" in first.locator(f"#item-{ids[0]} .badge-approved").get_attribute("class")
+    # The second moderator's page (no script, so not refreshed) still offers "reject".
+    second.locator(f"#item-{ids[0]} button[value^='reject:']").click()
+    second.wait_for_load_state()
+    alert = second.locator(".notice-error").inner_text()
+    assert f"#{ids[0]}" in alert
+    store = served["app"].extensions["palabre.store"]
+    with store.read() as db:
+        assert db.get(Item, ids[0]).status == "approved"
+    store.dispose()
+    stale_context.close()
+
+
+POST = """async ({code, wall, text}) => {
+  const s = io({auth: {code: code, lang: "fr"}});
+  await new Promise((ok) => s.on("connect", ok));
+  return await new Promise((ok) => s.emit("board_post", {cid: "c-" + Date.now(), activity: wall,
+                                                       text: text, column: 2}, ok));
+}"""
+WATCH_SCREEN = """({token}) => {
+  window.seen = [];
+  const s = io({auth: {token: token}});
+  s.on("state", (v) => window.seen.push(JSON.stringify(v.current && v.current.items)));
+}"""
+
+
+def test_a_phone_posts_a_moderator_approves_live_and_the_screen_receives_it(served, chromium, tmp_path):
+    phone = chromium.new_page(viewport={"width": 360, "height": 640})
+    phone.goto(f"{served['base']}/j/{served['code']}")
+    moderator = chromium.new_page(viewport={"width": 1280, "height": 800})
+    moderator.goto(f"{served['base']}/m/{served['moderator']}")
+    screen = chromium.new_page(viewport={"width": 1920, "height": 1080})
+    screen.goto(f"{served['base']}/screen/{served['screen']}")
+    screen.evaluate(WATCH_SCREEN, {"token": served["screen"]})
+    moderator.wait_for_timeout(500)
+    assert moderator.locator(".mod-item").count() == 0
+    ack = phone.evaluate(POST, {"code": served["code"], "wall": served["wall"],
+                                "text": "Former les agents et les élus"})
+    assert ack["ok"] and ack["status"] == "pending"
+    item = moderator.locator(".mod-item").first
+    item.wait_for(timeout=3000)  # arrived live, no reload
+    assert "Former les agents" in item.inner_text()
+    moderator.screenshot(path=str(tmp_path / "moderator-queue.png"), full_page=True)
+    started = time.monotonic()
+    item.locator("button[value^='approve:']").click()
+    screen.wait_for_function("window.seen.some((s) => s.includes('Former les agents'))", timeout=3000)
+    assert time.monotonic() - started < 2.0  # includes the moderator's page round trip
