@@ -1,0 +1,585 @@
+"""A vote burst through the real server: N participants vote at the same moment, measured.
+
+    python -m live.bench_burst [--participants N] [--mode eventlet|gevent]
+
+Starts `python wsgi.py` as a subprocess on 127.0.0.1 (a free port, a fresh SQLite file in a
+temporary folder), creates an event, a session and a 4-option single-choice poll in that file,
+connects a facilitator (who shows, opens and reveals the poll), a screen and N participants over
+WebSocket (each with its own cookie from `GET /j/<code>`, as a phone), then sends the N votes at
+once and waits for every ack. It prints the burst's wall time, acks per second, the p50/p95 ack
+latency, how many votes are stored and how many "results" messages the screen received (the
+broadcaster coalesces them: a handful, not one per vote).
+
+The test suite drives the same code (tests/test_real_server.py, tests/test_concurrency.py).
+Needs the Socket.IO client (`python-socketio[client]`, `websocket-client`): requirements-dev.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import functools
+import http.client
+import json
+import os
+import random
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
+
+
+# --- the server process -------------------------------------------------------------------
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+class Server:
+    """The real server (`python wsgi.py`) as a subprocess on 127.0.0.1. Always `stop()` it.
+
+    `config` holds extra settings without their `LIVE_` prefix, e.g. RATE_LIMIT_PER_10S=100000.
+    The server's output goes to `log` (next to the database unless given).
+    """
+
+    def __init__(self, database: Path, mode: str = "eventlet", log: Path | None = None, **config):
+        self.database = Path(database)
+        self.mode = mode
+        self.config = config
+        self.log_path = Path(log) if log else self.database.with_suffix(".server.log")
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+        env.update({
+            "LIVE_ASYNC_MODE": self.mode,
+            "LIVE_HOST": "127.0.0.1",
+            "LIVE_PORT": str(self.port),
+            "LIVE_PUBLIC_URL": self.url,
+            "LIVE_DATABASE_URL": sqlite_url(self.database),
+            # A prefix keeps it a string (LIVE_* values are parsed as JSON when they can be).
+            "LIVE_SECRET_KEY": "k-" + secrets.token_urlsafe(32),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update({f"LIVE_{key}": str(value) for key, value in self.config.items()})
+        return env
+
+    def start(self, timeout: float = 30.0) -> Server:
+        """Start the server and wait until it answers HTTP (a free port is retried if taken)."""
+        atexit.register(self.stop)
+        for _attempt in range(3):
+            self.port = free_port()
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+            self.process = subprocess.Popen(
+                [sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(),
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            if self._wait_until_answering(timeout):
+                return self
+            taken = "Address already in use" in self.log_tail()
+            self.stop()
+            if not taken:
+                break
+        raise RuntimeError(f"the server ({self.mode}) did not start; its log ends with:\n{self.log_tail()}")
+
+    def _wait_until_answering(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                status, _headers, _body = http_get(self.url, "/", timeout=2)
+                return status > 0  # any HTTP answer: the templates may not exist yet
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s); safe to call twice."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def alive(self) -> bool:
+        """True while the server process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines the server printed."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+# --- the database -------------------------------------------------------------------------
+
+@dataclass
+class Setup:
+    """A session with one poll, created in the database before the server starts."""
+
+    database: Path
+    session_id: int
+    code: str
+    facilitator: str
+    moderator: str
+    screen: str
+    activity: int
+    options: list[int]
+
+
+def prepare(database: Path, poll_type: str = "single", options: tuple[str, ...] = OPTIONS) -> Setup:
+    """Migrate `database` and create an event, a session (in English) and a draft poll in it."""
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+    from live.store import Store, upgrade
+
+    url = sqlite_url(database)
+    upgrade(url)
+    store = Store(url)
+    try:
+        with store.write() as db:
+            event = sessions.create_event(db, "Vote burst")
+            live_session = sessions.create_session(db, event, "round_table", "Burst", locale="en")
+            activity = polls.add_poll(db, live_session, poll_type, "Which one?", list(options))
+            return Setup(Path(database), live_session.id, live_session.join_code,
+                         live_session.facilitator_token, live_session.moderator_token,
+                         live_session.screen_token, activity.id,
+                         [o.id for o in polls.options_of(db, activity)])
+    finally:
+        store.dispose()
+
+
+def stored_votes(database: Path, activity: int) -> tuple[int, Counter]:
+    """Read the SQLite file directly: the number of vote rows and the count per option id."""
+    with closing(sqlite3.connect(database, timeout=10)) as con:
+        total = con.execute("select count(*) from votes where activity_id = ?", (activity,)).fetchone()[0]
+        counts: Counter = Counter()
+        for (choice,) in con.execute("select choice from votes where activity_id = ?", (activity,)):
+            counts.update(json.loads(choice))
+    return total, counts
+
+
+# --- clients ------------------------------------------------------------------------------
+
+def http_get(base_url: str, path: str, cookie: str | None = None,
+             timeout: float = 10) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One GET without following redirects: (status, headers, body)."""
+    host, port = base_url.split("//", 1)[1].split(":")
+    con = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        con.request("GET", path, headers={"Accept-Language": "en", **({"Cookie": cookie} if cookie else {})})
+        response = con.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        con.close()
+
+
+def join_cookie(base_url: str, code: str) -> str:
+    """Open the join link like a phone; return the Cookie header its answer sets (the participant id)."""
+    status, headers, _body = http_get(base_url, f"/j/{code}")
+    jar = SimpleCookie()
+    for line in headers.get_all("Set-Cookie") or []:
+        jar.load(line)
+    if status != 200 or "session" not in jar:
+        raise RuntimeError(f"GET /j/{code} answered {status} without a session cookie")
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+
+
+def new_cid() -> str:
+    """A client-generated id for one message."""
+    return uuid.uuid4().hex[:16]
+
+
+class Listener:
+    """Keeps every message of the named events a client receives, in arrival order."""
+
+    def __init__(self, *names: str):
+        self.names = names
+        self.received: dict[str, list[tuple[float, object]]] = {name: [] for name in names}
+        self._changed = threading.Condition()
+
+    def attach(self, client) -> None:
+        """Record `client`'s messages (call before connecting)."""
+        for name in self.names:
+            client.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Callable:
+        def record(data=None, *_rest):
+            with self._changed:
+                self.received[name].append((time.perf_counter(), data))
+                self._changed.notify_all()
+        return record
+
+    def messages(self, name: str) -> list:
+        """The payloads received for `name`, oldest first."""
+        with self._changed:
+            return [data for _t, data in self.received[name]]
+
+    def count(self, name: str) -> int:
+        """How many messages of `name` arrived."""
+        with self._changed:
+            return len(self.received[name])
+
+    def wait_for(self, predicate: Callable[[Listener], bool], timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until `predicate(self)` holds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.1))
+        return True
+
+    def quiet_for(self, name: str, seconds: float, timeout: float) -> bool:
+        """Wait until no `name` message has arrived for `seconds` (at most `timeout` in all)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._changed:
+                last = self.received[name][-1][0] if self.received[name] else 0.0
+            if time.perf_counter() - last >= seconds:
+                return True
+            time.sleep(seconds / 4)
+        return False
+
+
+def connect(base_url: str, auth: dict, cookie: str | None = None, listener: Listener | None = None,
+            timeout: float = 15):
+    """A python-socketio client connected over WebSocket only (no reconnection, no SIGINT hook)."""
+    import socketio
+
+    client = socketio.Client(reconnection=False, handle_sigint=False, request_timeout=timeout)
+    refused: list = []
+    client.on("connect_error", lambda data=None: refused.append(data))
+    if listener is not None:
+        listener.attach(client)
+    try:
+        client.connect(base_url, headers={"Cookie": cookie} if cookie else {}, auth=auth,
+                       transports=["websocket"], wait_timeout=timeout)
+    except socketio.exceptions.ConnectionError as exc:
+        raise ConnectionError(f"connection refused: {refused or exc}") from exc
+    return client
+
+
+def close_all(clients: list, workers: int = 32) -> None:
+    """Disconnect every client (in parallel), ignoring the ones already gone."""
+    def close(client):
+        # The client's reader thread consumes the server's reply to the WebSocket close frame,
+        # so `ws.close()` would wait its full 3 s timeout for it whenever the server keeps the
+        # TCP connection open after the close handshake (gevent's server does, correctly).
+        ws = getattr(client.eio, "ws", None)
+        if ws is not None:
+            ws.close = functools.partial(ws.close, timeout=0.2)
+        try:
+            client.disconnect()
+        except Exception:  # noqa: BLE001 - best effort: the server may be gone already
+            pass
+
+    clients = [client for client in clients if client is not None]
+    if clients:
+        with ThreadPoolExecutor(min(workers, len(clients))) as pool:
+            list(pool.map(close, clients))
+
+
+# --- a room with a facilitator, a screen and N phones -------------------------------------
+
+@dataclass
+class Burst:
+    """What one burst of votes gave."""
+
+    size: int
+    acks: list[dict]
+    latencies: list[float]  # seconds, per vote: from its emit to its ack
+    wall: float  # seconds, from the release of the burst to the last ack
+    sent: Counter = field(default_factory=Counter)  # option id -> votes sent
+
+    @property
+    def acked(self) -> int:
+        """How many acks arrived."""
+        return sum(1 for ack in self.acks if ack is not None)
+
+    @property
+    def ok(self) -> int:
+        """How many acks were positive."""
+        return sum(1 for ack in self.acks if isinstance(ack, dict) and ack.get("ok"))
+
+    def percentile(self, q: float) -> float:
+        """The q-th percentile (nearest rank) of the ack latencies, in seconds."""
+        values = sorted(self.latencies)
+        if not values:
+            return float("nan")
+        return values[min(len(values) - 1, max(0, round(q / 100 * len(values)) - 1))]
+
+
+class Room:
+    """A running server with a session, a facilitator and a screen connected, and N phones."""
+
+    def __init__(self, server: Server, setup: Setup):
+        self.server = server
+        self.setup = setup
+        self.facilitator = None
+        self.screen = Listener("results", "state", "snapshot")
+        self.screen_client = None
+        self.phones: list = []
+        self.cookies: list[str] = []
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self.server.url
+
+    def command(self, action: str, activity: int | None = None) -> dict:
+        """A facilitator command over the socket; raises unless acknowledged ok."""
+        ack = self.facilitator.call("command", {"cid": new_cid(), "action": action,
+                                                "activity": activity or self.setup.activity}, timeout=15)
+        if not ack.get("ok"):
+            raise RuntimeError(f"command {action} refused: {ack}")
+        return ack
+
+    def join(self, count: int, cookie: str | None = None, workers: int = 32) -> list:
+        """Connect `count` phones in parallel, each with its own cookie (or all with `cookie`)."""
+        def one(_index):
+            jar = cookie or join_cookie(self.url, self.setup.code)
+            client = connect(self.url, {"code": self.setup.code, "lang": "en"}, cookie=jar)
+            return jar, client
+
+        made: list = []
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max(1, min(workers, count))) as pool:
+            for future in [pool.submit(one, i) for i in range(count)]:
+                try:
+                    made.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - keep the others, so that close() closes them
+                    failure = failure or exc
+        self.cookies += [jar for jar, _client in made]
+        self.phones += [client for _jar, client in made]
+        if failure is not None:
+            raise failure
+        return [client for _jar, client in made]
+
+    def burst(self, choices: list[int], phones: list | None = None, timeout: float = 60) -> Burst:
+        """Every phone votes at once (phone i for option `choices[i]`); wait for every ack.
+
+        The emits only queue a packet for each client's own writer thread, so the N votes leave
+        within milliseconds of each other; acks are timed by the callbacks.
+        """
+        phones = phones if phones is not None else self.phones
+        size = len(phones)
+        acks: list = [None] * size
+        sent_at: list = [0.0] * size
+        acked_at: list = [None] * size
+        lock = threading.Lock()
+        remaining = [size]
+        done = threading.Event()
+
+        def callback(index):
+            def on_ack(data=None, *_rest):
+                now = time.perf_counter()
+                with lock:
+                    acks[index], acked_at[index] = data, now
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        done.set()
+            return on_ack
+
+        payloads = [{"cid": new_cid(), "activity": self.setup.activity, "choice": choices[i]}
+                    for i in range(size)]
+        release = time.perf_counter()
+        for index, phone in enumerate(phones):
+            sent_at[index] = time.perf_counter()
+            phone.emit("vote", payloads[index], callback=callback(index))
+        if size == 0:
+            done.set()
+        done.wait(timeout)
+        with lock:
+            times = [(sent_at[i], t) for i, t in enumerate(acked_at) if t is not None]
+            wall = max(t for _s, t in times) - release if times else float("nan")
+            return Burst(size, list(acks), [t - s for s, t in times], wall, Counter(choices[:size]))
+
+    def settled_results(self, expected_answers: int, timeout: float = 10) -> dict | None:
+        """The screen's last "results" once it shows `expected_answers` and nothing more arrives."""
+        interval = float(self.server.config.get("PUSH_INTERVAL", 0.1))
+        self.screen.wait_for(
+            lambda s: bool(s.messages("results")) and s.messages("results")[-1].get("answers")
+            == expected_answers, timeout)
+        self.screen.quiet_for("results", max(0.5, 5 * interval), timeout)
+        messages = self.screen.messages("results")
+        return messages[-1] if messages else None
+
+    def loop_gap(self, reset: bool = False) -> float | None:
+        """The server's largest event-loop stall (ms) since the last reset, from /healthz.
+
+        The first call starts the server's heartbeat task. None if /healthz does not answer.
+        """
+        try:
+            status, _headers, body = http_get(self.url, "/healthz?reset=1" if reset else "/healthz")
+            return json.loads(body)["max_loop_gap_ms"] if status == 200 else None
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def stored(self) -> tuple[int, Counter]:
+        """The votes stored for the poll, read from the SQLite file."""
+        return stored_votes(self.setup.database, self.setup.activity)
+
+    def close(self) -> None:
+        """Disconnect every client."""
+        clients = [*self.phones, self.facilitator, self.screen_client]
+        self.phones, self.facilitator, self.screen_client = [], None, None
+        close_all(clients)
+
+
+@contextmanager
+def room(workdir: Path, mode: str = "eventlet", setup: Setup | None = None, **config) -> Iterator[Room]:
+    """A server with a facilitator and a screen connected; phones join with `Room.join`.
+
+    The database is `setup`'s (made with `prepare`), or a fresh one in `workdir` with a draft
+    4-option single-choice poll. Every client and the server are stopped on exit, even on failure.
+    """
+    workdir = Path(workdir)
+    setup = setup or prepare(workdir / "palabre.db")
+    config.setdefault("RATE_LIMIT_PER_10S", 100000)
+    config.setdefault("PUSH_INTERVAL", 0.1)
+    server = Server(setup.database, mode, log=workdir / f"server-{mode}.log", **config)
+    the_room = Room(server, setup)
+    try:
+        server.start()
+        the_room.facilitator = connect(server.url, {"token": setup.facilitator, "lang": "en"})
+        the_room.screen_client = connect(server.url, {"token": setup.screen, "lang": "en"},
+                                         listener=the_room.screen)
+        yield the_room
+    finally:
+        try:
+            the_room.close()
+        finally:
+            server.stop()
+
+
+def skewed_choices(options: list[int], count: int, seed: int = 7) -> list[int]:
+    """`count` choices over `options`, unevenly spread (so that equal counts prove something)."""
+    rng = random.Random(seed)
+    weights = [len(options) - i for i in range(len(options))]
+    return rng.choices(options, weights=weights, k=count)
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """The figures of one benchmark run."""
+
+    mode: str
+    burst: Burst
+    stored: int
+    results_messages: int
+    connect_seconds: float
+    matches_screen: bool
+    loop_gap_ms: float | None = None
+
+
+def run(participants: int = 500, mode: str = "eventlet", workdir: Path | None = None,
+        out: Callable[[str], None] = print) -> Report:
+    """Start the server, connect everyone, burst the votes, and measure."""
+    with tempfile.TemporaryDirectory(prefix="palabre-burst-") as scratch:
+        with room(Path(workdir or scratch), mode=mode) as the_room:
+            for action in ("show", "open", "reveal"):
+                the_room.command(action)
+            the_room.loop_gap()  # starts the server's heartbeat
+            out(f"{mode}: connecting {participants} participants...")
+            start = time.perf_counter()
+            the_room.join(participants)
+            connect_seconds = time.perf_counter() - start
+            choices = skewed_choices(the_room.setup.options, participants)
+            before = the_room.screen.count("results")
+            the_room.loop_gap(reset=True)
+            burst = the_room.burst(choices)
+            gap = the_room.loop_gap()
+            last = the_room.settled_results(burst.ok)
+            stored, counts = the_room.stored()
+            results_messages = the_room.screen.count("results") - before
+            screen_counts = {o["id"]: o["count"] for o in (last or {}).get("results", {}).get("options", [])}
+            matches = all(screen_counts.get(o, 0) == counts.get(o, 0) for o in the_room.setup.options)
+    return Report(mode, burst, stored, results_messages, connect_seconds, matches, gap)
+
+
+def describe(report: Report) -> str:
+    """The report as a few lines of text."""
+    burst = report.burst
+    rate = burst.ok / burst.wall if burst.wall and burst.wall == burst.wall else float("nan")
+    return "\n".join([
+        f"mode                 {report.mode}",
+        f"participants         {burst.size} (connected in {report.connect_seconds:.1f} s)",
+        f"acks                 {burst.acked} received, {burst.ok} ok",
+        f"burst wall time      {burst.wall * 1000:.0f} ms (release to last ack)",
+        f"acks per second      {rate:.0f}",
+        f"ack latency          p50 {burst.percentile(50) * 1000:.0f} ms, "
+        f"p95 {burst.percentile(95) * 1000:.0f} ms",
+        f"votes stored         {report.stored}",
+        f"event loop stall     {'n/a' if report.loop_gap_ms is None else f'{report.loop_gap_ms:.0f} ms'}"
+        " (largest, during the burst; the goal is under 100 ms)",
+        f"screen 'results'     {report.results_messages} messages"
+        f"{'' if report.matches_screen else ' (LAST ONE DIFFERS FROM THE DATABASE)'}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m live.bench_burst", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", type=int, default=500, help="phones voting at once (500)")
+    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
+                        help="the server's async mode (eventlet)")
+    args = parser.parse_args(argv)
+    if args.participants < 1:
+        parser.error("--participants must be at least 1")
+    report = run(args.participants, args.mode)
+    print(describe(report))
+    good = report.burst.ok == report.burst.size == report.stored and report.matches_screen
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

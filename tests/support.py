@@ -1,0 +1,132 @@
+"""Helpers for tests that run the real server (`python wsgi.py`) as a subprocess.
+
+The server launcher and the Socket.IO clients live in `live.bench_burst` so that the benchmark
+(`python -m live.bench_burst`) and the tests drive the very same code; this module adds what
+only tests need. Every server is bound to 127.0.0.1 and stopped when its `with` block ends,
+even on failure; the server's log is printed when a test fails inside the block.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from live.bench_burst import (  # noqa: F401 - re-exported for the tests
+    OPTIONS,
+    Burst,
+    Listener,
+    Room,
+    Server,
+    Setup,
+    close_all,
+    connect,
+    free_port,
+    http_get,
+    join_cookie,
+    new_cid,
+    prepare,
+    room,
+    skewed_choices,
+    sqlite_url,
+    stored_votes,
+)
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+VOTES_UNIQUE = "uq_votes_one_per_participant"
+
+
+@contextmanager
+def server_room(workdir: Path, mode: str = "eventlet", **options) -> Iterator[Room]:
+    """`live.bench_burst.room`, printing the server's log if the block fails."""
+    with room(workdir, mode, **options) as the_room:
+        try:
+            yield the_room
+        except BaseException:
+            print(f"--- server log ({mode}, {the_room.url}) ---\n{the_room.server.log_tail(60)}")
+            raise
+
+
+@contextmanager
+def server(database: Path, mode: str = "eventlet", **config) -> Iterator[Server]:
+    """A bare server on `database` (no clients), stopped on exit."""
+    process = Server(database, mode, **config)
+    try:
+        yield process.start()
+    except BaseException:
+        print(f"--- server log ({mode}) ---\n{process.log_tail(60)}")
+        raise
+    finally:
+        process.stop()
+
+
+def query(database: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a query on the SQLite file, read directly (not through the app)."""
+    with closing(sqlite3.connect(database, timeout=10)) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def open_poll(setup: Setup, show: bool = True, reveal: bool = False) -> None:
+    """Show and open the prepared poll through the service, before the server starts."""
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    store = Store(sqlite_url(setup.database))
+    try:
+        for action in (["show"] if show else []) + ["open"] + (["reveal"] if reveal else []):
+            with store.write() as db:
+                sessions.apply_command(db, sessions.get_session(db, setup.session_id), action,
+                                       setup.activity)
+    finally:
+        store.dispose()
+
+
+def drop_vote_uniqueness(database: Path) -> None:
+    """Rebuild the `votes` table WITHOUT its unique (activity_id, participant_id) constraint.
+
+    A scratch schema for proving that the constraint, and nothing else, keeps one vote per
+    participant per poll. Fails loudly if the constraint is not found where expected.
+    """
+    with closing(sqlite3.connect(database)) as con:
+        (ddl,) = con.execute(
+            "select sql from sqlite_master where type = 'table' and name = 'votes'").fetchone()
+        loose, found = re.subn(rf",\s*CONSTRAINT {VOTES_UNIQUE} UNIQUE \(activity_id, participant_id\)",
+                               "", ddl)
+        assert found == 1, f"the votes table has no {VOTES_UNIQUE} constraint to drop:\n{ddl}"
+        indexes = [sql for (sql,) in con.execute(
+            "select sql from sqlite_master where type = 'index' and tbl_name = 'votes' and sql is not null")]
+        con.isolation_level = None
+        con.execute("PRAGMA foreign_keys=OFF")
+        con.execute("BEGIN")
+        con.execute(loose.replace("CREATE TABLE votes", "CREATE TABLE votes_loose", 1))
+        con.execute("INSERT INTO votes_loose SELECT * FROM votes")
+        con.execute("DROP TABLE votes")
+        con.execute("ALTER TABLE votes_loose RENAME TO votes")
+        for sql in indexes:
+            con.execute(sql)
+        con.execute("COMMIT")
+        unique = [row for row in con.execute("PRAGMA index_list(votes)") if row[2]]
+        assert not unique, f"votes still has a unique index: {unique}"
+
+
+def chromium_or_skip() -> str:
+    """The system's Chromium (PALABRE_CHROMIUM, else `chromium` on PATH); never a downloaded one.
+
+    Skips the test when there is none, or fails it when PALABRE_REQUIRE_BROWSER=1.
+    """
+    configured = os.environ.get("PALABRE_CHROMIUM")
+    path = configured if configured and os.access(configured, os.X_OK) else None
+    path = path or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    message = "Chromium is not installed (PALABRE_CHROMIUM, or `chromium` on PATH)"
+    if os.environ.get("PALABRE_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " and PALABRE_REQUIRE_BROWSER=1", pytrace=False)
+    pytest.skip(message)

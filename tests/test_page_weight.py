@@ -1,0 +1,127 @@
+"""What the participant page weighs on a phone's first load, measured in real Chromium.
+
+The real server (eventlet) serves a session whose poll is open; a fresh browser context (empty
+cache, no cookie) opens the join link and waits until the page is live: loaded, and its socket
+has received the server's `snapshot`. Then:
+
+- requests: every HTTP request the page made (document, scripts, styles, images, fonts, favicon,
+  Socket.IO polling requests if any) plus each WebSocket handshake (it is an HTTP request too);
+- bytes: each response's body as transferred (compressed, as served: Chromium's encoded body
+  size) plus its headers, plus the WebSocket frames received until the page is live.
+
+Budget: at most 8 requests and 60 KB (60,000 bytes). The system's Chromium is used, never a
+downloaded one; the test is skipped without it, or fails if PALABRE_REQUIRE_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+MAX_REQUESTS = 8
+MAX_BYTES = 60_000
+LIVE_TIMEOUT = 15  # seconds for the page to load and receive its snapshot
+
+
+def test_participant_page_first_load_stays_within_budget(tmp_path):
+    chromium = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
+        finally:
+            browser.close()
+
+    total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
+    total_requests = len(rows) + len(sockets)
+    print("\n" + _table(rows, sockets, total_requests, total_bytes))
+
+    assert rows and rows[0]["type"] == "document" and rows[0]["status"] == 200
+    assert not [row for row in rows if row["status"] >= 400], "a resource failed to load"
+    assert sockets and sockets[0]["snapshot"], "the page never went live (no snapshot on a WebSocket)"
+    big_text = [row for row in rows if row["type"] in ("document", "script", "stylesheet")
+                and row["body"] > 1000 and row["encoding"] not in ("gzip", "br", "zstd", "deflate")]
+    assert not big_text, f"served uncompressed: {[row['path'] for row in big_text]}"
+    assert total_requests <= MAX_REQUESTS, f"{total_requests} requests (budget {MAX_REQUESTS})"
+    assert total_bytes <= MAX_BYTES, f"{total_bytes} bytes (budget {MAX_BYTES})"
+
+
+def _first_load(browser, url: str) -> tuple[list[dict], list[dict]]:
+    """Open `url` in a fresh context; return the HTTP requests and the WebSockets of its first load."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        requests: list = []
+        sockets: list[dict] = []
+        page.on("requestfinished", lambda request: requests.append(request))
+        page.on("requestfailed", lambda request: requests.append(request))
+        page.on("websocket", lambda ws: sockets.append(_watch(ws)))
+
+        page.goto(url, wait_until="load", timeout=LIVE_TIMEOUT * 1000)
+        deadline = time.monotonic() + LIVE_TIMEOUT
+        while time.monotonic() < deadline and not any(s["snapshot"] for s in sockets):
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(500)  # late requests of the first load (none expected)
+
+        rows = [_row(request) for request in requests]
+        return rows, [{k: v for k, v in s.items() if k != "ws"} for s in sockets]
+    finally:
+        context.close()
+
+
+def _watch(ws) -> dict:
+    """Count a WebSocket's received bytes until (and including) the server's `snapshot`."""
+    state = {"ws": ws, "url": ws.url, "frames": 0, "bytes": 0, "snapshot": False}
+
+    def received(payload) -> None:
+        if state["snapshot"]:
+            return
+        state["frames"] += 1
+        state["bytes"] += len(payload.encode() if isinstance(payload, str) else payload)
+        if isinstance(payload, str) and payload.startswith('42["snapshot"'):
+            state["snapshot"] = True
+
+    ws.on("framereceived", received)
+    return state
+
+
+def _row(request) -> dict:
+    response = request.response()
+    sizes = request.sizes()
+    body = max(sizes["responseBodySize"], 0)
+    headers = max(sizes["responseHeadersSize"], 0)
+    parts = urlsplit(request.url)
+    return {
+        "type": request.resource_type,
+        "path": parts.path + (f"?{parts.query}" if parts.query else ""),
+        "status": response.status if response else 0,
+        "encoding": (response.headers.get("content-encoding", "") if response else "") or "-",
+        "body": body,
+        "headers": headers,
+        "bytes": body + headers,
+    }
+
+
+def _table(rows: list[dict], sockets: list[dict], requests: int, total: int) -> str:
+    lines = [f"{'type':<11} {'status':>6} {'enc':<5} {'body B':>8} {'hdrs B':>7}  path",
+             "-" * 78]
+    for row in rows:
+        lines.append(f"{row['type']:<11} {row['status']:>6} {row['encoding']:<5} {row['body']:>8} "
+                     f"{row['headers']:>7}  {row['path'][:60]}")
+    for s in sockets:
+        path = urlsplit(s["url"]).path
+        lines.append(f"{'websocket':<11} {101:>6} {'-':<5} {s['bytes']:>8} {'?':>7}  {path} "
+                     f"({s['frames']} frames received until the snapshot)")
+    lines.append("-" * 78)
+    lines.append(f"{requests} requests (budget {MAX_REQUESTS}), {total} bytes transferred "
+                 f"(budget {MAX_BYTES}; WebSocket handshake headers not included)")
+    return "\n".join(lines)
