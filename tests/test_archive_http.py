@@ -46,7 +46,8 @@ def test_export_purge_import_through_the_pages(app, client, store, live):
                            content_type="multipart/form-data")
     assert response.status_code == 303
     response = client.post("/admin/archive/import", data={"archive": (io.BytesIO(b"nope"), "a.zip")},
-                           content_type="multipart/form-data", follow_redirects=True)
+                           content_type="multipart/form-data", follow_redirects=True,
+                           headers={"Accept-Language": "en"})
     assert "not a readable ZIP" in response.get_data(as_text=True)
     assert client.get(f"/admin/archive/sessions/{live['id']}").status_code == 200
 

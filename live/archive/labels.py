@@ -39,6 +39,7 @@ LABELS: dict[str, dict[str, str]] = {
         "questions_ranked": "Questions, ranked", "none": "None.",
         "chart_alt": "Bar chart: {title}", "files": "Files of this archive",
         "rank": "rank", "total": "total", "no_participant_data": "not kept",
+        "answers_total": "Answers (all activities)", "mean_is": "Mean:", "decimal": ".",
     },
     "fr": {
         "field": "champ", "value": "valeur", "votes": "votes", "percent": "pourcentage",
@@ -74,6 +75,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none": "Aucune.", "chart_alt": "Diagramme en barres : {title}",
         "files": "Fichiers de cette archive", "rank": "rang", "total": "total",
         "no_participant_data": "non conservé",
+        "answers_total": "Réponses (toutes activités)", "mean_is": "Moyenne :", "decimal": ",",
     },
 }
 

@@ -27,7 +27,7 @@ def _pyplot():
         "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"], "font.size": 11,
         "svg.fonttype": "none", "svg.hashsalt": "palabre", "axes.edgecolor": GRID,
         "text.color": INK, "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK,
-        "figure.dpi": 100, "savefig.dpi": 150,
+        "figure.dpi": 100, "savefig.dpi": 120,
     })
     return plt
 
@@ -41,7 +41,8 @@ def _save(fig) -> dict[str, bytes]:
     out = {}
     for fmt in ("svg", "png"):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, bbox_inches="tight", metadata=_metadata(fmt))
+        # The layout is computed once (tight_layout); bbox_inches="tight" would draw it twice more.
+        fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
         out[fmt] = buffer.getvalue()
     return out
 
@@ -82,10 +83,14 @@ def bars(spec: dict) -> dict[str, bytes]:
         for y, v, text in zip(positions, values, texts, strict=True):
             ax.text(v + top * 0.01, y, text, va="center", fontsize=10)
         ax.grid(axis="x", color=GRID, linewidth=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    (ax.yaxis if vertical else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(wrap(spec.get("title", ""), 70, 3), loc="left", fontsize=12, fontweight="bold")
+    # A figure title from the left edge: long label columns cannot push it out of the image.
+    fig.suptitle(wrap(spec.get("title", ""), 75, 3), x=0.01, ha="left", fontsize=12, fontweight="bold")
     if spec.get("note"):
         fig.text(0.99, 0.01, spec["note"], ha="right", va="bottom", fontsize=9, color="#52606d")
     fig.tight_layout()
@@ -97,7 +102,7 @@ def bars(spec: dict) -> dict[str, bytes]:
 
 def participation(spec: dict) -> dict[str, bytes]:
     """Participants joined (cumulative line) and answers per time bucket (bars)."""
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     plt = _pyplot()
     from matplotlib import dates as mdates
@@ -114,6 +119,7 @@ def participation(spec: dict) -> dict[str, bytes]:
     ax2.set_ylim(bottom=0)
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set_xlim(times[0], times[-1] + timedelta(minutes=spec["minutes"]))
     ax.set_xlabel(spec["time_label"])
     ax.grid(axis="y", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
