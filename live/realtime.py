@@ -197,6 +197,8 @@ class Broadcaster:
     def __init__(self, app):
         self.app = app
         self.dirty: set[tuple[int, int]] = set()
+        self.presence: set[int] = set()
+        self.last_presence = 0.0
         self.last_participant_push: dict[int, float] = {}
         self.started = False
 
@@ -207,10 +209,34 @@ class Broadcaster:
             self.started = True
             socketio.start_background_task(self._loop)
 
+    def mark_presence(self, session_id: int) -> None:
+        """Note that participants joined; counts are pushed at most twice a second."""
+        self.presence.add(session_id)
+        if not self.started:
+            self.started = True
+            socketio.start_background_task(self._loop)
+
+    def _presence(self) -> None:
+        from live.sessions.model import LiveSession
+
+        sessions, self.presence = self.presence, set()
+        self.last_presence = time.monotonic()
+        for session_id in sessions:
+            with store().read() as db:
+                live_session = db.get(LiveSession, session_id)
+                current = live_session.current_activity_id if live_session else None
+            if current is not None:
+                self.dirty.add((session_id, current))  # its aggregates carry the count
+            elif live_session is not None:
+                push_state(session_id)
+
     def _loop(self) -> None:
         interval = self.app.config["PUSH_INTERVAL"]
         while True:
             socketio.sleep(interval)
+            if self.presence and time.monotonic() - self.last_presence >= 0.5:
+                with self.app.app_context():
+                    self._presence()
             if not self.dirty:
                 continue
             batch, self.dirty = self.dirty, set()
@@ -247,6 +273,11 @@ class Broadcaster:
 
 def _without_results(data: dict) -> dict:
     return {k: v for k, v in data.items() if k != "results"}
+
+
+def mark_presence(session_id: int) -> None:
+    """Schedule a coalesced push of the session's participant count."""
+    current_app.extensions["palabre.broadcaster"].mark_presence(session_id)
 
 
 def mark_dirty(session_id: int, activity_id: int) -> None:

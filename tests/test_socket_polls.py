@@ -184,3 +184,23 @@ def test_rate_limit_answers_clearly(app, live, poll):
     acks = [sock.emit("vote", {"cid": cid(), "activity": poll, "choice": 0}, callback=True) for _ in range(5)]
     assert [a["error"]["code"] for a in acks][-1] == "rate_limited"
     sock.disconnect()
+
+
+def test_screen_sees_the_participant_count_grow_when_phones_join(staff, phone, poll):
+    screen = staff("screen")
+    before = events_named(screen, "snapshot")[-1]["participants"]
+    phone(), phone()
+    payload, _ = _wait_for(screen, "results", lambda p: p["participants"] == before + 2, timeout=3)
+    assert payload is not None
+
+
+def test_refused_connection_says_why_in_words(app, live):
+    from live.sessions import events
+
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        try:
+            events._refuse("unknown_code", {"lang": "fr"})
+        except ConnectionRefusedError as exc:
+            message, data = exc.args
+    assert data["code"] == "unknown_code" and message == data["message"]
+    assert "code" in message and not message.startswith("{")

@@ -13,31 +13,41 @@ from live.sessions import service
 from live.sessions.views import snapshot
 
 
-def _identify(db, auth: dict) -> Connection:
+def _identify(db, auth: dict) -> tuple[Connection, bool]:
     locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
-        return Connection(request.sid, live_session.id, role, locale)
+        return Connection(request.sid, live_session.id, role, locale), False
     live_session = service.session_by_code(db, auth.get("code"))
     key = cookie.get("pid")
     if not key:
         raise DomainError("no_identity")
+    joined_now = service.find_participant(db, live_session, key) is None
     participant = service.join(db, live_session, key)
-    return Connection(request.sid, live_session.id, "participant", locale, participant.id)
+    return Connection(request.sid, live_session.id, "participant", locale, participant.id), joined_now
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
     """Identify the socket (join code + cookie, or a capability token) and send a snapshot."""
     if not isinstance(auth, dict):
-        raise ConnectionRefusedError(realtime.error("bad_payload")["error"])
+        _refuse("bad_payload", auth)
     try:
         with realtime.store().write() as db:
-            conn = _identify(db, auth)
+            conn, joined_now = _identify(db, auth)
     except DomainError as exc:
-        raise ConnectionRefusedError(realtime.error(exc.code)["error"]) from None
+        _refuse(exc.code, auth)
     realtime.register(conn)
     _send_snapshot(conn)
+    if joined_now:
+        realtime.mark_presence(conn.session_id)
+
+
+def _refuse(code: str, auth) -> None:
+    lang = auth.get("lang") if isinstance(auth, dict) and auth.get("lang") in ("fr", "en") else None
+    error = realtime.error(code, realtime.Connection("", 0, "", lang or str(get_locale() or "fr")))["error"]
+    # The client gets `err.message` (the text) and `err.data` ({code, message}).
+    raise ConnectionRefusedError(error["message"], error)
 
 
 @socketio.on("disconnect")

@@ -49,16 +49,19 @@ def participant(code: str):
 
     def load(db):
         live_session = service.session_by_code(db, code)
+        joined_now = service.find_participant(db, live_session, key) is None
         person = service.join(db, live_session, key)
-        return live_session.id, person.id
+        return live_session.id, person.id, joined_now
 
     try:
         with store().write() as db:
-            session_id, participant_id = load(db)
+            session_id, participant_id, joined_now = load(db)
     except DomainError as exc:
         if service.normalise_code(code) != code:
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
         return render_template("sessions/home.html", error=exc.code, code=code), 404
+    if joined_now:
+        realtime.mark_presence(session_id)
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
