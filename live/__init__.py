@@ -41,8 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
     Compress(app)
-    _init_socketio(app)
+    # Socket handlers must be declared before init_app: Flask-SocketIO only replays the
+    # handlers it collected while unbound onto each new server (one per app, e.g. in tests).
     _register_features(app)
+    _init_socketio(app)
     app.after_request(_security_headers)
     app.before_request(_remember_language)
     app.context_processor(_template_globals)
@@ -75,6 +77,9 @@ def _register_features(app: Flask) -> None:
     from live.polls import http as poll_http
     from live.sessions import events as session_events  # noqa: F401
     from live.sessions import http as session_http
+    from live.wordclouds import events as wordcloud_events  # noqa: F401
+    from live.wordclouds import http as wordcloud_http
+    from live.wordclouds.images import CloudImages
 
     app.register_blueprint(session_http.bp)
     app.register_blueprint(poll_http.bp)
@@ -82,6 +87,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(admin_http.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(archive_http.bp)
+    app.register_blueprint(wordcloud_http.bp)
+    app.extensions["palabre.cloud_images"] = CloudImages(app)
     cli.register(app)
 
 

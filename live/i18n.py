@@ -99,6 +99,21 @@ MESSAGES = {
     "board_vote_taken_back": _l("Your vote is taken back."),
     "moderation_done": _l("Done."),
     "item_now": _l("#%(item)s is now %(status)s: “%(text)s”."),
+    # Word clouds (live/wordclouds)
+    "not_a_wordcloud": _l("This activity is not a word cloud."),
+    "bad_entry_count": _l("The number of entries per participant must be between %(low)s and %(limit)s."),
+    "bad_entry_length": _l("The maximum length of an entry must be between %(low)s and %(limit)s."),
+    "activity_closed": _l("This activity is closed: entries are no longer accepted."),
+    "activity_not_open": _l("This activity is not open yet."),
+    "entry_empty": _l("This entry is empty once cleaned up: type a word."),
+    "entry_too_long": _l("This entry is too long (at most %(limit)s characters)."),
+    "entry_type": _l("An entry must be text."),
+    "entry_stopword": _l("This word alone says too little (\"the\", \"de\"...): try another word."),
+    "too_many_entries": _l("You have sent your %(limit)s entries. Withdraw one to send another."),
+    "entry_not_found": _l("This entry does not exist (or was already withdrawn)."),
+    "group_not_found": _l("This word is not in the cloud."),
+    "bad_merge": _l("Choose another word of this cloud to merge into."),
+    "not_merged": _l("This word is not merged."),
     # --- archives (export, import, retention) ---
     "import_bad_path": _l("Refused: the archive contains a path outside the archive or an absolute "
                           "path (%(name)s). Nothing was imported."),

@@ -11,5 +11,6 @@ from live.sessions.model import (  # noqa: F401
     TimelineEntry,
 )
 from live.store import Base
+from live.wordclouds.model import WordEntry, WordGroupState  # noqa: F401
 
 metadata = Base.metadata
