@@ -169,6 +169,14 @@ def bench_wordcloud(args: argparse.Namespace) -> None:
                   + "; ".join(f"{name} {value:.1%}" for name, value in figures))
 
 
+@benchmark("burst")
+def bench_burst(args: argparse.Namespace) -> None:
+    """N participants vote at once through the real server (live.bench_burst)."""
+    from live import bench_burst
+
+    print(bench_burst.describe(bench_burst.run(args.participants, args.mode)))
+
+
 def _timed(function: Callable[[], None]) -> float:
     start = time.perf_counter()
     function()
@@ -183,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     cloud.add_argument("--groups", type=int, default=200)
     cloud.add_argument("--repeat", type=int, default=5)
     cloud.add_argument("--trials", type=int, default=10, help="stability trials (0: skip)")
+    burst = commands.add_parser("burst", help=bench_burst.__doc__)
+    burst.add_argument("--participants", type=int, default=500)
+    burst.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
     args = parser.parse_args(argv)
     BENCHMARKS[args.name](args)
 
