@@ -24,6 +24,7 @@ also watches its parent and exits if the parent dies, so no process outlives the
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import multiprocessing
@@ -33,6 +34,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -126,6 +128,7 @@ class RenderPool:
                                                      initializer=_start_worker)
                 # Each submission spawns one worker, which warms up before running it.
                 self._warming = [self._executor.submit(os.getpid) for _ in range(self.workers)]
+                _stop_before_exit(self)
         return self
 
     def ready(self) -> bool:
@@ -259,6 +262,24 @@ class RenderPool:
         self._cache.move_to_end(slot.digest)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+
+def _stop_before_exit(pool: RenderPool) -> None:
+    """Shut the pool down at interpreter exit, before multiprocessing joins its children.
+
+    Normally concurrent.futures stops its workers from a `threading` exit hook; eventlet's
+    patched threading never runs those hooks, so multiprocessing's own exit hook would then wait
+    forever for workers nobody told to stop, and the server would hang after Ctrl-C. `atexit`
+    hooks run last-in, first-out, so this one runs before multiprocessing's.
+    """
+    reference = weakref.ref(pool)
+
+    def stop() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.shutdown()
+
+    atexit.register(stop)
 
 
 def content_digest(frequencies: Mapping[str, float], fmt: str, width: int, height: int, theme: str) -> str:
