@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -107,8 +108,12 @@ def run(participants: int, activities: int) -> dict:
                                 "max_loop_gap_ms": gap}
         figures["async_mode"] = json.loads(_get(f"{base}/healthz"))["async_mode"]
     finally:
-        server.terminate()
-        server.wait(10)
+        server.send_signal(signal.SIGINT)  # a clean exit also stops the archive worker
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
     return figures
 
 

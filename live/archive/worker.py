@@ -9,6 +9,7 @@ know which async library runs. With `ARCHIVE_IN_PROCESS` (tests, CLI) the work r
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -19,8 +20,22 @@ _stores: dict = {}
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_watch_parent, initargs=(os.getpid(),))
     return _pool
+
+
+def _watch_parent(parent: int) -> None:
+    """In the worker: exit when the server process is gone (killed without a clean shutdown)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(2)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def run(in_process: bool, fn, *args):
