@@ -18,8 +18,17 @@ library eventlet or gevent has monkey-patched, and which runs threads (the execu
 database's), copies locks in whatever state they were and the hub's sockets; a spawned worker is
 a fresh interpreter that never sees the patching. (`forkserver` would do too, on Unix only;
 spawn also works on macOS and Windows laptops.) The price, ~1 s to import wordcloud and load
-the font, is paid once per worker at `start()` (pre-warm), not on the first render. Each worker
-also watches its parent and exits if the parent dies, so no process outlives the server.
+the font, is paid once per worker at `start()` (pre-warm), not on the first render. Workers run
+at a lower priority than the server, exit if the server dies, and are shut down at exit.
+
+Use, from a Socket.IO background task:
+
+    pool = default_pool().start()                  # at app start: workers warm up meanwhile
+    job = pool.submit(activity_id, {"sobriété": 12, "low-tech": 8})   # debounced per cloud
+    svg = job.wait(socketio.sleep)                 # the loop keeps turning while it renders
+
+`render()` (and `submit_svg()`/`submit_png()` on the default pool) skip the debounce, for callers
+that debounce themselves or need one image now (archives).
 """
 
 from __future__ import annotations
@@ -180,9 +189,11 @@ class RenderPool:
         with self._lock:
             executor, self._executor = self._executor, None
             unfinished = list(self._in_flight.values())
-            unfinished += [state.pending for state in self._clouds.values() if state.pending]
+            unfinished += [slot for state in self._clouds.values()
+                           for slot in (state.running, state.pending) if slot is not None]
             for slot in unfinished:
-                slot.error = slot.error or RenderError("the render pool was shut down")
+                if slot.value is None and slot.error is None:
+                    slot.error = RenderError("the render pool was shut down")
             self._in_flight.clear()
             self._clouds.clear()
         if executor is not None:
