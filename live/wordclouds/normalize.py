@@ -11,9 +11,10 @@ Pure functions, no Flask, no database. The rules, in the order they apply:
    "🙂") is refused as empty; an entry made only of stop words ("le", "the", "de la") is
    refused as a stop word.
 3. The grouping key skips leading articles ("le cloud" → "cloud", "l'humain" → "humain"), then
-   stems each word with the Snowball stemmers (French and English, from `snowballstemmer`) and
-   joins the stems without separator. Multi-word entries stay whole: the key of "fracture
-   numérique" is built from both words and never meets "numérique" alone.
+   stems every word with a Snowball stemmer (`snowballstemmer`, French or English) and stems
+   once more the compound of those stems with the last word, so "data centers" meets
+   "datacenter" and "fractures numériques" meets "fracture numérique". Multi-word entries stay
+   whole: the key of "fracture numérique" never meets "numérique" alone.
 4. The session's locale picks the stemmer. Both stemmers strip a plural "-s", so most foreign
    entries group as well. The singulars the other stemmer cannot match with their plural are
    recognised by their ending (English "-y", French "-aux") and stemmed in their own language
@@ -25,9 +26,9 @@ What this groups, and what it keeps apart, is pinned down word by word in
 `tests/test_wordcloud_normalize.py` (the grouping table). In short: case, accents, plurals,
 French gender and past-participle agreement, a verb with its action noun ("mutualiser" /
 "mutualisation", "partager" / "partage"); but not an adjective with its "-ité" noun ("durable" /
-"durabilité", "local" / "localité"), nor "numérique" / "numériser". When the stemmer is too
-coarse or too fine, a moderator merges or splits groups by hand; automatic grouping stays
-conservative because a wrong merge hides an answer.
+"durabilité", "local" / "localité"), nor "numérique" / "numériser". Where the stemmer is too
+fine, a moderator merges groups by hand; a group cannot be split, so where in doubt automatic
+grouping stays apart: a wrong merge would hide an answer.
 """
 
 from __future__ import annotations
