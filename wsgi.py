@@ -8,7 +8,9 @@ if __name__ == "__main__":
 
 from live import create_app  # noqa: E402
 
-app = create_app()
+# Worker processes started with "spawn" (renderers, archives) import this file again as
+# __mp_main__: they must not build a second application.
+app = create_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
     from live.netinfo import public_base_url

@@ -1,0 +1,115 @@
+"""The application factory: config, database, languages, blueprints, Socket.IO."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_compress import Compress
+
+from live import runtime
+from live.config import Defaults, load_secret_key
+from live.i18n import babel, select_locale
+from live.health import Heartbeat
+from live.realtime import Broadcaster, socketio
+from live.store import Store, default_sqlite_url, upgrade
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config, database, languages, blueprints, Socket.IO."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("LIVE")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    app.config.setdefault("MAX_EVENT_SIZE", 4096)
+    url = app.config["DATABASE_URL"] or default_sqlite_url(app.instance_path)
+    if app.config.get("AUTO_MIGRATE", True):
+        upgrade(url)
+    store = Store(url, app.config["SQLITE_SYNCHRONOUS"])
+    app.extensions["palabre.store"] = store
+    app.extensions["palabre.broadcaster"] = Broadcaster(app)
+    app.extensions["palabre.heartbeat"] = Heartbeat()
+
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="../translations")
+    Compress(app)
+    # Socket handlers must be declared before init_app: Flask-SocketIO only replays the
+    # handlers it collected while unbound onto each new server (one per app, e.g. in tests).
+    _register_features(app)
+    _init_socketio(app)
+    app.after_request(_security_headers)
+    app.before_request(_remember_language)
+    app.context_processor(_template_globals)
+    return app
+
+
+def _init_socketio(app: Flask) -> None:
+    origins = [o.strip() for o in app.config["ALLOWED_ORIGINS"].split(",") if o.strip()]
+    socketio.init_app(
+        app,
+        async_mode=runtime.effective_mode(app.config["ASYNC_MODE"]),
+        # None: the server's own origin only; listed origins are added to it.
+        cors_allowed_origins=origins or None,
+        max_http_buffer_size=app.config["MAX_PAYLOAD"],
+        message_queue=app.config["MESSAGE_QUEUE"] or None,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+
+
+def _register_features(app: Flask) -> None:
+    # Importing a feature registers its activity kind and its socket handlers.
+    from live import cli
+    from live import health
+    from live.admin import http as admin_http
+    from live.archive import http as archive_http
+    from live.boards import events as board_events  # noqa: F401
+    from live.boards import http as board_http
+    from live.polls import events as poll_events  # noqa: F401
+    from live.polls import http as poll_http
+    from live.sessions import events as session_events  # noqa: F401
+    from live.sessions import http as session_http
+    from live.wordclouds import events as wordcloud_events  # noqa: F401
+    from live.wordclouds import http as wordcloud_http
+    from live.wordclouds.images import CloudImages
+
+    app.register_blueprint(session_http.bp)
+    app.register_blueprint(poll_http.bp)
+    app.register_blueprint(board_http.bp)
+    app.register_blueprint(admin_http.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(archive_http.bp)
+    app.register_blueprint(wordcloud_http.bp)
+    app.extensions["palabre.cloud_images"] = CloudImages(app)
+    cli.register(app)
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if g.get("set_lang"):
+        response.set_cookie("lang", g.set_lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def _remember_language():
+    lang = request.args.get("lang")
+    if lang in ("fr", "en"):
+        g.set_lang = lang
+
+
+def _template_globals() -> dict:
+    from flask_babel import get_locale
+
+    from live.i18n import message
+
+    return {"locale": str(get_locale() or "fr"), "message": message}

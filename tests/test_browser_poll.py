@@ -1,0 +1,67 @@
+"""A whole poll in real Chromium: a phone joins by code and votes, the facilitator drives, the
+screen follows without reload and shows the new count once results are revealed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from support import CHROMIUM_ARGS, chromium_or_skip, prepare, server, stored_votes
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+PHONE = {"width": 360, "height": 640}
+PROJECTOR = {"width": 1920, "height": 1080}
+
+
+def _watch(page, problems):
+    page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
+    page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
+            if msg.type == "error" else None)
+
+
+def test_phone_votes_and_screen_shows_count_after_reveal(tmp_path):
+    chromium = chromium_or_skip()
+    setup = prepare(tmp_path / "palabre.db")
+    problems: list[str] = []
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
+            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                        is_mobile=True).new_page()
+            for page in (screen, console, phone):
+                _watch(page, problems)
+
+            screen.goto(f"{srv.url}/screen/{setup.screen}")
+            expect(screen.locator(".code").first).to_have_text(setup.code)  # the join banner
+            console.goto(f"{srv.url}/f/{setup.facilitator}")
+
+            # The phone types the code shown on the screen (in lower case, as people do).
+            phone.goto(f"{srv.url}/")
+            phone.fill("#code", setup.code.lower())
+            phone.click("button[type=submit]")
+            expect(phone).to_have_url(re.compile(f"/j/{setup.code}$"))
+
+            console.click(f"[data-key='show-{setup.activity}']")
+            console.click(f"[data-key='open-{setup.activity}']")
+            # The screen and the phone follow without a reload.
+            expect(screen.locator("#prompt")).to_have_text("Which one?")
+            expect(phone.locator("#prompt")).to_have_text("Which one?")
+
+            phone.get_by_role("radio", name="Agree", exact=True).check()
+            phone.get_by_role("button", name="Send my answer").click()
+            expect(phone.locator("#stage")).to_contain_text("saved")
+            assert stored_votes(setup.database, setup.activity)[0] == 1
+
+            expect(screen.locator(".foot-count")).to_contain_text("1 answer")
+            expect(screen.locator(".bars")).to_have_count(0)  # results still hidden
+            console.click(f"[data-key='reveal-{setup.activity}']")
+            bar = screen.locator(".bar", has_text=re.compile("^Agree"))
+            expect(bar.locator(".bar-value")).to_contain_text("1")
+            expect(bar.locator(".bar-value")).to_contain_text("100")
+            expect(phone.locator(".bar", has_text=re.compile("^Agree"))).to_be_visible()
+        finally:
+            browser.close()
+    assert problems == []
