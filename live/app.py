@@ -7,8 +7,8 @@ from flask_compress import Compress
 
 from live import runtime
 from live.config import Defaults, load_secret_key
-from live.i18n import babel, select_locale
 from live.health import Heartbeat
+from live.i18n import babel, select_locale
 from live.realtime import Broadcaster, socketio
 from live.store import Store, default_sqlite_url, upgrade
 
@@ -67,8 +67,7 @@ def _init_socketio(app: Flask) -> None:
 
 def _register_features(app: Flask) -> None:
     # Importing a feature registers its activity kind and its socket handlers.
-    from live import cli
-    from live import health
+    from live import cli, health
     from live.admin import http as admin_http
     from live.archive import http as archive_http
     from live.boards import events as board_events  # noqa: F401
