@@ -32,7 +32,9 @@ def duplicates(candidates: Iterable[tuple[int, str]], others: Iterable[tuple[int
         for _, score, other_id in matches:
             key = frozenset((item_id, other_id))
             if other_id != item_id and key not in pairs:
-                pairs[key] = {"item": item_id, "like": other_id, "score": round(score)}
+                # Suggest folding the later item into the earlier one.
+                newer, older = max(item_id, other_id), min(item_id, other_id)
+                pairs[key] = {"item": newer, "like": older, "score": round(score)}
     return sorted(pairs.values(), key=lambda p: -p["score"])[:MAX_SUGGESTIONS]
 
 

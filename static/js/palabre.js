@@ -556,7 +556,7 @@
     function render() {
       var a = view.current, ended = view.session.state === "ended";
       if (a && a.kind !== "poll") {  // drawn by the server page (see participantPage's foreign())
-        var other = ["other", a.id, a.state, a.revealed, ended].join(":");
+        var other = ["other", a.id, a.state, a.revealed, ended].join(":") + boardKey(a);
         if (shownKey !== null && shownKey !== other) window.location.reload();
         shownKey = other;
         return;
@@ -634,10 +634,27 @@
       if (a.results) patchResults(stage.querySelector(".results"), a, null, "big" + many(a));
     }
 
+    /* Idea walls and Q&A: the server page draws the cards; what it shows (published items,
+       spotlight, question being answered, sort) is part of the key that reloads it. */
+    function boardKey(a) {
+      if (a.kind !== "ideas" && a.kind !== "questions") return "";
+      return JSON.stringify([a.items, a.spotlight, a.current, a.settings]);
+    }
+
+    var votesSeen = null, votesTimer = null;
+    function boardVotes(data) {  // coalesced counts: at most one reload every 1.5 s
+      var votes = JSON.stringify(data.results.votes);
+      if (votesSeen !== null && votes !== votesSeen && !votesTimer) {
+        votesTimer = setTimeout(function () { window.location.reload(); }, 1500);
+      }
+      votesSeen = votes;
+    }
+
     function onResults(data) {
       var a = view.current;
       view.participants = data.participants;
       if (!a || data.activity !== a.id) return;
+      if (boardKey(a) && data.results && data.results.votes) { boardVotes(data); return; }
       a.answers = data.answers;
       if (data.results && a.revealed) a.results = data.results;
       update();
