@@ -137,6 +137,14 @@ class Server:
             self._log.close()
             self._log = None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far; None where /proc is missing."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (AttributeError, OSError, ValueError, IndexError):
+            return None
+
     def alive(self) -> bool:
         """True while the server process runs."""
         return self.process is not None and self.process.poll() is None
@@ -519,6 +527,8 @@ class Report:
     connect_seconds: float
     matches_screen: bool
     loop_gap_ms: float | None = None
+    screen_answers: int | None = None
+    server_cpu: float | None = None  # seconds of server CPU from the release to the last ack
 
 
 def run(participants: int = 500, mode: str = "eventlet", workdir: Path | None = None,
@@ -536,20 +546,26 @@ def run(participants: int = 500, mode: str = "eventlet", workdir: Path | None = 
             choices = skewed_choices(the_room.setup.options, participants)
             before = the_room.screen.count("results")
             the_room.loop_gap(reset=True)
+            cpu_before = the_room.server.cpu_seconds()
             burst = the_room.burst(choices)
+            cpu_after = the_room.server.cpu_seconds()
             gap = the_room.loop_gap()
-            last = the_room.settled_results(burst.ok)
+            last = the_room.settled_results(burst.ok, timeout=30)
             stored, counts = the_room.stored()
             results_messages = the_room.screen.count("results") - before
             screen_counts = {o["id"]: o["count"] for o in (last or {}).get("results", {}).get("options", [])}
             matches = all(screen_counts.get(o, 0) == counts.get(o, 0) for o in the_room.setup.options)
-    return Report(mode, burst, stored, results_messages, connect_seconds, matches, gap)
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Report(mode, burst, stored, results_messages, connect_seconds, matches, gap,
+                  (last or {}).get("answers"), cpu)
 
 
 def describe(report: Report) -> str:
     """The report as a few lines of text."""
     burst = report.burst
     rate = burst.ok / burst.wall if burst.wall and burst.wall == burst.wall else float("nan")
+    cpu = "n/a" if report.server_cpu is None else (
+        f"{report.server_cpu:.2f} s in the burst, {report.server_cpu / burst.size * 1000:.1f} ms per vote")
     return "\n".join([
         f"mode                 {report.mode}",
         f"participants         {burst.size} (connected in {report.connect_seconds:.1f} s)",
@@ -559,10 +575,12 @@ def describe(report: Report) -> str:
         f"ack latency          p50 {burst.percentile(50) * 1000:.0f} ms, "
         f"p95 {burst.percentile(95) * 1000:.0f} ms",
         f"votes stored         {report.stored}",
+        f"server CPU           {cpu}",
         f"event loop stall     {'n/a' if report.loop_gap_ms is None else f'{report.loop_gap_ms:.0f} ms'}"
         " (largest, during the burst; the goal is under 100 ms)",
-        f"screen 'results'     {report.results_messages} messages"
-        f"{'' if report.matches_screen else ' (LAST ONE DIFFERS FROM THE DATABASE)'}",
+        f"screen 'results'     {report.results_messages} messages, the last one for "
+        f"{report.screen_answers} answers"
+        f"{'' if report.matches_screen else ' (IT DIFFERS FROM THE DATABASE)'}",
     ])
 
 
