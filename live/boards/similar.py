@@ -40,7 +40,13 @@ def duplicates(candidates: Iterable[tuple[int, str]], others: Iterable[tuple[int
 
 @cache
 def _lexicon_check():
-    # The word-cloud lexicon owns the profanity lists; use its check when it offers one.
+    # The word clouds own the profanity lists; use their check (same lists, same folding).
+    try:
+        from live.wordclouds.normalize import is_profane as shared_check
+    except ImportError:
+        shared_check = None
+    if shared_check is not None:
+        return shared_check
     try:
         from live.wordclouds import lexicon
     except ImportError:
