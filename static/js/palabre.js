@@ -539,6 +539,12 @@
     var view = readJSON("view");
     var stage = $("stage");
     var joinUrl = body.getAttribute("data-join-url");
+    /* The join URL may wrap only before "/j/": the code is never split across lines. */
+    function urlNode(url) {
+      var at = url.lastIndexOf("/j/"), p = h("p", "join-url");
+      if (at < 0) return add(p, url);
+      return add(p, url.slice(0, at), doc.createElement("wbr"), h("span", "nowrap", url.slice(at)));
+    }
     var qr = body.getAttribute("data-qr");
     var shownKey = null;
 
@@ -578,8 +584,9 @@
         text.appendChild(h("p", "join-cta", T.ended_screen));
         return sec;
       }
-      add(text, h("p", "join-cta", T.join_cta), h("p", "join-url", joinUrl),
-          add(h("p", "join-code"), h("span", "join-code-label", T.code), " ", codeNode()));
+      add(text, h("p", "join-cta", T.join_cta), urlNode(joinUrl),
+          add(h("p", "join-code"), h("span", "join-code-label", T.code), " ", codeNode()),
+          view.participants ? h("p", "join-count", counted("participants", view.participants)) : null);
       sec.appendChild(attr(h("img", "banner-qr"), { src: qr, alt: fill(T.qr_alt, { url: joinUrl }) }));
       return sec;
     }
