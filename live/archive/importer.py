@@ -153,6 +153,12 @@ def _check_references(doc: dict) -> None:
         if entry["activity"] is not None and entry["activity"] not in refs:
             raise ImportRefused("import_bad_reference", where="timeline")
     for activity in doc["activities"]:
+        if activity["kind"] == "wordcloud":
+            _check_wordcloud(activity, people_set)
+            continue
+        if activity["kind"] in ("ideas", "questions"):
+            _check_board(activity, people_set)
+            continue
         if activity["kind"] != "poll":
             continue
         options = {o["ref"] for o in activity["options"]}
@@ -164,6 +170,27 @@ def _check_references(doc: dict) -> None:
                     or (not scale and not set(vote["choice"]) <= options)):
                 raise ImportRefused("import_bad_reference", where=activity["ref"])
             voters.add(vote["participant"])
+
+
+def _check_wordcloud(activity: dict, people: set) -> None:
+    keys = [g["key"] for g in activity["groups"]]
+    if (len(set(keys)) != len(keys) or any(e["participant"] not in people for e in activity["entries"])
+            or any(g["merged_into"] == g["key"] for g in activity["groups"])):
+        raise ImportRefused("import_bad_reference", where=activity["ref"])
+
+
+def _check_board(activity: dict, people: set) -> None:
+    refs = [i["ref"] for i in activity["items"]]
+    known = set(refs)
+    if (len(known) != len(refs)
+            or any(i["author"] is not None and i["author"] not in people for i in activity["items"])
+            or any(i["merged_into"] is not None and i["merged_into"] not in known for i in activity["items"])
+            or any(v["participant"] not in people or v["item"] not in known for v in activity["votes"])
+            or any(m["item"] is not None and m["item"] not in known for m in activity["moderation"])):
+        raise ImportRefused("import_bad_reference", where=activity["ref"])
+    slots = [(v["participant"], v["slot"]) for v in activity["votes"] if v["slot"] is not None]
+    if len(set(slots)) != len(slots):
+        raise ImportRefused("import_bad_reference", where=activity["ref"])
 
 
 def read_archive(data: bytes) -> list[dict]:

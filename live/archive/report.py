@@ -48,28 +48,41 @@ def data_uri(name: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+# Item states shown in rankings: published items (answered and pinned are flags on them).
+RANKED_STATES = ("approved", "visible")
+# Word-cloud moderation is recorded on the session timeline, whoever did it.
+WORD_MODERATION = tuple(f"word_{a}" for a in ("hide", "restore", "merge", "unmerge", "release", "hold"))
+
+
 def ranked_items(doc: dict, kind: str) -> list[dict]:
-    """Ideas (or questions) of a session, most supported first."""
+    """Published ideas (or questions) of a session, most supported first."""
     items = []
     for activity in doc["activities"]:
         if activity["kind"] != kind:
             continue
         for item in activity.get("items", []):
-            if item.get("state", "approved") in ("approved", "answered", "pinned", "visible"):
+            if item.get("state", "approved") in RANKED_STATES:
                 items.append({**item, "activity": activity["prompt"]})
     return sorted(items, key=lambda i: (-(i.get("score") or 0), i.get("created_at") or ""))
 
 
 def moderation_summary(doc: dict) -> dict[str, int]:
-    """How many of each moderation action were taken."""
+    """How many of each moderation action were taken: word clouds (timeline), boards (their log)."""
     counts: Counter = Counter()
     for entry in doc["timeline"]:
-        if entry["actor"] == "moderator":
+        if entry["action"] in WORD_MODERATION:
             counts[entry["action"]] += 1
     for activity in doc["activities"]:
         for entry in activity.get("moderation", []):
             counts[entry.get("action", "?")] += 1
     return dict(sorted(counts.items()))
+
+
+def moderation_rows(doc: dict, labels: dict) -> list[tuple[str, int]]:
+    """The moderation summary in words, most frequent first."""
+    counts = moderation_summary(doc)
+    return [(labels.get(f"mod_{action}", action), n)
+            for action, n in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))]
 
 
 def session_context(doc: dict, files: dict[str, bytes], images: dict) -> dict:
@@ -79,7 +92,7 @@ def session_context(doc: dict, files: dict[str, bytes], images: dict) -> dict:
     answers = sum((a.get("results") or {}).get("total", 0) or 0 for a in doc["activities"])
     return {"doc": doc, "s": doc["session"], "L": labels, "images": embedded, "answers": answers,
             "ideas": ranked_items(doc, "ideas")[:TOP], "questions": ranked_items(doc, "questions")[:TOP],
-            "moderation": moderation_summary(doc), "files": sorted(files),
+            "moderation": moderation_rows(doc, labels), "files": sorted(files),
             "generated": labels["generated"].format(at=when(doc["export"]["exported_at"]),
                                                     version=doc["schema_version"])}
 
