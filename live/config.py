@@ -34,6 +34,11 @@ class Defaults:
     PUSH_INTERVAL = 0.1
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
+    # Word clouds: hold back words of the profanity list until a moderator releases them
+    # (the default of the "hold back profanity" box when adding a word cloud).
+    WORDCLOUD_HOLD_PROFANITY = True
+    # Word clouds: entries and withdrawals one participant may send per 10 seconds.
+    WORDCLOUD_RATE_PER_10S = 10
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"
     SESSION_COOKIE_HTTPONLY = True

@@ -114,6 +114,9 @@ MESSAGES = {
     "group_not_found": _l("This word is not in the cloud."),
     "bad_merge": _l("Choose another word of this cloud to merge into."),
     "not_merged": _l("This word is not merged."),
+    "already_frozen": _l("This word cloud is already frozen."),
+    "not_frozen": _l("This word cloud is not frozen."),
+    "words_too_fast": _l("You are sending words very fast: wait a few seconds and try again."),
     # --- archives (export, import, retention) ---
     "import_bad_path": _l("Refused: the archive contains a path outside the archive or an absolute "
                           "path (%(name)s). Nothing was imported."),

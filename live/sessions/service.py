@@ -328,8 +328,9 @@ COMMANDS = ("show", "banner", "open", "close", "reveal", "hide", "reset", "end")
 
 def apply_command(db: DB, session: LiveSession, action: object, activity_id: object,
                   actor: str = "facilitator") -> Activity | None:
-    """Run one facilitator command (show, banner, open, close, reveal, hide, reset, end)."""
-    if action not in COMMANDS:
+    """Run one facilitator command (show, banner, open, close, reveal, hide, reset, end), or
+    one that a kind of activity registered (`KindHooks.commands`: a word cloud's freeze)."""
+    if action not in COMMANDS and action not in activities.kind_commands():
         raise DomainError("bad_command")
     if action == "banner":
         show(db, session, None, actor)
@@ -338,6 +339,12 @@ def apply_command(db: DB, session: LiveSession, action: object, activity_id: obj
         end_session(db, session, actor)
         return None
     activity = get_activity(db, session, activity_id)
+    if action not in COMMANDS:  # a command of one kind of activity (a word cloud's freeze...)
+        command = activities.hooks_for(activity.kind).commands.get(action)
+        if command is None:
+            raise DomainError("bad_command")
+        command(db, session, activity, actor)
+        return activity
     if action == "show":
         show(db, session, activity, actor)
     elif action == "open":

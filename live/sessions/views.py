@@ -21,7 +21,12 @@ def activity_view(db: DB, activity: Activity, role: str) -> dict:
         "position": activity.position, "version": activity.version,
         "answers": hooks.answer_count(db, activity),
     }
-    data.update(hooks.view(db, activity, include_results))
+    if hooks.view_for_role is not None:
+        data.update(hooks.view_for_role(db, activity, include_results, role))
+    else:
+        data.update(hooks.view(db, activity, include_results))
+    if hooks.counts is not None:
+        data.update(hooks.counts(db, activity))
     return data
 
 
@@ -56,9 +61,12 @@ def aggregates(db: DB, activity_id: int) -> dict | None:
     if activity is None:
         return None
     hooks = activities.hooks_for(activity.kind)
-    return {
+    data = {
         "activity": activity.id, "version": activity.version, "revealed": activity.revealed,
         "state": activity.state, "answers": hooks.answer_count(db, activity),
         "participants": service.participant_count(db, activity.session),
         "results": hooks.results(db, activity),
     }
+    if hooks.counts is not None:
+        data.update(hooks.counts(db, activity))
+    return data

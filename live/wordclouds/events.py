@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from flask import current_app
+
 from live import realtime
+from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Participant
 from live.wordclouds import images, service
@@ -21,9 +26,25 @@ def _changed(ctx, live_session, activity, state: bool = False) -> None:
         ctx.after(lambda: realtime.push_state(session_id))
 
 
+def _slow_down(participant_id: int) -> None:
+    """A participant floods (many sockets, or a script): refuse beyond the word rate."""
+    _recent: dict[int, list[float]] = current_app.extensions.setdefault("palabre.word_rate", {})
+    now = time.monotonic()
+    recent = [t for t in _recent.get(participant_id, ()) if now - t < 10.0]
+    if len(recent) >= current_app.config["WORDCLOUD_RATE_PER_10S"]:
+        _recent[participant_id] = recent
+        raise DomainError("words_too_fast")
+    recent.append(now)
+    _recent[participant_id] = recent
+    if len(_recent) > 10000:  # forget the quiet ones
+        for key in [k for k, times in _recent.items() if now - times[-1] >= 10.0]:
+            del _recent[key]
+
+
 @realtime.handler("word:add", roles=("participant",))
 def on_add(ctx, payload):
     """A participant sends one entry; the ack carries their entries."""
+    _slow_down(ctx.conn.participant_id)
     live_session, activity = _activity(ctx, payload)
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
     entry = service.add_entry(ctx.db, live_session, activity, participant, payload.get("text"),
@@ -36,6 +57,7 @@ def on_add(ctx, payload):
 @realtime.handler("word:withdraw", roles=("participant",))
 def on_withdraw(ctx, payload):
     """A participant takes back one of their entries."""
+    _slow_down(ctx.conn.participant_id)
     live_session, activity = _activity(ctx, payload)
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
     service.withdraw_entry(ctx.db, activity, participant, payload.get("entry"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from live import auth, realtime
 from live.errors import DomainError
@@ -64,6 +65,32 @@ def add(token: str):
     return redirect(url_for("sessions.console", token=token))
 
 
+@bp.route("/f/<token>/wordclouds/<int:activity_id>", methods=["GET", "POST"])
+def edit(token: str, activity_id: int):
+    """Edit a word cloud's prompt and settings (its limits only grow once it has entries)."""
+    session_id = staff_session(token, "facilitator")
+    if request.method == "POST":
+        def run(db):
+            live_session = sessions.get_session(db, session_id)
+            activity = sessions.get_activity(db, live_session, activity_id)
+            service.update_wordcloud(db, live_session, activity, request.form.get("prompt", ""),
+                                     _settings(request.form))
+            return True
+
+        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+            return redirect(url_for("sessions.console", token=token))
+    with store().read() as db:
+        live_session = sessions.get_session(db, session_id)
+        try:
+            activity = sessions.get_activity(db, live_session, activity_id)
+            service._require_cloud(activity)
+        except DomainError:
+            return redirect(url_for("sessions.console", token=token))
+        has_entries = service._entry_count(db, activity) > 0
+        return render_template("wordclouds/edit.html", token=token, activity=activity,
+                               has_entries=has_entries)
+
+
 @bp.post("/j/<code>/words")
 def add_entry(code: str):
     """Send an entry from the plain HTML form."""
@@ -123,3 +150,42 @@ def moderate(token: str, activity_id: int):
                    lambda: realtime.mark_dirty(session_id, activity_id),
                    lambda: images.schedule(session_id, activity_id))
     return redirect(url_for("sessions.moderator", token=token))
+
+
+# --- template helpers ------------------------------------------------------------------------
+
+def _cloud_version(activity_id: int) -> str:
+    """The digest of what the cloud shows now (the `v` of its image URL)."""
+    frequencies = images.current_frequencies(activity_id) or {}
+    return images.images().digest(frequencies, "light")
+
+
+def _cloud_alt(activity: dict, top: int = 12) -> str:
+    """The image's text alternative: the most counted words, as text."""
+    words = ((activity.get("results") or {}).get("words") or [])[:top]
+    if not words:
+        return gettext("Word cloud: no words yet.")
+    listed = ", ".join(f"{w['text']} ({w['count']})" for w in words)
+    return gettext("Word cloud, most frequent words: %(words)s", words=listed)
+
+
+def _to_moderate(view: dict) -> list[dict]:
+    """The session's word clouds worth moderating (the one on screen first), with their groups."""
+    agenda = [a for a in view.get("agenda") or [] if a["kind"] == "wordcloud"]
+    current = (view.get("current") or {}).get("id")
+    chosen = [a for a in agenda if a["id"] == current or a["state"] != "draft" or a.get("entries")]
+    chosen.sort(key=lambda a: (a["id"] != current, a["position"]))
+    if not chosen:
+        return []
+    with store().read() as db:
+        result = []
+        for a in chosen:
+            activity = db.get(Activity, a["id"])
+            result.append({"activity": a, "groups": [g.as_dict() for g in service.groups(db, activity)]})
+        return result
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict:
+    return {"cloud_version": _cloud_version, "cloud_alt": _cloud_alt,
+            "wordcloud_moderation": _to_moderate}

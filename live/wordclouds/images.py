@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections import OrderedDict
 
@@ -18,6 +19,9 @@ from flask import current_app
 
 from live import realtime
 from live.realtime import socketio
+from live.render.pool import RenderError
+
+log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 1280, 720
 DEBOUNCE = 1.0
@@ -81,7 +85,11 @@ class CloudImages:
             frequencies = current_frequencies(activity_id)
             if frequencies is None:
                 return
-            digest, _ = self.get(frequencies, "light")
+            try:
+                digest, _ = self.get(frequencies, "light")
+            except RenderError as exc:  # the pool stopped (server shutting down) or a worker died
+                log.warning("cloud %s not rendered: %s", activity_id, exc)
+                return
             self.current[activity_id] = digest
             realtime.emit_to_session(session_id, "cloud", {"activity": activity_id, "v": digest},
                                      roles=("screen", "facilitator", "moderator", "participant"))

@@ -64,7 +64,8 @@ def update_wordcloud(db: DB, session: LiveSession, activity: Activity, prompt: o
             or clean["max_length"] < activity.settings["max_length"]):
         raise DomainError("has_answers")
     activity.prompt = sessions._text(prompt, "prompt", 300)
-    activity.settings = clean
+    activity.settings = {**clean, "frozen": activity.settings.get("frozen")} \
+        if activity.settings.get("frozen") is not None else clean
     activity.version += 1
     sessions.record(db, session, "activity_edited", "facilitator", activity)
 
@@ -170,14 +171,20 @@ def _root(key: str, states: dict[str, WordGroupState]) -> str:
     return key
 
 
-def groups(db: DB, activity: Activity) -> list[CloudGroup]:
-    """Every group with its moderation state, most counted first (ties: first seen)."""
+def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGroup]:
+    """Every group with its moderation state, most counted first (ties: first seen).
+
+    `upto`: only the entries with an id up to it (what a frozen cloud shows).
+    """
     states = _states(db, activity)
     found: dict[str, CloudGroup] = {}
     seen_per_participant: set[tuple[int, str]] = set()
-    rows = db.execute(select(WordEntry.participant_id, WordEntry.text, WordEntry.key, WordEntry.held)
-                      .where(WordEntry.activity_id == activity.id, WordEntry.slot.is_not(None))
-                      .order_by(WordEntry.id))
+    query = (select(WordEntry.participant_id, WordEntry.text, WordEntry.key, WordEntry.held)
+             .where(WordEntry.activity_id == activity.id, WordEntry.slot.is_not(None))
+             .order_by(WordEntry.id))
+    if upto is not None:
+        query = query.where(WordEntry.id <= upto)
+    rows = db.execute(query)
     for participant_id, text, key, held in rows:
         root = _root(key, states)
         group = found.setdefault(root, CloudGroup(root))
@@ -203,9 +210,42 @@ def groups(db: DB, activity: Activity) -> list[CloudGroup]:
 
 
 def cloud(db: DB, activity: Activity, limit: int = CLOUD_WORDS) -> dict[str, int]:
-    """`{text shown: count}` of what the cloud shows (hidden and held groups left out)."""
-    shown = [g for g in groups(db, activity) if not g.hidden and g.count > 0]
+    """`{text shown: count}` of what the cloud shows (hidden and held groups left out).
+
+    A frozen cloud shows the entries it had when it was frozen; moderation still applies to
+    them (a word hidden after the freeze leaves the screen all the same).
+    """
+    shown = [g for g in groups(db, activity, frozen_at(activity)) if not g.hidden and g.count > 0]
     return {g.text: g.count for g in shown[:limit]}
+
+
+# --- freezing ------------------------------------------------------------------------------
+
+def frozen_at(activity: Activity) -> int | None:
+    """The last entry id a frozen cloud shows, or None when the cloud is not frozen."""
+    value = (activity.settings or {}).get("frozen")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def freeze(db: DB, session: LiveSession, activity: Activity, actor: str = "facilitator") -> None:
+    """Stop the image from changing; entries are still accepted (and counted) meanwhile."""
+    _require_cloud(activity)
+    if frozen_at(activity) is not None:
+        raise DomainError("already_frozen")
+    last = db.scalar(select(func.max(WordEntry.id)).where(WordEntry.activity_id == activity.id)) or 0
+    activity.settings = {**activity.settings, "frozen": last}
+    activity.version += 1
+    sessions.record(db, session, "word_freeze", actor, activity, upto=last)
+
+
+def unfreeze(db: DB, session: LiveSession, activity: Activity, actor: str = "facilitator") -> None:
+    """Let the image follow the entries again (it catches up at once)."""
+    _require_cloud(activity)
+    if frozen_at(activity) is None:
+        raise DomainError("not_frozen")
+    activity.settings = {k: v for k, v in activity.settings.items() if k != "frozen"}
+    activity.version += 1
+    sessions.record(db, session, "word_unfreeze", actor, activity)
 
 
 MODERATION = ("hide", "restore", "merge", "unmerge", "release", "hold")
@@ -251,9 +291,11 @@ def moderate(db: DB, session: LiveSession, activity: Activity, action: object, k
 
 
 def reset_entries(db: DB, activity: Activity) -> None:
-    """Delete every entry and moderation decision of the cloud."""
+    """Delete every entry and moderation decision of the cloud (and unfreeze it)."""
     db.execute(delete(WordEntry).where(WordEntry.activity_id == activity.id))
     db.execute(delete(WordGroupState).where(WordGroupState.activity_id == activity.id))
+    if frozen_at(activity) is not None:
+        activity.settings = {k: v for k, v in activity.settings.items() if k != "frozen"}
 
 
 def results(db: DB, activity: Activity) -> dict:
@@ -261,6 +303,11 @@ def results(db: DB, activity: Activity) -> dict:
     frequencies = cloud(db, activity)
     return {"total": contributor_count(db, activity), "entries": _entry_count(db, activity),
             "words": [{"text": t, "count": n} for t, n in frequencies.items()]}
+
+
+def counts(db: DB, activity: Activity) -> dict:
+    """What anyone may know even while the cloud is hidden: how many entries it has."""
+    return {"entries": _entry_count(db, activity)}
 
 
 def view(db: DB, activity: Activity, include_results: bool) -> dict:
@@ -277,4 +324,6 @@ activities.register("wordcloud", activities.KindHooks(
     mine=my_entries,
     reset=reset_entries,
     answer_count=contributor_count,
+    commands={"freeze": freeze, "unfreeze": unfreeze},
+    counts=counts,
 ))

@@ -251,6 +251,7 @@
       results: onResults,
       connect: function () { if (pending) send(); }
     });
+    wordcloudPhone(socket, view);
     stage.addEventListener("submit", onSubmit, false);
     stage.addEventListener("click", onClick, false);
     stage.addEventListener("change", onChange, false);
@@ -289,7 +290,7 @@
        it, and load it again when another activity or state comes (spread over 3 s: not every
        phone at once). */
     function foreign(a) {
-      var key = "other:" + a.id + ":" + a.state;
+      var key = "other:" + a.id + ":" + a.state + (a.kind === "wordcloud" ? ":" + a.revealed : "");
       if (shownKey === null) { shownKey = key; shownId = a.id; return; }
       if (key === shownKey) return;
       shownKey = key;
@@ -549,9 +550,10 @@
     var shownKey = null;
 
     render();
-    connect({ token: body.getAttribute("data-token") }, {
+    var socket = connect({ token: body.getAttribute("data-token") }, {
       snapshot: accept, state: accept, results: onResults
     });
+    wordcloudScreen(socket, { get current() { return view.current; } });
 
     function accept(v) {
       if (!newer(view, v)) return;
@@ -739,7 +741,24 @@
       if (a.answers === 0 && a.state !== "open") {
         tools.appendChild(plainForm(base + "/activities/" + a.id + "/delete", T.delete, {}, "btn-small btn-danger", pid, T.confirm_delete));
       }
-      return add(li, title, meta, resultsNode(a, null, "mini"), actions, tools);
+      return add(li, title, meta, resultsNode(a, null, "mini"), actions,
+                 a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null, tools);
+    }
+
+    /* Word clouds: live counts, freeze/unfreeze, edit (as the wordcloud_tools macro). */
+    PAIRS.freeze = "unfreeze";
+    PAIRS.unfreeze = "freeze";
+    function wordcloudCounts(a) { return counted("participants", a.answers) + " · " + wcEntries(a.entries || 0); }
+    function wordcloudTools(a, pid, over) {
+      var frozen = wcFrozen(a);
+      var p = add(h("p", "wc-tools"), h("span", "wc-counts", wordcloudCounts(a)));
+      if (frozen) add(p, " ", h("span", "badge badge-frozen", WC.frozen));
+      var acts = h("div", "actions wc-actions");
+      if (!over) {
+        acts.appendChild(frozen ? cmd("unfreeze", WC.unfreeze, a.id, "", null, pid) : cmd("freeze", WC.freeze, a.id, "", null, pid));
+        acts.appendChild(attr(h("a", "btn btn-small", WC.edit), { href: base + "/wordclouds/" + a.id, "aria-describedby": pid }));
+      }
+      return add(doc.createDocumentFragment(), p, acts);
     }
 
     function render() {
@@ -786,11 +805,14 @@
         if (a.id !== data.activity) continue;
         var crossed = (a.answers === 0) !== (data.answers === 0);  // edit/delete/reset buttons change
         a.answers = data.answers;
+        if (data.entries !== undefined) a.entries = data.entries;
         if (data.results) a.results = data.results;
         if (crossed) { render(); return; }
         var li = $("a" + a.id);
         if (!li) return;
         li.querySelector(".item-answers").textContent = counted("answers", a.answers);
+        var cloudCounts = li.querySelector(".wc-counts");
+        if (cloudCounts) cloudCounts.textContent = wordcloudCounts(a);
         var old = li.querySelector(".results"), node = patchResults(old, a, null, "mini");
         if (!old && node) li.insertBefore(node, li.querySelector(".actions"));
         return;
@@ -810,6 +832,336 @@
         if (err || !ack || !ack.ok) notify(err ? T.no_reply : errorText(ack), true);
         else notify("");
       });
+    }
+  }
+
+  // --- word clouds (phone, screen, console, moderator) --------------------------------------
+
+  var WC = T.wc || {};
+
+  function wcEntries(n) { return fill((WC.entries || ["{n}", "{n}"])[plural(n)], { n: n }); }
+
+  function wcFrozen(a) { return !!(a && a.settings && a.settings.frozen !== undefined && a.settings.frozen !== null); }
+
+  /* The text alternative of a cloud image: its most counted words, as text. */
+  function cloudAlt(results) {
+    var words = ((results && results.words) || []).slice(0, 12);
+    if (!words.length) return WC.alt_none || "";
+    return fill(WC.alt, { words: words.map(function (w) { return w.text + " (" + w.count + ")"; }).join(", ") });
+  }
+
+  /* Show another version of a cloud image: load it aside, then swap (no flicker, no blank). */
+  function swapCloud(img, v) {
+    var base = img.getAttribute("data-src");
+    var src = base + (base.indexOf("?") >= 0 ? "&" : "?") + "v=" + encodeURIComponent(v);
+    if (img.getAttribute("src") === src || img.getAttribute("data-loading") === src) return;
+    img.setAttribute("data-loading", src);
+    var next = new Image();
+    next.onload = function () {
+      if (img.getAttribute("data-loading") !== src) return;  // a newer version is on its way
+      img.removeAttribute("data-loading");
+      img.src = src;
+    };
+    next.onerror = function () {
+      if (img.getAttribute("data-loading") === src) img.removeAttribute("data-loading");
+    };
+    next.src = src;
+  }
+
+  /* The cloud image of a page follows `cloud` pushes, and catches up after a freeze, an
+     unfreeze or a reconnection (pushes may have been missed meanwhile). */
+  function cloudImage(socket, initial) {
+    if (!socket) return;
+    var frozenSeen = null, snapshots = 0;
+    seen(initial);
+    function image(id) {
+      var img = $("cloud-img");
+      return img && img.getAttribute("data-cloud") === String(id) ? img : null;
+    }
+    function seen(v) {
+      var a = v && v.current;
+      if (!a || a.kind !== "wordcloud") return null;
+      var img = image(a.id), key = a.id + ":" + wcFrozen(a);
+      if (img && frozenSeen !== null && key !== frozenSeen) swapCloud(img, "f" + a.version);
+      frozenSeen = key;
+      return img;
+    }
+    socket.on("cloud", function (data) {
+      var img = data && image(data.activity);
+      if (img) swapCloud(img, data.v);
+    });
+    socket.on("state", seen);
+    socket.on("snapshot", function (v) {
+      var img = seen(v);
+      if (img && snapshots++ > 0) swapCloud(img, "s" + new Date().getTime());  // a reconnection
+    });
+    socket.on("results", function (data) {
+      var img = data && image(data.activity);
+      if (img && data.results) img.alt = cloudAlt(data.results);
+    });
+  }
+
+  /* The phone: send entries and withdraw them over the socket (the forms post without it). */
+  function wordcloudPhone(socket, view) {
+    var box = $("wordcloud");
+    cloudImage(socket, view);
+    if (!box || !socket) return;
+    var id = parseInt(box.getAttribute("data-cloud"), 10), cap = parseInt(box.getAttribute("data-cap"), 10);
+    var input = $("word-text"), form = $("word-form"), busy = false;
+
+    socket.on("snapshot", function (v) {
+      var a = v && v.current;
+      if (a && a.id === id && a.mine) showMine(a.mine);
+    });
+    box.addEventListener("submit", function (e) {
+      var target = e.target;
+      if (!socket.connected || e.defaultPrevented) return;  // no connection: the form posts
+      if (target === form) {
+        e.preventDefault();
+        if (!busy) send({ cid: newId(), activity: id, text: input.value }, "word:add");
+      } else if (hasClass(target, "word-withdraw")) {
+        e.preventDefault();
+        if (!busy) send({ cid: newId(), activity: id, entry: parseInt(target.elements.entry.value, 10) }, "word:withdraw");
+      }
+    }, false);
+
+    function status(text, kind) {
+      var el = $("word-status");
+      if (!el) { notify(text, kind === "is-error"); return; }
+      el.textContent = text || "";
+      el.className = "form-status" + (kind ? " " + kind : "");
+    }
+
+    function send(payload, event, tries) {
+      busy = true;
+      status(WC.sending, "is-wait");
+      socket.timeout(8000).emit(event, payload, function (err, ack) {
+        if (err) {  // no answer: the same id is safe to send again
+          if (socket.connected && (tries || 0) < 2) { send(payload, event, (tries || 0) + 1); return; }
+          busy = false;
+          status(T.no_reply, "is-error");
+          return;
+        }
+        busy = false;
+        if (!ack || !ack.ok) { status(errorText(ack), "is-error"); return; }
+        showMine(ack.mine);
+        if (event === "word:add") {
+          input.value = "";
+          status(fill(WC.sent, { text: ack.entry.text }), "is-ok");
+        } else {
+          status(WC.done, "is-ok");
+        }
+        if (input && !input.disabled) input.focus();
+      });
+    }
+
+    function showMine(mine) {
+      var list = $("word-mine"), title = $("mine-title"), open = box.getAttribute("data-state") === "open";
+      clear(list);
+      mine.forEach(function (entry) {
+        var li = add(h("li"), attr(h("span", "word-text", entry.text), { dir: "auto" }));
+        if (open) {
+          var f = attr(h("form", "word-withdraw"), { method: "post", action: "/j/" + body.getAttribute("data-code") + "/words/" + entry.id + "/withdraw" });
+          add(f, attr(h("input"), { type: "hidden", name: "activity", value: id }),
+              attr(h("input"), { type: "hidden", name: "entry", value: entry.id }),
+              attr(h("button", "btn btn-small", WC.withdraw), { type: "submit", "aria-label": fill(WC.withdraw_label, { text: entry.text }) }));
+          add(li, " ", f);
+        }
+        list.appendChild(li);
+      });
+      if (title) title.hidden = !mine.length;
+      if (!form) return;
+      var left = Math.max(0, cap - mine.length), max = input.getAttribute("maxlength");
+      $("word-left").textContent = fill(WC.left, { left: left, cap: cap }) + " · " + fill(WC.chars, { n: max });
+      input.disabled = left === 0;
+      form.querySelector("button[type=submit]").disabled = left === 0;
+      if (left === 0) status(WC.full, "is-ok");
+    }
+  }
+
+  /* The screen: the image (see cloudImage) and the counts under it. */
+  function wordcloudScreen(socket, view) {
+    cloudImage(socket, view);
+    if (!socket) return;
+    socket.on("results", function (data) {
+      var a = view.current, stage = $("stage");
+      if (!data || !a || a.kind !== "wordcloud" || data.activity !== a.id || !stage) return;
+      var foot = stage.querySelector(".foot-count"), big = $("cloud-entries");
+      if (foot) foot.textContent = counted("participants", data.answers) + " · " + wcEntries(data.entries || 0);
+      if (big) big.textContent = wcEntries(data.entries || 0);
+    });
+  }
+
+  /* The moderator: each cloud's groups, redrawn from `word:groups` (after `cloud` pushes, at
+     most once a second) or from the ack of an action. Same markup as wordclouds/_moderate.html. */
+  function moderatorPage() {
+    var clouds = $("clouds");
+    if (!clouds) return;
+    var timers = {}, last = {}, sending = false, reloading = false;
+    var socket = connect({ token: body.getAttribute("data-token") }, {
+      snapshot: onView, state: onView, results: onResults
+    });
+    if (!socket) return;
+    socket.on("cloud", function (data) { if (data) later(data.activity); });
+    clouds.addEventListener("submit", onSubmit, false);
+
+    function section(id) { return $("wc-" + id); }
+
+    function onView(v) {
+      var missing = (v.agenda || []).some(function (a) {
+        return a.kind === "wordcloud" && !section(a.id) &&
+          (a.state !== "draft" || a.entries || (v.current && v.current.id === a.id));
+      });
+      if (missing) { reloadClouds(); return; }
+      (v.agenda || []).forEach(function (a) {
+        var sec = a.kind === "wordcloud" && section(a.id);
+        if (!sec) return;
+        sec.querySelector(".wc-prompt").textContent = a.prompt;
+        var meta = sec.querySelector(".wc-meta");
+        clear(meta);
+        add(meta, h("span", "badge badge-" + a.state, T.states[a.state] || a.state));
+        if (wcFrozen(a)) add(meta, " ", h("span", "badge badge-frozen", WC.frozen));
+        add(meta, " ", h("span", "wc-counts", counted("participants", a.answers) + " · " + wcEntries(a.entries || 0)));
+        later(a.id);
+      });
+    }
+
+    function onResults(data) {
+      var sec = data && section(data.activity), counts = sec && sec.querySelector(".wc-counts");
+      if (counts) counts.textContent = counted("participants", data.answers) + " · " + wcEntries(data.entries || 0);
+    }
+
+    function reloadClouds() {  // a cloud to moderate appeared: take the server's markup
+      if (reloading) return;
+      reloading = true;
+      fetch(window.location.pathname, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById("clouds");
+        if (!fresh) return;
+        clear(clouds);
+        Array.prototype.forEach.call(fresh.childNodes, function (node) { clouds.appendChild(doc.importNode(node, true)); });
+      }).catch(function () { /* the next push retries */ }).then(function () { reloading = false; });
+    }
+
+    function later(id) {  // at most one word:groups per cloud per second
+      if (!section(id) || timers[id]) return;
+      var wait = Math.max(150, 1000 - (new Date().getTime() - (last[id] || 0)));
+      timers[id] = setTimeout(function () {
+        timers[id] = null;
+        last[id] = new Date().getTime();
+        socket.timeout(8000).emit("word:groups", { cid: newId(), activity: id }, function (err, ack) {
+          if (!err && ack && ack.ok) draw(id, ack.groups);
+        });
+      }, wait);
+    }
+
+    function onSubmit(e) {
+      var form = e.target, sec = closest(form, function (el) { return hasClass(el, "cloud-mod"); });
+      if (!sec || !hasClass(form, "wmod") || !socket.connected || e.defaultPrevented) return;
+      e.preventDefault();
+      if (sending) return;
+      sending = true;
+      var id = parseInt(sec.getAttribute("data-cloud"), 10), f = form.elements;
+      var payload = { cid: newId(), activity: id, action: f.action.value, key: f.key.value };
+      if (f.into) payload.into = f.into.value;
+      socket.timeout(8000).emit("word:moderate", payload, function (err, ack) {
+        sending = false;
+        if (err || !ack || !ack.ok) { notify(err ? T.no_reply : errorText(ack), true); return; }
+        notify(WC.done, false);
+        draw(id, ack.groups, payload.action + ":" + payload.key);
+      });
+    }
+
+    function button(sec, action, key, label, text, cls) {
+      var form = attr(h("form", "wmod"), { method: "post", action: sec.getAttribute("data-action") });
+      add(form, attr(h("input"), { type: "hidden", name: "action", value: action }),
+          attr(h("input"), { type: "hidden", name: "key", value: key }),
+          attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label),
+               { type: "submit", "aria-label": label + " : " + text, "data-wkey": action + ":" + key }));
+      return form;
+    }
+
+    function row(sec, g, inHeld) {
+      var held = g.held && !g.released;
+      var li = add(h("li", "group" + (g.hidden ? " is-hidden" : "") + (held ? " is-held" : "")),
+                   attr(h("span", "g-text", g.text), { dir: "auto" }), " ", h("span", "g-count", g.count));
+      if (g.hidden) add(li, " ", h("span", "badge badge-hidden", WC.hidden));
+      if (held) add(li, " ", h("span", "badge badge-flag", fill((WC.held || ["{n}", "{n}"])[plural(g.held)], { n: g.held })));
+      if (g.released) add(li, " ", h("span", "badge", WC.released));
+      if (g.spellings.length > 1) {
+        var sp = h("span", "g-spellings", WC.spellings + " ");
+        g.spellings.forEach(function (s, i) {
+          add(sp, h("span", "g-spelling", s.text), " (" + s.count + ")" + (i < g.spellings.length - 1 ? ", " : ""));
+        });
+        add(li, sp);
+      }
+      var acts = h("span", "g-actions");
+      if (held) acts.appendChild(button(sec, "release", g.key, WC.release, g.text, "btn-primary"));
+      if (g.released) acts.appendChild(button(sec, "hold", g.key, WC.hold, g.text));
+      if (!inHeld) {
+        acts.appendChild(g.hidden ? button(sec, "restore", g.key, WC.restore, g.text) :
+                                    button(sec, "hide", g.key, WC.hide, g.text, "btn-danger"));
+      }
+      add(li, acts);
+      if (g.members.length && !inHeld) {
+        var members = h("ul", "g-members");
+        g.members.forEach(function (m) {
+          members.appendChild(add(h("li"), h("span", "g-member", m), " ", button(sec, "unmerge", m, WC.unmerge, m)));
+        });
+        add(li, members);
+      }
+      return li;
+    }
+
+    function options(select, groups, chosen) {
+      clear(select);
+      groups.forEach(function (g) {
+        var o = attr(h("option", null, g.text + " (" + g.count + ")"), { value: g.key });
+        if (g.key === chosen) o.selected = true;
+        select.appendChild(o);
+      });
+    }
+
+    var PAIRS = { hide: "restore", restore: "hide", release: "hold", hold: "release" };
+
+    function draw(id, groups, acted) {
+      var sec = section(id);
+      if (!sec) return;
+      var sig = JSON.stringify(groups);
+      if (sig === sec.getAttribute("data-sig") && !acted) return;
+      sec.setAttribute("data-sig", sig);
+      var focused = doc.activeElement, wkey = acted || (focused && sec.contains(focused) && focused.getAttribute("data-wkey"));
+      var heldGroups = groups.filter(function (g) { return g.held && !g.released; });
+      var heldBox = sec.querySelector(".wc-held"), heldList = sec.querySelector(".held-list");
+      clear(heldList);
+      heldGroups.forEach(function (g) { heldList.appendChild(row(sec, g, true)); });
+      heldBox.hidden = !heldGroups.length;
+      var list = sec.querySelector(".all-groups");
+      clear(list);
+      groups.forEach(function (g) { list.appendChild(row(sec, g, false)); });
+      if (!groups.length) list.appendChild(h("li", "empty", WC.no_entries));
+      var merge = sec.querySelector(".wc-merge");
+      if (!merge && groups.length > 1) {
+        merge = attr(h("form", "wmod wc-merge"), { method: "post", action: sec.getAttribute("data-action") });
+        add(merge, attr(h("input"), { type: "hidden", name: "action", value: "merge" }),
+            add(h("label"), WC.merge + " ", attr(h("select"), { name: "key" })), " ",
+            add(h("label"), WC.into + " ", attr(h("select"), { name: "into" })), " ",
+            attr(h("button", "btn btn-small", WC.merge), { type: "submit" }));
+        sec.insertBefore(merge, list);
+      }
+      if (merge) {
+        merge.hidden = groups.length < 2;
+        var keyNow = merge.elements.key.value, intoNow = merge.elements.into.value;
+        options(merge.elements.key, groups, keyNow);
+        options(merge.elements.into, groups, intoNow);
+      }
+      if (wkey) {
+        var parts = wkey.split(":"), rest = wkey.slice(parts[0].length + 1);
+        var target = sec.querySelector("[data-wkey='" + wkey.replace(/'/g, "\\'") + "']") ||
+          sec.querySelector("[data-wkey='" + (PAIRS[parts[0]] + ":" + rest).replace(/'/g, "\\'") + "']");
+        if (target) target.focus();
+      }
     }
   }
 
@@ -839,7 +1191,8 @@
   }
 
   pollTypeFields();
-  var pages = { participant: participantPage, screen: screenPage, console: consolePage };
+  var pages = { participant: participantPage, screen: screenPage, console: consolePage,
+                moderator: moderatorPage };
   var start = pages[body.getAttribute("data-page")];
   if (start) start();
 })();
