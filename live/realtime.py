@@ -289,3 +289,20 @@ def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, .
     """Send one event to some role rooms of a session."""
     for role in roles:
         socketio.emit(event, data, to=room(session_id, role))
+
+
+def participant_sids(session_id: int, participant_ids) -> dict[int, list[str]]:
+    """The connected sockets (phones, tabs) of some participants of a session, by participant."""
+    wanted, found = set(participant_ids), {}
+    for c in list(_connections.values()):
+        if c.session_id == session_id and c.role == "participant" and c.participant_id in wanted:
+            found.setdefault(c.participant_id, []).append(c.sid)
+    return found
+
+
+def emit_to_participant(session_id: int, participant_id: int, event: str, data: dict) -> bool:
+    """Send one event to one participant's sockets only (never a room); False if none is connected."""
+    sids = participant_sids(session_id, [participant_id]).get(participant_id, [])
+    for sid in sids:
+        socketio.emit(event, data, to=sid)
+    return bool(sids)

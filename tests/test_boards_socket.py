@@ -214,3 +214,50 @@ def test_console_adds_a_wall_and_a_q_and_a(app, live, store):
         wall, qa = db.query(Activity).order_by(Activity.id).all()
     assert wall.settings["columns"] == ["Constats", "Idées", "Actions"] and wall.settings["premoderation"]
     assert not wall.settings["signed"] and qa.kind == "questions" and qa.settings["signed"]
+
+
+def test_the_author_alone_is_told_live_that_their_pending_item_was_approved_or_rejected(
+        phone, staff, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"])
+    author, neighbour, moderator = phone(), phone(), staff("moderator")
+    kept = _post(author, wall, "Réparer plutôt que remplacer")
+    refused = _post(author, wall, "Une idée hors sujet")
+    assert kept["status"] == refused["status"] == "pending"
+    neighbour.get_received()
+    assert _moderate(moderator, wall, "approve", [{"id": kept["item"], "version": 1}])["ok"]
+    told = _wait(author, "board_mine", lambda p: any(
+        i["id"] == kept["item"] and i["status"] == "approved" for i in p["mine"]["items"]))
+    assert told and told["activity"] == wall
+    assert _moderate(moderator, wall, "reject", [{"id": refused["item"], "version": 1}])["ok"]
+    told = _wait(author, "board_mine", lambda p: any(
+        i["id"] == refused["item"] and i["status"] == "rejected" for i in p["mine"]["items"]))
+    assert told
+    socketio.sleep(0.2)
+    received = neighbour.get_received()
+    assert [e for e in received if e["name"] == "board_mine"] == []  # nobody else is told
+    assert "Une idée hors sujet" not in json.dumps([e["args"] for e in received], ensure_ascii=False)
+
+
+def test_a_refunded_voter_gets_their_dot_back_live(phone, staff, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=False, budget=2)
+    author, voter, moderator = phone(), phone(), staff("moderator")
+    posted = _post(author, wall, "Mutualiser les serveurs")
+    ack = voter.emit("board_vote", {"cid": cid(), "activity": wall, "item": posted["item"]},
+                     callback=True)
+    assert ack["ok"] and ack["mine"]["left"] == 1
+    assert _moderate(moderator, wall, "hide", [{"id": posted["item"], "version": 1}])["ok"]
+    told = _wait(voter, "board_mine", lambda p: p["mine"]["left"] == 2)
+    assert told and told["mine"]["votes"] == {}
+
+
+def test_with_the_wall_hidden_from_phones_the_screen_still_shows_it(phone, staff, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=False,
+                     wall_visible=False)
+    author = phone()
+    assert _post(author, wall, "Éteindre les écrans la nuit")["ok"]
+    screen, other = staff("screen"), phone()
+    shown = events_named(screen, "snapshot")[-1]["current"]
+    assert [i["text"] for i in shown["items"]] == ["Éteindre les écrans la nuit"]
+    assert "votes" not in shown["items"][0]  # counts only once revealed
+    assert events_named(other, "snapshot")[-1]["current"]["items"] is None
+    assert "Éteindre les écrans" not in _everything_received(other)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from live import realtime
 from live.boards import service
 from live.sessions import service as sessions
-from live.sessions.model import Participant
+from live.sessions.model import Activity, Participant
 
 STAFF = ("facilitator", "moderator")
 
@@ -73,14 +73,37 @@ def on_vote(ctx, payload):
     return {"mine": service.mine(ctx.db, activity, person.id)}
 
 
+def tell_authors(session_id: int, activity_id: int, people: set[int]) -> None:
+    """Send the authors (and refunded voters) of moderated items their fresh `mine`, to their
+    own sockets only: a phone learns at once that its pending idea was approved or rejected."""
+    connected = realtime.participant_sids(session_id, people)
+    if not connected:
+        return
+    with realtime.store().read() as db:
+        activity = db.get(Activity, activity_id)
+        if activity is None:
+            return
+        mine = {pid: service.mine(db, activity, pid) for pid in connected}
+    for pid, data in mine.items():
+        realtime.emit_to_participant(session_id, pid, "board_mine",
+                                     {"activity": activity_id, "mine": data})
+
+
+def _refs_ids(payload) -> list:
+    refs = payload.get("items") if isinstance(payload.get("items"), list) else []
+    return [r.get("id") for r in [*refs, payload.get("into")] if isinstance(r, dict)]
+
+
 @realtime.handler("board_moderate", roles=STAFF)
 def on_moderate(ctx, payload):
     """Approve, reject, hide, edit, merge, move, pin, highlight, answer one or several items."""
     live_session, activity = _board(ctx, payload)
+    people = service.people_concerned(ctx.db, activity, _refs_ids(payload))
     items = service.moderate(ctx.db, live_session, activity, payload.get("action"),
                              payload.get("items"), ctx.conn.role, payload.get("by"),
                              payload.get("text"), payload.get("column"), payload.get("into"))
     _after_change(ctx, live_session, activity, True)
+    ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
     ctx.db.flush()
     return {"items": [service.moderation_item(ctx.db, item) for item in items]}
 

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from live import auth, realtime
-from live.boards import service
+from live.boards import events, service
 from live.boards.model import BOARD_KINDS
 from live.errors import DomainError
 from live.i18n import message
@@ -199,18 +199,20 @@ def moderate(token: str, activity_id: int):
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
+        people = service.people_concerned(db, activity, [r["id"] for r in [*refs, into] if r])
         service.moderate(db, live_session, activity, action, refs, "moderator", by, body,
                          request.form.get("column", type=int), into)
-        return True
+        return people
 
     try:
         with store().write() as db:
-            run(db)
+            people = run(db)
     except DomainError as exc:
         flash(_conflict_text(exc), "error")
     else:
         realtime.push_state(session_id)
         realtime.mark_dirty(session_id, activity_id)
+        events.tell_authors(session_id, activity_id, people)
         flash(message("moderation_done"), "ok")
     return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
 
