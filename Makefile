@@ -18,7 +18,7 @@ $(TEST_STAMP): $(STAMP) requirements-dev.txt
 	touch $(TEST_STAMP)
 
 $(MO): translations/fr/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	$(BIN)/pybabel compile -d translations
 
 run: $(STAMP) $(MO)
 	$(BIN)/flask --app wsgi db upgrade
@@ -31,8 +31,9 @@ test: $(TEST_STAMP) $(MO)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check live tests wsgi.py
 
-bench: $(STAMP) $(MO)
-	$(BIN)/python -m live.bench
+bench: $(TEST_STAMP) $(MO)
+	$(BIN)/python -m live.bench burst
+	$(BIN)/python -m live.bench wordcloud
 
 clean:
 	rm -rf $(VENV) .pytest_cache
