@@ -177,6 +177,26 @@ def bench_burst(args: argparse.Namespace) -> None:
     print(bench_burst.describe(bench_burst.run(args.participants, args.mode)))
 
 
+@benchmark("archive")
+def bench_archive(args: argparse.Namespace) -> None:
+    """Export of a big session through the real server (live.bench_archive)."""
+    import json
+
+    from live import bench_archive as archive
+
+    print(json.dumps(archive.run(args.participants, args.activities), indent=1))
+
+
+@benchmark("cloudlatency")
+def bench_cloudlatency(args: argparse.Namespace) -> None:
+    """Phones type words through the real server: delay from each ack to the screen's image."""
+    import json
+
+    from live import bench_cloud
+
+    print(json.dumps(bench_cloud.latency(args.participants, args.words, args.spread, args.mode), indent=1))
+
+
 def _timed(function: Callable[[], None]) -> float:
     start = time.perf_counter()
     function()
@@ -194,6 +214,14 @@ def main(argv: list[str] | None = None) -> None:
     burst = commands.add_parser("burst", help=bench_burst.__doc__)
     burst.add_argument("--participants", type=int, default=500)
     burst.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
+    archive = commands.add_parser("archive", help=bench_archive.__doc__)
+    archive.add_argument("--participants", type=int, default=2000)
+    archive.add_argument("--activities", type=int, default=10, help="activities of every kind")
+    latency = commands.add_parser("cloudlatency", help=bench_cloudlatency.__doc__)
+    latency.add_argument("--participants", type=int, default=200)
+    latency.add_argument("--words", type=int, default=1, help="entries per participant")
+    latency.add_argument("--spread", type=float, default=10.0, help="seconds over which they type")
+    latency.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
     args = parser.parse_args(argv)
     BENCHMARKS[args.name](args)
 

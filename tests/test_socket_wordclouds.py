@@ -364,6 +364,9 @@ def test_pages_show_the_cloud_forms_and_entries(client, phone, cloud, live, stor
     page = browser.get(f"/j/{live['code']}").get_data(as_text=True)
     assert "&lt;b&gt;sobre&lt;/b&gt;" in page and "2 of 3 left" in page and "<b>sobre</b>" not in page
     assert 'class="cloud-img"' in page  # revealed, and allowed on phones
+    image = browser.get(f"/cloud/{cloud}.svg?v=1")  # the phone's cookie, no token
+    assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+    assert client.application.test_client().get(f"/cloud/{cloud}.svg").status_code == 404  # no cookie
     screen = client.get(f"/screen/{live['screen']}").get_data(as_text=True)
     assert screen.count('class="cloud-img"') == 1
     console = client.get(f"/f/{live['facilitator']}").get_data(as_text=True)

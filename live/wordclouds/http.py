@@ -33,7 +33,8 @@ def _may_see(activity: Activity) -> bool:
             except DomainError:
                 return False
             return live_session.id == activity.session_id
-        person = sessions.find_participant(db, activity.session, auth.device_key(create=False))
+        live_session = sessions.get_session(db, activity.session_id)  # `activity` is detached
+        person = sessions.find_participant(db, live_session, auth.device_key(create=False))
         return bool(person and activity.revealed and activity.settings.get("show_on_phones"))
 
 

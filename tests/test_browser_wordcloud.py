@@ -1,0 +1,109 @@
+"""A word cloud in real Chromium: a phone sends a word, the screen's image changes and contains
+it; a moderator hides it and it leaves the image; hostile markup never executes anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from support import CHROMIUM_ARGS, chromium_or_skip, close_all, server
+
+from live.bench_cloud import join_phones, prepare_wordcloud, send_word
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+PHONE = {"width": 360, "height": 640}
+PROJECTOR = {"width": 1920, "height": 1080}
+HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-inputs.json"
+
+
+def _watch(page, problems):
+    page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
+    page.on("dialog", lambda dialog: (problems.append(f"{page.url}: dialog {dialog.message}"),
+                                      dialog.dismiss()))
+    page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
+            if msg.type == "error" else None)
+
+
+def _image_words(page) -> set[str]:
+    src = page.evaluate("document.getElementById('cloud-img').src")
+    body = page.request.get(src).body()
+    return {"".join(t.itertext()) for t in ET.fromstring(body).iter("{http://www.w3.org/2000/svg}text")}
+
+
+def _wait_words(page, predicate, timeout=6.0) -> set[str]:
+    deadline = time.monotonic() + timeout
+    words: set[str] = set()
+    while time.monotonic() < deadline:
+        words = _image_words(page)
+        if predicate(words):
+            return words
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the screen's image never matched; it shows {sorted(words)}")
+
+
+def test_phone_word_reaches_the_screen_and_moderation_removes_it(tmp_path):
+    chromium = chromium_or_skip()
+    setup = prepare_wordcloud(tmp_path / "palabre.db")
+    markup = json.loads(HOSTILE.read_text(encoding="utf-8"))["markup"]
+    problems: list[str] = []
+    clients: list = []
+    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
+            desk = {"width": 1280, "height": 900}
+            moderator = browser.new_context(viewport=desk, locale="en-GB").new_page()
+            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                        is_mobile=True).new_page()
+            for page in (screen, moderator, phone):
+                _watch(page, problems)
+            screen.goto(f"{srv.url}/screen/{setup.screen}")
+            moderator.goto(f"{srv.url}/m/{setup.moderator}")
+            phone.goto(f"{srv.url}/j/{setup.code}")
+            before = screen.locator("#cloud-img").get_attribute("src")
+
+            phone.fill("#word-text", "sobriété")
+            phone.get_by_role("button", name="Send", exact=True).click()
+            expect(phone.locator("#word-mine")).to_contain_text("sobriété")
+            expect(phone.locator("#word-left")).to_contain_text("2 of 3 left")
+            sent = time.monotonic()
+            expect(screen.locator("#cloud-img")).not_to_have_attribute("src", before, timeout=5000)
+            assert "sobriété" in _wait_words(screen, lambda w: "sobriété" in w)
+            print(f"phone ack to new screen image: {time.monotonic() - sent:.2f} s")
+            expect(screen.locator(".foot-count")).to_contain_text("1 entry")
+
+            # The moderator sees the group (live, without reload) and hides it.
+            row = moderator.locator(".all-groups .group", has_text="sobriété")
+            expect(row).to_be_visible(timeout=5000)
+            hidden_at = time.monotonic()
+            row.get_by_role("button", name=re.compile("^Hide")).click()
+            _wait_words(screen, lambda w: "sobriété" not in w, timeout=3.0)
+            took = time.monotonic() - hidden_at
+            print(f"hide to word gone from the screen image: {took:.2f} s")
+            assert took < 2.5
+            expect(moderator.locator(".all-groups .group.is-hidden")).to_contain_text("sobriété")
+
+            # Hostile markup from many phones: shown as text, never executed.
+            clients = join_phones(srv.url, setup, len(markup))
+            for client, text in zip(clients, markup, strict=True):
+                send_word(client, setup, text)
+            groups = moderator.locator(".all-groups")
+            expect(groups).to_contain_text("<script>alert(1)</script>", timeout=5000)
+            moderator.reload()
+            expect(moderator.locator(".all-groups")).to_contain_text("<img src=x onerror=alert(1)>")
+            _wait_words(screen, lambda w: any("alert" in t for t in w))
+            screen.reload()
+            expect(screen.locator("#cloud-img")).to_be_visible()
+            phone.reload()
+            injected = "document.querySelectorAll('.all-groups :is(script, img, svg)').length"
+            assert moderator.evaluate(injected) == 0
+            screen.wait_for_timeout(500)
+        finally:
+            close_all(clients)
+            browser.close()
+    assert problems == []

@@ -1,0 +1,70 @@
+"""The real server (eventlet) renders a 300-word cloud without stalling its event loop, and its
+render workers stop with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from support import close_all, connect, http_get, server
+
+from live.bench_cloud import join_phones, prepare_wordcloud, send_word, svg_words
+
+pytestmark = [pytest.mark.server]
+
+
+def _gap(url: str, reset: bool = False) -> float:
+    status, _headers, body = http_get(url, "/healthz?reset=1" if reset else "/healthz")
+    assert status == 200
+    return json.loads(body)["max_loop_gap_ms"]
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
+def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_path):
+    setup = prepare_wordcloud(tmp_path / "palabre.db", entries_per_participant=10)
+    phones: list = []
+    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
+        try:
+            _gap(srv.url)  # starts the heartbeat task
+            phones = join_phones(srv.url, setup, 30)
+            for n in range(300):
+                ack = send_word(phones[n % 30], setup, f"mot{n:03d}")
+                assert ack["ok"], ack
+            time.sleep(1.5)  # let the debounced renders of the typing pass
+            workers = _children(srv.process.pid)
+            assert workers, "the render pool did not start with the server"
+            screen = connect(srv.url, {"token": setup.screen, "lang": "en"})
+            phones.append(screen)
+            _gap(srv.url, reset=True)
+            # A render the server has not cached yet (another version of the image, 300 words).
+            assert len(svg_words(srv.url, setup, "heartbeat")) >= 150
+            gap = _gap(srv.url)
+            print(f"largest event-loop gap during a 300-word render: {gap} ms")
+            assert gap < 100, f"the event loop stalled {gap} ms during a 300-word render"
+        finally:
+            close_all(phones)
+        pid = srv.process.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if _alive(w)], "render workers outlived the server"
+    assert not _children(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
