@@ -176,6 +176,57 @@ def test_a_phone_posts_a_moderator_approves_live_and_the_screen_receives_it(serv
     started = time.monotonic()
     item.locator("button[value^='approve:']").click()
     card = screen.locator(".card-text", has_text="Former les agents et les élus")
-    card.wait_for(timeout=3000)  # the screen reloads its board when published items change
-    assert time.monotonic() - started < 2.5  # the moderator's form round trip + the screen reload
+    card.wait_for(timeout=3000)  # the screen redraws its board from the push
+    assert time.monotonic() - started < 2.5  # the moderator's action + the push
+    screen.screenshot(path=str(tmp_path / "screen.png"))
+
+
+def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderator_uses_the_socket(
+        served, chromium, tmp_path):
+    """A phone sees someone else's newly approved idea, and the screen its card, with no
+    navigation (a marker set on `window` survives); the moderator's approve goes over the socket."""
+    problems: list[str] = []
+    pages = {}
+    frames: list[str] = []
+    for name, size, path in (("phone", (360, 640), f"/j/{served['code']}"),
+                             ("screen", (1920, 1080), f"/screen/{served['screen']}"),
+                             ("moderator", (1280, 800), f"/m/{served['moderator']}")):
+        context = chromium.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR")
+        page = context.new_page()
+        page.on("pageerror", lambda exc, n=name: problems.append(f"{n}: {exc}"))
+        if name == "moderator":
+            page.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(str(f))))
+        page.goto(served["base"] + path)
+        pages[name] = page
+    phone, screen, moderator = pages["phone"], pages["screen"], pages["moderator"]
+    phone.wait_for_function("window.io && document.querySelector('#board-status')")
+    for page in pages.values():
+        page.evaluate("window.__stay = 1")
+    author = chromium.new_context().new_page()
+    author.goto(f"{served['base']}/j/{served['code']}")
+    ack = author.evaluate(POST, {"code": served["code"], "wall": served["wall"],
+                                 "text": "Mutualiser les salles serveurs <b>locales</b>"})
+    assert ack["ok"] and ack["status"] == "pending"
+    item = moderator.locator(f"#item-{ack['item']}")
+    item.wait_for(timeout=3000)
+    phone.wait_for_timeout(300)
+    assert "Mutualiser" not in phone.locator("#stage").inner_text()  # not before approval
+    item.locator("button[value^='approve:']").click()
+    text = "Mutualiser les salles serveurs <b>locales</b>"
+    phone.locator(".idea-text", has_text=text).wait_for(timeout=3000)
+    screen.locator(".card-text", has_text=text).wait_for(timeout=3000)
+    moderator.locator(f"#item-{ack['item']} .badge-approved").wait_for(timeout=3000)
+    assert any('"board_moderate"' in frame for frame in frames)  # not a form post
+    for name, page in pages.items():
+        assert page.evaluate("window.__stay") == 1, f"the {name} page navigated"
+    # The phone votes over the socket and the button turns into "take back", still no reload.
+    phone.locator(".board-vote button").first.click()
+    phone.locator("#board-status.is-ok").wait_for(timeout=3000)
+    assert phone.evaluate("window.__stay") == 1
+    assert phone.locator(".board-vote input[name=take]").count() == 1
+    # The author's own phone is told that its idea is approved (board_mine), without a reload.
+    author.reload()
+    author.wait_for_function("document.querySelector('#board-mine .badge-approved')")
+    assert problems == []
+    phone.screenshot(path=str(tmp_path / "phone.png"))
     screen.screenshot(path=str(tmp_path / "screen.png"))
