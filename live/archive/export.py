@@ -7,11 +7,13 @@ the event loop.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import unicodedata
 import zipfile
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -70,13 +72,48 @@ def participation_spec(doc: dict, labels: dict) -> dict | None:
             "joined_label": labels["joins"]}
 
 
+def document_json(value, depth: int = 0) -> str:
+    """session.json text: indented down to the rows, then one row per line.
+
+    `json.dumps(indent=...)` runs the pure-Python encoder, seconds for a session of thousands
+    of votes and entries; each row here goes through the C encoder, and the file stays readable
+    and diff-friendly (one vote, entry or item per line).
+    """
+    pad, inner = " " * depth, " " * (depth + 1)
+    # Blocks of the document and activities are spread over lines; rows stay on one line.
+    if isinstance(value, dict) and value and (depth < 2 or (depth == 2 and "kind" in value)):
+        body = ",\n".join(f"{inner}{json.dumps(k, ensure_ascii=False)}: {document_json(v, depth + 1)}"
+                          for k, v in value.items())
+        return "{\n" + body + "\n" + pad + "}"
+    if isinstance(value, list) and value and depth < 4 and any(isinstance(v, dict) for v in value):
+        body = ",\n".join(inner + document_json(v, depth + 1) for v in value)
+        return "[\n" + body + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_drawn: OrderedDict[str, dict[str, bytes]] = OrderedDict()
+DRAWN_KEPT = 96  # charts of about two big sessions; a few tens of MB at most
+
+
+def cached_render(spec: dict) -> dict[str, bytes]:
+    """`charts.render`, remembered: the next export of a session redraws only what changed."""
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    if key in _drawn:
+        _drawn.move_to_end(key)
+        return _drawn[key]
+    drawn = _drawn[key] = charts.render(spec)
+    while len(_drawn) > DRAWN_KEPT:
+        _drawn.popitem(last=False)
+    return drawn
+
+
 def session_files(doc: dict, render=None) -> dict[str, bytes]:
     """Every file of a session archive (name → bytes), from its document."""
-    render = render or charts.render
+    render = render or cached_render
     locale = doc["session"]["locale"]
     labels = labels_for(locale)
     files: dict[str, bytes] = {
-        "session.json": json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"),
+        "session.json": document_json(doc).encode("utf-8"),
     }
     if SCHEMA_PATH.exists():
         files["archive.schema.json"] = SCHEMA_PATH.read_bytes()
@@ -146,7 +183,7 @@ def event_zip(db: DB, event_id: int, render=None) -> tuple[bytes, str, dict]:
         docs.append(doc)
         files[f"sessions/{index:02d}-{slug(live_session.title)}.zip"] = zip_bytes(
             session_files(doc, render))
-    files.update(synthesis.event_files(event, docs, render or charts.render))
+    files.update(synthesis.event_files(event, docs, render or cached_render))
     name = f"palabre-event-{event.date.isoformat() if event.date else event.id}-{slug(event.title)}.zip"
     return zip_bytes(files), name, {"sessions": len(docs)}
 

@@ -32,10 +32,7 @@ def _guard():
 
 
 def _in_process() -> bool:
-    from live.realtime import socketio
-
-    configured = current_app.config.get("ARCHIVE_IN_PROCESS")
-    return socketio.async_mode == "threading" if configured is None else bool(configured)
+    return worker.in_process(current_app.config)
 
 
 def _zip_response(data: bytes, name: str) -> Response:

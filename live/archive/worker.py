@@ -8,6 +8,7 @@ know which async library runs. With `ARCHIVE_IN_PROCESS` (tests, CLI) the work r
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -15,20 +16,63 @@ from concurrent.futures.process import BrokenProcessPool
 
 _pool: ProcessPoolExecutor | None = None
 _stores: dict = {}
+_exit_hook = False
 
 
 def _executor() -> ProcessPoolExecutor:
-    global _pool
+    global _pool, _exit_hook
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_watch_parent, initargs=(os.getpid(),))
+        if not _exit_hook:
+            # Stop the worker at interpreter exit, before multiprocessing joins its children:
+            # under eventlet the executor's own threading exit hook never runs, and the server
+            # would hang after Ctrl-C (atexit hooks run last-in, first-out).
+            atexit.register(shutdown)
+            _exit_hook = True
     return _pool
 
 
+def in_process(config) -> bool:
+    """Whether archives are built inline (threading mode, tests) rather than in the worker."""
+    from live.realtime import socketio
+
+    configured = config.get("ARCHIVE_IN_PROCESS")
+    return socketio.async_mode == "threading" if configured is None else bool(configured)
+
+
+def start(config) -> None:
+    """Start the worker and warm it up (imports, fonts, templates) at server start; returns at once.
+
+    Without this, the first archive of the day pays for starting Python, importing matplotlib
+    and loading fonts (seconds on a laptop) while the facilitator waits.
+    """
+    if not in_process(config):
+        _executor().submit(warm_up)
+
+
+def warm_up() -> int:
+    """In the worker: import and exercise everything an archive needs, once."""
+    from live.archive import report
+    from live.render import charts
+
+    _store_modules()
+    charts.render({"chart": "bars", "name": "warm", "title": "Palabre", "labels": ["a", "b"],
+                   "values": [1, 2], "unit": "", "total": 3, "percent": True, "vertical": False,
+                   "note": ""})
+    charts.render({"chart": "wordcloud", "name": "warm", "frequencies": {"Palabre": 2, "sobriété": 1}})
+    report._env().get_template("report.html")
+    report._env().get_template("event_report.html")
+    return os.getpid()
+
+
 def _watch_parent(parent: int) -> None:
-    """In the worker: exit when the server process is gone (killed without a clean shutdown)."""
+    """In the worker: yield the CPU to the server, and exit when the server process is gone."""
     import threading
     import time
+
+    if hasattr(os, "nice"):
+        os.nice(10)  # on a two-core laptop the event loop must win the CPU; an archive can wait
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -58,15 +102,19 @@ def shutdown() -> None:
         _pool = None
 
 
+def _store_modules() -> None:
+    import live.models  # noqa: F401 - every table
+    from live.archive import model  # noqa: F401
+    from live.archive.kinds import load
+
+    load()
+
+
 def _store(url: str):
     from live.store import Store
 
     if url not in _stores:
-        import live.models  # noqa: F401 - every table
-        from live.archive import model  # noqa: F401
-        from live.archive.kinds import load
-
-        load()
+        _store_modules()
         _stores[url] = Store(url)
     return _stores[url]
 

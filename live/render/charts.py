@@ -135,11 +135,15 @@ def participation(spec: dict) -> dict[str, bytes]:
 
 def wordcloud(spec: dict) -> dict[str, bytes]:
     """A word cloud of {word: weight} (the word-cloud feature's own renderer)."""
-    from live.render import wordcloud as cloud
+    import io
 
-    frequencies = spec["frequencies"] or {"—": 1}
-    return {"svg": cloud.render_svg(frequencies, 1280, 720),
-            "png": cloud.render_png(frequencies, 1280, 720)}
+    from live.render.wordcloud import StableWordCloud
+
+    # One layout for both formats: the same bytes as render_svg + render_png, half the work.
+    cloud = StableWordCloud(1280, 720).generate_from_frequencies(spec["frequencies"] or {"—": 1})
+    buffer = io.BytesIO()
+    cloud.to_image().save(buffer, format="PNG")
+    return {"svg": cloud.to_svg().encode("utf-8"), "png": buffer.getvalue()}
 
 
 RENDERERS = {"bars": bars, "participation": participation, "wordcloud": wordcloud}
