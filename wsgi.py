@@ -22,7 +22,11 @@ if __name__ == "__main__":
     print(f"Organiser page (this machine only unless LIVE_ADMIN_PASSWORD is set): "
           f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
     from live import runtime
+    from live.render.pool import default_pool
 
+    # Word clouds render in worker processes: start them now so that they warm up (fonts
+    # loaded) before the first cloud. They stop with the server (at exit, or when it dies).
+    default_pool().start()
     from live.archive import worker as archive_worker
 
     # Archives build in a worker process: start it now so that the first export does not pay
