@@ -19,7 +19,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server
+from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server, sqlite_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -51,6 +51,54 @@ def test_participant_page_first_load_stays_within_budget(tmp_path):
     big_text = [row for row in rows if row["type"] in ("document", "script", "stylesheet")
                 and row["body"] > 1000 and row["encoding"] not in ("gzip", "br", "zstd", "deflate")]
     assert not big_text, f"served uncompressed: {[row['path'] for row in big_text]}"
+    assert total_requests <= MAX_REQUESTS, f"{total_requests} requests (budget {MAX_REQUESTS})"
+    assert total_bytes <= MAX_BYTES, f"{total_bytes} bytes (budget {MAX_BYTES})"
+
+
+def _open_wall_of_30_ideas(setup) -> None:
+    """Show an idea wall of three columns holding 30 approved ideas (with votes, revealed)."""
+    from live.boards import service as boards
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    store = Store(sqlite_url(setup.database))
+    try:
+        with store.write() as db:
+            live_session = sessions.get_session(db, setup.session_id)
+            wall = boards.add_board(db, live_session, "ideas", "Comment imaginer un numérique plus sobre ?",
+                                    {"columns": ["Constats", "Idées", "Actions"], "budget": 3})
+            for action in ("show", "open", "reveal"):
+                sessions.apply_command(db, live_session, action, wall.id)
+            people = [sessions.join(db, live_session, f"weight-{n}") for n in range(30)]
+            for n, person in enumerate(people):
+                text = f"Idée n°{n + 1} : allonger la durée de vie des équipements numériques du territoire"
+                item = boards.post(db, live_session, wall, person, text, n % 3)
+                db.flush()
+                boards.moderate(db, live_session, wall, "approve",
+                                [{"id": item.id, "version": item.version}], "moderator")
+                boards.vote(db, live_session, wall, person, item.id)
+    finally:
+        store.dispose()
+
+
+def test_participant_page_with_a_wall_of_30_ideas_stays_within_budget(tmp_path):
+    chromium = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    setup = prepare(tmp_path / "palabre.db")
+    _open_wall_of_30_ideas(setup)
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
+        finally:
+            browser.close()
+
+    total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
+    total_requests = len(rows) + len(sockets)
+    print("\n" + _table(rows, sockets, total_requests, total_bytes))
+    assert sockets and sockets[0]["snapshot"], "the page never went live"
+    assert not [row for row in rows if row["status"] >= 400], "a resource failed to load"
     assert total_requests <= MAX_REQUESTS, f"{total_requests} requests (budget {MAX_REQUESTS})"
     assert total_bytes <= MAX_BYTES, f"{total_bytes} bytes (budget {MAX_BYTES})"
 

@@ -1494,7 +1494,12 @@
         box.appendChild(add(h("p", "hidden-note"), h("span", "big-count", bCount("ideas", a.published || 0))));
       } else {
         var cols = s.columns && s.columns.length ? s.columns : [""];
-        var grid = h("div", "columns cols-" + cols.length + (items.length > 12 ? " dense" : ""));
+        var longest = 0;  // the fuller the longest column, the smaller the cards (all stay on screen)
+        cols.forEach(function (c, col) {
+          var n = items.filter(function (i) { return i.column === col || cols.length === 1; }).length;
+          longest = Math.max(longest, cols.length === 1 ? Math.ceil(n / 2) : n);
+        });
+        var grid = h("div", "columns cols-" + cols.length + (longest > 4 ? " dense denser" : longest > 2 ? " dense" : ""));
         cols.forEach(function (c, col) {
           var sec = attr(h("section", "column"), { "aria-label": c });
           if (cols.length > 1) sec.appendChild(h("h2", "column-title", c));
