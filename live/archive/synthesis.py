@@ -22,7 +22,11 @@ def poll_rows(doc: dict) -> list[dict]:
         results = activity.get("results") or {}
         total = results.get("total") or 0
         if activity["type"] == "scale":
+            settings = activity.get("settings") or {}
             rows = [(str(b["value"]), b["count"]) for b in results.get("buckets", [])]
+            for index, key in ((0, "label_low"), (-1, "label_high")):
+                if rows and settings.get(key):
+                    rows[index] = (f"{rows[index][0]} ({settings[key]})", rows[index][1])
         elif activity["type"] == "ranking":
             rows = [(o["label"], o["score"]) for o in results.get("options", [])]
         else:
