@@ -11,6 +11,7 @@ from live.health import Heartbeat
 from live.i18n import babel, select_locale
 from live.realtime import Broadcaster, socketio
 from live.store import Store, default_sqlite_url, upgrade
+from live.writer import WriteQueue
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()
+    app.extensions["palabre.writer"] = WriteQueue(store, socketio)
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")

@@ -52,6 +52,8 @@ class Defaults:
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 300
     COMPRESS_ALGORITHM = ["gzip"]
+    # Static files are streamed: Flask-Compress has a separate setting for them.
+    COMPRESS_ALGORITHM_STREAMING = ["gzip"]
     SEND_FILE_MAX_AGE_DEFAULT = 3600
 
 

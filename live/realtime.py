@@ -149,20 +149,25 @@ def _run(fn, conn: Connection, payload: dict, write: bool) -> dict:
     from live.sessions.model import ClientAck
 
     cid = payload["cid"]
-    st = store()
     try:
         if not write:
-            with st.read() as db:
+            with store().read() as db:
                 ctx = Context(db, conn)
                 response = {"ok": True, **fn(ctx, payload)}
         else:
-            with st.write() as db:
+            def work(db):
                 prior = db.query(ClientAck.response).filter_by(actor=conn.actor, client_id=cid).scalar()
                 if prior is not None:
-                    return prior  # an idempotent replay: same answer, nothing new stored
+                    return None, prior  # an idempotent replay: same answer, nothing new stored
                 ctx = Context(db, conn)
-                response = {"ok": True, **fn(ctx, payload)}
-                db.add(ClientAck(actor=conn.actor, client_id=cid, response=response))
+                answer = {"ok": True, **fn(ctx, payload)}
+                db.add(ClientAck(actor=conn.actor, client_id=cid, response=answer))
+                db.flush()
+                return ctx, answer
+
+            ctx, response = current_app.extensions["palabre.writer"].run(work)
+            if ctx is None:
+                return response
     except DomainError as exc:
         return error(exc.code, conn, exc.state, **exc.params)
     except Exception:  # noqa: BLE001 - the server must keep running for every other client
@@ -197,6 +202,9 @@ class Broadcaster:
     def __init__(self, app):
         self.app = app
         self.dirty: set[tuple[int, int]] = set()
+        # Activities whose revealed results the phones have not had yet (held back by their
+        # once-a-second limit); staff rooms are not sent them again.
+        self.owed: set[tuple[int, int]] = set()
         self.presence: set[int] = set()
         self.last_presence = 0.0
         self.last_participant_push: dict[int, float] = {}
@@ -237,24 +245,25 @@ class Broadcaster:
             if self.presence and time.monotonic() - self.last_presence >= 0.5:
                 with self.app.app_context():
                     self._presence()
-            if not self.dirty:
+            if not self.dirty and not self.owed:
                 continue
             batch, self.dirty = self.dirty, set()
+            owed, self.owed = self.owed, set()
             with self.app.app_context():
-                for session_id, activity_id in batch:
+                for session_id, activity_id in batch | owed:
                     try:
-                        self._push(session_id, activity_id)
+                        self._push(session_id, activity_id, staff=(session_id, activity_id) in batch)
                     except Exception:  # noqa: BLE001 - keep broadcasting for other activities
                         log.exception("push failed")
 
-    def _push(self, session_id: int, activity_id: int) -> None:
+    def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
         from live.sessions.views import aggregates
 
         with store().read() as db:
             data = aggregates(db, activity_id)
         if data is None:
             return
-        for role in STAFF_ROLES:
+        for role in STAFF_ROLES if staff else ():
             if role == "screen" and not data["revealed"]:
                 socketio.emit("results", _without_results(data), to=room(session_id, role))
             else:
@@ -266,8 +275,8 @@ class Broadcaster:
                 self.last_participant_push[activity_id] = now
                 socketio.emit("results", data, to=room(session_id, "participant"))
             else:
-                self.dirty.add((session_id, activity_id))
-        else:
+                self.owed.add((session_id, activity_id))
+        elif staff:
             socketio.emit("results", _without_results(data), to=room(session_id, "participant"))
 
 
