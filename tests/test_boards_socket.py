@@ -261,3 +261,16 @@ def test_with_the_wall_hidden_from_phones_the_screen_still_shows_it(phone, staff
     assert "votes" not in shown["items"][0]  # counts only once revealed
     assert events_named(other, "snapshot")[-1]["current"]["items"] is None
     assert "Éteindre les écrans" not in _everything_received(other)
+
+
+def test_the_console_agenda_counts_what_moderation_did_and_phones_never_get_it(phone, staff, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"])
+    author, moderator = phone(), staff("moderator")
+    posted = [_post(author, wall, text)["item"] for text in ("Une", "Deux", "Trois")]
+    assert _moderate(moderator, wall, "approve", [{"id": posted[0], "version": 1}])["ok"]
+    assert _moderate(moderator, wall, "reject", [{"id": posted[1], "version": 1}])["ok"]
+    facilitator, other = staff("facilitator"), phone()
+    agenda = events_named(facilitator, "snapshot")[-1]["agenda"]
+    assert [a["moderation"] for a in agenda if a["id"] == wall] == [
+        {"queue": 1, "published": 1, "rejected": 1, "hidden": 0}]
+    assert "moderation" not in events_named(other, "snapshot")[-1]["current"]

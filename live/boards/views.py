@@ -67,6 +67,12 @@ def view_for_role(db: DB, activity: Activity, include_results: bool, role: str) 
         ordered = _ordered(published, counts, settings.get("sort", "time"))[:MAX_SHOWN]
         data["items"] = [public_item(i, counts) for i in ordered]
     data["published"] = len(published)
+    if role in ("facilitator", "moderator"):  # the agenda shows what moderation did
+        statuses = dict(db.execute(select(Item.status, func.count(Item.id)).where(
+            Item.activity_id == activity.id).group_by(Item.status)).all())
+        data["moderation"] = {"queue": sum(statuses.get(k, 0) for k in UNMODERATED),
+                              "published": len(published), "rejected": statuses.get("rejected", 0),
+                              "hidden": statuses.get("hidden", 0)}
     return data
 
 

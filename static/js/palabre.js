@@ -759,7 +759,8 @@
         tools.appendChild(plainForm(base + "/activities/" + a.id + "/delete", T.delete, {}, "btn-small btn-danger", pid, T.confirm_delete));
       }
       return add(li, title, meta, resultsNode(a, null, "mini"), actions,
-                 a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null, tools);
+                 a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null,
+                 isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null, tools);
     }
 
     /* Word clouds: live counts, freeze/unfreeze, edit (as the wordcloud_tools macro). */
@@ -828,6 +829,8 @@
         var li = $("a" + a.id);
         if (!li) return;
         li.querySelector(".item-answers").textContent = counted("answers", a.answers);
+        var boardLine = li.querySelector(".board-counts");  // idea walls, Q&A: moderation counts
+        if (boardLine && data.results && data.results.queue !== undefined) boardLine.textContent = boardCounts(data.results);
         var cloudCounts = li.querySelector(".wc-counts");
         if (cloudCounts) cloudCounts.textContent = wordcloudCounts(a);
         var old = li.querySelector(".results"), node = patchResults(old, a, null, "mini");
@@ -1468,6 +1471,13 @@
       results: function (a, r) { if (boardResults(a, r) && shown) lists(a); },
       retry: pump
     };
+  }
+
+  /* The console's agenda: what moderation did (pending, published, rejected, hidden). */
+  function boardCounts(m) {
+    m = m || {};
+    return fill(BT.agenda_counts || "{queue} · {published} · {rejected} · {hidden}",
+                { queue: m.queue || 0, published: m.published || 0, rejected: m.rejected || 0, hidden: m.hidden || 0 });
   }
 
   /* The screen: columns of cards (or the spotlight), or the Q&A (current question, top, answered). */
