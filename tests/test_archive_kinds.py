@@ -219,9 +219,36 @@ def test_the_event_synthesis_has_one_cloud_over_every_cloud(store, live):
     assert [int(r[4]) for r in ideas] == sorted((int(r[4]) for r in ideas), reverse=True)
 
 
-def test_a_board_that_names_an_unknown_item_is_refused(store, seeded):
-    doc = json.loads(seeded["files"]["session.json"])
+def _twice_upvoted(doc):
+    qa = _activity(doc, "questions")
+    qa["votes"].append(dict(qa["votes"][0]))
+
+
+def _unknown_author(doc):
+    _activity(doc, "questions")["items"][0]["author"] = "p999"
+
+
+def _unknown_entry_participant(doc):
+    _activity(doc, "wordcloud")["entries"][0]["participant"] = "p999"
+
+
+def _unknown_item(doc):
     _activity(doc, "ideas")["votes"][0]["item"] = "i99"
+
+
+@pytest.mark.parametrize("spoil", [_unknown_item, _twice_upvoted, _unknown_author,
+                                   _unknown_entry_participant])
+def test_boards_and_clouds_with_broken_references_are_refused(seeded, spoil):
+    doc = json.loads(seeded["files"]["session.json"])
+    spoil(doc)
     with pytest.raises(importer.ImportRefused) as refused:
         importer.parse_document(json.dumps(doc).encode())
     assert refused.value.code == "import_bad_reference"
+
+
+def test_a_board_item_in_an_unknown_state_fails_the_schema(seeded):
+    doc = json.loads(seeded["files"]["session.json"])
+    _activity(doc, "ideas")["items"][0]["state"] = "deleted"
+    with pytest.raises(importer.ImportRefused) as refused:
+        importer.parse_document(json.dumps(doc).encode())
+    assert refused.value.code == "import_bad_schema"

@@ -189,7 +189,8 @@ def _check_board(activity: dict, people: set) -> None:
             or any(m["item"] is not None and m["item"] not in known for m in activity["moderation"])):
         raise ImportRefused("import_bad_reference", where=activity["ref"])
     slots = [(v["participant"], v["slot"]) for v in activity["votes"] if v["slot"] is not None]
-    if len(set(slots)) != len(slots):
+    upvotes = [(v["participant"], v["item"]) for v in activity["votes"] if v["slot"] is None]
+    if len(set(slots)) != len(slots) or len(set(upvotes)) != len(upvotes):
         raise ImportRefused("import_bad_reference", where=activity["ref"])
 
 
