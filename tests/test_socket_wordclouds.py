@@ -21,6 +21,7 @@ from live.wordclouds.model import WordEntry
 
 HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-inputs.json"
 SVG = "{http://www.w3.org/2000/svg}"
+EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -355,30 +356,30 @@ def test_freeze_is_on_the_timeline(store, live, cloud):
 
 def test_pages_show_the_cloud_forms_and_entries(client, phone, cloud, live, store):
     browser = client
-    browser.get(f"/j/{live['code']}")
-    page = browser.get(f"/j/{live['code']}").get_data(as_text=True)
+    browser.get(f"/j/{live['code']}", headers=EN)
+    page = browser.get(f"/j/{live['code']}", headers=EN).get_data(as_text=True)
     assert 'id="word-form"' in page and 'maxlength="40"' in page and "3 of 3 left" in page
     response = browser.post(f"/j/{live['code']}/words", data={"activity": cloud, "text": "<b>sobre</b>",
                                                               "cid": "form-1"})
     assert response.status_code == 302
-    page = browser.get(f"/j/{live['code']}").get_data(as_text=True)
+    page = browser.get(f"/j/{live['code']}", headers=EN).get_data(as_text=True)
     assert "&lt;b&gt;sobre&lt;/b&gt;" in page and "2 of 3 left" in page and "<b>sobre</b>" not in page
     assert 'class="cloud-img"' in page  # revealed, and allowed on phones
     image = browser.get(f"/cloud/{cloud}.svg?v=1")  # the phone's cookie, no token
     assert image.status_code == 200 and image.mimetype == "image/svg+xml"
     assert client.application.test_client().get(f"/cloud/{cloud}.svg").status_code == 404  # no cookie
-    screen = client.get(f"/screen/{live['screen']}").get_data(as_text=True)
+    screen = client.get(f"/screen/{live['screen']}", headers=EN).get_data(as_text=True)
     assert screen.count('class="cloud-img"') == 1
-    console = client.get(f"/f/{live['facilitator']}").get_data(as_text=True)
+    console = client.get(f"/f/{live['facilitator']}", headers=EN).get_data(as_text=True)
     assert "Add a word cloud" in console and f"data-key='freeze-{cloud}'".replace("'", '"') in console
-    moderation = client.get(f"/m/{live['moderator']}").get_data(as_text=True)
+    moderation = client.get(f"/m/{live['moderator']}", headers=EN).get_data(as_text=True)
     assert f'id="wc-{cloud}"' in moderation and "&lt;b&gt;sobre&lt;/b&gt;" in moderation
 
 
 def test_console_form_adds_and_edits_a_word_cloud(client, live, store, app):
     base = f"/f/{live['facilitator']}"
     app.config["WORDCLOUD_HOLD_PROFANITY"] = False
-    assert 'name="hold_profanity" checked' not in client.get(base).get_data(as_text=True)
+    assert 'name="hold_profanity" checked' not in client.get(base, headers=EN).get_data(as_text=True)
     client.post(f"{base}/wordclouds", data={"prompt": "Un mot ?", "entries_per_participant": "2",
                                             "max_length": "30", "show_on_phones": "on"})
     with store.read() as db:
@@ -386,7 +387,7 @@ def test_console_form_adds_and_edits_a_word_cloud(client, live, store, app):
         assert (activity.kind, activity.settings["entries_per_participant"], activity.settings["max_length"],
                 activity.settings["hold_profanity"]) == ("wordcloud", 2, 30, False)
         activity_id = activity.id
-    assert "Un mot ?" in client.get(f"{base}/wordclouds/{activity_id}").get_data(as_text=True)
+    assert "Un mot ?" in client.get(f"{base}/wordclouds/{activity_id}", headers=EN).get_data(as_text=True)
     client.post(f"{base}/wordclouds/{activity_id}", data={
         "prompt": "Deux mots ?", "entries_per_participant": "4", "max_length": "50", "hold_profanity": "on"})
     with store.read() as db:

@@ -150,6 +150,7 @@ class CloudGroup:
     hidden: bool = False
     held: int = 0  # entries held back (profanity) and not released
     released: bool = False
+    held_texts: Counter = field(default_factory=Counter)  # spellings of the held entries
 
     def as_dict(self) -> dict:
         """Plain data for snapshots and the moderator console."""
@@ -193,6 +194,7 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
         state = states.get(root)
         if held and not (state and state.released):
             group.held += 1
+            group.held_texts[text] += 1
             continue
         # A participant counts at most once per group ("sobriété" and "sobriete" from one phone).
         if (participant_id, root) in seen_per_participant:
@@ -205,7 +207,9 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
         state = states.get(root)
         group.hidden = bool(state and state.hidden)
         group.released = bool(state and state.released)
-        group.text = max(group.spellings, key=group.spellings.__getitem__) if group.spellings else root
+        # A group with only held entries shows the moderator what was typed (it is not in the cloud).
+        counted = group.spellings or group.held_texts
+        group.text = max(counted, key=counted.__getitem__) if counted else root
     return sorted(found.values(), key=lambda g: -g.count)
 
 
