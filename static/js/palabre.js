@@ -694,7 +694,7 @@
     var base = body.getAttribute("data-base");
     var commandUrl = body.getAttribute("data-command");
     var agenda = $("agenda");
-    var busy = false;
+    var busy = false, commands = [];
     var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal" };
 
     render();
@@ -843,14 +843,25 @@
       var form = e.target;
       if (!hasClass(form, "cmd") || !socket || !socket.connected || e.defaultPrevented) return;
       e.preventDefault();
-      if (busy) return;
-      busy = true;
       var activity = form.elements.activity ? parseInt(form.elements.activity.value, 10) : null;
-      var payload = { cid: newId(), action: form.elements.action.value, activity: activity };
+      // Commands run in the order they were clicked ("show" then "open"): none is dropped.
+      commands.push({ cid: newId(), action: form.elements.action.value, activity: activity });
+      if (!busy) nextCommand();
+    }
+
+    function nextCommand() {
+      var payload = commands.shift();
+      busy = !!payload;
+      if (!payload) return;
       socket.timeout(10000).emit("command", payload, function (err, ack) {
-        busy = false;
-        if (err || !ack || !ack.ok) notify(err ? T.no_reply : errorText(ack), true);
-        else notify("");
+        if (err || !ack || !ack.ok) {
+          commands = [];  // the next clicks assumed this one worked: stop, and say why
+          busy = false;
+          notify(err ? T.no_reply : errorText(ack), true);
+          return;
+        }
+        notify("");
+        nextCommand();
       });
     }
   }
