@@ -24,9 +24,18 @@ run: $(STAMP) $(MO)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/python wsgi.py
 
+# With PALABRE_POSTGRES_URL set (CI sets it), the services and Socket.IO tests run a second
+# time on that PostgreSQL database.
+PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/test_wordclouds_service.py \
+	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py
+
 test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live tests wsgi.py
-	$(BIN)/python -m pytest -q
+	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
+		echo "Services and Socket.IO again, on PostgreSQL:"; \
+		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q $(PG_TESTS); \
+	fi
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check live tests wsgi.py

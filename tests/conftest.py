@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 
 import pytest
@@ -13,15 +14,30 @@ from live.realtime import socketio
 from live.sessions import service as sessions
 
 _counter = itertools.count()
+POSTGRES_URL = os.environ.get("PALABRE_TEST_DATABASE_URL", "")
+
+
+def database_url(tmp_path) -> str:
+    """The test database: a new SQLite file, or the PostgreSQL test database with an empty schema."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{tmp_path / 'palabre.db'}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL
 
 
 @pytest.fixture
 def app(tmp_path):
-    """A fresh application on its own SQLite file."""
+    """A fresh application on its own SQLite file (or on PALABRE_TEST_DATABASE_URL, emptied)."""
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'palabre.db'}",
+        "DATABASE_URL": database_url(tmp_path),
         "ASYNC_MODE": "threading",
         "RATE_LIMIT_PER_10S": 1000,
         "PUSH_INTERVAL": 0.05,
