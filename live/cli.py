@@ -38,7 +38,6 @@ def _write(fn):
 
 def register(app: Flask) -> None:
     """Add Palabre's commands to the app's CLI."""
-    from live.polls import service as polls
     from live.sessions import service
 
     @app.cli.group("db")
@@ -115,9 +114,7 @@ def register(app: Flask) -> None:
                 live_session = service.create_session(db, event, item["kind"], item["title"],
                                                       None, None, item.get("locale", "fr"))
                 for activity in item.get("activities", []):
-                    if activity.get("kind") == "poll":
-                        polls.add_poll(db, live_session, activity["type"], activity["question"],
-                                       activity.get("options"), _settings(activity))
+                    _add_demo_activity(db, live_session, activity)
                 created.append(live_session)
             return [(s.id, s.title, _links(s)) for s in created]
 
@@ -125,6 +122,25 @@ def register(app: Flask) -> None:
             click.echo(f"session {session_id}: {title}")
             for role, url in links.items():
                 click.echo(f"  {role:12} {url}")
+
+
+def _add_demo_activity(db, live_session, activity: dict) -> None:
+    from live.boards import service as boards
+    from live.polls import service as polls
+    from live.wordclouds import service as wordclouds
+
+    kind = activity.get("kind")
+    if kind == "poll":
+        polls.add_poll(db, live_session, activity["type"], activity["question"],
+                       activity.get("options"), _settings(activity))
+    elif kind == "wordcloud":
+        wordclouds.add_wordcloud(db, live_session, activity["prompt"], {
+            "entries_per_participant": activity.get("entries_per_participant", 3)})
+    elif kind in ("ideas", "questions"):
+        settings = {key: activity[source] for key, source in (
+            ("columns", "columns"), ("budget", "votes_per_participant"),
+            ("premoderation", "premoderation")) if source in activity}
+        boards.add_board(db, live_session, kind, activity["prompt"], settings)
 
 
 def _settings(activity: dict) -> dict:

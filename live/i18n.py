@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import Babel, force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -157,6 +157,8 @@ MESSAGES = {
 def select_locale() -> str:
     """The request's locale: ?lang=, then the lang cookie, then the browser's preference."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line, background tasks
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang") or request.cookies.get("lang")
     if asked in languages:
         return asked
