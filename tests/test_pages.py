@@ -159,3 +159,13 @@ def test_hostile_option_labels_are_escaped_in_every_page(client, store, live):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert(1)" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(1)" in html, path
+
+
+@pytest.mark.parametrize("lang, date, percent", [("fr", "5 avril 2022", "100\u00a0%"), ("en", "April 5, 2022", "100%")])
+def test_dates_and_numbers_follow_the_locale(client, store, live, poll, lang, date, percent):
+    client.get(f"/j/{live['code']}")
+    client.post(f"/j/{live['code']}/vote", data={"activity": poll, "choice": _options(store, poll)[0]})
+    command(store, live["id"], "reveal", poll)
+    headers = {"Accept-Language": lang}
+    assert date in client.get("/admin/", headers=headers).get_data(as_text=True)
+    assert percent in client.get(f"/screen/{live['screen']}", headers=headers).get_data(as_text=True)
