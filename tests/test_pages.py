@@ -161,7 +161,8 @@ def test_hostile_option_labels_are_escaped_in_every_page(client, store, live):
         assert "&lt;script&gt;alert(1)" in html, path
 
 
-@pytest.mark.parametrize("lang, date, percent", [("fr", "5 avril 2022", "100\u00a0%"), ("en", "April 5, 2022", "100%")])
+@pytest.mark.parametrize("lang, date, percent", [("fr", "5 avril 2022", "100\u00a0%"),
+                                                 ("en", "April 5, 2022", "100%")])
 def test_dates_and_numbers_follow_the_locale(client, store, live, poll, lang, date, percent):
     client.get(f"/j/{live['code']}")
     client.post(f"/j/{live['code']}/vote", data={"activity": poll, "choice": _options(store, poll)[0]})
