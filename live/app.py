@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()
-    app.extensions["palabre.writer"] = WriteQueue(store, socketio)
+    app.extensions["palabre.writer"] = WriteQueue(app, store, socketio)
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")

@@ -31,7 +31,8 @@ class _Job:
 class WriteQueue:
     """Serializes write jobs into short group commits on one background task."""
 
-    def __init__(self, store, socketio, max_batch: int = MAX_BATCH):
+    def __init__(self, app, store, socketio, max_batch: int = MAX_BATCH):
+        self.app = app
         self.store = store
         self.socketio = socketio
         self.max_batch = max_batch
@@ -51,18 +52,23 @@ class WriteQueue:
         return job.result
 
     def _drain(self) -> None:
+        # The jobs are handler code: they may read the app's config (an app context is needed).
         try:
-            while self.jobs:
-                batch = [self.jobs.popleft() for _ in range(min(self.max_batch, len(self.jobs)))]
-                self._commit(batch)
-                for job in batch:
-                    job.done.set()
-                self.socketio.sleep(0)  # let the loop breathe between batches
+            with self.app.app_context():
+                self._drain_all()
         finally:
             self.draining = False
             if self.jobs:  # a job arrived between the last check and the flag
                 self.draining = True
                 self.socketio.start_background_task(self._drain)
+
+    def _drain_all(self) -> None:
+        while self.jobs:
+            batch = [self.jobs.popleft() for _ in range(min(self.max_batch, len(self.jobs)))]
+            self._commit(batch)
+            for job in batch:
+                job.done.set()
+            self.socketio.sleep(0)  # let the loop breathe between batches
 
     def _commit(self, batch: list[_Job]) -> None:
         try:

@@ -41,3 +41,10 @@ def test_unexpected_errors_reach_the_caller(app):
 
     with pytest.raises(RuntimeError, match="boom"):
         app.extensions["palabre.writer"].run(work)
+
+
+def test_jobs_run_with_the_app_context(app):
+    from flask import current_app
+
+    writer = app.extensions["palabre.writer"]
+    assert writer.run(lambda db: current_app.config["SECRET_KEY"]) == "test-secret-key"
