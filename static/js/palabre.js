@@ -600,7 +600,8 @@
     }
 
     function pill(a, ended) {
-      var text = ended ? T.ended_screen : a.state === "open" ? T.pill_open : a.state === "closed" ? T.pill_closed : T.pill_draft;
+      var text = ended ? T.ended_screen : a.kind !== "poll" ? T.states[a.state] :
+        a.state === "open" ? T.pill_open : a.state === "closed" ? T.pill_closed : T.pill_draft;
       return h("span", "pill pill-" + a.state, text);
     }
 
