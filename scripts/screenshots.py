@@ -95,6 +95,15 @@ def main(out: Path) -> None:
             phone.screenshot(path=out / "phone-results.png")
             console.wait_for_timeout(500)
             console.screenshot(path=out / "console.png")
+            small = browser.new_context(viewport={"width": 1280, "height": 720}, **fr).new_page()
+            small.goto(f"{srv.url}/screen/{s['screen']}")
+            small.wait_for_selector(".bars")
+            small.screenshot(path=out / "screen-results-720p.png")
+            pocket = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True,
+                                         has_touch=True, device_scale_factor=2, **fr).new_page()
+            pocket.goto(f"{srv.url}/f/{s['facilitator']}")
+            pocket.wait_for_timeout(500)
+            pocket.screenshot(path=out / "console-phone.png")
             browser.close()
     _composite(out, Image)
 
