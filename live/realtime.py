@@ -240,7 +240,10 @@ class Broadcaster:
 
     def _loop(self) -> None:
         interval = self.app.config["PUSH_INTERVAL"]
-        while True:
+        # Runs as long as this app's Socket.IO server is the one in use: an app replaced by
+        # another (every test builds one) stops pushing into the new app's rooms.
+        server = socketio.server
+        while socketio.server is server:
             socketio.sleep(interval)
             if self.presence and time.monotonic() - self.last_presence >= 0.5:
                 with self.app.app_context():

@@ -75,6 +75,7 @@ class CloudImages:
         socketio.start_background_task(self._run, session_id, activity_id)
 
     def _run(self, session_id: int, activity_id: int) -> None:
+        server = socketio.server  # this app's server: if another app replaced it, say nothing
         wait = self.last_render.get(activity_id, 0) + DEBOUNCE - time.monotonic()
         if wait > 0:
             socketio.sleep(wait)
@@ -91,6 +92,8 @@ class CloudImages:
                 log.warning("cloud %s not rendered: %s", activity_id, exc)
                 return
             self.current[activity_id] = digest
+            if socketio.server is not server:
+                return
             realtime.emit_to_session(session_id, "cloud", {"activity": activity_id, "v": digest},
                                      roles=("screen", "facilitator", "moderator", "participant"))
 
