@@ -39,8 +39,12 @@ def to_csv(header: Iterable[object], rows: Iterable[Iterable[object]], locale: s
                         quoting=csv.QUOTE_MINIMAL)
     decimal = "," if locale == "fr" else "."
     writer.writerow([neutralise(cell) for cell in header])
-    for row in rows:
-        writer.writerow([neutralise("" if cell is None else cell, decimal) for cell in row])
+    # `neutralise` inlined: archives write ~10^6 cells; the output is the same.
+    writer.writerows([
+        ("'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell) if isinstance(cell, str)
+        else "" if cell is None else repr(cell).replace(".", decimal) if isinstance(cell, float)
+        else cell
+        for cell in row] for row in rows)
     return (BOM + out.getvalue()).encode("utf-8")
 
 
