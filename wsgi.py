@@ -30,6 +30,7 @@ if __name__ == "__main__":
     from live.archive import worker as archive_worker
 
     # Archives build in a worker process: start it now so that the first export does not pay
-    # for Python, matplotlib and the fonts. It stops with the server (at exit, or when it dies).
-    archive_worker.start(config)
+    # for Python, matplotlib and the fonts; it forks its chart processes and keeps drawn charts in
+    # the instance folder. It stops with the server (at exit, or when it dies), and they with it.
+    archive_worker.start(config, app.instance_path)
     runtime.serve(app, socketio, config["HOST"], int(config["PORT"]), int(config["MAX_CONNECTIONS"]))

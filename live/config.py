@@ -39,6 +39,11 @@ class Defaults:
     WORDCLOUD_HOLD_PROFANITY = True
     # Word clouds: entries and withdrawals one participant may send per 10 seconds.
     WORDCLOUD_RATE_PER_10S = 10
+    # Archives: folder of drawn charts and word clouds, reused by later exports (also after a
+    # restart); empty means "chart-cache" in the instance folder, "off" none. Oldest-used
+    # charts are deleted beyond ARCHIVE_CHART_CACHE_MB megabytes.
+    ARCHIVE_CHART_CACHE = ""
+    ARCHIVE_CHART_CACHE_MB = 64
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"
     SESSION_COOKIE_HTTPONLY = True

@@ -28,8 +28,12 @@ def activity_refs(live_session: LiveSession) -> dict[int, str]:
     return {a.id: f"a{i}" for i, a in enumerate(live_session.activities, start=1)}
 
 
-def session_document(db: DB, live_session: LiveSession) -> dict:
-    """Everything about one session, ready for json.dumps (see docs/archive.schema.json)."""
+def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dict:
+    """Everything about one session, ready for json.dumps (see docs/archive.schema.json).
+
+    `on_activity(doc)`, if given, is called with each activity's document as soon as it is
+    read (exports start drawing its charts while the next activities are read).
+    """
     state = archive_state(db, live_session.id)
     participants = list(db.scalars(select(Participant).where(
         Participant.session_id == live_session.id).order_by(Participant.joined_at, Participant.id)))
@@ -50,6 +54,8 @@ def session_document(db: DB, live_session: LiveSession) -> dict:
             part = kinds.part_for(activity.kind).export(db, activity, refs)
         doc.update(part)
         activities.append(doc)
+        if on_activity is not None:
+            on_activity(doc)
     timeline = [{"at": time_text(t.at), "action": t.action, "actor": t.actor,
                  "activity": activity_ref.get(t.activity_id), "detail": t.detail}
                 for t in db.scalars(select(TimelineEntry).where(

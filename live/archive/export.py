@@ -7,23 +7,20 @@ the event loop.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
 import unicodedata
 import zipfile
-from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session as DB
 
-from live.archive import kinds, report
+from live.archive import drawing, kinds, report
 from live.archive.csvsafe import to_csv
 from live.archive.document import SCHEMA_VERSION, session_document, sessions_of_event
 from live.archive.labels import labels_for
-from live.render import charts
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "archive.schema.json"
 # Fixed member dates: the same session gives the same ZIP bytes apart from session.json.
@@ -82,36 +79,47 @@ def document_json(value, depth: int = 0) -> str:
     pad, inner = " " * depth, " " * (depth + 1)
     # Blocks of the document and activities are spread over lines; rows stay on one line.
     if isinstance(value, dict) and value and (depth < 2 or (depth == 2 and "kind" in value)):
-        body = ",\n".join(f"{inner}{json.dumps(k, ensure_ascii=False)}: {document_json(v, depth + 1)}"
-                          for k, v in value.items())
+        body = ",\n".join(f"{inner}{_encode(k)}: {document_json(v, depth + 1)}" for k, v in value.items())
         return "{\n" + body + "\n" + pad + "}"
     if isinstance(value, list) and value and depth < 4 and any(isinstance(v, dict) for v in value):
-        body = ",\n".join(inner + document_json(v, depth + 1) for v in value)
+        if depth >= 3:  # rows (votes, entries, items): nothing below is spread, encode each at once
+            body = ",\n".join([inner + _encode(v) for v in value])
+        else:
+            body = ",\n".join(inner + document_json(v, depth + 1) for v in value)
         return "[\n" + body + "\n" + pad + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return _encode(value)
 
 
-_drawn: OrderedDict[str, dict[str, bytes]] = OrderedDict()
-DRAWN_KEPT = 96  # charts of about two big sessions; a few tens of MB at most
+# `json.dumps(value, ensure_ascii=False)` without building an encoder per call (10^5 rows).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def cached_render(spec: dict) -> dict[str, bytes]:
     """`charts.render`, remembered: the next export of a session redraws only what changed."""
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-    if key in _drawn:
-        _drawn.move_to_end(key)
-        return _drawn[key]
-    drawn = _drawn[key] = charts.render(spec)
-    while len(_drawn) > DRAWN_KEPT:
-        _drawn.popitem(last=False)
-    return drawn
+    return drawing.Drawer()(spec)
+
+
+def chart_specs(doc: dict, labels: dict) -> list[dict]:
+    """The chart specs of an activity document."""
+    return kinds.part_for(doc["kind"]).charts(doc, labels)
 
 
 def session_files(doc: dict, render=None) -> dict[str, bytes]:
-    """Every file of a session archive (name → bytes), from its document."""
-    render = render or cached_render
+    """Every file of a session archive (name → bytes), from its document.
+
+    `render` draws a chart spec (default: a `drawing.Drawer`, remembered). If it can
+    `prefetch`, every chart is started first and collected after the CSVs and session.json
+    are written, so that chart processes draw while this one writes.
+    """
+    render = render or drawing.Drawer()
     locale = doc["session"]["locale"]
     labels = labels_for(locale)
+    participation = participation_spec(doc, labels)
+    specs = [(activity, spec) for activity in doc["activities"] for spec in chart_specs(activity, labels)]
+    prefetch = getattr(render, "prefetch", None)
+    if prefetch is not None:
+        for spec in ([participation] if participation else []) + [spec for _, spec in specs]:
+            prefetch(spec)
     files: dict[str, bytes] = {
         "session.json": document_json(doc).encode("utf-8"),
     }
@@ -125,24 +133,22 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
         [[t["at"], t["action"], t["actor"], t["activity"],
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
+    for activity in doc["activities"]:
+        stem = activity_stem(activity)
+        for table in kinds.part_for(activity["kind"]).tables(activity, labels):
+            name = f"{stem}-{table.suffix}.csv" if table.suffix else f"{stem}.csv"
+            files[name] = to_csv(table.header, table.rows, locale)
     images: dict[str, dict[str, str]] = {}
-    participation = participation_spec(doc, labels)
     if participation:
         drawn = render(participation)
         files["participation.svg"], files["participation.png"] = drawn["svg"], drawn["png"]
         images["participation"] = {"svg": "participation.svg", "png": "participation.png"}
-    for activity in doc["activities"]:
-        part = kinds.part_for(activity["kind"])
+    for activity, spec in specs:
         stem = activity_stem(activity)
-        for table in part.tables(activity, labels):
-            name = f"{stem}-{table.suffix}.csv" if table.suffix else f"{stem}.csv"
-            files[name] = to_csv(table.header, table.rows, locale)
-        for spec in part.charts(activity, labels):
-            drawn = render(spec)
-            for fmt in ("svg", "png"):
-                files[f"{stem}-{spec['name']}.{fmt}"] = drawn[fmt]
-            images.setdefault(activity["ref"], {})
-            images[activity["ref"]] = {fmt: f"{stem}-{spec['name']}.{fmt}" for fmt in ("svg", "png")}
+        drawn = render(spec)
+        for fmt in ("svg", "png"):
+            files[f"{stem}-{spec['name']}.{fmt}"] = drawn[fmt]
+        images[activity["ref"]] = {fmt: f"{stem}-{spec['name']}.{fmt}" for fmt in ("svg", "png")}
     files["report.html"] = report.session_report(doc, files, images).encode("utf-8")
     files["README.txt"] = report.readme(doc, sorted(files)).encode("utf-8")
     return files
@@ -161,12 +167,22 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _started(render, locale: str):
+    """A callback for `session_document`: start drawing each activity's charts once it is read."""
+    prefetch = getattr(render, "prefetch", None)
+    if prefetch is None:
+        return None
+    labels = labels_for(locale)
+    return lambda activity: [prefetch(spec) for spec in chart_specs(activity, labels)]
+
+
 def session_zip(db: DB, session_id: int, render=None) -> tuple[bytes, str, dict]:
     """The ZIP of one session, its file name and its document."""
     from live.archive.document import load_session
 
+    render = render or drawing.Drawer()
     live_session = load_session(db, session_id)
-    doc = session_document(db, live_session)
+    doc = session_document(db, live_session, _started(render, live_session.locale))
     name = f"palabre-{doc['session']['date'] or 'session'}-{slug(live_session.title)}.zip"
     return zip_bytes(session_files(doc, render)), name, doc
 
@@ -176,14 +192,15 @@ def event_zip(db: DB, event_id: int, render=None) -> tuple[bytes, str, dict]:
     from live.archive import synthesis
     from live.sessions import service
 
+    render = render or drawing.Drawer()
     event = service.get_event(db, event_id)
     docs, files = [], {}
     for index, live_session in enumerate(sessions_of_event(db, event_id), start=1):
-        doc = session_document(db, live_session)
+        doc = session_document(db, live_session, _started(render, live_session.locale))
         docs.append(doc)
         files[f"sessions/{index:02d}-{slug(live_session.title)}.zip"] = zip_bytes(
             session_files(doc, render))
-    files.update(synthesis.event_files(event, docs, render or cached_render))
+    files.update(synthesis.event_files(event, docs, render))
     name = f"palabre-event-{event.date.isoformat() if event.date else event.id}-{slug(event.title)}.zip"
     return zip_bytes(files), name, {"sessions": len(docs)}
 

@@ -4,6 +4,9 @@ A lazily created `ProcessPoolExecutor` (spawn context, one worker). Waiting on i
 cooperative under eventlet and gevent once the standard library is monkey-patched (measured:
 the loop's largest stall stays a few ms while a worker computes), so no module here needs to
 know which async library runs. With `ARCHIVE_IN_PROCESS` (tests, CLI) the work runs inline.
+
+The worker draws charts in its own chart processes (`live.archive.drawing`: one per core, at
+most two, forked from it once warm) and remembers them on disk in the instance folder.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 _pool: ProcessPoolExecutor | None = None
 _stores: dict = {}
 _exit_hook = False
+_in_worker = False  # set in the worker process
+_drawing_ready = False
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -41,18 +46,30 @@ def in_process(config) -> bool:
     return socketio.async_mode == "threading" if configured is None else bool(configured)
 
 
-def start(config) -> None:
+def chart_cache(config, instance_path: str | None = None) -> str | None:
+    """The folder of drawn charts (`ARCHIVE_CHART_CACHE`; empty: in the instance folder; "off")."""
+    configured = config.get("ARCHIVE_CHART_CACHE") or ""
+    if configured.lower() in ("off", "none", "0"):
+        return None
+    if configured:
+        return configured
+    return os.path.join(instance_path, "chart-cache") if instance_path else None
+
+
+def start(config, instance_path: str | None = None) -> None:
     """Start the worker and warm it up (imports, fonts, templates) at server start; returns at once.
 
     Without this, the first archive of the day pays for starting Python, importing matplotlib
-    and loading fonts (seconds on a laptop) while the facilitator waits.
+    and loading fonts (seconds on a laptop) while the facilitator waits. The worker then
+    forks its chart processes and uses the chart cache of `chart_cache(config, instance_path)`.
     """
     if not in_process(config):
-        _executor().submit(warm_up)
+        _executor().submit(warm_up, chart_cache(config, instance_path),
+                           float(config.get("ARCHIVE_CHART_CACHE_MB", 64)))
 
 
-def warm_up() -> int:
-    """In the worker: import and exercise everything an archive needs, once."""
+def warm_up(cache_folder: str | None = None, cache_mb: float = 64) -> int:
+    """In the worker: import and exercise everything an archive needs, once; start chart processes."""
     from live.archive import report
     from live.render import charts
 
@@ -63,7 +80,25 @@ def warm_up() -> int:
     charts.render({"chart": "wordcloud", "name": "warm", "frequencies": {"Palabre": 2, "sobriété": 1}})
     report._env().get_template("report.html")
     report._env().get_template("event_report.html")
+    _setup_drawing(cache_folder, cache_mb)
     return os.getpid()
+
+
+def _setup_drawing(cache_folder: str | None = None, cache_mb: float = 64) -> None:
+    """In the worker (once): chart processes and the chart cache. Inline: neither."""
+    global _drawing_ready
+    if _in_worker and not _drawing_ready:
+        from live.archive import drawing
+
+        drawing.configure(cache_folder, cache_mb)
+        _drawing_ready = True
+
+
+def _drawer():
+    from live.archive import drawing
+
+    _setup_drawing()
+    return drawing.drawer()
 
 
 def _watch_parent(parent: int) -> None:
@@ -71,6 +106,8 @@ def _watch_parent(parent: int) -> None:
     import threading
     import time
 
+    global _in_worker
+    _in_worker = True
     if hasattr(os, "nice"):
         os.nice(10)  # on a two-core laptop the event loop must win the CPU; an archive can wait
 
@@ -123,8 +160,12 @@ def session_zip(url: str, session_id: int) -> tuple[bytes, str]:
     """Build a session archive from the database at `url` (runs in the worker)."""
     from live.archive import export
 
-    with _store(url).read() as db:
-        data, name, _ = export.session_zip(db, session_id)
+    drawer = _drawer()
+    try:
+        with _store(url).read() as db:
+            data, name, _ = export.session_zip(db, session_id, drawer)
+    finally:
+        drawer.close()
     return data, name
 
 
@@ -132,8 +173,12 @@ def event_zip(url: str, event_id: int) -> tuple[bytes, str]:
     """Build an event archive from the database at `url` (runs in the worker)."""
     from live.archive import export
 
-    with _store(url).read() as db:
-        data, name, _ = export.event_zip(db, event_id)
+    drawer = _drawer()
+    try:
+        with _store(url).read() as db:
+            data, name, _ = export.event_zip(db, event_id, drawer)
+    finally:
+        drawer.close()
     return data, name
 
 
@@ -142,9 +187,13 @@ def session_report(url: str, session_id: int) -> str:
     from live.archive import export
     from live.archive.document import load_session, session_document
 
-    with _store(url).read() as db:
-        doc = session_document(db, load_session(db, session_id))
-    return export.session_files(doc)["report.html"].decode("utf-8")
+    drawer = _drawer()
+    try:
+        with _store(url).read() as db:
+            doc = session_document(db, load_session(db, session_id))
+        return export.session_files(doc, drawer)["report.html"].decode("utf-8")
+    finally:
+        drawer.close()
 
 
 def read_archive(data: bytes) -> dict:
