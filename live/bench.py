@@ -180,11 +180,9 @@ def bench_burst(args: argparse.Namespace) -> None:
 @benchmark("archive")
 def bench_archive(args: argparse.Namespace) -> None:
     """Export of a big session through the real server (live.bench_archive)."""
-    import json
-
     from live import bench_archive as archive
 
-    print(json.dumps(archive.run(args.participants, args.activities), indent=1))
+    archive.report(args)
 
 
 @benchmark("cloudlatency")
@@ -215,8 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     burst.add_argument("--participants", type=int, default=500)
     burst.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
     archive = commands.add_parser("archive", help=bench_archive.__doc__)
-    archive.add_argument("--participants", type=int, default=2000)
-    archive.add_argument("--activities", type=int, default=10, help="activities of every kind")
+    from live import bench_archive as archive_bench
+
+    archive_bench.add_arguments(archive)
     latency = commands.add_parser("cloudlatency", help=bench_cloudlatency.__doc__)
     latency.add_argument("--participants", type=int, default=200)
     latency.add_argument("--words", type=int, default=1, help="entries per participant")
