@@ -72,6 +72,10 @@ MESSAGES = {
     "bad_budget": _l("The number of votes must be between 1 and %(limit)s."),
     "bad_sort": _l("Sort by votes or by time."),
     "column_in_use": _l("A column that holds ideas cannot be removed: move them first."),
+    "budget_in_use": _l("Participants have already spent more votes than that: the number of "
+                        "votes can only go down once they take some back (or after a reset)."),
+    "stack_in_use": _l("Some participants already put several votes on one idea: "
+                       "they must take them back first (or reset the wall)."),
     "board_closed": _l("This activity is closed: contributions and votes are no longer accepted."),
     "board_not_open": _l("This activity is not open yet."),
     "bad_column": _l("This column does not exist."),

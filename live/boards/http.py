@@ -3,12 +3,12 @@ moderators' board controls."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from live import auth, realtime
 from live.boards import events, service
-from live.boards.model import BOARD_KINDS
+from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
 from live.sessions import service as sessions
@@ -122,19 +122,52 @@ def add(token: str):
     return redirect(url_for("sessions.console", token=token))
 
 
-@bp.post("/f/<token>/boards/<int:activity_id>/settings")
+def _columns_from_form(form) -> tuple[list[str], list]:
+    """The settings page's columns: each old one renamed or removed, then the new ones."""
+    names, sources = [], []
+    index = 0
+    while f"column_{index}" in form:
+        if form.get(f"remove_{index}") != "on":
+            names.append(form.get(f"column_{index}", ""))
+            sources.append(index)
+        index += 1
+    for name in form.get("column_new", "").splitlines():
+        if name.strip():
+            names.append(name)
+            sources.append(None)
+    return names, sources
+
+
+@bp.route("/f/<token>/boards/<int:activity_id>/settings", methods=["GET", "POST"])
 def settings(token: str, activity_id: int):
-    """Change a board's settings from the console."""
+    """The settings page of an idea wall or a Q&A (prompt, columns, moderation, votes, display)."""
     session_id = staff_session(token, "facilitator")
+    if request.method == "POST":
+        def run(db):
+            live_session = sessions.get_session(db, session_id)
+            activity = sessions.get_activity(db, live_session, activity_id)
+            service.require_board(activity)
+            raw = _settings_from_form(request.form, activity.kind)
+            sources = None
+            if activity.kind == "ideas" and "column_0" in request.form:
+                raw["columns"], sources = _columns_from_form(request.form)
+            service.update_settings(db, live_session, activity, raw,
+                                    prompt=request.form.get("prompt"), sources=sources)
+            return True
 
-    def run(db):
+        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+            return redirect(url_for("sessions.console", token=token) + f"#a{activity_id}")
+    with store().read() as db:
         live_session = sessions.get_session(db, session_id)
-        activity = sessions.get_activity(db, live_session, activity_id)
-        service.update_settings(db, live_session, activity,
-                                _settings_from_form(request.form, activity.kind))
-
-    write_or_flash(run, lambda: realtime.push_state(session_id))
-    return redirect(url_for("sessions.console", token=token) + f"#a{activity_id}")
+        try:
+            activity = sessions.get_activity(db, live_session, activity_id)
+            service.require_board(activity)
+        except DomainError:
+            return redirect(url_for("sessions.console", token=token))
+        in_column = service.items_per_column(db, activity)
+        return render_template("boards/settings.html", token=token, activity=activity,
+                               s=activity.settings, in_column=in_column,
+                               max_columns=service.MAX_COLUMNS, max_budget=MAX_BUDGET)
 
 
 def _display(token: str, role: str, activity_id: int, back: str):

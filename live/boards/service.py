@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -47,6 +47,7 @@ from live.boards.rules import (  # noqa: F401 - re-exported
 from live.boards.views import (  # noqa: F401 - re-exported
     contributor_count,
     items_for_archive,
+    items_per_column,
     log_entries,
     log_entry,
     mine,
@@ -79,19 +80,73 @@ def add_board(db: DB, session: LiveSession, kind: object, prompt: object,
 
 
 def update_settings(db: DB, session: LiveSession, activity: Activity, raw: object,
-                    actor: str = "facilitator") -> None:
-    """Change a board's settings; a column that holds items cannot disappear."""
+                    actor: str = "facilitator", prompt: object = None,
+                    sources: list | None = None) -> None:
+    """Change a board's settings (and its prompt, when given).
+
+    Columns: without `sources` the new list replaces the old one position by position (a
+    trailing column that holds items cannot disappear). With `sources`, one entry per new
+    column: the index of the old column it renames (None for a new column); an old column that
+    is not named there is removed, which only an empty one may be, and the items follow their
+    column to its new position.
+    """
     require_board(activity)
-    settings = check_settings(activity.kind, raw, activity.settings)
-    if len(settings["columns"]) < len(activity.settings["columns"]):
-        used = db.scalar(select(func.max(Item.column)).where(
-            Item.activity_id == activity.id, Item.status.notin_(("withdrawn", "merged"))))
-        if used is not None and used >= len(settings["columns"]):
-            raise DomainError("column_in_use")
+    old = activity.settings
+    settings = check_settings(activity.kind, raw, old)
+    if activity.kind == "ideas":
+        _remap_columns(db, activity, len(old["columns"]), len(settings["columns"]), sources)
+    _check_votes_fit(db, activity, old, settings)
+    if prompt is not None:
+        activity.prompt = sessions._text(prompt, "prompt", 300)
     activity.settings = settings
     activity.version += 1
     sessions.record(db, session, "activity_edited", actor, activity)
 
+
+def _remap_columns(db: DB, activity: Activity, before: int, after: int, sources: list | None) -> None:
+    live = Item.status.notin_(("withdrawn", "merged"))
+    if sources is None:
+        if after < before:
+            used = db.scalar(select(func.max(Item.column)).where(Item.activity_id == activity.id, live))
+            if used is not None and used >= after:
+                raise DomainError("column_in_use")
+        return
+    if len(sources) != after or any(
+            s is not None and (not isinstance(s, int) or isinstance(s, bool) or not 0 <= s < before)
+            for s in sources) or len({s for s in sources if s is not None}) != len(
+            [s for s in sources if s is not None]):
+        raise DomainError("bad_columns", limit=MAX_COLUMNS)
+    mapping = {old: new for new, old in enumerate(sources) if old is not None}
+    removed = [old for old in range(before) if old not in mapping]
+    if removed and db.scalar(select(func.count(Item.id)).where(
+            Item.activity_id == activity.id, live, Item.column.in_(removed))):
+        raise DomainError("column_in_use")
+    moves = {old: new for old, new in mapping.items() if old != new}
+    for old in removed:  # withdrawn or merged items of a removed column: first column
+        moves[old] = 0
+    if moves:
+        db.execute(update(Item).where(Item.activity_id == activity.id, Item.column.in_(list(moves)))
+                   .values(column=case(moves, value=Item.column)))
+
+
+def _check_votes_fit(db: DB, activity: Activity, old: dict, new: dict) -> None:
+    """Dots already spent must fit the new rules: no slot beyond a lower budget, no item
+    holding two dots of one participant once stacking is turned off."""
+    if activity.kind != "ideas":
+        return
+    if new["budget"] < old.get("budget", 0) and db.scalar(select(func.count(BoardVote.id)).where(
+            BoardVote.activity_id == activity.id, BoardVote.slot > new["budget"])):
+        raise DomainError("budget_in_use")
+    if old.get("stack") and not new["stack"] and db.scalar(
+            select(func.count()).select_from(
+                select(BoardVote.participant_id).where(BoardVote.activity_id == activity.id)
+                .group_by(BoardVote.participant_id, BoardVote.item_id)
+                .having(func.count(BoardVote.id) > 1).subquery())):
+        raise DomainError("stack_in_use")
+    if old.get("stack") and not new["stack"]:
+        # Every dot becomes "one per item" again: the database keeps it so from now on.
+        db.execute(update(BoardVote).where(BoardVote.activity_id == activity.id)
+                   .values(once_item_id=BoardVote.item_id))
 
 
 # --- participants --------------------------------------------------------------------------

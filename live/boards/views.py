@@ -181,6 +181,13 @@ def people_concerned(db: DB, activity: Activity, item_ids: list) -> set[int]:
     return set(authors) | set(voters)
 
 
+def items_per_column(db: DB, activity: Activity) -> dict[int, int]:
+    """How many items (still in play: not withdrawn nor merged) each column holds."""
+    return dict(db.execute(select(Item.column, func.count(Item.id)).where(
+        Item.activity_id == activity.id, Item.status.notin_(("withdrawn", "merged")))
+        .group_by(Item.column)).all())
+
+
 def contributor_count(db: DB, activity: Activity) -> int:
     """How many participants sent at least one item."""
     return db.scalar(select(func.count(func.distinct(Item.participant_id))).where(
