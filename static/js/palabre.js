@@ -661,6 +661,7 @@
         var body = stage.querySelector(".slide-body");
         clear(body);
         body.appendChild(boardScreenNode(a));
+        fitBoard(body);
         return;
       }
       var old = stage.querySelector(".board-screen"), sig = JSON.stringify([a.items, a.spotlight, a.current, a.settings, a.published]);
@@ -668,9 +669,14 @@
       var fresh = boardScreenNode(a);
       fresh.setAttribute("data-sig", sig);
       old.parentNode.replaceChild(fresh, old);
+      fitBoard(stage.querySelector(".slide-body"));
       var counts = stage.querySelector(".foot-count");
       if (counts) counts.textContent = countsText(a);
     }
+    window.addEventListener("resize", function () {  // another projector size: fit again
+      var old = stage.querySelector(".board-screen");
+      if (old && isBoard(view.current)) { old.removeAttribute("data-sig"); boardSlide(view.current, view.session.state === "ended"); }
+    }, false);
 
     function onResults(data) {
       var a = view.current;
@@ -761,7 +767,10 @@
       }
       return add(li, title, meta, resultsNode(a, null, "mini"), actions,
                  a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null,
-                 isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null, tools);
+                 isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null,
+                 isBoard(a) ? add(h("div", "actions board-actions"), attr(h("a", "btn btn-small", BT.settings),
+                                  { href: base + "/boards/" + a.id + "/settings", "aria-describedby": pid })) : null,
+                 tools);
     }
 
     /* Word clouds: live counts, freeze/unfreeze, edit (as the wordcloud_tools macro). */
@@ -793,6 +802,7 @@
       var nowActions = $("now-actions");
       clear(nowActions);
       if (current && !ended()) nowActions.appendChild(cmd("banner", T.banner));
+      boardDisplay(nowActions.parentNode, isBoard(current) ? current : null, base, function () { return socket; });
       var liveOnly = doc.querySelectorAll("[data-live-only]");
       for (var i = 0; i < liveOnly.length; i++) liveOnly[i].hidden = ended();
 
@@ -1225,7 +1235,7 @@
 
   /* The phone: post, edit, withdraw and vote over the socket; draws the board from pushes. */
   function boardPhone(code, stage, getSocket, mineMap) {
-    var queue = [], busy = false, shown = null, editing = null;
+    var queue = [], busy = false, shown = null, editing = null, notice = null;
 
     function current() { return stage.getAttribute("data-board-view") ? stage._boardView : null; }
 
@@ -1318,6 +1328,7 @@
             }
             add(li, h("p", "idea-text", i.text), meta);
           }
+          if (notice && notice.id === i.id) li.appendChild(attr(h("p", "form-status is-error", notice.text), { role: "alert" }));
           ul.appendChild(li);
         });
         add(mineBox, h("h3", null, BT.what_you_sent), ul);
@@ -1383,6 +1394,7 @@
 
     /* One request at a time; no ack: the same cid is sent again (the server answers the same). */
     function send(op) {
+      notice = null;
       queue.push(op);
       pump();
     }
@@ -1473,16 +1485,69 @@
         var before = mineMap[data.activity], a = current();
         mineMap[data.activity] = data.mine;
         if (!a || a.id !== data.activity) return;
-        var was = {};
-        ((before && before.items) || []).forEach(function (i) { was[i.id] = i.status; });
+        var was = {}, wasText = {};
+        ((before && before.items) || []).forEach(function (i) { was[i.id] = i.status; wasText[i.id] = i.text; });
+        var edited = editing;
         data.mine.items.forEach(function (i) {
           if (was[i.id] && was[i.id] !== i.status) say(fill(BT.now_status, { text: i.text.slice(0, 60), status: (BT.status || {})[i.status] || i.status }));
+          /* The author was rewriting this item when a moderator acted on it: say so, plainly,
+             with its current state (nothing typed is sent over a moderator's decision). */
+          if (i.id === edited && (!i.editable || i.text !== wasText[i.id])) {
+            editing = null;  // the message goes where the author was looking: under the item
+            notice = { id: i.id, text: fill(BT.changed_meanwhile, { text: i.text.slice(0, 80), status: (BT.status || {})[i.status] || i.status }) };
+          }
         });
+        if (edited !== null && editing === edited && !data.mine.items.some(function (i) { return i.id === edited; })) editing = null;
         lists(a);
       },
       results: function (a, r) { if (boardResults(a, r) && shown) lists(a); },
       retry: pump
     };
+  }
+
+  /* The console's display controls of the board on screen (as the board_display macro): sort,
+     spotlight (idea wall) or the question being answered (Q&A). Sent over the socket; the form
+     posts without it. Left alone while the facilitator is using it. */
+  function boardDisplay(section, a, base, getSocket) {
+    var old = section.querySelector(".board-display");
+    if (old && old.contains(doc.activeElement) && a && old.getAttribute("data-activity") === String(a.id)) return;
+    if (old) old.parentNode.removeChild(old);
+    if (!a) return;
+    var s = a.settings || {}, isQ = a.kind === "questions";
+    var form = attr(h("form", "board-display"), { method: "post", action: base + "/boards/" + a.id + "/display", "data-activity": a.id });
+    var sort = attr(h("select"), { name: "sort" });
+    [["votes", BT.by_votes], ["time", BT.by_time]].forEach(function (o) {
+      var opt = attr(h("option", null, o[1]), { value: o[0] });
+      if (s.sort === o[0]) opt.selected = true;
+      sort.appendChild(opt);
+    });
+    add(form, add(h("label"), BT.sort, " ", sort));
+    if (a.items && a.items.length) {
+      var key = isQ ? "current" : "spotlight", chosen = s[key];
+      var pick = attr(h("select"), { name: key });
+      pick.appendChild(attr(h("option", null, "—"), { value: "" }));
+      a.items.forEach(function (i) {
+        var text = i.text.length > 50 ? i.text.slice(0, 49) + "…" : i.text;
+        var opt = attr(h("option", null, "#" + i.id + " " + text), { value: i.id });
+        if (chosen === i.id) opt.selected = true;
+        pick.appendChild(opt);
+      });
+      add(form, " ", add(h("label"), isQ ? BT.being_answered : BT.spotlight, " ", pick));
+    }
+    add(form, " ", attr(h("button", "btn btn-small", BT.apply), { type: "submit" }));
+    form.addEventListener("submit", function (e) {
+      var socket = getSocket();
+      if (!socket || !socket.connected) return;  // the form posts
+      e.preventDefault();
+      var payload = { cid: newId(), activity: a.id, sort: form.elements.sort.value };
+      var target = form.elements.spotlight || form.elements.current;
+      if (target) payload[target.name] = target.value ? parseInt(target.value, 10) : null;
+      socket.timeout(8000).emit("board_display", payload, function (err, ack) {
+        if (err || !ack || !ack.ok) notify(err ? T.no_reply : errorText(ack), true);
+        else notify("");
+      });
+    }, false);
+    section.appendChild(form);
   }
 
   /* The console's agenda: what moderation did (pending, published, rejected, hidden). */
@@ -1503,6 +1568,52 @@
       li.appendChild(meta);
     }
     return li;
+  }
+
+  /* Nothing on the screen may be cut: when the board overflows its slide, the cards get denser
+     (down to a size still read from the back of the room), then the last cards give way to a
+     "+ n more" line: the least-voted questions first, the oldest answered ones, the ends of the
+     longest columns. The big card (spotlight, question being answered) shrinks last. */
+  function fitBoard(body) {
+    var box = body && body.querySelector(".board-screen");
+    if (!box) return;
+    function over() { return body.scrollHeight > body.clientHeight + 1; }
+    function more(list, n) {
+      var note = list.parentNode.querySelector(".more-note");
+      if (!note) { note = h("p", "more-note"); list.parentNode.appendChild(note); }
+      note.textContent = fill(BT.more || "+ {n}", { n: n });
+    }
+    function drop(list, keep) {  // remove the last card of `list`; false when only `keep` are left
+      if (!list || list.children.length <= keep) return false;
+      list.removeChild(list.lastChild);
+      list.setAttribute("data-dropped", (parseInt(list.getAttribute("data-dropped") || "0", 10) + 1));
+      more(list, parseInt(list.getAttribute("data-dropped"), 10));
+      return true;
+    }
+    var grid = box.querySelector(".columns");
+    if (grid) {
+      ["dense", "denser"].forEach(function (c) { if (over()) grid.className += " " + c; });
+      while (over()) {
+        var longest = null;
+        Array.prototype.forEach.call(grid.querySelectorAll(".cards"), function (ul) {
+          if (!longest || ul.scrollHeight > longest.scrollHeight) longest = ul;
+        });
+        if (!drop(longest, 1)) break;
+      }
+    }
+    var big = box.querySelector(".is-spotlight, .is-current");
+    function shrink(c) { if (big && over()) big.className += " " + c; }
+    if (box.querySelector(".qa-lists")) {
+      var top = box.querySelector(".qa-top .cards"), done = box.querySelector(".qa-done .cards");
+      while (over() && (drop(done, 1) || drop(top, 2))) { /* fewer cards */ }
+      shrink("smaller");
+      while (over() && drop(top, 1)) { /* the first question stays */ }
+      shrink("smallest");
+      if (over() && done) { done.parentNode.parentNode.removeChild(done.parentNode); box.querySelector(".qa-lists").className += " single"; }
+    } else {
+      shrink("smaller");
+      shrink("smallest");
+    }
   }
 
   function boardScreenNode(a) {
@@ -1546,7 +1657,7 @@
     var top = add(h("section", "qa-top"), h("h2", "qa-label", BT.top_questions));
     if (open.length) {
       var ol = h("ol", "cards");
-      open.slice(0, cur ? 4 : 6).forEach(function (i) { ol.appendChild(card(i)); });
+      open.slice(0, 8).forEach(function (i) { ol.appendChild(card(i)); });  // fitBoard keeps what fits
       top.appendChild(ol);
     } else {
       top.appendChild(h("p", "muted", BT.ask_questions));
