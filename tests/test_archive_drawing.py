@@ -6,8 +6,9 @@ import os
 import time
 
 import pytest
+from archive_helpers import seed_session, unzip
 
-from live.archive import drawing, worker
+from live.archive import drawing, export, worker
 from live.render import charts
 
 BARS = {"chart": "bars", "name": "results", "title": "Que faire ?", "labels": ["Réparer", "Partager"],
@@ -78,6 +79,27 @@ def test_chart_processes_draw_the_same_bytes_and_stop_with_the_worker(tmp_path):
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in pids if _alive(pid)], "chart processes outlived the archive worker"
+
+
+def test_the_worker_with_chart_processes_builds_the_same_files(store, live, tmp_path):
+    seed_session(store, live["id"], voters=12)
+    with store.read() as db:
+        inline = unzip(export.session_zip(db, live["id"], drawing.Drawer())[0])
+    worker._executor().submit(worker.warm_up, str(tmp_path / "charts"), 8).result(timeout=120)
+    try:
+        pooled = unzip(worker.run(False, worker.session_zip, store.url, live["id"])[0])
+    finally:
+        worker.shutdown()
+    assert sorted(pooled) == sorted(inline)
+    for name in inline:
+        if name == "session.json":
+            assert _without_export(pooled[name]) == _without_export(inline[name])
+        elif name != "report.html":  # it shows the export time
+            assert pooled[name] == inline[name], name
+
+
+def _without_export(data: bytes) -> list[bytes]:
+    return [line for line in data.splitlines() if b'"exported_at"' not in line]
 
 
 def _draw_in_worker(spec: dict) -> dict:

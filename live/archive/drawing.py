@@ -157,6 +157,25 @@ class Drawer:
         except (BrokenProcessPool, RuntimeError):
             self._pool = None
 
+    def start(self, key, fn, *args) -> None:
+        """Start `fn(*args)` in a chart process (no-op without a pool); `job(key, ...)` collects it."""
+        if self._pool is None or key in self._started:
+            return
+        try:
+            self._started[key] = self._pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):
+            self._pool = None
+
+    def job(self, key, fn, *args):
+        """The result of `fn(*args)`: started earlier by `start(key, ...)`, or computed here."""
+        started = self._started.pop(key, None)
+        if started is not None:
+            try:
+                return started.result()
+            except BrokenProcessPool:
+                _reset_pool()
+        return fn(*args)
+
     def __call__(self, spec: dict) -> dict[str, bytes]:
         key = spec_key(spec)
         if key in _drawn or self._recall(key):

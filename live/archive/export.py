@@ -76,12 +76,14 @@ def document_json(value, depth: int = 0) -> str:
     of votes and entries; each row here goes through the C encoder, and the file stays readable
     and diff-friendly (one vote, entry or item per line).
     """
+    if isinstance(value, Encoded):
+        return value
     pad, inner = " " * depth, " " * (depth + 1)
     # Blocks of the document and activities are spread over lines; rows stay on one line.
     if isinstance(value, dict) and value and (depth < 2 or (depth == 2 and "kind" in value)):
         body = ",\n".join(f"{inner}{_encode(k)}: {document_json(v, depth + 1)}" for k, v in value.items())
         return "{\n" + body + "\n" + pad + "}"
-    if isinstance(value, list) and value and depth < 4 and any(isinstance(v, dict) for v in value):
+    if isinstance(value, list) and value and depth < 4 and any(isinstance(v, (dict, Encoded)) for v in value):
         if depth >= 3:  # rows (votes, entries, items): nothing below is spread, encode each at once
             body = ",\n".join([inner + _encode(v) for v in value])
         else:
@@ -92,6 +94,21 @@ def document_json(value, depth: int = 0) -> str:
 
 # `json.dumps(value, ensure_ascii=False)` without building an encoder per call (10^5 rows).
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+class Encoded(str):
+    """An activity block already written by `document_json` (in a chart process), kept as is."""
+
+
+def activity_files(activity: dict, locale: str) -> tuple[str, dict[str, bytes]]:
+    """An activity's block of session.json and its CSV files (in a chart process if there is one)."""
+    labels = labels_for(locale)
+    stem = activity_stem(activity)
+    files = {}
+    for table in kinds.part_for(activity["kind"]).tables(activity, labels):
+        name = f"{stem}-{table.suffix}.csv" if table.suffix else f"{stem}.csv"
+        files[name] = to_csv(table.header, table.rows, locale)
+    return document_json(activity, 2), files
 
 
 def cached_render(spec: dict) -> dict[str, bytes]:
@@ -120,8 +137,15 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
     if prefetch is not None:
         for spec in ([participation] if participation else []) + [spec for _, spec in specs]:
             prefetch(spec)
+    job = getattr(render, "job", None) or (lambda key, fn, *args: fn(*args))
+    blocks, tables_files = [], {}
+    for activity in doc["activities"]:
+        block, tables = job(("files", activity["ref"]), activity_files, activity, locale)
+        blocks.append(Encoded(block))
+        tables_files.update(tables)
     files: dict[str, bytes] = {
-        "session.json": document_json(doc).encode("utf-8"),
+        "session.json": document_json({**doc, "activities": blocks}).encode("utf-8"),
+        **tables_files,
     }
     if SCHEMA_PATH.exists():
         files["archive.schema.json"] = SCHEMA_PATH.read_bytes()
@@ -133,11 +157,6 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
         [[t["at"], t["action"], t["actor"], t["activity"],
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
-    for activity in doc["activities"]:
-        stem = activity_stem(activity)
-        for table in kinds.part_for(activity["kind"]).tables(activity, labels):
-            name = f"{stem}-{table.suffix}.csv" if table.suffix else f"{stem}.csv"
-            files[name] = to_csv(table.header, table.rows, locale)
     images: dict[str, dict[str, str]] = {}
     if participation:
         drawn = render(participation)
@@ -173,7 +192,15 @@ def _started(render, locale: str):
     if prefetch is None:
         return None
     labels = labels_for(locale)
-    return lambda activity: [prefetch(spec) for spec in chart_specs(activity, labels)]
+    start = getattr(render, "start", None)
+
+    def started(activity: dict) -> None:
+        for spec in chart_specs(activity, labels):
+            prefetch(spec)
+        if start is not None:
+            start(("files", activity["ref"]), activity_files, activity, locale)
+
+    return started
 
 
 def session_zip(db: DB, session_id: int, render=None) -> tuple[bytes, str, dict]:
