@@ -68,7 +68,8 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database = Path(scratch) / "palabre.db"
         s = seed(database)
-        with Server(database, "eventlet", PUBLIC_URL="http://192.168.1.20:5000") as srv, sync_playwright() as pw:
+        server = Server(database, "eventlet", PUBLIC_URL="http://192.168.1.20:5000")
+        with server as srv, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             fr = {"locale": "fr-FR"}
             screen = browser.new_context(viewport={"width": 1920, "height": 1080}, **fr).new_page()
