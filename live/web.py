@@ -47,3 +47,37 @@ def write_or_flash(fn: Callable[..., T], *after: Callable[[], None]) -> T | None
 def error_page(code: str, status: int = 400, **params):
     """An error page with a message the user can act on."""
     return render_template("error.html", message=message(code, **params)), status
+
+
+def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | None]:
+    """Run a participant's plain-form action once: `fn(db, session, activity, participant)`.
+
+    The form's hidden `cid` makes a form sent twice (a double tap, a reload) a no-op, as for
+    socket events. Returns ((session_id, activity_id, outcome) or None if replayed, None) on
+    success, or (None, the DomainError) when refused; nothing is stored then.
+    """
+    from flask import request
+
+    from live import auth
+    from live.sessions.model import ClientAck
+
+    key = auth.device_key()
+    cid = (request.form.get("cid") or "")[:64]
+
+    def run(db):
+        live_session = service.session_by_code(db, code)
+        person = service.join(db, live_session, key)
+        actor = f"p{person.id}"
+        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
+            return None  # the same form sent twice
+        activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
+        outcome = fn(db, live_session, activity, person)
+        if cid:
+            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
+        return live_session.id, activity.id, outcome
+
+    try:
+        with store().write() as db:
+            return run(db), None
+    except DomainError as exc:
+        return None, exc

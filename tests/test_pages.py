@@ -170,3 +170,26 @@ def test_dates_and_numbers_follow_the_locale(client, store, live, poll, lang, da
     headers = {"Accept-Language": lang}
     assert date in client.get("/admin/", headers=headers).get_data(as_text=True)
     assert percent in client.get(f"/screen/{live['screen']}", headers=headers).get_data(as_text=True)
+
+
+def test_word_cloud_entry_and_withdraw_by_plain_form(client, store, live):
+    from live.wordclouds import service as clouds
+    from live.wordclouds.model import WordEntry
+
+    with store.write() as db:
+        cloud = clouds.add_wordcloud(db, service.get_session(db, live["id"]), "Un mot ?").id
+    for action in ("show", "open"):
+        command(store, live["id"], action, cloud)
+    client.get(f"/j/{live['code']}")
+    form = {"activity": cloud, "text": "Sobriété", "cid": "w-1"}
+    client.post(f"/j/{live['code']}/words", data=form)
+    client.post(f"/j/{live['code']}/words", data=form)  # sent twice: stored once
+    with store.read() as db:
+        entries = db.query(WordEntry).all()
+        assert [e.text for e in entries] == ["Sobriété"]
+    client.post(f"/j/{live['code']}/words/{entries[0].id}/withdraw", data={"activity": cloud})
+    empty = client.post(f"/j/{live['code']}/words", data={"activity": cloud, "text": "le"},
+                        headers={"Accept-Language": "en"}, follow_redirects=True)
+    assert "says too little" in empty.get_data(as_text=True)
+    with store.read() as db:
+        assert db.query(WordEntry).one().withdrawn_at is not None

@@ -6,41 +6,24 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from live import auth, realtime
+from live import realtime
 from live.boards import events, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
 from live.sessions import service as sessions
-from live.sessions.model import ClientAck
-from live.web import staff_session, store, write_or_flash
+from live.web import participant_form_write, staff_session, store, write_or_flash
 
 bp = Blueprint("boards", __name__)
 
 
 def _participant_write(code: str, fn):
-    """Run `fn(db, session, activity, person)` for the form's participant, once per form id."""
-    key = auth.device_key()
-    cid = (request.form.get("cid") or "")[:64]
-
-    def run(db):
-        live_session = sessions.session_by_code(db, code)
-        person = sessions.join(db, live_session, key)
-        actor = f"p{person.id}"
-        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
-            return None  # the same form sent twice
-        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
+    """Run `fn(db, session, activity, person)` on a board for the form's participant, once per form id."""
+    def on_board(db, live_session, activity, person):
         service.require_board(activity)
-        outcome = fn(db, live_session, activity, person)
-        if cid:
-            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
-        return live_session.id, activity.id, outcome
+        return fn(db, live_session, activity, person)
 
-    try:
-        with store().write() as db:
-            return run(db), None
-    except DomainError as exc:
-        return None, exc
+    return participant_form_write(code, on_board)
 
 
 def _back(code: str, done, problem, ok_code: str | None, published: bool = True):

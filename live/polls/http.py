@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from live import auth, realtime
+from live import realtime
 from live.errors import DomainError
 from live.i18n import message
 from live.polls import service
 from live.sessions import service as sessions
-from live.sessions.model import ClientAck
-from live.web import staff_session, store, write_or_flash
+from live.web import participant_form_write, staff_session, store, write_or_flash
 
 bp = Blueprint("polls", __name__)
 
@@ -29,30 +28,15 @@ def _choice_from_form(form) -> object:
 @bp.post("/j/<code>/vote")
 def vote(code: str):
     """Store a vote sent by the plain HTML form (the same rules as the socket event)."""
-    key = auth.device_key()
     cid = (request.form.get("cid") or "")[:64]
     choice = _choice_from_form(request.form)
-
-    def run(db):
-        live_session = sessions.session_by_code(db, code)
-        person = sessions.join(db, live_session, key)
-        actor = f"p{person.id}"
-        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
-            return None  # the same form sent twice
-        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
-        service.vote(db, live_session, activity, person, choice, cid or None)
-        if cid:
-            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
-        return live_session.id, activity.id
-
-    try:
-        with store().write() as db:
-            done = run(db)
-    except DomainError as exc:
-        flash(message(exc.code, **exc.params), "error")
+    done, problem = participant_form_write(code, lambda db, live_session, activity, person: service.vote(
+        db, live_session, activity, person, choice, cid or None))
+    if problem is not None:
+        flash(message(problem.code, **problem.params), "error")
         return redirect(url_for("sessions.participant", code=code))
     if done:
-        realtime.mark_dirty(*done)
+        realtime.mark_dirty(done[0], done[1])
     flash(message("vote_saved"), "ok")
     return redirect(url_for("sessions.participant", code=code))
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from live import auth, realtime
 from live.errors import DomainError
+from live.i18n import message
 from live.sessions import service as sessions
-from live.sessions.model import Activity, ClientAck
-from live.web import staff_session, store, write_or_flash
+from live.sessions.model import Activity
+from live.web import participant_form_write, staff_session, store, write_or_flash
 from live.wordclouds import images, service
 
 bp = Blueprint("wordclouds", __name__)
@@ -95,45 +96,27 @@ def edit(token: str, activity_id: int):
 @bp.post("/j/<code>/words")
 def add_entry(code: str):
     """Send an entry from the plain HTML form."""
-    key = auth.device_key()
     cid = (request.form.get("cid") or "")[:64]
+    done, problem = participant_form_write(code, lambda db, live_session, activity, person: service.add_entry(
+        db, live_session, activity, person, request.form.get("text", ""), cid or None))
+    return _back_to_phone(code, done, problem)
 
-    def run(db):
-        live_session = sessions.session_by_code(db, code)
-        person = sessions.join(db, live_session, key)
-        actor = f"p{person.id}"
-        if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
-            return None
-        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
-        service.add_entry(db, live_session, activity, person, request.form.get("text", ""), cid or None)
-        if cid:
-            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
-        return live_session.id, activity.id
 
-    done = write_or_flash(run)
-    if done:
-        realtime.mark_dirty(*done)
-        images.schedule(*done)
+def _back_to_phone(code: str, done, problem):
+    if problem is not None:
+        flash(message(problem.code, **problem.params), "error")
+    elif done:
+        realtime.mark_dirty(done[0], done[1])
+        images.schedule(done[0], done[1])
     return redirect(url_for("sessions.participant", code=code))
 
 
 @bp.post("/j/<code>/words/<int:entry_id>/withdraw")
 def withdraw(code: str, entry_id: int):
     """Withdraw an entry from the plain HTML form."""
-    key = auth.device_key()
-
-    def run(db):
-        live_session = sessions.session_by_code(db, code)
-        person = sessions.join(db, live_session, key)
-        activity = sessions.get_activity(db, live_session, request.form.get("activity", type=int))
-        service.withdraw_entry(db, activity, person, entry_id)
-        return live_session.id, activity.id
-
-    done = write_or_flash(run)
-    if done:
-        realtime.mark_dirty(*done)
-        images.schedule(*done)
-    return redirect(url_for("sessions.participant", code=code))
+    done, problem = participant_form_write(code, lambda db, live_session, activity, person: (
+        service.withdraw_entry(db, activity, person, entry_id)))
+    return _back_to_phone(code, done, problem)
 
 
 @bp.post("/m/<token>/words/<int:activity_id>")

@@ -88,7 +88,7 @@ class CloudImages:
                 return
             try:
                 digest, _ = self.get(frequencies, "light")
-            except RenderError as exc:  # the pool stopped (server shutting down) or a worker died
+            except (RenderError, RuntimeError) as exc:  # the pool stopped (shutting down) or a worker died
                 log.warning("cloud %s not rendered: %s", activity_id, exc)
                 return
             self.current[activity_id] = digest
