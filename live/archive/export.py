@@ -124,9 +124,9 @@ def chart_specs(doc: dict, labels: dict) -> list[dict]:
 def session_files(doc: dict, render=None) -> dict[str, bytes]:
     """Every file of a session archive (name → bytes), from its document.
 
-    `render` draws a chart spec (default: a `drawing.Drawer`, remembered). If it can
-    `prefetch`, every chart is started first and collected after the CSVs and session.json
-    are written, so that chart processes draw while this one writes.
+    `render` draws a chart spec (default: a `drawing.Drawer`, remembered). With a drawer that
+    has chart processes, every chart and every activity's files (`activity_files`) are started
+    there first and collected last, while this process writes the rest.
     """
     render = render or drawing.Drawer()
     locale = doc["session"]["locale"]
@@ -134,9 +134,13 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
     participation = participation_spec(doc, labels)
     specs = [(activity, spec) for activity in doc["activities"] for spec in chart_specs(activity, labels)]
     prefetch = getattr(render, "prefetch", None)
-    if prefetch is not None:
+    if prefetch is not None:  # no-ops for what `session_zip` started while reading
         for spec in ([participation] if participation else []) + [spec for _, spec in specs]:
             prefetch(spec)
+    start = getattr(render, "start", None)
+    if start is not None:
+        for activity in doc["activities"]:
+            start(("files", activity["ref"]), activity_files, activity, locale)
     job = getattr(render, "job", None) or (lambda key, fn, *args: fn(*args))
     blocks, tables_files = [], {}
     for activity in doc["activities"]:
