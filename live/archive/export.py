@@ -42,10 +42,10 @@ def participation_spec(doc: dict, labels: dict) -> dict | None:
     """Joins (cumulative) and answers per time bucket, from the document's timestamps."""
     joins = sorted(p["joined_at"] for p in doc["participants"] if p.get("joined_at"))
     answers = sorted(t for a in doc["activities"] for t in kinds.part_for(a["kind"]).answer_times(a) if t)
-    stamps = [datetime.fromisoformat(t) for t in joins + answers]
-    if not stamps:
+    parsed = {t: datetime.fromisoformat(t) for t in {*joins, *answers}}  # each timestamp once
+    if not parsed:
         return None
-    start, end = min(stamps), max(stamps)
+    start, end = min(parsed.values()), max(parsed.values())
     span = max((end - start).total_seconds() / 60, 1)
     minutes = next(m for m in (1, 2, 5, 10, 15, 30, 60, 120, 240, 1440) if span / m <= 40)
     start = start.replace(second=0, microsecond=0, minute=start.minute - start.minute % minutes
@@ -54,9 +54,9 @@ def participation_spec(doc: dict, labels: dict) -> dict | None:
     buckets = [start + timedelta(minutes=minutes * i) for i in range(count)]
     per_bucket = [0] * count
     for t in answers:
-        per_bucket[int((datetime.fromisoformat(t) - start).total_seconds() // (minutes * 60))] += 1
+        per_bucket[int((parsed[t] - start).total_seconds() // (minutes * 60))] += 1
     joined, running, index = [], 0, 0
-    join_times = [datetime.fromisoformat(t) for t in joins]
+    join_times = [parsed[t] for t in joins]
     for b in buckets:
         while index < len(join_times) and join_times[index] < b + timedelta(minutes=minutes):
             running += 1

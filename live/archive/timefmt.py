@@ -9,10 +9,12 @@ def time_text(value: datetime | None) -> str | None:
     """An aware (or naive UTC) datetime as ISO 8601 text ending in Z."""
     if value is None:
         return None
-    if value.tzinfo is UTC:  # what the store returns: format it directly (a session has ~10^5 of them)
-        return value.isoformat()[:-6] + "Z"
+    # The store's UTC datetimes (aware, or naive when read with `stored_utc`), formatted
+    # directly: a session has ~10^5 of them.
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        return value.isoformat() + "Z"
+    if value.tzinfo is UTC:
+        return value.isoformat()[:-6] + "Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register
+from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.boards.model import PUBLISHED, BoardVote, Item, ModerationEntry
 
@@ -51,7 +51,8 @@ def _map_detail(detail: dict | None, ref) -> dict | None:
 def export(db: DB, activity, refs: Refs) -> dict:
     """Items, votes, moderation log and counts of one idea wall or Q&A."""
     # Plain rows, not ORM objects: twenty boards of hundreds of items are read in a blink.
-    items = db.execute(select(*[getattr(Item, c) for c in _ITEM_COLUMNS])
+    items = db.execute(select(*[stored_utc(getattr(Item, c)) if c.endswith("_at") else getattr(Item, c)
+                                for c in _ITEM_COLUMNS])
                        .where(Item.activity_id == activity.id).order_by(Item.id)).all()
     item_ref = {item.id: f"i{n}" for n, item in enumerate(items, start=1)}
     counts = dict(db.execute(select(BoardVote.item_id, func.count(BoardVote.id))
@@ -70,7 +71,8 @@ def export(db: DB, activity, refs: Refs) -> dict:
     votes = [{"participant": refs.participant(participant_id), "item": item_ref[item_id], "slot": slot,
               "created_at": time_text(created_at)}
              for participant_id, item_id, slot, created_at in db.execute(
-                 select(BoardVote.participant_id, BoardVote.item_id, BoardVote.slot, BoardVote.created_at)
+                 select(BoardVote.participant_id, BoardVote.item_id, BoardVote.slot,
+                        stored_utc(BoardVote.created_at))
                  .where(BoardVote.activity_id == activity.id).order_by(BoardVote.id))]
     log = [{"action": action, "item": item_ref.get(item_id), "link": link, "moderator": moderator,
             "before": _map_detail(before, item_ref.get), "after": _map_detail(after, item_ref.get),
@@ -78,7 +80,7 @@ def export(db: DB, activity, refs: Refs) -> dict:
            for action, item_id, link, moderator, before, after, at in db.execute(
                select(ModerationEntry.action, ModerationEntry.item_id, ModerationEntry.link,
                       ModerationEntry.moderator, ModerationEntry.before, ModerationEntry.after,
-                      ModerationEntry.at)
+                      stored_utc(ModerationEntry.at))
                .where(ModerationEntry.activity_id == activity.id).order_by(ModerationEntry.id))]
     return {"items": documents, "votes": votes, "moderation": log,
             "results": _results(documents, votes)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register
+from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.polls import service as polls
 from live.polls.model import Option, Vote
@@ -16,8 +16,9 @@ def export(db: DB, activity, refs: Refs) -> dict:
     options = polls.options_of(db, activity)
     option_ref = {o.id: f"o{o.position}" for o in options}
     # Plain rows, not ORM objects: a poll of thousands of votes is read in one pass.
-    votes = db.execute(select(Vote.participant_id, Vote.choice, Vote.changes, Vote.created_at,
-                              Vote.updated_at).where(Vote.activity_id == activity.id).order_by(Vote.id))
+    votes = db.execute(select(Vote.participant_id, Vote.choice, Vote.changes, stored_utc(Vote.created_at),
+                              stored_utc(Vote.updated_at)).where(Vote.activity_id == activity.id)
+                       .order_by(Vote.id))
     rows = []
     for participant_id, stored, changes, created_at, updated_at in votes:
         choice = stored if activity.type == "scale" else [option_ref.get(c) for c in stored]

@@ -19,7 +19,7 @@ from collections import Counter
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register
+from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.wordclouds import service as clouds
 from live.wordclouds.model import WordEntry, WordGroupState
@@ -30,7 +30,7 @@ ALL_WORDS = 10**6
 def export(db: DB, activity, refs: Refs) -> dict:
     """Entries, groups, words and counts of one word cloud."""
     rows = db.execute(select(WordEntry.participant_id, WordEntry.text, WordEntry.key, WordEntry.held,
-                             WordEntry.created_at, WordEntry.withdrawn_at)
+                             stored_utc(WordEntry.created_at), stored_utc(WordEntry.withdrawn_at))
                       .where(WordEntry.activity_id == activity.id).order_by(WordEntry.id))
     entries = [{"participant": refs.participant(participant_id), "text": text, "group": key,
                 "held": held, "created_at": time_text(created_at), "withdrawn_at": time_text(withdrawn_at)}
