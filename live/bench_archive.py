@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -244,15 +245,18 @@ def run(participants: int, activities: int | dict, restart: bool = True) -> dict
     figures: dict = {"participants": participants, "activities": mix, "total_activities": sum(mix.values()),
                      "seed_s": round(seeded, 2)}
     processes, left = 0, []
-    for attempts in (("cold", "warm"), ("restart",)) if restart else (("cold", "warm"),):
-        server, base = _serve(url, folder / "chart-cache")
-        try:
-            for attempt in attempts:
-                figures[attempt] = _export(base, server.pid, session_id)
-            figures["async_mode"] = json.loads(_get(f"{base}/healthz"))["async_mode"]
-        finally:
-            count, still = _stop(server)
-            processes, left = max(processes, count), left + still
+    try:
+        for attempts in (("cold", "warm"), ("restart",)) if restart else (("cold", "warm"),):
+            server, base = _serve(url, folder / "chart-cache")
+            try:
+                for attempt in attempts:
+                    figures[attempt] = _export(base, server.pid, session_id)
+                figures["async_mode"] = json.loads(_get(f"{base}/healthz"))["async_mode"]
+            finally:
+                count, still = _stop(server)
+                processes, left = max(processes, count), left + still
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the database and the chart cache
     figures["worker_processes"] = processes
     figures["left_running"] = left
     return figures
