@@ -18,20 +18,39 @@ POSTGRES_URL = os.environ.get("PALABRE_TEST_DATABASE_URL", "")
 
 
 def database_url(tmp_path) -> str:
-    """The test database: a new SQLite file, or the PostgreSQL test database with an empty schema."""
+    """The test database: a new SQLite file, or a new schema in the PostgreSQL test database.
+
+    A fresh schema per test (not one schema dropped and recreated) keeps each test apart from
+    the background pushes of earlier tests' apps, which may still be finishing a query.
+    """
     if not POSTGRES_URL:
         return f"sqlite:///{tmp_path / 'palabre.db'}"
     from sqlalchemy import create_engine, text
 
+    schema = f"test_{uuid.uuid4().hex[:12]}"
     engine = create_engine(POSTGRES_URL)
     with engine.begin() as connection:
-        # Connections left by earlier tests' apps (background pushes) would deadlock the DROP.
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
-    return POSTGRES_URL
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_old_test_schemas():
+    """Remove the schemas earlier runs left in the PostgreSQL test database."""
+    if POSTGRES_URL:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            names = connection.execute(text(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")).scalars().all()
+        for name in names:  # one transaction each: a schema's tables take many locks
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
+    yield
 
 
 @pytest.fixture

@@ -30,9 +30,6 @@ def pg_url():
 
     engine = create_engine(URL)
     with engine.begin() as connection:
-        # Connections left by earlier tests' apps (background pushes) would deadlock the DROP.
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
