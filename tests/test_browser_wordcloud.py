@@ -18,7 +18,7 @@ from live.bench_cloud import join_phones, prepare_wordcloud, send_word
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 360, "height": 640}
 PROJECTOR = {"width": 1920, "height": 1080}
-HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-inputs.json"
+HOSTILE = Path(__file__).resolve().parent / "data" / "hostile-inputs.json"
 
 
 def _watch(page, problems):

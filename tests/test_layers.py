@@ -34,3 +34,21 @@ SERVICES = [p for p in MODULES if p.name in ("service.py", "model.py")]
 @pytest.mark.parametrize("path", SERVICES, ids=lambda p: str(p.relative_to(LIVE)))
 def test_services_and_models_know_neither_flask_nor_sockets(path):
     assert not _imports(path) & {"flask", "flask_socketio", "socketio", "flask_babel"}
+
+
+ROOT = LIVE.parent
+SOURCES = sorted(
+    p for p in ROOT.rglob("*")
+    if p.is_file() and p.suffix in (".py", ".cfg", ".toml", ".txt", ".sh", ".ini")
+    and not ({".venv", ".git", "node_modules", ".pytest_cache"} & set(p.parts))
+) + [ROOT / "Makefile", ROOT / ".ci" / "run"]
+
+
+def test_nothing_reads_outside_the_clone():
+    """A bare clone runs everything: no file of the project reaches a sibling folder."""
+    offenders = []
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if '"shared"' in text or "../shared" in text or "parents[2]" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == [path for path in offenders if path == "tests/test_layers.py"]

@@ -19,7 +19,7 @@ from live.sessions import service as sessions
 from live.wordclouds import service
 from live.wordclouds.model import WordEntry
 
-HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-inputs.json"
+HOSTILE = Path(__file__).resolve().parent / "data" / "hostile-inputs.json"
 SVG = "{http://www.w3.org/2000/svg}"
 EN = {"Accept-Language": "en"}
 

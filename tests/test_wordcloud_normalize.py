@@ -17,7 +17,7 @@ from live.wordclouds.normalize import (
     normalize_entry,
 )
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 BOTH = ("fr", "en")
 
 # THE GROUPING TABLE -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from live import bench
 from live.render import pool
 from live.render import wordcloud as render
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 SVG = "{http://www.w3.org/2000/svg}"
 SMALL = {"sobriété": 12, "low-tech": 8, "intelligence artificielle": 3, "réemploi": 5, "partage": 1}
 
