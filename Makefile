@@ -30,7 +30,7 @@ PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/tes
 	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py
 
 test: $(TEST_STAMP) $(MO)
-	$(BIN)/ruff check live tests scripts wsgi.py
+	$(BIN)/ruff check live bench tests scripts wsgi.py
 	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q
 	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
 		echo "Services and Socket.IO again, on PostgreSQL:"; \
@@ -38,11 +38,11 @@ test: $(TEST_STAMP) $(MO)
 	fi
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check live tests scripts wsgi.py
+	$(BIN)/ruff check live bench tests scripts wsgi.py
 
 bench: $(TEST_STAMP) $(MO)
-	$(BIN)/python -m live.bench burst
-	$(BIN)/python -m live.bench wordcloud
+	$(BIN)/python -m bench burst
+	$(BIN)/python -m bench wordcloud
 
 clean:
 	rm -rf $(VENV) .pytest_cache

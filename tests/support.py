@@ -1,8 +1,8 @@
 """Helpers for tests that run the real server (`python wsgi.py`) as a subprocess.
 
-The server launcher and the Socket.IO clients live in `live.bench_burst` so that the benchmark
-(`python -m live.bench_burst`) and the tests drive the very same code; this module adds what
-only tests need. Every server is bound to 127.0.0.1 and stopped when its `with` block ends,
+The server launcher and the Socket.IO clients live in `realserver.py` (next to this module),
+which the benchmarks (`python -m bench burst`...) also drive; this module re-exports them and adds
+what only tests need. Every server is bound to 127.0.0.1 and stopped when its `with` block ends,
 even on failure; the server's log is printed when a test fails inside the block.
 """
 
@@ -17,8 +17,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-
-from live.bench_burst import (  # noqa: F401 - re-exported for the tests
+from realserver import (  # noqa: F401 - re-exported for the tests
     OPTIONS,
     Burst,
     Listener,
@@ -30,12 +29,16 @@ from live.bench_burst import (  # noqa: F401 - re-exported for the tests
     free_port,
     http_get,
     join_cookie,
+    join_phones,
     new_cid,
     prepare,
+    prepare_wordcloud,
     room,
+    send_word,
     skewed_choices,
     sqlite_url,
     stored_votes,
+    svg_words,
 )
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,7 +48,7 @@ VOTES_UNIQUE = "uq_votes_one_per_participant"
 
 @contextmanager
 def server_room(workdir: Path, mode: str = "eventlet", **options) -> Iterator[Room]:
-    """`live.bench_burst.room`, printing the server's log if the block fails."""
+    """`realserver.room`, printing the server's log if the block fails."""
     with room(workdir, mode, **options) as the_room:
         try:
             yield the_room

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from support import CHROMIUM_ARGS, chromium_or_skip, close_all, server
-
-from live.bench_cloud import join_phones, prepare_wordcloud, send_word
+from support import (
+    CHROMIUM_ARGS,
+    chromium_or_skip,
+    close_all,
+    join_phones,
+    prepare_wordcloud,
+    send_word,
+    server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 360, "height": 640}

@@ -55,3 +55,15 @@ def test_nothing_reads_outside_the_clone():
         if SIBLING.search(path.read_text(encoding="utf-8", errors="replace"))
     ]
     assert offenders == []
+
+
+def _top_names(folder: Path) -> dict[str, set[str]]:
+    return {str(p.relative_to(ROOT)): _imports(p) for p in sorted(folder.rglob("*.py"))}
+
+
+def test_benchmarks_stay_out_of_the_app_and_the_tests():
+    """The app never imports the benchmarks or the tests; the tests never import the benchmarks."""
+    offenders = [path for path, names in _top_names(LIVE).items() if names & {"bench", "tests"}]
+    offenders += [path for path, names in _top_names(ROOT / "tests").items() if "bench" in names]
+    assert offenders == []
+    assert not list(LIVE.glob("bench*.py"))

@@ -161,7 +161,7 @@ def test_result_before_done_is_an_error_not_a_block(pool):
 
 
 def test_threads_keep_beating_while_a_cloud_renders(pool):
-    from live.bench import wordcloud_input
+    from wordcloud_input import wordcloud_input
 
     words = wordcloud_input(300)  # built before the heartbeat: only the render is measured
     gaps, running = [], True
@@ -240,7 +240,7 @@ else:
     monkey.patch_all()
     import gevent
     sleep, spawn = gevent.sleep, gevent.spawn
-from live.bench import wordcloud_input
+from tests.wordcloud_input import wordcloud_input
 from live.render.pool import RenderPool
 
 pool = RenderPool().start()

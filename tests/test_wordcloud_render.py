@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import wordcloud_input as inputs
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 from wordcloud import WordCloud
 
-from live import bench
 from live.render import pool
 from live.render import wordcloud as render
 
@@ -27,7 +27,7 @@ SMALL = {"sobriété": 12, "low-tech": 8, "intelligence artificielle": 3, "réem
 @pytest.fixture(scope="module")
 def frequencies():
     """200 realistic groups (the 51 of the French round table plus a long tail)."""
-    return bench.wordcloud_input(200)
+    return inputs.wordcloud_input(200)
 
 
 @pytest.fixture(scope="module")
@@ -172,17 +172,17 @@ def test_same_input_gives_byte_identical_output(frequencies, fmt):
 
 
 def test_adding_a_word_keeps_the_others_in_place(frequencies):
-    before = bench.positions(frequencies)
+    before = inputs.positions(frequencies)
     for trial in range(3):
-        after = bench.positions({**frequencies, f"nouveau mot {trial}": 1})
-        # Measured on this input (python -m live.bench wordcloud): 97.9 % on average, 95 % at
+        after = inputs.positions({**frequencies, f"nouveau mot {trial}": 1})
+        # Measured on this input (python -m bench wordcloud): 97.9 % on average, 95 % at
         # worst over 10 newcomers.
-        assert bench.kept_in_place(before, after) >= 0.93
+        assert inputs.kept_in_place(before, after) >= 0.93
 
 
 def test_one_more_entry_keeps_most_words_in_place(frequencies):
-    before = bench.positions(frequencies)
-    kept = [bench.kept_in_place(before, bench.positions({**frequencies, text: frequencies[text] + 1}))
+    before = inputs.positions(frequencies)
+    kept = [inputs.kept_in_place(before, inputs.positions({**frequencies, text: frequencies[text] + 1}))
             for text in ("durable", "streaming", "écologie")]
     # Measured: 92.2 % on average over 10 trials, 81 % at worst (seeded stock wordcloud: 26 %, 4 %).
     assert sum(kept) / len(kept) >= 0.8

@@ -9,9 +9,16 @@ import subprocess
 import time
 
 import pytest
-from support import close_all, connect, http_get, server
-
-from live.bench_cloud import join_phones, prepare_wordcloud, send_word, svg_words
+from support import (
+    close_all,
+    connect,
+    http_get,
+    join_phones,
+    prepare_wordcloud,
+    send_word,
+    server,
+    svg_words,
+)
 
 pytestmark = [pytest.mark.server]
 

@@ -16,7 +16,7 @@ Same input, same bytes: nothing is random. The layout runs on a canvas half the 
 (`WORK_SCALE`) against a pixel occupancy map (small words nest in big words' gaps, as in stock
 wordcloud), with one font object per size (stock reloads the font file for every size it tries,
 word_cloud issue #643) and a vectorised nearest-free-spot search over an integral image. Result:
-4-6x faster than stock on 200 words at 1280x720 (`python -m live.bench wordcloud`).
+4-6x faster than stock on 200 words at 1280x720 (`python -m bench wordcloud`).
 
 The SVG embeds a WOFF subset of DejaVu Sans Bold (shipped with matplotlib) holding only the
 glyphs drawn, 5-8 KB, rather than glyph outlines as paths: outlines of ~2,000 glyph instances

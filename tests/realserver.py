@@ -1,22 +1,17 @@
-"""A vote burst through the real server: N participants vote at the same moment, measured.
+"""The real server driven from outside: launch it, seed its database, connect clients.
 
-    python -m live.bench_burst [--participants N] [--mode eventlet|gevent]
-
-Starts `python wsgi.py` as a subprocess on 127.0.0.1 (a free port, a fresh SQLite file in a
-temporary folder), creates an event, a session and a 4-option single-choice poll in that file,
-connects a facilitator (who shows, opens and reveals the poll), a screen and N participants over
-WebSocket (each with its own cookie from `GET /j/<code>`, as a phone), then sends the N votes at
-once and waits for every ack. It prints the burst's wall time, acks per second, the p50/p95 ack
-latency, how many votes are stored and how many "results" messages the screen received (the
-broadcaster coalesces them: a handful, not one per vote).
-
-The test suite drives the same code (tests/test_real_server.py, tests/test_concurrency.py).
-Needs the Socket.IO client (`python-socketio[client]`, `websocket-client`): requirements-dev.txt.
+`Server` runs `python wsgi.py` as a subprocess on 127.0.0.1 (a free port, its own SQLite file);
+`prepare` / `prepare_wordcloud` seed a session before it starts; `connect` opens a Socket.IO
+client over WebSocket, `join_cookie` opens the join link like a phone; `room` gives a server
+with a facilitator and a screen connected, phones join with `Room.join` and vote with
+`Room.burst`. Tests use it through `support.py`; the benchmarks (`python -m bench burst`,
+`python -m bench cloudlatency`, `scripts/screenshots.py`) drive the server with the very same code.
+It imports nothing from pytest. Needs the Socket.IO client (`python-socketio[client]`,
+`websocket-client`): requirements-dev.txt.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import functools
 import http.client
@@ -28,10 +23,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
+SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 
 
 # --- the server process -------------------------------------------------------------------
@@ -514,90 +510,53 @@ def skewed_choices(options: list[int], count: int, seed: int = 7) -> list[int]:
     return rng.choices(options, weights=weights, k=count)
 
 
-# --- the benchmark ------------------------------------------------------------------------
+# --- word clouds --------------------------------------------------------------------------
 
-@dataclass
-class Report:
-    """The figures of one benchmark run."""
+def prepare_wordcloud(database: Path, locale: str = "en", reveal: bool = True, **settings) -> Setup:
+    """Migrate `database`; create a session with a word cloud, shown, open and (by default) revealed."""
+    from live.sessions import service as sessions
+    from live.store import Store, upgrade
+    from live.wordclouds import service as clouds
 
-    mode: str
-    burst: Burst
-    stored: int
-    results_messages: int
-    connect_seconds: float
-    matches_screen: bool
-    loop_gap_ms: float | None = None
-    screen_answers: int | None = None
-    server_cpu: float | None = None  # seconds of server CPU from the release to the last ack
-
-
-def run(participants: int = 500, mode: str = "eventlet", workdir: Path | None = None,
-        out: Callable[[str], None] = print) -> Report:
-    """Start the server, connect everyone, burst the votes, and measure."""
-    with tempfile.TemporaryDirectory(prefix="palabre-burst-") as scratch:
-        with room(Path(workdir or scratch), mode=mode) as the_room:
-            for action in ("show", "open", "reveal"):
-                the_room.command(action)
-            the_room.loop_gap()  # starts the server's heartbeat
-            out(f"{mode}: connecting {participants} participants...")
-            start = time.perf_counter()
-            the_room.join(participants)
-            connect_seconds = time.perf_counter() - start
-            choices = skewed_choices(the_room.setup.options, participants)
-            before = the_room.screen.count("results")
-            the_room.loop_gap(reset=True)
-            cpu_before = the_room.server.cpu_seconds()
-            burst = the_room.burst(choices)
-            cpu_after = the_room.server.cpu_seconds()
-            gap = the_room.loop_gap()
-            last = the_room.settled_results(burst.ok, timeout=30)
-            stored, counts = the_room.stored()
-            results_messages = the_room.screen.count("results") - before
-            screen_counts = {o["id"]: o["count"] for o in (last or {}).get("results", {}).get("options", [])}
-            matches = all(screen_counts.get(o, 0) == counts.get(o, 0) for o in the_room.setup.options)
-    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return Report(mode, burst, stored, results_messages, connect_seconds, matches, gap,
-                  (last or {}).get("answers"), cpu)
+    url = sqlite_url(database)
+    upgrade(url)
+    store = Store(url)
+    try:
+        with store.write() as db:
+            event = sessions.create_event(db, "Human Tech Days", "Chartres")
+            live_session = sessions.create_session(db, event, "round_table", "Un numérique sobre",
+                                                   locale=locale)
+            activity = clouds.add_wordcloud(db, live_session, "En un mot : un numérique sobre, c'est… ?",
+                                            settings)
+            ids = (live_session.id, live_session.join_code, live_session.facilitator_token,
+                   live_session.moderator_token, live_session.screen_token, activity.id)
+        for action in ("show", "open") + (("reveal",) if reveal else ()):
+            with store.write() as db:
+                sessions.apply_command(db, sessions.get_session(db, ids[0]), action, ids[5])
+        return Setup(Path(database), ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], [])
+    finally:
+        store.dispose()
 
 
-def describe(report: Report) -> str:
-    """The report as a few lines of text."""
-    burst = report.burst
-    rate = burst.ok / burst.wall if burst.wall and burst.wall == burst.wall else float("nan")
-    cpu = "n/a" if report.server_cpu is None else (
-        f"{report.server_cpu:.2f} s in the burst, {report.server_cpu / burst.size * 1000:.1f} ms per vote")
-    return "\n".join([
-        f"mode                 {report.mode}",
-        f"participants         {burst.size} (connected in {report.connect_seconds:.1f} s)",
-        f"acks                 {burst.acked} received, {burst.ok} ok",
-        f"burst wall time      {burst.wall * 1000:.0f} ms (release to last ack)",
-        f"acks per second      {rate:.0f}",
-        f"ack latency          p50 {burst.percentile(50) * 1000:.0f} ms, "
-        f"p95 {burst.percentile(95) * 1000:.0f} ms",
-        f"votes stored         {report.stored}",
-        f"server CPU           {cpu}",
-        f"event loop stall     {'n/a' if report.loop_gap_ms is None else f'{report.loop_gap_ms:.0f} ms'}"
-        " (largest, during the burst; the goal is under 100 ms)",
-        f"screen 'results'     {report.results_messages} messages, the last one for "
-        f"{report.screen_answers} answers"
-        f"{'' if report.matches_screen else ' (IT DIFFERS FROM THE DATABASE)'}",
-    ])
+def svg_words(base_url: str, setup: Setup, v: str = "") -> set[str]:
+    """The words of the cloud's image as the screen gets it (`v`: the version pushed)."""
+    status, _headers, body = http_get(base_url, f"/cloud/{setup.activity}.svg?t={setup.screen}&v={v}")
+    if status != 200:
+        raise RuntimeError(f"GET cloud image answered {status}")
+    return {"".join(t.itertext()) for t in ET.fromstring(body).iter(SVG_TEXT)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m live.bench_burst", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--participants", type=int, default=500, help="phones voting at once (500)")
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
-                        help="the server's async mode (eventlet)")
-    args = parser.parse_args(argv)
-    if args.participants < 1:
-        parser.error("--participants must be at least 1")
-    report = run(args.participants, args.mode)
-    print(describe(report))
-    good = report.burst.ok == report.burst.size == report.stored and report.matches_screen
-    return 0 if good else 1
+def join_phones(base_url: str, setup: Setup, count: int, workers: int = 32) -> list:
+    """`count` phones, each with its own cookie, connected over WebSocket."""
+    def one(_index):
+        cookie = join_cookie(base_url, setup.code)
+        return connect(base_url, {"code": setup.code, "lang": "en"}, cookie=cookie)
+
+    with ThreadPoolExecutor(max(1, min(workers, count))) as pool:
+        return list(pool.map(one, range(count)))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def send_word(phone, setup: Setup, text: str, timeout: float = 15) -> dict:
+    """One entry; the ack."""
+    return phone.call("word:add", {"cid": new_cid(), "activity": setup.activity, "text": text},
+                      timeout=timeout)

@@ -1,4 +1,7 @@
-"""Benchmark of archives: `python -m live.bench archive [--activities 10] [--mix 3,3,2,2]`.
+"""Archives of a big session through the real server: build time, size, event-loop stall.
+
+    python -m bench archive [--participants 2000] [--activities 10] [--mix 3,3,2,2]
+
 
 Seeds a session (in a temporary database) with many participants and activities, starts the
 real server on it (with an empty chart cache of its own), resets the event-loop heartbeat,
@@ -38,6 +41,7 @@ from sqlalchemy import insert
 POLL_TYPES = ("single", "multiple", "scale", "ranking")
 KINDS = ("poll", "wordcloud", "ideas", "questions")
 GOAL_S, GOAL_GAP_MS = 5.0, 100.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def seed(url: str, participants: int, activities: int | dict, seed_value: int = 5) -> int:
@@ -90,12 +94,12 @@ def seed(url: str, participants: int, activities: int | dict, seed_value: int = 
 
 def _seed_wordcloud(db, s, people, n: int, rng: random.Random) -> None:
     """A word cloud: up to 3 entries per participant from the realistic groups and their long tail."""
-    from live.bench import wordcloud_input
     from live.sessions import service as sessions
     from live.store import utcnow
     from live.wordclouds import service as clouds
     from live.wordclouds.model import WordEntry
     from live.wordclouds.normalize import group_key
+    from tests.wordcloud_input import wordcloud_input
 
     activity = clouds.add_wordcloud(db, s, f"Nuage {n + 1} : en un mot, un numérique sobre c'est… ?")
     sessions.open_activity(db, s, activity, "facilitator")
@@ -164,7 +168,7 @@ def _serve(url: str, cache: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "LIVE_DATABASE_URL": url, "LIVE_PORT": str(port), "LIVE_SECRET_KEY": "bench",
            "LIVE_HOST": "127.0.0.1", "LIVE_ARCHIVE_CHART_CACHE": str(cache)}
-    server = subprocess.Popen([sys.executable, "wsgi.py"], cwd=Path(__file__).resolve().parents[1],
+    server = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -234,7 +238,7 @@ def _export(base: str, pid: int, session_id: int) -> dict:
             "max_loop_gap_ms": gap, "load_1min": round(load, 2) if load is not None else None}
 
 
-def run(participants: int, activities: int | dict, restart: bool = True) -> dict:
+def measure(participants: int, activities: int | dict, restart: bool = True) -> dict:
     """Seed, serve, download (cold, warm, then after a restart); the figures."""
     mix = activities if isinstance(activities, dict) else dict.fromkeys(KINDS, activities)
     folder = Path(tempfile.mkdtemp(prefix="palabre-bench-"))
@@ -306,12 +310,12 @@ def main_figures(participants: int, activities: int, mix: str, sets: str = "each
     for name in sets.split(","):
         if name == "each":
             label = f"{activities} of each kind ({activities * len(KINDS)} activities)"
-            results.append((label, run(participants, activities)))
+            results.append((label, measure(participants, activities)))
         elif name == "mixed":
             counts = parse_mix(mix)
             label = f"mixed {sum(counts.values())} (" + ", ".join(
                 f"{n} {kind}" for kind, n in counts.items()) + ")"
-            results.append((label, run(participants, counts)))
+            results.append((label, measure(participants, counts)))
     return results
 
 
@@ -332,7 +336,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's options (shared with `python -m live.bench archive`)."""
+    """The benchmark's options."""
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--activities", type=int, default=10, help="activities of every kind ('each')")
     parser.add_argument("--mix", default="3,3,2,2",
@@ -341,20 +345,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
 
 
-def report(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> None:
     """Run and print."""
     results = main_figures(args.participants, args.activities, args.mix, args.sets)
     if args.json:
         print(json.dumps(dict(results), indent=1))
     print(describe(results))
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    report(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()
