@@ -120,6 +120,7 @@ MESSAGES = {
     "not_merged": _l("This word is not merged."),
     "already_frozen": _l("This word cloud is already frozen."),
     "not_frozen": _l("This word cloud is not frozen."),
+    "word_merged": _l("This word is merged into “%(into)s”: act on that group, or unmerge it first."),
     "words_too_fast": _l("You are sending words very fast: wait a few seconds and try again."),
     # --- archives (export, import, retention) ---
     "import_bad_path": _l("Refused: the archive contains a path outside the archive or an absolute "

@@ -93,7 +93,8 @@ def test_two_moderators_on_the_same_item_second_gets_the_current_state(phone, st
     assert late["state"]["items"][0]["status"] == "approved"
     assert late["state"]["items"][0]["version"] > seen["version"]
     log = _queue(first, wall)["log"]
-    assert [(e["action"], e["moderator"], e["link"]) for e in log] == [("approve", "Léa", "moderator")]
+    assert [(e["action"], e["moderator"], e["link"]) for e in log] == [
+        ("refused", "Karim", "facilitator"), ("approve", "Léa", "moderator")]  # newest first
 
 
 def test_several_tabs_tapping_at_once_never_exceed_the_budget(app, live, store):

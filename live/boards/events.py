@@ -57,8 +57,11 @@ def on_withdraw(ctx, payload):
     """The author takes back their unreviewed item."""
     live_session, activity = _board(ctx, payload)
     person = _participant(ctx)
+    # Its voters get their dots back: tell them (and the author's other tabs), as a hide does.
+    people = service.people_concerned(ctx.db, activity, [payload.get("item")])
     service.withdraw(ctx.db, live_session, activity, person, payload.get("item"))
     _after_change(ctx, live_session, activity, True)
+    ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
     return {"mine": service.mine(ctx.db, activity, person.id)}
 
 
@@ -99,9 +102,13 @@ def on_moderate(ctx, payload):
     """Approve, reject, hide, edit, merge, move, pin, highlight, answer one or several items."""
     live_session, activity = _board(ctx, payload)
     people = service.people_concerned(ctx.db, activity, _refs_ids(payload))
-    items = service.moderate(ctx.db, live_session, activity, payload.get("action"),
-                             payload.get("items"), ctx.conn.role, payload.get("by"),
-                             payload.get("text"), payload.get("column"), payload.get("into"))
+    items, refused = service.moderate_or_trace(
+        ctx.db, live_session, activity, payload.get("action"), payload.get("items"),
+        ctx.conn.role, payload.get("by"), payload.get("text"), payload.get("column"),
+        payload.get("into"))
+    if refused is not None:  # nothing done but the log's trace of the attempt
+        ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+        return realtime.error(refused.code, ctx.conn, refused.state, **refused.params)
     _after_change(ctx, live_session, activity, True)
     ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
     ctx.db.flush()

@@ -71,10 +71,16 @@ def vote(code: str):
 @bp.post("/j/<code>/boards/withdraw")
 def withdraw(code: str):
     """Take back one's own unreviewed item."""
+    item_id = request.form.get("item", type=int)
+
     def run(db, live_session, activity, person):
-        service.withdraw(db, live_session, activity, person, request.form.get("item", type=int))
+        people = service.people_concerned(db, activity, [item_id])
+        service.withdraw(db, live_session, activity, person, item_id)
+        return people
 
     done, problem = _participant_write(code, run)
+    if done:  # the voters got their dots back: tell their phones, as after a hide
+        events.tell_authors(done[0], done[1], done[2])
     return _back(code, done, problem, "item_withdrawn")
 
 
@@ -216,18 +222,22 @@ def moderate(token: str, activity_id: int):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
         people = service.people_concerned(db, activity, [r["id"] for r in [*refs, into] if r])
-        service.moderate(db, live_session, activity, action, refs, "moderator", by, body,
-                         request.form.get("column", type=int), into)
-        return people
+        _, refused = service.moderate_or_trace(db, live_session, activity, action, refs,
+                                               "moderator", by, body,
+                                               request.form.get("column", type=int), into)
+        return people, refused  # refused: only the log's trace of the attempt was written
 
     try:
         with store().write() as db:
-            people = run(db)
+            people, refused = run(db)
     except DomainError as exc:
         flash(_conflict_text(exc), "error")
     else:
-        realtime.push_state(session_id)
         realtime.mark_dirty(session_id, activity_id)
+        if refused is not None:
+            flash(_conflict_text(refused), "error")
+            return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
+        realtime.push_state(session_id)
         events.tell_authors(session_id, activity_id, people)
         flash(message("moderation_done"), "ok")
     return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")

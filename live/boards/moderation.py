@@ -98,6 +98,36 @@ def moderate(db: DB, session: LiveSession, activity: Activity, action: object, r
     return items
 
 
+def moderate_or_trace(db: DB, session: LiveSession, activity: Activity, action: object,
+                      refs: object, link: str, moderator: object = None, body: object = None,
+                      column: object = None, into: object = None) -> tuple[list[Item], DomainError | None]:
+    """`moderate`, except that an attempt refused because items changed meanwhile is logged.
+
+    Returns (items, None) when done, or ([], the `changed_meanwhile` error) when refused: then
+    nothing but the log entries was written, and the caller commits them and reports the error.
+    Both doors (socket event and form) call this, so both leave the same trace.
+    """
+    try:
+        with db.begin_nested():
+            return moderate(db, session, activity, action, refs, link, moderator, body, column,
+                            into), None
+    except DomainError as exc:
+        if exc.code != "changed_meanwhile":
+            raise
+        seen = dict(_refs(refs))
+        if action == "merge":
+            seen.update(_refs([into]))
+        who = _who(moderator)
+        for current in (exc.state or {}).get("items", []):
+            db.add(ModerationEntry(
+                activity_id=activity.id, item_id=current["id"], link=link, moderator=who,
+                action="refused", before={"version": seen.get(current["id"])},
+                after={"refused": action, "reason": "changed_meanwhile",
+                       "version": current["version"]}, at=utcnow()))
+        db.flush()
+        return [], exc
+
+
 def _who(moderator: object) -> str | None:
     """The name a moderator gave (cleaned), for the log; None if absent or unusable."""
     try:
@@ -167,6 +197,10 @@ def _merge(db: DB, activity: Activity, target: Item, sources: list[Item], link: 
     before = _snapshot(target)
     for source in sources:
         source_before = _snapshot(source)
+        if target.status not in PUBLISHED:
+            # A hidden or pending target shows nobody its dots: the sources' dots go back to
+            # their owners, as when an item is hidden.
+            _refund(db, source)
         # Each participant counts once: a voter of both keeps the target's dots and gets the
         # source's back; the others' dots move to the target.
         target_voters = select(BoardVote.participant_id).where(BoardVote.item_id == target.id)

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities
 from live.boards import similar
-from live.boards.model import BOARD_KINDS, MAX_BUDGET, PUBLISHED, TEXT_LENGTH, UNMODERATED, BoardVote, Item
+from live.boards.model import (
+    BOARD_KINDS,
+    MAX_BUDGET,
+    PUBLISHED,
+    TEXT_LENGTH,
+    UNMODERATED,
+    BoardVote,
+    Item,
+    ModerationEntry,
+)
 from live.boards.moderation import (  # noqa: F401 - re-exported
     DISPLAY_KEYS,
     FLAGS,
@@ -23,6 +32,7 @@ from live.boards.moderation import (  # noqa: F401 - re-exported
     MOD_ACTIONS,
     TRANSITIONS,
     moderate,
+    moderate_or_trace,
     set_display,
 )
 from live.boards.rules import (  # noqa: F401 - re-exported
@@ -193,7 +203,10 @@ def _own_unmoderated(db: DB, activity: Activity, participant: Participant, item_
     item = get_item(db, activity, item_id)
     if item.participant_id != participant.id:
         raise NotFound("item_not_found")
-    if item.status not in UNMODERATED:
+    # Reviewed: any moderator action on it (an edit, a move, a pin, a merge into it...) is
+    # logged; from then on the author's rewrite would silently undo the moderator's work.
+    if item.status not in UNMODERATED or db.scalar(select(ModerationEntry.id).where(
+            ModerationEntry.item_id == item.id).limit(1)) is not None:
         raise DomainError("already_moderated")
     return item
 

@@ -101,13 +101,18 @@ def mine(db: DB, activity: Activity, participant_id: int) -> dict:
     votes = db.execute(select(BoardVote.item_id, func.count(BoardVote.id)).where(
         BoardVote.activity_id == activity.id, BoardVote.participant_id == participant_id)
         .group_by(BoardVote.item_id)).all()
+    reviewed = set(db.scalars(select(ModerationEntry.item_id).where(
+        ModerationEntry.activity_id == activity.id, ModerationEntry.item_id.in_(
+            select(Item.id).where(Item.activity_id == activity.id,
+                                  Item.participant_id == participant_id)))))
     budget = activity.settings.get("budget") or 0
     used = db.scalar(select(func.count(BoardVote.id)).where(
         BoardVote.activity_id == activity.id, BoardVote.participant_id == participant_id,
         BoardVote.slot.is_not(None))) or 0
     return {
         "items": [{"id": i.id, "column": i.column, "text": i.text, "status": i.status,
-                   "version": i.version, "editable": i.status in UNMODERATED} for i in items],
+                   "version": i.version,
+                   "editable": i.status in UNMODERATED and i.id not in reviewed} for i in items],
         "votes": {str(item_id): n for item_id, n in votes},
         "budget": budget, "left": max(0, budget - used) if budget else None,
     }

@@ -285,6 +285,10 @@ def moderate(db: DB, session: LiveSession, activity: Activity, action: object, k
         detail["from"] = state.merged_into
         state.merged_into = None
     else:
+        if state.merged_into:
+            # The group it is in decides whether it is shown: acting on the spelling alone
+            # would be acknowledged and change nothing.
+            raise DomainError("word_merged", into=_root(key, states))
         attribute, value = {"hide": ("hidden", True), "restore": ("hidden", False),
                             "release": ("released", True), "hold": ("released", False)}[action]
         setattr(state, attribute, value)
