@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, request
@@ -35,7 +35,6 @@ class Connection:
     role: str
     locale: str
     participant_id: int | None = None
-    sent: list[float] = field(default_factory=list)
 
     @property
     def actor(self) -> str:
@@ -101,10 +100,13 @@ def error(code: str, conn: Connection | None = None, state: dict | None = None, 
 
 
 def _rate_limited(conn: Connection) -> bool:
-    now = time.monotonic()
-    conn.sent = [t for t in conn.sent if now - t < 10.0]
-    conn.sent.append(now)
-    return len(conn.sent) > current_app.config["RATE_LIMIT_PER_10S"]
+    # A participant's budget is shared by all their sockets and their form posts (one key);
+    # a staff socket has its own.
+    from live import ratelimit
+
+    key = ratelimit.participant_key(conn.participant_id) if conn.role == "participant" \
+        else f"sid:{conn.sid}"
+    return not ratelimit.allow(key)
 
 
 def _check_payload(payload) -> str | None:

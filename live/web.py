@@ -58,7 +58,7 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
     """
     from flask import request
 
-    from live import auth
+    from live import auth, ratelimit
     from live.sessions.model import ClientAck
 
     key = auth.device_key()
@@ -67,6 +67,8 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
     def run(db):
         live_session = service.session_by_code(db, code)
         person = service.join(db, live_session, key)
+        if not ratelimit.allow(ratelimit.participant_key(person.id)):
+            raise DomainError("rate_limited")  # the same budget as the participant's sockets
         actor = f"p{person.id}"
         if cid and db.query(ClientAck.id).filter_by(actor=actor, client_id=cid).scalar():
             return None  # the same form sent twice

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app, has_app_context
-from sqlalchemy import func, or_, select
+from flask import current_app
 
 from live import realtime
-from live.config import Defaults
-from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Participant
-from live.store import utcnow
 from live.wordclouds import images, service
-from live.wordclouds.model import WordEntry
 
 
 def _activity(ctx, payload):
@@ -30,30 +23,13 @@ def _changed(ctx, live_session, activity, state: bool = False) -> None:
         ctx.after(lambda: realtime.push_state(session_id))
 
 
-def _slow_down(db, participant_id: int) -> None:
-    """A participant floods (many sockets, or a script): refuse beyond the word rate.
-
-    Counted from the stored entries (sent or withdrawn in the last 10 s), so that it holds
-    across sockets and whichever thread runs the write.
-    """
-    limit = current_app.config["WORDCLOUD_RATE_PER_10S"] if has_app_context() \
-        else Defaults.WORDCLOUD_RATE_PER_10S
-    since = utcnow() - timedelta(seconds=10)
-    recent = db.scalar(select(func.count(WordEntry.id)).where(
-        WordEntry.participant_id == participant_id,
-        or_(WordEntry.created_at >= since, WordEntry.withdrawn_at >= since)))
-    if recent >= limit:
-        raise DomainError("words_too_fast")
-
-
 @realtime.handler("word:add", roles=("participant",))
 def on_add(ctx, payload):
     """A participant sends one entry; the ack carries their entries."""
-    _slow_down(ctx.db, ctx.conn.participant_id)
     live_session, activity = _activity(ctx, payload)
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
     entry = service.add_entry(ctx.db, live_session, activity, participant, payload.get("text"),
-                              payload["cid"])
+                              payload["cid"], current_app.config["WORDCLOUD_RATE_PER_10S"])
     _changed(ctx, live_session, activity)
     return {"activity": activity.id, "entry": {"id": entry.id, "text": entry.text},
             "mine": service.my_entries(ctx.db, activity, participant.id)}
@@ -62,10 +38,10 @@ def on_add(ctx, payload):
 @realtime.handler("word:withdraw", roles=("participant",))
 def on_withdraw(ctx, payload):
     """A participant takes back one of their entries."""
-    _slow_down(ctx.db, ctx.conn.participant_id)
     live_session, activity = _activity(ctx, payload)
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
-    service.withdraw_entry(ctx.db, activity, participant, payload.get("entry"))
+    service.withdraw_entry(ctx.db, activity, participant, payload.get("entry"),
+                           current_app.config["WORDCLOUD_RATE_PER_10S"])
     _changed(ctx, live_session, activity)
     return {"activity": activity.id, "mine": service.my_entries(ctx.db, activity, participant.id)}
 

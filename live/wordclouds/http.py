@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from live import auth, realtime
@@ -98,8 +98,13 @@ def add_entry(code: str):
     """Send an entry from the plain HTML form."""
     cid = (request.form.get("cid") or "")[:64]
     done, problem = participant_form_write(code, lambda db, live_session, activity, person: service.add_entry(
-        db, live_session, activity, person, request.form.get("text", ""), cid or None))
+        db, live_session, activity, person, request.form.get("text", ""), cid or None, _word_rate()))
     return _back_to_phone(code, done, problem)
+
+
+def _word_rate() -> int:
+    """The word rate the socket events apply too (see `service.slow_down`)."""
+    return current_app.config["WORDCLOUD_RATE_PER_10S"]
 
 
 def _back_to_phone(code: str, done, problem):
@@ -115,7 +120,7 @@ def _back_to_phone(code: str, done, problem):
 def withdraw(code: str, entry_id: int):
     """Withdraw an entry from the plain HTML form."""
     done, problem = participant_form_write(code, lambda db, live_session, activity, person: (
-        service.withdraw_entry(db, activity, person, entry_id)))
+        service.withdraw_entry(db, activity, person, entry_id, _word_rate())))
     return _back_to_phone(code, done, problem)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session as DB
 
 from live import activities
+from live.config import Defaults
 from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
@@ -75,9 +77,27 @@ def _require_cloud(activity: Activity) -> None:
         raise DomainError("not_a_wordcloud")
 
 
+def slow_down(db: DB, participant_id: int, limit: int | None = None) -> None:
+    """A participant floods (many sockets, the form, or a script): refuse beyond the word rate
+    (`limit` entries sent or withdrawn per 10 s; the configured `LIVE_WORDCLOUD_RATE_PER_10S`,
+    which both doors pass, else the default).
+
+    Counted from the stored entries, so that it holds across sockets and form posts, and
+    whichever thread or process runs the write.
+    """
+    limit = Defaults.WORDCLOUD_RATE_PER_10S if limit is None else limit
+    since = utcnow() - timedelta(seconds=10)
+    recent = db.scalar(select(func.count(WordEntry.id)).where(
+        WordEntry.participant_id == participant_id,
+        or_(WordEntry.created_at >= since, WordEntry.withdrawn_at >= since)))
+    if recent >= limit:
+        raise DomainError("words_too_fast")
+
+
 def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Participant,
-              text: object, client_id: str | None = None) -> WordEntry:
-    """Store one entry in the participant's next free slot; refused past the cap."""
+              text: object, client_id: str | None = None, word_rate: int | None = None) -> WordEntry:
+    """Store one entry in the participant's next free slot; refused past the cap or the rate."""
+    slow_down(db, participant.id, word_rate)
     _require_cloud(activity)
     if session.state == "ended":
         raise DomainError("session_ended")
@@ -103,8 +123,10 @@ def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Par
     return row
 
 
-def withdraw_entry(db: DB, activity: Activity, participant: Participant, entry_id: object) -> None:
-    """Take back one of one's own entries while the activity is open."""
+def withdraw_entry(db: DB, activity: Activity, participant: Participant, entry_id: object,
+                   word_rate: int | None = None) -> None:
+    """Take back one of one's own entries while the activity is open (within the word rate)."""
+    slow_down(db, participant.id, word_rate)
     _require_cloud(activity)
     if activity.state != "open":
         raise DomainError("activity_closed")
