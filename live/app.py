@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     url = app.config["DATABASE_URL"] or default_sqlite_url(app.instance_path)
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(url)
-    store = Store(url, app.config["SQLITE_SYNCHRONOUS"])
+    store = Store(url, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"])
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()

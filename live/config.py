@@ -18,6 +18,9 @@ class Defaults:
     DATABASE_URL = ""
     # "FULL": a commit is on disk before the vote is acknowledged ("acknowledged = stored").
     SQLITE_SYNCHRONOUS = "FULL"
+    # Seconds a write waits for the SQLite database locked by another process (a backup, the
+    # command line) before the client is told "busy, try again" (nothing is written then).
+    SQLITE_BUSY_TIMEOUT = 5.0
     # Organiser password; empty means organiser pages are open to the local machine only.
     ADMIN_PASSWORD = ""
     # Extra allowed Socket.IO origins (comma-separated); the server's own origin is always allowed.

@@ -19,3 +19,13 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     """The requester's role may not do this."""
+
+
+# The largest row id (PostgreSQL's INTEGER): a larger number never names a row, and must not
+# reach the database driver (SQLite refuses integers over 2^63 with an OverflowError).
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: object) -> bool:
+    """True if `value` could be a row id: an int (not a bool) between 1 and MAX_ID."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

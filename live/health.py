@@ -10,7 +10,7 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from live import auth
+from live import auth, loops
 from live.realtime import socketio
 
 bp = Blueprint("health", __name__)
@@ -23,6 +23,8 @@ class Heartbeat:
     def __init__(self):
         self.max_gap = 0.0
         self.started = False
+        self.last = 0.0
+        self.beats = 0
 
     def start(self) -> None:
         """Start the heartbeat task once."""
@@ -31,13 +33,17 @@ class Heartbeat:
             socketio.start_background_task(self._run)
 
     def _run(self) -> None:
-        last = time.perf_counter()
+        self.last = time.perf_counter()
         server = socketio.server
         while socketio.server is server:  # stops when another app takes over (tests)
             socketio.sleep(TICK)
-            now = time.perf_counter()
-            self.max_gap = max(self.max_gap, now - last - TICK)
-            last = now
+            loops.guarded("heartbeat", self._beat)  # an exception is logged; the loop goes on
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.max_gap = max(self.max_gap, now - self.last - TICK)
+        self.last = now
+        self.beats += 1
 
 
 @bp.get("/healthz")
@@ -50,7 +56,8 @@ def healthz():
     from live.realtime import _connections
 
     body = {"ok": True, "async_mode": socketio.async_mode, "connections": len(_connections),
-            "max_loop_gap_ms": round(beat.max_gap * 1000, 1)}
+            "max_loop_gap_ms": round(beat.max_gap * 1000, 1), "beats": beat.beats,
+            "loop_errors": loops.error_counts()}
     if request.args.get("reset"):
         beat.max_gap = 0.0
     return jsonify(body)

@@ -156,6 +156,13 @@ MESSAGES = {
     "purged": _l("Participant data purged: aggregates and texts are kept."),
     "bad_retention": _l("The retention must be a number of days between 0 and %(limit)s, or empty."),
     "retention_saved": _l("Retention saved."),
+    # --- faults (live/realtime, live/store, live/runtime) ---
+    "unknown_event": _l("This request is not one the server knows. Reload the page."),
+    "cid_reused": _l("This request reused the id of another request: nothing was done. Reload the page."),
+    "database_busy": _l("The server is busy: your action was not saved. Try again in a moment."),
+    "storage_full": _l("The server's disk is full: your action was not saved. Tell the organiser."),
+    "port_in_use": _l("Port %(port)s is already in use (is Palabre already running?). Stop the other "
+                      "server or choose another port with LIVE_PORT."),
 }
 
 

@@ -16,8 +16,11 @@ from functools import wraps
 
 from flask import current_app, request
 from flask_socketio import SocketIO, join_room
+from sqlalchemy.exc import DataError
 
 from live.errors import DomainError
+from live.loops import guarded
+from live.store import storage_problem
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
@@ -139,7 +142,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
             problem = _check_payload(payload)
             if problem:
                 return error(problem, conn)
-            return _run(fn, conn, payload, write)
+            return _run(fn, conn, payload, write, event)
 
         socketio.on_event(event, wrapped)
         return wrapped
@@ -147,7 +150,13 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
     return decorate
 
 
-def _run(fn, conn: Connection, payload: dict, write: bool) -> dict:
+@socketio.on("*")
+def _unknown_event(event=None, *_args):
+    """An event no handler knows gets an error ack (a client waiting for an ack is not left hanging)."""
+    return error("unknown_event", connection())
+
+
+def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
     from live.sessions.model import ClientAck
 
     cid = payload["cid"]
@@ -158,12 +167,15 @@ def _run(fn, conn: Connection, payload: dict, write: bool) -> dict:
                 response = {"ok": True, **fn(ctx, payload)}
         else:
             def work(db):
-                prior = db.query(ClientAck.response).filter_by(actor=conn.actor, client_id=cid).scalar()
+                prior = db.query(ClientAck.response, ClientAck.event).filter_by(
+                    actor=conn.actor, client_id=cid).first()
                 if prior is not None:
-                    return None, prior  # an idempotent replay: same answer, nothing new stored
+                    if prior.event not in (None, event):  # the id of another message: refused
+                        raise DomainError("cid_reused")
+                    return None, prior.response  # an idempotent replay: same answer, nothing new stored
                 ctx = Context(db, conn)
                 answer = {"ok": True, **fn(ctx, payload)}
-                db.add(ClientAck(actor=conn.actor, client_id=cid, response=answer))
+                db.add(ClientAck(actor=conn.actor, client_id=cid, event=event, response=answer))
                 db.flush()
                 return ctx, answer
 
@@ -172,7 +184,16 @@ def _run(fn, conn: Connection, payload: dict, write: bool) -> dict:
                 return response
     except DomainError as exc:
         return error(exc.code, conn, exc.state, **exc.params)
-    except Exception:  # noqa: BLE001 - the server must keep running for every other client
+    except (OverflowError, DataError) as exc:
+        # A number no column can hold (an id of 10^20...): the request is malformed. One line,
+        # no traceback: a client sending these in a loop must not flood the log.
+        log.warning("%s refused: %s", event, exc.__class__.__name__)
+        return error("bad_payload", conn)
+    except Exception as exc:  # noqa: BLE001 - the server must keep running for every other client
+        problem = storage_problem(exc)
+        if problem:  # the database is locked or full for now: say so; nothing was written
+            log.warning("%s not stored (%s): %s", event, problem, exc.__class__.__name__)
+            return error(problem, conn)
         log.exception("handler failed")
         return error("server_error", conn)
     # Committed: now (and only now) tell the others.
@@ -247,19 +268,21 @@ class Broadcaster:
         server = socketio.server
         while socketio.server is server:
             socketio.sleep(interval)
-            if self.presence and time.monotonic() - self.last_presence >= 0.5:
-                with self.app.app_context():
-                    self._presence()
-            if not self.dirty and not self.owed:
-                continue
+            # An exception (the database gone for a moment...) is logged; the loop goes on.
+            guarded("broadcaster", self._tick)
+
+    def _tick(self) -> None:
+        if self.presence and time.monotonic() - self.last_presence >= 0.5:
+            with self.app.app_context():
+                self._presence()
+        if self.dirty or self.owed:
             batch, self.dirty = self.dirty, set()
             owed, self.owed = self.owed, set()
             with self.app.app_context():
                 for session_id, activity_id in batch | owed:
-                    try:
-                        self._push(session_id, activity_id, staff=(session_id, activity_id) in batch)
-                    except Exception:  # noqa: BLE001 - keep broadcasting for other activities
-                        log.exception("push failed")
+                    # One activity failing must not keep the others from being pushed.
+                    guarded("broadcaster", self._push, session_id, activity_id,
+                            (session_id, activity_id) in batch)
 
     def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
         from live.sessions.views import aggregates

@@ -8,6 +8,7 @@ loop (an emit, a sleep, network I/O) may run inside it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -56,8 +58,11 @@ def utcnow() -> datetime:
 class Store:
     """An engine plus the serialized write path."""
 
-    def __init__(self, url: str, sqlite_synchronous: str = "FULL"):
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL", busy_timeout: float = 5.0):
         self.url = url
+        # How long a write waits for SQLite's write lock held by another process (a backup, the
+        # command line...) before the client is told "busy, try again".
+        self.busy_timeout = float(busy_timeout)
         self.engine: Engine = create_engine(url, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine, sqlite_synchronous)
@@ -76,19 +81,64 @@ class Store:
     def write(self) -> Iterator[Session]:
         """One serialized, short transaction, committed (durably) on exit."""
         with self._write_lock:
-            with self._sessions() as db:
-                with db.begin():
-                    db.connection(execution_options={"palabre_write": True})
-                    yield db
+            db, transaction = self._begin_write()
+            with db, transaction:
+                yield db
+
+    def _begin_write(self) -> tuple[Session, SessionTransaction]:
+        """A session in a write transaction, SQLite's write lock taken.
+
+        SQLite waits for a lock held by another process inside its C code, which would freeze
+        the whole event loop: it waits at most `LOCK_POLL seconds` there, and the rest of
+        `busy_timeout` is spent in short sleeps that let the loop run (cooperative under
+        eventlet/gevent). Past `busy_timeout` the OperationalError ("database is locked") is
+        raised: nothing was written.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            db = self._sessions()
+            try:
+                transaction = db.begin()
+                db.connection(execution_options={"palabre_write": True})
+                return db, transaction
+            except OperationalError as exc:
+                db.close()
+                if storage_problem(exc) != "database_busy" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.02)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
 
 
+# SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile).
+LOCK_POLL = 0.1
+
+# SQLite result codes and PostgreSQL SQLSTATEs of a database that is there but cannot take a
+# write right now: the client is told so (and may try again); nothing was written.
+_SQLITE_PROBLEMS = {5: "database_busy", 6: "database_busy", 13: "storage_full"}
+_POSTGRES_PROBLEMS = {"53100": "storage_full", "55P03": "database_busy", "40P01": "database_busy",
+                      "40001": "database_busy", "57014": "database_busy"}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """"database_busy" or "storage_full" if `exc` says the database could not write for now."""
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return _SQLITE_PROBLEMS.get(code & 0xFF)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate in _POSTGRES_PROBLEMS:
+        return _POSTGRES_PROBLEMS[sqlstate]
+    if sqlstate and sqlstate.startswith("53"):  # insufficient resources (disk, memory)
+        return "storage_full"
+    return None
+
+
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"check_same_thread": False, "timeout": 5}}
+        return {"connect_args": {"check_same_thread": False, "timeout": LOCK_POLL}}
     return {"pool_pre_ping": True}
 
 
@@ -103,7 +153,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(LOCK_POLL * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

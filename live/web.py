@@ -75,7 +75,7 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
         activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
         outcome = fn(db, live_session, activity, person)
         if cid:
-            db.add(ClientAck(actor=actor, client_id=cid, response={"ok": True}))
+            db.add(ClientAck(actor=actor, client_id=cid, event="form", response={"ok": True}))
         return live_session.id, activity.id, outcome
 
     try:

@@ -9,7 +9,7 @@ from archive_helpers import seed_session, unzip, validate
 from sqlalchemy import select
 
 from live.archive import export
-from live.archive.csvsafe import FORMULA_TRIGGERS, neutralise, read_csv, restore, to_csv
+from live.archive.csvsafe import is_formula, neutralise, read_csv, restore, to_csv
 from live.polls.model import Vote
 from live.sessions.model import Participant
 
@@ -50,13 +50,25 @@ def test_participants_are_pseudonymous(archive, store, live):
     assert "device" not in raw
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+33 6", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"])
+@pytest.mark.parametrize("text", ["=1+1", "+A1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1",
+                                  "-5 degrees\n=1+1", "-1 cmd|' /C calc'!A0", "+5 (HYPERLINK)",
+                                  "-abc", "-", "'=1+1", "''@A1"])
 def test_formula_cells_are_neutralised(text):
     assert neutralise(text) == "'" + text
     assert restore(neutralise(text)) == text
     data = to_csv(["h"], [[text]], "fr")
     assert data.startswith("\ufeff".encode())
     assert read_csv(data, "fr")[1] == [text]
+
+
+@pytest.mark.parametrize("text", ["-5 degrees", "+33 6 12 34 56 78", "-3,5 %", "+1", "-12.5 °C",
+                                  "'-5 degrees", "'quoted'"])
+def test_text_that_is_no_formula_is_kept_as_typed(text):
+    """A sign then a number and words is text: no quote is added, and it reads back the same."""
+    assert neutralise(text) == text
+    data = to_csv(["h"], [[text]], "en")
+    assert data.decode("utf-8-sig").splitlines()[1].strip('"') == text
+    assert read_csv(data, "en")[1] == [text]
 
 
 def test_no_cell_of_any_csv_starts_like_a_formula(archive):
@@ -69,7 +81,7 @@ def test_no_cell_of_any_csv_starts_like_a_formula(archive):
             rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
             for row in rows:
                 for cell in row:
-                    assert not cell.startswith(FORMULA_TRIGGERS), (name, cell)
+                    assert not is_formula(cell), (name, cell)
 
 
 def test_vote_csvs_parse_back_to_the_database(archive, store, live):

@@ -135,5 +135,8 @@ class ClientAck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(80))
     client_id: Mapped[str] = mapped_column(String(64))
+    # The event the id was first used for ("vote", "command"...; "form" for plain forms; empty
+    # in rows older than this column): the same id sent with another event is refused.
+    event: Mapped[str | None] = mapped_column(String(40))
     response: Mapped[dict] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DB
 
 from live import activities
-from live.errors import DomainError, NotFound
+from live.errors import DomainError, NotFound, is_id
 from live.sessions.model import (
     SESSION_KINDS,
     Activity,
@@ -79,7 +79,7 @@ def list_events(db: DB) -> list[Event]:
 
 def get_event(db: DB, event_id: object) -> Event:
     """The event with this id, or NotFound."""
-    event = db.get(Event, event_id) if isinstance(event_id, int) else None
+    event = db.get(Event, event_id) if is_id(event_id) else None
     if event is None:
         raise NotFound("event_not_found")
     return event
@@ -197,8 +197,7 @@ def end_session(db: DB, session: LiveSession, actor: str) -> None:
 
 def get_activity(db: DB, session: LiveSession, activity_id: object) -> Activity:
     """An activity of this session, or NotFound (ids of other sessions are not found)."""
-    activity = db.get(Activity, activity_id) if isinstance(activity_id, int) and not isinstance(
-        activity_id, bool) else None
+    activity = db.get(Activity, activity_id) if is_id(activity_id) else None
     if activity is None or activity.session_id != session.id:
         raise NotFound("activity_not_found")
     return activity

@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from flask import current_app
 
-from live import realtime
+from live import loops, realtime
 from live.realtime import socketio
 from live.render.pool import RenderError
 
@@ -76,12 +76,19 @@ class CloudImages:
 
     def _run(self, session_id: int, activity_id: int) -> None:
         server = socketio.server  # this app's server: if another app replaced it, say nothing
-        wait = self.last_render.get(activity_id, 0) + DEBOUNCE - time.monotonic()
-        if wait > 0:
-            socketio.sleep(wait)
-        # From here on, a new entry schedules another render: nothing is missed.
-        self.pending.discard(activity_id)
+        try:
+            wait = self.last_render.get(activity_id, 0) + DEBOUNCE - time.monotonic()
+            if wait > 0:
+                socketio.sleep(wait)
+        finally:
+            # From here on, a new entry schedules another render: nothing is missed (and a
+            # failed render below never leaves the cloud marked pending for good).
+            self.pending.discard(activity_id)
         self.last_render[activity_id] = time.monotonic()
+        # An exception (the database gone for a moment...) is logged; the next entry renders.
+        loops.guarded("clouds", self._render, session_id, activity_id, server)
+
+    def _render(self, session_id: int, activity_id: int, server) -> None:
         with self.app.app_context():
             frequencies = current_frequencies(activity_id)
             if frequencies is None:
