@@ -41,6 +41,7 @@ MESSAGES = {
     "close_first": _l("Close this activity first."),
     "already_open": _l("This activity is already open."),
     "not_open": _l("This activity is not open."),
+    "nothing_to_reset": _l("This activity has nothing to reset: it has not been opened."),
     "already_revealed": _l("The results are already shown."),
     "already_hidden": _l("The results are already hidden."),
     "bad_poll_type": _l("Unknown poll type."),

@@ -21,3 +21,48 @@ def test_upgrade_twice_is_harmless(tmp_path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     upgrade(url)
     upgrade(url)
+
+
+def test_state_checks_keep_existing_rows_and_refuse_unknown_states(tmp_path):
+    """Adding the CHECK constraints rebuilds two SQLite tables: nothing below them is lost."""
+    import sqlite3
+
+    import pytest
+    from alembic import command
+
+    from live.store import alembic_config
+
+    path = tmp_path / "old.db"
+    config = alembic_config(f"sqlite:///{path}")
+    for revision in ("0002", "0003", "0004"):  # the schema before the checks
+        command.upgrade(config, revision)
+    con = sqlite3.connect(path)
+    con.executescript("""
+        INSERT INTO events (id, title, created_at) VALUES (1, 'E', '2024-01-01 10:00:00');
+        INSERT INTO live_sessions (id, event_id, kind, title, locale, join_code, facilitator_token,
+            moderator_token, screen_token, state, version, created_at)
+            VALUES (1, 1, 'round_table', 'S', 'fr', 'ACDEFG', 'f', 'm', 's', 'live', 3, '2024-01-01');
+        INSERT INTO activities (id, session_id, position, kind, type, prompt, settings, state,
+            revealed, version, created_at) VALUES (1, 1, 1, 'poll', 'single', 'Q', '{}', 'closed', 1, 2,
+            '2024-01-01');
+        INSERT INTO participants (id, session_id, device_key, joined_at) VALUES (1, 1, 'd', '2024-01-01');
+        INSERT INTO options (id, activity_id, position, label) VALUES (1, 1, 1, 'Oui');
+        INSERT INTO votes (activity_id, participant_id, choice, changes, created_at, updated_at)
+            VALUES (1, 1, '[1]', 0, '2024-01-01', '2024-01-01');
+    """)
+    con.commit()
+    con.close()
+
+    upgrade(f"sqlite:///{path}")
+
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA foreign_keys=ON")
+    assert con.execute("select state from live_sessions").fetchall() == [("live",)]
+    assert con.execute("select state, revealed from activities").fetchall() == [("closed", 1)]
+    assert con.execute("select count(*) from votes").fetchone() == (1,)
+    assert con.execute("select count(*) from participants").fetchone() == (1,)
+    for sql in ("update live_sessions set state = 'paused'", "update activities set state = 'archived'"):
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            con.execute(sql)
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+    con.close()

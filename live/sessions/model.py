@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from live.sessions.lifecycle import ACTIVITY_STATES, SESSION_STATES, check_constraint
 from live.store import Base, UTCDateTime, utcnow
 
 SESSION_KINDS = ("round_table", "workshop")
-SESSION_STATES = ("draft", "live", "ended")
 ACTIVITY_KINDS = ("poll", "wordcloud", "ideas", "questions")
-ACTIVITY_STATES = ("draft", "open", "closed")
 
 
 class Event(Base):
@@ -35,6 +44,7 @@ class LiveSession(Base):
     """One round table or workshop: join code, capability tokens, agenda, state."""
 
     __tablename__ = "live_sessions"
+    __table_args__ = (CheckConstraint(check_constraint("state", SESSION_STATES), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -70,6 +80,7 @@ class Activity(Base):
     """One item of a session's agenda: a poll, a word cloud, an idea wall or a Q&A."""
 
     __tablename__ = "activities"
+    __table_args__ = (CheckConstraint(check_constraint("state", ACTIVITY_STATES), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities
 from live.errors import DomainError, NotFound, is_id
+from live.sessions import lifecycle
 from live.sessions.model import (
     SESSION_KINDS,
     Activity,
@@ -183,12 +184,11 @@ def participant_count(db: DB, session: LiveSession) -> int:
 
 def end_session(db: DB, session: LiveSession, actor: str) -> None:
     """End the session: nothing can be answered any more, the code stops working."""
-    if session.state == "ended":
-        raise DomainError("session_ended")
+    ended = lifecycle.session_move(session, "end")
     for activity in session.activities:
-        if activity.state == "open":
+        if lifecycle.can(lifecycle.ACTIVITY_TRANSITIONS, activity.state, "close"):
             _close(db, session, activity, actor)
-    session.state = "ended"
+    session.state = ended
     session.ended_at = utcnow()
     record(db, session, "session_ended", actor)
 
@@ -253,22 +253,17 @@ def delete_activity(db: DB, session: LiveSession, activity: Activity) -> None:
         item.position = position
 
 
-# --- lifecycle -----------------------------------------------------------------------------
+# --- lifecycle (the states and transitions: live/sessions/lifecycle.py) ----------------------
 
 def _start(session: LiveSession) -> None:
-    if session.state == "draft":
-        session.state = "live"
+    if lifecycle.can(lifecycle.SESSION_TRANSITIONS, session.state, "start"):
+        session.state = lifecycle.session_move(session, "start")
         session.started_at = utcnow()
-
-
-def _require_live(session: LiveSession) -> None:
-    if session.state == "ended":
-        raise DomainError("session_ended")
 
 
 def show(db: DB, session: LiveSession, activity: Activity | None, actor: str) -> None:
     """Put an activity on the screen (and on every phone), or the join banner with None."""
-    _require_live(session)
+    lifecycle.require_active(session)
     session.current_activity_id = activity.id if activity else None
     _start(session)
     record(db, session, "on_screen" if activity else "banner", actor, activity)
@@ -276,10 +271,8 @@ def show(db: DB, session: LiveSession, activity: Activity | None, actor: str) ->
 
 def open_activity(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
     """Open an activity for answers (a closed one may be reopened)."""
-    _require_live(session)
-    if activity.state == "open":
-        raise DomainError("already_open")
-    activity.state = "open"
+    lifecycle.require_active(session)
+    activity.state = lifecycle.activity_move(activity, "open")
     activity.opened_at = activity.opened_at or utcnow()
     activity.closed_at = None
     activity.version += 1
@@ -288,7 +281,7 @@ def open_activity(db: DB, session: LiveSession, activity: Activity, actor: str) 
 
 
 def _close(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
-    activity.state = "closed"
+    activity.state = lifecycle.activity_move(activity, "close")
     activity.closed_at = utcnow()
     activity.version += 1
     record(db, session, "closed", actor, activity)
@@ -296,8 +289,6 @@ def _close(db: DB, session: LiveSession, activity: Activity, actor: str) -> None
 
 def close_activity(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
     """Stop accepting answers."""
-    if activity.state != "open":
-        raise DomainError("not_open")
     _close(db, session, activity, actor)
 
 
@@ -311,10 +302,14 @@ def reveal(db: DB, session: LiveSession, activity: Activity, reveal_it: bool, ac
 
 
 def reset(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
-    """Delete every answer and put the activity back to draft, results hidden."""
-    _require_live(session)
+    """Delete every answer and put the activity back to draft, results hidden.
+
+    Only from where there is something to undo: open, closed, or a draft whose results show.
+    """
+    lifecycle.require_active(session)
+    draft = lifecycle.activity_move(activity, "reset")
     activities.hooks_for(activity.kind).reset(db, activity)
-    activity.state = "draft"
+    activity.state = draft
     activity.revealed = False
     activity.opened_at = None
     activity.closed_at = None
@@ -322,13 +317,24 @@ def reset(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
     record(db, session, "reset", actor, activity)
 
 
-COMMANDS = ("show", "banner", "open", "close", "reveal", "hide", "reset", "end")
+# The facilitator's commands on one activity; "banner" and "end" name none.
+ACTIVITY_COMMANDS = {
+    "show": show,
+    "open": open_activity,
+    "close": close_activity,
+    "reveal": lambda db, session, activity, actor: reveal(db, session, activity, True, actor),
+    "hide": lambda db, session, activity, actor: reveal(db, session, activity, False, actor),
+    "reset": reset,
+}
+COMMANDS = (*ACTIVITY_COMMANDS, "banner", "end")
 
 
 def apply_command(db: DB, session: LiveSession, action: object, activity_id: object,
                   actor: str = "facilitator") -> Activity | None:
     """Run one facilitator command (show, banner, open, close, reveal, hide, reset, end), or
-    one that a kind of activity registered (`KindHooks.commands`: a word cloud's freeze)."""
+    one that a kind of activity registered (`KindHooks.commands`: a word cloud's freeze).
+
+    The states each command may start from are in `live/sessions/lifecycle.py`."""
     if action not in COMMANDS and action not in activities.kind_commands():
         raise DomainError("bad_command")
     if action == "banner":
@@ -338,20 +344,8 @@ def apply_command(db: DB, session: LiveSession, action: object, activity_id: obj
         end_session(db, session, actor)
         return None
     activity = get_activity(db, session, activity_id)
-    if action not in COMMANDS:  # a command of one kind of activity (a word cloud's freeze...)
-        command = activities.hooks_for(activity.kind).commands.get(action)
-        if command is None:
-            raise DomainError("bad_command")
-        command(db, session, activity, actor)
-        return activity
-    if action == "show":
-        show(db, session, activity, actor)
-    elif action == "open":
-        open_activity(db, session, activity, actor)
-    elif action == "close":
-        close_activity(db, session, activity, actor)
-    elif action in ("reveal", "hide"):
-        reveal(db, session, activity, action == "reveal", actor)
-    else:
-        reset(db, session, activity, actor)
+    command = ACTIVITY_COMMANDS.get(action) or activities.hooks_for(activity.kind).commands.get(action)
+    if command is None:  # a command of another kind of activity (a word cloud's freeze...)
+        raise DomainError("bad_command")
+    command(db, session, activity, actor)
     return activity
