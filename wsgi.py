@@ -16,11 +16,24 @@ if __name__ == "__main__":
     from live.netinfo import public_base_url
     from live.realtime import socketio
 
+    from live.config import ensure_admin_password
+
     config = app.config
     base = public_base_url(config)
+    # Reachable from other machines without LIVE_ADMIN_PASSWORD: the organiser pages get a
+    # password all the same (created once, kept private in the instance folder).
+    created = ensure_admin_password(app)
     print(f"Palabre is running ({socketio.async_mode}). Participants join at: {base}/", flush=True)
-    print(f"Organiser page (this machine only unless LIVE_ADMIN_PASSWORD is set): "
-          f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
+    if created:
+        print(f"Organiser page: http://127.0.0.1:{config['PORT']}/admin/ — password: {created} "
+              f"(kept in {app.instance_path}/admin_password; set LIVE_ADMIN_PASSWORD to choose one)",
+              flush=True)
+    elif config["ADMIN_PASSWORD"]:
+        print(f"Organiser page (LIVE_ADMIN_PASSWORD): http://127.0.0.1:{config['PORT']}/admin/",
+              flush=True)
+    else:
+        print(f"Organiser page (this machine only, no password): "
+              f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
     from live import runtime
     from live.render.pool import default_pool
 

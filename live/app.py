@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_compress import Compress
 
-from live import runtime
+from live import runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
+    security.init_app(app)
     Compress(app)
     # Socket handlers must be declared before init_app: Flask-SocketIO only replays the
     # handlers it collected while unbound onto each new server (one per app, e.g. in tests).
@@ -96,7 +97,10 @@ def _register_features(app: Flask) -> None:
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on our own
+    # form posts, and the Origin check could not tell them from a forged one. Capability URLs
+    # still never leave the site in a Referer.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if g.get("set_lang"):
         response.set_cookie("lang", g.set_lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response

@@ -27,14 +27,66 @@ def is_local_request() -> bool:
         return False
 
 
+def admin_password() -> str:
+    """The organiser password ("" when none is set)."""
+    return str(current_app.config["ADMIN_PASSWORD"] or "")
+
+
+def local_mode() -> bool:
+    """Password-less organiser pages: only when no password is set and the server listens on
+    a loopback address (LIVE_HOST), so that nobody else can reach it."""
+    from live.security import binds_loopback
+
+    return not admin_password() and binds_loopback(current_app.config)
+
+
 def organiser_allowed() -> bool:
-    """Organiser pages: the password when one is set, otherwise this machine only."""
-    if current_app.config["ADMIN_PASSWORD"]:
-        return bool(session.get("organiser"))
-    return is_local_request()
+    """Organiser pages: the password when one is set; without one, this machine only, asked
+    by a loopback name, with no proxy in between; otherwise nobody."""
+    from live.security import host_is_loopback, proxied
+
+    if admin_password():
+        return hmac.compare_digest(str(session.get("organiser", "")), password_mark())
+    return local_mode() and is_local_request() and host_is_loopback() and not proxied()
+
+
+def password_mark() -> str:
+    """What a signed-in organiser's cookie holds: derived from the current password, so that
+    changing the password ends every earlier organiser session."""
+    key = str(current_app.secret_key).encode()
+    return hmac.new(key, b"organiser\0" + admin_password().encode(), "sha256").hexdigest()[:32]
+
+
+def sign_in() -> None:
+    """Start an organiser session (a fresh cookie: nothing from before the login is kept)."""
+    session.clear()
+    session["organiser"] = password_mark()
+
+
+def sign_out() -> None:
+    """End the organiser session of this browser."""
+    session.pop("organiser", None)
 
 
 def check_password(candidate: str) -> bool:
     """Compare the organiser password in constant time."""
-    expected = current_app.config["ADMIN_PASSWORD"]
+    expected = admin_password()
     return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def organiser_guard():
+    """For `before_request` of organiser pages: None when allowed, else a redirect to the login
+    form (GET, password set) or a 403 page saying what is missing."""
+    from flask import abort, redirect, url_for
+
+    from live.i18n import message
+
+    if organiser_allowed():
+        return None
+    if admin_password():
+        if request.method == "GET":
+            return redirect(url_for("admin.login"))
+        abort(403, description=message("organiser_sign_in"))
+    if not local_mode():
+        abort(403, description=message("organiser_needs_password"))
+    abort(403, description=message("organiser_only"))

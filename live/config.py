@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -21,8 +22,17 @@ class Defaults:
     # Seconds a write waits for the SQLite database locked by another process (a backup, the
     # command line) before the client is told "busy, try again" (nothing is written then).
     SQLITE_BUSY_TIMEOUT = 5.0
-    # Organiser password; empty means organiser pages are open to the local machine only.
+    # Organiser password. Empty: with LIVE_HOST a loopback address, organiser pages answer to
+    # this machine only (no proxy); otherwise `python wsgi.py` creates one at start (printed,
+    # kept in the instance folder) and a server started another way refuses organiser pages.
     ADMIN_PASSWORD = ""
+    # Failed organiser logins allowed per client address (Flask-Limiter syntax).
+    LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
+    # Host names besides IP literals, localhost and LIVE_PUBLIC_URL's host that requests may
+    # name (comma-separated; ".example.org" includes subdomains; "*" turns the check off).
+    TRUSTED_HOSTS = ""
+    # Send the session cookie over HTTPS only: set it to true behind a TLS reverse proxy.
+    SESSION_COOKIE_SECURE = False
     # Extra allowed Socket.IO origins (comma-separated); the server's own origin is always allowed.
     ALLOWED_ORIGINS = ""
     # Message queue for several server processes (e.g. "redis://localhost:6379/0").
@@ -67,11 +77,44 @@ class Defaults:
 
 def load_secret_key(instance_path: str) -> str:
     """Read the secret key from the instance folder, creating it on first run."""
-    path = Path(instance_path) / "secret_key"
+    return read_or_create_private(Path(instance_path) / "secret_key", lambda: secrets.token_hex(32))
+
+
+def read_or_create_private(path: Path, make) -> str:
+    """The content of a private file, created on first use: readable by its owner only from
+    the first byte (mode 0600 at creation), and complete before it has its name (written
+    aside, then linked: two processes starting at once agree on the first one written)."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    value = make()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won: use its value
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def ensure_admin_password(app) -> str | None:
+    """At server start: a password is required unless the server listens on loopback only.
+
+    Returns the password created (or read back from the instance folder) when none was set,
+    for the start message; None when LIVE_ADMIN_PASSWORD is set or the bind is loopback.
+    """
+    from live.security import binds_loopback
+
+    if app.config["ADMIN_PASSWORD"] or binds_loopback(app.config):
+        return None
+    password = read_or_create_private(Path(app.instance_path) / "admin_password",
+                                      lambda: secrets.token_urlsafe(12))
+    app.config["ADMIN_PASSWORD"] = password
+    return password

@@ -67,6 +67,21 @@ MESSAGES = {
     "vote_saved": _l("Your answer is saved."),
     "organiser_only": _l("Creating events and sessions is allowed from the organiser's machine only, "
                          "or with the organiser password."),
+    # Organiser security (live/security.py, live/auth.py)
+    "organiser_sign_in": _l("Sign in with the organiser password first."),
+    "organiser_needs_password": _l("The organiser pages need a password: this server is reachable from "
+                                   "other machines. Set LIVE_ADMIN_PASSWORD and restart."),
+    "csrf_failed": _l("This form has expired or did not come from this site: nothing was changed. "
+                      "Go back, reload the page and try again."),
+    "cross_site_refused": _l("Refused: this form was sent from another site. Nothing was changed."),
+    "host_refused": _l("Refused: this server does not answer to the name “%(host)s”. "
+                       "Use its address, or add the name to LIVE_TRUSTED_HOSTS."),
+    "login_throttled": _l("Too many attempts. Wait a minute before trying again."),
+    "upload_too_large_mb": _l("The file is too large: at most %(limit)s MB. Nothing was changed."),
+    "upload_too_large_kb": _l("The form is too large: at most %(limit)s KB. Nothing was changed."),
+    "link_rotated": _l("New link issued: the old one no longer works, and screens or consoles "
+                       "still open with it have been disconnected."),
+    "bad_link_role": _l("Unknown link."),
     # Idea walls and Q&A (live/boards)
     "not_a_board": _l("This activity is not an idea wall or a Q&A."),
     "bad_columns": _l("An idea wall has between 1 and %(limit)s columns."),

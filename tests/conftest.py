@@ -7,6 +7,8 @@ import os
 import uuid
 
 import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 
 from live import create_app
 from live.polls import service as polls
@@ -53,17 +55,45 @@ def _drop_old_test_schemas():
     yield
 
 
+class Browser(FlaskClient):
+    """A test client whose form posts carry this browser's CSRF token, as the pages' forms do.
+
+    `client.post(..., csrf=False)` sends a form without it (a forged post).
+    """
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        method = str(kwargs.get("method", "GET")).upper()
+        data = kwargs.get("data")
+        if csrf and method == "POST" and (data is None or isinstance(data, dict)):
+            data = dict(data or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        """The signed token a page rendered for this browser would hold (Flask-WTF's format)."""
+        with self.session_transaction() as cookie:
+            raw = cookie.setdefault("csrf_token", uuid.uuid4().hex)
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
 @pytest.fixture
 def app(tmp_path):
-    """A fresh application on its own SQLite file (or on PALABRE_TEST_DATABASE_URL, emptied)."""
+    """A fresh application on its own SQLite file (or on PALABRE_TEST_DATABASE_URL, emptied).
+
+    It listens on loopback (LIVE_HOST=127.0.0.1): the organiser pages answer to this machine
+    without a password, as with `LIVE_HOST=127.0.0.1 make run`.
+    """
     app = create_app({
         "TESTING": True,
+        "HOST": "127.0.0.1",
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url(tmp_path),
         "ASYNC_MODE": "threading",
         "RATE_LIMIT_PER_10S": 1000,
         "PUSH_INTERVAL": 0.05,
     })
+    app.test_client_class = Browser
     yield app
     app.extensions["palabre.store"].dispose()
 

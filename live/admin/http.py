@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from live import auth
 from live.i18n import message
+from live.security import limiter
 from live.sessions import service
 from live.sessions.http import _links
 from live.web import store, write_or_flash
@@ -15,32 +16,39 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.before_request
 def _guard():
-    if request.endpoint == "admin.login" or auth.organiser_allowed():
+    if request.endpoint in ("admin.login", "admin.logout"):
         return None
-    if bp_password_set() and request.method == "GET":
-        return redirect(url_for("admin.login"))
-    abort(403, description=message("organiser_only"))
+    return auth.organiser_guard()
 
 
 def bp_password_set() -> bool:
     """True when an organiser password is configured."""
-    from flask import current_app
-
-    return bool(current_app.config["ADMIN_PASSWORD"])
+    return bool(auth.admin_password())
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code == 401)
 def login():
-    """The organiser password form (only when LIVE_ADMIN_PASSWORD is set)."""
+    """The organiser password form (only when a password is set); failed attempts throttled."""
     if not bp_password_set():
         return redirect(url_for("admin.index"))
     error = None
     if request.method == "POST":
         if auth.check_password(request.form.get("password", "")):
-            session["organiser"] = True
+            auth.sign_in()
             return redirect(url_for("admin.index"))
         error = message("wrong_password")
     return render_template("admin/login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    """End this browser's organiser session."""
+    auth.sign_out()
+    if bp_password_set():
+        return redirect(url_for("admin.login")), 303
+    return redirect(url_for("sessions.home")), 303
 
 
 @bp.get("/")

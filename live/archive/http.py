@@ -10,13 +10,18 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 
 from live import auth
 from live.archive import retention, worker
+from live.archive.importer import MAX_UPLOAD
 from live.archive.model import ArchiveState
 from live.errors import DomainError
 from live.i18n import message
+from live.security import upload_limit
 from live.sessions import service
 from live.web import staff_session, store, write_or_flash
 
 bp = Blueprint("archive", __name__)
+
+# The uploaded archive plus the rest of the form.
+IMPORT_BODY_LIMIT = MAX_UPLOAD + 1024 * 1024
 
 REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")
@@ -24,10 +29,8 @@ REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; bas
 
 @bp.before_request
 def _guard():
-    if request.path.startswith("/admin/") and not auth.organiser_allowed():
-        if current_app.config["ADMIN_PASSWORD"] and request.method == "GET":
-            return redirect(url_for("admin.login"))
-        abort(403, description=message("organiser_only"))
+    if request.path.startswith("/admin/"):
+        return auth.organiser_guard()
     return None
 
 
@@ -107,11 +110,11 @@ def report(session_id: int):
 
 
 @bp.post("/admin/archive/import")
+@upload_limit(IMPORT_BODY_LIMIT)
 def import_archive():
     """Import an archive from another Palabre instance: sessions recreated read only."""
-    from live.archive.importer import MAX_UPLOAD, ImportRefused, create_sessions
+    from live.archive.importer import ImportRefused, create_sessions
 
-    request.max_content_length = MAX_UPLOAD + 1024 * 1024
     upload = request.files.get("archive")
     data = upload.read(MAX_UPLOAD + 1) if upload else b""
     if not data:

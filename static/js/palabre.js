@@ -1674,6 +1674,14 @@
 
   // --- every page --------------------------------------------------------------------------
 
+  /* Forms built here carry the page's CSRF token (from its meta tag) like the server's forms. */
+  doc.addEventListener("submit", function (e) {
+    var form = e.target, meta = doc.querySelector('meta[name="csrf-token"]');
+    if (!meta || !form.getAttribute || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.querySelector('input[name="csrf_token"]')) return;
+    form.appendChild(attr(h("input"), { type: "hidden", name: "csrf_token", value: meta.getAttribute("content") }));
+  }, true);
+
   /* Forms with data-confirm ask first (reset, delete, end). Registered before the pages' handlers. */
   doc.addEventListener("submit", function (e) {
     var text = e.target.getAttribute && e.target.getAttribute("data-confirm");
