@@ -13,10 +13,9 @@ from live import create_app  # noqa: E402
 app = create_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
+    from live.config import ensure_admin_password
     from live.netinfo import public_base_url
     from live.realtime import socketio
-
-    from live.config import ensure_admin_password
 
     config = app.config
     base = public_base_url(config)
