@@ -150,6 +150,7 @@ def test_two_moderators_one_approves_the_other_sees_it_and_a_stale_action_is_ref
 
 
 POST = """async ({code, wall, text}) => {
+  const {io} = await import("/static/vendor/socket.io.esm.min.js");
   const s = io({auth: {code: code, lang: "fr"}});
   await new Promise((ok) => s.on("connect", ok));
   return await new Promise((ok) => s.emit("board_post", {cid: "c-" + Date.now(), activity: wall,
@@ -199,7 +200,7 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
         page.goto(served["base"] + path)
         pages[name] = page
     phone, screen, moderator = pages["phone"], pages["screen"], pages["moderator"]
-    phone.wait_for_function("window.io && document.querySelector('#board-status')")
+    phone.wait_for_function("document.querySelector('#board-status')")  # drawn by board-phone.js
     for page in pages.values():
         page.evaluate("window.__stay = 1")
     author = chromium.new_context().new_page()

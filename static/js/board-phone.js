@@ -1,0 +1,279 @@
+/* Idea walls and Q&A on the phone: post, edit, withdraw and vote over the socket; the board is
+   drawn from `state`/`snapshot` pushes (published items only), `results` pushes (counts and
+   order, once revealed) and the phone's own `mine` (snapshot, acks, `board_mine`). Same markup
+   as boards/_participant.html; the forms post without a socket. Loaded by the participant page
+   when a board is on screen. */
+import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden } from "./core.js";
+
+/* The phone: post, edit, withdraw and vote over the socket; draws the board from pushes. */
+export function boardPhone(code, stage, getSocket, mineMap) {
+  var queue = [], busy = false, shown = null, editing = null, notice = null;
+
+  function current() { return stage.getAttribute("data-board-view") ? stage._boardView : null; }
+
+  function render(a, force) {
+    stage._boardView = a;
+    stage.setAttribute("data-board-view", "1");
+    var key = a.id + ":" + a.state;
+    var box = $("board");
+    if (!box || key !== shown || force === "all") {
+      var typed = $("board-text") && shown && shown.split(":")[0] === String(a.id) ? $("board-text").value : "";
+      clear(stage);
+      stage.appendChild(shell(a));
+      if (typed && $("board-text")) $("board-text").value = typed;
+      shown = key;
+    }
+    lists(a);
+  }
+
+  function shell(a) {
+    var s = a.settings || {}, isQ = a.kind === "questions";
+    var sec = attr(h("section", "activity"), { "aria-labelledby": "prompt" });
+    var box = attr(h("div", "board"), { id: "board", "data-board": a.id });
+    add(box, attr(h("h2", "prompt", a.prompt), { id: "prompt" }));
+    if (a.state === "open") {
+      var form = attr(h("form", "board-post"), { method: "post", action: "/j/" + code + "/boards/post", id: "board-post" });
+      add(form, hidden("activity", a.id), hidden("cid", newId()),
+          add(attr(h("label", "field"), { "for": "board-text" }), isQ ? BT.your_question : BT.your_idea,
+              attr(h("textarea"), { id: "board-text", name: "text", maxlength: "280", rows: "3", required: "required" })),
+          h("p", "hint", BT.limit + (s.premoderation ? " " + BT.premoderated : "")));
+      if (!isQ && s.columns && s.columns.length > 1) {
+        var select = attr(h("select"), { id: "board-column", name: "column" });
+        s.columns.forEach(function (c, i) { select.appendChild(attr(h("option", null, c), { value: i })); });
+        add(form, add(attr(h("label", "field"), { "for": "board-column" }), BT.column, select));
+      }
+      if (s.signed) {
+        add(form, add(attr(h("label", "field"), { "for": "board-name" }), BT.your_name,
+                      attr(h("input"), { id: "board-name", name: "name", maxlength: "40", autocomplete: "name" })));
+      }
+      add(form, add(h("div", "submit-bar"), h("button", "btn btn-primary btn-block", isQ ? BT.send_question : BT.send_idea)));
+      box.appendChild(form);
+    } else {
+      box.appendChild(h("p", "state-note", a.state === "closed" ? BT.closed : BT.not_open));
+    }
+    add(box, attr(h("p", "form-status"), { id: "board-status", role: "status", "aria-live": "polite" }),
+        attr(h("div", "board-mine"), { id: "board-mine" }), attr(h("div", "board-items"), { id: "board-items" }));
+    return add(sec, box);
+  }
+
+  function status(text, kind) {
+    var el = $("board-status");
+    if (!el) { notify(text, kind === "is-error"); return; }
+    el.textContent = text || "";
+    el.className = "form-status" + (kind ? " " + kind : "");
+  }
+
+  function button(label, cls, key, aria) {
+    var b = attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label), { type: "submit", "data-bkey": key });
+    if (aria) b.setAttribute("aria-label", aria);
+    return b;
+  }
+
+  function lists(a) {
+    var focused = doc.activeElement, fkey = focused && focused.getAttribute && focused.getAttribute("data-bkey");
+    var mine = mineMap[a.id] || { items: [], votes: {}, budget: 0, left: null };
+    var open = a.state === "open", isQ = a.kind === "questions", s = a.settings || {};
+    var mineBox = $("board-mine"), itemsBox = $("board-items");
+    if (!mineBox || !itemsBox) return;
+    clear(mineBox);
+    if (mine.items && mine.items.length) {
+      var ul = h("ul", "ideas-list");
+      mine.items.forEach(function (i) {
+        var li = add(h("li", "idea is-mine"));
+        if (editing === i.id && i.editable && open) {
+          var ef = attr(h("form", "board-edit"), { "data-item": i.id });
+          var ta = attr(h("textarea"), { id: "board-edit-" + i.id, maxlength: "280", rows: "3", name: "text" });
+          ta.value = i.text;
+          add(ef, add(attr(h("label", "vh"), { "for": "board-edit-" + i.id }), BT.edit_label), ta,
+              add(h("div", "idea-meta"), button(BT.save, "btn-primary", "save-" + i.id),
+                  attr(h("button", "btn btn-small", BT.cancel), { type: "button", "data-cancel": "1", "data-bkey": "cancel-" + i.id })));
+          li.appendChild(ef);
+        } else {
+          var meta = add(h("div", "idea-meta"), h("span", "badge badge-" + i.status, (BT.status || {})[i.status] || i.status));
+          if (i.editable && open) {
+            add(meta, attr(h("button", "btn btn-small", BT.edit), { type: "button", "data-edit": i.id, "data-bkey": "edit-" + i.id,
+                                                                   "aria-label": BT.edit + " : " + i.text.slice(0, 60) }));
+            var wf = attr(h("form", "board-withdraw"), { method: "post", action: "/j/" + code + "/boards/withdraw" });
+            add(wf, hidden("activity", a.id), hidden("item", i.id),
+                button(BT.withdraw, "", "withdraw-" + i.id, BT.withdraw + " : " + i.text.slice(0, 60)));
+            add(meta, wf);
+          }
+          add(li, h("p", "idea-text", i.text), meta);
+        }
+        if (notice && notice.id === i.id) li.appendChild(attr(h("p", "form-status is-error", notice.text), { role: "alert" }));
+        ul.appendChild(li);
+      });
+      add(mineBox, h("h3", null, BT.what_you_sent), ul);
+    }
+    clear(itemsBox);
+    if (a.items === null || a.items === undefined) {
+      if (a.published) itemsBox.appendChild(h("p", "hint", BT.wall_later));
+    } else {
+      if (mine.budget) itemsBox.appendChild(attr(h("p", "votes-left"), { id: "votes-left" }));
+      if (mine.budget) $("votes-left").textContent = bCount("left", mine.left === null ? 0 : mine.left);
+      var groups = !isQ && s.columns && s.columns.length > 1 ? s.columns : [null];
+      groups.forEach(function (c, col) {
+        var shownItems = a.items.filter(function (i) { return (c === null || i.column === col) && !i.answered; });
+        if (c !== null) itemsBox.appendChild(h("h3", null, c));
+        else if (shownItems.length) itemsBox.appendChild(h("h3", null, isQ ? BT.from_room_q : BT.from_room));
+        var list = h("ul", "ideas-list");
+        shownItems.forEach(function (i) { list.appendChild(itemNode(a, i, mine, open, isQ, s)); });
+        itemsBox.appendChild(list);
+      });
+      var done = isQ ? a.items.filter(function (i) { return i.answered; }) : [];
+      if (done.length) {
+        var dl = h("ul", "ideas-list");
+        done.forEach(function (i) { dl.appendChild(add(h("li", "idea"), h("p", "idea-text", i.text))); });
+        add(itemsBox, h("h3", null, BT.answered), dl);
+      }
+    }
+    if (fkey) {
+      var back = stage.querySelector("[data-bkey='" + fkey + "']");
+      if (!back && /^(vote|take)-/.test(fkey)) {
+        var n = fkey.split("-")[1];
+        back = stage.querySelector("[data-bkey='vote-" + n + "'], [data-bkey='take-" + n + "']");
+      }
+      if (back) back.focus();
+      else if (/^save-|^cancel-/.test(fkey) && stage.querySelector("[data-bkey='edit-" + fkey.split("-")[1] + "']")) {
+        stage.querySelector("[data-bkey='edit-" + fkey.split("-")[1] + "']").focus();
+      }
+    }
+    if (editing !== null && $("board-edit-" + editing) && fkey && /^edit-/.test(fkey)) $("board-edit-" + editing).focus();
+  }
+
+  function itemNode(a, i, mine, open, isQ, s) {
+    var mv = (mine.votes || {})[String(i.id)] || 0;
+    var meta = h("div", "idea-meta");
+    if (i.author) add(meta, h("span", null, "— " + i.author));
+    if (i.votes !== undefined) add(meta, h("span", null, bCount("votes", i.votes)));
+    if (mv) add(meta, h("span", "badge", bCount("yours", mv)));
+    if (open) {
+      var f = attr(h("form", "board-vote"), { method: "post", action: "/j/" + code + "/boards/vote" });
+      add(f, hidden("activity", a.id), hidden("item", i.id));
+      var label = i.text.slice(0, 60);
+      if (mv && (isQ || !s.stack || mine.left === 0)) {
+        add(f, hidden("take", "1"), button(BT.take_back, "", "take-" + i.id, BT.take_back + " : " + label));
+      } else {
+        var b = button(isQ ? BT.upvote : BT.vote, "btn-primary", "vote-" + i.id, (isQ ? BT.upvote : BT.vote) + " : " + label);
+        if (mine.budget && mine.left === 0) b.disabled = true;
+        add(f, b);
+      }
+      add(meta, f);
+    }
+    return add(h("li", "idea" + (i.highlighted ? " is-highlighted" : "") + (i.pinned ? " is-pinned" : "")),
+               h("p", "idea-text", i.text), meta);
+  }
+
+  /* One request at a time; no ack: the same cid is sent again (the server answers the same). */
+  function send(op) {
+    notice = null;
+    queue.push(op);
+    pump();
+  }
+
+  function pump() {
+    var socket = getSocket();
+    if (busy || !queue.length || !socket) return;
+    if (!socket.connected) { status(BT.offline, "is-wait"); return; }
+    var op = queue[0];
+    busy = true;
+    status(BT.sending, "is-wait");
+    socket.timeout(8000).emit(op.event, op.payload, function (err, ack) {
+      busy = false;
+      if (err) {  // maybe lost: retry with the same cid, or on reconnection
+        op.tries = (op.tries || 0) + 1;
+        if (op.tries < 3 && socket.connected) { setTimeout(pump, 500); return; }
+        queue.shift();
+        status(T.no_reply, "is-error");
+        return;
+      }
+      queue.shift();
+      if (!ack || !ack.ok) { status(errorText(ack), "is-error"); pump(); return; }
+      if (ack.mine) mineMap[op.payload.activity] = ack.mine;
+      if (op.done) op.done(ack);
+      var a = current();
+      if (a && a.id === op.payload.activity) lists(a);
+      pump();
+    });
+  }
+
+  function onSubmit(e) {
+    var form = e.target, a = current(), socket = getSocket();
+    if (!a || !socket || !socket.connected || e.defaultPrevented) return;  // the form posts
+    if (form.id === "board-post") {
+      e.preventDefault();
+      var text = $("board-text").value;
+      if (!text.replace(/\s+/g, "")) { status(BT.empty, "is-error"); $("board-text").focus(); return; }
+      var payload = { cid: form.elements.cid.value, activity: a.id, text: text,
+                      column: form.elements.column ? parseInt(form.elements.column.value, 10) : 0 };
+      if (form.elements.name) payload.name = form.elements.name.value;
+      send({ event: "board_post", payload: payload, done: function (ack) {
+        if ($("board-text")) $("board-text").value = "";
+        if (form.elements.cid) form.elements.cid.value = newId();  // the next idea is a new one
+        status(ack.status === "pending" ? BT.saved_pending : BT.saved, "is-ok");
+      } });
+    } else if (hasClass(form, "board-vote")) {
+      e.preventDefault();
+      var take = !!form.elements.take;
+      send({ event: "board_vote", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10), take: take },
+             done: function () { status(take ? BT.vote_taken : BT.vote_saved, "is-ok"); } });
+    } else if (hasClass(form, "board-withdraw")) {
+      e.preventDefault();
+      send({ event: "board_withdraw", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10) },
+             done: function () { status(BT.withdrawn, "is-ok"); } });
+    } else if (hasClass(form, "board-edit")) {
+      e.preventDefault();
+      var id = parseInt(form.getAttribute("data-item"), 10);
+      send({ event: "board_edit", payload: { cid: newId(), activity: a.id, item: id, text: form.elements.text.value },
+             done: function () { editing = null; status(BT.edited, "is-ok"); } });
+    }
+  }
+
+  function onClick(e) {
+    var a = current(), t = e.target;
+    if (!a || !t.getAttribute) return;
+    if (t.getAttribute("data-edit")) {
+      editing = parseInt(t.getAttribute("data-edit"), 10);
+      lists(a);
+      var ta = $("board-edit-" + editing);
+      if (ta) ta.focus();
+    } else if (t.getAttribute("data-cancel")) {
+      var was = editing;
+      editing = null;
+      lists(a);
+      var back = stage.querySelector("[data-bkey='edit-" + was + "']");
+      if (back) back.focus();
+    }
+  }
+
+  stage.addEventListener("submit", onSubmit, false);
+  stage.addEventListener("click", onClick, false);
+
+  return {
+    render: render,
+    leave: function () { shown = null; stage.removeAttribute("data-board-view"); },
+    mine: function (data) {  // `board_mine`: this phone's items were moderated
+      if (!data) return;
+      var before = mineMap[data.activity], a = current();
+      mineMap[data.activity] = data.mine;
+      if (!a || a.id !== data.activity) return;
+      var was = {}, wasText = {};
+      ((before && before.items) || []).forEach(function (i) { was[i.id] = i.status; wasText[i.id] = i.text; });
+      var edited = editing;
+      data.mine.items.forEach(function (i) {
+        if (was[i.id] && was[i.id] !== i.status) say(fill(BT.now_status, { text: i.text.slice(0, 60), status: (BT.status || {})[i.status] || i.status }));
+        /* The author was rewriting this item when a moderator acted on it: say so, plainly,
+           with its current state (nothing typed is sent over a moderator's decision). */
+        if (i.id === edited && (!i.editable || i.text !== wasText[i.id])) {
+          editing = null;  // the message goes where the author was looking: under the item
+          notice = { id: i.id, text: fill(BT.changed_meanwhile, { text: i.text.slice(0, 80), status: (BT.status || {})[i.status] || i.status }) };
+        }
+      });
+      if (edited !== null && editing === edited && !data.mine.items.some(function (i) { return i.id === edited; })) editing = null;
+      lists(a);
+    },
+    results: function (a, r) { if (boardResults(a, r) && shown) lists(a); },
+    retry: pump
+  };
+}
+

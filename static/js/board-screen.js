@@ -1,0 +1,119 @@
+/* Idea walls and Q&A on the projected screen: columns of cards (or the spotlight), or the Q&A
+   (current question, top, answered), fitted to the slide. Same markup as boards/_screen.html. */
+import { BT, h, add, attr, fill, bCount } from "./core.js";
+
+/* The screen: columns of cards (or the spotlight), or the Q&A (current question, top, answered). */
+export function card(i, cls) {
+  var li = h("li", "card" + (i.pinned ? " is-pinned" : "") + (i.highlighted ? " is-highlighted" : "") + (cls ? " " + cls : ""));
+  li.appendChild(h("p", "card-text", i.text));
+  if (i.author || i.votes !== undefined) {
+    var meta = h("p", "card-meta");
+    if (i.author) meta.appendChild(h("span", "card-author", i.author));
+    if (i.votes !== undefined) meta.appendChild(h("span", "card-votes", bCount("votes", i.votes)));
+    li.appendChild(meta);
+  }
+  return li;
+}
+
+/* Nothing on the screen may be cut: when the board overflows its slide, the cards get denser
+   (down to a size still read from the back of the room), then the last cards give way to a
+   "+ n more" line: the least-voted questions first, the oldest answered ones, the ends of the
+   longest columns. The big card (spotlight, question being answered) shrinks last. */
+export function fitBoard(body) {
+  var box = body && body.querySelector(".board-screen");
+  if (!box) return;
+  function over() { return body.scrollHeight > body.clientHeight + 1; }
+  function more(list, n) {
+    var note = list.parentNode.querySelector(".more-note");
+    if (!note) { note = h("p", "more-note"); list.parentNode.appendChild(note); }
+    note.textContent = fill(BT.more || "+ {n}", { n: n });
+  }
+  function drop(list, keep) {  // remove the last card of `list`; false when only `keep` are left
+    if (!list || list.children.length <= keep) return false;
+    list.removeChild(list.lastChild);
+    list.setAttribute("data-dropped", (parseInt(list.getAttribute("data-dropped") || "0", 10) + 1));
+    more(list, parseInt(list.getAttribute("data-dropped"), 10));
+    return true;
+  }
+  var grid = box.querySelector(".columns");
+  if (grid) {
+    ["dense", "denser"].forEach(function (c) { if (over()) grid.className += " " + c; });
+    while (over()) {
+      var longest = null;
+      Array.prototype.forEach.call(grid.querySelectorAll(".cards"), function (ul) {
+        if (!longest || ul.scrollHeight > longest.scrollHeight) longest = ul;
+      });
+      if (!drop(longest, 1)) break;
+    }
+  }
+  var big = box.querySelector(".is-spotlight, .is-current");
+  function shrink(c) { if (big && over()) big.className += " " + c; }
+  if (box.querySelector(".qa-lists")) {
+    var top = box.querySelector(".qa-top .cards"), done = box.querySelector(".qa-done .cards");
+    while (over() && (drop(done, 1) || drop(top, 2))) { /* fewer cards */ }
+    shrink("smaller");
+    while (over() && drop(top, 1)) { /* the first question stays */ }
+    shrink("smallest");
+    if (over() && done) { done.parentNode.parentNode.removeChild(done.parentNode); box.querySelector(".qa-lists").className += " single"; }
+  } else {
+    shrink("smaller");
+    shrink("smallest");
+  }
+}
+
+export function boardScreenNode(a) {
+  var s = a.settings || {}, items = a.items || [];
+  var box = attr(h("div", "board-screen board-" + a.kind), { "data-board": a.id });
+  if (a.kind === "ideas") {
+    var spot = a.spotlight && items.filter(function (i) { return i.id === a.spotlight.id; })[0];
+    if (a.spotlight) {
+      box.appendChild(add(h("ul", "spotlight"), card(spot || a.spotlight, "is-spotlight")));
+    } else if (a.items === null || a.items === undefined) {
+      box.appendChild(add(h("p", "hidden-note"), h("span", "big-count", bCount("ideas", a.published || 0))));
+    } else {
+      var cols = s.columns && s.columns.length ? s.columns : [""];
+      var longest = 0;  // the fuller the longest column, the smaller the cards (all stay on screen)
+      cols.forEach(function (c, col) {
+        var n = items.filter(function (i) { return i.column === col || cols.length === 1; }).length;
+        longest = Math.max(longest, cols.length === 1 ? Math.ceil(n / 2) : n);
+      });
+      var grid = h("div", "columns cols-" + cols.length + (longest > 4 ? " dense denser" : longest > 2 ? " dense" : ""));
+      cols.forEach(function (c, col) {
+        var sec = attr(h("section", "column"), { "aria-label": c });
+        if (cols.length > 1) sec.appendChild(h("h2", "column-title", c));
+        var ul = h("ul", "cards");
+        items.forEach(function (i) { if (i.column === col || cols.length === 1) ul.appendChild(card(i)); });
+        if (!ul.firstChild && cols.length === 1) sec.appendChild(h("p", "muted board-empty", BT.ask_ideas));
+        sec.appendChild(ul);
+        grid.appendChild(sec);
+      });
+      box.appendChild(grid);
+    }
+    return box;
+  }
+  var cur = a.current && (items.filter(function (i) { return i.id === a.current.id; })[0] || a.current);
+  var open = items.filter(function (i) { return !i.answered && (!cur || i.id !== cur.id); });
+  var done = items.filter(function (i) { return i.answered; });
+  if (cur) {
+    box.appendChild(add(attr(h("section", "qa-current"), { "aria-label": BT.being_answered }),
+                        h("h2", "qa-label", BT.being_answered), add(h("ul", "spotlight"), card(cur, "is-current"))));
+  }
+  var lists = h("div", "qa-lists" + (done.length ? "" : " single"));
+  var top = add(h("section", "qa-top"), h("h2", "qa-label", BT.top_questions));
+  if (open.length) {
+    var ol = h("ol", "cards");
+    open.slice(0, 8).forEach(function (i) { ol.appendChild(card(i)); });  // fitBoard keeps what fits
+    top.appendChild(ol);
+  } else {
+    top.appendChild(h("p", "muted", BT.ask_questions));
+  }
+  lists.appendChild(top);
+  if (done.length) {
+    var ul2 = h("ul", "cards small");
+    done.slice(-6).reverse().forEach(function (i) { ul2.appendChild(card(i)); });
+    lists.appendChild(add(h("section", "qa-done"), h("h2", "qa-label", BT.answered), ul2));
+  }
+  box.appendChild(lists);
+  return box;
+}
+

@@ -1,0 +1,229 @@
+/* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
+   order they were clicked, the display controls of the board on screen. */
+import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+
+function consolePage() {
+  var view = readJSON("view");
+  var base = body.getAttribute("data-base");
+  var commandUrl = body.getAttribute("data-command");
+  var agenda = $("agenda");
+  var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal" };
+
+  render();
+  var socket = connect({ token: body.getAttribute("data-token") }, {
+    snapshot: accept, state: accept, results: onResults
+  });
+  var commands = sendQueue(socket);
+  doc.addEventListener("submit", onCommand, false);
+
+  function accept(v) {
+    if (!newer(view, v)) return;
+    view = v;
+    render();
+  }
+
+  function ended() { return view.session.state === "ended"; }
+
+  function cmd(action, label, activity, cls, confirmText, describedBy) {
+    var form = attr(h("form", "cmd"), { method: "post", action: commandUrl });
+    if (confirmText) form.setAttribute("data-confirm", confirmText);
+    add(form, attr(h("input"), { type: "hidden", name: "action", value: action }));
+    if (activity) add(form, attr(h("input"), { type: "hidden", name: "activity", value: activity }));
+    var button = attr(h("button", "btn" + (cls ? " " + cls : ""), label),
+                      { type: "submit", "data-key": action + "-" + (activity || "") });
+    if (describedBy) button.setAttribute("aria-describedby", describedBy);
+    return add(form, button);
+  }
+
+  function plainForm(action, label, fields, cls, pid, confirmText) {
+    var form = attr(h("form"), { method: "post", action: action });
+    if (confirmText) form.setAttribute("data-confirm", confirmText);
+    for (var k in fields) if (fields.hasOwnProperty(k)) add(form, attr(h("input"), { type: "hidden", name: k, value: fields[k] }));
+    return add(form, attr(h("button", "btn " + cls, label), { type: "submit", "aria-describedby": pid }));
+  }
+
+  function item(a, currentId, first, last) {
+    var pid = "p" + a.id, onScreen = a.id === currentId, over = ended();
+    var li = attr(h("li", "item" + (onScreen ? " on-screen" : "")), { id: "a" + a.id });
+    var title = attr(h("h3", "item-prompt"), { id: pid, tabindex: "-1" });
+    add(title, h("span", "item-num", a.position + "."), " " + a.prompt);
+    var meta = add(h("p", "item-meta"), h("span", "badge", (a.kind === "poll" ? T.types[a.type] : T.kinds[a.kind]) || a.kind), " ",
+                   h("span", "badge badge-" + a.state, T.states[a.state] || a.state));
+    if (a.revealed) add(meta, " ", h("span", "badge badge-revealed", T.results_shown));
+    if (onScreen) add(meta, " ", h("span", "badge badge-screen", T.on_screen));
+    add(meta, " ", h("span", "item-answers", counted("answers", a.answers)));
+    var actions = h("div", "actions");
+    if (!over) {
+      if (!onScreen) actions.appendChild(cmd("show", T.show, a.id, "btn-primary", null, pid));
+      if (a.state === "open") actions.appendChild(cmd("close", T.close, a.id, "", null, pid));
+      else actions.appendChild(cmd("open", a.state === "draft" ? T.open : T.reopen, a.id, onScreen ? "btn-primary" : "", null, pid));
+    }
+    actions.appendChild(a.revealed ? cmd("hide", T.hide, a.id, "", null, pid) : cmd("reveal", T.reveal, a.id, "", null, pid));
+    var tools = h("div", "tools");
+    if (a.answers === 0 && a.kind === "poll") {
+      tools.appendChild(attr(h("a", "btn btn-small", T.edit), { href: base + "/polls/" + a.id, "aria-describedby": pid }));
+    }
+    if (!first) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.up, { direction: "up" }, "btn-small", pid));
+    if (!last) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.down, { direction: "down" }, "btn-small", pid));
+    if (!over && (a.answers || a.state !== "draft" || a.revealed)) {
+      tools.appendChild(cmd("reset", T.reset, a.id, "btn-small btn-danger", T.confirm_reset, pid));
+    }
+    if (a.answers === 0 && a.state !== "open") {
+      tools.appendChild(plainForm(base + "/activities/" + a.id + "/delete", T.delete, {}, "btn-small btn-danger", pid, T.confirm_delete));
+    }
+    return add(li, title, meta, patchResults(null, a, null, "mini"), actions,
+               a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null,
+               isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null,
+               isBoard(a) ? add(h("div", "actions board-actions"), attr(h("a", "btn btn-small", BT.settings),
+                                { href: base + "/boards/" + a.id + "/settings", "aria-describedby": pid })) : null,
+               tools);
+  }
+
+  /* Word clouds: live counts, freeze/unfreeze, edit (as the wordcloud_tools macro). */
+  PAIRS.freeze = "unfreeze";
+  PAIRS.unfreeze = "freeze";
+  function wordcloudCounts(a) { return counted("participants", a.answers) + " · " + wcEntries(a.entries || 0); }
+  function wordcloudTools(a, pid, over) {
+    var frozen = wcFrozen(a);
+    var p = add(h("p", "wc-tools"), h("span", "wc-counts", wordcloudCounts(a)));
+    if (frozen) add(p, " ", h("span", "badge badge-frozen", WC.frozen));
+    var acts = h("div", "actions wc-actions");
+    if (!over) {
+      acts.appendChild(frozen ? cmd("unfreeze", WC.unfreeze, a.id, "", null, pid) : cmd("freeze", WC.freeze, a.id, "", null, pid));
+      acts.appendChild(attr(h("a", "btn btn-small", WC.edit), { href: base + "/wordclouds/" + a.id, "aria-describedby": pid }));
+    }
+    return add(doc.createDocumentFragment(), p, acts);
+  }
+
+  function render() {
+    var focused = doc.activeElement, key = focused && focused.getAttribute && focused.getAttribute("data-key");
+    var focusItem = closest(focused, function (el) { return hasClass(el, "item"); });
+    var current = view.current, currentId = current ? current.id : null;
+
+    var state = $("session-state");
+    state.textContent = T.session_states[view.session.state] || view.session.state;
+    state.className = "badge badge-" + view.session.state;
+    $("participants").textContent = counted("participants", view.participants);
+    $("now").textContent = current ? current.prompt : T.banner_now;
+    var nowActions = $("now-actions");
+    clear(nowActions);
+    if (current && !ended()) nowActions.appendChild(cmd("banner", T.banner));
+    boardDisplay(nowActions.parentNode, isBoard(current) ? current : null, base, function () { return socket; });
+    var liveOnly = doc.querySelectorAll("[data-live-only]");
+    for (var i = 0; i < liveOnly.length; i++) liveOnly[i].hidden = ended();
+
+    clear(agenda);
+    var items = view.agenda || [];
+    items.forEach(function (a, index) { agenda.appendChild(item(a, currentId, index === 0, index === items.length - 1)); });
+    if (!items.length) agenda.appendChild(h("li", "empty", T.empty));
+    restoreFocus(key, focusItem);
+  }
+
+  function restoreFocus(key, focusItem) {
+    if (!key && !focusItem) return;
+    var target = key && doc.querySelector("[data-key='" + key + "']");
+    if (!target && key) {
+      var parts = key.split("-"), pair = PAIRS[parts[0]];
+      if (pair) target = doc.querySelector("[data-key='" + pair + "-" + parts[1] + "']");
+      if (!target && parts[1]) target = $("p" + parts[1]);
+    }
+    if (!target && focusItem) target = $(focusItem.id.replace("a", "p"));
+    if (target) target.focus();
+  }
+
+  function onResults(data) {
+    view.participants = data.participants;
+    $("participants").textContent = counted("participants", data.participants);
+    var items = view.agenda || [];
+    for (var i = 0; i < items.length; i++) {
+      var a = items[i];
+      if (a.id !== data.activity) continue;
+      var crossed = (a.answers === 0) !== (data.answers === 0);  // edit/delete/reset buttons change
+      a.answers = data.answers;
+      if (data.entries !== undefined) a.entries = data.entries;
+      if (data.results) a.results = data.results;
+      if (crossed) { render(); return; }
+      var li = $("a" + a.id);
+      if (!li) return;
+      li.querySelector(".item-answers").textContent = counted("answers", a.answers);
+      var boardLine = li.querySelector(".board-counts");  // idea walls, Q&A: moderation counts
+      if (boardLine && data.results && data.results.queue !== undefined) boardLine.textContent = boardCounts(data.results);
+      var cloudCounts = li.querySelector(".wc-counts");
+      if (cloudCounts) cloudCounts.textContent = wordcloudCounts(a);
+      var old = li.querySelector(".results"), node = patchResults(old, a, null, "mini");
+      if (!old && node) li.insertBefore(node, li.querySelector(".actions"));
+      return;
+    }
+  }
+
+  function onCommand(e) {
+    var form = e.target;
+    if (!hasClass(form, "cmd") || !socket || !socket.connected || e.defaultPrevented) return;
+    e.preventDefault();
+    var activity = form.elements.activity ? parseInt(form.elements.activity.value, 10) : null;
+    // Commands run in the order they were clicked ("show" then "open"): none is dropped.
+    commands.push({
+      event: "command",
+      payload: { cid: newId(), action: form.elements.action.value, activity: activity },
+      done: function () { notify(""); },
+      failed: function (why) {
+        commands.clear();  // the next clicks assumed this one worked: stop, and say why
+        notify(why === true ? T.no_reply : errorText(why), true);
+      }
+    });
+  }
+}
+
+/* The console's display controls of the board on screen (as the board_display macro): sort,
+   spotlight (idea wall) or the question being answered (Q&A). Sent over the socket; the form
+   posts without it. Left alone while the facilitator is using it. */
+function boardDisplay(section, a, base, getSocket) {
+  var old = section.querySelector(".board-display");
+  if (old && old.contains(doc.activeElement) && a && old.getAttribute("data-activity") === String(a.id)) return;
+  if (old) old.parentNode.removeChild(old);
+  if (!a) return;
+  var s = a.settings || {}, isQ = a.kind === "questions";
+  var form = attr(h("form", "board-display"), { method: "post", action: base + "/boards/" + a.id + "/display", "data-activity": a.id });
+  var sort = attr(h("select"), { name: "sort" });
+  [["votes", BT.by_votes], ["time", BT.by_time]].forEach(function (o) {
+    var opt = attr(h("option", null, o[1]), { value: o[0] });
+    if (s.sort === o[0]) opt.selected = true;
+    sort.appendChild(opt);
+  });
+  add(form, add(h("label"), BT.sort, " ", sort));
+  if (a.items && a.items.length) {
+    var key = isQ ? "current" : "spotlight", chosen = s[key];
+    var pick = attr(h("select"), { name: key });
+    pick.appendChild(attr(h("option", null, "—"), { value: "" }));
+    a.items.forEach(function (i) {
+      var text = i.text.length > 50 ? i.text.slice(0, 49) + "…" : i.text;
+      var opt = attr(h("option", null, "#" + i.id + " " + text), { value: i.id });
+      if (chosen === i.id) opt.selected = true;
+      pick.appendChild(opt);
+    });
+    add(form, " ", add(h("label"), isQ ? BT.being_answered : BT.spotlight, " ", pick));
+  }
+  add(form, " ", attr(h("button", "btn btn-small", BT.apply), { type: "submit" }));
+  form.addEventListener("submit", function (e) {
+    var socket = getSocket();
+    if (!socket || !socket.connected) return;  // the form posts
+    e.preventDefault();
+    var payload = { cid: newId(), activity: a.id, sort: form.elements.sort.value };
+    var target = form.elements.spotlight || form.elements.current;
+    if (target) payload[target.name] = target.value ? parseInt(target.value, 10) : null;
+    socket.timeout(8000).emit("board_display", payload, function (err, ack) {
+      if (err || !ack || !ack.ok) notify(err ? T.no_reply : errorText(ack), true);
+      else notify("");
+    });
+  }, false);
+  section.appendChild(form);
+}
+
+/* The console's agenda: what moderation did (pending, published, rejected, hidden). */
+function boardCounts(m) {
+  m = m || {};
+  return fill(BT.agenda_counts || "{queue} · {published} · {rejected} · {hidden}",
+              { queue: m.queue || 0, published: m.published || 0, rejected: m.rejected || 0, hidden: m.hidden || 0 });
+}
+
+consolePage();

@@ -1,0 +1,690 @@
+/* Palabre's shared core, imported by every page module: DOM helpers, i18n, the one socket of a
+   page, the send queue, result bars, and the forms of every page. Pages work without script:
+   it only adds live updates and sends forms over the socket. DOM is built with
+   createElement/textContent only, markup that the server also renders is cloned from its
+   <template> (see results below).
+
+   The participant page's own code is here too, at the end, not in a module of its own: a phone's
+   first load stays at five requests (page, stylesheet, Socket.IO client, this module, the
+   WebSocket). Idea walls and word clouds load their phone code when one is on screen
+   (board-phone.js, wordcloud.js). The other pages import this module from theirs. */
+import { io } from "../vendor/socket.io.esm.min.js";
+
+export const doc = document;
+export const body = doc.body;
+export const LANG = doc.documentElement.lang || "fr";
+export const T = readJSON("i18n") || {};
+export const BT = readJSON("i18n-boards") || {};  // idea walls and Q&A
+export const WC = T.wc || {};                       // word clouds
+doc.documentElement.className += " js";
+
+// --- small helpers ------------------------------------------------------------------------
+
+export function $(id) { return doc.getElementById(id); }
+
+export function readJSON(id) {
+  var node = doc.getElementById(id);
+  if (!node) return null;
+  try { return JSON.parse(node.textContent); } catch (e) { return null; }
+}
+
+/* h("p", "class", "text") -> element; children are appended with add(). */
+export function h(tag, cls, text) {
+  var el = doc.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined && text !== null) el.textContent = String(text);
+  return el;
+}
+
+export function add(parent) {
+  for (var i = 1; i < arguments.length; i++) {
+    var child = arguments[i];
+    if (child === null || child === undefined || child === false) continue;
+    parent.appendChild(typeof child === "string" ? doc.createTextNode(child) : child);
+  }
+  return parent;
+}
+
+export function attr(el, values) {
+  for (var k in values) if (values.hasOwnProperty(k)) el.setAttribute(k, values[k]);
+  return el;
+}
+
+export function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+export function closest(el, test) {
+  while (el && el !== doc) {
+    if (el.nodeType === 1 && test(el)) return el;
+    el = el.parentNode;
+  }
+  return null;
+}
+
+export function hasClass(el, cls) { return (" " + el.className + " ").indexOf(" " + cls + " ") >= 0; }
+
+export function fill(text, values) {
+  return String(text).replace(/\{(\w+)\}/g, function (m, key) {
+    return values[key] !== undefined && values[key] !== null ? values[key] : m;
+  });
+}
+
+export function plural(n) { return LANG === "fr" ? (n > 1 ? 1 : 0) : (n === 1 ? 0 : 1); }
+
+export function counted(key, n) {
+  var forms = T[key] || ["{n}", "{n}"];
+  return fill(forms[plural(n)], { n: n });
+}
+
+// Same rounding as the server (Python and Babel round half to even).
+export function round(x) {
+  var r = Math.round(x);
+  if (Math.abs(x % 1) === 0.5 && r % 2 !== 0) r -= 1;
+  return r;
+}
+
+export function share(part, whole) { return whole ? Math.max(0, Math.min(100, round(part * 100 / whole))) : 0; }
+
+export function percent(part, whole) { return fill(T.percent || "{n}%", { n: share(part, whole) }); }
+
+export function decimal(x) { return x.toFixed(1).replace(".", T.decimal || "."); }
+
+export function newId() {
+  var bytes = [], i, out = "";
+  if (window.crypto && window.crypto.getRandomValues) {
+    var buf = new Uint8Array(12);
+    window.crypto.getRandomValues(buf);
+    for (i = 0; i < buf.length; i++) bytes.push(buf[i]);
+  } else {
+    for (i = 0; i < 12; i++) bytes.push(Math.floor(Math.random() * 256));
+  }
+  for (i = 0; i < bytes.length; i++) out += (bytes[i] + 256).toString(16).slice(1);
+  return out;
+}
+
+/* A message in the page's status region (#flash): role=alert for errors. */
+export function notify(text, isError) {
+  var box = $("flash");
+  if (!box) return;
+  clear(box);
+  if (!text) return;
+  var p = h("p", "notice " + (isError ? "notice-error" : "notice-ok"), text);
+  if (isError) p.setAttribute("role", "alert");
+  box.appendChild(p);
+}
+
+export function say(text) {  // for screen readers only
+  var sr = $("sr");
+  if (sr) sr.textContent = text;
+}
+
+export function errorText(ack) {
+  return ack && ack.error && ack.error.message ? ack.error.message : T.no_reply;
+}
+
+// --- the socket ---------------------------------------------------------------------------
+
+/* The page's one socket: connect with `auth`; call handlers.snapshot/state/results/connect;
+   show #conn while cut off. Other events: socket.on() on the returned socket. */
+export function connect(auth, handlers) {
+  auth.lang = LANG;
+  var socket = io({ auth: auth, transports: ["websocket", "polling"], tryAllTransports: true });
+  var conn = $("conn");
+  var timer = null;
+
+  function lost() {
+    if (!timer) timer = setTimeout(function () { if (conn) conn.hidden = false; }, 1500);
+  }
+  function back() {
+    clearTimeout(timer);
+    timer = null;
+    if (conn) conn.hidden = true;
+  }
+
+  socket.on("connect", function () {
+    back();
+    if (handlers.connect) handlers.connect();
+  });
+  socket.on("disconnect", lost);
+  socket.on("connect_error", function (err) {
+    if (socket.active) { lost(); return; }  // a network problem: the client retries by itself
+    back();  // refused by the server (ended session, bad link...): retrying will not help
+    var text = err && err.message && err.message.charAt(0) !== "{" ? err.message : T.refused;
+    if (err && err.data && err.data.message) text = err.data.message;
+    notify(text, true);
+  });
+  if (handlers.snapshot) socket.on("snapshot", handlers.snapshot);
+  if (handlers.state) socket.on("state", handlers.state);
+  if (handlers.results) socket.on("results", handlers.results);
+  return socket;
+}
+
+/* The send queue: one request at a time, in the order they were made. A request without an
+   answer within 8 s is sent again with the same payload (so the same cid: the server answers a
+   repeated cid as it did the first time), up to `tries` times in all, while connected.
+   op = {event, payload, tries (default 3), done(ack), failed(noAnswer: true | ack)}; without
+   failed, errors go to notify(). queue.clear() drops what has not been sent. */
+export function sendQueue(socket) {
+  var ops = [], busy = false;
+  function pump() {
+    if (busy || !ops.length || !socket.connected) return;
+    var op = ops[0];
+    busy = true;
+    socket.timeout(op.wait || 8000).emit(op.event, op.payload, function (err, ack) {
+      busy = false;
+      if (err) {
+        op.sent = (op.sent || 0) + 1;
+        if (op.sent < (op.tries || 3) && socket.connected) { setTimeout(pump, 500); return; }
+        ops.shift();
+        fail(op, true);
+      } else {
+        ops.shift();
+        if (ack && ack.ok) { if (op.done) op.done(ack); } else fail(op, ack);
+      }
+      pump();
+    });
+  }
+  function fail(op, why) {
+    if (op.failed) op.failed(why);
+    else notify(why === true ? T.no_reply : errorText(why), true);
+  }
+  socket.on("connect", pump);
+  return {
+    push: function (op) { ops.push(op); pump(); },
+    clear: function () { ops.length = 0; },
+    get busy() { return busy || ops.length > 0; },
+    pump: pump
+  };
+}
+
+/* Keep the newest view: a push may not replace a newer one of the same session. */
+export function newer(current, incoming) {
+  return !current || !incoming.session || current.session.id !== incoming.session.id ||
+    incoming.version >= current.version;
+}
+
+// --- results ---------------------------------------------------------------------------------
+/* One source of result markup: the server's `results` and `bar` macros. They render the results
+   of the page, and the <template>s #tpl-results, #tpl-results-ranked and #tpl-bar (the
+   `result_templates` macro) that the script clones for results that appear later; the script
+   only writes numbers, labels and widths into that markup. */
+
+export function resultRows(a, mine) {
+  var r = a.results, rows = [];
+  mine = mine || [];
+  if (a.type === "ranking") {
+    var order = r.options.map(function (o, i) { return { o: o, i: i }; });
+    order.sort(function (x, y) { return (y.o.score - x.o.score) || (x.i - y.i); });
+    order.forEach(function (x) {
+      rows.push({ label: x.o.label, value: counted("points", x.o.score), width: share(x.o.score, r.max_score) });
+    });
+  } else if (a.type === "scale") {
+    var s = a.settings || {}, last = r.buckets.length - 1;
+    r.buckets.forEach(function (b, i) {
+      var end = i === 0 ? s.label_low : (i === last ? s.label_high : "");
+      rows.push({ label: b.value + (end ? " · " + end : ""), value: b.count + " · " + percent(b.count, r.total),
+                  width: share(b.count, r.total), mine: mine[0] === b.value });
+    });
+  } else {
+    r.options.forEach(function (o) {
+      rows.push({ label: o.label, value: o.count + " · " + percent(o.count, r.total),
+                  width: share(o.count, r.total), mine: mine.indexOf(o.id) >= 0 });
+    });
+  }
+  return rows;
+}
+
+function cloneTemplate(id) {
+  var tpl = $(id);
+  return tpl ? tpl.content.firstElementChild.cloneNode(true) : null;
+}
+
+function setBar(bar, row) {
+  bar.querySelector(".bar-value").textContent = row.value;
+  bar.querySelector(".bar-fill").className = "bar-fill w" + row.width;
+}
+
+function barNode(row) {
+  var bar = cloneTemplate("tpl-bar"), label = bar.querySelector(".bar-label");
+  label.insertBefore(doc.createTextNode(row.label), label.firstChild);
+  if (!row.mine) {
+    bar.classList.remove("mine");
+    label.removeChild(label.querySelector(".vh"));
+  }
+  setBar(bar, row);
+  return bar;
+}
+
+function meanText(a) {
+  var r = a.results;
+  return a.type === "scale" && r.mean !== null && r.mean !== undefined ?
+    fill(T.mean, { mean: decimal(r.mean), max: a.settings.scale_max }) : null;
+}
+
+function resultsNode(a, rows, cls) {
+  var box = cloneTemplate(a.type === "ranking" ? "tpl-results-ranked" : "tpl-results");
+  if (!box) return null;
+  if (cls) box.className += " " + cls;
+  var list = box.querySelector(".bars"), mean = box.querySelector(".mean"), text = meanText(a);
+  rows.forEach(function (row) { list.appendChild(barNode(row)); });
+  if (mean && text) mean.textContent = text;
+  else if (mean) box.removeChild(mean);
+  return box;
+}
+
+/* The results of poll `a` (with this phone's answer `mine`) in `old`, the results markup on the
+   page: numbers and widths are updated in place when the rows are the same (so widths animate);
+   else a new copy replaces it. Returns the node on the page (null: no results to show). */
+export function patchResults(old, a, mine, cls) {
+  if (!a.results || a.kind !== "poll") {
+    if (old) old.parentNode.removeChild(old);
+    return null;
+  }
+  var rows = resultRows(a, mine), bars = old ? old.querySelectorAll(".bar") : [];
+  var same = !!old && bars.length === rows.length && !old.querySelector(".mean") === !meanText(a);
+  for (var i = 0; same && i < rows.length; i++) {
+    var label = bars[i].querySelector(".bar-label").firstChild;
+    same = !!label && label.nodeValue === rows[i].label && bars[i].classList.contains("mine") === !!rows[i].mine;
+  }
+  if (!same) {
+    var fresh = resultsNode(a, rows, cls);
+    if (old && fresh) old.parentNode.replaceChild(fresh, old);
+    return fresh;
+  }
+  for (i = 0; i < rows.length; i++) setBar(bars[i], rows[i]);
+  var mean = old.querySelector(".mean");
+  if (mean) mean.textContent = meanText(a);
+  return old;
+}
+
+// --- idea walls and Q&A: what the phone, the screen and the console share ----------------------
+
+export function isBoard(a) { return !!a && (a.kind === "ideas" || a.kind === "questions"); }
+
+export function bCount(key, n) { return fill((BT[key] || ["{n}", "{n}"])[plural(n)], { n: n }); }
+
+/* Counts and order from a `results` push into the view's items (counts shown only if sent). */
+export function boardResults(a, r) {
+  if (!a || !a.items || !r || !r.votes) return false;
+  var before = JSON.stringify(a.items), pos = {};
+  (r.order || []).forEach(function (id, i) { pos[id] = i; });
+  a.items.forEach(function (i) { i.votes = r.votes[String(i.id)] || 0; });
+  a.items.sort(function (x, y) {
+    var px = pos.hasOwnProperty(x.id) ? pos[x.id] : 1e6, py = pos.hasOwnProperty(y.id) ? pos[y.id] : 1e6;
+    return (px - py) || (x.id - y.id);
+  });
+  return JSON.stringify(a.items) !== before;
+}
+
+// --- word clouds: what the phone, the screen, the console and the moderator share ----------
+
+export function wcEntries(n) { return fill((WC.entries || ["{n}", "{n}"])[plural(n)], { n: n }); }
+
+export function wcFrozen(a) { return !!(a && a.settings && a.settings.frozen !== undefined && a.settings.frozen !== null); }
+
+export function hidden(name, value) { return attr(h("input"), { type: "hidden", name: name, value: value }); }
+
+// --- participant page --------------------------------------------------------------------
+
+export function participantPage() {
+  var code = body.getAttribute("data-code");
+  var view = readJSON("view");
+  var stage = $("stage");
+  var mine = {};          // activity id -> stored choice (from snapshots and acks)
+  var pending = null;     // {cid, activity, choice}: sent, not acknowledged yet
+  var shownKey = null, shownId = null;
+
+  var board = null, boardLoading = false;  // idea walls, Q&A: board-phone.js, loaded when needed
+  var socket = connect({ code: code }, {
+    snapshot: function (v) { accept(v, true); },
+    state: function (v) { accept(v, false); },
+    results: onResults,
+    connect: function () { if (pending) send(); if (board) board.retry(); }
+  });
+  socket.on("board_mine", function (data) {
+    if (board) board.mine(data);
+    else if (data) mine[data.activity] = data.mine;
+  });
+  remember(view, true);
+  render();
+  if ($("wordcloud") || (view.current && view.current.kind === "wordcloud")) {
+    import("./wordcloud.js").then(function (m) { m.wordcloudPhone(socket, view); });
+  }
+  stage.addEventListener("submit", onSubmit, false);
+  stage.addEventListener("click", onClick, false);
+  stage.addEventListener("change", onChange, false);
+
+  function loadBoard() {
+    if (boardLoading) return;
+    boardLoading = true;
+    import("./board-phone.js").then(function (m) {
+      board = m.boardPhone(code, stage, function () { return socket; }, mine);
+      render();
+    });
+  }
+
+  function remember(v, withMine) {
+    var a = v && v.current;
+    if (!a) return;
+    if (withMine && a.hasOwnProperty("mine")) mine[a.id] = a.mine;
+    else if (a.answers === 0) delete mine[a.id];  // reset: nobody has answered any more
+  }
+
+  function accept(v, withMine) {
+    if (!newer(view, v)) return;
+    view = v;
+    remember(v, withMine);
+    render();
+  }
+
+  function mineOf(a) { return mine[a.id] || null; }
+
+  function render() {
+    var a = view.current, ended = view.session.state === "ended";
+    if (isBoard(a) && !ended) {
+      if (!board) { loadBoard(); return; }  // the server's markup stays until then
+      shownKey = "board:" + a.id;
+      shownId = a.id;
+      board.render(a);
+      return;
+    }
+    if (board) board.leave();
+    if (a && !ended && a.kind !== "poll") { foreign(a); return; }
+    var key = ended ? "ended" : a ? [a.id, a.version, a.state, a.revealed].join(":") : "wait";
+    if (key === shownKey) { refreshResults(); return; }
+    var keep = a && a.id === shownId ? readChoice(a) : null;  // an answer being chosen survives
+    if (a && a.id !== shownId && shownKey !== null) say(a.prompt);
+    shownKey = key;
+    shownId = a ? a.id : null;
+    clear(stage);
+    if (ended) stage.appendChild(add(h("section", "waiting"), h("h2", null, T.ended)));
+    else stage.appendChild(a ? activityNode(a, keep) : waitingNode());
+  }
+
+  /* Kinds this script does not draw (word clouds, boards): the server page draws them, so keep
+     it, and load it again when another activity or state comes (spread over 3 s: not every
+     phone at once). */
+  function foreign(a) {
+    var key = "other:" + a.id + ":" + a.state + (a.kind === "wordcloud" ? ":" + a.revealed : "");
+    if (shownKey === null) { shownKey = key; shownId = a.id; return; }
+    if (key === shownKey) return;
+    shownKey = key;
+    setTimeout(function () { window.location.reload(); }, Math.random() * 3000);
+  }
+
+  function waitingNode() {
+    var sec = attr(h("section", "waiting"), { "aria-labelledby": "prompt" });
+    return add(sec, attr(h("h2", null, T.look), { id: "prompt" }), h("p", null, T.look_text));
+  }
+
+  function activityNode(a, keep) {
+    var sec = attr(h("section", "activity"), { "aria-labelledby": "prompt" });
+    var stored = mineOf(a);
+    if (a.kind !== "poll") {
+      add(sec, attr(h("h2", "prompt", a.prompt), { id: "prompt" }), h("p", "state-note", T.elsewhere));
+      return sec;
+    }
+    if (a.state === "open") {
+      var choice = keep || (pending && pending.activity === a.id ? pending.choice : stored);
+      sec.appendChild(formNode(a, choice, stored));
+    } else {
+      add(sec, attr(h("h2", "prompt", a.prompt), { id: "prompt" }),
+          h("p", "state-note", a.state === "closed" ? T.closed_note : T.draft_note));
+      if (stored && stored.length) add(sec, h("h3", "sub", T.your_answer_h), mineNode(a, stored));
+      else if (a.state === "closed") add(sec, h("p", null, T.no_answer));
+    }
+    if (a.results) add(sec, h("h3", "sub", T.results), patchResults(null, a, stored));
+    return sec;
+  }
+
+  function mineNode(a, stored) {
+    if (a.type === "scale") return h("p", "mine-list", stored[0] + " / " + a.settings.scale_max);
+    var list = h(a.type === "ranking" ? "ol" : "ul", "mine-list");
+    stored.forEach(function (id) {
+      a.options.forEach(function (o) { if (o.id === id) list.appendChild(h("li", null, o.label)); });
+    });
+    return list;
+  }
+
+  function input(type, value, checked) {
+    var el = attr(h("input"), { type: type, name: "choice", value: value });
+    if (type === "radio") el.required = true;
+    el.checked = !!checked;
+    return el;
+  }
+
+  function formNode(a, choice, stored) {
+    var form = attr(h("form", "vote"), { method: "post", action: "/j/" + code + "/vote", id: "vote" });
+    add(form, attr(h("input"), { type: "hidden", name: "activity", value: a.id }),
+        attr(h("input"), { type: "hidden", name: "cid", value: newId() }));
+    var set = h("fieldset"), s = a.settings || {};
+    add(set, add(h("legend"), attr(h("h2", "prompt", a.prompt), { id: "prompt" })));
+    var picked = choice === null || choice === undefined ? [] : [].concat(choice);
+    if (a.type === "single" || a.type === "multiple") {
+      var hint = a.type === "single" ? T.hint_single :
+        (s.max_choices && s.max_choices < a.options.length ? fill(T.hint_multi_max, { n: s.max_choices }) : T.hint_multi);
+      var box = h("div", "choices");
+      a.options.forEach(function (o) {
+        var on = picked.indexOf(o.id) >= 0;
+        box.appendChild(add(h("label", "choice" + (on ? " is-checked" : "")),
+          input(a.type === "single" ? "radio" : "checkbox", o.id, on), " ", h("span", null, o.label)));
+      });
+      add(set, h("p", "hint", hint), box);
+    } else if (a.type === "scale") {
+      add(set, h("p", "hint", fill(T.hint_scale, { n: s.scale_max })));
+      if (s.label_low || s.label_high) {
+        add(set, add(attr(h("p", "scale-ends"), { "aria-hidden": "true" }),
+          h("span", null, "1 : " + (s.label_low || "")), " ", h("span", null, s.scale_max + " : " + (s.label_high || ""))));
+      }
+      var scale = h("div", "scale");
+      for (var v = 1; v <= s.scale_max; v++) {
+        var face = h("span", null, String(v));
+        if (v === 1 && s.label_low) add(face, h("span", "vh", " (" + s.label_low + ")"));
+        if (v === s.scale_max && s.label_high) add(face, h("span", "vh", " (" + s.label_high + ")"));
+        scale.appendChild(add(h("label", "step"), input("radio", v, picked[0] === v), face));
+      }
+      set.appendChild(scale);
+    } else if (a.type === "ranking") {
+      add(set, h("p", "hint", T.hint_rank), rankingNode(a, picked));
+    }
+    form.appendChild(set);
+    if (stored && stored.length) form.appendChild(h("p", "saved", T.answered));
+    var bar = add(h("div", "submit-bar"), attr(h("p", "form-status"), { role: "status" }),
+                  h("button", "btn btn-primary btn-block", stored ? T.change : T.send));
+    form.appendChild(bar);
+    return form;
+  }
+
+  function rankingNode(a, order) {
+    var byId = {}, list = h("ol", "ranking js-ranking"), ids = [];
+    a.options.forEach(function (o) { byId[o.id] = o; });
+    if (order.length === a.options.length) ids = order.slice();
+    else a.options.forEach(function (o) { ids.push(o.id); });
+    ids.forEach(function (id) {
+      var o = byId[id];
+      if (!o) return;
+      var li = attr(h("li", "rank-item"), { "data-option": o.id });
+      add(li, attr(h("span", "rank-pos"), { "aria-hidden": "true" }), h("span", "rank-label", o.label),
+          attr(h("input"), { type: "hidden", name: "rank_" + o.id, value: "1" }),
+          attr(h("button", "btn-icon", "▲"), { type: "button", "data-move": "-1", "aria-label": fill(T.move_up, { label: o.label }) }),
+          attr(h("button", "btn-icon", "▼"), { type: "button", "data-move": "1", "aria-label": fill(T.move_down, { label: o.label }) }));
+      list.appendChild(li);
+    });
+    number(list);
+    return list;
+  }
+
+  function number(list) {
+    var items = list.children;
+    for (var i = 0; i < items.length; i++) {
+      items[i].querySelector(".rank-pos").textContent = String(i + 1);
+      items[i].querySelector("input").value = String(i + 1);
+      items[i].querySelector("[data-move='-1']").setAttribute("aria-disabled", i === 0 ? "true" : "false");
+      items[i].querySelector("[data-move='1']").setAttribute("aria-disabled", i === items.length - 1 ? "true" : "false");
+    }
+  }
+
+  function onClick(e) {
+    var button = closest(e.target, function (el) { return el.hasAttribute("data-move"); });
+    if (!button) return;
+    e.preventDefault();
+    var li = button.parentNode, list = li.parentNode, up = button.getAttribute("data-move") === "-1";
+    var other = up ? li.previousElementSibling : li.nextElementSibling;
+    if (!other) return;
+    list.insertBefore(li, up ? other : other.nextElementSibling);
+    number(list);
+    button.focus();
+    var position = Array.prototype.indexOf.call(list.children, li) + 1;
+    say(fill(T.moved, { label: li.querySelector(".rank-label").textContent, n: position }));
+  }
+
+  function onChange(e) {
+    var form = e.target.form;
+    if (!form) return;
+    var labels = form.querySelectorAll(".choice");
+    for (var i = 0; i < labels.length; i++) {
+      labels[i].className = "choice" + (labels[i].querySelector("input").checked ? " is-checked" : "");
+    }
+  }
+
+  function readChoice(a) {
+    var form = $("vote");
+    if (!form || a.state !== "open") return null;
+    if (a.type === "ranking") {
+      var ids = [], items = form.querySelectorAll(".rank-item");
+      for (var j = 0; j < items.length; j++) ids.push(parseInt(items[j].getAttribute("data-option"), 10));
+      return ids;
+    }
+    var picked = [], boxes = form.querySelectorAll("input[name=choice]");
+    for (var i = 0; i < boxes.length; i++) if (boxes[i].checked) picked.push(parseInt(boxes[i].value, 10));
+    if (a.type === "multiple") return picked;
+    return picked.length ? picked[0] : null;
+  }
+
+  function problem(a, choice) {
+    if (choice === null || (choice.length === 0 && a.type !== "scale")) {
+      return a.type === "scale" ? fill(T.hint_scale, { n: a.settings.scale_max }) : T.empty_choice;
+    }
+    if (a.type === "multiple" && a.settings.max_choices && choice.length > a.settings.max_choices) {
+      return fill(T.too_many, { n: a.settings.max_choices });
+    }
+    return null;
+  }
+
+  function onSubmit(e) {
+    var a = view.current;
+    if (e.target.id !== "vote" || !socket || !a) return;  // without a socket the form posts
+    e.preventDefault();
+    var choice = readChoice(a), refused = problem(a, choice);
+    if (refused) { tell(refused, "is-error"); return; }
+    pending = { cid: newId(), activity: a.id, choice: choice };
+    send();
+  }
+
+  function send() {
+    var p = pending;
+    if (!p) return;
+    if (!socket.connected) { tell(T.pending, "is-wait"); return; }  // sent again on reconnect
+    setButton(T.sending);
+    socket.timeout(10000).emit("vote", { cid: p.cid, activity: p.activity, choice: p.choice }, function (err, ack) {
+      if (pending !== p) return;  // a newer answer replaced this one
+      if (err) {  // no ack: maybe lost; the same cid is safe to send again
+        if (socket.connected) setTimeout(send, 1000); else tell(T.pending, "is-wait");
+        return;
+      }
+      pending = null;
+      if (ack && ack.ok) {
+        mine[p.activity] = ack.choice;
+        saved(p.activity);
+      } else {
+        setButton(mine[p.activity] ? T.change : T.send);
+        tell(errorText(ack), "is-error");
+      }
+    });
+  }
+
+  /* Messages about the answer go next to the button (the top of the page may be scrolled away). */
+  function tell(text, kind) {
+    var box = stage.querySelector(".form-status");
+    if (!box) { notify(text, kind === "is-error"); return; }
+    notify("");
+    box.textContent = text;
+    box.className = "form-status " + kind;
+  }
+
+  function setButton(text) {
+    var button = stage.querySelector(".submit-bar button");
+    if (button) button.textContent = text;
+  }
+
+  function saved(activityId) {
+    tell(T.saved, "is-ok");
+    var a = view.current;
+    if (!a || a.id !== activityId) return;
+    setButton(T.change);
+    var form = $("vote");
+    if (form && !form.querySelector(".saved")) {
+      form.insertBefore(h("p", "saved", T.answered), form.querySelector(".submit-bar"));
+    }
+    refreshResults();
+  }
+
+  function onResults(data) {
+    var a = view.current;
+    if (!a || data.activity !== a.id) return;
+    a.answers = data.answers;
+    view.participants = data.participants;
+    if (isBoard(a)) {
+      if (data.results && a.revealed) { if (board) board.results(a, data.results); else boardResults(a, data.results); }
+      return;
+    }
+    if (data.results && a.revealed) a.results = data.results;
+    refreshResults();
+  }
+
+  function refreshResults() {
+    var a = view.current;
+    if (!a || !a.results || a.kind !== "poll") return;
+    var old = stage.querySelector(".results");
+    var node = patchResults(old, a, mineOf(a));
+    if (!old && node) {
+      add(stage.querySelector(".activity"), h("h3", "sub", T.results), node);
+    }
+  }
+}
+
+// --- every page --------------------------------------------------------------------------
+
+/* Forms built here carry the page's CSRF token (from its meta tag) like the server's forms. */
+doc.addEventListener("submit", function (e) {
+  var form = e.target, meta = doc.querySelector('meta[name="csrf-token"]');
+  if (!meta || !form.getAttribute || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+  if (form.querySelector('input[name="csrf_token"]')) return;
+  form.appendChild(attr(h("input"), { type: "hidden", name: "csrf_token", value: meta.getAttribute("content") }));
+}, true);
+
+/* Forms with data-confirm ask first (reset, delete, end). Registered before the pages' handlers. */
+doc.addEventListener("submit", function (e) {
+  var text = e.target.getAttribute && e.target.getAttribute("data-confirm");
+  if (text && !window.confirm(text)) e.preventDefault();
+}, false);
+
+/* The poll form shows only the fields of the chosen type. */
+export function pollTypeFields() {
+  var select = doc.querySelector("[data-poll-type]");
+  if (!select) return;
+  function sync() {
+    var fields = select.form.querySelectorAll("[data-for]");
+    for (var i = 0; i < fields.length; i++) {
+      var show = (" " + fields[i].getAttribute("data-for") + " ").indexOf(" " + select.value + " ") >= 0;
+      fields[i].hidden = !show;
+      var inputs = fields[i].querySelectorAll("input, textarea, select");
+      for (var j = 0; j < inputs.length; j++) inputs[j].disabled = !show;
+    }
+  }
+  select.addEventListener("change", sync, false);
+  sync();
+}
+
+pollTypeFields();
+
+if (body.getAttribute("data-page") === "participant") participantPage();
