@@ -4,8 +4,8 @@
 # Usage: scripts/vendor-socketio.sh VERSION      (e.g. 4.8.4)
 #
 # Fetches socket.io-client@VERSION with `npm pack` into a temporary
-# directory, copies dist/socket.io.min.js (the minified UMD build that
-# defines the global `io`; the debug module is already stripped from it)
+# directory, copies dist/socket.io.esm.min.js (the minified ES-module build
+# that static/js/core.js imports; the debug module is already stripped from it)
 # and the package LICENSE, and removes the trailing sourceMappingURL
 # comment because the .map file is not shipped.
 #
@@ -40,17 +40,17 @@ if [[ $got != "$version" ]]; then
 fi
 
 mkdir -p "$dest"
-sed '/^\/\/# sourceMappingURL=/d' "$pkg/dist/socket.io.min.js" > "$dest/socket.io.min.js"
+sed '/^\/\/# sourceMappingURL=/d' "$pkg/dist/socket.io.esm.min.js" > "$dest/socket.io.esm.min.js"
 cp "$pkg/LICENSE" "$dest/socket.io.LICENSE"
 
-if grep -q 'sourceMappingURL' "$dest/socket.io.min.js"; then
-    echo "error: a sourceMappingURL reference is still in socket.io.min.js" >&2
+if grep -q 'sourceMappingURL' "$dest/socket.io.esm.min.js"; then
+    echo "error: a sourceMappingURL reference is still in socket.io.esm.min.js" >&2
     exit 1
 fi
 
 cd "$dest"
 echo "vendored socket.io-client $version into static/vendor/"
-sha256sum socket.io.min.js socket.io.LICENSE
-echo "raw bytes:     $(wc -c < socket.io.min.js)"
-echo "gzip -9 bytes: $(gzip -9c socket.io.min.js | wc -c)"
+sha256sum socket.io.esm.min.js socket.io.LICENSE
+echo "raw bytes:     $(wc -c < socket.io.esm.min.js)"
+echo "gzip -9 bytes: $(gzip -9c socket.io.esm.min.js | wc -c)"
 echo "Update the version, sha256 and sizes in static/vendor/README.md."
