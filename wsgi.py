@@ -45,4 +45,10 @@ if __name__ == "__main__":
     # for Python, matplotlib and the fonts; it forks its chart processes and keeps drawn charts in
     # the instance folder. It stops with the server (at exit, or when it dies), and they with it.
     archive_worker.start(config, app.instance_path)
-    runtime.serve(app, socketio, config["HOST"], int(config["PORT"]), int(config["MAX_CONNECTIONS"]))
+    from live.app import start_background, stop_background
+
+    start_background(app)  # the broadcaster and the word-cloud renders; stopped on the way out
+    try:
+        runtime.serve(app, socketio, config["HOST"], int(config["PORT"]), int(config["MAX_CONNECTIONS"]))
+    finally:
+        stop_background(app)

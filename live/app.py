@@ -9,7 +9,8 @@ from live import runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
-from live.realtime import Broadcaster, socketio
+from live.realtime import socketio
+from live.sessions.push import Broadcaster
 from live.store import Store, default_sqlite_url, upgrade
 from live.writer import WriteQueue
 
@@ -52,6 +53,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(_remember_language)
     app.context_processor(_template_globals)
     return app
+
+
+# The app's background loops: the coalescing broadcaster, the event-loop heartbeat (started by
+# the first GET /healthz: it wakes 100 times a second) and the word-cloud renders.
+BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images")
+STOPPED_ON_SHUTDOWN = (*BACKGROUND, "palabre.heartbeat")
+
+
+def start_background(app: Flask) -> None:
+    """Start the app's background loops (the server does, before serving)."""
+    for name in BACKGROUND:
+        app.extensions[name].start()
+
+
+def stop_background(app: Flask) -> None:
+    """Stop every background loop of the app for good (on shutdown; tests, after each app)."""
+    for name in STOPPED_ON_SHUTDOWN:
+        app.extensions[name].stop()
 
 
 def _init_socketio(app: Flask) -> None:

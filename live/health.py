@@ -10,7 +10,8 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from live import auth, loops
+from live import auth, loops, realtime
+from live.loops import Loop
 from live.realtime import socketio
 
 bp = Blueprint("health", __name__)
@@ -22,22 +23,19 @@ class Heartbeat:
 
     def __init__(self):
         self.max_gap = 0.0
-        self.started = False
         self.last = 0.0
         self.beats = 0
+        self.loop = Loop("heartbeat", socketio, self._beat, lambda: TICK)
 
     def start(self) -> None:
-        """Start the heartbeat task once."""
-        if not self.started:
-            self.started = True
-            socketio.start_background_task(self._run)
+        """Start the heartbeat task (idempotent; never after stop)."""
+        if not self.loop.running:
+            self.last = time.perf_counter()
+        self.loop.start()
 
-    def _run(self) -> None:
-        self.last = time.perf_counter()
-        server = socketio.server
-        while socketio.server is server:  # stops when another app takes over (tests)
-            socketio.sleep(TICK)
-            loops.guarded("heartbeat", self._beat)  # an exception is logged; the loop goes on
+    def stop(self) -> None:
+        """Stop the heartbeat task for good (the server is shutting down)."""
+        self.loop.stop()
 
     def _beat(self) -> None:
         now = time.perf_counter()
@@ -53,9 +51,7 @@ def healthz():
         abort(404)
     beat: Heartbeat = current_app.extensions["palabre.heartbeat"]
     beat.start()
-    from live.realtime import _connections
-
-    body = {"ok": True, "async_mode": socketio.async_mode, "connections": len(_connections),
+    body = {"ok": True, "async_mode": socketio.async_mode, "connections": realtime.connection_count(),
             "max_loop_gap_ms": round(beat.max_gap * 1000, 1), "beats": beat.beats,
             "loop_errors": loops.error_counts()}
     if request.args.get("reset"):

@@ -10,6 +10,7 @@ on every tick cannot flood the log) and counted; `/healthz` shows the counts.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -40,3 +41,60 @@ def guarded(name: str, step: Callable, *args) -> bool:
 def error_counts() -> dict[str, int]:
     """How many iterations of each loop have failed since the server started."""
     return dict(errors)
+
+
+class Loop:
+    """A background task that runs `step()` every `interval()` seconds, from start() to stop().
+
+    Its own lifecycle: idle → running (`start`, idempotent) → stopped (`stop`, for good: a
+    stopped loop does not start again). The app owns its loops: `live.app.start_background`
+    and `stop_background` (the server starts them, and stops them on shutdown); a loop also
+    ends if another app's Socket.IO server replaces the one it started under (tests build
+    many apps). Each iteration runs through `guarded`.
+    """
+
+    def __init__(self, name: str, socketio, step: Callable[[], None], interval: Callable[[], float]):
+        self.name = name
+        self.socketio = socketio
+        self.step = step
+        self.interval = interval
+        self.state = "idle"
+        self._server = None
+        self._finished = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop has been started and not stopped."""
+        return self.state == "running"
+
+    def start(self) -> Loop:
+        """Start the task (once; never after stop)."""
+        if self.state == "idle":
+            self.state = "running"
+            self._server = self.socketio.server
+            self._finished.clear()
+            self.socketio.start_background_task(self._run)
+        return self
+
+    def stop(self) -> None:
+        """Ask the task to end after its current iteration; it never starts again."""
+        if self.state == "idle":
+            self._finished.set()
+        self.state = "stopped"
+
+    def wait_stopped(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until the task has ended."""
+        return self._finished.wait(timeout)
+
+    def _alive(self) -> bool:
+        return self.state == "running" and self.socketio.server is self._server
+
+    def _run(self) -> None:
+        try:
+            while self._alive():
+                self.socketio.sleep(self.interval())
+                if not self._alive():
+                    break
+                guarded(self.name, self.step)
+        finally:
+            self._finished.set()

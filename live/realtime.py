@@ -1,15 +1,16 @@
-"""Rooms, roles, the event-handler wrapper and the one broadcaster. The only module that emits.
+"""Socket.IO infrastructure: connections, rooms, the handler pipeline and emits.
 
 Rooms: every socket joins `s<session_id>:<role>` (participant, screen, facilitator,
-moderator). State changes go to every room as a role-specific snapshot with a version;
-live aggregates (vote counts...) are coalesced per activity and pushed at most every
-`PUSH_INTERVAL` seconds, never one message per vote.
+moderator); a participant's sockets (phones, tabs) also join `s<session_id>:p<participant_id>`,
+so that a message for one person reaches them on every process (with a message queue).
+`handler` registers a socket event: role, rate, payload and replay checks, one write
+transaction, the ack, then the effects once committed. This module knows no feature: what a
+session looks like (snapshots) and the coalescing broadcaster live in `live.sessions.push`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -18,8 +19,8 @@ from flask import current_app, request
 from flask_socketio import SocketIO, join_room
 from sqlalchemy.exc import DataError
 
+from live import acks
 from live.errors import DomainError
-from live.loops import guarded
 from live.store import storage_problem
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,17 @@ def room(session_id: int, role: str) -> str:
     return f"s{session_id}:{role}"
 
 
+def participant_room(session_id: int, participant_id: int) -> str:
+    """The room of one participant's sockets (phones, tabs) in one session."""
+    return f"s{session_id}:p{participant_id}"
+
+
 def register(connection: Connection) -> None:
-    """Remember a connected socket and put it in its room."""
+    """Remember a connected socket and put it in its rooms."""
     _connections[connection.sid] = connection
     join_room(room(connection.session_id, connection.role))
+    if connection.participant_id is not None:
+        join_room(participant_room(connection.session_id, connection.participant_id))
 
 
 def forget(sid: str) -> None:
@@ -69,6 +77,11 @@ def forget(sid: str) -> None:
 def connection() -> Connection | None:
     """The connection of the socket being handled."""
     return _connections.get(request.sid)
+
+
+def connection_count() -> int:
+    """How many sockets this process holds."""
+    return len(_connections)
 
 
 def store():
@@ -157,8 +170,6 @@ def _unknown_event(event=None, *_args):
 
 
 def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
-    from live.sessions.model import ClientAck
-
     cid = payload["cid"]
     try:
         if not write:
@@ -167,16 +178,12 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
                 response = {"ok": True, **fn(ctx, payload)}
         else:
             def work(db):
-                prior = db.query(ClientAck.response, ClientAck.event).filter_by(
-                    actor=conn.actor, client_id=cid).first()
+                prior = acks.previous(db, conn.actor, cid, event)
                 if prior is not None:
-                    if prior.event not in (None, event):  # the id of another message: refused
-                        raise DomainError("cid_reused")
-                    return None, prior.response  # an idempotent replay: same answer, nothing new stored
+                    return None, prior  # an idempotent replay: same answer, nothing new stored
                 ctx = Context(db, conn)
                 answer = {"ok": True, **fn(ctx, payload)}
-                db.add(ClientAck(actor=conn.actor, client_id=cid, event=event, response=answer))
-                db.flush()
+                acks.remember(db, conn.actor, cid, event, answer)
                 return ctx, answer
 
             ctx, response = current_app.extensions["palabre.writer"].run(work)
@@ -202,125 +209,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
     return response
 
 
-# --- pushes ---------------------------------------------------------------------------------
-
-def push_state(session_id: int) -> None:
-    """Send every room of the session its fresh snapshot (after a state change)."""
-    from live.sessions.views import snapshot
-
-    with store().read() as db:
-        from live.sessions.model import LiveSession
-
-        session = db.get(LiveSession, session_id)
-        if session is None:
-            return
-        views = {role: snapshot(db, session, role) for role in ("participant", *STAFF_ROLES)}
-    for role, view in views.items():
-        socketio.emit("state", view, to=room(session_id, role))
-
-
-class Broadcaster:
-    """Coalesces live aggregates: at most one push per activity per interval."""
-
-    def __init__(self, app):
-        self.app = app
-        self.dirty: set[tuple[int, int]] = set()
-        # Activities whose revealed results the phones have not had yet (held back by their
-        # once-a-second limit); staff rooms are not sent them again.
-        self.owed: set[tuple[int, int]] = set()
-        self.presence: set[int] = set()
-        self.last_presence = 0.0
-        self.last_participant_push: dict[int, float] = {}
-        self.started = False
-
-    def mark(self, session_id: int, activity_id: int) -> None:
-        """Note that an activity's aggregates changed; pushed on the next tick."""
-        self.dirty.add((session_id, activity_id))
-        if not self.started:
-            self.started = True
-            socketio.start_background_task(self._loop)
-
-    def mark_presence(self, session_id: int) -> None:
-        """Note that participants joined; counts are pushed at most twice a second."""
-        self.presence.add(session_id)
-        if not self.started:
-            self.started = True
-            socketio.start_background_task(self._loop)
-
-    def _presence(self) -> None:
-        from live.sessions.model import LiveSession
-
-        sessions, self.presence = self.presence, set()
-        self.last_presence = time.monotonic()
-        for session_id in sessions:
-            with store().read() as db:
-                live_session = db.get(LiveSession, session_id)
-                current = live_session.current_activity_id if live_session else None
-            if current is not None:
-                self.dirty.add((session_id, current))  # its aggregates carry the count
-            elif live_session is not None:
-                push_state(session_id)
-
-    def _loop(self) -> None:
-        interval = self.app.config["PUSH_INTERVAL"]
-        # Runs as long as this app's Socket.IO server is the one in use: an app replaced by
-        # another (every test builds one) stops pushing into the new app's rooms.
-        server = socketio.server
-        while socketio.server is server:
-            socketio.sleep(interval)
-            # An exception (the database gone for a moment...) is logged; the loop goes on.
-            guarded("broadcaster", self._tick)
-
-    def _tick(self) -> None:
-        if self.presence and time.monotonic() - self.last_presence >= 0.5:
-            with self.app.app_context():
-                self._presence()
-        if self.dirty or self.owed:
-            batch, self.dirty = self.dirty, set()
-            owed, self.owed = self.owed, set()
-            with self.app.app_context():
-                for session_id, activity_id in batch | owed:
-                    # One activity failing must not keep the others from being pushed.
-                    guarded("broadcaster", self._push, session_id, activity_id,
-                            (session_id, activity_id) in batch)
-
-    def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
-        from live.sessions.views import aggregates
-
-        with store().read() as db:
-            data = aggregates(db, activity_id)
-        if data is None:
-            return
-        for role in STAFF_ROLES if staff else ():
-            if role == "screen" and not data["revealed"]:
-                socketio.emit("results", _without_results(data), to=room(session_id, role))
-            else:
-                socketio.emit("results", data, to=room(session_id, role))
-        if data["revealed"]:
-            # Phones get revealed results too, but at most once a second.
-            now = time.monotonic()
-            if now - self.last_participant_push.get(activity_id, 0) >= 1.0:
-                self.last_participant_push[activity_id] = now
-                socketio.emit("results", data, to=room(session_id, "participant"))
-            else:
-                self.owed.add((session_id, activity_id))
-        elif staff:
-            socketio.emit("results", _without_results(data), to=room(session_id, "participant"))
-
-
-def _without_results(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "results"}
-
-
-def mark_presence(session_id: int) -> None:
-    """Schedule a coalesced push of the session's participant count."""
-    current_app.extensions["palabre.broadcaster"].mark_presence(session_id)
-
-
-def mark_dirty(session_id: int, activity_id: int) -> None:
-    """Schedule a coalesced push of an activity's aggregates."""
-    current_app.extensions["palabre.broadcaster"].mark(session_id, activity_id)
-
+# --- emits ------------------------------------------------------------------------------------
 
 def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, ...]) -> None:
     """Send one event to some role rooms of a session."""
@@ -328,18 +217,6 @@ def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, .
         socketio.emit(event, data, to=room(session_id, role))
 
 
-def participant_sids(session_id: int, participant_ids) -> dict[int, list[str]]:
-    """The connected sockets (phones, tabs) of some participants of a session, by participant."""
-    wanted, found = set(participant_ids), {}
-    for c in list(_connections.values()):
-        if c.session_id == session_id and c.role == "participant" and c.participant_id in wanted:
-            found.setdefault(c.participant_id, []).append(c.sid)
-    return found
-
-
-def emit_to_participant(session_id: int, participant_id: int, event: str, data: dict) -> bool:
-    """Send one event to one participant's sockets only (never a room); False if none is connected."""
-    sids = participant_sids(session_id, [participant_id]).get(participant_id, [])
-    for sid in sids:
-        socketio.emit(event, data, to=sid)
-    return bool(sids)
+def emit_to_participant(session_id: int, participant_id: int, event: str, data: dict) -> None:
+    """Send one event to one participant's sockets only (their own room), wherever they are."""
+    socketio.emit(event, data, to=participant_room(session_id, participant_id))

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from live import create_app
+from live.app import stop_background
 from live.polls import service as polls
 from live.realtime import socketio
 from live.sessions import service as sessions
@@ -95,6 +96,7 @@ def app(tmp_path):
     })
     app.test_client_class = Browser
     yield app
+    stop_background(app)
     app.extensions["palabre.store"].dispose()
 
 

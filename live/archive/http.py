@@ -16,7 +16,8 @@ from live.errors import DomainError
 from live.i18n import message
 from live.security import upload_limit
 from live.sessions import service
-from live.web import staff_session, store, write_or_flash
+from live.sessions.access import staff_session
+from live.web import store, write_or_flash
 
 bp = Blueprint("archive", __name__)
 

@@ -140,9 +140,14 @@ def shutdown() -> None:
 
 
 def _store_modules() -> None:
-    import live.models  # noqa: F401 - every table
+    # Every table (what live.models lists; that module sits above this package).
+    from live import acks  # noqa: F401
     from live.archive import model  # noqa: F401
     from live.archive.kinds import load
+    from live.boards import model as boards_model  # noqa: F401
+    from live.polls import model as polls_model  # noqa: F401
+    from live.sessions import model as sessions_model  # noqa: F401
+    from live.wordclouds import model as wordclouds_model  # noqa: F401
 
     load()
 

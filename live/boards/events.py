@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from live import realtime
 from live.boards import service
+from live.sessions import push
 from live.sessions import service as sessions
 from live.sessions.model import Activity, Participant
 
@@ -24,8 +25,8 @@ def _participant(ctx):
 def _after_change(ctx, live_session, activity, published: bool) -> None:
     """Published content changed: a state push; otherwise only the coalesced counters."""
     if published:
-        ctx.after(lambda: realtime.push_state(live_session.id))
-    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+        ctx.after(lambda: push.push_state(live_session.id))
+    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
 
 
 @realtime.handler("board_post", roles=("participant",))
@@ -72,21 +73,20 @@ def on_vote(ctx, payload):
     person = _participant(ctx)
     operation = service.unvote if payload.get("take") is True else service.vote
     operation(ctx.db, live_session, activity, person, payload.get("item"))
-    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
     return {"mine": service.mine(ctx.db, activity, person.id)}
 
 
 def tell_authors(session_id: int, activity_id: int, people: set[int]) -> None:
     """Send the authors (and refunded voters) of moderated items their fresh `mine`, to their
-    own sockets only: a phone learns at once that its pending idea was approved or rejected."""
-    connected = realtime.participant_sids(session_id, people)
-    if not connected:
+    own room only: a phone learns at once that its pending idea was approved or rejected."""
+    if not people:
         return
     with realtime.store().read() as db:
         activity = db.get(Activity, activity_id)
         if activity is None:
             return
-        mine = {pid: service.mine(db, activity, pid) for pid in connected}
+        mine = {pid: service.mine(db, activity, pid) for pid in people}
     for pid, data in mine.items():
         realtime.emit_to_participant(session_id, pid, "board_mine",
                                      {"activity": activity_id, "mine": data})
@@ -107,7 +107,7 @@ def on_moderate(ctx, payload):
         ctx.conn.role, payload.get("by"), payload.get("text"), payload.get("column"),
         payload.get("into"))
     if refused is not None:  # nothing done but the log's trace of the attempt
-        ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+        ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
         return realtime.error(refused.code, ctx.conn, refused.state, **refused.params)
     _after_change(ctx, live_session, activity, True)
     ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
@@ -122,7 +122,7 @@ def on_display(ctx, payload):
     changes = {k: payload[k] for k in ("sort", "spotlight", "current") if k in payload}
     service.set_display(ctx.db, live_session, activity, ctx.conn.role, changes, ctx.conn.role,
                         payload.get("by"))
-    ctx.after(lambda: realtime.push_state(live_session.id))
+    ctx.after(lambda: push.push_state(live_session.id))
     return {"version": activity.version}
 
 
@@ -131,7 +131,7 @@ def on_settings(ctx, payload):
     """Change a board's settings (moderation, budget, signing, visibility, columns)."""
     live_session, activity = _board(ctx, payload)
     service.update_settings(ctx.db, live_session, activity, payload.get("settings"))
-    ctx.after(lambda: realtime.push_state(live_session.id))
+    ctx.after(lambda: push.push_state(live_session.id))
     return {"settings": activity.settings}
 
 

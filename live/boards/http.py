@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from live import realtime
 from live.boards import events, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
+from live.sessions import push
 from live.sessions import service as sessions
-from live.web import participant_form_write, staff_session, store, write_or_flash
+from live.sessions.access import participant_form_write, staff_session
+from live.web import store, write_or_flash
 
 bp = Blueprint("boards", __name__)
 
@@ -33,8 +34,8 @@ def _back(code: str, done, problem, ok_code: str | None, published: bool = True)
         if done:
             session_id, activity_id, _ = done
             if published:
-                realtime.push_state(session_id)
-            realtime.mark_dirty(session_id, activity_id)
+                push.push_state(session_id)
+            push.mark_dirty(session_id, activity_id)
         if ok_code:
             flash(message(ok_code), "ok")
     return redirect(url_for("sessions.participant", code=code) + "#board")
@@ -107,7 +108,7 @@ def add(token: str):
         service.add_board(db, sessions.get_session(db, session_id), kind,
                           request.form.get("prompt", ""), _settings_from_form(request.form, kind))
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -144,7 +145,7 @@ def settings(token: str, activity_id: int):
                                     prompt=request.form.get("prompt"), sources=sources)
             return True
 
-        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+        if write_or_flash(run, lambda: push.push_state(session_id)):
             return redirect(url_for("sessions.console", token=token) + f"#a{activity_id}")
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)
@@ -172,7 +173,7 @@ def _display(token: str, role: str, activity_id: int, back: str):
         activity = sessions.get_activity(db, live_session, activity_id)
         service.set_display(db, live_session, activity, role, changes, role)
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for(back, token=token) + f"#a{activity_id}")
 
 
@@ -233,11 +234,11 @@ def moderate(token: str, activity_id: int):
     except DomainError as exc:
         flash(_conflict_text(exc), "error")
     else:
-        realtime.mark_dirty(session_id, activity_id)
+        push.mark_dirty(session_id, activity_id)
         if refused is not None:
             flash(_conflict_text(refused), "error")
             return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
-        realtime.push_state(session_id)
+        push.push_state(session_id)
         events.tell_authors(session_id, activity_id, people)
         flash(message("moderation_done"), "ok")
     return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")

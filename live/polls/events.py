@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from live import realtime
 from live.polls import service
+from live.sessions import push
 from live.sessions import service as sessions
 from live.sessions.model import Participant
 
@@ -16,5 +17,5 @@ def on_vote(ctx, payload):
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
     stored = service.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
                           payload["cid"])
-    ctx.after(lambda: realtime.mark_dirty(live_session.id, activity.id))
+    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
     return {"activity": activity.id, "choice": stored}

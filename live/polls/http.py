@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from live import realtime
 from live.errors import DomainError
 from live.i18n import message
 from live.polls import service
+from live.sessions import push
 from live.sessions import service as sessions
-from live.web import participant_form_write, staff_session, store, write_or_flash
+from live.sessions.access import participant_form_write, staff_session
+from live.web import store, write_or_flash
 
 bp = Blueprint("polls", __name__)
 
@@ -36,7 +37,7 @@ def vote(code: str):
         flash(message(problem.code, **problem.params), "error")
         return redirect(url_for("sessions.participant", code=code))
     if done:
-        realtime.mark_dirty(done[0], done[1])
+        push.mark_dirty(done[0], done[1])
     flash(message("vote_saved"), "ok")
     return redirect(url_for("sessions.participant", code=code))
 
@@ -58,7 +59,7 @@ def add(token: str):
         service.add_poll(db, sessions.get_session(db, session_id), request.form.get("type"),
                          request.form.get("prompt", ""), options, settings)
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -76,7 +77,7 @@ def edit(token: str, activity_id: int):
                                 options, settings)
             return True
 
-        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+        if write_or_flash(run, lambda: push.push_state(session_id)):
             return redirect(url_for("sessions.console", token=token))
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from live import realtime
 from live.errors import DomainError
 from live.realtime import Connection, socketio
-from live.sessions import service
+from live.sessions import push, service
 from live.sessions.views import snapshot
 
 
@@ -40,7 +40,7 @@ def on_connect(auth=None):
     realtime.register(conn)
     _send_snapshot(conn)
     if joined_now:
-        realtime.mark_presence(conn.session_id)
+        push.mark_presence(conn.session_id)
 
 
 def _refuse(code: str, auth) -> None:
@@ -74,5 +74,5 @@ def on_command(ctx, payload):
     """A facilitator drives the session: show, banner, open, close, reveal, hide, reset, end."""
     live_session = service.get_session(ctx.db, ctx.conn.session_id)
     service.apply_command(ctx.db, live_session, payload.get("action"), payload.get("activity"))
-    ctx.after(lambda: realtime.push_state(live_session.id))
+    ctx.after(lambda: push.push_state(live_session.id))
     return {"version": live_session.version}

@@ -6,13 +6,14 @@ import secrets
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from live import auth, realtime
+from live import auth
 from live.errors import DomainError
 from live.netinfo import public_base_url
 from live.qr import qr_svg
-from live.sessions import service
+from live.sessions import push, service
+from live.sessions.access import staff_session
 from live.sessions.views import snapshot
-from live.web import error_page, staff_session, store, write_or_flash
+from live.web import error_page, store, write_or_flash
 
 bp = Blueprint("sessions", __name__)
 
@@ -61,7 +62,7 @@ def participant(code: str):
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
         return render_template("sessions/home.html", error=exc.code, code=code), 404
     if joined_now:
-        realtime.mark_presence(session_id)
+        push.mark_presence(session_id)
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
@@ -123,7 +124,7 @@ def console_command(token: str):
     def run(db):
         service.apply_command(db, service.get_session(db, session_id), action, activity)
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token) + (f"#a{activity}" if activity else ""))
 
 
@@ -138,7 +139,7 @@ def move(token: str, activity_id: int):
         service.move_activity(db, live_session, service.get_activity(db, live_session, activity_id),
                               offset)
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -151,7 +152,7 @@ def delete(token: str, activity_id: int):
         live_session = service.get_session(db, session_id)
         service.delete_activity(db, live_session, service.get_activity(db, live_session, activity_id))
 
-    write_or_flash(run, lambda: realtime.push_state(session_id))
+    write_or_flash(run, lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from live.acks import ClientAck  # noqa: F401 - the table lives in live.acks; kept importable here
 from live.sessions.lifecycle import ACTIVITY_STATES, SESSION_STATES, check_constraint
 from live.store import Base, UTCDateTime, utcnow
 
@@ -135,19 +136,3 @@ class TimelineEntry(Base):
     actor: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-class ClientAck(Base):
-    """The answer already given to a client-generated id: a replay gets it again."""
-
-    __tablename__ = "client_acks"
-    __table_args__ = (UniqueConstraint("actor", "client_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor: Mapped[str] = mapped_column(String(80))
-    client_id: Mapped[str] = mapped_column(String(64))
-    # The event the id was first used for ("vote", "command"...; "form" for plain forms; empty
-    # in rows older than this column): the same id sent with another event is refused.
-    event: Mapped[str | None] = mapped_column(String(40))
-    response: Mapped[dict] = mapped_column(JSON)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

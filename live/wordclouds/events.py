@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from live import realtime
+from live.sessions import push
 from live.sessions import service as sessions
 from live.sessions.model import Participant
 from live.wordclouds import images, service
@@ -17,10 +18,10 @@ def _activity(ctx, payload):
 
 def _changed(ctx, live_session, activity, state: bool = False) -> None:
     session_id, activity_id = live_session.id, activity.id
-    ctx.after(lambda: realtime.mark_dirty(session_id, activity_id))
+    ctx.after(lambda: push.mark_dirty(session_id, activity_id))
     ctx.after(lambda: images.schedule(session_id, activity_id))
     if state:
-        ctx.after(lambda: realtime.push_state(session_id))
+        ctx.after(lambda: push.push_state(session_id))
 
 
 @realtime.handler("word:add", roles=("participant",))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from live import auth, realtime
+from live import auth
 from live.errors import DomainError
 from live.i18n import message
+from live.sessions import push
 from live.sessions import service as sessions
+from live.sessions.access import participant_form_write, staff_session
 from live.sessions.model import Activity
-from live.web import participant_form_write, staff_session, store, write_or_flash
+from live.web import store, write_or_flash
 from live.wordclouds import images, service
 
 bp = Blueprint("wordclouds", __name__)
@@ -63,7 +65,7 @@ def add(token: str):
     session_id = staff_session(token, "facilitator")
     write_or_flash(lambda db: service.add_wordcloud(
         db, sessions.get_session(db, session_id), request.form.get("prompt", ""), _settings(request.form)),
-        lambda: realtime.push_state(session_id))
+        lambda: push.push_state(session_id))
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -79,7 +81,7 @@ def edit(token: str, activity_id: int):
                                      _settings(request.form))
             return True
 
-        if write_or_flash(run, lambda: realtime.push_state(session_id)):
+        if write_or_flash(run, lambda: push.push_state(session_id)):
             return redirect(url_for("sessions.console", token=token))
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)
@@ -111,7 +113,7 @@ def _back_to_phone(code: str, done, problem):
     if problem is not None:
         flash(message(problem.code, **problem.params), "error")
     elif done:
-        realtime.mark_dirty(done[0], done[1])
+        push.mark_dirty(done[0], done[1])
         images.schedule(done[0], done[1])
     return redirect(url_for("sessions.participant", code=code))
 
@@ -135,8 +137,8 @@ def moderate(token: str, activity_id: int):
         service.moderate(db, live_session, activity, request.form.get("action"), request.form.get("key"),
                          request.form.get("into") or None)
 
-    write_or_flash(run, lambda: realtime.push_state(session_id),
-                   lambda: realtime.mark_dirty(session_id, activity_id),
+    write_or_flash(run, lambda: push.push_state(session_id),
+                   lambda: push.mark_dirty(session_id, activity_id),
                    lambda: images.schedule(session_id, activity_id))
     return redirect(url_for("sessions.moderator", token=token))
 

@@ -39,6 +39,14 @@ class CloudImages:
         self.pending: set[int] = set()
         self.last_render: dict[int, float] = {}
         self.current: dict[int, str] = {}
+        self.stopped = False
+
+    def start(self) -> None:
+        """Nothing to start: a render task is spawned per change (`schedule`), until stop()."""
+
+    def stop(self) -> None:
+        """Schedule no more renders; renders under way tell no one (the server is shutting down)."""
+        self.stopped = True
 
     def digest(self, frequencies: dict[str, int], theme: str) -> str:
         """A keyed hash of what the image shows: its URL cannot be guessed from the words."""
@@ -69,7 +77,7 @@ class CloudImages:
 
     def schedule(self, session_id: int, activity_id: int) -> None:
         """Render this cloud again soon (at most once a second), then tell the rooms."""
-        if activity_id in self.pending:
+        if activity_id in self.pending or self.stopped:
             return
         self.pending.add(activity_id)
         socketio.start_background_task(self._run, session_id, activity_id)
@@ -99,7 +107,7 @@ class CloudImages:
                 log.warning("cloud %s not rendered: %s", activity_id, exc)
                 return
             self.current[activity_id] = digest
-            if socketio.server is not server:
+            if socketio.server is not server or self.stopped:
                 return
             realtime.emit_to_session(session_id, "cloud", {"activity": activity_id, "v": digest},
                                      roles=("screen", "facilitator", "moderator", "participant"))

@@ -1,0 +1,54 @@
+"""Who may act on a session from HTTP: staff capability links and participants' form posts."""
+
+from __future__ import annotations
+
+from flask import abort, request
+
+from live import acks, auth, ratelimit
+from live.errors import DomainError
+from live.i18n import message
+from live.sessions import service
+from live.web import store
+
+
+def staff_session(token: str, role: str) -> int:
+    """The id of the session this capability token opens for `role`, or a 404 page."""
+    with store().read() as db:
+        try:
+            live_session, granted = service.session_by_token(db, token)
+        except DomainError:
+            granted = None
+        if granted != role:
+            abort(404, description=message("bad_token"))
+        return live_session.id
+
+
+def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | None]:
+    """Run a participant's plain-form action once: `fn(db, session, activity, participant)`.
+
+    The form's hidden `cid` makes a form sent twice (a double tap, a reload) a no-op, as for
+    socket events. Returns ((session_id, activity_id, outcome) or None if replayed, None) on
+    success, or (None, the DomainError) when refused; nothing is stored then.
+    """
+    key = auth.device_key()
+    cid = (request.form.get("cid") or "")[:64]
+
+    def run(db):
+        live_session = service.session_by_code(db, code)
+        person = service.join(db, live_session, key)
+        if not ratelimit.allow(ratelimit.participant_key(person.id)):
+            raise DomainError("rate_limited")  # the same budget as the participant's sockets
+        actor = f"p{person.id}"
+        if cid and acks.previous(db, actor, cid, "form") is not None:
+            return None  # the same form sent twice
+        activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
+        outcome = fn(db, live_session, activity, person)
+        if cid:
+            acks.remember(db, actor, cid, "form", {"ok": True})
+        return live_session.id, activity.id, outcome
+
+    try:
+        with store().write() as db:
+            return run(db), None
+    except DomainError as exc:
+        return None, exc

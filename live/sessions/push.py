@@ -1,0 +1,129 @@
+"""What the rooms of a session are told after a change: snapshots and coalesced live counts.
+
+`push_state` sends every role room its fresh snapshot (`live.sessions.views`) after a state
+change. Live aggregates (vote counts...) are not pushed per answer: `mark_dirty` notes the
+activity and the `Broadcaster` pushes each one at most every `PUSH_INTERVAL` seconds; phones
+get revealed results at most once a second. `mark_presence` does the same for the count of
+participants. Built on `live.realtime` (rooms, emits); features call these after a commit.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+
+from live import realtime
+from live.loops import Loop, guarded
+from live.realtime import STAFF_ROLES, room, socketio
+from live.sessions.model import LiveSession
+from live.sessions.views import aggregates, snapshot
+
+
+def push_state(session_id: int) -> None:
+    """Send every room of the session its fresh snapshot (after a state change)."""
+    with realtime.store().read() as db:
+        session = db.get(LiveSession, session_id)
+        if session is None:
+            return
+        views = {role: snapshot(db, session, role) for role in ("participant", *STAFF_ROLES)}
+    for role, view in views.items():
+        socketio.emit("state", view, to=room(session_id, role))
+
+
+class Broadcaster:
+    """Coalesces live aggregates: at most one push per activity per interval."""
+
+    def __init__(self, app):
+        self.app = app
+        self.dirty: set[tuple[int, int]] = set()
+        # Activities whose revealed results the phones have not had yet (held back by their
+        # once-a-second limit); staff rooms are not sent them again.
+        self.owed: set[tuple[int, int]] = set()
+        self.presence: set[int] = set()
+        self.last_presence = 0.0
+        self.last_participant_push: dict[int, float] = {}
+        self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"])
+
+    def start(self) -> None:
+        """Start pushing (idempotent; the first change starts it too, unless stopped)."""
+        self.loop.start()
+
+    def stop(self) -> None:
+        """Stop pushing for good (the server is shutting down)."""
+        self.loop.stop()
+
+    def mark(self, session_id: int, activity_id: int) -> None:
+        """Note that an activity's aggregates changed; pushed on the next tick."""
+        self.dirty.add((session_id, activity_id))
+        self.loop.start()
+
+    def mark_presence(self, session_id: int) -> None:
+        """Note that participants joined; counts are pushed at most twice a second."""
+        self.presence.add(session_id)
+        self.loop.start()
+
+    def _presence(self) -> None:
+        sessions, self.presence = self.presence, set()
+        self.last_presence = time.monotonic()
+        for session_id in sessions:
+            with realtime.store().read() as db:
+                live_session = db.get(LiveSession, session_id)
+                current = live_session.current_activity_id if live_session else None
+            if current is not None:
+                self.dirty.add((session_id, current))  # its aggregates carry the count
+            elif live_session is not None:
+                push_state(session_id)
+
+    def _tick(self) -> None:
+        if self.presence and time.monotonic() - self.last_presence >= 0.5:
+            with self.app.app_context():
+                self._presence()
+        if self.dirty or self.owed:
+            batch, self.dirty = self.dirty, set()
+            owed, self.owed = self.owed, set()
+            with self.app.app_context():
+                for session_id, activity_id in batch | owed:
+                    # One activity failing must not keep the others from being pushed.
+                    guarded("broadcaster", self._push, session_id, activity_id,
+                            (session_id, activity_id) in batch)
+
+    def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
+        with realtime.store().read() as db:
+            data = aggregates(db, activity_id)
+        if data is None:
+            return
+        for role in STAFF_ROLES if staff else ():
+            if role == "screen" and not data["revealed"]:
+                socketio.emit("results", _without_results(data), to=room(session_id, role))
+            else:
+                socketio.emit("results", data, to=room(session_id, role))
+        if data["revealed"]:
+            # Phones get revealed results too, but at most once a second.
+            now = time.monotonic()
+            if now - self.last_participant_push.get(activity_id, 0) >= 1.0:
+                self.last_participant_push[activity_id] = now
+                socketio.emit("results", data, to=room(session_id, "participant"))
+            else:
+                self.owed.add((session_id, activity_id))
+        elif staff:
+            socketio.emit("results", _without_results(data), to=room(session_id, "participant"))
+
+
+def _without_results(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "results"}
+
+
+def broadcaster() -> Broadcaster:
+    """The application's broadcaster."""
+    return current_app.extensions["palabre.broadcaster"]
+
+
+def mark_presence(session_id: int) -> None:
+    """Schedule a coalesced push of the session's participant count."""
+    broadcaster().mark_presence(session_id)
+
+
+def mark_dirty(session_id: int, activity_id: int) -> None:
+    """Schedule a coalesced push of an activity's aggregates."""
+    broadcaster().mark(session_id, activity_id)
