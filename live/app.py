@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_compress import Compress
 
-from live import runtime, security
+from live import auth, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
     security.init_app(app)
+    app.context_processor(auth.organiser_globals)  # (auth uses security: not the other way)
     Compress(app)
     # Socket handlers must be declared before init_app: Flask-SocketIO only replays the
     # handlers it collected while unbound onto each new server (one per app, e.g. in tests).

@@ -50,6 +50,11 @@ def organiser_allowed() -> bool:
     return local_mode() and is_local_request() and host_is_loopback() and not proxied()
 
 
+def organiser_globals() -> dict:
+    """Template globals: whether an organiser is signed in (with a password)."""
+    return {"organiser_signed_in": bool(admin_password()) and organiser_allowed()}
+
+
 def password_mark() -> str:
     """What a signed-in organiser's cookie holds: derived from the current password, so that
     changing the password ends every earlier organiser session."""

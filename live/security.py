@@ -54,7 +54,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.jinja_env.globals["csrf_field"] = csrf_field
-    app.context_processor(_organiser_signed_in)
     app.after_request(_noindex)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
@@ -66,12 +65,6 @@ def init_app(app: Flask) -> None:
 def csrf_field() -> Markup:
     """The hidden field every POST form carries: `{{ csrf_field() }}`."""
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">')
-
-
-def _organiser_signed_in() -> dict:
-    from live import auth
-
-    return {"organiser_signed_in": bool(auth.admin_password()) and auth.organiser_allowed()}
 
 
 def _csrf_failed(exc):
