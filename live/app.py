@@ -36,6 +36,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(url)
     store = Store(url, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"])
+    # Capability links derive from the secret key, never stored in the database.
+    store.set_info(link_key=app.config["SECRET_KEY"])
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()

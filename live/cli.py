@@ -19,13 +19,15 @@ def _store():
 
 
 def _links(live_session) -> dict:
+    from live.sessions import capabilities
+
     base = public_base_url(current_app.config)
-    return {
-        "join": f"{base}/j/{live_session.join_code}",
-        "facilitator": f"{base}/f/{live_session.facilitator_token}",
-        "moderator": f"{base}/m/{live_session.moderator_token}",
-        "screen": f"{base}/screen/{live_session.screen_token}",
-    }
+    paths = {"facilitator": "f", "moderator": "m", "screen": "screen"}
+    links = {"join": f"{base}/j/{live_session.join_code}"}
+    for role, token in capabilities.current_tokens(live_session).items():
+        links[role] = (f"{base}/{paths[role]}/{token}" if token else
+                       f"(not shown: flask --app wsgi session rotate-link {live_session.id} {role})")
+    return links
 
 
 def _write(fn):
@@ -98,6 +100,22 @@ def register(app: Flask) -> None:
             click.echo(f"session {session_id}  code {live_session.join_code}")
             for role, url in _links(live_session).items():
                 click.echo(f"  {role:12} {url}")
+
+    @session_group.command("rotate-link")
+    @click.argument("session_id", type=int)
+    @click.argument("role", type=click.Choice(["facilitator", "moderator", "screen"]))
+    def rotate_link(session_id, role):
+        """Issue a new facilitator, moderator or screen link; the old one stops working."""
+        from live.sessions import capabilities
+
+        def run(db):
+            live_session = service.get_session(db, session_id)
+            capabilities.issue(db, live_session, role)
+            return _links(live_session)[role]
+
+        click.echo(_write(run))
+        # Sockets of a running server still open with the old link: they are refused at their
+        # next event (the server checks the link), and cut at once when rotated from the web.
 
     @app.cli.command("demo")
     @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),

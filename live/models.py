@@ -9,6 +9,7 @@ from live.sessions.model import (  # noqa: F401
     Event,
     LiveSession,
     Participant,
+    SessionLink,
     TimelineEntry,
 )
 from live.store import Base

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import current_app, request
@@ -39,6 +39,9 @@ class Connection:
     role: str
     locale: str
     participant_id: int | None = None
+    # Checked again before every event when set (a staff socket: is its link still the
+    # current one?). False: the socket loses its role and is disconnected.
+    still_allowed: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
 
     @property
     def actor(self) -> str:
@@ -150,6 +153,9 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
                 return error("not_joined")
             if conn.role not in roles:
                 return error("forbidden", conn)
+            if conn.still_allowed is not None and not conn.still_allowed():
+                disconnect_role(conn.session_id, conn.role)  # e.g. its link was rotated elsewhere
+                return error("bad_token", conn)
             if _rate_limited(conn):
                 return error("rate_limited", conn)
             problem = _check_payload(payload)
@@ -220,3 +226,16 @@ def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, .
 def emit_to_participant(session_id: int, participant_id: int, event: str, data: dict) -> None:
     """Send one event to one participant's sockets only (their own room), wherever they are."""
     socketio.emit(event, data, to=participant_room(session_id, participant_id))
+
+
+def disconnect_role(session_id: int, role: str) -> int:
+    """Take a role away from every socket holding it in a session (its link was rotated): the
+    sockets of this process are disconnected now, the role's room is closed in every process
+    (message queue); sockets of other processes are refused at their next event
+    (`Connection.still_allowed`). Returns how many sockets of this process were cut."""
+    sids = [c.sid for c in list(_connections.values()) if c.session_id == session_id and c.role == role]
+    for sid in sids:
+        _connections.pop(sid, None)
+        socketio.server.disconnect(sid, namespace="/")
+    socketio.close_room(room(session_id, role))
+    return len(sids)

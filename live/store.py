@@ -71,6 +71,10 @@ class Store:
         # patched), so a writer never waits inside SQLite's C code for another writer.
         self._write_lock = threading.Lock()
 
+    def set_info(self, **info) -> None:
+        """Values every unit of work sees in `db.info` (e.g. the key capability links derive from)."""
+        self._sessions.configure(info=info)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A short read-only unit of work."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from live import auth
+from live.errors import DomainError
 from live.i18n import message
 from live.security import limiter
 from live.sessions import service
@@ -93,3 +94,17 @@ def session_page(session_id: int):
             abort(404)
         return render_template("admin/session.html", live_session=live_session,
                                event=live_session.event, links=_links(live_session))
+
+
+@bp.post("/sessions/<int:session_id>/links/<role>")
+def rotate_link(session_id: int, role: str):
+    """Issue a new capability link for a session; the page then shows it."""
+    from live.sessions.http import rotate
+
+    with store().read() as db:
+        try:
+            service.get_session(db, session_id)
+        except DomainError:
+            abort(404)
+    rotate(session_id, role)
+    return redirect(url_for("admin.session_page", session_id=session_id) + "#links-title"), 303

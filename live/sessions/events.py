@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import request
 from flask import session as cookie
 from flask_babel import get_locale
@@ -9,15 +11,22 @@ from flask_babel import get_locale
 from live import realtime
 from live.errors import DomainError
 from live.realtime import Connection, socketio
-from live.sessions import push, service
+from live.sessions import capabilities, push, service
 from live.sessions.views import snapshot
+
+
+def _link_current(session_id: int, role: str, token: str) -> bool:
+    """A staff socket keeps its role while its link is the current one (not rotated since)."""
+    with realtime.store().read() as db:
+        return capabilities.is_current(db, session_id, role, token)
 
 
 def _identify(db, auth: dict) -> tuple[Connection, bool]:
     locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
-        return Connection(request.sid, live_session.id, role, locale), False
+        still_allowed = partial(_link_current, live_session.id, role, auth["token"])
+        return Connection(request.sid, live_session.id, role, locale, still_allowed=still_allowed), False
     live_session = service.session_by_code(db, auth.get("code"))
     key = cookie.get("pid")
     if not key:

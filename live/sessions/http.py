@@ -6,11 +6,11 @@ import secrets
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from live import auth
+from live import auth, realtime
 from live.errors import DomainError
 from live.netinfo import public_base_url
 from live.qr import qr_svg
-from live.sessions import push, service
+from live.sessions import capabilities, push, service
 from live.sessions.access import staff_session
 from live.sessions.views import snapshot
 from live.web import error_page, store, write_or_flash
@@ -156,6 +156,33 @@ def delete(token: str, activity_id: int):
     return redirect(url_for("sessions.console", token=token))
 
 
+@bp.post("/f/<token>/links/<role>")
+def rotate_link(token: str, role: str):
+    """Issue a new screen, moderator or facilitator link: the old one stops working at once."""
+    session_id = staff_session(token, "facilitator")
+    new_token = rotate(session_id, role)
+    if new_token is None:
+        return redirect(url_for("sessions.console", token=token)), 303
+    # A new facilitator link: this console moves to it (the old address is dead).
+    return redirect(url_for("sessions.console", token=new_token if role == "facilitator" else token)
+                    + "#links-title"), 303
+
+
+def rotate(session_id: int, role: str) -> str | None:
+    """Rotate a role's link, cut the sockets open with the old one, tell the user."""
+    from flask import flash
+
+    from live.i18n import message
+
+    if role not in capabilities.ROLES:
+        abort(404)
+    new_token = write_or_flash(lambda db: capabilities.issue(db, service.get_session(db, session_id), role))
+    if new_token is not None:
+        realtime.disconnect_role(session_id, role)
+        flash(message("link_rotated"), "ok")
+    return new_token
+
+
 @bp.get("/m/<token>")
 def moderator(token: str):
     """The moderator console."""
@@ -166,15 +193,17 @@ def moderator(token: str):
 
 
 def _links(live_session) -> dict:
+    """The session's links; a capability link is None when it cannot be shown (see
+    live/sessions/capabilities.py): issuing a new one shows it."""
     from flask import current_app
 
     base = public_base_url(current_app.config, request.host_url)
-    return {
-        "join": f"{base}/j/{live_session.join_code}",
-        "facilitator": f"{base}/f/{live_session.facilitator_token}",
-        "moderator": f"{base}/m/{live_session.moderator_token}",
-        "screen": f"{base}/screen/{live_session.screen_token}",
-    }
+    tokens = capabilities.current_tokens(live_session)
+    paths = {"facilitator": "f", "moderator": "m", "screen": "screen"}
+    links = {"join": f"{base}/j/{live_session.join_code}"}
+    for role, token in tokens.items():
+        links[role] = f"{base}/{paths[role]}/{token}" if token else None
+    return links
 
 
 @bp.app_errorhandler(404)

@@ -55,9 +55,6 @@ class LiveSession(Base):
     date: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     join_code: Mapped[str] = mapped_column(String(12), unique=True)
-    facilitator_token: Mapped[str] = mapped_column(String(64), unique=True)
-    moderator_token: Mapped[str] = mapped_column(String(64), unique=True)
-    screen_token: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(10), default="draft")
     # The activity on the screen; None shows the join banner. (Not a foreign key: the two
     # tables would reference each other; the service clears it when the activity goes.)
@@ -75,6 +72,39 @@ class LiveSession(Base):
         cascade="all, delete-orphan",
         foreign_keys="Activity.session_id",
     )
+    links: Mapped[list[SessionLink]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+    # The clear capability tokens exist only in memory, right after they are issued (creation,
+    # rotation): the database keeps their SHA-256 (see live/sessions/capabilities.py).
+    facilitator_token = None
+    moderator_token = None
+    screen_token = None
+
+
+LINK_ROLES = ("facilitator", "moderator", "screen")
+
+
+class SessionLink(Base):
+    """One capability link of a session (facilitator, moderator, screen): the SHA-256 of its
+    token, and the nonce it is derived from with the server's secret key (None when it was
+    not derived: it can be shown only when issued)."""
+
+    __tablename__ = "session_links"
+    __table_args__ = (
+        UniqueConstraint("session_id", "role"),
+        CheckConstraint(check_constraint("role", LINK_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str | None] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[LiveSession] = relationship(back_populates="links")
 
 
 class Activity(Base):

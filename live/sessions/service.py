@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities
 from live.errors import DomainError, NotFound, is_id
-from live.sessions import lifecycle
+from live.sessions import capabilities, lifecycle
 from live.sessions.model import (
     SESSION_KINDS,
     Activity,
@@ -25,7 +25,6 @@ from live.text import TextError, clean, clean_optional
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or from a screen is typed right.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
-TOKEN_BYTES = 24  # 192 bits: capability links cannot be guessed.
 ROLES = ("participant", "facilitator", "moderator", "screen")
 
 
@@ -103,12 +102,10 @@ def create_session(db: DB, event: Event, kind: object, title: object, place: obj
         place=_optional(place, "place", 200), date=_date(when) or event.date,
         locale=locale if locale in ("fr", "en") else "fr",
         join_code=_new_code(db),
-        facilitator_token=secrets.token_urlsafe(TOKEN_BYTES),
-        moderator_token=secrets.token_urlsafe(TOKEN_BYTES),
-        screen_token=secrets.token_urlsafe(TOKEN_BYTES),
     )
     db.add(session)
     db.flush()
+    capabilities.issue_all(db, session)
     return session
 
 
@@ -131,8 +128,7 @@ def session_by_code(db: DB, code: object) -> LiveSession:
 
 def session_by_token(db: DB, token: object) -> tuple[LiveSession, str]:
     """The session and role a capability token grants, or NotFound."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 64:
-        raise NotFound("bad_token")
+    return capabilities.lookup(db, token)
     for role, column in (("facilitator", LiveSession.facilitator_token),
                          ("moderator", LiveSession.moderator_token),
                          ("screen", LiveSession.screen_token)):
