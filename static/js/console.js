@@ -1,6 +1,6 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
-import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, submitter, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
 
 function consolePage() {
   var view = readJSON("view");
@@ -24,22 +24,25 @@ function consolePage() {
 
   function ended() { return view.session.state === "ended"; }
 
-  function cmd(action, label, activity, cls, confirmText, describedBy) {
-    var form = attr(h("form", "cmd"), { method: "post", action: commandUrl });
-    if (confirmText) form.setAttribute("data-confirm", confirmText);
-    add(form, attr(h("input"), { type: "hidden", name: "action", value: action }));
-    if (activity) add(form, attr(h("input"), { type: "hidden", name: "activity", value: activity }));
+  /* A command button (as the cmd_button macro): in the agenda, the buttons of an item share one
+     form of class "cmd" with its activity; move and delete post elsewhere (formaction). */
+  function cmdButton(action, label, activity, cls, confirmText, describedBy) {
     var button = attr(h("button", "btn" + (cls ? " " + cls : ""), label),
-                      { type: "submit", "data-key": action + "-" + (activity || "") });
+                      { type: "submit", name: "action", value: action, "data-key": action + "-" + (activity || "") });
+    if (confirmText) button.setAttribute("data-confirm", confirmText);
     if (describedBy) button.setAttribute("aria-describedby", describedBy);
-    return add(form, button);
+    return button;
   }
 
-  function plainForm(action, label, fields, cls, pid, confirmText) {
-    var form = attr(h("form"), { method: "post", action: action });
-    if (confirmText) form.setAttribute("data-confirm", confirmText);
-    for (var k in fields) if (fields.hasOwnProperty(k)) add(form, attr(h("input"), { type: "hidden", name: k, value: fields[k] }));
-    return add(form, attr(h("button", "btn " + cls, label), { type: "submit", "aria-describedby": pid }));
+  function cmd(action, label) {  // a command in a form of its own (as the cmd macro)
+    return add(attr(h("form", "cmd"), { method: "post", action: commandUrl }), cmdButton(action, label));
+  }
+
+  function toolButton(url, label, cls, pid, direction, confirmText) {
+    var button = attr(h("button", "btn " + cls, label), { type: "submit", formaction: url, "aria-describedby": pid });
+    if (direction) attr(button, { name: "direction", value: direction });
+    if (confirmText) button.setAttribute("data-confirm", confirmText);
+    return button;
   }
 
   function item(a, currentId, first, last) {
@@ -54,29 +57,30 @@ function consolePage() {
     add(meta, " ", h("span", "item-answers", counted("answers", a.answers)));
     var actions = h("div", "actions");
     if (!over) {
-      if (!onScreen) actions.appendChild(cmd("show", T.show, a.id, "btn-primary", null, pid));
-      if (a.state === "open") actions.appendChild(cmd("close", T.close, a.id, "", null, pid));
-      else actions.appendChild(cmd("open", a.state === "draft" ? T.open : T.reopen, a.id, onScreen ? "btn-primary" : "", null, pid));
+      if (!onScreen) actions.appendChild(cmdButton("show", T.show, a.id, "btn-primary", null, pid));
+      if (a.state === "open") actions.appendChild(cmdButton("close", T.close, a.id, "", null, pid));
+      else actions.appendChild(cmdButton("open", a.state === "draft" ? T.open : T.reopen, a.id, onScreen ? "btn-primary" : "", null, pid));
     }
-    actions.appendChild(a.revealed ? cmd("hide", T.hide, a.id, "", null, pid) : cmd("reveal", T.reveal, a.id, "", null, pid));
+    actions.appendChild(a.revealed ? cmdButton("hide", T.hide, a.id, "", null, pid) : cmdButton("reveal", T.reveal, a.id, "", null, pid));
     var tools = h("div", "tools");
     if (a.answers === 0 && a.kind === "poll") {
       tools.appendChild(attr(h("a", "btn btn-small", T.edit), { href: base + "/polls/" + a.id, "aria-describedby": pid }));
     }
-    if (!first) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.up, { direction: "up" }, "btn-small", pid));
-    if (!last) tools.appendChild(plainForm(base + "/activities/" + a.id + "/move", T.down, { direction: "down" }, "btn-small", pid));
+    if (!first) tools.appendChild(toolButton(base + "/activities/" + a.id + "/move", T.up, "btn-small", pid, "up"));
+    if (!last) tools.appendChild(toolButton(base + "/activities/" + a.id + "/move", T.down, "btn-small", pid, "down"));
     if (!over && (a.answers || a.state !== "draft" || a.revealed)) {
-      tools.appendChild(cmd("reset", T.reset, a.id, "btn-small btn-danger", T.confirm_reset, pid));
+      tools.appendChild(cmdButton("reset", T.reset, a.id, "btn-small btn-danger", T.confirm_reset, pid));
     }
     if (a.answers === 0 && a.state !== "open") {
-      tools.appendChild(plainForm(base + "/activities/" + a.id + "/delete", T.delete, {}, "btn-small btn-danger", pid, T.confirm_delete));
+      tools.appendChild(toolButton(base + "/activities/" + a.id + "/delete", T.delete, "btn-small btn-danger", pid, null, T.confirm_delete));
     }
-    return add(li, title, meta, patchResults(null, a, null, "mini"), actions,
-               a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null,
-               isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null,
-               isBoard(a) ? add(h("div", "actions board-actions"), attr(h("a", "btn btn-small", BT.settings),
-                                { href: base + "/boards/" + a.id + "/settings", "aria-describedby": pid })) : null,
-               tools);
+    var form = add(attr(h("form", "cmd"), { method: "post", action: commandUrl }), hidden("activity", a.id), actions,
+                   a.kind === "wordcloud" ? wordcloudTools(a, pid, over) : null,
+                   isBoard(a) ? h("p", "board-counts", boardCounts(a.moderation)) : null,
+                   isBoard(a) ? add(h("div", "actions board-actions"), attr(h("a", "btn btn-small", BT.settings),
+                                    { href: base + "/boards/" + a.id + "/settings", "aria-describedby": pid })) : null,
+                   tools);
+    return add(li, title, meta, patchResults(null, a, null, "mini"), form);
   }
 
   /* Word clouds: live counts, freeze/unfreeze, edit (as the wordcloud_tools macro). */
@@ -89,7 +93,7 @@ function consolePage() {
     if (frozen) add(p, " ", h("span", "badge badge-frozen", WC.frozen));
     var acts = h("div", "actions wc-actions");
     if (!over) {
-      acts.appendChild(frozen ? cmd("unfreeze", WC.unfreeze, a.id, "", null, pid) : cmd("freeze", WC.freeze, a.id, "", null, pid));
+      acts.appendChild(frozen ? cmdButton("unfreeze", WC.unfreeze, a.id, "", null, pid) : cmdButton("freeze", WC.freeze, a.id, "", null, pid));
       acts.appendChild(attr(h("a", "btn btn-small", WC.edit), { href: base + "/wordclouds/" + a.id, "aria-describedby": pid }));
     }
     return add(doc.createDocumentFragment(), p, acts);
@@ -157,14 +161,14 @@ function consolePage() {
   }
 
   function onCommand(e) {
-    var form = e.target;
-    if (!hasClass(form, "cmd") || !socket || !socket.connected || e.defaultPrevented) return;
-    e.preventDefault();
+    var form = e.target, button = submitter(e);
+    if (!hasClass(form, "cmd") || !button || button.name !== "action" || !socket.connected || e.defaultPrevented) return;
+    e.preventDefault();  // (move and delete post)
     var activity = form.elements.activity ? parseInt(form.elements.activity.value, 10) : null;
     // Commands run in the order they were clicked ("show" then "open"): none is dropped.
     commands.push({
       event: "command",
-      payload: { cid: newId(), action: form.elements.action.value, activity: activity },
+      payload: { cid: newId(), action: button.value, activity: activity },
       done: function () { notify(""); },
       failed: function (why) {
         commands.clear();  // the next clicks assumed this one worked: stop, and say why

@@ -662,9 +662,22 @@ doc.addEventListener("submit", function (e) {
   form.appendChild(attr(h("input"), { type: "hidden", name: "csrf_token", value: meta.getAttribute("content") }));
 }, true);
 
-/* Forms with data-confirm ask first (reset, delete, end). Registered before the pages' handlers. */
+/* The button that submitted a form (SubmitEvent.submitter, or the last button clicked where the
+   browser does not have it yet). */
+var clicked = null;
+doc.addEventListener("click", function (e) {
+  clicked = closest(e.target, function (el) { return el.tagName === "BUTTON"; });
+}, true);
+export function submitter(e) {
+  var button = e.submitter || clicked;
+  return button && button.form === e.target ? button : null;
+}
+
+/* Forms and buttons with data-confirm ask first (reset, delete, end). Registered before the
+   pages' handlers. */
 doc.addEventListener("submit", function (e) {
-  var text = e.target.getAttribute && e.target.getAttribute("data-confirm");
+  var button = submitter(e);
+  var text = (button && button.getAttribute("data-confirm")) || (e.target.getAttribute && e.target.getAttribute("data-confirm"));
   if (text && !window.confirm(text)) e.preventDefault();
 }, false);
 
