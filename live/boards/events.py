@@ -1,12 +1,16 @@
-"""Socket.IO handlers of idea walls and Q&A: contribute, vote, moderate, drive the display."""
+"""Socket.IO handlers of idea walls and Q&A: contribute, vote, moderate, drive the display.
+
+Each handler reads its payload, calls one operation (`live.boards.operations`, shared with the
+form routes) and has its effects applied once the transaction is committed.
+"""
 
 from __future__ import annotations
 
 from live import realtime
-from live.boards import service
-from live.sessions import push
+from live.boards import operations, service
+from live.sessions import effects
 from live.sessions import service as sessions
-from live.sessions.model import Activity, Participant
+from live.sessions.model import Participant
 
 STAFF = ("facilitator", "moderator")
 
@@ -22,11 +26,8 @@ def _participant(ctx):
     return ctx.db.get(Participant, ctx.conn.participant_id)
 
 
-def _after_change(ctx, live_session, activity, published: bool) -> None:
-    """Published content changed: a state push; otherwise only the coalesced counters."""
-    if published:
-        ctx.after(lambda: push.push_state(live_session.id))
-    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
+def _after(ctx, changed: effects.Effects) -> None:
+    ctx.after(lambda: effects.apply(changed))
 
 
 @realtime.handler("board_post", roles=("participant",))
@@ -34,9 +35,9 @@ def on_post(ctx, payload):
     """A participant sends an idea or a question; the ack means it is stored."""
     live_session, activity = _board(ctx, payload)
     person = _participant(ctx)
-    item = service.post(ctx.db, live_session, activity, person, payload.get("text"),
-                        payload.get("column", 0), payload.get("name"), payload["cid"])
-    _after_change(ctx, live_session, activity, item.status == "visible")
+    item, changed = operations.post(ctx.db, live_session, activity, person, payload.get("text"),
+                                    payload.get("column", 0), payload.get("name"), payload["cid"])
+    _after(ctx, changed)
     return {"item": item.id, "status": item.status,
             "mine": service.mine(ctx.db, activity, person.id)}
 
@@ -46,23 +47,20 @@ def on_edit(ctx, payload):
     """The author rewrites their item while no moderator has reviewed it."""
     live_session, activity = _board(ctx, payload)
     person = _participant(ctx)
-    item = service.edit_own(ctx.db, live_session, activity, person, payload.get("item"),
-                            payload.get("text"))
-    _after_change(ctx, live_session, activity, True)
+    item, changed = operations.edit_own(ctx.db, live_session, activity, person, payload.get("item"),
+                                        payload.get("text"))
+    _after(ctx, changed)
     return {"item": item.id, "status": item.status,
             "mine": service.mine(ctx.db, activity, person.id)}
 
 
 @realtime.handler("board_withdraw", roles=("participant",))
 def on_withdraw(ctx, payload):
-    """The author takes back their unreviewed item."""
+    """The author takes back their unreviewed item (its voters are told they got their dots)."""
     live_session, activity = _board(ctx, payload)
     person = _participant(ctx)
-    # Its voters get their dots back: tell them (and the author's other tabs), as a hide does.
-    people = service.people_concerned(ctx.db, activity, [payload.get("item")])
-    service.withdraw(ctx.db, live_session, activity, person, payload.get("item"))
-    _after_change(ctx, live_session, activity, True)
-    ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
+    _, changed = operations.withdraw(ctx.db, live_session, activity, person, payload.get("item"))
+    _after(ctx, changed)
     return {"mine": service.mine(ctx.db, activity, person.id)}
 
 
@@ -71,46 +69,23 @@ def on_vote(ctx, payload):
     """Spend a dot (`"take": true` takes one back); the ack carries the dots left."""
     live_session, activity = _board(ctx, payload)
     person = _participant(ctx)
-    operation = service.unvote if payload.get("take") is True else service.vote
-    operation(ctx.db, live_session, activity, person, payload.get("item"))
-    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
+    _, changed = operations.vote(ctx.db, live_session, activity, person, payload.get("item"),
+                                 take=payload.get("take") is True)
+    _after(ctx, changed)
     return {"mine": service.mine(ctx.db, activity, person.id)}
-
-
-def tell_authors(session_id: int, activity_id: int, people: set[int]) -> None:
-    """Send the authors (and refunded voters) of moderated items their fresh `mine`, to their
-    own room only: a phone learns at once that its pending idea was approved or rejected."""
-    if not people:
-        return
-    with realtime.store().read() as db:
-        activity = db.get(Activity, activity_id)
-        if activity is None:
-            return
-        mine = {pid: service.mine(db, activity, pid) for pid in people}
-    for pid, data in mine.items():
-        realtime.emit_to_participant(session_id, pid, "board_mine",
-                                     {"activity": activity_id, "mine": data})
-
-
-def _refs_ids(payload) -> list:
-    refs = payload.get("items") if isinstance(payload.get("items"), list) else []
-    return [r.get("id") for r in [*refs, payload.get("into")] if isinstance(r, dict)]
 
 
 @realtime.handler("board_moderate", roles=STAFF)
 def on_moderate(ctx, payload):
     """Approve, reject, hide, edit, merge, move, pin, highlight, answer one or several items."""
     live_session, activity = _board(ctx, payload)
-    people = service.people_concerned(ctx.db, activity, _refs_ids(payload))
-    items, refused = service.moderate_or_trace(
+    (items, refused), changed = operations.moderate(
         ctx.db, live_session, activity, payload.get("action"), payload.get("items"),
         ctx.conn.role, payload.get("by"), payload.get("text"), payload.get("column"),
         payload.get("into"))
+    _after(ctx, changed)
     if refused is not None:  # nothing done but the log's trace of the attempt
-        ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
         return realtime.error(refused.code, ctx.conn, refused.state, **refused.params)
-    _after_change(ctx, live_session, activity, True)
-    ctx.after(lambda: tell_authors(live_session.id, activity.id, people))
     ctx.db.flush()
     return {"items": [service.moderation_item(ctx.db, item) for item in items]}
 
@@ -120,9 +95,9 @@ def on_display(ctx, payload):
     """Sort order and spotlight (facilitator); the question being answered (both)."""
     live_session, activity = _board(ctx, payload)
     changes = {k: payload[k] for k in ("sort", "spotlight", "current") if k in payload}
-    service.set_display(ctx.db, live_session, activity, ctx.conn.role, changes, ctx.conn.role,
-                        payload.get("by"))
-    ctx.after(lambda: push.push_state(live_session.id))
+    _, changed = operations.set_display(ctx.db, live_session, activity, ctx.conn.role, changes,
+                                        payload.get("by"))
+    _after(ctx, changed)
     return {"version": activity.version}
 
 
@@ -130,8 +105,8 @@ def on_display(ctx, payload):
 def on_settings(ctx, payload):
     """Change a board's settings (moderation, budget, signing, visibility, columns)."""
     live_session, activity = _board(ctx, payload)
-    service.update_settings(ctx.db, live_session, activity, payload.get("settings"))
-    ctx.after(lambda: push.push_state(live_session.id))
+    _, changed = operations.update_settings(ctx.db, live_session, activity, payload.get("settings"))
+    _after(ctx, changed)
     return {"settings": activity.settings}
 
 

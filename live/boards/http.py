@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from live.boards import events, service
+from live.boards import operations, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
-from live.sessions import push
+from live.sessions import effects, push
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
 from live.web import store, write_or_flash
@@ -27,15 +27,13 @@ def _participant_write(code: str, fn):
     return participant_form_write(code, on_board)
 
 
-def _back(code: str, done, problem, ok_code: str | None, published: bool = True):
+def _back(code: str, done, problem, ok_code: str | None):
+    """After a participant's form: apply the operation's effects, say how it went, go back."""
     if problem is not None:
         flash(message(problem.code, **problem.params), "error")
     else:
-        if done:
-            session_id, activity_id, _ = done
-            if published:
-                push.push_state(session_id)
-            push.mark_dirty(session_id, activity_id)
+        if done:  # (session id, activity id, (result, effects)); None: the form was a replay
+            effects.apply(done[2][1])
         if ok_code:
             flash(message(ok_code), "ok")
     return redirect(url_for("sessions.participant", code=code) + "#board")
@@ -45,14 +43,12 @@ def _back(code: str, done, problem, ok_code: str | None, published: bool = True)
 def post(code: str):
     """Send an idea or a question from the plain HTML form."""
     def run(db, live_session, activity, person):
-        item = service.post(db, live_session, activity, person, request.form.get("text", ""),
-                            request.form.get("column", 0), request.form.get("name"))
-        return item.status
+        return operations.post(db, live_session, activity, person, request.form.get("text", ""),
+                               request.form.get("column", 0), request.form.get("name"))
 
     done, problem = _participant_write(code, run)
-    status = done[2] if done else None
-    return _back(code, done, problem, "item_saved_pending" if status == "pending" else "item_saved",
-                 published=status == "visible")
+    status = done[2][0].status if done else None
+    return _back(code, done, problem, "item_saved_pending" if status == "pending" else "item_saved")
 
 
 @bp.post("/j/<code>/boards/vote")
@@ -61,12 +57,11 @@ def vote(code: str):
     take = request.form.get("take") == "1"
 
     def run(db, live_session, activity, person):
-        operation = service.unvote if take else service.vote
-        operation(db, live_session, activity, person, request.form.get("item", type=int))
+        return operations.vote(db, live_session, activity, person, request.form.get("item", type=int),
+                               take=take)
 
     done, problem = _participant_write(code, run)
-    return _back(code, done, problem, "board_vote_taken_back" if take else "board_vote_saved",
-                 published=False)
+    return _back(code, done, problem, "board_vote_taken_back" if take else "board_vote_saved")
 
 
 @bp.post("/j/<code>/boards/withdraw")
@@ -75,13 +70,9 @@ def withdraw(code: str):
     item_id = request.form.get("item", type=int)
 
     def run(db, live_session, activity, person):
-        people = service.people_concerned(db, activity, [item_id])
-        service.withdraw(db, live_session, activity, person, item_id)
-        return people
+        return operations.withdraw(db, live_session, activity, person, item_id)
 
     done, problem = _participant_write(code, run)
-    if done:  # the voters got their dots back: tell their phones, as after a hide
-        events.tell_authors(done[0], done[1], done[2])
     return _back(code, done, problem, "item_withdrawn")
 
 
@@ -141,11 +132,11 @@ def settings(token: str, activity_id: int):
             sources = None
             if activity.kind == "ideas" and "column_0" in request.form:
                 raw["columns"], sources = _columns_from_form(request.form)
-            service.update_settings(db, live_session, activity, raw,
-                                    prompt=request.form.get("prompt"), sources=sources)
-            return True
+            _, changed = operations.update_settings(db, live_session, activity, raw,
+                                                    prompt=request.form.get("prompt"), sources=sources)
+            return True, changed
 
-        if write_or_flash(run, lambda: push.push_state(session_id)):
+        if effects.write_or_flash(run):
             return redirect(url_for("sessions.console", token=token) + f"#a{activity_id}")
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)
@@ -171,9 +162,9 @@ def _display(token: str, role: str, activity_id: int, back: str):
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
-        service.set_display(db, live_session, activity, role, changes, role)
+        return operations.set_display(db, live_session, activity, role, changes)
 
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(run)
     return redirect(url_for(back, token=token) + f"#a{activity_id}")
 
 
@@ -222,24 +213,14 @@ def moderate(token: str, activity_id: int):
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
-        people = service.people_concerned(db, activity, [r["id"] for r in [*refs, into] if r])
-        _, refused = service.moderate_or_trace(db, live_session, activity, action, refs,
-                                               "moderator", by, body,
-                                               request.form.get("column", type=int), into)
-        return people, refused  # refused: only the log's trace of the attempt was written
+        return operations.moderate(db, live_session, activity, action, refs, "moderator", by, body,
+                                   request.form.get("column", type=int), into)
 
-    try:
-        with store().write() as db:
-            people, refused = run(db)
-    except DomainError as exc:
-        flash(_conflict_text(exc), "error")
+    outcome, _changed, problem = effects.write_and_apply(run)
+    refused = problem or outcome[1]  # outcome[1]: refused, only the log's trace was written
+    if refused is not None:
+        flash(_conflict_text(refused), "error")
     else:
-        push.mark_dirty(session_id, activity_id)
-        if refused is not None:
-            flash(_conflict_text(refused), "error")
-            return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
-        push.push_state(session_id)
-        events.tell_authors(session_id, activity_id, people)
         flash(message("moderation_done"), "ok")
     return redirect(url_for("sessions.moderator", token=token) + f"#board-{activity_id}")
 

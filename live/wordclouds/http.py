@@ -8,12 +8,12 @@ from flask_babel import gettext
 from live import auth
 from live.errors import DomainError
 from live.i18n import message
-from live.sessions import push
+from live.sessions import effects, push
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
 from live.sessions.model import Activity
 from live.web import store, write_or_flash
-from live.wordclouds import images, service
+from live.wordclouds import images, operations, service
 
 bp = Blueprint("wordclouds", __name__)
 
@@ -99,8 +99,9 @@ def edit(token: str, activity_id: int):
 def add_entry(code: str):
     """Send an entry from the plain HTML form."""
     cid = (request.form.get("cid") or "")[:64]
-    done, problem = participant_form_write(code, lambda db, live_session, activity, person: service.add_entry(
-        db, live_session, activity, person, request.form.get("text", ""), cid or None, _word_rate()))
+    done, problem = participant_form_write(code, lambda db, live_session, activity, person: (
+        operations.add_entry(db, live_session, activity, person, request.form.get("text", ""), cid or None,
+                             _word_rate())))
     return _back_to_phone(code, done, problem)
 
 
@@ -112,9 +113,8 @@ def _word_rate() -> int:
 def _back_to_phone(code: str, done, problem):
     if problem is not None:
         flash(message(problem.code, **problem.params), "error")
-    elif done:
-        push.mark_dirty(done[0], done[1])
-        images.schedule(done[0], done[1])
+    elif done:  # (session id, activity id, (result, effects)); None: the form was a replay
+        effects.apply(done[2][1])
     return redirect(url_for("sessions.participant", code=code))
 
 
@@ -122,7 +122,7 @@ def _back_to_phone(code: str, done, problem):
 def withdraw(code: str, entry_id: int):
     """Withdraw an entry from the plain HTML form."""
     done, problem = participant_form_write(code, lambda db, live_session, activity, person: (
-        service.withdraw_entry(db, activity, person, entry_id, _word_rate())))
+        operations.withdraw_entry(db, live_session, activity, person, entry_id, _word_rate())))
     return _back_to_phone(code, done, problem)
 
 
@@ -134,12 +134,10 @@ def moderate(token: str, activity_id: int):
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
-        service.moderate(db, live_session, activity, request.form.get("action"), request.form.get("key"),
-                         request.form.get("into") or None)
+        return operations.moderate(db, live_session, activity, request.form.get("action"),
+                                   request.form.get("key"), request.form.get("into") or None)
 
-    write_or_flash(run, lambda: push.push_state(session_id),
-                   lambda: push.mark_dirty(session_id, activity_id),
-                   lambda: images.schedule(session_id, activity_id))
+    effects.write_or_flash(run)
     return redirect(url_for("sessions.moderator", token=token))
 
 

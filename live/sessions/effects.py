@@ -1,0 +1,111 @@
+"""What an operation changed, and the one function that tells the rooms about it.
+
+An operation (`live.boards.operations`, `live.wordclouds.operations`...) runs inside a write
+transaction and returns, besides its result, an `Effects`: whether what every room sees changed
+(a snapshot push), which activities' live counts changed (coalesced pushes), which participants
+must be told their own fresh view. Nothing is sent before the commit: then the door (a socket
+handler or a form route) calls `apply(effects)`, the one place where changes become pushes. So
+both doors send the same pushes for the same operation.
+
+A kind of activity may add to what `apply` does: `on_counts(kind, fn)` (a word cloud renders
+its image again), `on_tell(kind, fn)` (a board sends `board_mine` to each participant's room).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import flash
+
+from live.errors import DomainError
+from live.i18n import message
+from live.sessions import push
+from live.web import store
+
+# kind -> what else to do when an activity's counts changed: (session_id, activity_id) -> None
+_ON_COUNTS: dict[str, Callable[[int, int], None]] = {}
+# kind -> how to tell participants their own view: (session_id, activity_id, people) -> None
+_ON_TELL: dict[str, Callable[[int, int, set[int]], None]] = {}
+
+
+@dataclass
+class Effects:
+    """What one operation changed in one session (collected inside its transaction)."""
+
+    session_id: int
+    state: bool = False  # what rooms see changed: every room gets a fresh snapshot
+    counts: dict[int, str] = field(default_factory=dict)  # activity id -> kind: live counts changed
+    tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
+
+    def changed_state(self) -> Effects:
+        """Every room must get a fresh snapshot."""
+        self.state = True
+        return self
+
+    def changed_counts(self, activity) -> Effects:
+        """The live counts of `activity` changed (pushed coalesced)."""
+        self.counts[activity.id] = activity.kind
+        return self
+
+    def tell_participants(self, activity, people) -> Effects:
+        """These participants' own view of `activity` changed (their items, their dots...)."""
+        kind, known = self.tell.setdefault(activity.id, (activity.kind, set()))
+        known.update(people)
+        return self
+
+    def as_dict(self) -> dict:
+        """A plain description (tests compare the two doors with it)."""
+        return {"state": self.state, "counts": sorted(self.counts),
+                "tell": {activity: sorted(people) for activity, (_kind, people) in self.tell.items()}}
+
+
+def on_counts(kind: str, fn: Callable[[int, int], None]) -> None:
+    """Register what else happens when the counts of an activity of `kind` change."""
+    _ON_COUNTS[kind] = fn
+
+
+def on_tell(kind: str, fn: Callable[[int, int, set[int]], None]) -> None:
+    """Register how participants of an activity of `kind` are told their own view."""
+    _ON_TELL[kind] = fn
+
+
+def apply(effects: Effects | None) -> None:
+    """Turn what changed into pushes (after the commit; the only place that does)."""
+    if effects is None:
+        return
+    session_id = effects.session_id
+    if effects.state:
+        push.push_state(session_id)
+    for activity_id, kind in effects.counts.items():
+        push.mark_dirty(session_id, activity_id)
+        if kind in _ON_COUNTS:
+            _ON_COUNTS[kind](session_id, activity_id)
+    for activity_id, (kind, people) in effects.tell.items():
+        if people and kind in _ON_TELL:
+            _ON_TELL[kind](session_id, activity_id, people)
+
+
+def write_and_apply(fn: Callable) -> tuple[object, Effects | None, DomainError | None]:
+    """The form door: run `fn(db) -> (result, effects)` in one write, then apply the effects.
+
+    Returns (result, effects, None), or (None, None, the DomainError) when refused (nothing
+    stored, nothing pushed). A refusal that still wrote something (a moderation log's trace)
+    comes back as the result's business; its effects are applied all the same.
+    """
+    try:
+        with store().write() as db:
+            result, effects = fn(db)
+    except DomainError as exc:
+        return None, None, exc
+    apply(effects)
+    return result, effects, None
+
+
+def write_or_flash(fn: Callable):
+    """`write_and_apply`, flashing a refusal in the user's language; the result or None."""
+    result, _effects, problem = write_and_apply(fn)
+    if problem is not None:
+        flash(message(problem.code, **problem.params), "error")
+        return None
+    return result
