@@ -164,8 +164,32 @@ def host_is_loopback() -> bool:
 
 # --- Errors and headers ----------------------------------------------------------------------
 
+DRAIN_CHUNK = 64 * 1024
+
+
+def _drain(limit: int) -> None:
+    """Read (and drop) the rest of a refused body, so that the browser, still sending, reads
+    our 413 page instead of a reset connection. At most max(8 MB, 2 x the limit): beyond, the
+    connection is closed on the sender, as before."""
+    stream = request.environ.get("wsgi.input")
+    declared = request.content_length
+    budget = max(8 * 1024 * 1024, 2 * limit)
+    if stream is None or (declared is not None and declared > budget):
+        return
+    left = declared if declared is not None else budget
+    try:
+        while left > 0:
+            chunk = stream.read(min(DRAIN_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except (OSError, ValueError):
+        pass
+
+
 def _too_large(exc):
     limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    _drain(limit)
     megabytes = max(1, round(limit / (1024 * 1024))) if limit >= 1024 * 1024 else None
     if megabytes:
         text = message("upload_too_large_mb", limit=megabytes)

@@ -332,3 +332,48 @@ def test_organiser_pages_keep_working_after_a_session_is_created(client, store):
     assert response.status_code == 302
     with store.read() as db:
         assert len(service.list_events(db)[0].sessions) == 1
+
+
+@pytest.mark.server
+def test_the_real_server_refuses_forged_posts_foreign_hosts_and_oversized_forms(tmp_path):
+    """The same doors on `python wsgi.py` (eventlet): the pages come back whole, in French."""
+    import http.client
+    import urllib.error
+    import urllib.request
+    from http.cookiejar import CookieJar
+    from urllib.parse import urlencode, urlsplit
+
+    from support import prepare, query, server
+
+    setup = prepare(tmp_path / "palabre.db")
+    with server(setup.database, "eventlet") as process:
+        base = process.url
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        with opener.open(f"{base}/j/{setup.code}", timeout=10) as page:
+            token = re.search(r'name="csrf-token" content="([^"]+)"', page.read().decode()).group(1)
+
+        def post(path, fields, **headers):
+            request = urllib.request.Request(f"{base}{path}", data=urlencode(fields).encode(), method="POST",
+                                             headers={"Accept-Language": "fr", **headers})
+            try:
+                with opener.open(request, timeout=10) as answer:
+                    return answer.status, answer.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        status, body = post("/admin/events", {"title": "Forged", "csrf_token": token},
+                            Origin="http://evil.example")
+        assert status == 403 and "envoyé depuis un autre site" in body
+        status, body = post("/admin/events", {"title": "No token"}, Origin=base)
+        assert status == 400 and "rien n’a été modifié" in body
+        status, body = post(f"/j/{setup.code}/vote", {"csrf_token": token, "activity": setup.activity,
+                                                      "cid": "x" * (1024 * 1024)}, Origin=base)
+        assert status == 413 and "trop volumineux" in body
+        assert query(setup.database, "select count(*) from events") == [(1,)]  # prepare's only
+
+        address = urlsplit(base)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.request("GET", "/admin/", headers={"Host": "rebind.evil.example"})
+        answer = connection.getresponse()
+        assert answer.status == 400 and "rebind.evil.example" in answer.read().decode()
+        connection.close()
