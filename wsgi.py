@@ -13,11 +13,24 @@ from live import create_app  # noqa: E402
 app = create_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
+    import os
+    import sys
+
+    from live import runtime
     from live.config import ensure_admin_password
+    from live.i18n import message
     from live.netinfo import public_base_url
     from live.realtime import socketio
 
     config = app.config
+    # Bind first: a second server on a taken port stops here, before it starts anything.
+    try:
+        listener = runtime.listen(config["HOST"], int(config["PORT"]))
+    except runtime.PortInUse as exc:
+        with app.app_context():
+            lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
+            print(message("port_in_use", lang, port=exc.port), file=sys.stderr, flush=True)
+        sys.exit(2)
     base = public_base_url(config)
     # Reachable from other machines without LIVE_ADMIN_PASSWORD: the organiser pages get a
     # password all the same (created once, kept private in the instance folder).
@@ -33,7 +46,6 @@ if __name__ == "__main__":
     else:
         print(f"Organiser page (this machine only, no password): "
               f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
-    from live import runtime
     from live.render.pool import default_pool
 
     # Word clouds render in worker processes: start them now so that they warm up (fonts
@@ -49,6 +61,9 @@ if __name__ == "__main__":
 
     start_background(app)  # the broadcaster and the word-cloud renders; stopped on the way out
     try:
-        runtime.serve(app, socketio, config["HOST"], int(config["PORT"]), int(config["MAX_CONNECTIONS"]))
+        # Until SIGTERM or SIGINT (Ctrl-C): then no new connection, queued writes committed.
+        runtime.serve(app, socketio, listener, int(config["MAX_CONNECTIONS"]),
+                      out=lambda line: print(line, flush=True))
     finally:
         stop_background(app)
+    runtime.exit_now(app)

@@ -53,7 +53,8 @@ def healthz():
     beat.start()
     body = {"ok": True, "async_mode": socketio.async_mode, "connections": realtime.connection_count(),
             "max_loop_gap_ms": round(beat.max_gap * 1000, 1), "beats": beat.beats,
-            "loop_errors": loops.error_counts()}
+            "loop_errors": loops.error_counts(),
+            "queued_writes": current_app.extensions["palabre.writer"].queued()}
     if request.args.get("reset"):
         beat.max_gap = 0.0
     return jsonify(body)

@@ -177,6 +177,7 @@ MESSAGES = {
     "cid_reused": _l("This request reused the id of another request: nothing was done. Reload the page."),
     "database_busy": _l("The server is busy: your action was not saved. Try again in a moment."),
     "storage_full": _l("The server's disk is full: your action was not saved. Tell the organiser."),
+    "server_stopping": _l("The server is restarting: your action was not saved. Try again in a moment."),
     "port_in_use": _l("Port %(port)s is already in use (is Palabre already running?). Stop the other "
                       "server or choose another port with LIVE_PORT."),
 }

@@ -32,16 +32,160 @@ def monkey_patch() -> str:
     return mode
 
 
-def serve(app, socketio, host: str, port: int, max_connections: int) -> None:
-    """Run the server until interrupted, with the connection cap raised."""
+class PortInUse(OSError):
+    """Another process (another Palabre?) already listens on the port."""
+
+    def __init__(self, port: int):
+        super().__init__(f"port {port} is already in use")
+        self.port = port
+
+
+def listen(host: str, port: int, backlog: int = 1024):
+    """The server's listening socket, bound now; PortInUse if another process listens there.
+
+    SO_REUSEADDR lets a restarted server take its port back at once, but never SO_REUSEPORT
+    (eventlet's default), which let a second server share the port: the room was split between
+    two processes. Under eventlet/gevent the socket module is patched: the socket is green.
+    """
+    import errno
+    import socket
+
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(port) from exc
+        raise
+    return sock
+
+
+# Queued writes get this long to commit once a stop is asked; their acks this long to leave.
+STOP_DRAIN_SECONDS = 3.0
+STOP_FLUSH_SECONDS = 0.3
+
+
+class _StopRequest:
+    """Set by SIGTERM or SIGINT; a second signal stops at once."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def install(self) -> None:
+        import signal
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum, _frame) -> None:
+        if self.signum is not None:
+            os._exit(128 + signum)  # asked twice: do not wait for the queued writes
+        self.signum = signum  # only a flag: the main task notices it within 0.1 s
+
+
+class _Door:
+    """The listening socket as eventlet.wsgi.server sees it; `close()` stops accepting only.
+
+    Once eventlet's accept loop ends (its socket closed), its clean-up shuts every open
+    WebSocket down at once: the acks of the writes still queued would be lost. Here, once
+    closed, `accept` never returns: the loop stays where it is and the open connections carry
+    the last acks, until the process exits.
+    """
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.closed = False
+
+    def accept(self):
+        while True:
+            if not self.closed:
+                try:
+                    return self.sock.accept()
+                except OSError:
+                    if not self.closed:
+                        raise
+            import eventlet
+
+            eventlet.sleep(3600)
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def serve(app, socketio, listener, max_connections: int, out=print) -> int:
+    """Serve on `listener` until SIGTERM or SIGINT, then stop gracefully; return the signal number.
+
+    Stopping: the listening socket is closed (no new connection), the write queue refuses new
+    writes ("the server is stopping") and commits the queued ones (at most STOP_DRAIN_SECONDS),
+    their acks get STOP_FLUSH_SECONDS to leave, and the function returns. Open connections are
+    not waited for: clients reconnect to the next server and resync from their snapshot.
+    """
+    import signal
+
     mode = socketio.async_mode
-    kwargs: dict = {"host": host, "port": port, "use_reloader": False, "log_output": False}
+    if mode not in ("eventlet", "gevent"):  # threading (no event loop): Werkzeug, no graceful stop
+        host, port = listener.getsockname()[:2]
+        listener.close()
+        socketio.run(app, host=host, port=port, use_reloader=False, log_output=False,
+                     allow_unsafe_werkzeug=True)
+        return 0
+    stop = _StopRequest()
+    stop.install()
     if mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        door = _Door(listener)
         # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
-        kwargs["max_size"] = max_connections
-    elif mode == "threading":
-        kwargs["allow_unsafe_werkzeug"] = True
-    socketio.run(app, **kwargs)
+        eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections)
+        stop_accepting = door.close
+    else:
+        from gevent import pywsgi
+
+        server = pywsgi.WSGIServer(listener, app, log=None)
+        server.start()
+        stop_accepting = server.close
+    while stop.signum is None:
+        socketio.sleep(0.1)
+    name = signal.Signals(stop.signum).name
+    stop_accepting()
+    writer = app.extensions["palabre.writer"]
+    out(f"{name}: stopping; no new connections, finishing {writer.queued()} queued write(s)...")
+    left = writer.close(STOP_DRAIN_SECONDS)
+    socketio.sleep(STOP_FLUSH_SECONDS)
+    out("stopped" if not left else f"stopped; {left} write(s) not finished (not acknowledged)")
+    return stop.signum
+
+
+def exit_now(app, code: int = 0) -> None:
+    """End the process at once after `serve` returned: close the database, stop the workers.
+
+    Everything acknowledged is committed already. The render and archive workers are
+    terminated rather than asked to finish (a graceful shutdown of the archive worker alone
+    took seconds), and the interpreter's own shutdown (joining green threads) is skipped:
+    the server then stops within the 5 s a service manager or a venue's Ctrl-C expects.
+    """
+    import logging
+    import multiprocessing
+    import sys
+
+    try:
+        app.extensions["palabre.store"].dispose()  # the last connection checkpoints SQLite's WAL
+        for child in multiprocessing.active_children():
+            child.terminate()  # not joined: the pools' own threads wait on them already
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def effective_mode(configured: str) -> str:

@@ -126,8 +126,19 @@ _POSTGRES_PROBLEMS = {"53100": "storage_full", "55P03": "database_busy", "40P01"
                       "40001": "database_busy", "57014": "database_busy"}
 
 
-def storage_problem(exc: BaseException) -> str | None:
-    """"database_busy" or "storage_full" if `exc` says the database could not write for now."""
+def storage_problem(exc: BaseException | None) -> str | None:
+    """"database_busy" or "storage_full" if `exc` (or what caused it) says the database could
+    not write for now."""
+    seen = 0
+    while exc is not None and seen < 8:
+        problem = _storage_problem(exc)
+        if problem:
+            return problem
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def _storage_problem(exc: BaseException) -> str | None:
     original = getattr(exc, "orig", exc)
     code = getattr(original, "sqlite_errorcode", None)
     if code is not None:

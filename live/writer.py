@@ -11,8 +11,12 @@ yields to the event loop before the next batch. No transaction is held across a 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
+
+from live.errors import DomainError
+from live.store import storage_problem
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 16
@@ -38,9 +42,12 @@ class WriteQueue:
         self.max_batch = max_batch
         self.jobs: deque[_Job] = deque()
         self.draining = False
+        self.closed = False
 
     def run(self, work: Callable):
         """Run `work(db)` in the next group commit; return its result once committed (or raise)."""
+        if self.closed:
+            raise DomainError("server_stopping")  # nothing stored; the client tries again later
         job = _Job(work, self.socketio.server.eio.create_event())
         self.jobs.append(job)
         if not self.draining:
@@ -50,6 +57,22 @@ class WriteQueue:
         if job.error is not None:
             raise job.error
         return job.result
+
+    def queued(self) -> int:
+        """How many writes wait for their group commit."""
+        return len(self.jobs) + (1 if self.draining else 0)
+
+    def close(self, timeout: float) -> int:
+        """Refuse new writes; wait (cooperatively, at most `timeout` s) for the queued ones to commit.
+
+        Returns how many were still unfinished (their clients get no ack: nothing is lost that
+        was acknowledged).
+        """
+        self.closed = True
+        deadline = time.monotonic() + timeout
+        while (self.jobs or self.draining) and time.monotonic() < deadline:
+            self.socketio.sleep(0.01)
+        return len(self.jobs) + (1 if self.draining else 0)
 
     def _drain(self) -> None:
         # The jobs are handler code: they may read the app's config (an app context is needed).
@@ -78,8 +101,17 @@ class WriteQueue:
                         with db.begin_nested():
                             job.result = job.work(db)
                     except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
+                        if storage_problem(exc):
+                            # The database is full or locked: SQLite may have rolled back more
+                            # than this job. The whole group commit is given up (nothing of it
+                            # stored, every client told); the next one starts afresh.
+                            raise
                         job.error = exc
         except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the batch is stored
-            log.exception("group commit failed")
+            problem = storage_problem(exc)
+            if problem:  # locked or full for now: one line, the clients are told (no traceback)
+                log.warning("group commit of %d write(s) not stored: %s", len(batch), problem)
+            else:
+                log.exception("group commit failed")
             for job in batch:
                 job.result, job.error = None, exc
