@@ -1,15 +1,18 @@
 """The same operation through both doors (a socket event, a plain form) stores the same thing and
-sends the same pushes: both call one operation and hand its effects to one function."""
+sends the same pushes: both call one operation and hand its effects to one function
+(`live.sessions.effects.apply`). Board contributions and moderation, word-cloud entries and
+moderation, votes."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from conftest import cid, command
+from conftest import add_poll, cid, command
 from test_boards_service import add_board
 
 from live.boards.model import Item, ModerationEntry
+from live.polls.model import Option, Vote
 from live.realtime import socketio
 from live.render import pool as render_pool
 from live.sessions import effects
@@ -157,4 +160,32 @@ def test_word_cloud_entry_and_moderation_are_the_same_through_both_doors(app, st
                   for a in pair]
         assert hidden[0] == hidden[1] == [(keys[0], True)]
         assert [db.query(WordEntry).filter_by(activity_id=a).count() for a in pair] == [1, 1]
+    phone.disconnect()
+
+
+def test_a_vote_is_the_same_through_both_doors(app, staff, store, live, applied):
+    polls = [add_poll(store, live["id"]) for _ in range(2)]
+    for activity in polls:
+        command(store, live["id"], "open", activity)
+    with store.read() as db:
+        first_option = [db.query(Option).filter_by(activity_id=a).order_by(Option.position).first().id
+                        for a in polls]
+    browser = _browser(app, live)
+    phone = socketio.test_client(app, auth={"code": live["code"], "lang": "en"}, flask_test_client=browser)
+    screen = staff("screen")
+
+    ack = phone.emit("vote", {"cid": cid(), "activity": polls[0], "choice": first_option[0]}, callback=True)
+    assert ack["ok"], ack
+    by_socket = _settle([screen], ("results",), polls[0])
+    sent = browser.post(f"/j/{live['code']}/vote", data={"cid": cid(), "activity": polls[1],
+                                                         "choice": first_option[1]})
+    assert sent.status_code == 302
+    by_form = _settle([screen], ("results",), polls[1])
+
+    assert _same(applied[0], *polls) == _same(applied[1], *polls) == {
+        "state": False, "counts": ["activity"], "tell": {}}
+    assert by_socket == by_form == [["results"]]
+    with store.read() as db:
+        votes = [[(v.choice, v.changes) for v in db.query(Vote).filter_by(activity_id=a)] for a in polls]
+    assert votes == [[([first_option[0]], 0)], [([first_option[1]], 0)]]
     phone.disconnect()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from live import realtime
-from live.polls import service
-from live.sessions import push
+from live.polls import operations
+from live.sessions import effects
 from live.sessions import service as sessions
 from live.sessions.model import Participant
 
@@ -15,7 +15,7 @@ def on_vote(ctx, payload):
     live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
     activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
     participant = ctx.db.get(Participant, ctx.conn.participant_id)
-    stored = service.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
-                          payload["cid"])
-    ctx.after(lambda: push.mark_dirty(live_session.id, activity.id))
+    stored, changed = operations.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
+                                      payload["cid"])
+    ctx.after(lambda: effects.apply(changed))
     return {"activity": activity.id, "choice": stored}

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from live.errors import DomainError
 from live.i18n import message
-from live.polls import service
-from live.sessions import push
+from live.polls import operations, service
+from live.sessions import effects, push
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
 from live.web import store, write_or_flash
@@ -31,13 +31,13 @@ def vote(code: str):
     """Store a vote sent by the plain HTML form (the same rules as the socket event)."""
     cid = (request.form.get("cid") or "")[:64]
     choice = _choice_from_form(request.form)
-    done, problem = participant_form_write(code, lambda db, live_session, activity, person: service.vote(
+    done, problem = participant_form_write(code, lambda db, live_session, activity, person: operations.vote(
         db, live_session, activity, person, choice, cid or None))
     if problem is not None:
         flash(message(problem.code, **problem.params), "error")
         return redirect(url_for("sessions.participant", code=code))
-    if done:
-        push.mark_dirty(done[0], done[1])
+    if done:  # (session id, activity id, (stored, effects)); None: the form was a replay
+        effects.apply(done[2][1])
     flash(message("vote_saved"), "ok")
     return redirect(url_for("sessions.participant", code=code))
 

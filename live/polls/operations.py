@@ -1,0 +1,15 @@
+"""What a participant does to a poll, for both doors: the operation returns its result and its
+`Effects` (the poll's counts changed: pushed coalesced)."""
+
+from __future__ import annotations
+
+from live.polls import service
+from live.sessions.effects import Effects
+from live.sessions.model import Activity, LiveSession, Participant
+
+
+def vote(db, session: LiveSession, activity: Activity, person: Participant, choice: object,
+         cid: str | None = None):
+    """Store (or change) a participant's vote: (the stored choice, effects)."""
+    stored = service.vote(db, session, activity, person, choice, cid)
+    return stored, Effects(session.id).changed_counts(activity)
