@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request
-from flask_babel import Babel, force_locale
+from flask_babel import Babel, force_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 babel = Babel()
@@ -14,6 +14,7 @@ FIELDS = {
     "label_high": _l("high-end label"),
     # Idea walls and Q&A
     "contribution": _l("text"), "column": _l("column name"),
+    "detail": _l("detail"),
 }
 
 MESSAGES = {
@@ -57,7 +58,6 @@ MESSAGES = {
     "duplicate_choice": _l("The same option was chosen twice."),
     "unknown_option": _l("This option is not part of the poll."),
     "one_choice_only": _l("Choose only one option."),
-    "too_many_choices": _l("Choose at most %(limit)s options."),
     "rank_all": _l("Rank every option."),
     "poll_closed": _l("This poll is closed: votes are no longer accepted."),
     "poll_not_open": _l("This poll is not open yet."),
@@ -96,13 +96,10 @@ MESSAGES = {
     "board_not_open": _l("This activity is not open yet."),
     "bad_column": _l("This column does not exist."),
     "item_not_found": _l("This contribution does not exist (or is no longer available)."),
-    "too_many_items": _l("You have sent the maximum of %(limit)s contributions."),
-    "posting_too_fast": _l("At most %(limit)s contributions a minute: wait a little."),
     "already_moderated": _l("A moderator has already reviewed this contribution: "
                             "it can no longer be changed."),
     "item_not_votable": _l("This contribution cannot receive votes (it is not published)."),
     "already_voted": _l("You have already voted for this one."),
-    "no_votes_left": _l("You have used all your %(limit)s votes. Take one back to vote again."),
     "no_vote_to_take_back": _l("You have no vote on this one to take back."),
     "bad_action": _l("Unknown moderation action."),
     "bad_items": _l("Choose between 1 and %(limit)s contributions."),
@@ -129,7 +126,6 @@ MESSAGES = {
     "entry_too_long": _l("This entry is too long (at most %(limit)s characters)."),
     "entry_type": _l("An entry must be text."),
     "entry_stopword": _l("This word alone says too little (\"the\", \"de\"...): try another word."),
-    "too_many_entries": _l("You have sent your %(limit)s entries. Withdraw one to send another."),
     "entry_not_found": _l("This entry does not exist (or was already withdrawn)."),
     "group_not_found": _l("This word is not in the cloud."),
     "bad_merge": _l("Choose another word of this cloud to merge into."),
@@ -165,7 +161,6 @@ MESSAGES = {
     "import_unknown_kind": _l("Refused: this Palabre does not know the activity kind “%(kind)s”. "
                               "Nothing was imported."),
     "import_no_file": _l("Choose an archive file (.zip) to import."),
-    "imported": _l("Imported: %(count)s session(s), read only."),
     "purge_not_ended": _l("End the session before purging its participant data."),
     "already_purged": _l("The participant data of this session was already purged."),
     "purge_export_first": _l("Download the session's archive before purging its participant data."),
@@ -180,6 +175,29 @@ MESSAGES = {
     "server_stopping": _l("The server is restarting: your action was not saved. Try again in a moment."),
     "port_in_use": _l("Port %(port)s is already in use (is Palabre already running?). Stop the other "
                       "server or choose another port with LIVE_PORT."),
+    # One definition of valid (live/validation.py)
+    "bad_settings": _l("These settings are not valid."),
+    "text_not_clean": _l("The %(field)s holds characters a form would have removed (control "
+                         "characters, spaces at either end)."),
+    "bad_detail": _l("A timeline entry's detail is not valid."),
+    "bad_ranking": _l("Give each option a different place, from 1 to %(count)s."),
+    "import_invalid": _l("Refused: session.json holds something Palabre could not have produced "
+                         "(at %(where)s: %(reason)s). Nothing was imported."),
+}
+
+# Messages whose wording depends on a number: (singular, plural, the parameter that counts).
+PLURALS = {
+    "too_many_choices": ("Choose at most %(limit)s option.", "Choose at most %(limit)s options.", "limit"),
+    "too_many_entries": ("You have sent your %(limit)s entry. Withdraw it to send another.",
+                         "You have sent your %(limit)s entries. Withdraw one to send another.", "limit"),
+    "no_votes_left": ("You have used your %(limit)s vote. Take it back to vote again.",
+                      "You have used all your %(limit)s votes. Take one back to vote again.", "limit"),
+    "too_many_items": ("You have sent the maximum of %(limit)s contribution.",
+                       "You have sent the maximum of %(limit)s contributions.", "limit"),
+    "posting_too_fast": ("At most %(limit)s contribution a minute: wait a little.",
+                         "At most %(limit)s contributions a minute: wait a little.", "limit"),
+    "imported": ("Imported: %(count)s session, read only.",
+                 "Imported: %(count)s sessions, read only.", "count"),
 }
 
 
@@ -198,6 +216,10 @@ def message(code: str, locale: str | None = None, **params) -> str:
     """The user-facing message of an error code, in `locale` (or the request's)."""
     text = MESSAGES.get(code, MESSAGES["server_error"])
     with force_locale(locale) if locale else _null():
+        if code in PLURALS:
+            singular, plural, counter = PLURALS[code]
+            count = params.get(counter)
+            text = get_translations().ungettext(singular, plural, count if isinstance(count, int) else 2)
         if "field" in params:
             params["field"] = str(FIELDS.get(params["field"], params["field"]))
         params = {k: ("" if v is None else v) for k, v in params.items()}

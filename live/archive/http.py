@@ -123,16 +123,25 @@ def import_archive():
         return redirect(url_for("archive.index")), 303
     checked = worker.run(_in_process(), worker.read_archive, data)
     if "error" in checked:
-        flash(message(checked["error"], **checked["params"]), "error")
+        flash(refusal(checked["error"], checked["params"]), "error")
         return redirect(url_for("archive.index")), 303
     try:
         with store().write() as db:
             ids = create_sessions(db, checked["docs"])
     except ImportRefused as exc:
-        flash(message(exc.code, **exc.params), "error")
+        flash(refusal(exc.code, exc.params), "error")
         return redirect(url_for("archive.index")), 303
     flash(message("imported", count=len(ids)), "ok")
     return redirect(url_for("archive.index")), 303
+
+
+def refusal(code: str, params: dict) -> str:
+    """Why an archive was refused, in the user's language (with the validator's own reason)."""
+    params = dict(params)
+    if code == "import_invalid":
+        reason = message(params.pop("reason", ""), **params.pop("reason_params", {}))
+        params["reason"] = reason.rstrip(".")
+    return message(code, **params)
 
 
 @bp.post("/admin/archive/sessions/<int:session_id>/purge")

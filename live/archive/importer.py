@@ -20,16 +20,16 @@ from functools import lru_cache
 from sqlalchemy import insert
 from sqlalchemy.orm import Session as DB
 
+from live import validation
 from live.archive import kinds
+from live.archive.contents import ImportRefused, check_contents
 from live.archive.document import FORMAT, SCHEMA_VERSION
 from live.archive.export import SCHEMA_PATH
 from live.archive.model import ArchiveState
 from live.archive.timefmt import parse_date, parse_time
-from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Activity, Event, Participant, TimelineEntry
 from live.store import utcnow
-from live.text import TextError, clean
 
 MAX_UPLOAD = 64 * 1024 * 1024  # bytes of the uploaded file
 MAX_MEMBERS = 2000
@@ -39,10 +39,9 @@ MAX_RATIO = 100  # uncompressed / compressed, for members larger than RATIO_FLOO
 RATIO_FLOOR = 1024 * 1024
 MAX_SESSIONS = 100
 MAX_JSON_DEPTH = 64
-
-
-class ImportRefused(DomainError):
-    """An archive that will not be imported; `code` says why."""
+# No text a Palabre stores is longer than a question (300 characters); dates, refs and keys are
+# shorter. Any longer string, wherever it hides (results, history), refuses the archive.
+MAX_STRING = validation.PROMPT_LENGTH
 
 
 @lru_cache(maxsize=1)
@@ -105,6 +104,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def _depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep the document nests; refused beyond `limit`, or with any string beyond MAX_STRING."""
     stack, deepest = [(value, 1)], 1
     while stack:
         item, depth = stack.pop()
@@ -112,10 +112,31 @@ def _depth(value, limit: int = MAX_JSON_DEPTH) -> int:
         if depth > limit:
             raise ImportRefused("import_bad_json")
         if isinstance(item, dict):
+            if any(len(key) > MAX_STRING for key in item):
+                _too_long(value)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and len(item) > MAX_STRING:
+            _too_long(value)
     return deepest
+
+
+def _too_long(doc) -> None:
+    """Refuse the document, naming where its first overlong string is."""
+    stack: list[tuple[object, str]] = [(doc, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            if any(len(key) > MAX_STRING for key in item):
+                break
+            stack.extend((v, f"{path}/{k}") for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}/{n}") for n, v in reversed(list(enumerate(item))))
+        elif isinstance(item, str) and len(item) > MAX_STRING:
+            break
+    raise ImportRefused("import_invalid", where=path.lstrip("/")[:80] or "/", reason="text_too_long",
+                        reason_params={"field": "contribution", "limit": MAX_STRING})
 
 
 def _refuse_constant(name: str):
@@ -135,10 +156,23 @@ def parse_document(raw: bytes) -> dict:
         raise ImportRefused("import_wrong_version", version=str(doc.get("schema_version"))[:10])
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
+        _say_why(doc)
         where = "/".join(str(p) for p in errors[0].absolute_path) or "/"
         raise ImportRefused("import_bad_schema", where=where[:80])
     _check_references(doc)
+    check_contents(doc)
     return doc
+
+
+def _say_why(doc: dict) -> None:
+    """A document the schema refused: when the forms' validators can say why (a scale of 10^9,
+    a budget of 999), their reason is the clearer message. Otherwise the schema's path is."""
+    try:
+        check_contents(doc)
+    except ImportRefused:
+        raise
+    except Exception:  # noqa: BLE001, S110 - a shape the validators do not expect: the schema says where
+        pass
 
 
 def _check_references(doc: dict) -> None:
@@ -215,19 +249,10 @@ def read_archive(data: bytes) -> list[dict]:
 
 # --- writing --------------------------------------------------------------------------------
 
-def _text(value: str | None, limit: int, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    try:
-        return clean(value, limit, required=required) or (None if not required else value)
-    except TextError:
-        raise ImportRefused("import_bad_schema", where="text") from None
-
-
 def create_sessions(db: DB, docs: list[dict]) -> list[int]:
     """Recreate the archived sessions (read only) in one new event; their ids."""
     first = docs[0]["event"]
-    event = Event(title=_text(first["title"], 200), place=_text(first["place"], 200, False),
+    event = Event(title=first["title"], place=first["place"],
                   date=parse_date(first["date"]))
     db.add(event)
     db.flush()
@@ -251,7 +276,7 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
     participant_ids: dict[str, int] = {}
     for p in doc["participants"]:
         row = Participant(session_id=live_session.id, device_key="import-" + secrets.token_urlsafe(16),
-                          display_name=_text(p["display_name"], 40, False),
+                          display_name=p["display_name"],
                           joined_at=parse_time(p["joined_at"]))
         db.add(row)
         db.flush()
@@ -261,7 +286,7 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
     activity_ids: dict[str, int] = {}
     for a in sorted(doc["activities"], key=lambda a: int(a["ref"][1:])):
         activity = Activity(session_id=live_session.id, position=a["position"], kind=a["kind"],
-                            type=a["type"], prompt=_text(a["prompt"], 300), settings=a["settings"],
+                            type=a["type"], prompt=a["prompt"], settings=a["settings"],
                             state=a["state"], revealed=a["revealed"],
                             created_at=parse_time(a["created_at"]), opened_at=parse_time(a["opened_at"]),
                             closed_at=parse_time(a["closed_at"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from live import validation
 from live.boards import operations, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
@@ -157,7 +158,7 @@ def _display(token: str, role: str, activity_id: int, back: str):
     for key in ("sort", "spotlight", "current"):
         if key in request.form:
             value = request.form.get(key)
-            changes[key] = value if key == "sort" else (int(value) if value.isdigit() else None)
+            changes[key] = value if key == "sort" else validation.form_identifier(value)
 
     def run(db):
         live_session = sessions.get_session(db, session_id)
@@ -182,8 +183,9 @@ def moderator_display(token: str, activity_id: int):
 
 def _ref(raw: str) -> dict | None:
     item_id, _, version = (raw or "").partition(":")
-    if item_id.isdigit() and version.isdigit():
-        return {"id": int(item_id), "version": int(version)}
+    item_id, version = validation.form_identifier(item_id), validation.form_identifier(version)
+    if item_id is not None and version is not None:
+        return {"id": item_id, "version": version}
     return None
 
 

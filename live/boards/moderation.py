@@ -6,14 +6,13 @@ from __future__ import annotations
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session as DB
 
+from live import validation
 from live.boards.model import PUBLISHED, TEXT_LENGTH, BoardVote, Item, ModerationEntry
 from live.boards.rules import (
     LIVE_STATUSES,
     NAME_LENGTH,
     SORTS,
-    clean_text,
     get_item,
-    int_in,
     published_changed,
     require_board,
 )
@@ -22,7 +21,6 @@ from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession
 from live.store import utcnow
-from live.text import TextError, clean_optional
 
 # --- moderation ----------------------------------------------------------------------------
 
@@ -131,8 +129,10 @@ def moderate_or_trace(db: DB, session: LiveSession, activity: Activity, action: 
 def _who(moderator: object) -> str | None:
     """The name a moderator gave (cleaned), for the log; None if absent or unusable."""
     try:
-        return clean_optional(moderator, NAME_LENGTH) if isinstance(moderator, str) else None
-    except TextError:
+        if isinstance(moderator, str):
+            return validation.optional_text(moderator, "name", NAME_LENGTH)
+        return None
+    except DomainError:
         return None
 
 
@@ -175,14 +175,15 @@ def _apply(db: DB, activity: Activity, item: Item, action: str, body: object, co
             if value and activity.settings.get("current") == item.id:
                 _clear_display(activity, item.id)
     elif action == "edit":
-        new_text = clean_text(body, "contribution", TEXT_LENGTH)
+        new_text = validation.text(body, "contribution", TEXT_LENGTH)
         item.history = [*item.history, {"by": link, "moderator": who, "text": item.text,
                                          "at": utcnow().isoformat()}]
         item.text = new_text
     elif action == "move":
         if activity.kind != "ideas":
             raise _invalid(db, item)
-        item.column = int_in(column, "bad_column", 0, max(1, len(activity.settings["columns"])) - 1)
+        last = max(1, len(activity.settings["columns"])) - 1
+        item.column = validation.integer(column, "bad_column", 0, last)
     item.updated_at = utcnow()
     _log(db, activity, item, action, before, link, who)
 

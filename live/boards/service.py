@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
-from live import activities
+from live import activities, validation
 from live.boards import similar
 from live.boards.model import (
     BOARD_KINDS,
@@ -46,10 +46,8 @@ from live.boards.rules import (  # noqa: F401 - re-exported
     POSTS_PER_MINUTE,
     SORTS,
     check_settings,
-    clean_text,
     default_settings,
     get_item,
-    int_in,
     published_changed,
     require_board,
     require_open,
@@ -75,7 +73,6 @@ from live.errors import DomainError, NotFound
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
 from live.store import UTCDateTime, utcnow
-from live.text import TextError, clean_optional
 
 # --- lifecycle -----------------------------------------------------------------------------
 
@@ -107,7 +104,7 @@ def update_settings(db: DB, session: LiveSession, activity: Activity, raw: objec
         _remap_columns(db, activity, len(old["columns"]), len(settings["columns"]), sources)
     _check_votes_fit(db, activity, old, settings)
     if prompt is not None:
-        activity.prompt = sessions._text(prompt, "prompt", 300)
+        activity.prompt = validation.text(prompt, "prompt", validation.PROMPT_LENGTH)
     activity.settings = settings
     activity.version += 1
     sessions.record(db, session, "activity_edited", actor, activity)
@@ -166,15 +163,12 @@ def post(db: DB, session: LiveSession, activity: Activity, participant: Particip
     """Store a participant's idea or question: pending (pre-moderation, flagged) or published."""
     require_open(session, activity)
     settings = activity.settings
-    body = clean_text(body, "contribution", TEXT_LENGTH)
+    body = validation.text(body, "contribution", TEXT_LENGTH)
     columns = max(1, len(settings["columns"]))
-    column = int_in(column if column not in (None, "") else 0, "bad_column", 0, columns - 1)
+    column = validation.integer(column if column not in (None, "") else 0, "bad_column", 0, columns - 1)
     author = None
     if settings.get("signed") and name not in (None, ""):
-        try:
-            author = clean_optional(name, NAME_LENGTH)
-        except TextError as exc:
-            raise DomainError(f"text_{exc.code}", field="name", limit=exc.limit) from None
+        author = validation.optional_text(name, "name", NAME_LENGTH)
     _check_pace(db, activity, participant)
     flagged = similar.is_profane(body) or bool(author and similar.is_profane(author))
     status = "pending" if settings.get("premoderation") or flagged else "visible"
@@ -216,7 +210,7 @@ def edit_own(db: DB, session: LiveSession, activity: Activity, participant: Part
     """The author rewrites an item no moderator has reviewed yet."""
     require_open(session, activity)
     item = _own_unmoderated(db, activity, participant, item_id)
-    body = clean_text(body, "contribution", TEXT_LENGTH)
+    body = validation.text(body, "contribution", TEXT_LENGTH)
     item.history = [*item.history, {"by": "author", "text": item.text, "at": utcnow().isoformat()}]
     item.text = item.original_text = body
     item.flagged = similar.is_profane(body)

@@ -10,18 +10,18 @@ from live.polls import operations, service
 from live.sessions import effects, push
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
+from live.validation import Ranking
 from live.web import store, write_or_flash
 
 bp = Blueprint("polls", __name__)
 
 
 def _choice_from_form(form) -> object:
+    """The answer of the plain form: `choice` (one or several), or `rank_<option id>=<place>`;
+    a ranking is checked in the vote (`validation.ranking`: every place exactly once)."""
     ranks = {k[5:]: v for k, v in form.items() if k.startswith("rank_")}
     if ranks:
-        try:
-            return [int(k) for k, _ in sorted(ranks.items(), key=lambda kv: int(kv[1]))]
-        except ValueError:
-            return None
+        return Ranking(ranks)
     values = form.getlist("choice")
     return values if len(values) != 1 else values[0]
 

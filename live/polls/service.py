@@ -7,64 +7,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DB
 
-from live import activities
+from live import activities, validation
 from live.errors import DomainError
-from live.polls.model import POLL_TYPES, Option, Vote
+from live.polls.model import Option, Vote
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
 from live.store import utcnow
-from live.text import TextError, clean
 
-MAX_OPTIONS = 12
-MAX_SCALE = 10
-OPTION_LENGTH = 120
-SCALE_LABEL_LENGTH = 40
-
-
-def _label(value: object, field: str, max_length: int, required: bool = True) -> str:
-    try:
-        return clean(value, max_length, required=required)
-    except TextError as exc:
-        raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
-
-
-def _int(value: object, code: str) -> int:
-    if isinstance(value, bool):
-        raise DomainError(code)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int):
-        raise DomainError(code)
-    return value
-
-
-def check_definition(poll_type: object, options: object, settings: object) -> tuple[list[str], dict]:
-    """Validate a poll's type, options and settings; return clean option labels and settings."""
-    if poll_type not in POLL_TYPES:
-        raise DomainError("bad_poll_type")
-    settings = settings if isinstance(settings, dict) else {}
-    if poll_type == "scale":
-        scale_max = _int(settings.get("scale_max", 5), "bad_scale")
-        if not 2 <= scale_max <= MAX_SCALE:
-            raise DomainError("bad_scale", limit=MAX_SCALE)
-        low = _label(settings.get("label_low") or "", "label_low", SCALE_LABEL_LENGTH, False)
-        high = _label(settings.get("label_high") or "", "label_high", SCALE_LABEL_LENGTH, False)
-        return [], {"scale_max": scale_max, "label_low": low, "label_high": high}
-    if not isinstance(options, list):
-        raise DomainError("bad_options")
-    labels = [_label(o, "option", OPTION_LENGTH, False) for o in options]
-    labels = [label for label in labels if label]
-    if not 2 <= len(labels) <= MAX_OPTIONS:
-        raise DomainError("option_count", limit=MAX_OPTIONS)
-    if len({label.casefold() for label in labels}) != len(labels):
-        raise DomainError("duplicate_options")
-    clean_settings: dict = {}
-    if poll_type == "multiple":
-        max_choices = _int(settings.get("max_choices") or len(labels), "bad_max_choices")
-        if not 1 <= max_choices <= len(labels):
-            raise DomainError("bad_max_choices", limit=len(labels))
-        clean_settings["max_choices"] = max_choices
-    return labels, clean_settings
+# The limits and rules of a poll live in `live.validation` (forms, sockets and imports share them).
+MAX_OPTIONS = validation.MAX_OPTIONS
+MAX_SCALE = validation.MAX_SCALE
+OPTION_LENGTH = validation.OPTION_LENGTH
+SCALE_LABEL_LENGTH = validation.SCALE_LABEL_LENGTH
+check_definition = validation.poll_definition
 
 
 def add_poll(db: DB, session: LiveSession, poll_type: object, prompt: object, options: object = None,
@@ -82,7 +37,7 @@ def update_poll(db: DB, session: LiveSession, activity: Activity, prompt: object
     _require_poll(activity)
     sessions.require_editable(db, activity)
     labels, clean_settings = check_definition(activity.type, options, settings)
-    activity.prompt = sessions._text(prompt, "prompt", 300)
+    activity.prompt = validation.text(prompt, "prompt", validation.PROMPT_LENGTH)
     activity.settings = clean_settings
     activity.version += 1
     db.execute(delete(Option).where(Option.activity_id == activity.id))
@@ -109,28 +64,8 @@ def options_of(db: DB, activity: Activity) -> list[Option]:
 
 def check_choice(db: DB, activity: Activity, choice: object) -> list[int]:
     """Validate a participant's answer against the poll; return it in stored form."""
-    if activity.type == "scale":
-        value = _int(choice[0] if isinstance(choice, list) and len(choice) == 1 else choice,
-                     "bad_choice")
-        if not 1 <= value <= activity.settings["scale_max"]:
-            raise DomainError("choice_out_of_range", limit=activity.settings["scale_max"])
-        return [value]
-    ids = {o.id for o in options_of(db, activity)}
-    picked = choice if isinstance(choice, list) else [choice]
-    picked = [_int(c, "bad_choice") for c in picked]
-    if not picked:
-        raise DomainError("empty_choice")
-    if len(set(picked)) != len(picked):
-        raise DomainError("duplicate_choice")
-    if not set(picked) <= ids:
-        raise DomainError("unknown_option")
-    if activity.type == "single" and len(picked) != 1:
-        raise DomainError("one_choice_only")
-    if activity.type == "multiple" and len(picked) > activity.settings["max_choices"]:
-        raise DomainError("too_many_choices", limit=activity.settings["max_choices"])
-    if activity.type == "ranking" and set(picked) != ids:
-        raise DomainError("rank_all")
-    return picked
+    option_ids = set() if activity.type == "scale" else {o.id for o in options_of(db, activity)}
+    return validation.poll_choice(activity.type, activity.settings, option_ids, choice)
 
 
 def vote(db: DB, session: LiveSession, activity: Activity, participant: Participant, choice: object,

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DB
 
-from live import activities
+from live import activities, validation
 from live.errors import DomainError, NotFound, is_id
 from live.sessions import capabilities, lifecycle
 from live.sessions.model import (
@@ -20,26 +20,11 @@ from live.sessions.model import (
     TimelineEntry,
 )
 from live.store import utcnow
-from live.text import TextError, clean, clean_optional
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or from a screen is typed right.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
 ROLES = ("participant", "facilitator", "moderator", "screen")
-
-
-def _text(value: object, field: str, max_length: int) -> str:
-    try:
-        return clean(value, max_length)
-    except TextError as exc:
-        raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
-
-
-def _optional(value: object, field: str, max_length: int) -> str | None:
-    try:
-        return clean_optional(value, max_length)
-    except TextError as exc:
-        raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
 
 
 def _date(value: object) -> date | None:
@@ -65,7 +50,8 @@ def record(db: DB, session: LiveSession, action: str, actor: str, activity: Acti
 
 def create_event(db: DB, title: object, place: object = None, when: object = None) -> Event:
     """Create an event that will group sessions."""
-    event = Event(title=_text(title, "title", 200), place=_optional(place, "place", 200),
+    event = Event(title=validation.text(title, "title", validation.TITLE_LENGTH),
+                  place=validation.optional_text(place, "place", validation.PLACE_LENGTH),
                   date=_date(when))
     db.add(event)
     db.flush()
@@ -98,8 +84,9 @@ def create_session(db: DB, event: Event, kind: object, title: object, place: obj
     if kind not in SESSION_KINDS:
         raise DomainError("bad_session_kind")
     session = LiveSession(
-        event_id=event.id, kind=kind, title=_text(title, "title", 200),
-        place=_optional(place, "place", 200), date=_date(when) or event.date,
+        event_id=event.id, kind=kind, title=validation.text(title, "title", validation.TITLE_LENGTH),
+        place=validation.optional_text(place, "place", validation.PLACE_LENGTH),
+        date=_date(when) or event.date,
         locale=locale if locale in ("fr", "en") else "fr",
         join_code=_new_code(db),
     )
@@ -169,7 +156,7 @@ def find_participant(db: DB, session: LiveSession, device_key: str | None) -> Pa
 
 def set_display_name(db: DB, participant: Participant, name: object) -> None:
     """Give (or clear) the participant's display name."""
-    participant.display_name = _optional(name, "name", 40)
+    participant.display_name = validation.optional_text(name, "name", validation.NAME_LENGTH)
 
 
 def participant_count(db: DB, session: LiveSession) -> int:
@@ -207,7 +194,7 @@ def add_activity(db: DB, session: LiveSession, kind: str, prompt: object, settin
     position = db.scalar(select(func.coalesce(func.max(Activity.position), 0)).where(
         Activity.session_id == session.id)) + 1
     activity = Activity(session_id=session.id, position=position, kind=kind, type=type_,
-                        prompt=_text(prompt, "prompt", 300), settings=settings)
+                        prompt=validation.text(prompt, "prompt", validation.PROMPT_LENGTH), settings=settings)
     db.add(activity)
     db.flush()
     record(db, session, "activity_added", "facilitator", activity)

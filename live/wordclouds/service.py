@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session as DB
 
-from live import activities
+from live import activities, validation
 from live.config import Defaults
 from live.errors import DomainError
 from live.sessions import service as sessions
@@ -18,37 +18,12 @@ from live.store import utcnow
 from live.wordclouds.model import WordEntry, WordGroupState
 from live.wordclouds.normalize import EntryError, group_key, is_profane, normalize_entry
 
-DEFAULTS = {"entries_per_participant": 3, "max_length": 40, "show_on_phones": True,
-            "hold_profanity": True}
-MAX_ENTRIES = 10
-LENGTH_RANGE = (10, 80)
+# The settings rules and limits live in `live.validation` (forms, sockets and imports share them).
+DEFAULTS = validation.WORDCLOUD_DEFAULTS
+MAX_ENTRIES = validation.MAX_ENTRIES
+LENGTH_RANGE = validation.ENTRY_LENGTH_RANGE
 CLOUD_WORDS = 200
-
-
-def _int(value: object, low: int, high: int, code: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise DomainError(code, low=low, limit=high)
-    return value
-
-
-def _bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "on", "yes")
-    return bool(value)
-
-
-def check_settings(settings: object) -> dict:
-    """Validate a word cloud's settings, filling in defaults."""
-    given = settings if isinstance(settings, dict) else {}
-    merged = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS and v is not None}}
-    return {
-        "entries_per_participant": _int(merged["entries_per_participant"], 1, MAX_ENTRIES, "bad_entry_count"),
-        "max_length": _int(merged["max_length"], *LENGTH_RANGE, "bad_entry_length"),
-        "show_on_phones": _bool(merged["show_on_phones"]),
-        "hold_profanity": _bool(merged["hold_profanity"]),
-    }
+check_settings = validation.wordcloud_settings
 
 
 def add_wordcloud(db: DB, session: LiveSession, prompt: object, settings: object = None) -> Activity:
@@ -65,7 +40,7 @@ def update_wordcloud(db: DB, session: LiveSession, activity: Activity, prompt: o
             clean["entries_per_participant"] < activity.settings["entries_per_participant"]
             or clean["max_length"] < activity.settings["max_length"]):
         raise DomainError("has_answers")
-    activity.prompt = sessions._text(prompt, "prompt", 300)
+    activity.prompt = validation.text(prompt, "prompt", validation.PROMPT_LENGTH)
     activity.settings = {**clean, "frozen": activity.settings.get("frozen")} \
         if activity.settings.get("frozen") is not None else clean
     activity.version += 1
@@ -130,8 +105,8 @@ def withdraw_entry(db: DB, activity: Activity, participant: Participant, entry_i
     _require_cloud(activity)
     if activity.state != "open":
         raise DomainError("activity_closed")
-    valid_id = isinstance(entry_id, int) and not isinstance(entry_id, bool)
-    row = db.get(WordEntry, entry_id) if valid_id else None
+    entry_id = validation.identifier(entry_id)
+    row = db.get(WordEntry, entry_id) if entry_id is not None else None
     if row is None or (row.activity_id, row.participant_id) != (activity.id, participant.id) \
             or row.slot is None:
         raise DomainError("entry_not_found")
