@@ -105,8 +105,8 @@ def withdraw_entry(db: DB, activity: Activity, participant: Participant, entry_i
     _require_cloud(activity)
     if activity.state != "open":
         raise DomainError("activity_closed")
-    entry_id = validation.identifier(entry_id)
-    row = db.get(WordEntry, entry_id) if entry_id is not None else None
+    valid_id = isinstance(entry_id, int) and not isinstance(entry_id, bool)
+    row = db.get(WordEntry, entry_id) if valid_id else None
     if row is None or (row.activity_id, row.participant_id) != (activity.id, participant.id) \
             or row.slot is None:
         raise DomainError("entry_not_found")
