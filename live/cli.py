@@ -52,6 +52,41 @@ def register(app: Flask) -> None:
         upgrade(_store().url)
         click.echo("database is up to date")
 
+    @db_group.command("backup")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False),
+                  help="File to write (default: instance/backups/palabre-<UTC time>.db)")
+    def db_backup(output):
+        """Copy the database while the server runs (SQLite backup API, or pg_dump)."""
+        from live import backup
+
+        url = _store().url
+        target = Path(output) if output else backup.default_target(url, current_app.instance_path)
+        try:
+            written = backup.backup(url, target)
+        except (backup.BackupError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"backup written: {written} ({written.stat().st_size} bytes)")
+
+    @db_group.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def db_restore(source, yes):
+        """Replace the database with a backup (stop the server first)."""
+        from live import backup
+
+        url = _store().url
+        if not yes:
+            click.confirm(f"Replace everything in the database with {source}? Stop the server first.",
+                          abort=True)
+        _store().dispose()
+        try:
+            saved = backup.restore(url, Path(source))
+        except (backup.BackupError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        if saved:
+            click.echo(f"the database as it was is kept in {saved}")
+        click.echo(f"restored from {source}")
+
     @app.cli.group("event")
     def event_group():
         """Events."""
