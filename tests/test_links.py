@@ -218,7 +218,8 @@ def test_rotation_cuts_an_open_socket_of_the_real_server_within_a_second(tmp_pat
                 assert answer.status == 200  # followed the redirect to the console
             assert _wait(lambda: not screen.connected, 1.0), "the old screen socket is still open"
             assert time.monotonic() - started < 2.0
-            with pytest.raises(ConnectionError):
+            # Refused, and told why (the page shows it).
+            with pytest.raises(ConnectionError, match="bad_token.*no longer valid"):
                 connect(base, {"token": setup.screen, "lang": "en"}, timeout=5)
         finally:
             close_all([screen])

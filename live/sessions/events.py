@@ -7,6 +7,7 @@ from functools import partial
 from flask import request
 from flask import session as cookie
 from flask_babel import get_locale
+from socketio.exceptions import ConnectionRefusedError  # noqa: A004 - not the built-in OSError
 
 from live import realtime
 from live.errors import DomainError

@@ -144,13 +144,20 @@ export function connect(auth, handlers) {
     back();
     if (handlers.connect) handlers.connect();
   });
-  socket.on("disconnect", lost);
+  var askedWhy = false;
+  socket.on("disconnect", function (reason) {
+    lost();
+    // Cut by the server (this page's link was replaced): connect once more to be told why.
+    if (reason === "io server disconnect" && !askedWhy) { askedWhy = true; socket.connect(); }
+  });
   socket.on("connect_error", function (err) {
     if (socket.active) { lost(); return; }  // a network problem: the client retries by itself
     back();  // refused by the server (ended session, bad link...): retrying will not help
     var text = err && err.message && err.message.charAt(0) !== "{" ? err.message : T.refused;
     if (err && err.data && err.data.message) text = err.data.message;
     notify(text, true);
+    // A page without a message area (the projected screen) says it where it shows the connection.
+    if (!$("flash") && conn) { conn.textContent = text; conn.hidden = false; }
   });
   if (handlers.snapshot) socket.on("snapshot", handlers.snapshot);
   if (handlers.state) socket.on("state", handlers.state);
