@@ -76,6 +76,8 @@ MESSAGES = {
     "cross_site_refused": _l("Refused: this form was sent from another site. Nothing was changed."),
     "host_refused": _l("Refused: this server does not answer to the name “%(host)s”. "
                        "Use its address, or add the name to LIVE_TRUSTED_HOSTS."),
+    "host_refused_socket": _l("Refused: this server does not answer to the name in the address bar. "
+                              "Use its address."),
     "login_throttled": _l("Too many attempts. Wait a minute before trying again."),
     "upload_too_large_mb": _l("The file is too large: at most %(limit)s MB. Nothing was changed."),
     "upload_too_large_kb": _l("The form is too large: at most %(limit)s KB. Nothing was changed."),

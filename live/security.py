@@ -127,7 +127,8 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _check_host():
+def untrusted_host() -> str | None:
+    """The host name the request names when this server does not answer to it, else None."""
     trusted = current_app.config.get("PALABRE_TRUSTED_HOSTS")
     if trusted is None:
         return None
@@ -135,7 +136,14 @@ def _check_host():
     name = _host_name(host)
     if _is_ip(name) or host_is_trusted(host, trusted):
         return None
-    return render_template("error.html", message=message("host_refused", host=name[:100])), 400
+    return name[:100]
+
+
+def _check_host():
+    name = untrusted_host()
+    if name is None:
+        return None
+    return render_template("error.html", message=message("host_refused", host=name)), 400
 
 
 # --- Organiser: local mode -------------------------------------------------------------------

@@ -160,6 +160,17 @@ def test_ip_literals_and_localhost_are_always_answered(client, host):
     assert client.get("/", headers={"Host": host}).status_code == 200
 
 
+def test_a_socket_opened_from_an_unknown_host_name_is_refused(app, live):
+    from live.realtime import socketio
+
+    rebound = socketio.test_client(app, auth={"token": live["screen"]},
+                                   headers={"Host": "rebind.evil.example"})
+    assert not rebound.is_connected()
+    direct = socketio.test_client(app, auth={"token": live["screen"]}, headers={"Host": "127.0.0.1:5000"})
+    assert direct.is_connected()
+    direct.disconnect()
+
+
 def test_trusted_hosts_setting_and_public_url_add_names(tmp_path, monkeypatch):
     monkeypatch.setenv("LIVE_TRUSTED_HOSTS", "palabre.lan,.venue.example")
     app = _app(tmp_path, PUBLIC_URL="https://live.example.org")

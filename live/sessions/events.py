@@ -9,7 +9,7 @@ from flask import session as cookie
 from flask_babel import get_locale
 from socketio.exceptions import ConnectionRefusedError  # noqa: A004 - not the built-in OSError
 
-from live import realtime
+from live import realtime, security
 from live.errors import DomainError
 from live.realtime import Connection, socketio
 from live.sessions import capabilities, push, service
@@ -42,6 +42,8 @@ def on_connect(auth=None):
     """Identify the socket (join code + cookie, or a capability token) and send a snapshot."""
     if not isinstance(auth, dict):
         _refuse("bad_payload", auth)
+    if security.untrusted_host() is not None:  # the page came from a rebound name
+        _refuse("host_refused_socket", auth)
     try:
         with realtime.store().write() as db:
             conn, joined_now = _identify(db, auth)
