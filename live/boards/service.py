@@ -7,6 +7,7 @@ settings in `rules`. Their public names are re-exported here: callers import onl
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import bindparam, case, delete, func, select, text, update
@@ -138,12 +139,18 @@ def _remap_columns(db: DB, activity: Activity, before: int, after: int, sources:
 
 def _check_votes_fit(db: DB, activity: Activity, old: dict, new: dict) -> None:
     """Dots already spent must fit the new rules: no slot beyond a lower budget, no item
-    holding two dots of one participant once stacking is turned off."""
+    holding two dots of one participant once stacking is turned off. A Q&A may also go from
+    unlimited upvotes (budget 0: no slots) to a budget and back: the upvotes take slots then."""
+    old_budget, new_budget = old.get("budget") or 0, new["budget"]
+    if new_budget and new_budget < old_budget and db.scalar(select(func.count(BoardVote.id)).where(
+            BoardVote.activity_id == activity.id, BoardVote.slot > new_budget)):
+        raise DomainError("budget_in_use")
+    if new_budget and not old_budget:
+        _number_upvotes(db, activity, new_budget)
+    elif old_budget and not new_budget:  # counted upvotes become unlimited ones (one per question)
+        db.execute(update(BoardVote).where(BoardVote.activity_id == activity.id).values(slot=None))
     if activity.kind != "ideas":
         return
-    if new["budget"] < old.get("budget", 0) and db.scalar(select(func.count(BoardVote.id)).where(
-            BoardVote.activity_id == activity.id, BoardVote.slot > new["budget"])):
-        raise DomainError("budget_in_use")
     if old.get("stack") and not new["stack"] and db.scalar(
             select(func.count()).select_from(
                 select(BoardVote.participant_id).where(BoardVote.activity_id == activity.id)
@@ -154,6 +161,24 @@ def _check_votes_fit(db: DB, activity: Activity, old: dict, new: dict) -> None:
         # Every dot becomes "one per item" again: the database keeps it so from now on.
         db.execute(update(BoardVote).where(BoardVote.activity_id == activity.id)
                    .values(once_item_id=BoardVote.item_id))
+
+
+def _number_upvotes(db: DB, activity: Activity, budget: int) -> None:
+    """Unlimited upvotes become counted ones: each takes a slot 1..budget, in the order given;
+    refused if someone already has more than the new budget."""
+    rows = db.execute(select(BoardVote.id, BoardVote.participant_id).where(
+        BoardVote.activity_id == activity.id).order_by(BoardVote.id)).all()
+    if max(Counter(pid for _, pid in rows).values(), default=0) > budget:
+        raise DomainError("budget_in_use")
+    taken: Counter = Counter()
+    slots = []
+    for vote_id, participant_id in rows:
+        taken[participant_id] += 1
+        slots.append({"vote": vote_id, "slot": taken[participant_id]})
+    if slots:
+        table = BoardVote.__table__
+        db.execute(update(table).where(table.c.id == bindparam("vote")).values(slot=bindparam("slot")),
+                   slots)
 
 
 # --- participants --------------------------------------------------------------------------

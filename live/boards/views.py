@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session as DB
 from live.boards import similar
 from live.boards.model import PUBLISHED, UNMODERATED, BoardVote, Item, ModerationEntry
 from live.boards.rules import LIVE_STATUSES, MAX_SHOWN, require_board
+from live.errors import is_id
 from live.sessions.model import Activity
 
 
@@ -176,7 +177,7 @@ def items_for_archive(db: DB, activity: Activity) -> list[dict]:
 def people_concerned(db: DB, activity: Activity, item_ids: list) -> set[int]:
     """Who a moderation of these items may concern: their authors and their voters (whose dots
     come back on a reject, a hide or a merge). Read before the action."""
-    ids = [i for i in item_ids if isinstance(i, int) and not isinstance(i, bool)][:200]
+    ids = [i for i in item_ids if is_id(i)][:200]
     if not ids:
         return set()
     authors = db.scalars(select(Item.participant_id).where(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from sqlalchemy.exc import DataError
 
 from live import auth, realtime
 from live.errors import DomainError
@@ -16,6 +18,7 @@ from live.sessions.views import snapshot
 from live.web import error_page, store, write_or_flash
 
 bp = Blueprint("sessions", __name__)
+log = logging.getLogger(__name__)
 
 
 def join_url(code: str) -> str:
@@ -213,6 +216,15 @@ def not_found(exc):
     if description and not str(description).startswith("The requested URL"):
         return render_template("error.html", message=description), 404
     return error_page("not_found_page", 404)
+
+
+@bp.app_errorhandler(OverflowError)
+@bp.app_errorhandler(DataError)
+def number_out_of_range(exc):
+    """A number no column can hold reached the database (an id of 10^20 in a form...): the
+    request is malformed. Nothing was written (the write rolled back); one log line, no traceback."""
+    log.warning("%s %s refused: %s", request.method, request.path, exc.__class__.__name__)
+    return error_page("bad_payload", 400)
 
 
 @bp.app_errorhandler(403)

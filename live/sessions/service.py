@@ -318,7 +318,7 @@ def apply_command(db: DB, session: LiveSession, action: object, activity_id: obj
     one that a kind of activity registered (`KindHooks.commands`: a word cloud's freeze).
 
     The states each command may start from are in `live/sessions/lifecycle.py`."""
-    if action not in COMMANDS and action not in activities.kind_commands():
+    if not isinstance(action, str) or (action not in COMMANDS and action not in activities.kind_commands()):
         raise DomainError("bad_command")
     if action == "banner":
         show(db, session, None, actor)

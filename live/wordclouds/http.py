@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext
 
 from live import auth
-from live.errors import DomainError
+from live.errors import DomainError, is_id
 from live.i18n import message
 from live.sessions import effects, push
 from live.sessions import service as sessions
@@ -45,7 +45,7 @@ def _may_see(activity: Activity) -> bool:
 def cloud_image(activity_id: int):
     """The cloud as SVG, for the screen, staff, and phones once revealed (if allowed)."""
     with store().read() as db:
-        activity = db.get(Activity, activity_id)
+        activity = db.get(Activity, activity_id) if is_id(activity_id) else None
         if activity is None or activity.kind != "wordcloud":
             abort(404)
         db.expunge(activity)
