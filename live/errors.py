@@ -21,6 +21,11 @@ class Forbidden(DomainError):
     """The requester's role may not do this."""
 
 
+class StorageProblem(DomainError):
+    """The database could not take a write for now: `database_busy` (locked by another process)
+    or `storage_full` (no room left). Nothing of the write was stored; it may be tried again."""
+
+
 # The largest row id (PostgreSQL's INTEGER): a larger number never names a row, and must not
 # reach the database driver (SQLite refuses integers over 2^63 with an OverflowError).
 MAX_ID = 2**31 - 1

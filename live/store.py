@@ -16,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from live.errors import StorageProblem
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -85,9 +87,17 @@ class Store:
     def write(self) -> Iterator[Session]:
         """One serialized, short transaction, committed (durably) on exit."""
         with self._write_lock:
-            db, transaction = self._begin_write()
-            with db, transaction:
-                yield db
+            try:
+                db, transaction = self._begin_write()
+                with db, transaction:
+                    yield db
+            except DBAPIError as exc:
+                # Locked or full for now: a refusal every door already shows in the user's
+                # language (a socket ack, a flashed form, a refused connection).
+                problem = storage_problem(exc)
+                if problem:
+                    raise StorageProblem(problem) from exc
+                raise
 
     def _begin_write(self) -> tuple[Session, SessionTransaction]:
         """A session in a write transaction, SQLite's write lock taken.
@@ -139,6 +149,8 @@ def storage_problem(exc: BaseException | None) -> str | None:
 
 
 def _storage_problem(exc: BaseException) -> str | None:
+    if isinstance(exc, StorageProblem):
+        return exc.code
     original = getattr(exc, "orig", exc)
     code = getattr(original, "sqlite_errorcode", None)
     if code is not None:
