@@ -7,7 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from support import CHROMIUM_ARGS, chromium_or_skip, prepare, server, stored_votes
+from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server, sqlite_url, stored_votes
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 360, "height": 640}
@@ -62,6 +62,50 @@ def test_phone_votes_and_screen_shows_count_after_reveal(tmp_path):
             expect(bar.locator(".bar-value")).to_contain_text("1")
             expect(bar.locator(".bar-value")).to_contain_text("100")
             expect(phone.locator(".bar", has_text=re.compile("^Agree"))).to_be_visible()
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp_path):
+    """The participant page of a poll carries no idea-wall code nor strings; when the facilitator
+    shows and opens a wall, the phone loads them and draws the wall, without navigating."""
+    from live.boards import service as boards
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    chromium = chromium_or_skip()
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    store = Store(sqlite_url(setup.database))
+    try:
+        with store.write() as db:
+            wall = boards.add_board(db, sessions.get_session(db, setup.session_id), "ideas",
+                                    "How to be more frugal?", {"columns": ["Facts", "Ideas"]}).id
+    finally:
+        store.dispose()
+    problems: list[str] = []
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                        is_mobile=True).new_page()
+            for page in (console, phone):
+                _watch(page, problems)
+            console.goto(f"{srv.url}/f/{setup.facilitator}")
+            phone.goto(f"{srv.url}/j/{setup.code}")
+            expect(phone.locator("#prompt")).to_have_text("Which one?")
+            assert phone.locator("#i18n-boards").count() == 0
+            phone.evaluate("window.__stay = 1")
+            console.click(f"[data-key='show-{wall}']")
+            console.click(f"[data-key='open-{wall}']")
+            expect(phone.locator("label[for=board-text]")).to_have_text("Your idea")
+            expect(phone.locator("#board-column option")).to_have_text(["Facts", "Ideas"])
+            phone.locator("#board-text").fill("Repair before replacing")
+            phone.locator("#board-post button").click()
+            expect(phone.locator("#board-status")).to_have_class(re.compile("is-ok"))
+            assert phone.evaluate("window.__stay") == 1, "the phone navigated"
         finally:
             browser.close()
     assert problems == []

@@ -16,9 +16,12 @@ from support import (
     chromium_or_skip,
     close_all,
     join_phones,
+    open_poll,
+    prepare,
     prepare_wordcloud,
     send_word,
     server,
+    sqlite_url,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -111,5 +114,57 @@ def test_phone_word_reaches_the_screen_and_moderation_removes_it(tmp_path):
             screen.wait_for_timeout(500)
         finally:
             close_all(clients)
+            browser.close()
+    assert problems == []
+
+
+def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_reloading(tmp_path):
+    """The word cloud's markup is the server's: the phone and the screen take their stage again
+    from the server when the cloud is shown, opened or revealed, without navigating (a marker
+    set on `window` survives); the phone then sends a word over the socket."""
+    from live.sessions import service as sessions
+    from live.store import Store
+    from live.wordclouds import service as clouds
+
+    chromium = chromium_or_skip()
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)  # a poll on screen first
+    store = Store(sqlite_url(setup.database))
+    try:
+        with store.write() as db:
+            cloud = clouds.add_wordcloud(db, sessions.get_session(db, setup.session_id), "In one word?").id
+    finally:
+        store.dispose()
+    problems: list[str] = []
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+            screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
+            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                        is_mobile=True).new_page()
+            for page in (console, screen, phone):
+                _watch(page, problems)
+            console.goto(f"{srv.url}/f/{setup.facilitator}")
+            screen.goto(f"{srv.url}/screen/{setup.screen}")
+            phone.goto(f"{srv.url}/j/{setup.code}")
+            expect(phone.locator("#prompt")).to_have_text("Which one?")
+            for page in (screen, phone):
+                page.evaluate("window.__stay = 1")
+
+            console.click(f"[data-key='show-{cloud}']")
+            expect(screen.locator("#prompt")).to_have_text("In one word?")
+            expect(phone.locator("#prompt")).to_have_text("In one word?", timeout=8000)
+            console.click(f"[data-key='open-{cloud}']")
+            phone.locator("#word-text").fill("sobriété", timeout=8000)
+            phone.locator("#word-form button[type=submit]").click()
+            expect(phone.locator("#word-mine")).to_contain_text("sobriété")
+            expect(phone.locator("#word-status")).to_contain_text("sobriété")
+            expect(screen.locator(".foot-count")).to_contain_text("1 entry")
+            console.click(f"[data-key='reveal-{cloud}']")
+            expect(screen.locator("#cloud-img")).to_be_visible(timeout=8000)
+            for name, page in (("screen", screen), ("phone", phone)):
+                assert page.evaluate("window.__stay") == 1, f"the {name} page navigated"
+        finally:
             browser.close()
     assert problems == []

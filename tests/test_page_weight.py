@@ -183,7 +183,6 @@ def test_every_page_of_a_workshop_has_an_ecoindex_of_at_least_85(tmp_path):
                 size = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
                 requests = len(rows) + len(sockets)
                 measured[name] = (dom[0], requests, size)
-                print(f"\n{name}\n" + _table(rows, sockets, requests, size))
         finally:
             browser.close()
     # (after Playwright: its event loop is gone, ecoindex-compute runs its own)

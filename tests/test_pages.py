@@ -150,6 +150,16 @@ def test_participant_cookie_is_signed_httponly_and_samesite(client, live):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_static_files_do_not_send_the_session_cookie_again(client, live):
+    """Scripts and styles come without Set-Cookie (250 bytes each on a phone's first load); the
+    pages still refresh the participant's cookie."""
+    assert "Set-Cookie" in client.get(f"/j/{live['code']}").headers
+    for path in ("/static/js/core.js", "/static/css/palabre.css", "/static/vendor/socket.io.esm.min.js"):
+        response = client.get(path)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers, path
+    assert "Set-Cookie" in client.get(f"/j/{live['code']}").headers
+
+
 def test_hostile_option_labels_are_escaped_in_every_page(client, store, live):
     hostile = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
     activity = add_poll(store, live["id"], "single", hostile)

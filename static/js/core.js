@@ -209,6 +209,40 @@ export function newer(current, incoming) {
     incoming.version >= current.version;
 }
 
+/* The other way a page follows the server: kinds whose markup is large or server-only (word
+   clouds on the phone and the screen, the moderator's boards) are taken again from the server:
+   the page is fetched anew and a region of it swapped in. */
+export function fetchPage() {
+  return fetch(window.location.pathname, { credentials: "same-origin" }).then(function (r) {
+    return r.ok ? r.text() : null;
+  }).then(function (html) {
+    return html ? new DOMParser().parseFromString(html, "text/html") : null;
+  });
+}
+
+export function swapChildren(target, fresh) {
+  clear(target);
+  Array.prototype.forEach.call(fresh.childNodes, function (node) { target.appendChild(doc.importNode(node, true)); });
+}
+
+/* Take region `id` again from the server; then(regionOnThePage) once swapped. One fetch at a
+   time: a call during a fetch makes one more fetch after it (the newest state is taken). */
+export function refresher(id, then) {
+  var busy = false, again = false;
+  function run() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetchPage().then(function (page) {
+      var fresh = page && page.getElementById(id), region = $(id);
+      if (fresh && region) { swapChildren(region, fresh); if (then) then(region); }
+    }).catch(function () { /* the next push tries again */ }).then(function () {
+      busy = false;
+      if (again) { again = false; run(); }
+    });
+  }
+  return run;
+}
+
 // --- results ---------------------------------------------------------------------------------
 /* One source of result markup: the server's `results` and `bar` macros. They render the results
    of the page, and the <template>s #tpl-results, #tpl-results-ranked and #tpl-bar (the
@@ -353,21 +387,40 @@ export function participantPage() {
   });
   remember(view, true);
   render();
-  if ($("wordcloud") || (view.current && view.current.kind === "wordcloud")) {
-    import("./wordcloud.js").then(function (m) { m.wordcloudPhone(socket, view); });
-  }
+  var cloudsLoaded = false;  // word clouds: wordcloud.js, loaded when one is on the page
+  var refreshStage = refresher("stage", loadClouds);
+  loadClouds();
   stage.addEventListener("submit", onSubmit, false);
   stage.addEventListener("click", onClick, false);
   stage.addEventListener("change", onChange, false);
 
+  function loadClouds() {
+    if (cloudsLoaded || !$("wordcloud")) return;
+    cloudsLoaded = true;
+    import("./wordcloud.js").then(function (m) { m.wordcloudPhone(socket, view); });
+  }
+
   function loadBoard() {
     if (boardLoading) return;
     boardLoading = true;
-    import("./board-phone.js").then(function (m) {
-      board = m.boardPhone(code, stage, function () { return socket; }, mine);
+    Promise.all([import("./board-phone.js"), boardStrings()]).then(function (loaded) {
+      board = loaded[0].boardPhone(code, stage, function () { return socket; }, mine);
       render();
+    }, function () { boardLoading = false; });  // the next push tries again
+  }
+
+  /* The strings of idea walls are on the page only if one was on screen when it was served;
+     else the page, served anew now that one is, brings them. */
+  function boardStrings() {
+    if ($("i18n-boards")) return Promise.resolve();
+    return fetchPage().then(function (page) {
+      var node = page && page.getElementById("i18n-boards");
+      if (!node) throw new Error("no board strings yet");
+      Object.assign(BT, JSON.parse(node.textContent));
+      doc.body.appendChild(doc.importNode(node, true));
     });
   }
+
 
   function remember(v, withMine) {
     var a = v && v.current;
@@ -407,15 +460,17 @@ export function participantPage() {
     else stage.appendChild(a ? activityNode(a, keep) : waitingNode());
   }
 
-  /* Kinds this script does not draw (word clouds, boards): the server page draws them, so keep
-     it, and load it again when another activity or state comes (spread over 3 s: not every
+  /* Kinds this script does not draw (word clouds): the server's page draws them, so keep it,
+     and take its #stage again when another activity or state comes (spread over 3 s: not every
      phone at once). */
   function foreign(a) {
     var key = "other:" + a.id + ":" + a.state + (a.kind === "wordcloud" ? ":" + a.revealed : "");
     if (shownKey === null) { shownKey = key; shownId = a.id; return; }
     if (key === shownKey) return;
+    if (a.id !== shownId) say(a.prompt);
     shownKey = key;
-    setTimeout(function () { window.location.reload(); }, Math.random() * 3000);
+    shownId = a.id;
+    setTimeout(refreshStage, Math.random() * 3000);
   }
 
   function waitingNode() {

@@ -1,27 +1,12 @@
 /* The moderator page: idea walls and Q&A to moderate, word-cloud groups. One socket. */
-import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, wcEntries, wcFrozen } from "./core.js";
-
-/* The page's regions, as the server renders them now (the page fetched again): the moderator
-   pages follow changes by taking the server's markup of a region, never by building it. */
-function fetchRegions() {
-  return fetch(window.location.pathname, { credentials: "same-origin" }).then(function (r) {
-    return r.ok ? r.text() : null;
-  }).then(function (html) {
-    return html ? new DOMParser().parseFromString(html, "text/html") : null;
-  });
-}
-
-function swapChildren(target, fresh) {
-  clear(target);
-  Array.prototype.forEach.call(fresh.childNodes, function (node) { target.appendChild(doc.importNode(node, true)); });
-}
+import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, fetchPage, swapChildren, refresher, wcEntries, wcFrozen } from "./core.js";
 
 /* Word clouds: each cloud's groups, redrawn from `word:groups` (after `cloud` pushes, at most
    once a second) or from the ack of an action. Same markup as wordclouds/_moderate.html. */
 function cloudModeration(socket, queue) {
   var clouds = $("clouds");
   if (!clouds) return null;
-  var timers = {}, last = {}, reloading = false;
+  var timers = {}, last = {};
   clouds.addEventListener("submit", onSubmit, false);
   socket.on("cloud", function (data) { if (data) later(data.activity); });
 
@@ -51,14 +36,7 @@ function cloudModeration(socket, queue) {
     if (counts) counts.textContent = counted("participants", data.answers) + " · " + wcEntries(data.entries || 0);
   }
 
-  function reloadClouds() {  // a cloud to moderate appeared: take the server's markup
-    if (reloading) return;
-    reloading = true;
-    fetchRegions().then(function (page) {
-      var fresh = page && page.getElementById("clouds");
-      if (fresh) swapChildren(clouds, fresh);
-    }).catch(function () { /* the next push retries */ }).then(function () { reloading = false; });
-  }
+  var reloadClouds = refresher("clouds");  // a cloud to moderate appeared: take the server's markup
 
   function later(id) {  // at most one word:groups per cloud per second
     if (!section(id) || timers[id]) return;
@@ -241,7 +219,7 @@ function boardModeration(socket, queue) {
     if (busy) { again = true; return; }
     if (typing()) { schedule(1500); return; }
     busy = true;
-    fetchRegions().then(function (page) {
+    fetchPage().then(function (page) {
       var fresh = page && page.getElementById("boards");
       if (!fresh) return;
       var state = keep();

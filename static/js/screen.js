@@ -1,6 +1,6 @@
 /* The projected screen: the join banner, the slide of the activity on screen with its results,
    idea walls and Q&A (board-screen.js), word clouds (wordcloud.js). */
-import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults } from "./core.js";
+import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, refresher } from "./core.js";
 import { boardScreenNode, fitBoard } from "./board-screen.js";
 import { wordcloudScreen } from "./wordcloud.js";
 
@@ -16,6 +16,7 @@ function screenPage() {
   }
   var qr = body.getAttribute("data-qr");
   var shownKey = null;
+  var refreshStage = refresher("stage");
 
   render();
   var socket = connect({ token: body.getAttribute("data-token") }, {
@@ -32,9 +33,9 @@ function screenPage() {
   function render() {
     var a = view.current, ended = view.session.state === "ended";
     if (isBoard(a)) { boardSlide(a, ended); return; }
-    if (a && a.kind !== "poll") {  // drawn by the server page (see participantPage's foreign())
+    if (a && a.kind !== "poll") {  // word clouds: the server's slide, taken again when it changes
       var other = ["other", a.id, a.state, a.revealed, ended].join(":");
-      if (shownKey !== null && shownKey !== other) window.location.reload();
+      if (shownKey !== null && shownKey !== other) refreshStage();
       shownKey = other;
       return;
     }

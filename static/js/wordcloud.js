@@ -1,6 +1,6 @@
 /* Word clouds on the phone and the screen: the cloud image follows pushes; the phone sends and
    withdraws its words over the socket (the forms post without it). */
-import { body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, wcEntries, wcFrozen } from "./core.js";
+import { body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, sendQueue, hidden, wcEntries, wcFrozen } from "./core.js";
 
 /* The text alternative of a cloud image: its most counted words, as text. */
 export function cloudAlt(results) {
@@ -60,27 +60,29 @@ export function cloudImage(socket, initial) {
   });
 }
 
-/* The phone: send entries and withdraw them over the socket (the forms post without it). */
+/* The phone: send entries and withdraw them over the socket (the forms post without it). The
+   cloud's markup is the server's (wordclouds/_participant.html, taken again when the cloud on
+   screen changes: see foreign() in core.js), so everything is looked up when used. */
 export function wordcloudPhone(socket, view) {
-  var box = $("wordcloud");
+  var stage = $("stage"), queue = sendQueue(socket);
   cloudImage(socket, view);
-  if (!box || !socket) return;
-  var id = parseInt(box.getAttribute("data-cloud"), 10), cap = parseInt(box.getAttribute("data-cap"), 10);
-  var input = $("word-text"), form = $("word-form"), busy = false;
+
+  function box() { return $("wordcloud"); }
+  function cloudId() { return box() ? parseInt(box().getAttribute("data-cloud"), 10) : null; }
 
   socket.on("snapshot", function (v) {
     var a = v && v.current;
-    if (a && a.id === id && a.mine) showMine(a.mine);
+    if (a && a.id === cloudId() && a.mine) showMine(a.mine);
   });
-  box.addEventListener("submit", function (e) {
-    var target = e.target;
-    if (!socket.connected || e.defaultPrevented) return;  // no connection: the form posts
-    if (target === form) {
+  stage.addEventListener("submit", function (e) {
+    var target = e.target, id = cloudId();
+    if (id === null || !box().contains(target) || !socket.connected || e.defaultPrevented) return;  // the form posts
+    if (target.id === "word-form") {
       e.preventDefault();
-      if (!busy) send({ cid: newId(), activity: id, text: input.value }, "word:add");
+      if (!queue.busy) send({ cid: newId(), activity: id, text: $("word-text").value }, "word:add");
     } else if (hasClass(target, "word-withdraw")) {
       e.preventDefault();
-      if (!busy) send({ cid: newId(), activity: id, entry: parseInt(target.elements.entry.value, 10) }, "word:withdraw");
+      if (!queue.busy) send({ cid: newId(), activity: id, entry: parseInt(target.elements.entry.value, 10) }, "word:withdraw");
     }
   }, false);
 
@@ -91,45 +93,41 @@ export function wordcloudPhone(socket, view) {
     el.className = "form-status" + (kind ? " " + kind : "");
   }
 
-  function send(payload, event, tries) {
-    busy = true;
+  function send(payload, event) {
     status(WC.sending, "is-wait");
-    socket.timeout(8000).emit(event, payload, function (err, ack) {
-      if (err) {  // no answer: the same id is safe to send again
-        if (socket.connected && (tries || 0) < 2) { send(payload, event, (tries || 0) + 1); return; }
-        busy = false;
-        status(T.no_reply, "is-error");
-        return;
-      }
-      busy = false;
-      if (!ack || !ack.ok) { status(errorText(ack), "is-error"); return; }
-      showMine(ack.mine);
+    queue.push({ event: event, payload: payload, done: function (ack) {
+      var input = $("word-text");
+      if (payload.activity === cloudId()) showMine(ack.mine);
       if (event === "word:add") {
-        input.value = "";
+        if (input) input.value = "";
         status(fill(WC.sent, { text: ack.entry.text }), "is-ok");
       } else {
         status(WC.done, "is-ok");
       }
       if (input && !input.disabled) input.focus();
-    });
+    }, failed: function (why) {
+      status(why === true ? T.no_reply : errorText(why), "is-error");
+    } });
   }
 
   function showMine(mine) {
-    var list = $("word-mine"), title = $("mine-title"), open = box.getAttribute("data-state") === "open";
+    var cloud = box(), id = cloudId(), list = $("word-mine"), title = $("mine-title");
+    if (!cloud || !list) return;
+    var open = cloud.getAttribute("data-state") === "open", cap = parseInt(cloud.getAttribute("data-cap"), 10);
+    var form = $("word-form"), input = $("word-text");
     clear(list);
     mine.forEach(function (entry) {
       var li = add(h("li"), attr(h("span", "word-text", entry.text), { dir: "auto" }));
       if (open) {
         var f = attr(h("form", "word-withdraw"), { method: "post", action: "/j/" + body.getAttribute("data-code") + "/words/" + entry.id + "/withdraw" });
-        add(f, attr(h("input"), { type: "hidden", name: "activity", value: id }),
-            attr(h("input"), { type: "hidden", name: "entry", value: entry.id }),
+        add(f, hidden("activity", id), hidden("entry", entry.id),
             attr(h("button", "btn btn-small", WC.withdraw), { type: "submit", "aria-label": fill(WC.withdraw_label, { text: entry.text }) }));
         add(li, " ", f);
       }
       list.appendChild(li);
     });
     if (title) title.hidden = !mine.length;
-    if (!form) return;
+    if (!form || !input) return;
     var left = Math.max(0, cap - mine.length), max = input.getAttribute("maxlength");
     $("word-left").textContent = fill(WC.left, { left: left, cap: cap }) + " · " + fill(WC.chars, { n: max });
     input.disabled = left === 0;
