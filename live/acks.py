@@ -3,18 +3,31 @@
 Both doors use it: the socket handler pipeline (`live.realtime`) and participants' plain forms
 (`live.sessions.access`). An actor is who sent the id (`p<participant id>`, or a staff role
 and session); the same id sent again for another event is refused (`cid_reused`).
+
+A response can repeat what a participant sent (a vote, a word, an idea), so every ack names
+its session and, for a participant, that participant: deleting either deletes the ack
+(purge, retention, deletion of a session). And acks expire on their own: a replay comes from
+a client's outbox (sent again within seconds, or on reconnection while the page is open) or
+from a no-JavaScript form sent twice; none comes once the page is gone. So an ack is kept
+`ACK_TTL_HOURS` (24 h by default), then deleted by the write queue, a few hundred at a time
+at most once a minute (`Expiry`), and by `flask --app wsgi archive apply-retention`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as DB
 
 from live.errors import DomainError
 from live.store import Base, UTCDateTime, utcnow
+
+DEFAULT_TTL_HOURS = 24
+EXPIRE_EVERY = 60.0  # seconds between two expiry passes of the write queue
+EXPIRE_BATCH = 500  # acks deleted by one pass (one short transaction)
 
 
 class ClientAck(Base):
@@ -30,7 +43,11 @@ class ClientAck(Base):
     # in rows older than this column): the same id sent with another event is refused.
     event: Mapped[str | None] = mapped_column(String(40))
     response: Mapped[dict] = mapped_column(JSON)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
 
 
 def previous(db: DB, actor: str, client_id: str, event: str) -> dict | None:
@@ -47,7 +64,53 @@ def previous(db: DB, actor: str, client_id: str, event: str) -> dict | None:
     return prior.response
 
 
-def remember(db: DB, actor: str, client_id: str, event: str, response: dict) -> None:
+def remember(db: DB, actor: str, client_id: str, event: str, response: dict, session_id: int,
+             participant_id: int | None = None) -> None:
     """Store the answer to this id (in the same transaction as what it did)."""
-    db.add(ClientAck(actor=actor, client_id=client_id, event=event, response=response))
+    db.add(ClientAck(actor=actor, client_id=client_id, event=event, response=response,
+                     session_id=session_id, participant_id=participant_id))
     db.flush()
+
+
+# --- expiry ----------------------------------------------------------------------------------
+
+def ttl(config) -> timedelta:
+    """How long an ack is kept (`ACK_TTL_HOURS`, at least a minute)."""
+    try:
+        hours = float(config.get("ACK_TTL_HOURS", DEFAULT_TTL_HOURS))
+    except (TypeError, ValueError):
+        hours = DEFAULT_TTL_HOURS
+    return timedelta(hours=max(hours, 1 / 60))
+
+
+def expire(db: DB, older_than: timedelta, limit: int | None = EXPIRE_BATCH, now=None) -> int:
+    """Delete up to `limit` acks given before now - `older_than`; how many were deleted."""
+    limit_at = (now or utcnow()) - older_than
+    query = select(ClientAck.id).where(ClientAck.at < limit_at).order_by(ClientAck.at)
+    if limit is not None:
+        query = query.limit(limit)
+    ids = list(db.scalars(query))
+    if ids:
+        db.execute(delete(ClientAck).where(ClientAck.id.in_(ids)))
+    return len(ids)
+
+
+class Expiry:
+    """Runs `expire` from the write queue at most every `EXPIRE_EVERY` seconds."""
+
+    def __init__(self, config):
+        self.config = config
+        self.next_at = 0.0
+
+    def due(self) -> bool:
+        """True when a pass should run now (and schedules the next one)."""
+        now = time.monotonic()
+        if now < self.next_at:
+            return False
+        self.next_at = now + EXPIRE_EVERY
+        return True
+
+    def run(self, store) -> int:
+        """One pass: a short write deleting a bounded number of expired acks."""
+        with store.write() as db:
+            return expire(db, ttl(self.config))

@@ -165,7 +165,8 @@ MESSAGES = {
     "import_no_file": _l("Choose an archive file (.zip) to import."),
     "purge_not_ended": _l("End the session before purging its participant data."),
     "already_purged": _l("The participant data of this session was already purged."),
-    "purge_export_first": _l("Download the session's archive before purging its participant data."),
+    "purge_export_first": _l("No archive of this session was exported since it ended: export it first, "
+                             "or tick “purge without an export”."),
     "purged": _l("Participant data purged: aggregates and texts are kept."),
     "bad_retention": _l("The retention must be a number of days between 0 and %(limit)s, or empty."),
     "retention_saved": _l("Retention saved."),
@@ -177,6 +178,12 @@ MESSAGES = {
     "server_stopping": _l("The server is restarting: your action was not saved. Try again in a moment."),
     "port_in_use": _l("Port %(port)s is already in use (is Palabre already running?). Stop the other "
                       "server or choose another port with LIVE_PORT."),
+    "retention_due": _l("%(count)s ended session(s) are past the retention period: nothing is purged "
+                        "until you apply it below."),
+    "confirm_needed": _l("Nothing was purged: tick the box to confirm (a purge cannot be undone)."),
+    "purge_started": _l("Purge started in the background: its progress is shown below."),
+    "nothing_due": _l("No session is past the retention period: nothing to purge."),
+    "job_failed": _l("The job stopped on an error; what it deleted stays deleted. Run it again to finish."),
     # One definition of valid (live/validation.py)
     "bad_settings": _l("These settings are not valid."),
     "text_not_clean": _l("The %(field)s holds characters a form would have removed (control "

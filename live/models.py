@@ -1,7 +1,7 @@
 """Imports every table so that Alembic and `create_all` see the whole schema."""
 
 from live.acks import ClientAck  # noqa: F401
-from live.archive.model import ArchiveSettings, ArchiveState  # noqa: F401
+from live.archive.model import ArchiveJob, ArchiveSettings, ArchiveState  # noqa: F401
 from live.boards.model import BoardVote, Item, ModerationEntry  # noqa: F401
 from live.polls.model import Option, Vote  # noqa: F401
 from live.sessions.model import (  # noqa: F401

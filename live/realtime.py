@@ -189,7 +189,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
                     return None, prior  # an idempotent replay: same answer, nothing new stored
                 ctx = Context(db, conn)
                 answer = {"ok": True, **fn(ctx, payload)}
-                acks.remember(db, conn.actor, cid, event, answer)
+                acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id)
                 return ctx, answer
 
             ctx, response = current_app.extensions["palabre.writer"].run(work)

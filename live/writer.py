@@ -43,6 +43,7 @@ class WriteQueue:
         self.jobs: deque[_Job] = deque()
         self.draining = False
         self.closed = False
+        self.expiry = None
 
     def run(self, work: Callable):
         """Run `work(db)` in the next group commit; return its result once committed (or raise)."""
@@ -92,6 +93,19 @@ class WriteQueue:
             for job in batch:
                 job.done.set()
             self.socketio.sleep(0)  # let the loop breathe between batches
+        self._expire_acks()
+
+    def _expire_acks(self) -> None:
+        """Now and then, delete acks too old for any replay (`live.acks`)."""
+        from live.acks import Expiry
+
+        if self.expiry is None:
+            self.expiry = Expiry(self.app.config)
+        if self.expiry.due():
+            try:
+                self.expiry.run(self.store)
+            except Exception:  # noqa: BLE001 - expiry can wait for the next pass
+                log.exception("expiring client acks failed")
 
     def _commit(self, batch: list[_Job]) -> None:
         try:

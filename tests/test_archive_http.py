@@ -31,11 +31,14 @@ def test_organiser_pages_refuse_other_machines(client, live):
 
 def test_export_purge_import_through_the_pages(app, client, store, live):
     seed_session(store, live["id"], voters=6)
-    assert client.post(f"/admin/archive/sessions/{live['id']}/purge").status_code == 303
+    confirmed = {"confirm": "yes"}
+    refused = client.post(f"/admin/archive/sessions/{live['id']}/purge", data=confirmed,
+                          follow_redirects=True, headers={"Accept-Language": "en"})
+    assert "export it first" in refused.get_data(as_text=True)
     page = client.get("/admin/archive").get_data(as_text=True)
     assert "Download the session" in page or "archive" in page.lower()
-    first = client.get(f"/admin/sessions/{live['id']}/archive.zip").data
-    assert client.post(f"/admin/archive/sessions/{live['id']}/purge").status_code == 303
+    first = client.post(f"/admin/archive/sessions/{live['id']}/export").data
+    assert client.post(f"/admin/archive/sessions/{live['id']}/purge", data=confirmed).status_code == 303
     purged = json.loads(unzip(client.get(f"/admin/sessions/{live['id']}/archive.zip").data)["session.json"])
     validate(purged)
     before = json.loads(unzip(first)["session.json"])
@@ -55,6 +58,8 @@ def test_export_purge_import_through_the_pages(app, client, store, live):
 def test_retention_purges_ended_sessions(client, store, live):
     seed_session(store, live["id"], voters=3)
     assert client.post("/admin/archive/retention", data={"days": "0"}).status_code == 303
+    assert client.post("/admin/archive/retention/apply", data={"confirm": "yes", "unexported": "yes"}
+                       ).status_code == 303
     doc = json.loads(unzip(client.get(f"/admin/sessions/{live['id']}/archive.zip").data)["session.json"])
     assert doc["session"]["purged_at"] and doc["participants"] == []
     response = client.post("/admin/archive/retention", data={"days": "-3"}, follow_redirects=True)

@@ -35,8 +35,9 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
     read (exports start drawing its charts while the next activities are read).
     """
     state = archive_state(db, live_session.id)
-    participants = list(db.scalars(select(Participant).where(
-        Participant.session_id == live_session.id).order_by(Participant.joined_at, Participant.id)))
+    participants = [] if state is not None and state.purged_at is not None else list(db.scalars(
+        select(Participant).where(Participant.session_id == live_session.id)
+        .order_by(Participant.joined_at, Participant.id)))
     refs = kinds.Refs({p.id: f"p{i}" for i, p in enumerate(participants, start=1)})
     activity_ref = activity_refs(live_session)
     frozen = (state.frozen or {}) if state else {}

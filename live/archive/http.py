@@ -1,15 +1,22 @@
-"""Archive routes: downloads (facilitator, organiser), past sessions, import, retention.
+"""Archive routes: downloads (facilitator, organiser), past sessions, import, purge, retention.
 
 Every archive is built in the archive worker process (`live.archive.worker`): the request
-waits for it cooperatively and the event loop keeps serving phones meanwhile.
+waits for it cooperatively and the event loop keeps serving phones meanwhile. Purges and the
+retention run there too, as jobs whose progress the Archives page shows (`live.archive.jobs`).
+
+A download (GET) records nothing. Exporting is the organiser's deliberate act: the "Export"
+buttons of the Archives page (POST) build the same ZIP and record the export, which a purge
+without `force` requires (made after the session ended).
 """
 
 from __future__ import annotations
 
+import click
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 
 from live import auth
-from live.archive import retention, worker
+from live.archive import jobs, retention, worker
 from live.archive.importer import MAX_UPLOAD
 from live.archive.model import ArchiveState
 from live.errors import DomainError
@@ -17,6 +24,7 @@ from live.i18n import message
 from live.security import upload_limit
 from live.sessions import service
 from live.sessions.access import staff_session
+from live.sessions.model import Participant
 from live.web import store, write_or_flash
 
 bp = Blueprint("archive", __name__)
@@ -46,15 +54,16 @@ def _zip_response(data: bytes, name: str) -> Response:
     return response
 
 
-def _session_download(session_id: int) -> Response:
+def _session_download(session_id: int, record: bool = False) -> Response:
     with store().read() as db:
         try:
             service.get_session(db, session_id)
         except DomainError:
             abort(404)
     data, name = worker.run(_in_process(), worker.session_zip, store().url, session_id)
-    with store().write() as db:
-        retention.mark_exported(db, session_id)
+    if record:
+        with store().write() as db:
+            retention.mark_exported(db, session_id)
     return _zip_response(data, name)
 
 
@@ -70,18 +79,35 @@ def session_download(session_id: int):
     return _session_download(session_id)
 
 
+@bp.post("/admin/archive/sessions/<int:session_id>/export")
+def session_export(session_id: int):
+    """The organiser exports a session: the archive is downloaded and the export recorded."""
+    return _session_download(session_id, record=True)
+
+
 @bp.get("/admin/events/<int:event_id>/archive.zip")
 def event_download(event_id: int):
     """The organiser downloads an event's archive: every session plus a synthesis."""
+    return _event_download(event_id)
+
+
+@bp.post("/admin/archive/events/<int:event_id>/export")
+def event_export(event_id: int):
+    """The organiser exports an event: its archive is downloaded, each session's export recorded."""
+    return _event_download(event_id, record=True)
+
+
+def _event_download(event_id: int, record: bool = False) -> Response:
     with store().read() as db:
         try:
             session_ids = [s.id for s in service.get_event(db, event_id).sessions]
         except DomainError:
             abort(404)
     data, name = worker.run(_in_process(), worker.event_zip, store().url, event_id)
-    with store().write() as db:
-        for session_id in session_ids:
-            retention.mark_exported(db, session_id)
+    if record:
+        with store().write() as db:
+            for session_id in session_ids:
+                retention.mark_exported(db, session_id)
     return _zip_response(data, name)
 
 
@@ -92,8 +118,13 @@ def index():
         states = {s.session_id: s for s in db.query(ArchiveState)}
         rows = [(event, list(event.sessions)) for event in service.list_events(db)]
         days = retention.get_retention(db)
+        due = retention.due_sessions(db)
+        titles = {s.id: s.title for _, sessions in rows for s in sessions}
+        recent = jobs.recent(db)
         return render_template("archive/index.html", rows=rows, states=states, retention_days=days,
-                               max_days=retention.MAX_RETENTION_DAYS)
+                               max_days=retention.MAX_RETENTION_DAYS, due=due, titles=titles,
+                               jobs=recent, job_status=jobs.status, refresh=jobs.active(recent),
+                               exported=retention.exported_since_end)
 
 
 @bp.get("/admin/archive/sessions/<int:session_id>")
@@ -144,27 +175,109 @@ def refusal(code: str, params: dict) -> str:
     return message(code, **params)
 
 
+def _ticked(name: str) -> bool:
+    return request.form.get(name) in ("yes", "on", "1", "true")
+
+
+@bp.get("/admin/archive/sessions/<int:session_id>/purge")
+def purge_page(session_id: int):
+    """Ask the organiser to confirm a purge (and say whether the session was exported)."""
+    with store().read() as db:
+        try:
+            live_session = service.get_session(db, session_id)
+        except DomainError:
+            abort(404)
+        state = db.get(ArchiveState, session_id)
+        participants = db.scalar(select(func.count(Participant.id))
+                                 .where(Participant.session_id == session_id))
+        return render_template("archive/purge.html", live_session=live_session, state=state,
+                               participants=participants,
+                               exported=retention.exported_since_end(state, live_session))
+
+
 @bp.post("/admin/archive/sessions/<int:session_id>/purge")
 def purge(session_id: int):
-    """Purge a session's participant-level data (after its archive was downloaded)."""
-    if write_or_flash(lambda db: retention.purge(db, service.get_session(db, session_id)) or True):
-        flash(message("purged"), "ok")
-    return redirect(url_for("archive.index")), 303
+    """Purge a session's participant-level data, once confirmed, in the archive worker.
+
+    Refused (nothing changes) without the `confirm` box, and for a session not exported since
+    it ended unless `unexported` is ticked too.
+    """
+    back = redirect(url_for("archive.purge_page", session_id=session_id)), 303
+    if not _ticked("confirm"):
+        flash(message("confirm_needed"), "error")
+        return back
+
+    def record(db):
+        retention.check(db, service.get_session(db, session_id), force=_ticked("unexported"))
+        return jobs.create(db, "purge", [session_id], force=_ticked("unexported"))
+
+    job_id = write_or_flash(record)
+    if job_id is None:
+        return back
+    jobs.submit(current_app._get_current_object(), job_id)
+    flash(message("purge_started"), "ok")
+    return redirect(url_for("archive.index", _anchor="jobs")), 303
 
 
 @bp.post("/admin/archive/retention")
 def set_retention():
-    """Set the default retention (days after a session ends) and apply it now."""
+    """Set the default retention (days after a session ends); applying it is a separate act."""
     if write_or_flash(lambda db: retention.set_retention(db, request.form.get("days")) or True):
-        retention.apply_retention(store())
         flash(message("retention_saved"), "ok")
-    return redirect(url_for("archive.index")), 303
+        with store().read() as db:
+            due = retention.due_sessions(db)
+        count = len(due.exported) + len(due.not_exported)
+        if count:
+            flash(message("retention_due", count=count), "ok")
+    return redirect(url_for("archive.index", _anchor="retention-title")), 303
+
+
+@bp.post("/admin/archive/retention/apply")
+def apply_retention():
+    """Purge, once confirmed, the sessions past the retention period (in the archive worker).
+
+    Sessions not exported since they ended are left unless `unexported` is ticked.
+    """
+    back = redirect(url_for("archive.index", _anchor="retention-title")), 303
+    if not _ticked("confirm"):
+        flash(message("confirm_needed"), "error")
+        return back
+    force = _ticked("unexported")
+
+    def record(db):
+        due = retention.due_sessions(db)
+        todo = due.exported + (due.not_exported if force else [])
+        return jobs.create(db, "retention", sorted(todo), force=force) if todo else None
+
+    job_id = write_or_flash(record)
+    if job_id is None:
+        flash(message("nothing_due"), "error")
+        return back
+    jobs.submit(current_app._get_current_object(), job_id)
+    flash(message("purge_started"), "ok")
+    return redirect(url_for("archive.index", _anchor="jobs")), 303
 
 
 @bp.cli.command("apply-retention")
-def apply_retention_command():
-    """Purge participant data of sessions past the retention period (e.g. from cron)."""
-    import click
+@click.option("--include-unexported", is_flag=True,
+              help="Also purge sessions whose archive was not exported since they ended.")
+def apply_retention_command(include_unexported: bool):
+    """Purge participant data of sessions past the retention period (e.g. daily from cron).
 
-    purged = retention.apply_retention(store())
+    Also deletes client acks past their time (`LIVE_ACK_TTL_HOURS`).
+    """
+    from live import acks
+
+    purged, skipped = retention.apply_retention(store(), include_unexported=include_unexported)
+    expired = 0
+    while True:
+        with store().write() as db:
+            count = acks.expire(db, acks.ttl(current_app.config))
+        expired += count
+        if count < acks.EXPIRE_BATCH:
+            break
     click.echo(f"purged {len(purged)} session(s)")
+    if skipped:
+        click.echo(f"left {len(skipped)} session(s) never exported since they ended "
+                   "(export them, or pass --include-unexported)")
+    click.echo(f"expired {expired} client ack(s)")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from live.store import Base, UTCDateTime
+from live.store import Base, UTCDateTime, utcnow
 
 
 class ArchiveState(Base):
@@ -38,3 +38,26 @@ class ArchiveSettings(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Purge participant-level data this many days after a session ends; None keeps it.
     retention_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class ArchiveJob(Base):
+    """Long archive work run by the archive worker (a purge, the retention): its progress.
+
+    The worker updates the row as it goes (in the transactions that do the work); the
+    Archives page shows it. `done`/`total` count sessions, `rows` the rows deleted so far.
+    """
+
+    __tablename__ = "archive_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "purge", "retention"
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # running, done, failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    # {"sessions": [ids], "force": bool, "current": id, "purged": [ids], "skipped": [ids]}
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(40))  # a message code (live.i18n)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -131,6 +131,16 @@ def run(in_process: bool, fn, *args):
         return _executor().submit(fn, *args).result()
 
 
+def submit(fn, *args):
+    """Start `fn(*args)` in the worker process and return its future at once."""
+    global _pool
+    try:
+        return _executor().submit(fn, *args)
+    except BrokenProcessPool:
+        _pool = None
+        return _executor().submit(fn, *args)
+
+
 def shutdown() -> None:
     """Stop the worker process (tests, benchmarks)."""
     global _pool
@@ -152,13 +162,13 @@ def _store_modules() -> None:
     load()
 
 
-def _store(url: str):
+def _store(url: str, synchronous: str = "FULL"):
     from live.store import Store
 
-    if url not in _stores:
+    if (url, synchronous) not in _stores:
         _store_modules()
-        _stores[url] = Store(url)
-    return _stores[url]
+        _stores[url, synchronous] = Store(url, synchronous)
+    return _stores[url, synchronous]
 
 
 def session_zip(url: str, session_id: int) -> tuple[bytes, str]:
@@ -210,3 +220,12 @@ def read_archive(data: bytes) -> dict:
         return {"docs": read(data)}
     except ImportRefused as exc:
         return {"error": exc.code, "params": exc.params}
+
+
+def archive_job(url: str, job_id: int) -> None:
+    """Run a recorded archive job (purge, retention) on the database at `url` (worker)."""
+    from live.archive import jobs
+
+    # SQLite: commits without an fsync each (WAL, synchronous=NORMAL), so that the write lock is
+    # held for the deletes alone; a purge lost by a power cut is finished by purging again.
+    jobs.execute(_store(url, "NORMAL"), job_id, pause=jobs.worker_pause)

@@ -44,7 +44,7 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
         activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
         outcome = fn(db, live_session, activity, person)
         if cid:
-            acks.remember(db, actor, cid, "form", {"ok": True})
+            acks.remember(db, actor, cid, "form", {"ok": True}, live_session.id, person.id)
         return live_session.id, activity.id, outcome
 
     try:

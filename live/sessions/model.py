@@ -136,10 +136,15 @@ class Activity(Base):
 
 
 class Participant(Base):
-    """An anonymous device that joined a session (its key comes from a signed cookie)."""
+    """An anonymous device that joined a session (its key comes from a signed cookie).
+
+    Ids are never reused, even after a purge deleted the newest participants (SQLite
+    AUTOINCREMENT; PostgreSQL sequences never go back): nothing keyed by a participant id
+    can attach to someone who joins later.
+    """
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("session_id", "device_key"),)
+    __table_args__ = (UniqueConstraint("session_id", "device_key"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(

@@ -55,8 +55,10 @@ class ArchiveKind:
     charts: Callable[[dict, dict], list[dict]] = lambda doc, labels: []
     # (db, activity, activity document, participant ids by pseudonym) -> recreate the answers.
     import_: Callable[[DB, object, dict, dict], None] | None = None
-    # (db, activity) -> drop participant-level rows (aggregates are frozen before this runs).
-    purge: Callable[[DB, object], None] | None = None
+    # (db, activity, limit) -> drop or detach at most `limit` participant-level rows and say how
+    # many (0: nothing left); called until it returns 0, one short transaction each time
+    # (aggregates are frozen before this runs).
+    purge: Callable[[DB, object, int], int] | None = None
     # (activity document) -> a document without participant-level rows.
     strip: Callable[[dict], dict] = lambda doc: doc
     # Per-participant timestamps ("answered at") for the participation chart.

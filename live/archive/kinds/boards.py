@@ -171,15 +171,23 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
         db.execute(insert(ModerationEntry), log)
 
 
-def purge(db: DB, activity) -> None:
-    """Detach authors and signatures, drop the dots; texts, history and the log stay.
+def purge(db: DB, activity, limit: int) -> int:
+    """Detach up to `limit` authors and signatures, or drop dots; texts, history and the log stay.
 
     Authors are detached here, before the participants are deleted, so that no foreign key
     (whatever its ON DELETE) can take the texts with them.
     """
-    db.execute(update(Item).where(Item.activity_id == activity.id)
-               .values(participant_id=None, author_name=None, client_id=None))
-    db.execute(delete(BoardVote).where(BoardVote.activity_id == activity.id))
+    signed = (Item.participant_id.is_not(None) | Item.author_name.is_not(None) | Item.client_id.is_not(None))
+    ids = list(db.scalars(select(Item.id).where(Item.activity_id == activity.id, signed).limit(limit)))
+    if ids:
+        db.execute(update(Item).where(Item.id.in_(ids))
+                   .values(participant_id=None, author_name=None, client_id=None),
+                   execution_options={"synchronize_session": False})
+        return len(ids)
+    ids = list(db.scalars(select(BoardVote.id).where(BoardVote.activity_id == activity.id).limit(limit)))
+    if ids:
+        db.execute(delete(BoardVote).where(BoardVote.id.in_(ids)))
+    return len(ids)
 
 
 def strip(doc: dict) -> dict:

@@ -119,9 +119,12 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
         db.execute(insert(Vote), rows)
 
 
-def purge(db: DB, activity) -> None:
-    """Delete the poll's votes (its results are frozen in the archive state first)."""
-    db.execute(delete(Vote).where(Vote.activity_id == activity.id))
+def purge(db: DB, activity, limit: int) -> int:
+    """Delete up to `limit` of the poll's votes (its results are frozen in the archive state first)."""
+    ids = list(db.scalars(select(Vote.id).where(Vote.activity_id == activity.id).limit(limit)))
+    if ids:
+        db.execute(delete(Vote).where(Vote.id.in_(ids)))
+    return len(ids)
 
 
 def strip(doc: dict) -> dict:

@@ -120,9 +120,12 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
         db.execute(insert(WordGroupState), decisions)
 
 
-def purge(db: DB, activity) -> None:
-    """Delete the entries (the groups, their spellings and the words stay frozen in the archive)."""
-    db.execute(delete(WordEntry).where(WordEntry.activity_id == activity.id))
+def purge(db: DB, activity, limit: int) -> int:
+    """Delete up to `limit` entries (the groups, their spellings and the words stay frozen in the archive)."""
+    ids = list(db.scalars(select(WordEntry.id).where(WordEntry.activity_id == activity.id).limit(limit)))
+    if ids:
+        db.execute(delete(WordEntry).where(WordEntry.id.in_(ids)))
+    return len(ids)
 
 
 def strip(doc: dict) -> dict:

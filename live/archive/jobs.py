@@ -1,0 +1,140 @@
+"""Archive jobs: purges and the retention, run by the archive worker, with their progress.
+
+The organiser's confirmed request only records a job (`create`) and hands it to the worker
+(`submit`); the page answers at once and shows the job's progress, which the worker writes
+in the same short transactions that delete the rows (`execute`). The event loop never runs
+the purge: it only waits for the worker's future in a background task, to record a worker
+that died. With `ARCHIVE_IN_PROCESS` (tests, CLI) the job runs inline, in the same batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from live.archive import retention
+from live.archive.model import ArchiveJob
+from live.errors import DomainError
+from live.store import utcnow
+
+log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=10)  # an unfinished job not heard of since: interrupted
+SHOWN = 5  # jobs listed on the Archives page
+
+
+def create(db, kind: str, sessions: list[int], force: bool) -> int:
+    """Record a job purging `sessions` (`force`: also those not exported); its id."""
+    job = ArchiveJob(kind=kind, state="queued", total=len(sessions), done=0, rows=0,
+                     detail={"sessions": list(sessions), "force": bool(force), "current": None,
+                             "purged": [], "skipped": []},
+                     created_at=utcnow(), updated_at=utcnow())
+    db.add(job)
+    db.flush()
+    return job.id
+
+
+def execute(store, job_id: int, pause=None) -> None:
+    """Run a job (in the worker, or inline): purge its sessions one after the other."""
+    with store.write() as db:
+        job = db.get(ArchiveJob, job_id)
+        if job is None or job.state != "queued":
+            return
+        job.state, job.updated_at = "running", utcnow()
+        detail = dict(job.detail or {})
+        kind = job.kind
+    purged, skipped, error = [], [], None
+
+    def progress(db, rows: int) -> None:
+        db.execute(update(ArchiveJob).where(ArchiveJob.id == job_id)
+                   .values(rows=ArchiveJob.rows + rows, updated_at=utcnow()))
+
+    try:
+        for index, session_id in enumerate(detail.get("sessions", [])):
+            _note(store, job_id, done=index, current=session_id, purged=purged, skipped=skipped)
+            try:
+                retention.purge(store, session_id, force=detail.get("force", False),
+                                progress=progress, pause=pause)
+            except DomainError as exc:
+                skipped.append(session_id)
+                error = exc.code
+                continue
+            purged.append(session_id)
+    except Exception:  # noqa: BLE001 - recorded on the job; what was deleted stays deleted
+        log.exception("archive job %s failed", job_id)
+        _finish(store, job_id, purged, skipped, "job_failed")
+        return
+    failed = kind == "purge" and not purged
+    _finish(store, job_id, purged, skipped, error if failed else None)
+
+
+def _note(store, job_id: int, done: int, current: int, purged: list, skipped: list) -> None:
+    with store.write() as db:
+        job = db.get(ArchiveJob, job_id)
+        job.done, job.updated_at = done, utcnow()
+        job.detail = {**(job.detail or {}), "current": current, "purged": list(purged),
+                      "skipped": list(skipped)}
+
+
+def _finish(store, job_id: int, purged: list, skipped: list, error: str | None) -> None:
+    with store.write() as db:
+        job = db.get(ArchiveJob, job_id)
+        job.state = "failed" if error else "done"
+        job.error = error
+        job.done = len(purged) + len(skipped)
+        job.updated_at = job.finished_at = utcnow()
+        job.detail = {**(job.detail or {}), "current": None, "purged": purged, "skipped": skipped}
+
+
+def fail(store, job_id: int, code: str = "job_failed") -> None:
+    """Record that a job could not run to its end (the worker died)."""
+    with store.write() as db:
+        job = db.get(ArchiveJob, job_id)
+        if job is not None and job.state in ("queued", "running"):
+            job.state, job.error = "failed", code
+            job.updated_at = job.finished_at = utcnow()
+
+
+def submit(app, job_id: int) -> None:
+    """Hand a recorded job to the archive worker (inline in in-process mode)."""
+    from live.archive import worker
+    from live.realtime import socketio
+
+    store = app.extensions["palabre.store"]
+    if worker.in_process(app.config):
+        execute(store, job_id, pause=lambda _took: socketio.sleep(0))
+        return
+    future = worker.submit(worker.archive_job, store.url, job_id)
+
+    def watch() -> None:  # waits cooperatively; records a job whose worker died
+        try:
+            future.result()
+        except Exception:  # noqa: BLE001
+            log.exception("archive job %s: the worker failed", job_id)
+            fail(store, job_id)
+
+    socketio.start_background_task(watch)
+
+
+def recent(db) -> list[ArchiveJob]:
+    """The latest jobs, newest first."""
+    return list(db.scalars(select(ArchiveJob).order_by(ArchiveJob.id.desc()).limit(SHOWN)))
+
+
+def status(job: ArchiveJob, now=None) -> str:
+    """queued, running, done, failed, or interrupted (unfinished and not heard of for long)."""
+    if job.state in ("queued", "running") and (now or utcnow()) - job.updated_at > STALE_AFTER:
+        return "interrupted"
+    return job.state
+
+
+def active(jobs: list[ArchiveJob]) -> bool:
+    """Whether one of these jobs is still under way (the page then refreshes itself)."""
+    return any(status(job) in ("queued", "running") for job in jobs)
+
+
+def worker_pause(took: float) -> None:
+    """In the worker, between two transactions: let the server's writers have the database."""
+    time.sleep(min(max(took, 0.01), 0.1))
