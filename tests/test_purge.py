@@ -302,21 +302,24 @@ def test_the_retention_command_leaves_unexported_sessions_unless_told(app, store
         assert db.query(ClientAck).filter_by(session_id=live["id"]).count() == 0
 
 
+def _wait_until_idle(app, timeout: float = 5) -> None:
+    writer = app.extensions["palabre.writer"]
+    deadline = time.monotonic() + timeout
+    while writer.draining and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not writer.draining
+
+
 def test_acks_expire_on_their_own(app, store, live, poll, phone):
     sock = phone()
     option = _first_option(store, poll)
     assert sock.emit("vote", {"cid": "old-one", "activity": poll, "choice": option}, callback=True)["ok"]
+    _wait_until_idle(app)  # its expiry pass (the first one is due at once) is over
     with store.write() as db:  # given two days ago: no replay can come any more
         db.query(ClientAck).filter_by(client_id="old-one").update({"at": utcnow() - timedelta(days=2)})
     app.extensions["palabre.writer"].expiry = None  # as at the next pass, a minute later
     assert sock.emit("vote", {"cid": "new-one", "activity": poll, "choice": option}, callback=True)["ok"]
-    # The write queue expires acks once the batch is committed and acked: wait for it (bounded).
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with store.read() as db:
-            if db.query(ClientAck).filter_by(client_id="old-one").count() == 0:
-                break
-        time.sleep(0.02)
+    _wait_until_idle(app)  # the write queue expires acks once the batch is committed and acked
     with store.read() as db:
         assert db.query(ClientAck).filter_by(client_id="old-one").count() == 0
         assert db.query(ClientAck).filter_by(client_id="new-one").count() == 1

@@ -17,6 +17,7 @@ import sqlite3
 import time
 import urllib.parse
 from contextlib import closing
+from http.cookies import SimpleCookie
 
 from support import close_all, connect, http_get, join_cookie, new_cid, open_poll, prepare, server, sqlite_url
 
@@ -66,12 +67,29 @@ def _large_ended_session(database) -> tuple[int, int]:
     return session_id, activity
 
 
-def _post_form(base_url: str, path: str, fields: dict) -> int:
+def _get_page(base_url: str, path: str) -> tuple[int, bytes, str]:
+    """GET a page like a browser: (status, body, the Cookie header its answer sets)."""
+    host, port = base_url.split("//", 1)[1].split(":")
+    con = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        con.request("GET", path, headers={"Accept-Language": "en"})
+        response = con.getresponse()
+        body = response.read()
+        jar = SimpleCookie()
+        for line in response.headers.get_all("Set-Cookie") or []:
+            jar.load(line)
+        return response.status, body, "; ".join(f"{k}={m.value}" for k, m in jar.items())
+    finally:
+        con.close()
+
+
+def _post_form(base_url: str, path: str, fields: dict, cookie: str = "") -> int:
     host, port = base_url.split("//", 1)[1].split(":")
     con = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
         con.request("POST", path, body=urllib.parse.urlencode(fields),
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": base_url})
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": base_url,
+                             **({"Cookie": cookie} if cookie else {})})
         response = con.getresponse()
         response.read()
         return response.status
@@ -126,12 +144,16 @@ def test_purging_a_large_session_never_stalls_the_loop(tmp_path):
 
             assert vote(0)
             baseline = _baseline(base, vote)
-            status, _h, page = http_get(base, f"/admin/archive/sessions/{big}/purge")
+            status, page, cookie = _get_page(base, f"/admin/archive/sessions/{big}/purge")
             assert status == 200
             token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
             fields = {"confirm": "yes", **({"csrf_token": token.group(1).decode()} if token else {})}
             _loop_gap(base, reset=True)
-            assert _post_form(base, f"/admin/archive/sessions/{big}/purge", fields) == 303
+            # Without the confirmation box: refused, nothing recorded.
+            assert _post_form(base, f"/admin/archive/sessions/{big}/purge",
+                              {k: v for k, v in fields.items() if k != "confirm"}, cookie) == 303
+            assert _job(database) is None
+            assert _post_form(base, f"/admin/archive/sessions/{big}/purge", fields, cookie) == 303
             votes, acked, seen_running = 0, 0, False
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
