@@ -228,4 +228,5 @@ def archive_job(url: str, job_id: int) -> None:
 
     # SQLite: commits without an fsync each (WAL, synchronous=NORMAL), so that the write lock is
     # held for the deletes alone; a purge lost by a power cut is finished by purging again.
-    jobs.execute(_store(url, "NORMAL"), job_id, pause=jobs.worker_pause)
+    store = _store(url, "NORMAL")
+    jobs.execute(store, job_id, pause=jobs.worker_pause(store))
