@@ -13,7 +13,7 @@ from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 
 import pytest
-from conftest import cid
+from conftest import POSTGRES_URL, cid
 
 from live.realtime import socketio
 from live.sessions import service
@@ -46,6 +46,7 @@ def _cells(path) -> list[str]:
     return found
 
 
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="reads the SQLite file")
 def test_the_database_holds_only_hashes_of_the_links(client, app, tmp_path):
     client.post("/admin/events", data={"title": "E"})
     response = client.post("/admin/events/1/sessions", data={"kind": "workshop", "title": "S"})
@@ -179,6 +180,7 @@ def test_links_issued_before_hashing_keep_working_and_can_be_renewed(tmp_path):
         app.extensions["palabre.store"].dispose()
 
 
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="opens the SQLite file with a second app")
 def test_another_secret_key_cannot_show_the_links(client, live, tmp_path):
     """Links derive from the secret key: a server with another key (or a copy of the database
     alone) shows none, but the links still open their pages."""
