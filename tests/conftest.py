@@ -9,6 +9,7 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
 
 from live import create_app
 from live.app import stop_background
@@ -66,8 +67,10 @@ class Browser(FlaskClient):
         method = str(kwargs.get("method", "GET")).upper()
         data = kwargs.get("data")
         if csrf and method == "POST" and (data is None or isinstance(data, dict)):
-            data = dict(data or {})
-            data.setdefault("csrf_token", self.csrf_token())
+            # A copy of the same kind: a MultiDict keeps its repeated fields.
+            data = data.copy() if isinstance(data, MultiDict) else dict(data or {})
+            if "csrf_token" not in data:
+                data["csrf_token"] = self.csrf_token()
             kwargs["data"] = data
         return super().open(*args, **kwargs)
 
