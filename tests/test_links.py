@@ -168,7 +168,7 @@ def test_links_issued_before_hashing_keep_working_and_can_be_renewed(tmp_path):
         assert client.get(f"/f/{old['facilitator']}").status_code == 200
         assert client.get(f"/m/{old['moderator']}").status_code == 200
         page = client.get("/admin/sessions/1", headers={"Accept-Language": "en"}).get_data(as_text=True)
-        assert _links_in(page) == {} and "issue a new link to see it" in page
+        assert _links_in(page) == {} and "Issue a new link to see one" in page
         client.post("/admin/sessions/1/links/screen")
         links = _links_in(client.get("/admin/sessions/1").get_data(as_text=True))
         assert set(links) == {"screen"} and client.get(f"/screen/{links['screen']}").status_code == 200
