@@ -3,11 +3,11 @@
    order, once revealed) and the phone's own `mine` (snapshot, acks, `board_mine`). Same markup
    as boards/_participant.html; the forms post without a socket. Loaded by the participant page
    when a board is on screen. */
-import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden } from "./core.js";
+import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, sendQueue } from "./core.js";
 
 /* The phone: post, edit, withdraw and vote over the socket; draws the board from pushes. */
 export function boardPhone(code, stage, getSocket, mineMap) {
-  var queue = [], busy = false, shown = null, editing = null, notice = null;
+  var queue = sendQueue(getSocket()), shown = null, editing = null, notice = null;
 
   function current() { return stage.getAttribute("data-board-view") ? stage._boardView : null; }
 
@@ -164,37 +164,19 @@ export function boardPhone(code, stage, getSocket, mineMap) {
                h("p", "idea-text", i.text), meta);
   }
 
-  /* One request at a time; no ack: the same cid is sent again (the server answers the same). */
+  /* One request at a time through the page's send queue (no ack: the same cid is sent again,
+     the server answers the same). */
   function send(op) {
     notice = null;
-    queue.push(op);
-    pump();
-  }
-
-  function pump() {
-    var socket = getSocket();
-    if (busy || !queue.length || !socket) return;
-    if (!socket.connected) { status(BT.offline, "is-wait"); return; }
-    var op = queue[0];
-    busy = true;
-    status(BT.sending, "is-wait");
-    socket.timeout(8000).emit(op.event, op.payload, function (err, ack) {
-      busy = false;
-      if (err) {  // maybe lost: retry with the same cid, or on reconnection
-        op.tries = (op.tries || 0) + 1;
-        if (op.tries < 3 && socket.connected) { setTimeout(pump, 500); return; }
-        queue.shift();
-        status(T.no_reply, "is-error");
-        return;
-      }
-      queue.shift();
-      if (!ack || !ack.ok) { status(errorText(ack), "is-error"); pump(); return; }
+    status(getSocket().connected ? BT.sending : BT.offline, "is-wait");
+    queue.push({ event: op.event, payload: op.payload, done: function (ack) {
       if (ack.mine) mineMap[op.payload.activity] = ack.mine;
       if (op.done) op.done(ack);
       var a = current();
       if (a && a.id === op.payload.activity) lists(a);
-      pump();
-    });
+    }, failed: function (why) {
+      status(why === true ? T.no_reply : errorText(why), "is-error");
+    } });
   }
 
   function onSubmit(e) {
@@ -272,8 +254,7 @@ export function boardPhone(code, stage, getSocket, mineMap) {
       if (edited !== null && editing === edited && !data.mine.items.some(function (i) { return i.id === edited; })) editing = null;
       lists(a);
     },
-    results: function (a, r) { if (boardResults(a, r) && shown) lists(a); },
-    retry: pump
+    results: function (a, r) { if (boardResults(a, r) && shown) lists(a); }
   };
 }
 

@@ -379,7 +379,7 @@ export function participantPage() {
     snapshot: function (v) { accept(v, true); },
     state: function (v) { accept(v, false); },
     results: onResults,
-    connect: function () { if (pending) send(); if (board) board.retry(); }
+    connect: function () { if (pending) send(); }
   });
   socket.on("board_mine", function (data) {
     if (board) board.mine(data);
@@ -642,6 +642,8 @@ export function participantPage() {
     send();
   }
 
+  /* The answer is not sent through sendQueue(): there is only ever one, the newest (a new
+     choice replaces the one waiting), sent again after a reconnection until it is stored. */
   function send() {
     var p = pending;
     if (!p) return;
