@@ -128,3 +128,17 @@ def test_realtime_is_infrastructure_only():
 
 def test_cycles_are_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+DOORS = sorted(p for p in LIVE.rglob("*.py") if p.name in ("http.py", "events.py"))
+PUSHES = {"push_state", "mark_dirty", "mark_presence", "schedule", "tell_authors", "emit_to_participant"}
+
+
+def test_doors_do_not_decide_pushes():
+    """Form routes and socket handlers hand effects to `effects.apply`; none pushes by itself."""
+    offenders = []
+    for path in DOORS:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in PUSHES:
+                offenders.append(f"{path.relative_to(LIVE)}:{node.lineno} {node.attr}")
+    assert offenders == []

@@ -11,10 +11,11 @@ from live.boards import operations, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
-from live.sessions import effects, push
+from live.sessions import effects
+from live.sessions import operations as agenda
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
-from live.web import store, write_or_flash
+from live.web import store
 
 bp = Blueprint("boards", __name__)
 
@@ -97,10 +98,11 @@ def add(token: str):
         kind = "ideas"
 
     def run(db):
-        service.add_board(db, sessions.get_session(db, session_id), kind,
-                          request.form.get("prompt", ""), _settings_from_form(request.form, kind))
+        live_session = sessions.get_session(db, session_id)
+        return agenda.agenda_changed(live_session, service.add_board(
+            db, live_session, kind, request.form.get("prompt", ""), _settings_from_form(request.form, kind)))
 
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(run)
     return redirect(url_for("sessions.console", token=token))
 
 

@@ -7,11 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from live.errors import DomainError
 from live.i18n import message
 from live.polls import operations, service
-from live.sessions import effects, push
+from live.sessions import effects
+from live.sessions import operations as agenda
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
 from live.validation import Ranking
-from live.web import store, write_or_flash
+from live.web import store
 
 bp = Blueprint("polls", __name__)
 
@@ -56,10 +57,11 @@ def add(token: str):
     options, settings = _definition(request.form)
 
     def run(db):
-        service.add_poll(db, sessions.get_session(db, session_id), request.form.get("type"),
-                         request.form.get("prompt", ""), options, settings)
+        live_session = sessions.get_session(db, session_id)
+        return agenda.agenda_changed(live_session, service.add_poll(
+            db, live_session, request.form.get("type"), request.form.get("prompt", ""), options, settings))
 
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(run)
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -75,9 +77,9 @@ def edit(token: str, activity_id: int):
             activity = sessions.get_activity(db, live_session, activity_id)
             service.update_poll(db, live_session, activity, request.form.get("prompt", ""),
                                 options, settings)
-            return True
+            return agenda.agenda_changed(live_session, True)
 
-        if write_or_flash(run, lambda: push.push_state(session_id)):
+        if effects.write_or_flash(run):
             return redirect(url_for("sessions.console", token=token))
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)

@@ -35,12 +35,18 @@ class Effects:
 
     session_id: int
     state: bool = False  # what rooms see changed: every room gets a fresh snapshot
+    presence: bool = False  # a participant joined: the count is pushed (coalesced)
     counts: dict[int, str] = field(default_factory=dict)  # activity id -> kind: live counts changed
     tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
 
     def changed_state(self) -> Effects:
         """Every room must get a fresh snapshot."""
         self.state = True
+        return self
+
+    def participant_joined(self) -> Effects:
+        """A new participant joined the session."""
+        self.presence = True
         return self
 
     def changed_counts(self, activity) -> Effects:
@@ -56,7 +62,7 @@ class Effects:
 
     def as_dict(self) -> dict:
         """A plain description (tests compare the two doors with it)."""
-        return {"state": self.state, "counts": sorted(self.counts),
+        return {"state": self.state, "presence": self.presence, "counts": sorted(self.counts),
                 "tell": {activity: sorted(people) for activity, (_kind, people) in self.tell.items()}}
 
 
@@ -77,6 +83,8 @@ def apply(effects: Effects | None) -> None:
     session_id = effects.session_id
     if effects.state:
         push.push_state(session_id)
+    if effects.presence:
+        push.mark_presence(session_id)
     for activity_id, kind in effects.counts.items():
         push.mark_dirty(session_id, activity_id)
         if kind in _ON_COUNTS:

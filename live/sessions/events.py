@@ -12,7 +12,8 @@ from socketio.exceptions import ConnectionRefusedError  # noqa: A004 - not the b
 from live import realtime, security
 from live.errors import DomainError
 from live.realtime import Connection, socketio
-from live.sessions import capabilities, push, service
+from live.sessions import capabilities, effects, operations, service
+from live.sessions.effects import Effects
 from live.sessions.views import snapshot
 
 
@@ -22,19 +23,18 @@ def _link_current(session_id: int, role: str, token: str) -> bool:
         return capabilities.is_current(db, session_id, role, token)
 
 
-def _identify(db, auth: dict) -> tuple[Connection, bool]:
+def _identify(db, auth: dict) -> tuple[Connection, Effects | None]:
     locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
         still_allowed = partial(_link_current, live_session.id, role, auth["token"])
-        return Connection(request.sid, live_session.id, role, locale, still_allowed=still_allowed), False
+        return Connection(request.sid, live_session.id, role, locale, still_allowed=still_allowed), None
     live_session = service.session_by_code(db, auth.get("code"))
     key = cookie.get("pid")
     if not key:
         raise DomainError("no_identity")
-    joined_now = service.find_participant(db, live_session, key) is None
-    participant = service.join(db, live_session, key)
-    return Connection(request.sid, live_session.id, "participant", locale, participant.id), joined_now
+    participant, changed = operations.join(db, live_session, key)
+    return Connection(request.sid, live_session.id, "participant", locale, participant.id), changed
 
 
 @socketio.on("connect")
@@ -46,13 +46,12 @@ def on_connect(auth=None):
         _refuse("host_refused_socket", auth)
     try:
         with realtime.store().write() as db:
-            conn, joined_now = _identify(db, auth)
+            conn, changed = _identify(db, auth)
     except DomainError as exc:
         _refuse(exc.code, auth)
     realtime.register(conn)
     _send_snapshot(conn)
-    if joined_now:
-        push.mark_presence(conn.session_id)
+    effects.apply(changed)  # a new participant: the count is pushed
 
 
 def _refuse(code: str, auth) -> None:
@@ -85,6 +84,6 @@ def on_sync(ctx, payload):
 def on_command(ctx, payload):
     """A facilitator drives the session: show, banner, open, close, reveal, hide, reset, end."""
     live_session = service.get_session(ctx.db, ctx.conn.session_id)
-    service.apply_command(ctx.db, live_session, payload.get("action"), payload.get("activity"))
-    ctx.after(lambda: push.push_state(live_session.id))
+    _, changed = operations.command(ctx.db, live_session, payload.get("action"), payload.get("activity"))
+    ctx.after(lambda: effects.apply(changed))
     return {"version": live_session.version}

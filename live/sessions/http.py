@@ -12,7 +12,7 @@ from live import auth, realtime
 from live.errors import DomainError
 from live.netinfo import public_base_url
 from live.qr import qr_svg
-from live.sessions import capabilities, push, service
+from live.sessions import capabilities, effects, operations, service
 from live.sessions.access import staff_session
 from live.sessions.views import snapshot
 from live.web import error_page, store, write_or_flash
@@ -53,19 +53,15 @@ def participant(code: str):
 
     def load(db):
         live_session = service.session_by_code(db, code)
-        joined_now = service.find_participant(db, live_session, key) is None
-        person = service.join(db, live_session, key)
-        return live_session.id, person.id, joined_now
+        person, changed = operations.join(db, live_session, key)
+        return (live_session.id, person.id), changed
 
-    try:
-        with store().write() as db:
-            session_id, participant_id, joined_now = load(db)
-    except DomainError as exc:
+    ids, _changed, problem = effects.write_and_apply(load)  # a new participant: the count is pushed
+    if problem is not None:
         if service.normalise_code(code) != code:
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
-        return render_template("sessions/home.html", error=exc.code, code=code), 404
-    if joined_now:
-        push.mark_presence(session_id)
+        return render_template("sessions/home.html", error=problem.code, code=code), 404
+    session_id, participant_id = ids
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
@@ -124,10 +120,8 @@ def console_command(token: str):
     action = request.form.get("action")
     activity = request.form.get("activity", type=int)
 
-    def run(db):
-        service.apply_command(db, service.get_session(db, session_id), action, activity)
-
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(lambda db: operations.command(db, service.get_session(db, session_id), action,
+                                                         activity))
     return redirect(url_for("sessions.console", token=token) + (f"#a{activity}" if activity else ""))
 
 
@@ -137,12 +131,8 @@ def move(token: str, activity_id: int):
     session_id = staff_session(token, "facilitator")
     offset = -1 if request.form.get("direction") == "up" else 1
 
-    def run(db):
-        live_session = service.get_session(db, session_id)
-        service.move_activity(db, live_session, service.get_activity(db, live_session, activity_id),
-                              offset)
-
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(lambda db: operations.move(db, service.get_session(db, session_id), activity_id,
+                                                      offset))
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -151,11 +141,7 @@ def delete(token: str, activity_id: int):
     """Delete an activity that has no answers."""
     session_id = staff_session(token, "facilitator")
 
-    def run(db):
-        live_session = service.get_session(db, session_id)
-        service.delete_activity(db, live_session, service.get_activity(db, live_session, activity_id))
-
-    write_or_flash(run, lambda: push.push_state(session_id))
+    effects.write_or_flash(lambda db: operations.delete(db, service.get_session(db, session_id), activity_id))
     return redirect(url_for("sessions.console", token=token))
 
 

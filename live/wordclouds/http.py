@@ -8,11 +8,12 @@ from flask_babel import gettext
 from live import auth
 from live.errors import DomainError, is_id
 from live.i18n import message
-from live.sessions import effects, push
+from live.sessions import effects
+from live.sessions import operations as agenda
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
 from live.sessions.model import Activity
-from live.web import store, write_or_flash
+from live.web import store
 from live.wordclouds import images, operations, service
 
 bp = Blueprint("wordclouds", __name__)
@@ -63,9 +64,12 @@ def cloud_image(activity_id: int):
 def add(token: str):
     """Add a word cloud to the agenda."""
     session_id = staff_session(token, "facilitator")
-    write_or_flash(lambda db: service.add_wordcloud(
-        db, sessions.get_session(db, session_id), request.form.get("prompt", ""), _settings(request.form)),
-        lambda: push.push_state(session_id))
+    def run(db):
+        live_session = sessions.get_session(db, session_id)
+        return agenda.agenda_changed(live_session, service.add_wordcloud(
+            db, live_session, request.form.get("prompt", ""), _settings(request.form)))
+
+    effects.write_or_flash(run)
     return redirect(url_for("sessions.console", token=token))
 
 
@@ -79,9 +83,9 @@ def edit(token: str, activity_id: int):
             activity = sessions.get_activity(db, live_session, activity_id)
             service.update_wordcloud(db, live_session, activity, request.form.get("prompt", ""),
                                      _settings(request.form))
-            return True
+            return agenda.agenda_changed(live_session, True)
 
-        if write_or_flash(run, lambda: push.push_state(session_id)):
+        if effects.write_or_flash(run):
             return redirect(url_for("sessions.console", token=token))
     with store().read() as db:
         live_session = sessions.get_session(db, session_id)

@@ -1,0 +1,40 @@
+"""What the facilitator and participants do to a session, for both doors: each operation returns
+its result and its `Effects` (a command or an agenda change: every room gets a fresh snapshot;
+a new participant: the coalesced count)."""
+
+from __future__ import annotations
+
+from live.sessions import service
+from live.sessions.effects import Effects
+from live.sessions.model import LiveSession
+
+
+def join(db, session: LiveSession, device_key: str):
+    """The participant of this device, created on first join: (participant, effects)."""
+    new = service.find_participant(db, session, device_key) is None
+    person = service.join(db, session, device_key)
+    changed = Effects(session.id)
+    return person, changed.participant_joined() if new else changed
+
+
+def command(db, session: LiveSession, action: object, activity_id: object):
+    """A facilitator command (show, open, close, reveal, hide, reset, end...; lifecycle.py)."""
+    activity = service.apply_command(db, session, action, activity_id)
+    return activity, Effects(session.id).changed_state()
+
+
+def move(db, session: LiveSession, activity_id: object, offset: int):
+    """Move an activity up (-1) or down (+1) the agenda."""
+    service.move_activity(db, session, service.get_activity(db, session, activity_id), offset)
+    return None, Effects(session.id).changed_state()
+
+
+def delete(db, session: LiveSession, activity_id: object):
+    """Delete an activity that has no answers."""
+    service.delete_activity(db, session, service.get_activity(db, session, activity_id))
+    return None, Effects(session.id).changed_state()
+
+
+def agenda_changed(session: LiveSession, result=None):
+    """(result, effects) of a change to the agenda made by a feature (an activity added, edited)."""
+    return result, Effects(session.id).changed_state()
