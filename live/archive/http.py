@@ -214,7 +214,7 @@ def purge(session_id: int):
     job_id = write_or_flash(record)
     if job_id is None:
         return back
-    jobs.submit(current_app._get_current_object(), job_id)
+    worker.submit_job(current_app._get_current_object(), job_id)
     flash(message("purge_started"), "ok")
     return redirect(url_for("archive.index", _anchor="jobs")), 303
 
@@ -253,7 +253,7 @@ def apply_retention():
     if job_id is None:
         flash(message("nothing_due"), "error")
         return back
-    jobs.submit(current_app._get_current_object(), job_id)
+    worker.submit_job(current_app._get_current_object(), job_id)
     flash(message("purge_started"), "ok")
     return redirect(url_for("archive.index", _anchor="jobs")), 303
 

@@ -98,27 +98,6 @@ def fail(store, job_id: int, code: str = "job_failed") -> None:
             job.updated_at = job.finished_at = utcnow()
 
 
-def submit(app, job_id: int) -> None:
-    """Hand a recorded job to the archive worker (inline in in-process mode)."""
-    from live.archive import worker
-    from live.realtime import socketio
-
-    store = app.extensions["palabre.store"]
-    if worker.in_process(app.config):
-        execute(store, job_id, pause=lambda _took: socketio.sleep(0))
-        return
-    future = worker.submit(worker.archive_job, store.url, job_id)
-
-    def watch() -> None:  # waits cooperatively; records a job whose worker died
-        try:
-            future.result()
-        except Exception:  # noqa: BLE001
-            log.exception("archive job %s: the worker failed", job_id)
-            fail(store, job_id)
-
-    socketio.start_background_task(watch)
-
-
 def recent(db) -> list[ArchiveJob]:
     """The latest jobs, newest first."""
     return list(db.scalars(select(ArchiveJob).order_by(ArchiveJob.id.desc()).limit(SHOWN)))

@@ -12,10 +12,13 @@ most two, forked from it once warm) and remembers them on disk in the instance f
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+
+log = logging.getLogger(__name__)
 
 _pool: ProcessPoolExecutor | None = None
 _stores: dict = {}
@@ -230,3 +233,24 @@ def archive_job(url: str, job_id: int) -> None:
     # held for the deletes alone; a purge lost by a power cut is finished by purging again.
     store = _store(url, "NORMAL")
     jobs.execute(store, job_id, pause=jobs.worker_pause(store))
+
+
+def submit_job(app, job_id: int) -> None:
+    """Hand a recorded job to the archive worker (inline in in-process mode)."""
+    from live.archive import jobs
+    from live.realtime import socketio
+
+    store = app.extensions["palabre.store"]
+    if in_process(app.config):
+        jobs.execute(store, job_id, pause=lambda _took: socketio.sleep(0))
+        return
+    future = submit(archive_job, store.url, job_id)
+
+    def watch() -> None:  # waits cooperatively; records a job whose worker died
+        try:
+            future.result()
+        except Exception:  # noqa: BLE001
+            log.exception("archive job %s: the worker failed", job_id)
+            jobs.fail(store, job_id)
+
+    socketio.start_background_task(watch)
