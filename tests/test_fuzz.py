@@ -236,6 +236,7 @@ def assert_no_traceback(caplog, start: int) -> None:
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
+LIGHT = settings(FUZZ, max_examples=max(10, EXAMPLES // 2))  # doors with less behind them
 
 
 # --- socket events ------------------------------------------------------------------------
@@ -543,5 +544,70 @@ def test_every_form_survives_hostile_posts(world, caplog):
         assert_no_traceback(caplog, start)
         assert_only_valid_data(world["store"])
         assert_alive(world)
+
+    run()
+
+
+# --- the handshake and the pages ------------------------------------------------------------
+
+def test_the_socket_handshake_survives_hostile_auth(world, caplog):
+    """Any `auth` (codes, tokens and languages from the corpus, wrong types): connected with a
+    role, or refused with a reason; never a crash."""
+    app, ids = world["app"], world["ids"]
+    auth_values = st.one_of(st.sampled_from([ids["code"], ids["code"].lower(), ids["facilitator"],
+                                             ids["screen"], "fr", "en"]), VALUES)
+    auths = st.one_of(st.fixed_dictionaries({}, optional={"code": auth_values, "token": auth_values,
+                                                          "lang": auth_values}), VALUES)
+
+    @LIGHT
+    @given(auth=auths, with_cookie=st.booleans())
+    def run(auth, with_cookie):
+        start = len(caplog.records)
+        browser = world["phones"][0][0] if with_cookie else app.test_client()
+        sock = socketio.test_client(app, auth=auth, flask_test_client=browser)
+        try:
+            if sock.is_connected():
+                snapshot = [e for e in sock.get_received() if e["name"] == "snapshot"]
+                assert snapshot and snapshot[-1]["args"][0]["session"]["id"] == ids["session"]
+        finally:
+            if sock.is_connected():
+                sock.disconnect()
+        assert_no_traceback(caplog, start)
+        assert_alive(world)
+
+    run()
+
+
+def test_pages_survive_hostile_addresses(world, caplog):
+    """GET pages with codes, tokens, ids and query strings from the corpus: never a 500."""
+    from urllib.parse import quote, urlencode
+
+    app, ids = world["app"], world["ids"]
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    a = ids["activities"]
+    part = st.one_of(st.sampled_from([t for t in CORPUS_TEXTS if "\ud800" not in t and len(t) < 2000]),
+                     st.sampled_from(NUMERIC_TEXT), st.text(st.characters(exclude_categories=("Cs",)),
+                                                            max_size=30))
+    number = st.one_of(st.sampled_from(a), st.integers(0, 2**70))
+    paths = st.one_of(
+        part.map(lambda x: "/join?" + urlencode({"code": x})),
+        part.map(lambda x: f"/j/{quote(x, safe='')}"), part.map(lambda x: f"/j/{quote(x, safe='')}/qr.svg"),
+        part.map(lambda x: f"/screen/{quote(x, safe='')}"), part.map(lambda x: f"/f/{quote(x, safe='')}"),
+        part.map(lambda x: f"/m/{quote(x, safe='')}"),
+        st.builds(lambda n, t, th: f"/cloud/{n}.svg?" + urlencode({"t": t, "theme": th, "v": t}),
+                  number, st.one_of(st.just(ids["screen"]), part), part),
+        number.map(lambda n: f"/f/{ids['facilitator']}/boards/{n}/settings"),
+        number.map(lambda n: f"/f/{ids['facilitator']}/polls/{n}"),
+        number.map(lambda n: f"/f/{ids['facilitator']}/wordclouds/{n}"),
+        part.map(lambda x: f"/j/{ids['code']}?" + urlencode({"lang": x, "activity": x})),
+    )
+
+    @LIGHT
+    @given(path=paths)
+    def run(path):
+        start = len(caplog.records)
+        response = world["phones"][1][0].get(path, headers={"Accept-Language": "en"})
+        assert response.status_code < 500, (path, response.status_code)
+        assert_no_traceback(caplog, start)
 
     run()
