@@ -134,3 +134,33 @@ def test_the_word_rate_holds_across_sockets_and_the_form(app, live, store):
     finally:
         first.disconnect()
         second.disconnect()
+
+
+def test_the_idea_posting_pace_holds_across_sockets_and_the_form(app, live, store):
+    from test_boards_service import add_board
+
+    from live.boards.model import Item
+    from live.boards.rules import POSTS_PER_MINUTE
+
+    wall = add_board(store, live["id"], premoderation=False)
+    browser = _browser(app, live)
+    first, second = _socket(app, live, browser), _socket(app, live, browser)
+    try:
+        for n in range(POSTS_PER_MINUTE - 1):
+            sock = (first, second)[n % 2]
+            assert sock.emit("board_post", {"cid": cid(), "activity": wall, "text": f"idée {n}"},
+                             callback=True)["ok"]
+        form = {"activity": wall, "text": "par le formulaire", "cid": "b1"}
+        assert browser.post(f"/j/{live['code']}/boards/post", data=form).status_code == 302
+        late = second.emit("board_post", {"cid": cid(), "activity": wall, "text": "une de trop"},
+                           callback=True)
+        assert late["ok"] is False and late["error"]["code"] == "posting_too_fast"
+        response = browser.post(f"/j/{live['code']}/boards/post",
+                                data={"activity": wall, "text": "encore une", "cid": "b2"},
+                                headers=EN, follow_redirects=True)
+        assert "a minute" in _flash(response)
+        with store.read() as db:
+            assert db.query(Item).count() == POSTS_PER_MINUTE
+    finally:
+        first.disconnect()
+        second.disconnect()
