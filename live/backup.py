@@ -118,7 +118,7 @@ def _run_pg(command: list[str], url: str, database_option: str = "--dbname") -> 
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
     libpq = parsed.set(password=None).render_as_string(hide_password=False)
-    done = subprocess.run([*command, f"{database_option}={libpq}"], env=env, capture_output=True,
+    done = subprocess.run([*command, f"{database_option}={libpq}"], env=env, capture_output=True,  # noqa: S603 - pg_dump/psql, no shell
                           text=True, check=False)
     if done.returncode != 0:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")

@@ -11,7 +11,7 @@ class Defaults:
     """Values used when nothing else is set."""
 
     # Where the server listens. 0.0.0.0 so that phones on the venue Wi-Fi can reach it.
-    HOST = "0.0.0.0"
+    HOST = "0.0.0.0"  # noqa: S104 - on purpose: the venue's phones must reach it
     PORT = 5000
     # "eventlet" (the default of the stack) or "gevent" or "threading" (tests, CLI).
     ASYNC_MODE = "eventlet"

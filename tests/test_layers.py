@@ -67,3 +67,18 @@ def test_benchmarks_stay_out_of_the_app_and_the_tests():
     offenders += [path for path, names in _top_names(ROOT / "tests").items() if "bench" in names]
     assert offenders == []
     assert not list(LIVE.glob("bench*.py"))
+
+
+FUNCTION_LINES = 60
+
+
+def test_no_function_of_the_app_is_longer_than_60_lines():
+    """Long functions hide several decisions: split them (ruff also caps complexity at 15)."""
+    long = []
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > FUNCTION_LINES:
+                    long.append(f"{path.relative_to(LIVE)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
