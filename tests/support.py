@@ -4,6 +4,10 @@ The server launcher and the Socket.IO clients live in `realserver.py` (next to t
 which the benchmarks (`python -m bench burst`...) also drive; this module re-exports them and adds
 what only tests need. Every server is bound to 127.0.0.1 and stopped when its `with` block ends,
 even on failure; the server's log is printed when a test fails inside the block.
+
+For the app's own test client: `wait_for_event` (the next push that satisfies a condition) and
+`pushes_settled` (everything the app had to push has gone out), bounded waits on a condition
+instead of fixed sleeps; `chromium_or_skip` for the browser tests.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -133,3 +138,38 @@ def chromium_or_skip() -> str:
     if os.environ.get("PALABRE_REQUIRE_BROWSER") == "1":
         pytest.fail(message + " and PALABRE_REQUIRE_BROWSER=1", pytrace=False)
     pytest.skip(message)
+
+
+# --- the app's own test client (flask-socketio) -------------------------------------------
+
+def wait_for_event(sock, name: str, predicate=lambda payload: True, timeout: float = 3.0):
+    """The first `name` payload a test-client socket received that satisfies `predicate`, waiting
+    at most `timeout` seconds (None if none came). Events looked at are consumed."""
+    from live.realtime import socketio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for event in sock.get_received():
+            if event["name"] == name and predicate(event["args"][0] if event["args"] else None):
+                return event["args"][0] if event["args"] else None
+        if time.monotonic() > deadline:
+            return None
+        socketio.sleep(0.02)
+
+
+def pushes_settled(app, timeout: float = 5.0) -> bool:
+    """Wait until everything the app had to push has been pushed: the broadcaster has nothing
+    pending (results held back by the phones' once-a-second limit included) and has ticked
+    twice since the call, and no word-cloud render is pending. A condition, not a sleep."""
+    from live.realtime import socketio
+
+    broadcaster = app.extensions["palabre.broadcaster"]
+    images = app.extensions["palabre.cloud_images"]
+    start = broadcaster.ticks
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ticked = not broadcaster.loop.running or broadcaster.ticks >= start + 2
+        if ticked and broadcaster.idle() and images.idle():
+            return True
+        socketio.sleep(0.02)
+    return False

@@ -4,13 +4,11 @@ moderation is logged, and a merged word-cloud spelling is not silently "hidden".
 
 from __future__ import annotations
 
-import time
-
 from conftest import cid, command, events_named
+from support import wait_for_event
 from test_boards_service import add_board
 
 from live.boards.model import BoardVote, Item, ModerationEntry
-from live.realtime import socketio
 from live.sessions import service as sessions
 from live.wordclouds import service as clouds
 
@@ -40,16 +38,6 @@ def _vote(sock, board, item):
     ack = sock.emit("board_vote", {"cid": cid(), "activity": board, "item": item}, callback=True)
     assert ack["ok"], ack
     return ack
-
-
-def _wait_mine(sock, predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for payload in events_named(sock, "board_mine"):
-            if predicate(payload):
-                return payload
-        socketio.sleep(0.02)
-    return None
 
 
 def _browser(app, live):
@@ -104,7 +92,7 @@ def test_merging_into_a_hidden_idea_gives_the_dots_back_and_tells_the_voters(pho
     assert ack["ok"], ack
     with store.read() as db:
         assert db.query(BoardVote).count() == 0
-    told = _wait_mine(voter, lambda p: p["mine"]["left"] == 2)
+    told = wait_for_event(voter, "board_mine", lambda p: p["mine"]["left"] == 2)
     assert told and told["mine"]["votes"] == {}
 
 
@@ -130,7 +118,7 @@ def test_withdrawing_a_dotted_idea_tells_its_voters_live(phone, store, live):
     bystander.get_received()
     ack = author.emit("board_withdraw", {"cid": cid(), "activity": wall, "item": item}, callback=True)
     assert ack["ok"], ack
-    told = _wait_mine(voter, lambda p: p["mine"]["left"] == 3)
+    told = wait_for_event(voter, "board_mine", lambda p: p["mine"]["left"] == 3)
     assert told and told["activity"] == wall and told["mine"]["votes"] == {}
     assert events_named(bystander, "board_mine") == []
 
@@ -147,7 +135,7 @@ def test_withdrawing_from_the_plain_form_tells_the_voters_too(app, phone, store,
     response = browser.post(f"/j/{live['code']}/boards/withdraw",
                             data={"activity": wall, "item": item, "cid": "w1"})
     assert response.status_code == 302
-    told = _wait_mine(voter, lambda p: p["mine"]["left"] == 3)
+    told = wait_for_event(voter, "board_mine", lambda p: p["mine"]["left"] == 3)
     assert told and told["mine"]["votes"] == {}
 
 

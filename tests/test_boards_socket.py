@@ -6,6 +6,7 @@ import time
 
 import pytest
 from conftest import cid, events_named
+from support import pushes_settled, wait_for_event
 from test_boards_service import add_board
 
 from live.boards.model import BoardVote, Item
@@ -32,24 +33,14 @@ def _everything_received(sock):
     return json.dumps([e["args"] for e in sock.get_received()], ensure_ascii=False)
 
 
-def _wait(sock, name, predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for payload in events_named(sock, name):
-            if predicate(payload):
-                return payload
-        socketio.sleep(0.02)
-    return None
-
-
-def test_premoderation_never_sends_an_unapproved_item_to_another_phone(phone, staff, store, live):
+def test_premoderation_never_sends_an_unapproved_item_to_another_phone(app, phone, staff, store, live):
     wall = add_board(store, live["id"], columns=["Constats", "Idées", "Actions"])
     author, neighbour, moderator, screen = phone(), phone(), staff("moderator"), staff("screen")
     secret = "Une idée pas encore approuvée"
     ack = _post(author, wall, secret, 1)
     assert ack["ok"] and ack["status"] == "pending"
     assert [i["text"] for i in ack["mine"]["items"]] == [secret]  # the author sees their own
-    socketio.sleep(0.2)  # let coalesced pushes go out
+    assert pushes_settled(app)  # every coalesced push has gone out
     assert secret not in _everything_received(neighbour)
     assert secret not in _everything_received(screen)
     again = phone()  # a fresh snapshot does not carry it either
@@ -69,7 +60,7 @@ def test_postmoderated_idea_reaches_the_screen_at_once_and_hiding_removes_it(pho
     screen.get_received()
     started = time.monotonic()
     assert _post(author, wall, "Visible tout de suite")["ok"]
-    state = _wait(screen, "state", lambda s: s["current"]["items"])
+    state = wait_for_event(screen, "state", lambda s: s["current"]["items"])
     assert state is not None and time.monotonic() - started < 1.0
     item = state["current"]["items"][0]
     assert "participant" not in json.dumps(item) and item["author"] is None
@@ -142,7 +133,8 @@ def test_vote_ack_carries_the_dots_left_and_screen_counts_are_coalesced(phone, s
     for sock in voters:
         ack = sock.emit("board_vote", {"cid": cid(), "activity": wall, "item": ids[1]}, callback=True)
         assert ack["ok"] and ack["mine"]["left"] == 1 and ack["mine"]["votes"] == {str(ids[1]): 1}
-    payload = _wait(screen, "results", lambda p: p.get("results", {}).get("votes", {}).get(str(ids[1])) == 6)
+    payload = wait_for_event(screen, "results",
+                             lambda p: p.get("results", {}).get("votes", {}).get(str(ids[1])) == 6)
     assert payload is not None and payload["results"]["order"][0] == ids[1]
     assert len(events_named(screen, "results")) < 6
     took = voters[0].emit("board_vote", {"cid": cid(), "activity": wall, "item": ids[1], "take": True},
@@ -218,7 +210,7 @@ def test_console_adds_a_wall_and_a_q_and_a(app, live, store):
 
 
 def test_the_author_alone_is_told_live_that_their_pending_item_was_approved_or_rejected(
-        phone, staff, store, live):
+        app, phone, staff, store, live):
     wall = add_board(store, live["id"], columns=["Idées"])
     author, neighbour, moderator = phone(), phone(), staff("moderator")
     kept = _post(author, wall, "Réparer plutôt que remplacer")
@@ -226,14 +218,14 @@ def test_the_author_alone_is_told_live_that_their_pending_item_was_approved_or_r
     assert kept["status"] == refused["status"] == "pending"
     neighbour.get_received()
     assert _moderate(moderator, wall, "approve", [{"id": kept["item"], "version": 1}])["ok"]
-    told = _wait(author, "board_mine", lambda p: any(
+    told = wait_for_event(author, "board_mine", lambda p: any(
         i["id"] == kept["item"] and i["status"] == "approved" for i in p["mine"]["items"]))
     assert told and told["activity"] == wall
     assert _moderate(moderator, wall, "reject", [{"id": refused["item"], "version": 1}])["ok"]
-    told = _wait(author, "board_mine", lambda p: any(
+    told = wait_for_event(author, "board_mine", lambda p: any(
         i["id"] == refused["item"] and i["status"] == "rejected" for i in p["mine"]["items"]))
     assert told
-    socketio.sleep(0.2)
+    assert pushes_settled(app)
     received = neighbour.get_received()
     assert [e for e in received if e["name"] == "board_mine"] == []  # nobody else is told
     assert "Une idée hors sujet" not in json.dumps([e["args"] for e in received], ensure_ascii=False)
@@ -247,7 +239,7 @@ def test_a_refunded_voter_gets_their_dot_back_live(phone, staff, store, live):
                      callback=True)
     assert ack["ok"] and ack["mine"]["left"] == 1
     assert _moderate(moderator, wall, "hide", [{"id": posted["item"], "version": 1}])["ok"]
-    told = _wait(voter, "board_mine", lambda p: p["mine"]["left"] == 2)
+    told = wait_for_event(voter, "board_mine", lambda p: p["mine"]["left"] == 2)
     assert told and told["mine"]["votes"] == {}
 
 

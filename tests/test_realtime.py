@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from conftest import cid, events_named
+from support import wait_for_event
 from test_boards_service import add_board
 
 from live.app import start_background, stop_background
 from live.realtime import participant_room, socketio
 from live.sessions.model import Participant
-
-
-def _wait(sock, name, predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for payload in events_named(sock, name):
-            if predicate(payload):
-                return payload
-        socketio.sleep(0.02)
-    return None
 
 
 def _same_person_twice(app, live):
@@ -43,7 +32,7 @@ def test_a_message_for_one_participant_reaches_all_their_sockets_and_no_one_else
                                             "items": [{"id": posted["item"], "version": 1}]}, callback=True)
     assert ack["ok"], ack
     for sock in (tab, other_tab):
-        told = _wait(sock, "board_mine", lambda p: any(
+        told = wait_for_event(sock, "board_mine", lambda p: any(
             i["id"] == posted["item"] and i["status"] == "approved" for i in p["mine"]["items"]))
         assert told and told["activity"] == wall
     assert events_named(neighbour, "board_mine") == []

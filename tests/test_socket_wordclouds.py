@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cid, command, events_named
+from support import pushes_settled
 
 from live.realtime import socketio
 from live.render import pool as render_pool
@@ -298,21 +299,21 @@ def test_profanity_is_not_held_when_the_organiser_turns_it_off(phone, staff, sto
     assert "shit" in svg_words(client, activity, live["screen"])
 
 
-def test_participants_never_receive_hidden_or_held_words(phone, staff, cloud, store):
+def test_participants_never_receive_hidden_or_held_words(app, phone, staff, cloud, store):
     watcher = phone()
     assert word(phone(), cloud, "shit")["ok"]
     assert word(phone(), cloud, "Zorglub")["ok"]
     assert word(phone(), cloud, "sobriété")["ok"]
-    time.sleep(1.2)  # revealed results reach phones at most once a second
+    assert pushes_settled(app)  # revealed results reach phones too (at most once a second)
     before = sent_texts(watcher)
     assert "Zorglub" in before  # shown (revealed) until a moderator hides it
     assert moderate(staff("moderator"), cloud, "hide", key_of(store, cloud, "Zorglub"))["ok"]
-    time.sleep(0.3)  # a push computed before the hide may still be on its way
+    assert pushes_settled(app)  # a push computed before the hide has gone out
     watcher.get_received()
     assert word(phone(), cloud, "réemploi")["ok"]  # more pushes, after the hide
     screen = staff("screen")
     wait_cloud_push(screen, cloud)
-    time.sleep(1.2)
+    assert pushes_settled(app)
     watcher.emit("sync", {"cid": cid()}, callback=True)
     after = sent_texts(watcher)
     assert "réemploi" in after  # revealed: the visible words do reach the phone
@@ -320,13 +321,13 @@ def test_participants_never_receive_hidden_or_held_words(phone, staff, cloud, st
     assert "shit" not in before + after  # held back: never sent to participants
 
 
-def test_participants_get_no_words_before_the_reveal(phone, store, live):
+def test_participants_get_no_words_before_the_reveal(app, phone, store, live):
     activity = add_cloud(store, live["id"])
     for action in ("show", "open"):
         command(store, live["id"], action, activity)
     watcher, writer = phone(), phone()
     assert word(writer, activity, "sobriété")["ok"]
-    time.sleep(0.4)
+    assert pushes_settled(app)
     ack = watcher.emit("sync", {"cid": cid()}, callback=True)
     assert "results" not in ack["snapshot"]["current"]
     assert "sobriété" not in sent_texts(watcher)

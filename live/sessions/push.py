@@ -43,6 +43,7 @@ class Broadcaster:
         self.presence: set[int] = set()
         self.last_presence = 0.0
         self.last_participant_push: dict[int, float] = {}
+        self.ticks = 0  # completed ticks (tests wait on it: a condition, not a sleep)
         self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"])
 
     def start(self) -> None:
@@ -75,7 +76,17 @@ class Broadcaster:
             elif live_session is not None:
                 push_state(session_id)
 
+    def idle(self) -> bool:
+        """Nothing waits to be pushed (no changed counts, no results owed, no new participants)."""
+        return not (self.dirty or self.owed or self.presence)
+
     def _tick(self) -> None:
+        try:
+            self._push_pending()
+        finally:
+            self.ticks += 1
+
+    def _push_pending(self) -> None:
         if self.presence and time.monotonic() - self.last_presence >= 0.5:
             with self.app.app_context():
                 self._presence()

@@ -40,6 +40,7 @@ class CloudImages:
         self.last_render: dict[int, float] = {}
         self.current: dict[int, str] = {}
         self.stopped = False
+        self.running = 0  # render tasks under way (scheduled, debouncing or rendering)
 
     def start(self) -> None:
         """Nothing to start: a render task is spawned per change (`schedule`), until stop()."""
@@ -80,9 +81,16 @@ class CloudImages:
         if activity_id in self.pending or self.stopped:
             return
         self.pending.add(activity_id)
+        self.running += 1
         socketio.start_background_task(self._run, session_id, activity_id)
 
     def _run(self, session_id: int, activity_id: int) -> None:
+        try:
+            self._debounce_and_render(session_id, activity_id)
+        finally:
+            self.running -= 1
+
+    def _debounce_and_render(self, session_id: int, activity_id: int) -> None:
         server = socketio.server  # this app's server: if another app replaced it, say nothing
         try:
             wait = self.last_render.get(activity_id, 0) + DEBOUNCE - time.monotonic()
@@ -95,6 +103,10 @@ class CloudImages:
         self.last_render[activity_id] = time.monotonic()
         # An exception (the database gone for a moment...) is logged; the next entry renders.
         loops.guarded("clouds", self._render, session_id, activity_id, server)
+
+    def idle(self) -> bool:
+        """No render scheduled or under way."""
+        return self.running == 0
 
     def _render(self, session_id: int, activity_id: int, server) -> None:
         with self.app.app_context():
