@@ -190,6 +190,8 @@ MESSAGES = {
                          "characters, spaces at either end)."),
     "bad_detail": _l("A timeline entry's detail is not valid."),
     "bad_ranking": _l("Give each option a different place, from 1 to %(count)s."),
+    "import_failed": _l("The import stopped on an error: nothing of it was kept. Try again; if it "
+                        "fails again, the server's log says why."),
     "import_invalid": _l("Refused: session.json holds something Palabre could not have produced "
                          "(at %(where)s: %(reason)s). Nothing was imported."),
 }

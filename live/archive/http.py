@@ -11,6 +11,9 @@ without `force` requires (made after the session ended).
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import click
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -18,7 +21,7 @@ from sqlalchemy import func, select
 from live import auth
 from live.archive import jobs, retention, worker
 from live.archive.importer import MAX_UPLOAD
-from live.archive.model import ArchiveState
+from live.archive.model import ArchiveJob, ArchiveState
 from live.errors import DomainError
 from live.i18n import message
 from live.security import upload_limit
@@ -120,7 +123,7 @@ def index():
         days = retention.get_retention(db)
         due = retention.due_sessions(db)
         titles = {s.id: s.title for _, sessions in rows for s in sessions}
-        recent = jobs.recent(db)
+        recent = [job for job in jobs.recent(db) if job.kind != "import"]  # imports: their own page
         return render_template("archive/index.html", rows=rows, states=states, retention_days=days,
                                max_days=retention.MAX_RETENTION_DAYS, due=due, titles=titles,
                                jobs=recent, job_status=jobs.status, refresh=jobs.active(recent),
@@ -144,26 +147,66 @@ def report(session_id: int):
 @bp.post("/admin/archive/import")
 @upload_limit(IMPORT_BODY_LIMIT)
 def import_archive():
-    """Import an archive from another Palabre instance: sessions recreated read only."""
-    from live.archive.importer import ImportRefused, create_sessions
+    """Import an archive from another Palabre instance: sessions recreated read only.
+
+    The archive worker checks and writes it (in short transactions) while this answers at
+    once with the import's page, which shows its progress and then its outcome.
+    """
+    from live.archive.importer import new_job
 
     upload = request.files.get("archive")
     data = upload.read(MAX_UPLOAD + 1) if upload else b""
     if not data:
         flash(message("import_no_file"), "error")
         return redirect(url_for("archive.index")), 303
-    checked = worker.run(_in_process(), worker.read_archive, data)
-    if "error" in checked:
-        flash(refusal(checked["error"], checked["params"]), "error")
-        return redirect(url_for("archive.index")), 303
-    try:
-        with store().write() as db:
-            ids = create_sessions(db, checked["docs"])
-    except ImportRefused as exc:
-        flash(refusal(exc.code, exc.params), "error")
-        return redirect(url_for("archive.index")), 303
-    flash(message("imported", count=len(ids)), "ok")
-    return redirect(url_for("archive.index")), 303
+    with store().write() as db:
+        job_id = new_job(db)
+    handle, path = tempfile.mkstemp(prefix="palabre-import-", suffix=".zip")  # private (0600)
+    with os.fdopen(handle, "wb") as upload_file:
+        upload_file.write(data)
+    _hand_to_worker(job_id, worker.import_archive, store().url, job_id, path)
+    return redirect(url_for("archive.import_progress", job_id=job_id)), 303
+
+
+def _hand_to_worker(job_id: int, fn, *args) -> None:
+    """`fn(*args)` in the archive worker (inline in in-process mode); a worker that dies under
+    it fails the job (waited for in a background task, cooperatively)."""
+    from live.realtime import socketio
+
+    if _in_process():
+        fn(*args)
+        return
+    future = worker.submit(fn, *args)
+    jobs_store = store()
+
+    def watch() -> None:
+        try:
+            future.result()
+        except Exception:  # noqa: BLE001 - the worker died: the job says so
+            current_app.logger.exception("import job %s: the worker failed", job_id)
+            jobs.fail(jobs_store, job_id, "import_failed")
+
+    socketio.start_background_task(watch)
+
+
+@bp.get("/admin/archive/imports/<int:job_id>")
+def import_progress(job_id: int):
+    """An import's progress (the page reloads itself meanwhile), then what came of it."""
+    with store().read() as db:
+        job = db.get(ArchiveJob, job_id)
+        if job is None or job.kind != "import":
+            abort(404)
+        state, done, total, code = jobs.status(job), job.done, job.total, job.error
+        detail = job.detail or {}
+    if state == "done":
+        outcome = message("imported", count=len(detail.get("sessions", [])))
+    elif state in ("failed", "interrupted"):
+        outcome = refusal(code or "import_failed", detail.get("params") or {})
+    else:
+        outcome = None
+    percent = min(100, round(100 * done / total)) if total else 0
+    return render_template("archive/import.html", state="running" if outcome is None else state,
+                           done=min(done, total), total=total, percent=percent, outcome=outcome)
 
 
 def refusal(code: str, params: dict) -> str:

@@ -214,6 +214,24 @@ def session_report(url: str, session_id: int) -> str:
         drawer.close()
 
 
+def import_archive(url: str, job_id: int, path: str) -> None:
+    """Check and write the archive uploaded to `path` (a private temporary file, deleted here)
+    into the database at `url`, reporting on job `job_id`.
+
+    A path, not the bytes: arguments travel to the worker through a pipe, and a large one
+    written while the worker is busy would block the server until the worker reads it.
+    """
+    from live.archive.importer import run_import
+
+    try:
+        with open(path, "rb") as upload:
+            data = upload.read()
+    finally:
+        os.remove(path)
+    _store_modules()
+    run_import(_store(url), job_id, data)
+
+
 def read_archive(data: bytes) -> dict:
     """Check an uploaded archive: {"docs": [...]} or {"error": code, "params": {...}} (worker)."""
     from live.archive.importer import ImportRefused

@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import DateTime, type_coerce
+from sqlalchemy import DateTime, insert, type_coerce
 from sqlalchemy.orm import Session as DB
 
 
@@ -68,6 +68,29 @@ class ArchiveKind:
 def stored_utc(column):
     """A timestamp column read as stored: naive UTC, for `time_text` (skips making 10^5 of them aware)."""
     return type_coerce(column, DateTime()).label(column.key)
+
+
+# Rows written per statement on import. An import in the worker commits after each batch
+# (`Session.info["checkpoint"]`), so that no transaction holds the database for long (5,000
+# rows: a few tens of milliseconds).
+BATCH_ROWS = 5000
+
+
+def insert_rows(db: DB, table, rows: list[dict], returning=None) -> list:
+    """Insert `rows` in batches of BATCH_ROWS (Core inserts: no ORM work per row); with
+    `returning` (a column), its values in the order of `rows`."""
+    out: list = []
+    target = getattr(table, "__table__", table)
+    checkpoint = db.info.get("checkpoint")
+    for start in range(0, len(rows), BATCH_ROWS):
+        part = rows[start:start + BATCH_ROWS]
+        if returning is not None:
+            out.extend(db.scalars(insert(target).returning(returning, sort_by_parameter_order=True), part))
+        else:
+            db.execute(insert(target), part)
+        if checkpoint is not None:
+            checkpoint(len(part))
+    return out
 
 
 _KINDS: dict[str, ArchiveKind] = {}

@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
+from live.archive.kinds import ArchiveKind, Refs, Table, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.boards.model import PUBLISHED, BoardVote, Item, ModerationEntry
 
@@ -137,18 +137,17 @@ def _yes(value: bool, labels: dict) -> str:
 
 def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
     """Recreate the items (same order), then merges, dots and the moderation log."""
-    ids: dict[str, int] = {}
-    for i in doc.get("items", []):
-        row = Item(activity_id=activity.id, participant_id=participant_ids.get(i["author"]),
-                   column=i["column"], text=i["text"], original_text=i["original_text"], history=[],
-                   author_name=i["author_name"], status=i["state"], client_id=None,
-                   **{flag: i[flag] for flag in ITEM_FLAGS},
-                   created_at=parse_time(i["created_at"]), updated_at=parse_time(i["updated_at"]),
-                   answered_at=parse_time(i["answered_at"]))
-        db.add(row)
-        db.flush()
-        ids[i["ref"]] = row.id
-    for i in doc.get("items", []):
+    items = doc.get("items", [])
+    rows = [{"activity_id": activity.id, "participant_id": participant_ids.get(i["author"]),
+             "column": i["column"], "text": i["text"], "original_text": i["original_text"], "history": [],
+             "author_name": i["author_name"], "status": i["state"], "client_id": None, "version": 1,
+             **{flag: i[flag] for flag in ITEM_FLAGS},
+             "created_at": parse_time(i["created_at"]), "updated_at": parse_time(i["updated_at"]),
+             "answered_at": parse_time(i["answered_at"])} for i in items]
+    ids = dict(zip([i["ref"] for i in items], insert_rows(db, Item, rows, returning=Item.id), strict=True))
+    for i in items:
+        if not i["history"] and not i["merged_into"]:
+            continue
         values = {"history": _map_history(i["history"], ids.get)}
         if i["merged_into"]:
             values["merged_into_id"] = ids[i["merged_into"]]
@@ -161,14 +160,12 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
         once_taken.add((participant, item))
         votes.append({"activity_id": activity.id, "item_id": item, "participant_id": participant,
                       "slot": v["slot"], "once_item_id": once, "created_at": parse_time(v["created_at"])})
-    if votes:
-        db.execute(insert(BoardVote), votes)
+    insert_rows(db, BoardVote, votes)
     log = [{"activity_id": activity.id, "item_id": ids.get(m["item"]), "link": m["link"],
             "moderator": m["moderator"], "action": m["action"], "before": _map_detail(m["before"], ids.get),
             "after": _map_detail(m["after"], ids.get), "at": parse_time(m["at"])}
            for m in doc.get("moderation", [])]
-    if log:
-        db.execute(insert(ModerationEntry), log)
+    insert_rows(db, ModerationEntry, log)
 
 
 def purge(db: DB, activity, limit: int) -> int:

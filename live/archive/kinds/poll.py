@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
+from live.archive.kinds import ArchiveKind, Refs, Table, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.polls import service as polls
 from live.polls.model import Option, Vote
@@ -115,8 +115,7 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
                      "choice": choice, "changes": v["changes"], "client_id": None,
                      "created_at": parse_time(v["created_at"]),
                      "updated_at": parse_time(v["updated_at"])})
-    if rows:
-        db.execute(insert(Vote), rows)
+    insert_rows(db, Vote, rows)
 
 
 def purge(db: DB, activity, limit: int) -> int:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, register, stored_utc
+from live.archive.kinds import ArchiveKind, Refs, Table, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.wordclouds import service as clouds
 from live.wordclouds.model import WordEntry, WordGroupState
@@ -110,14 +110,12 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
                      "text": e["text"], "key": e["group"], "held": e["held"], "client_id": None,
                      "created_at": parse_time(e["created_at"]),
                      "withdrawn_at": parse_time(e["withdrawn_at"])})
-    if rows:
-        db.execute(insert(WordEntry), rows)
+    insert_rows(db, WordEntry, rows)
     decisions = [{"activity_id": activity.id, "key": g["key"], "hidden": g["hidden"],
                   "released": g["released"], "merged_into": g["merged_into"],
                   "updated_at": parse_time(g["decided_at"])}
                  for g in doc.get("groups", []) if g["decided_at"] is not None]
-    if decisions:
-        db.execute(insert(WordGroupState), decisions)
+    insert_rows(db, WordGroupState, decisions)
 
 
 def purge(db: DB, activity, limit: int) -> int:
