@@ -18,7 +18,7 @@ import click
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from live import auth
+from live import auth, validation
 from live.archive import jobs, retention, worker
 from live.archive.importer import MAX_UPLOAD
 from live.archive.model import ArchiveJob, ArchiveState
@@ -219,7 +219,10 @@ def refusal(code: str, params: dict) -> str:
 
 
 def _ticked(name: str) -> bool:
-    return request.form.get(name) in ("yes", "on", "1", "true")
+    try:
+        return validation.boolean(request.form.get(name))
+    except DomainError:
+        return False
 
 
 @bp.get("/admin/archive/sessions/<int:session_id>/purge")

@@ -25,6 +25,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DB
 
+from live import validation
 from live.acks import ClientAck
 from live.archive import kinds
 from live.archive.document import archive_state, session_document
@@ -197,12 +198,7 @@ def set_retention(db: DB, days: object) -> None:
     if days in (None, ""):
         value = None
     else:
-        try:
-            value = int(str(days).strip())
-        except ValueError:
-            raise DomainError("bad_retention", limit=MAX_RETENTION_DAYS) from None
-        if not 0 <= value <= MAX_RETENTION_DAYS:
-            raise DomainError("bad_retention", limit=MAX_RETENTION_DAYS)
+        value = validation.integer(days, "bad_retention", 0, MAX_RETENTION_DAYS)
     settings = db.get(ArchiveSettings, 1)
     if settings is None:
         db.add(ArchiveSettings(id=1, retention_days=value))
