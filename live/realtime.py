@@ -21,10 +21,12 @@ from sqlalchemy.exc import DataError
 
 from live import acks
 from live.errors import DomainError
+from live.packets import TolerantPacket
 from live.store import storage_problem
 
 log = logging.getLogger(__name__)
-socketio = SocketIO()
+# Malformed packets are read as the client leaving, without a traceback (live/packets.py).
+socketio = SocketIO(serializer=TolerantPacket)
 
 STAFF_ROLES = ("facilitator", "moderator", "screen")
 CLIENT_ID_MAX = 64

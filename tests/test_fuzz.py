@@ -611,3 +611,74 @@ def test_pages_survive_hostile_addresses(world, caplog):
         assert_no_traceback(caplog, start)
 
     run()
+
+
+# --- archive import -------------------------------------------------------------------------
+
+def _leaves(doc, path=()):
+    """Every (path, value) of a JSON document's scalars, lists and objects."""
+    yield path, doc
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            yield from _leaves(value, (*path, index))
+
+
+def _replaced(doc, path, value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    copy = dict(doc) if isinstance(doc, dict) else list(doc)
+    copy[head] = _replaced(doc[head], rest, value)
+    return copy
+
+
+def _zip_with(archive: bytes, session_json: bytes) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = session_json if info.filename.endswith("session.json") else source.read(info)
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def test_archive_import_stores_only_what_the_ui_could_have_produced(world, caplog):
+    """A real export of the fuzzed session, one value of its session.json replaced by a hostile
+    one (or the file replaced by junk): imported as it is valid, or refused; never a 500, and
+    what is stored passes the same checks as what the pages store."""
+    import io
+    import zipfile
+
+    app, ids = world["app"], world["ids"]
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    organiser = app.test_client()
+    response = organiser.get(f"/f/{ids['facilitator']}/archive.zip")
+    assert response.status_code == 200, response.status_code
+    archive = response.data
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        name = next(n for n in source.namelist() if n.endswith("session.json"))
+        base = json.loads(source.read(name))
+    paths = [path for path, _ in _leaves(base) if path]
+    hostile = st.one_of(st.sampled_from(ID_JUNK), st.sampled_from([v for v in CORPUS_VALUES if v == v]),
+                        VALUES.filter(lambda v: v == v))  # NaN is not JSON
+
+    @settings(FUZZ, max_examples=max(8, EXAMPLES // 4))
+    @given(path=pick(paths), value=hostile, junk=st.one_of(st.none(), st.binary(max_size=64)))
+    def run(path, value, junk):
+        start = len(caplog.records)
+        doc = json.dumps(_replaced(base, path, value)).encode()  # a lone surrogate goes escaped
+        upload = junk if junk is not None and not junk.startswith(b"PK") else _zip_with(archive, doc)
+        response = organiser.post("/admin/archive/import", content_type="multipart/form-data",
+                                  data={"archive": (io.BytesIO(upload), "session.zip")})
+        assert response.status_code < 500, (path, value, response.status_code)
+        assert_no_traceback(caplog, start)
+        assert_only_valid_data(world["store"])
+        assert_alive(world)
+
+    run()

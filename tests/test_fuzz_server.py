@@ -109,3 +109,34 @@ def test_the_real_server_survives_the_hostile_corpus_on_every_event(tmp_path):
         assert_only_valid_data(store)
     finally:
         store.dispose()
+
+
+MALFORMED_FRAMES = ["40.0", "42.5", "4{", '42["vote",', "40" + "9" * 200, "4x", "47", "44{}",
+                    '451-["vote",{"_placeholder":true,"num":0}]', "4" + "\ud7ff" * 3, "2probe", ""]
+
+
+def test_malformed_socket_io_packets_are_refused_without_a_traceback(tmp_path):
+    """Raw frames no Socket.IO client sends (found by fuzzing the handshake): python-socketio
+    raised on each and the server logged a traceback per frame, a log-flooding vector."""
+    import websocket
+
+    database = tmp_path / "palabre.db"
+    setup = prepare(database)
+    with server(database, "eventlet") as srv:
+        address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        for frame in MALFORMED_FRAMES:
+            raw = websocket.create_connection(address, timeout=10)
+            try:
+                assert raw.recv().startswith("0")  # the Engine.IO handshake
+                raw.send(frame)
+            finally:
+                raw.close()
+        phone = connect(srv.url, {"code": setup.code, "lang": "en"}, join_cookie(srv.url, setup.code))
+        try:
+            assert phone.call("sync", {"cid": new_cid()}, timeout=15)["ok"]
+        finally:
+            phone.disconnect()
+        assert srv.alive()
+        log = srv.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+    assert log.count("malformed Socket.IO packet") >= 8
