@@ -11,6 +11,7 @@ BENCHMARKS = {
     "wordcloud": "bench.wordcloud",
     "cloudlatency": "bench.cloudlatency",
     "archive": "bench.archive",
+    "purge": "bench.purge",
 }
 
 

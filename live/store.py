@@ -127,7 +127,9 @@ class Store:
 
 
 # SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile).
-LOCK_POLL = 0.1
+# Short: the archive worker writes in batches (purges, retention), and a worker process that
+# holds the lock may be preempted (it runs at low priority) for longer than a batch takes.
+LOCK_POLL = 0.02
 
 # SQLite result codes and PostgreSQL SQLSTATEs of a database that is there but cannot take a
 # write right now: the client is told so (and may try again); nothing was written.
