@@ -139,9 +139,10 @@ def poll_definition(poll_type: object, options: object, settings: object) -> tup
         low = text(settings.get("label_low") or "", "label_low", SCALE_LABEL_LENGTH, required=False)
         high = text(settings.get("label_high") or "", "label_high", SCALE_LABEL_LENGTH, required=False)
         return [], {"scale_max": scale_max, "label_low": low, "label_high": high}
-    if not isinstance(options, list) or len(options) > 4 * MAX_OPTIONS:
-        raise DomainError("bad_options") if not isinstance(options, list) else \
-            DomainError("option_count", limit=MAX_OPTIONS)
+    if not isinstance(options, list):
+        raise DomainError("bad_options")
+    if len(options) > 4 * MAX_OPTIONS:  # blank lines are dropped below, but not without end
+        raise DomainError("option_count", limit=MAX_OPTIONS)
     labels = [text(o, "option", OPTION_LENGTH, required=False) for o in options]
     labels = [label for label in labels if label]
     if not 2 <= len(labels) <= MAX_OPTIONS:

@@ -295,3 +295,16 @@ def test_the_export_of_a_live_session_passes_its_own_import_checks(store, export
     from live.archive.importer import parse_document
 
     assert parse_document(json.dumps(exported).encode())["session"] == exported["session"]
+
+
+@pytest.mark.parametrize("lang, hint, script", [
+    ("en", "Choose up to 1 answer.", "Choose at most {n} option."),
+    ("fr", "Choisissez jusqu’à 1 réponse.", "Choisissez au plus {n} option."),
+])
+def test_the_participant_page_says_one_answer_in_the_singular(client, store, live, lang, hint, script):
+    activity = add_poll(store, live["id"], "multiple", ("A", "B", "C"), max_choices=1)
+    command(store, live["id"], "show", activity)
+    command(store, live["id"], "open", activity)
+    page = html.unescape(client.get(f"/j/{live['code']}?lang={lang}").get_data(as_text=True))
+    assert hint in page  # the page without JavaScript
+    assert json.dumps(script, ensure_ascii=False)[1:-1] in page.replace("\\u2019", "’")  # the script's

@@ -523,7 +523,7 @@ export function participantPage() {
     var picked = choice === null || choice === undefined ? [] : [].concat(choice);
     if (a.type === "single" || a.type === "multiple") {
       var hint = a.type === "single" ? T.hint_single :
-        (s.max_choices && s.max_choices < a.options.length ? fill(T.hint_multi_max, { n: s.max_choices }) : T.hint_multi);
+        (s.max_choices && s.max_choices < a.options.length ? counted("hint_multi_max", s.max_choices) : T.hint_multi);
       var box = h("div", "choices");
       a.options.forEach(function (o) {
         var on = picked.indexOf(o.id) >= 0;
@@ -627,7 +627,7 @@ export function participantPage() {
       return a.type === "scale" ? fill(T.hint_scale, { n: a.settings.scale_max }) : T.empty_choice;
     }
     if (a.type === "multiple" && a.settings.max_choices && choice.length > a.settings.max_choices) {
-      return fill(T.too_many, { n: a.settings.max_choices });
+      return counted("too_many", a.settings.max_choices);
     }
     return null;
   }
