@@ -101,7 +101,7 @@ class Server:
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
             if self._wait_until_answering(timeout):
                 return self
-            taken = "Address already in use" in self.log_tail()
+            taken = "already in use" in self.log_tail()  # "Port N is already in use"
             self.stop()
             if not taken:
                 break
