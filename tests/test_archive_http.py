@@ -74,3 +74,24 @@ def test_the_worker_process_builds_the_same_archive(app, client, store, live):
     finally:
         worker.shutdown()
     validate(json.loads(unzip(data)["session.json"]))
+
+
+def test_downloaded_csvs_keep_signed_text_as_typed_and_quote_formulas(client, store, live, phone):
+    """Through the doors: options typed by the facilitator, a phone's vote over its socket, the
+    archive downloaded by the facilitator. "-5 degrees" is text; "=1+1" and "-1+cmd" are not."""
+    from conftest import add_poll, cid, command, events_named
+
+    poll = add_poll(store, live["id"], options=("-5 degrees", "=1+1", "-1+cmd|' /C calc'!A0"))
+    command(store, live["id"], "show", poll)
+    command(store, live["id"], "open", poll)
+    sock = phone()
+    option = events_named(sock, "snapshot")[-1]["current"]["options"][0]["id"]
+    assert sock.emit("vote", {"cid": cid(), "activity": poll, "choice": option}, callback=True)["ok"]
+
+    response = client.get(f"/f/{live['facilitator']}/archive.zip")
+    assert response.status_code == 200
+    csvs = {name: data.decode("utf-8-sig") for name, data in unzip(response.data).items()
+            if name.startswith("activities/") and name.endswith(".csv")}
+    text = "\n".join(csvs.values())
+    assert "-5 degrees" in text and "'-5 degrees" not in text, text
+    assert "'=1+1" in text and "'-1+cmd" in text
