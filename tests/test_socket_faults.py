@@ -1,4 +1,5 @@
-"""Hostile or odd socket messages get a clear ack, one log line at most, and change nothing.
+"""Hostile or odd socket messages get a clear ack, one log line at most, and change nothing;
+a locked database is refused in words at the plain-form door too.
 
 Through flask-socketio's test client (the real handlers, a real SQLite file): a number no column
 can hold, a client id reused for another event, an event name the server does not know.
@@ -90,3 +91,58 @@ def test_the_unknown_event_error_speaks_french(app, live, poll):
     ack = sock.emit("voter", {"cid": cid()}, callback=True)
     assert ack["error"]["code"] == "unknown_event" and "Rechargez" in ack["error"]["message"]
     sock.disconnect()
+
+
+def test_a_locked_database_refuses_a_form_vote_in_words_and_the_same_form_then_succeeds(tmp_path):
+    """The plain-form door (no JavaScript): another process holds SQLite's write lock longer than
+    LIVE_SQLITE_BUSY_TIMEOUT; the vote is refused with a message, nothing stored; sent again
+    once the lock is released, it is stored."""
+    import sqlite3
+
+    from conftest import Browser, add_poll, command
+    from sqlalchemy import text
+
+    from live import create_app
+    from live.app import stop_background
+    from live.sessions import service as sessions
+
+    database = tmp_path / "palabre.db"
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "ASYNC_MODE": "threading",
+                      "DATABASE_URL": f"sqlite:///{database}", "SQLITE_BUSY_TIMEOUT": 0.3})
+    app.test_client_class = Browser  # its forms carry their CSRF token
+    store = app.extensions["palabre.store"]
+    try:
+        with store.write() as db:
+            live_session = sessions.create_session(db, sessions.create_event(db, "Locked"),
+                                                   "round_table", "Table", locale="en")
+            session_id, code = live_session.id, live_session.join_code
+        poll = add_poll(store, session_id)
+        command(store, session_id, "show", poll)
+        command(store, session_id, "open", poll)
+        with store.read() as db:
+            option = db.execute(text("select id from options where activity_id = :a order by id"),
+                                {"a": poll}).scalars().first()
+        browser = app.test_client()
+        browser.get(f"/j/{code}?lang=en")
+        form = {"activity": poll, "choice": option, "cid": "form-1"}
+
+        other = sqlite3.connect(database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            response = browser.post(f"/j/{code}/vote", data=form)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert response.status_code == 302
+        page = browser.get(f"/j/{code}").get_data(as_text=True)
+        assert "The server is busy: your action was not saved" in page
+        with store.read() as db:
+            assert db.query(Vote).count() == 0
+
+        browser.post(f"/j/{code}/vote", data=form)
+        assert "Your answer is saved" in browser.get(f"/j/{code}").get_data(as_text=True)
+        with store.read() as db:
+            assert db.query(Vote).count() == 1
+    finally:
+        stop_background(app)
+        store.dispose()
