@@ -181,7 +181,6 @@ MESSAGES = {
     "retention_due": _l("%(count)s ended session(s) are past the retention period: nothing is purged "
                         "until you apply it below."),
     "confirm_needed": _l("Nothing was purged: tick the box to confirm (a purge cannot be undone)."),
-    "purge_started": _l("Purge started in the background: its progress is shown below."),
     "nothing_due": _l("No session is past the retention period: nothing to purge."),
     "job_failed": _l("The job stopped on an error; what it deleted stays deleted. Run it again to finish."),
     # One definition of valid (live/validation.py)

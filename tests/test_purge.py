@@ -139,8 +139,11 @@ def test_a_purge_needs_a_confirmation_and_an_export(app, client, store, live, an
     exported = client.post(f"/admin/archive/sessions/{live['id']}/export")
     assert exported.status_code == 200 and exported.mimetype == "application/zip"
     assert "Exported on" in _purge_page(client, live["id"]).get_data(as_text=True)
-    assert client.post(f"/admin/archive/sessions/{live['id']}/purge", data=CONFIRM).status_code == 303
+    started = client.post(f"/admin/archive/sessions/{live['id']}/purge", data=CONFIRM)
+    assert started.status_code == 303 and "/admin/archive/purges/" in started.location
     assert _rows(database, "select count(*) from participants where session_id = ?", (live["id"],)) == [(0,)]
+    progress = client.get(started.location, headers=EN).get_data(as_text=True)
+    assert "done: 1 session purged" in progress and "Table ronde" not in progress  # no longer running
     page = client.get("/admin/archive", headers=EN).get_data(as_text=True)
     assert "1 session purged" in page
 

@@ -27,7 +27,7 @@ from live.i18n import message
 from live.security import upload_limit
 from live.sessions import service
 from live.sessions.access import staff_session
-from live.sessions.model import Participant
+from live.sessions.model import LiveSession, Participant
 from live.web import store, write_or_flash
 
 bp = Blueprint("archive", __name__)
@@ -126,7 +126,7 @@ def index():
         recent = [job for job in jobs.recent(db) if job.kind != "import"]  # imports: their own page
         return render_template("archive/index.html", rows=rows, states=states, retention_days=days,
                                max_days=retention.MAX_RETENTION_DAYS, due=due, titles=titles,
-                               jobs=recent, job_status=jobs.status, refresh=jobs.active(recent),
+                               jobs=recent, job_status=jobs.status,
                                exported=retention.exported_since_end)
 
 
@@ -261,8 +261,21 @@ def purge(session_id: int):
     if job_id is None:
         return back
     worker.submit_job(current_app._get_current_object(), job_id)
-    flash(message("purge_started"), "ok")
-    return redirect(url_for("archive.index", _anchor="jobs")), 303
+    return redirect(url_for("archive.job_page", job_id=job_id)), 303
+
+
+@bp.get("/admin/archive/purges/<int:job_id>")
+def job_page(job_id: int):
+    """A purge's or the retention's progress (the page reloads itself meanwhile), then its outcome."""
+    with store().read() as db:
+        job = db.get(ArchiveJob, job_id)
+        if job is None or job.kind not in ("purge", "retention"):
+            abort(404)
+        ids = (job.detail or {}).get("sessions", [])
+        titles = dict(db.execute(select(LiveSession.id, LiveSession.title)
+                                 .where(LiveSession.id.in_(ids))).all())
+        return render_template("archive/job.html", job=job, job_status=jobs.status, titles=titles,
+                               running=jobs.status(job) in ("queued", "running"))
 
 
 @bp.post("/admin/archive/retention")
@@ -300,8 +313,7 @@ def apply_retention():
         flash(message("nothing_due"), "error")
         return back
     worker.submit_job(current_app._get_current_object(), job_id)
-    flash(message("purge_started"), "ok")
-    return redirect(url_for("archive.index", _anchor="jobs")), 303
+    return redirect(url_for("archive.job_page", job_id=job_id)), 303
 
 
 @bp.cli.command("apply-retention")
