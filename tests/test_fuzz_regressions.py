@@ -163,3 +163,29 @@ def test_a_q_and_a_given_a_budget_counts_the_upvotes_already_cast(phone, staff, 
     with store.read() as db:
         assert [v.slot for v in db.query(BoardVote)] == [None] * 4
     _no_traceback(caplog)
+
+
+@pytest.mark.parametrize("export", [10**20, "palabre-archive", [1], True])
+def test_an_archive_whose_export_block_is_not_an_object_is_refused(app, live, store, caplog, export):
+    """`"export": 1e20` in session.json crashed the import with a 500 (found by the fuzzer)."""
+    import io
+    import json
+    import zipfile
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    organiser = app.test_client()
+    archive = organiser.get(f"/f/{live['facilitator']}/archive.zip").data
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("session.json"):
+                data = json.dumps({**json.loads(data), "export": export}).encode()
+            target.writestr(info.filename, data)
+    response = organiser.post("/admin/archive/import", content_type="multipart/form-data",
+                              data={"archive": (io.BytesIO(out.getvalue()), "session.zip")},
+                              headers=EN, follow_redirects=True)
+    assert response.status_code == 200 and "Refused" in response.get_data(as_text=True)
+    with store.read() as db:
+        assert db.query(sessions.LiveSession).count() == 1  # nothing imported
+    _no_traceback(caplog)

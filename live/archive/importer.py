@@ -170,7 +170,9 @@ def parse_document(raw: bytes) -> dict:
     _depth(doc)
     if not isinstance(doc, dict):
         raise ImportRefused("import_bad_json")
-    if doc.get("schema_version") != SCHEMA_VERSION or (doc.get("export") or {}).get("format") != FORMAT:
+    export = doc.get("export")  # an object in every archive Palabre wrote; anything else is refused
+    if doc.get("schema_version") != SCHEMA_VERSION or not isinstance(export, dict) \
+            or export.get("format") != FORMAT:
         raise ImportRefused("import_wrong_version", version=str(doc.get("schema_version"))[:10])
     errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.instance_path])
     if errors:
