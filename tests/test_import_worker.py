@@ -93,25 +93,29 @@ def _multipart(fields: dict, name: str, data: bytes) -> tuple[bytes, str]:
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def _baseline(get) -> float:
-    """The loop's largest stall over two idle seconds, once the server has started (the machine's noise)."""
+def _baseline(get, vote) -> float:
+    """The loop's largest stall while the phone votes and nothing is imported (the machine's noise)."""
     deadline = time.monotonic() + 20
     while json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"] > LOOP_GAP_LIMIT_MS / 2 \
             and time.monotonic() < deadline:
         time.sleep(0.2)  # the server starting (its worker warming up) is not what is measured
-    for _ in range(10):
-        time.sleep(0.2)
-        get("/admin/archive")
+    for index in range(40):
+        assert vote(index)
+        time.sleep(0.05)
     return json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"]
 
 
 @pytest.mark.server
 def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
-    from support import prepare, query, server
+    """While the worker writes 200,000 participants, a phone next door keeps voting: every vote
+    is acknowledged, and the event loop's largest stall stays under 100 ms (above the noise of a
+    busy machine, measured first)."""
+    from support import close_all, connect, join_cookie, new_cid, open_poll, prepare, query, server
 
     data = big_archive(PEOPLE)
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as process:
+    open_poll(setup)
+    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as process:
         base = process.url
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
@@ -119,38 +123,46 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
             with opener.open(f"{base}{path}", timeout=10) as answer:
                 return answer.read().decode()
 
-        page = get("/admin/archive?lang=en")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        baseline = _baseline(get)
-        body, kind = _multipart({"csrf_token": token}, "big.zip", data)
-        request = urllib.request.Request(f"{base}/admin/archive/import?lang=en", data=body, method="POST",
-                                         headers={"Content-Type": kind, "Origin": base})
-        started = time.monotonic()
-        with opener.open(request, timeout=30) as answer:
-            progress_url = answer.url
-            progress = answer.read().decode()
-        assert "/admin/archive/imports/" in progress_url
-        seen = {progress}
-        slowest_health = 0.0
-        deadline = time.monotonic() + 150
-        while "Importing" in progress or "Checking" in progress:
-            assert time.monotonic() < deadline, f"the import did not end: {progress[-400:]}"
-            asked = time.monotonic()
-            json.loads(get("/healthz"))
-            slowest_health = max(slowest_health, time.monotonic() - asked)
-            progress = get(progress_url.removeprefix(base))
-            seen.add(re.sub(r"\s+", " ", re.search(r"<main.*</main>", progress, re.S).group(0)))
-            time.sleep(0.2)  # a person's pace of reloading; the condition above bounds the loop
-        took = time.monotonic() - started
-        health = json.loads(get("/healthz"))
-        assert "Imported: 1 session, read only." in progress, progress[-600:]
-        assert any("rows written" in page for page in seen), "no progress was ever shown"
-        gap = health["max_loop_gap_ms"]
-        print(f"import of {PEOPLE} participants: {took:.1f} s, largest loop gap {gap} ms (without an "
-              f"import: {baseline} ms), slowest /healthz {slowest_health * 1000:.0f} ms")
-        # On a machine busy with other work the loop can stall without any import; the bound then
-        # allows that noise (measured above), never the seconds an import on the loop takes.
-        assert gap < max(LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS / 2)
+        phone = connect(base, {"code": setup.code, "lang": "en"}, cookie=join_cookie(base, setup.code))
+        try:
+            def vote(index: int) -> bool:
+                ack = phone.call("vote", {"cid": new_cid(), "activity": setup.activity,
+                                          "choice": setup.options[index % 2]}, timeout=10)
+                return bool(ack and ack.get("ok"))
+
+            page = get("/admin/archive?lang=en")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            baseline = _baseline(get, vote)
+            body, kind = _multipart({"csrf_token": token}, "big.zip", data)
+            request = urllib.request.Request(f"{base}/admin/archive/import?lang=en", data=body,
+                                             method="POST", headers={"Content-Type": kind, "Origin": base})
+            started = time.monotonic()
+            with opener.open(request, timeout=30) as answer:
+                progress_url = answer.url
+                progress = answer.read().decode()
+            assert "/admin/archive/imports/" in progress_url
+            seen, votes, acked = {progress}, 0, 0
+            deadline = time.monotonic() + 150
+            while "Importing" in progress or "Checking" in progress:
+                assert time.monotonic() < deadline, f"the import did not end: {progress[-400:]}"
+                for _ in range(5):  # a phone voting next door, about ten times a second
+                    votes += 1
+                    acked += vote(votes)
+                    time.sleep(0.05)
+                progress = get(progress_url.removeprefix(base))
+                seen.add(re.sub(r"\s+", " ", re.search(r"<main.*</main>", progress, re.S).group(0)))
+            took = time.monotonic() - started
+            gap = json.loads(get("/healthz"))["max_loop_gap_ms"]
+        finally:
+            close_all([phone])
+    print(f"import of {PEOPLE} participants: {took:.1f} s, {votes} votes meanwhile, largest loop gap "
+          f"{gap} ms (without an import: {baseline} ms)")
+    assert "Imported: 1 session, read only." in progress, progress[-600:]
+    assert any("rows written" in page for page in seen), "no progress was ever shown"
+    assert votes > 0 and acked == votes
+    # On a machine busy with other work the loop can stall without any import; the bound then
+    # allows that noise (measured above), never the seconds an import on the loop takes.
+    assert gap < max(LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS / 2)
     session_id = max(row[0] for row in query(setup.database, "select id from live_sessions"))
     assert query(setup.database, "select count(*) from participants where session_id = ?",
                  (session_id,)) == [(PEOPLE,)]

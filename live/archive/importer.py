@@ -15,10 +15,12 @@ import json
 import logging
 import secrets
 import stat
+import time
 import zipfile
 from functools import lru_cache
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import Session as OrmSession
 
@@ -32,7 +34,7 @@ from live.archive.timefmt import parse_date, parse_time
 from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Activity, Event, Participant, TimelineEntry
-from live.store import utcnow
+from live.store import storage_problem, utcnow
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 64 * 1024 * 1024  # bytes of the uploaded file
@@ -384,12 +386,14 @@ def _set_job(db: DB, job_id: int, **values) -> None:
     db.execute(update(ArchiveJob).where(ArchiveJob.id == job_id).values(updated_at=utcnow(), **values))
 
 
-def run_import(store, job_id: int, data: bytes) -> None:
+def run_import(store, job_id: int, data: bytes, pause=None) -> None:
     """Check an uploaded archive, then write it in short transactions, reporting on job `job_id`.
 
     Runs in the archive worker. Refused: nothing is written (the job says why). Written in
     batches of `kinds.BATCH_ROWS` rows, each its own transaction that also moves the job's
     progress on; should one fail, what was written is deleted again and the job says so.
+    `pause(took)` runs between two batches (in the worker: `jobs.worker_pause`, which lets the
+    server's own writes have the database).
     """
     try:
         docs = read_archive(data)
@@ -399,7 +403,7 @@ def run_import(store, job_id: int, data: bytes) -> None:
         return
     with store.write() as db:
         _set_job(db, job_id, total=rows_to_write(docs))
-    steps = _Steps(store, job_id)
+    steps = _Steps(store, job_id, pause)
     try:
         ids = steps.run(lambda db: create_sessions(db, docs))
     except Exception as exc:  # noqa: BLE001 - recorded on the job, what was written is undone
@@ -416,9 +420,11 @@ def run_import(store, job_id: int, data: bytes) -> None:
 class _Steps:
     """One ORM session committed after each batch of rows (`checkpoint`), with the job's progress."""
 
-    def __init__(self, store, job_id: int):
+    def __init__(self, store, job_id: int, pause=None):
         self.store = store
         self.job_id = job_id
+        self.pause = pause
+        self.began = 0.0
         self.done = 0
         self.event_id: int | None = None
         self.db: DB | None = None
@@ -443,11 +449,30 @@ class _Steps:
         self.done += rows
         _set_job(self.db, self.job_id, done=self.done, rows=self.done)
         self.db.commit()
+        took = time.perf_counter() - self.began
+        if self.store.engine.dialect.name == "sqlite":
+            # Keep the WAL short: a server commit that finds it past SQLite's automatic
+            # checkpoint size copies it back into the database itself, on the event loop.
+            with self.store.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        if self.pause is not None:
+            self.pause(took)
         self._begin()
 
     def _begin(self) -> None:
-        # A write transaction at once (BEGIN IMMEDIATE on SQLite), as `Store.write` does.
-        self.db.connection(execution_options={"palabre_write": True})
+        """A write transaction at once (BEGIN IMMEDIATE on SQLite), as `Store.write` does; while
+        the server holds the lock, try again (SQLite waits only `LOCK_POLL` for it)."""
+        deadline = time.monotonic() + self.store.busy_timeout * 6
+        while True:
+            try:
+                self.db.connection(execution_options={"palabre_write": True})
+                break
+            except OperationalError as exc:
+                self.db.rollback()
+                if storage_problem(exc) != "database_busy" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+        self.began = time.perf_counter()
 
     def undo(self) -> None:
         """Delete what earlier batches committed (everything hangs from the event)."""
