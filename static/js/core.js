@@ -12,7 +12,7 @@ import { io } from "../vendor/socket.io.esm.min.js";
 
 export const doc = document;
 export const body = doc.body;
-export const LANG = doc.documentElement.lang || "fr";
+const LANG = doc.documentElement.lang || "fr";
 export const T = readJSON("i18n") || {};
 export const BT = readJSON("i18n-boards") || {};  // idea walls and Q&A
 export const WC = T.wc || {};                       // word clouds
@@ -76,17 +76,17 @@ export function counted(key, n) {
 }
 
 // Same rounding as the server (Python and Babel round half to even).
-export function round(x) {
+function round(x) {
   var r = Math.round(x);
   if (Math.abs(x % 1) === 0.5 && r % 2 !== 0) r -= 1;
   return r;
 }
 
-export function share(part, whole) { return whole ? Math.max(0, Math.min(100, round(part * 100 / whole))) : 0; }
+function share(part, whole) { return whole ? Math.max(0, Math.min(100, round(part * 100 / whole))) : 0; }
 
-export function percent(part, whole) { return fill(T.percent || "{n}%", { n: share(part, whole) }); }
+function percent(part, whole) { return fill(T.percent || "{n}%", { n: share(part, whole) }); }
 
-export function decimal(x) { return x.toFixed(1).replace(".", T.decimal || "."); }
+function decimal(x) { return x.toFixed(1).replace(".", T.decimal || "."); }
 
 export function newId() {
   var bytes = [], i, out = "";
@@ -249,7 +249,7 @@ export function refresher(id, then) {
    `result_templates` macro) that the script clones for results that appear later; the script
    only writes numbers, labels and widths into that markup. */
 
-export function resultRows(a, mine) {
+function resultRows(a, mine) {
   var r = a.results, rows = [];
   mine = mine || [];
   if (a.type === "ranking") {
@@ -366,7 +366,7 @@ export function hidden(name, value) { return attr(h("input"), { type: "hidden", 
 
 // --- participant page --------------------------------------------------------------------
 
-export function participantPage() {
+function participantPage() {
   var code = body.getAttribute("data-code");
   var view = readJSON("view");
   var stage = $("stage");
@@ -746,7 +746,7 @@ doc.addEventListener("submit", function (e) {
 }, false);
 
 /* The poll form shows only the fields of the chosen type. */
-export function pollTypeFields() {
+function pollTypeFields() {
   var select = doc.querySelector("[data-poll-type]");
   if (!select) return;
   function sync() {
