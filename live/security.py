@@ -9,6 +9,7 @@
   venue's LAN address may change while the server runs); names must be listed.
 - Login attempts are throttled (Flask-Limiter, failed attempts only).
 - Pages behind capability links are kept out of search engines (`X-Robots-Tag: noindex`).
+- Oversized bodies get a 413 page in the user's language (the rest of the body is drained).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from markupsafe import Markup, escape
@@ -39,7 +40,8 @@ PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarde
 
 
 def init_app(app: Flask) -> None:
-    """Install the checks, in order: upload limits, Origin, then CSRF tokens."""
+    """Install the checks, in order: Host, upload limits, Origin, then CSRF tokens; the login
+    throttle; noindex; the error pages (CSRF, 413, 429) in the user's language."""
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session cookie
     # The Origin check below covers HTTPS too (and works behind a TLS proxy).
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
@@ -57,7 +59,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_noindex)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
-    app.register_error_handler(429, _too_many)
+    app.register_error_handler(RateLimitExceeded, _too_many)
 
 
 # --- CSRF ----------------------------------------------------------------------------------
