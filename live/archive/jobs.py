@@ -1,10 +1,11 @@
 """Archive jobs: purges and the retention, run by the archive worker, with their progress.
 
 The organiser's confirmed request only records a job (`create`) and hands it to the worker
-(`submit`); the page answers at once and shows the job's progress, which the worker writes
-in the same short transactions that delete the rows (`execute`). The event loop never runs
-the purge: it only waits for the worker's future in a background task, to record a worker
-that died. With `ARCHIVE_IN_PROCESS` (tests, CLI) the job runs inline, in the same batches.
+(`live.archive.worker.submit_job`); the answer is at once the job's page, which shows the
+progress the worker writes in the same short transactions that delete the rows (`execute`).
+The event loop never runs the purge: it only waits for the worker's future in a background
+task, to record a worker that died. With `ARCHIVE_IN_PROCESS` (tests, CLI) the job runs
+inline, in the same batches.
 """
 
 from __future__ import annotations
