@@ -7,7 +7,16 @@ import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server, sqlite_url, stored_votes
+from support import (
+    CHROMIUM_ARGS,
+    chromium_or_skip,
+    open_poll,
+    prepare,
+    query,
+    server,
+    sqlite_url,
+    stored_votes,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 360, "height": 640}
@@ -109,3 +118,33 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
         finally:
             browser.close()
     assert problems == []
+
+
+def test_console_buttons_ask_before_reset_and_the_answer_is_respected(tmp_path):
+    """Reset is a button of the agenda item's one form; its data-confirm asks first: dismissed,
+    nothing happens; accepted, the poll is set back to not open."""
+    chromium = chromium_or_skip()
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    answers: list[bool] = [False, True]
+    asked: list[str] = []
+    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+            console.on("dialog", lambda d: (asked.append(d.message),
+                                            d.accept() if answers.pop(0) else d.dismiss()))
+            console.goto(f"{srv.url}/f/{setup.facilitator}")
+            state = "select state, revealed from activities where id = ?"
+            reset = console.locator(f"[data-key='reset-{setup.activity}']")
+            reset.click()  # dismissed
+            # Commands run in order: once the next one is done, a reset sent before would be too.
+            console.click(f"[data-key='reveal-{setup.activity}']")
+            expect(console.locator(f"[data-key='hide-{setup.activity}']")).to_be_visible()
+            assert query(setup.database, state, (setup.activity,)) == [("open", 1)]
+            reset.click()  # accepted
+            expect(console.locator(f"[data-key='open-{setup.activity}']")).to_have_text("Open voting")
+            assert query(setup.database, state, (setup.activity,)) == [("draft", 0)]
+        finally:
+            browser.close()
+    assert len(asked) == 2 and "Delete every answer" in asked[0]

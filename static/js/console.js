@@ -1,6 +1,44 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
-import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, submitter, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+
+/* The button that submitted a form (SubmitEvent.submitter, or the last button clicked where the
+   browser does not have it yet). */
+var clicked = null;
+doc.addEventListener("click", function (e) {
+  clicked = closest(e.target, function (el) { return el.tagName === "BUTTON"; });
+}, true);
+function submitter(e) {
+  var button = e.submitter || clicked;
+  return button && button.form === e.target ? button : null;
+}
+
+/* Forms and buttons with data-confirm ask first (reset, delete, end, a new link). Registered
+   before the page's handlers. */
+doc.addEventListener("submit", function (e) {
+  var button = submitter(e);
+  var text = (button && button.getAttribute("data-confirm")) || (e.target.getAttribute && e.target.getAttribute("data-confirm"));
+  if (text && !window.confirm(text)) e.preventDefault();
+}, false);
+
+/* The poll form shows only the fields of the chosen type. */
+function pollTypeFields() {
+  var select = doc.querySelector("[data-poll-type]");
+  if (!select) return;
+  function sync() {
+    var fields = select.form.querySelectorAll("[data-for]");
+    for (var i = 0; i < fields.length; i++) {
+      var show = (" " + fields[i].getAttribute("data-for") + " ").indexOf(" " + select.value + " ") >= 0;
+      fields[i].hidden = !show;
+      var inputs = fields[i].querySelectorAll("input, textarea, select");
+      for (var j = 0; j < inputs.length; j++) inputs[j].disabled = !show;
+    }
+  }
+  select.addEventListener("change", sync, false);
+  sync();
+}
+
+pollTypeFields();
 
 function consolePage() {
   var view = readJSON("view");
