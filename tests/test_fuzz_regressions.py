@@ -165,9 +165,8 @@ def test_a_q_and_a_given_a_budget_counts_the_upvotes_already_cast(phone, staff, 
     _no_traceback(caplog)
 
 
-@pytest.mark.parametrize("export", [10**20, "palabre-archive", [1], True])
-def test_an_archive_whose_export_block_is_not_an_object_is_refused(app, live, store, caplog, export):
-    """`"export": 1e20` in session.json crashed the import with a 500 (found by the fuzzer)."""
+def _import_changed(app, live, change) -> tuple[int, str]:
+    """Export the session, change its session.json with `change(doc)`, import it again."""
     import io
     import json
     import zipfile
@@ -180,12 +179,32 @@ def test_an_archive_whose_export_block_is_not_an_object_is_refused(app, live, st
         for info in source.infolist():
             data = source.read(info)
             if info.filename.endswith("session.json"):
-                data = json.dumps({**json.loads(data), "export": export}).encode()
+                doc = json.loads(data)
+                change(doc)
+                data = json.dumps(doc).encode()  # ensure_ascii: a lone surrogate as \ud800
             target.writestr(info.filename, data)
     response = organiser.post("/admin/archive/import", content_type="multipart/form-data",
                               data={"archive": (io.BytesIO(out.getvalue()), "session.zip")},
                               headers=EN, follow_redirects=True)
-    assert response.status_code == 200 and "Refused" in response.get_data(as_text=True)
+    return response.status_code, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("export", [10**20, "palabre-archive", [1], True])
+def test_an_archive_whose_export_block_is_not_an_object_is_refused(app, live, store, caplog, export):
+    """`"export": 1e20` in session.json crashed the import with a 500 (found by the fuzzer)."""
+    status, page = _import_changed(app, live, lambda doc: doc.update(export=export))
+    assert status == 200 and "Refused" in page
     with store.read() as db:
         assert db.query(sessions.LiveSession).count() == 1  # nothing imported
+    _no_traceback(caplog)
+
+
+@pytest.mark.parametrize("where", ["export", "session"])
+def test_an_archive_with_half_a_surrogate_pair_is_refused(app, live, store, caplog, where):
+    """A date of "\\ud800" crashed the schema's date check with a 500 (found by the fuzzer)."""
+    key = "exported_at" if where == "export" else "title"
+    status, page = _import_changed(app, live, lambda doc: doc[where].update({key: "\ud800"}))
+    assert status == 200 and "Refused" in page
+    with store.read() as db:
+        assert db.query(sessions.LiveSession).count() == 1
     _no_traceback(caplog)

@@ -163,6 +163,17 @@ def _refuse_constant(name: str):
     raise ValueError(name)
 
 
+def _no_lone_surrogates(raw: bytes, doc) -> None:
+    """JSON can escape half of a UTF-16 pair ("\\ud800"), which no text may hold: the schema's
+    date checks and the database would fail on it later. Refused; the costly check only runs
+    when the file has such an escape at all."""
+    if b"\\ud" in raw or b"\\uD" in raw:
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ImportRefused("import_bad_json") from None
+
+
 def parse_document(raw: bytes) -> dict:
     """session.json parsed and checked against the schema and its own references."""
     try:
@@ -170,6 +181,7 @@ def parse_document(raw: bytes) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ImportRefused("import_bad_json") from None
     _depth(doc)
+    _no_lone_surrogates(raw, doc)
     if not isinstance(doc, dict):
         raise ImportRefused("import_bad_json")
     export = doc.get("export")  # an object in every archive Palabre wrote; anything else is refused
