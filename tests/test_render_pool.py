@@ -1,4 +1,4 @@
-"""The render pool: off the event loop, cached by content, debounced per cloud, no leaked process."""
+"""The render pool: off the event loop, cached by content, no leaked process."""
 
 from __future__ import annotations
 
@@ -22,16 +22,6 @@ B = {**A, "partage": 1}
 C = {**B, "local": 1}
 
 
-class Clock:
-    """A clock the test moves by hand, so that debounce windows need no real waiting."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def workers():
     """One started, warmed-up pool shared by this module's tests (spawning costs ~2 s)."""
@@ -45,8 +35,8 @@ def workers():
 
 @pytest.fixture
 def pool(workers):
-    """The shared workers behind a fresh cache, debounce state and hand-moved clock."""
-    fresh = RenderPool(workers=1, min_interval=1.0, clock=Clock())
+    """The shared workers behind a fresh cache."""
+    fresh = RenderPool(workers=1)
     fresh._executor, fresh._warming = workers._executor, workers._warming
     yield fresh
     fresh._executor = None  # the module fixture shuts the workers down
@@ -92,41 +82,11 @@ def test_the_cache_forgets_the_least_recently_used(workers):
     small._executor = None
 
 
-def test_first_request_of_a_cloud_renders_at_once(pool):
-    job = pool.submit("cloud", A)
-    _finish(job, timeout=10)
-
-
-def test_requests_within_a_second_coalesce_and_the_latest_wins(pool):
-    first = pool.submit("cloud", A)
-    second, third = pool.submit("cloud", B), pool.submit("cloud", C)
-    _finish(first)
-    time.sleep(0.3)
-    assert not second.done() and not third.done()  # debounced: less than a second has passed
-    pool.clock.now += 1.0
-    assert _finish(second, third) == [render.render_svg(C)] * 2
-    assert second.digest == third.digest == content_digest(C, "svg", 1280, 720, "light")
-    assert pool.cached(B) is None  # superseded before it started: never rendered
-
-
-def test_clouds_are_debounced_independently(pool):
-    _finish(pool.submit("one", A))
-    _finish(pool.submit("two", B), timeout=10)
-
-
 def test_a_request_equal_to_the_render_in_flight_joins_it(pool):
-    first = pool.submit("cloud", A)
-    again = pool.submit("cloud", A)
-    _finish(first)
-    assert again.done() and again.result() == first.result()
-
-
-def test_content_already_drawn_answers_at_once_and_serves_the_waiters(pool):
-    _finish(pool.submit("cloud", A))
-    waiting = pool.submit("cloud", B)  # debounced
-    back = pool.submit("cloud", A)  # the cloud went back to A (a moderator hid "partage")
-    assert back.done() and waiting.done()
-    assert waiting.result() == back.result() == render.render_svg(A)
+    first = pool.render(A)
+    again = pool.render(A)
+    assert again.digest == first.digest == content_digest(A, "svg", 1280, 720, "light")
+    assert _finish(first, again) == [render.render_svg(A)] * 2
 
 
 def test_wait_yields_through_the_injected_sleep(pool):
@@ -137,9 +97,8 @@ def test_wait_yields_through_the_injected_sleep(pool):
 
 
 def test_wait_gives_up_after_its_timeout(pool):
-    _finish(pool.submit("cloud", A))
-    with pytest.raises(TimeoutError):
-        pool.submit("cloud", B).wait(time.sleep, timeout=0.2)
+    with pytest.raises(TimeoutError):  # a render in a worker is never done at the first look
+        pool.render(C).wait(time.sleep, timeout=0)
 
 
 def test_a_failed_render_raises_in_the_caller(pool):
@@ -148,16 +107,14 @@ def test_a_failed_render_raises_in_the_caller(pool):
         _finish(job)
 
 
-@pytest.mark.parametrize(("call", "args"), [("render", (A, "gif")), ("submit", ("cloud", A, "gif"))])
-def test_unknown_formats_are_refused_at_once(pool, call, args):
+def test_unknown_formats_are_refused_at_once(pool):
     with pytest.raises(ValueError):
-        getattr(pool, call)(*args)
+        pool.render(A, "gif")
 
 
 def test_result_before_done_is_an_error_not_a_block(pool):
-    _finish(pool.submit("cloud", A))
     with pytest.raises(RuntimeError):
-        pool.submit("cloud", B).result()
+        pool.render(B).result()
 
 
 def test_threads_keep_beating_while_a_cloud_renders(pool):
@@ -259,7 +216,7 @@ def heartbeat():
 spawn(heartbeat)
 sleep(0.05)
 started = time.perf_counter()
-svg = pool.submit("cloud", wordcloud_input(300)).wait(sleep)
+svg = pool.render(wordcloud_input(300)).wait(sleep)
 seconds = time.perf_counter() - started
 state["on"] = False
 sleep(0.03)

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
-from functools import cache
 
 from rapidfuzz import fuzz, process, utils
+
+from live.wordclouds import normalize
+from live.wordclouds.lexicon import fold  # how two texts are compared: case and accents folded
 
 # Scores are 0..100; token_set_ratio ignores word order and repeated words.
 DUPLICATE_SCORE = 80
 MAX_SUGGESTIONS = 40
-_WORD = re.compile(r"[^\W_]+")
-
-
-def fold(text: str) -> str:
-    """Case folded, without accents: how two texts are compared."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("œ", "oe").replace("æ", "ae"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def duplicates(candidates: Iterable[tuple[int, str]], others: Iterable[tuple[int, str]],
@@ -38,37 +31,7 @@ def duplicates(candidates: Iterable[tuple[int, str]], others: Iterable[tuple[int
     return sorted(pairs.values(), key=lambda p: -p["score"])[:MAX_SUGGESTIONS]
 
 
-@cache
-def _lexicon_check():
-    # The word clouds own the profanity lists; use their check (same lists, same folding).
-    try:
-        from live.wordclouds.normalize import is_profane as shared_check
-    except ImportError:
-        shared_check = None
-    if shared_check is not None:
-        return shared_check
-    try:
-        from live.wordclouds import lexicon
-    except ImportError:
-        return None
-    if hasattr(lexicon, "is_profane"):
-        return lexicon.is_profane
-    if hasattr(lexicon, "profanity") and hasattr(lexicon, "words"):
-        def check(text: str) -> bool:
-            words = lexicon.words(text)
-            banned = lexicon.profanity()
-            return any(" ".join(words[i:j]) in banned
-                       for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words)) + 1))
-        return check
-    return None
-
-
-_FALLBACK = frozenset({"connard", "connasse", "encule", "salope", "fuck", "shit", "asshole"})
-
-
 def is_profane(text: str) -> bool:
-    """True when the text contains a word or phrase of the profanity lists."""
-    check = _lexicon_check()
-    if check is not None:
-        return bool(check(text))
-    return any(word in _FALLBACK for word in _WORD.findall(fold(text)))
+    """True when the text contains a word or phrase of the profanity lists (the word clouds'
+    lists and folding: one check for every kind of contribution)."""
+    return normalize.is_profane(text)

@@ -1,17 +1,16 @@
-"""Render word clouds off the event loop: a process pool, a content cache, a per-cloud debounce.
+"""Render word clouds off the event loop: a process pool and a content cache.
 
 Rendering is CPU-bound Python that holds the GIL for ~0.2 s: in the server process it would
 freeze every phone in the room. So it runs in worker processes, and nothing here ever blocks:
 
-- `submit()` returns a `RenderJob` at once. The caller polls `job.done()` and sleeps with the
+- `render()` returns a `RenderJob` at once. The caller polls `job.done()` and sleeps with the
   function its event loop provides (`job.wait(socketio.sleep)`), so the loop keeps turning. This
   module imports neither eventlet nor gevent, and starts no thread in the server process beyond
   the executor's own.
 - Results are cached by content: sha256 of the canonical input (sorted words and weights,
   format, size, theme, renderer version). Identical content is never rendered twice.
-- Per cloud, renders start at most once every `min_interval` seconds (1 s). Requests arriving
-  meanwhile coalesce into one pending render of the latest input; every job waiting on it gets
-  that latest image ("latest wins"). A request equal to the render in flight joins it.
+- A request equal to a render in flight joins it. Debouncing a cloud that changes often is the
+  caller's business (`live.wordclouds.images` renders a cloud at most once a second).
 
 Workers are started with the `spawn` method, not `fork`: forking a process whose standard
 library eventlet or gevent has monkey-patched, and which runs threads (the executor's own, the
@@ -24,11 +23,10 @@ at a lower priority than the server, exit if the server dies, and are shut down 
 Use, from a Socket.IO background task:
 
     pool = default_pool().start()                  # at app start: workers warm up meanwhile
-    job = pool.submit(activity_id, {"sobriété": 12, "low-tech": 8})   # debounced per cloud
+    job = pool.render({"sobriété": 12, "low-tech": 8})
     svg = job.wait(socketio.sleep)                 # the loop keeps turning while it renders
 
-`render()` (and `submit_svg()`/`submit_png()` on the default pool) skip the debounce, for callers
-that debounce themselves or need one image now (archives).
+`submit_svg()` does the same on the default pool.
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ import time
 import types
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -72,17 +70,17 @@ class _Slot:
 class RenderJob:
     """A render requested from the pool: poll `done()`, then read `result()`; never blocks."""
 
-    def __init__(self, pool: RenderPool, slot: _Slot, cloud: Hashable | None = None):
-        self._pool, self._slot, self._cloud = pool, slot, cloud
+    def __init__(self, pool: RenderPool, slot: _Slot):
+        self._pool, self._slot = pool, slot
 
     @property
     def digest(self) -> str:
-        """Content hash of what this job renders (the latest input, once coalesced)."""
+        """Content hash of what this job renders."""
         return self._slot.digest
 
     def done(self) -> bool:
-        """Whether the image is ready (or the render failed); also moves pending renders on."""
-        self._pool._advance(self._cloud)
+        """Whether the image is ready (or the render failed); also collects finished renders."""
+        self._pool._collect_finished()
         return self._slot.value is not None or self._slot.error is not None
 
     def result(self) -> bytes:
@@ -104,27 +102,15 @@ class RenderJob:
         return self.result()
 
 
-@dataclass(eq=False)
-class _Cloud:
-    """Debounce state of one cloud: the render running, the one waiting, when the last started."""
-
-    running: _Slot | None = None
-    pending: _Slot | None = None
-    last_start: float = float("-inf")
-
-
 class RenderPool:
-    """Worker processes rendering word clouds, with a content cache and a per-cloud debounce."""
+    """Worker processes rendering word clouds, with a content cache."""
 
-    def __init__(self, workers: int = 1, cache_size: int = 64, min_interval: float = 1.0,
-                 start_method: str = "spawn", clock: Callable[[], float] = time.monotonic):
-        self.workers, self.cache_size, self.min_interval = workers, cache_size, min_interval
-        self.start_method, self.clock = start_method, clock
+    def __init__(self, workers: int = 1, cache_size: int = 64, start_method: str = "spawn"):
+        self.workers, self.cache_size, self.start_method = workers, cache_size, start_method
         self._executor: ProcessPoolExecutor | None = None
         self._warming: list[Future] = []
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._in_flight: dict[str, _Slot] = {}
-        self._clouds: dict[Hashable, _Cloud] = {}
         self._lock = threading.RLock()
 
     def start(self) -> RenderPool:
@@ -147,28 +133,6 @@ class RenderPool:
                 future.done() and not future.cancelled() and future.exception() is None
                 for future in self._warming)
 
-    def submit(self, cloud: Hashable, frequencies: Mapping[str, float], fmt: str = "svg",
-               width: int = 1280, height: int = 720, theme: str = "light") -> RenderJob:
-        """Ask for the image of `cloud` now showing `frequencies`: debounced, coalesced, cached."""
-        known = self._slot_for(frequencies, fmt, width, height, theme)
-        with self._lock:
-            state = self._clouds.setdefault(cloud, _Cloud())
-            if known.value is not None:
-                if state.pending is not None:
-                    # The newest content is already drawn: whoever waited for newer gets it.
-                    state.pending.digest, state.pending.value = known.digest, known.value
-                    state.pending = None
-                return RenderJob(self, known, cloud)
-            if state.running is not None and state.running.digest == known.digest:
-                return RenderJob(self, state.running, cloud)
-            if state.pending is None:
-                state.pending = _Slot(known.digest, known.request)
-            else:  # latest wins: the waiting render will draw this input instead
-                state.pending.digest, state.pending.request = known.digest, known.request
-            job = RenderJob(self, state.pending, cloud)
-        self._advance(cloud)
-        return job
-
     def render(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280,
                height: int = 720, theme: str = "light") -> RenderJob:
         """Ask for an image now (no debounce): cached, and joined with an identical render in flight."""
@@ -189,13 +153,10 @@ class RenderPool:
         with self._lock:
             executor, self._executor = self._executor, None
             unfinished = list(self._in_flight.values())
-            unfinished += [slot for state in self._clouds.values()
-                           for slot in (state.running, state.pending) if slot is not None]
             for slot in unfinished:
                 if slot.value is None and slot.error is None:
                     slot.error = RenderError("the render pool was shut down")
             self._in_flight.clear()
-            self._clouds.clear()
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)
 
@@ -224,29 +185,10 @@ class RenderPool:
                 return _Slot(digest, request, value=self._cache[digest])
             return self._in_flight.get(digest) or _Slot(digest, request)
 
-    def _advance(self, cloud: Hashable | None) -> None:
+    def _collect_finished(self) -> None:
         with self._lock:
             for slot in list(self._in_flight.values()):
                 self._collect(slot)
-            state = self._clouds.get(cloud) if cloud is not None else None
-            if state is None:
-                return
-            if state.running is not None:
-                self._collect(state.running)  # it may share the future of another cloud's render
-                if state.running.value is not None or state.running.error is not None:
-                    state.running = None
-            ready = self.clock() >= state.last_start + self.min_interval
-            if state.pending is not None and state.running is None and ready:
-                slot, state.pending = state.pending, None
-                if slot.digest in self._cache:
-                    slot.value = self._cache[slot.digest]
-                    return
-                joined = self._in_flight.get(slot.digest)
-                if joined is not None:
-                    slot.future = joined.future
-                else:
-                    self._launch(slot)
-                state.running, state.last_start = slot, self.clock()
 
     def _launch(self, slot: _Slot) -> None:
         self.start()
@@ -316,14 +258,8 @@ def default_pool() -> RenderPool:
 
 def submit_svg(frequencies: Mapping[str, float], width: int = 1280, height: int = 720,
                theme: str = "light") -> RenderJob:
-    """Render an SVG in the default pool (cached, no debounce: the caller debounces)."""
+    """Render an SVG in the default pool (cached; the caller debounces)."""
     return default_pool().render(frequencies, "svg", width, height, theme)
-
-
-def submit_png(frequencies: Mapping[str, float], width: int = 1280, height: int = 720,
-               theme: str = "light") -> RenderJob:
-    """Render a PNG in the default pool (for archives)."""
-    return default_pool().render(frequencies, "png", width, height, theme)
 
 
 def shutdown() -> None:
