@@ -37,7 +37,7 @@ def workers():
 def pool(workers):
     """The shared workers behind a fresh cache."""
     fresh = RenderPool(workers=1)
-    fresh._executor, fresh._warming = workers._executor, workers._warming
+    fresh._executor = workers._executor
     yield fresh
     fresh._executor = None  # the module fixture shuts the workers down
 
@@ -75,7 +75,7 @@ def test_identical_content_is_rendered_once(pool):
 
 def test_the_cache_forgets_the_least_recently_used(workers):
     small = RenderPool(workers=1, cache_size=2)
-    small._executor, small._warming = workers._executor, workers._warming
+    small._executor = workers._executor
     _finish(small.render(A), small.render(B))
     _finish(small.render(C))
     assert small.cached(A) is None and small.cached(B) is not None and small.cached(C) is not None

@@ -24,21 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from pathlib import Path
 
+from live.procpool import ProcessPool
 from live.render import charts
 
 KEPT = 96  # charts of about two big sessions in memory; a few tens of MB at most
 FORMATS = ("svg", "png")
 
 _drawn: OrderedDict[str, dict[str, bytes]] = OrderedDict()
-_pool: ProcessPoolExecutor | None = None
+_pool: ProcessPool | None = None
 _workers = 0
 _cache: ChartCache | None = None
 
@@ -119,10 +119,10 @@ def configure(cache_folder: str | None = None, cache_mb: float = 64, workers: in
 def _start_pool() -> None:
     global _pool
     if _pool is None and _workers > 1 and hasattr(os, "fork"):
-        _pool = ProcessPoolExecutor(_workers, mp_context=_DaemonContext(), initializer=_watch_parent,
-                                    initargs=(os.getpid(),))
+        # Daemonic forks of this warm archive worker, at its priority already (nice=0 more).
+        _pool = ProcessPool(_workers, method="fork", daemon=True, nice=0)
         # Fork them now, while this process is idle and warm.
-        for future in [_pool.submit(os.getpid) for _ in range(_workers)]:
+        for future in _pool.warm():
             future.result()
 
 
@@ -130,19 +130,19 @@ def shutdown() -> None:
     """Stop the chart processes."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=False)
         _pool = None
 
 
 def worker_pids() -> list[int]:
     """Process ids of the chart processes (tests, diagnostics)."""
-    return sorted(_pool._processes) if _pool is not None else []
+    return _pool.worker_pids() if _pool is not None else []
 
 
 class Drawer:
     """Draws the charts of one export: `prefetch(spec)` starts a chart, `drawer(spec)` returns it."""
 
-    def __init__(self, pool: ProcessPoolExecutor | None = None, cache: ChartCache | None = None):
+    def __init__(self, pool: ProcessPool | None = None, cache: ChartCache | None = None):
         self._pool, self._cache = pool, cache
         self._started: dict[str, Future] = {}
         self._stored = 0
@@ -227,42 +227,12 @@ def drawer() -> Drawer:
 
 
 def _reset_pool() -> None:
+    """A chart process died (killed, out of memory): fresh ones for next time."""
     global _pool
-    broken, _pool = _pool, None
-    if broken is not None:
-        broken.shutdown(wait=False, cancel_futures=True)
+    if _pool is None:
+        return
     try:
-        _start_pool()  # a chart process died (killed, out of memory): fresh ones for next time
+        _pool.restart_if_broken()
     except (OSError, BrokenProcessPool):
+        _pool.shutdown(wait=False)
         _pool = None
-
-
-# In the chart processes ------------------------------------------------------------------------
-
-
-_FORK = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-
-
-class _DaemonProcess(_FORK.Process):
-    """A chart process: daemonic, so the archive worker stops it when it exits."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.daemon = True
-
-
-class _DaemonContext(type(_FORK)):
-    Process = _DaemonProcess
-
-
-def _watch_parent(parent: int) -> None:
-    """In a chart process: exit as soon as the archive worker is gone."""
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()

@@ -1,6 +1,6 @@
 """The archive's worker process: builds ZIPs and reads uploaded archives off the event loop.
 
-A lazily created `ProcessPoolExecutor` (spawn context, one worker). Waiting on its futures is
+A `live.procpool.ProcessPool` of one spawned worker, started when first needed. Waiting on its futures is
 cooperative under eventlet and gevent once the standard library is monkey-patched (measured:
 the loop's largest stall stays a few ms while a worker computes), so no module here needs to
 know which async library runs. With `ARCHIVE_IN_PROCESS` (tests, CLI) the work runs inline.
@@ -11,33 +11,24 @@ most two, forked from it once warm) and remembers them on disk in the instance f
 
 from __future__ import annotations
 
-import atexit
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+
+from live.procpool import ProcessPool
 
 log = logging.getLogger(__name__)
 
-_pool: ProcessPoolExecutor | None = None
+_pool: ProcessPool | None = None
 _stores: dict = {}
-_exit_hook = False
 _in_worker = False  # set in the worker process
 _drawing_ready = False
 
 
-def _executor() -> ProcessPoolExecutor:
-    global _pool, _exit_hook
+def _executor() -> ProcessPool:
+    """The archive worker: one spawned process at a lower priority (`live.procpool`)."""
+    global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_watch_parent, initargs=(os.getpid(),))
-        if not _exit_hook:
-            # Stop the worker at interpreter exit, before multiprocessing joins its children:
-            # under eventlet the executor's own threading exit hook never runs, and the server
-            # would hang after Ctrl-C (atexit hooks run last-in, first-out).
-            atexit.register(shutdown)
-            _exit_hook = True
+        _pool = ProcessPool(1, initializer=_mark_worker, max_pending=64)
     return _pool
 
 
@@ -104,52 +95,28 @@ def _drawer():
     return drawing.drawer()
 
 
-def _watch_parent(parent: int) -> None:
-    """In the worker: yield the CPU to the server, and exit when the server process is gone."""
-    import threading
-    import time
-
+def _mark_worker() -> None:
+    """In the worker, at its start: archives are built here (charts in chart processes)."""
     global _in_worker
     _in_worker = True
-    if hasattr(os, "nice"):
-        os.nice(10)  # on a two-core laptop the event loop must win the CPU; an archive can wait
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(2)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def run(in_process: bool, fn, *args):
     """`fn(*args)` in the worker process (or inline), waiting without blocking the loop."""
-    global _pool
     if in_process:
         return fn(*args)
-    try:
-        return _executor().submit(fn, *args).result()
-    except BrokenProcessPool:
-        _pool = None
-        return _executor().submit(fn, *args).result()
+    return _executor().run(fn, *args)
 
 
 def submit(fn, *args):
     """Start `fn(*args)` in the worker process and return its future at once."""
-    global _pool
-    try:
-        return _executor().submit(fn, *args)
-    except BrokenProcessPool:
-        _pool = None
-        return _executor().submit(fn, *args)
+    return _executor().submit(fn, *args)
 
 
 def shutdown() -> None:
     """Stop the worker process (tests, benchmarks)."""
-    global _pool
     if _pool is not None:
-        _pool.shutdown(cancel_futures=True)
-        _pool = None
+        _pool.shutdown()
 
 
 def _store_modules() -> None:

@@ -17,8 +17,9 @@ library eventlet or gevent has monkey-patched, and which runs threads (the execu
 database's), copies locks in whatever state they were and the hub's sockets; a spawned worker is
 a fresh interpreter that never sees the patching. (`forkserver` would do too, on Unix only;
 spawn also works on macOS and Windows laptops.) The price, ~1 s to import wordcloud and load
-the font, is paid once per worker at `start()` (pre-warm), not on the first render. Workers run
-at a lower priority than the server, exit if the server dies, and are shut down at exit.
+the font, is paid once per worker at `start()` (pre-warm), not on the first render. The
+processes are `live.procpool`'s: at a lower priority than the server, exiting if the server
+dies, shut down at exit, replaced when one died.
 
 Use, from a Socket.IO background task:
 
@@ -31,22 +32,16 @@ Use, from a Socket.IO background task:
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
-import multiprocessing
-import multiprocessing.context
-import os
-import sys
 import threading
 import time
-import types
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
+
+from live.procpool import PoolFull, ProcessPool
 
 RENDERER_VERSION = "1"  # keep in step with live.render.wordcloud.RENDERER_VERSION
 FORMATS = ("svg", "png")
@@ -107,8 +102,7 @@ class RenderPool:
 
     def __init__(self, workers: int = 1, cache_size: int = 64, start_method: str = "spawn"):
         self.workers, self.cache_size, self.start_method = workers, cache_size, start_method
-        self._executor: ProcessPoolExecutor | None = None
-        self._warming: list[Future] = []
+        self._executor: ProcessPool | None = None
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._in_flight: dict[str, _Slot] = {}
         self._lock = threading.RLock()
@@ -117,21 +111,15 @@ class RenderPool:
         """Start and pre-warm the workers (returns at once; they warm up in the background)."""
         with self._lock:
             if self._executor is None:
-                context = _WorkerContext() if self.start_method == "spawn" else \
-                    multiprocessing.get_context(self.start_method)
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
-                                                     initializer=_start_worker)
-                # Each submission spawns one worker, which warms up before running it.
-                self._warming = [self._executor.submit(os.getpid) for _ in range(self.workers)]
-                _stop_before_exit(self)
+                self._executor = ProcessPool(self.workers, method=self.start_method,
+                                             initializer=_warm_worker)
+                self._executor.warm()  # one call per worker: each warms up before running it
         return self
 
     def ready(self) -> bool:
         """Whether the workers have started and warmed up (fonts loaded)."""
         with self._lock:
-            return self._executor is not None and all(
-                future.done() and not future.cancelled() and future.exception() is None
-                for future in self._warming)
+            return self._executor is not None and self._executor.ready()
 
     def render(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280,
                height: int = 720, theme: str = "light") -> RenderJob:
@@ -158,12 +146,12 @@ class RenderPool:
                     slot.error = RenderError("the render pool was shut down")
             self._in_flight.clear()
         if executor is not None:
-            executor.shutdown(wait=wait, cancel_futures=True)
+            executor.shutdown(wait=wait)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for tests and diagnostics)."""
         executor = self._executor
-        return sorted(executor._processes) if executor is not None else []
+        return executor.worker_pids() if executor is not None else []
 
     def __enter__(self) -> RenderPool:
         return self.start()
@@ -192,13 +180,12 @@ class RenderPool:
 
     def _launch(self, slot: _Slot) -> None:
         self.start()
-        try:
+        try:  # a worker that died (killed, out of memory) is replaced by the pool
             slot.future = self._executor.submit(_render, slot.request)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): start a fresh pool once.
-            self._executor = None
-            self.start()
-            slot.future = self._executor.submit(_render, slot.request)
+        except PoolFull as exc:
+            slot.error = RenderError("too many renders waiting")
+            slot.error.__cause__ = exc
+            return
         self._in_flight[slot.digest] = slot
 
     def _collect(self, slot: _Slot) -> None:
@@ -215,24 +202,6 @@ class RenderPool:
         self._cache.move_to_end(slot.digest)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-
-
-def _stop_before_exit(pool: RenderPool) -> None:
-    """Shut the pool down at interpreter exit, before multiprocessing joins its children.
-
-    Normally concurrent.futures stops its workers from a `threading` exit hook; eventlet's
-    patched threading never runs those hooks, so multiprocessing's own exit hook would then wait
-    forever for workers nobody told to stop, and the server would hang after Ctrl-C. `atexit`
-    hooks run last-in, first-out, so this one runs before multiprocessing's.
-    """
-    reference = weakref.ref(pool)
-
-    def stop() -> None:
-        alive = reference()
-        if alive is not None:
-            alive.shutdown()
-
-    atexit.register(stop)
 
 
 def content_digest(frequencies: Mapping[str, float], fmt: str, width: int, height: int, theme: str) -> str:
@@ -273,46 +242,12 @@ def shutdown() -> None:
 # In the worker processes -----------------------------------------------------------------------
 
 
-class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker that does not re-run the server's main script.
-
-    Spawn normally re-imports `__main__` in each child (`wsgi.py` would build a whole app there,
-    a `python -` or REPL parent could not be imported at all). Workers only run functions of
-    this module, so the parent's `__main__` is hidden while a worker is being launched.
-    """
-
-    @staticmethod
-    def _Popen(process_obj):
-        saved = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
-        finally:
-            sys.modules["__main__"] = saved
-
-
-class _WorkerContext(multiprocessing.context.SpawnContext):
-    Process = _WorkerProcess
-
-
-
-def _start_worker() -> None:
-    """Worker initializer: yield the CPU to the server, exit with it, load wordcloud and the font."""
-    if hasattr(os, "nice"):
-        os.nice(10)  # on a two-core laptop the event loop must win the CPU, renders can wait
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+def _warm_worker() -> None:
+    """Worker initializer (after `live.procpool`'s: lower priority, exit with the server): load
+    wordcloud and the font."""
     from live.render import wordcloud
 
     wordcloud.warm_up()
-
-
-def _exit_with(sentinel: int) -> None:
-    from multiprocessing.connection import wait
-
-    wait([sentinel])
-    os._exit(0)
 
 
 def _render(request: dict) -> bytes:
