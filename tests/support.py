@@ -7,7 +7,7 @@ even on failure; the server's log is printed when a test fails inside the block.
 
 For the app's own test client: `wait_for_event` (the next push that satisfies a condition) and
 `pushes_settled` (everything the app had to push has gone out), bounded waits on a condition
-instead of fixed sleeps; `chromium_or_skip` for the browser tests.
+instead of fixed sleeps; `chromium()`, the one way the browser tests start Chromium.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from realserver import (  # noqa: F401 - re-exported for the tests
@@ -124,6 +125,13 @@ def drop_vote_uniqueness(database: Path) -> None:
         assert not unique, f"votes still has a unique index: {unique}"
 
 
+def _missing(message: str) -> NoReturn:
+    """Skip the test (or the module) for a missing browser; fail when PALABRE_REQUIRE_BROWSER=1."""
+    if os.environ.get("PALABRE_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " and PALABRE_REQUIRE_BROWSER=1", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
 def chromium_or_skip() -> str:
     """The system's Chromium (PALABRE_CHROMIUM, else `chromium` on PATH); never a downloaded one.
 
@@ -134,10 +142,36 @@ def chromium_or_skip() -> str:
     path = path or shutil.which("chromium") or shutil.which("chromium-browser")
     if path:
         return path
-    message = "Chromium is not installed (PALABRE_CHROMIUM, or `chromium` on PATH)"
-    if os.environ.get("PALABRE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " and PALABRE_REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(message)
+    _missing("Chromium is not installed (PALABRE_CHROMIUM, or `chromium` on PATH)")
+
+
+def playwright_or_skip():
+    """`playwright.sync_api`, or skip (fail when PALABRE_REQUIRE_BROWSER=1) if not installed.
+
+    Browser test modules take `expect` from it: `expect = playwright_or_skip().expect`.
+    """
+    try:
+        import playwright.sync_api as api
+    except ImportError:
+        _missing("Playwright is not installed (requirements-dev.txt)")
+    return api
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """The one way a test starts a browser: the system's Chromium, headless, through Playwright,
+    with no network of its own (CHROMIUM_ARGS); closed when the block ends, even on failure.
+
+    Skips when Chromium or Playwright is missing, fails instead when PALABRE_REQUIRE_BROWSER=1.
+    """
+    executable = chromium_or_skip()
+    api = playwright_or_skip()
+    with api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # --- the app's own test client (flask-socketio) -------------------------------------------

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from support import chromium, server, sqlite_url
 
 from live import create_app
 from live.boards import service
 from live.boards.model import Item
 from live.sessions import service as sessions
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or ""
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-ROOT = Path(__file__).resolve().parent.parent
 MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>",
           "javascript:alert(1)", "<a href=\"javascript:alert(1)\">clic</a>", "{{7*7}}",
           "<style>body{display:none}</style>", "</textarea><script>alert(1)</script>",
@@ -30,20 +19,15 @@ MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg 
 UNICODE = ["sobrie\u0301te\u0301", "abc\u202edcba", "Z\u0351\u0350\u0358\u0362\u035f\u0360a\u0353l\u0347go",
            "👩‍💻 numérique", "الرقمية المسؤولة", "x" * 280]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="no Chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 @pytest.fixture
 def served(tmp_path):
     """A workshop with an idea wall of three columns, served by the real server (eventlet)."""
-    url = f"sqlite:///{tmp_path / 'palabre.db'}"
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url, "ASYNC_MODE": "threading"})
+    database = tmp_path / "palabre.db"
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(database),
+                      "ASYNC_MODE": "threading"})
     store = app.extensions["palabre.store"]
     with store.write() as db:
         event = sessions.create_event(db, "Human Tech Days 2022 — Chartres", "Chartres", "2022-04-05")
@@ -55,25 +39,8 @@ def served(tmp_path):
         info = {"id": s.id, "wall": wall.id, "moderator": s.moderator_token,
                 "screen": s.screen_token, "code": s.join_code}
     store.dispose()
-    port = _free_port()
-    env = {**os.environ, "LIVE_DATABASE_URL": url, "LIVE_PORT": str(port), "LIVE_HOST": "127.0.0.1",
-           "LIVE_SECRET_KEY": "browser-test", "LIVE_ASYNC_MODE": "eventlet"}
-    process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    info.update(base=base, url=url, app=app)
-    try:
-        yield info
-    finally:
-        process.terminate()
-        process.wait(10)
+    with server(database) as srv:
+        yield {**info, "base": srv.url, "app": app}
 
 
 def _post_items(info, texts, approve=True):
@@ -95,11 +62,9 @@ def _post_items(info, texts, approve=True):
 
 
 @pytest.fixture
-def chromium():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+def browser():
+    with chromium() as the_browser:
+        yield the_browser
 
 
 def _watch(page):
@@ -108,11 +73,11 @@ def _watch(page):
     return dialogs
 
 
-def test_hostile_texts_render_as_text_on_the_moderator_console(served, chromium, tmp_path):
+def test_hostile_texts_render_as_text_on_the_moderator_console(served, browser, tmp_path):
     texts = [t for t in MARKUP + UNICODE]
     _post_items(served, texts[:5], approve=True)
     _post_items(served, texts[5:], approve=False)
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     dialogs = _watch(page)
     page.goto(f"{served['base']}/m/{served['moderator']}")
     page.wait_for_timeout(800)
@@ -126,10 +91,10 @@ def test_hostile_texts_render_as_text_on_the_moderator_console(served, chromium,
     page.screenshot(path=str(tmp_path / "moderator.png"), full_page=True)
 
 
-def test_two_moderators_one_approves_the_other_sees_it_and_a_stale_action_is_refused(served, chromium):
+def test_two_moderators_one_approves_the_other_sees_it_and_a_stale_action_is_refused(served, browser):
     ids = _post_items(served, ["Allonger la durée de vie des équipements"], approve=False)
-    first = chromium.new_page(viewport={"width": 360, "height": 640})
-    stale_context = chromium.new_context(java_script_enabled=False, viewport={"width": 360, "height": 640})
+    first = browser.new_page(viewport={"width": 360, "height": 640})
+    stale_context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 640})
     second = stale_context.new_page()
     for page in (first, second):
         page.goto(f"{served['base']}/m/{served['moderator']}")
@@ -158,12 +123,12 @@ POST = """async ({code, wall, text}) => {
 }"""
 
 
-def test_a_phone_posts_a_moderator_approves_live_and_the_screen_receives_it(served, chromium, tmp_path):
-    phone = chromium.new_page(viewport={"width": 360, "height": 640})
+def test_a_phone_posts_a_moderator_approves_live_and_the_screen_receives_it(served, browser, tmp_path):
+    phone = browser.new_page(viewport={"width": 360, "height": 640})
     phone.goto(f"{served['base']}/j/{served['code']}")
-    moderator = chromium.new_page(viewport={"width": 1280, "height": 800})
+    moderator = browser.new_page(viewport={"width": 1280, "height": 800})
     moderator.goto(f"{served['base']}/m/{served['moderator']}")
-    screen = chromium.new_page(viewport={"width": 1920, "height": 1080})
+    screen = browser.new_page(viewport={"width": 1920, "height": 1080})
     screen.goto(f"{served['base']}/screen/{served['screen']}")
     moderator.wait_for_timeout(500)
     assert moderator.locator(".mod-item").count() == 0
@@ -183,7 +148,7 @@ def test_a_phone_posts_a_moderator_approves_live_and_the_screen_receives_it(serv
 
 
 def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderator_uses_the_socket(
-        served, chromium, tmp_path):
+        served, browser, tmp_path):
     """A phone sees someone else's newly approved idea, and the screen its card, with no
     navigation (a marker set on `window` survives); the moderator's approve goes over the socket."""
     problems: list[str] = []
@@ -192,7 +157,7 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
     for name, size, path in (("phone", (360, 640), f"/j/{served['code']}"),
                              ("screen", (1920, 1080), f"/screen/{served['screen']}"),
                              ("moderator", (1280, 800), f"/m/{served['moderator']}")):
-        context = chromium.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR")
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR")
         page = context.new_page()
         page.on("pageerror", lambda exc, n=name: problems.append(f"{n}: {exc}"))
         if name == "moderator":
@@ -203,7 +168,7 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
     phone.wait_for_function("document.querySelector('#board-status')")  # drawn by board-phone.js
     for page in pages.values():
         page.evaluate("window.__stay = 1")
-    author = chromium.new_context().new_page()
+    author = browser.new_context().new_page()
     author.goto(f"{served['base']}/j/{served['code']}")
     ack = author.evaluate(POST, {"code": served["code"], "wall": served["wall"],
                                  "text": "Mutualiser les salles serveurs <b>locales</b>"})

@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support import chromium, query, server
 
-from tests.support import CHROMIUM_ARGS, chromium_or_skip, query, server
-
-playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 COLUMNS = ["Constats", "Idées", "Actions"]
 IDEAS = [  # (phone, column, text)
@@ -86,19 +85,14 @@ def _fits(page) -> bool:
 
 
 def test_a_workshop_with_three_columns_and_a_panel_q_and_a_end_to_end(tmp_path):
-    executable = chromium_or_skip()
     shots = Path(os.environ.get("PALABRE_SHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     database = tmp_path / "palabre.db"
     info = _setup(database)
     started = time.monotonic()
     problems: list[str] = []
-    with server(database) as srv, playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            _run(browser, srv.url, info, shots, problems, database)
-        finally:
-            browser.close()
+    with chromium() as browser, server(database) as srv:
+        _run(browser, srv.url, info, shots, problems, database)
     assert problems == []
     assert time.monotonic() - started < 60
 

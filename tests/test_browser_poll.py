@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
 from support import (
-    CHROMIUM_ARGS,
-    chromium_or_skip,
+    chromium,
     open_poll,
+    playwright_or_skip,
     prepare,
     query,
     server,
@@ -18,6 +17,7 @@ from support import (
     stored_votes,
 )
 
+expect = playwright_or_skip().expect
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 360, "height": 640}
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -30,49 +30,44 @@ def _watch(page, problems):
 
 
 def test_phone_votes_and_screen_shows_count_after_reveal(tmp_path):
-    chromium = chromium_or_skip()
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
-            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
-            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
-                                        is_mobile=True).new_page()
-            for page in (screen, console, phone):
-                _watch(page, problems)
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
+        console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+        phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                    is_mobile=True).new_page()
+        for page in (screen, console, phone):
+            _watch(page, problems)
 
-            screen.goto(f"{srv.url}/screen/{setup.screen}")
-            expect(screen.locator(".code").first).to_have_text(setup.code)  # the join banner
-            console.goto(f"{srv.url}/f/{setup.facilitator}")
+        screen.goto(f"{srv.url}/screen/{setup.screen}")
+        expect(screen.locator(".code").first).to_have_text(setup.code)  # the join banner
+        console.goto(f"{srv.url}/f/{setup.facilitator}")
 
-            # The phone types the code shown on the screen (in lower case, as people do).
-            phone.goto(f"{srv.url}/")
-            phone.fill("#code", setup.code.lower())
-            phone.click("button[type=submit]")
-            expect(phone).to_have_url(re.compile(f"/j/{setup.code}$"))
+        # The phone types the code shown on the screen (in lower case, as people do).
+        phone.goto(f"{srv.url}/")
+        phone.fill("#code", setup.code.lower())
+        phone.click("button[type=submit]")
+        expect(phone).to_have_url(re.compile(f"/j/{setup.code}$"))
 
-            console.click(f"[data-key='show-{setup.activity}']")
-            console.click(f"[data-key='open-{setup.activity}']")
-            # The screen and the phone follow without a reload.
-            expect(screen.locator("#prompt")).to_have_text("Which one?")
-            expect(phone.locator("#prompt")).to_have_text("Which one?")
+        console.click(f"[data-key='show-{setup.activity}']")
+        console.click(f"[data-key='open-{setup.activity}']")
+        # The screen and the phone follow without a reload.
+        expect(screen.locator("#prompt")).to_have_text("Which one?")
+        expect(phone.locator("#prompt")).to_have_text("Which one?")
 
-            phone.get_by_role("radio", name="Agree", exact=True).check()
-            phone.get_by_role("button", name="Send my answer").click()
-            expect(phone.locator("#stage")).to_contain_text("saved")
-            assert stored_votes(setup.database, setup.activity)[0] == 1
+        phone.get_by_role("radio", name="Agree", exact=True).check()
+        phone.get_by_role("button", name="Send my answer").click()
+        expect(phone.locator("#stage")).to_contain_text("saved")
+        assert stored_votes(setup.database, setup.activity)[0] == 1
 
-            expect(screen.locator(".foot-count")).to_contain_text("1 answer")
-            expect(screen.locator(".bars")).to_have_count(0)  # results still hidden
-            console.click(f"[data-key='reveal-{setup.activity}']")
-            bar = screen.locator(".bar", has_text=re.compile("^Agree"))
-            expect(bar.locator(".bar-value")).to_contain_text("1")
-            expect(bar.locator(".bar-value")).to_contain_text("100")
-            expect(phone.locator(".bar", has_text=re.compile("^Agree"))).to_be_visible()
-        finally:
-            browser.close()
+        expect(screen.locator(".foot-count")).to_contain_text("1 answer")
+        expect(screen.locator(".bars")).to_have_count(0)  # results still hidden
+        console.click(f"[data-key='reveal-{setup.activity}']")
+        bar = screen.locator(".bar", has_text=re.compile("^Agree"))
+        expect(bar.locator(".bar-value")).to_contain_text("1")
+        expect(bar.locator(".bar-value")).to_contain_text("100")
+        expect(phone.locator(".bar", has_text=re.compile("^Agree"))).to_be_visible()
     assert problems == []
 
 
@@ -83,7 +78,6 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
     from live.sessions import service as sessions
     from live.store import Store
 
-    chromium = chromium_or_skip()
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
     store = Store(sqlite_url(setup.database))
@@ -94,57 +88,48 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
     finally:
         store.dispose()
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
-            phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
-                                        is_mobile=True).new_page()
-            for page in (console, phone):
-                _watch(page, problems)
-            console.goto(f"{srv.url}/f/{setup.facilitator}")
-            phone.goto(f"{srv.url}/j/{setup.code}")
-            expect(phone.locator("#prompt")).to_have_text("Which one?")
-            assert phone.locator("#i18n-boards").count() == 0
-            phone.evaluate("window.__stay = 1")
-            console.click(f"[data-key='show-{wall}']")
-            console.click(f"[data-key='open-{wall}']")
-            expect(phone.locator("label[for=board-text]")).to_have_text("Your idea")
-            expect(phone.locator("#board-column option")).to_have_text(["Facts", "Ideas"])
-            phone.locator("#board-text").fill("Repair before replacing")
-            phone.locator("#board-post button").click()
-            expect(phone.locator("#board-status")).to_have_class(re.compile("is-ok"))
-            assert phone.evaluate("window.__stay") == 1, "the phone navigated"
-        finally:
-            browser.close()
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+        phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
+                                    is_mobile=True).new_page()
+        for page in (console, phone):
+            _watch(page, problems)
+        console.goto(f"{srv.url}/f/{setup.facilitator}")
+        phone.goto(f"{srv.url}/j/{setup.code}")
+        expect(phone.locator("#prompt")).to_have_text("Which one?")
+        assert phone.locator("#i18n-boards").count() == 0
+        phone.evaluate("window.__stay = 1")
+        console.click(f"[data-key='show-{wall}']")
+        console.click(f"[data-key='open-{wall}']")
+        expect(phone.locator("label[for=board-text]")).to_have_text("Your idea")
+        expect(phone.locator("#board-column option")).to_have_text(["Facts", "Ideas"])
+        phone.locator("#board-text").fill("Repair before replacing")
+        phone.locator("#board-post button").click()
+        expect(phone.locator("#board-status")).to_have_class(re.compile("is-ok"))
+        assert phone.evaluate("window.__stay") == 1, "the phone navigated"
     assert problems == []
 
 
 def test_console_buttons_ask_before_reset_and_the_answer_is_respected(tmp_path):
     """Reset is a button of the agenda item's one form; its data-confirm asks first: dismissed,
     nothing happens; accepted, the poll is set back to not open."""
-    chromium = chromium_or_skip()
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
     answers: list[bool] = [False, True]
     asked: list[str] = []
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
-            console.on("dialog", lambda d: (asked.append(d.message),
-                                            d.accept() if answers.pop(0) else d.dismiss()))
-            console.goto(f"{srv.url}/f/{setup.facilitator}")
-            state = "select state, revealed from activities where id = ?"
-            reset = console.locator(f"[data-key='reset-{setup.activity}']")
-            reset.click()  # dismissed
-            # Commands run in order: once the next one is done, a reset sent before would be too.
-            console.click(f"[data-key='reveal-{setup.activity}']")
-            expect(console.locator(f"[data-key='hide-{setup.activity}']")).to_be_visible()
-            assert query(setup.database, state, (setup.activity,)) == [("open", 1)]
-            reset.click()  # accepted
-            expect(console.locator(f"[data-key='open-{setup.activity}']")).to_have_text("Open voting")
-            assert query(setup.database, state, (setup.activity,)) == [("draft", 0)]
-        finally:
-            browser.close()
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+        console.on("dialog", lambda d: (asked.append(d.message),
+                                        d.accept() if answers.pop(0) else d.dismiss()))
+        console.goto(f"{srv.url}/f/{setup.facilitator}")
+        state = "select state, revealed from activities where id = ?"
+        reset = console.locator(f"[data-key='reset-{setup.activity}']")
+        reset.click()  # dismissed
+        # Commands run in order: once the next one is done, a reset sent before would be too.
+        console.click(f"[data-key='reveal-{setup.activity}']")
+        expect(console.locator(f"[data-key='hide-{setup.activity}']")).to_be_visible()
+        assert query(setup.database, state, (setup.activity,)) == [("open", 1)]
+        reset.click()  # accepted
+        expect(console.locator(f"[data-key='open-{setup.activity}']")).to_have_text("Open voting")
+        assert query(setup.database, state, (setup.activity,)) == [("draft", 0)]
     assert len(asked) == 2 and "Delete every answer" in asked[0]

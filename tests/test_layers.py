@@ -82,3 +82,22 @@ def test_no_function_of_the_app_is_longer_than_60_lines():
                 if lines > FUNCTION_LINES:
                     long.append(f"{path.relative_to(LIVE)}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+TESTS = ROOT / "tests"
+# Ways of starting a browser other than tests/support.py's `chromium()`.
+OWN_BROWSER = re.compile(r"sync_playwright|async_playwright|\.launch\(|executable_path"
+                         r"|importorskip\(\s*[\"']playwright|CHROMIUM_ARGS|chromium_or_skip")
+
+
+def test_browser_tests_start_chromium_only_through_the_support_helper():
+    """One Chromium set-up: the system's browser, the no-network flags, and a missing browser
+    failing (not skipping) under PALABRE_REQUIRE_BROWSER=1, all in `support.chromium()`."""
+    offenders = [f"{path.name}:{n}" for path in sorted(TESTS.rglob("*.py")) if path.name != "support.py"
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if OWN_BROWSER.search(line) and path.name != "test_layers.py"]
+    assert offenders == []
+    users = [path.name for path in sorted(TESTS.glob("test_*.py"))
+             if re.search(r"\bchromium\(\)", path.read_text(encoding="utf-8"))]
+    assert {"test_archive_browser.py", "test_boards_browser.py", "test_boards_workshop.py",
+            "test_page_weight.py", "test_security_browser.py"} <= set(users)

@@ -27,7 +27,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from support import CHROMIUM_ARGS, chromium_or_skip, open_poll, prepare, server, sqlite_url
+from support import chromium, open_poll, prepare, server, sqlite_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -40,17 +40,10 @@ LIVE_TIMEOUT = 15  # seconds for the page to load and receive its snapshot
 
 
 def test_participant_page_first_load_stays_within_budget(tmp_path):
-    chromium = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
-        finally:
-            browser.close()
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
     total_requests = len(rows) + len(sockets)
@@ -93,17 +86,10 @@ def _open_wall_of_30_ideas(setup) -> None:
 
 
 def test_participant_page_with_a_wall_of_30_ideas_stays_within_budget(tmp_path):
-    chromium = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     setup = prepare(tmp_path / "palabre.db")
     _open_wall_of_30_ideas(setup)
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
-        finally:
-            browser.close()
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
     total_requests = len(rows) + len(sockets)
@@ -163,28 +149,21 @@ def _ecoindex(dom: int, requests: int, size_kb: float) -> float:
 
 @pytest.mark.filterwarnings("ignore:Use compute_ecoindex instead:DeprecationWarning")  # inside the library
 def test_every_page_of_a_workshop_has_an_ecoindex_of_at_least_85(tmp_path):
-    chromium = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
     _workshop(setup)
     pages = {"participant": f"/j/{setup.code}", "screen": f"/screen/{setup.screen}",
              "console": f"/f/{setup.facilitator}", "moderator": f"/m/{setup.moderator}"}
     measured = {}
-    with server(setup.database, "eventlet") as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            for name, path in pages.items():
-                dom: list[int] = []
-                rows, sockets = _first_load(browser, srv.url + path, dom)
-                assert sockets and sockets[0]["snapshot"], f"the {name} page never went live"
-                assert not [row for row in rows if row["status"] >= 400], f"{name}: a resource failed"
-                size = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
-                requests = len(rows) + len(sockets)
-                measured[name] = (dom[0], requests, size)
-        finally:
-            browser.close()
+    with chromium() as browser, server(setup.database, "eventlet") as srv:
+        for name, path in pages.items():
+            dom: list[int] = []
+            rows, sockets = _first_load(browser, srv.url + path, dom)
+            assert sockets and sockets[0]["snapshot"], f"the {name} page never went live"
+            assert not [row for row in rows if row["status"] >= 400], f"{name}: a resource failed"
+            size = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
+            requests = len(rows) + len(sockets)
+            measured[name] = (dom[0], requests, size)
     # (after Playwright: its event loop is gone, ecoindex-compute runs its own)
     scores = {name: (_ecoindex(nodes, requests, size / 1000), nodes, requests, size)
               for name, (nodes, requests, size) in measured.items()}
