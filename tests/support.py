@@ -5,9 +5,10 @@ which the benchmarks (`python -m bench burst`...) also drive; this module re-exp
 what only tests need. Every server is bound to 127.0.0.1 and stopped when its `with` block ends,
 even on failure; the server's log is printed when a test fails inside the block.
 
-For the app's own test client: `wait_for_event` (the next push that satisfies a condition) and
-`pushes_settled` (everything the app had to push has gone out), bounded waits on a condition
-instead of fixed sleeps; `chromium()`, the one way the browser tests start Chromium.
+Bounded waits on a condition instead of fixed sleeps: `wait_until(predicate, timeout)` for any
+condition; for the app's own test client, `wait_for_event` (the next push that satisfies a
+condition) and `pushes_settled` (everything the app had to push has gone out). `chromium()` is
+the one way the browser tests start Chromium.
 """
 
 from __future__ import annotations
@@ -174,18 +175,37 @@ def chromium() -> Iterator:
             browser.close()
 
 
+def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) -> bool:
+    """Wait (at most `timeout` seconds, looking every `step`) until `predicate()` is true; return
+    whether it is. `sleep` is the loop's own under eventlet or the app's test client
+    (`socketio.sleep`). A bounded wait on a condition, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        sleep(step)
+    return bool(predicate())
+
+
 # --- the app's own test client (flask-socketio) -------------------------------------------
 
-def wait_for_event(sock, name: str, predicate=lambda payload: True, timeout: float = 3.0):
+def wait_for_event(sock, name: str, predicate=lambda payload: True, timeout: float = 3.0,
+                   seen: list | None = None):
     """The first `name` payload a test-client socket received that satisfies `predicate`, waiting
-    at most `timeout` seconds (None if none came). Events looked at are consumed."""
+    at most `timeout` seconds (None if none came). Events looked at are consumed; the `name`
+    payloads among them, the one returned included, are appended to `seen` when given."""
     from live.realtime import socketio
 
     deadline = time.monotonic() + timeout
     while True:
         for event in sock.get_received():
-            if event["name"] == name and predicate(event["args"][0] if event["args"] else None):
-                return event["args"][0] if event["args"] else None
+            if event["name"] != name:
+                continue
+            payload = event["args"][0] if event["args"] else None
+            if seen is not None:
+                seen.append(payload)
+            if predicate(payload):
+                return payload
         if time.monotonic() > deadline:
             return None
         socketio.sleep(0.02)

@@ -11,6 +11,7 @@ import os
 import re
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from support import chromium, query, server
@@ -91,7 +92,7 @@ def test_a_workshop_with_three_columns_and_a_panel_q_and_a_end_to_end(tmp_path):
     info = _setup(database)
     started = time.monotonic()
     problems: list[str] = []
-    with chromium() as browser, server(database) as srv:
+    with server(database) as srv, chromium() as browser:
         _run(browser, srv.url, info, shots, problems, database)
     assert problems == []
     assert time.monotonic() - started < 60
@@ -131,6 +132,22 @@ def _mod_click(moderator, item_id, action):
 
 
 def _run(browser, base, info, shots, problems, database):
+    """The workshop, step by step, on the same pages."""
+    w = _open_pages(browser, base, info, problems)
+    w.shots, w.database = shots, database
+    _post_ideas(w)
+    _merge_and_approve(w)
+    _stale_moderator_is_told(w)
+    _curate(w)
+    _author_rewrites_while_approved(w)
+    _dot_vote(w)
+    _reveal_and_spotlight(w)
+    _q_and_a(w)
+    _log_is_complete(w)
+
+
+def _open_pages(browser, base, info, problems) -> SimpleNamespace:
+    """Four phones, two moderators (laptop and phone, named), the console, two screens."""
     phones = [_page(browser, problems, f"phone{n}", (360, 640), f"{base}/j/{info['code']}", mobile=True)
               for n in range(4)]
     mod_a = _page(browser, problems, "moderator-laptop", (1280, 800), f"{base}/m/{info['moderator']}")
@@ -145,7 +162,13 @@ def _run(browser, base, info, shots, problems, database):
     mod_a.locator("input[name=by]").first.dispatch_event("change")
     mod_b.locator("input[name=by]").first.fill("Malik")
     mod_b.locator("input[name=by]").first.dispatch_event("change")
+    return SimpleNamespace(phones=phones, mod_a=mod_a, mod_b=mod_b, console=console, screen=screen,
+                           small=small, info=info)
 
+
+def _post_ideas(w) -> None:
+    """The idea wall: four phones post through the form; pre-moderation hides them."""
+    phones = w.phones
     # --- the idea wall: four phones post through the form ------------------------------------
     for phone_n, column, text in IDEAS:
         phone = phones[phone_n]
@@ -160,6 +183,11 @@ def _run(browser, base, info, shots, problems, database):
         phones[0].locator("#board-mine .badge-pending").count() >= 1
     # Pre-moderation: no phone sees another phone's pending idea.
     assert "Mutualiser" not in phones[0].locator("#stage").inner_text()
+
+
+def _merge_and_approve(w) -> None:
+    """A likely duplicate is merged from the phone; the laptop approves the rest at once."""
+    mod_a, mod_b, screen, shots, database = w.mod_a, w.mod_b, w.screen, w.shots, w.database
     ids = {text: _item_id(mod_a, text) for _, _, text in IDEAS}
     flagged = ids[IDEAS[8][2]]
     assert mod_a.locator(f"#item-{flagged} .badge-flag").count() == 1  # profanity list
@@ -184,7 +212,12 @@ def _run(browser, base, info, shots, problems, database):
     screen.locator(".card-text", has_text="Mutualiser une salle serveur").wait_for(timeout=3000)
     reached = time.monotonic() - started
     assert reached < 1.5, reached
+    w.ids, w.flagged, w.duplicate = ids, flagged, duplicate
 
+
+def _stale_moderator_is_told(w) -> None:
+    """A stale moderator's action on a changed item is refused in words."""
+    mod_a, mod_b, shots, database, flagged = w.mod_a, w.mod_b, w.shots, w.database, w.flagged
     # Two moderators on the same item: the phone moderator's page is stale (its refresh is
     # held back), it rejects what the laptop has just approved: "changed meanwhile", nothing lost.
     mod_b.route(re.compile(r".*/m/[^/]+$"), lambda route: route.abort())
@@ -199,6 +232,10 @@ def _run(browser, base, info, shots, problems, database):
     mod_b.reload()
     assert query(database, "select status from board_items where id = ?", (flagged,)) == [("rejected",)]
 
+
+def _curate(w) -> None:
+    """Move, pin, highlight and edit from the laptop; the original text is kept."""
+    mod_a, screen, database, ids = w.mod_a, w.screen, w.database, w.ids
     # Move, pin, highlight, edit (the original is kept) from the laptop.
     repair = ids[IDEAS[7][2]]
     _mod_click(mod_a, repair, "pin")
@@ -219,7 +256,12 @@ def _run(browser, base, info, shots, problems, database):
     (original_text, history), = query(database, "select original_text, history from board_items where id = ?",
                                       (hostile,))
     assert original_text.startswith("<img") and "<img" in history
+    w.servers = servers
 
+
+def _author_rewrites_while_approved(w) -> None:
+    """The author is told, not silently redrawn."""
+    phones, mod_a, shots = w.phones, w.mod_a, w.shots
     # An author rewrites a pending idea while a moderator approves it: told, not silently redrawn.
     phones[1].fill("#board-text", "Éteindre les écrans la nuit dans les bâtiments publics")
     phones[1].select_option("#board-column", "2")
@@ -235,6 +277,10 @@ def _run(browser, base, info, shots, problems, database):
     assert phones[1].locator(f"#board-edit-{late}").count() == 0
     phones[1].screenshot(path=str(shots / "phone-changed-meanwhile.png"))
 
+
+def _dot_vote(w) -> None:
+    """Three dots each; the phone shows what is left and refuses a fourth."""
+    phones, info, database, shots = w.phones, w.info, w.database, w.shots
     # Dot voting: three dots each; the phone shows what is left and refuses a fourth.
     for n, phone in enumerate(phones):
         for k in range(3):
@@ -249,6 +295,10 @@ def _run(browser, base, info, shots, problems, database):
     phones[0].evaluate("document.getElementById('votes-left').scrollIntoView()")
     phones[0].screenshot(path=str(shots / "ideas-phone.png"))
 
+
+def _reveal_and_spotlight(w) -> None:
+    """Counts revealed, the wall fits both screens, one idea in the spotlight."""
+    console, screen, small, info, shots, servers = w.console, w.screen, w.small, w.info, w.shots, w.servers
     # The facilitator reveals the counts and sorts by votes; the screen shows them, and fits.
     console.locator(f"button[data-key='reveal-{info['wall']}']").click()
     screen.locator(".card-votes").first.wait_for(timeout=5000)
@@ -277,6 +327,11 @@ def _run(browser, base, info, shots, problems, database):
     assert "rejetées : 1" in counts, counts
     console.screenshot(path=str(shots / "console.png"), full_page=True)
 
+
+def _q_and_a(w) -> None:
+    """The Q&A for the panel: posted, upvoted, answered, shown on both screens."""
+    phones, mod_a, mod_b, console, screen, small = w.phones, w.mod_a, w.mod_b, w.console, w.screen, w.small
+    info, shots = w.info, w.shots
     # --- the Q&A for the panel -----------------------------------------------------------------
     console.locator(f"button[data-key='show-{info['qa']}']").click()
     console.locator(f"button[data-key='open-{info['qa']}']").wait_for(timeout=5000)
@@ -319,6 +374,11 @@ def _run(browser, base, info, shots, problems, database):
     phones[2].screenshot(path=str(shots / "qa-phone.png"))
     mod_a.screenshot(path=str(shots / "moderator-1280-qa.png"))
     mod_b.screenshot(path=str(shots / "moderator-360-qa.png"))
+
+
+def _log_is_complete(w) -> None:
+    """Every moderation action is logged with the link and the name, before and after."""
+    database = w.database
     # Every moderation action is logged with the link and the name, before and after.
     rows = query(database, "select link, moderator, action, before, after from board_log")
     assert {("moderator", "Léa"), ("moderator", "Malik")} <= {(r[0], r[1]) for r in rows}

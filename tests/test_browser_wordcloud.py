@@ -60,7 +60,7 @@ def test_phone_word_reaches_the_screen_and_moderation_removes_it(tmp_path):
     markup = json.loads(HOSTILE.read_text(encoding="utf-8"))["markup"]
     problems: list[str] = []
     clients: list = []
-    with chromium() as browser, server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as srv:
+    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as srv, chromium() as browser:
         try:
             screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
             desk = {"width": 1280, "height": 900}
@@ -134,7 +134,7 @@ def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_
     finally:
         store.dispose()
     problems: list[str] = []
-    with chromium() as browser, server(setup.database, "eventlet") as srv:
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
         phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,

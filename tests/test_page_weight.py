@@ -42,7 +42,7 @@ LIVE_TIMEOUT = 15  # seconds for the page to load and receive its snapshot
 def test_participant_page_first_load_stays_within_budget(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with chromium() as browser, server(setup.database, "eventlet") as srv:
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -88,7 +88,7 @@ def _open_wall_of_30_ideas(setup) -> None:
 def test_participant_page_with_a_wall_of_30_ideas_stays_within_budget(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     _open_wall_of_30_ideas(setup)
-    with chromium() as browser, server(setup.database, "eventlet") as srv:
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -155,7 +155,7 @@ def test_every_page_of_a_workshop_has_an_ecoindex_of_at_least_85(tmp_path):
     pages = {"participant": f"/j/{setup.code}", "screen": f"/screen/{setup.screen}",
              "console": f"/f/{setup.facilitator}", "moderator": f"/m/{setup.moderator}"}
     measured = {}
-    with chromium() as browser, server(setup.database, "eventlet") as srv:
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
         for name, path in pages.items():
             dom: list[int] = []
             rows, sockets = _first_load(browser, srv.url + path, dom)
