@@ -7,6 +7,7 @@ import time
 
 import pytest
 from archive_helpers import seed_session, unzip
+from support import wait_until
 
 from live.archive import drawing, export, worker
 from live.render import charts
@@ -75,9 +76,7 @@ def test_chart_processes_draw_the_same_bytes_and_stop_with_the_worker(tmp_path):
         assert list((tmp_path / "charts").glob("*/*.png"))
     finally:
         worker.shutdown()
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
     assert not [pid for pid in pids if _alive(pid)], "chart processes outlived the archive worker"
 
 

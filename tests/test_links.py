@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import POSTGRES_URL, cid
+from support import wait_until
 
 from live.realtime import socketio
 from live.sessions import service
@@ -24,15 +25,6 @@ LINK = re.compile(r'href="http://[^/"]+/(f|m|screen)/([A-Za-z0-9_-]{20,64})"')
 def _links_in(page: str) -> dict[str, str]:
     roles = {"f": "facilitator", "m": "moderator", "screen": "screen"}
     return {roles[prefix]: token for prefix, token in LINK.findall(page)}
-
-
-def _wait(predicate, timeout: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def _cells(path) -> list[str]:
@@ -70,7 +62,7 @@ def test_rotating_the_screen_link_cuts_its_sockets_and_keeps_the_others(client, 
     assert screen.is_connected() and moderator.is_connected()
     response = client.post(f"/f/{live['facilitator']}/links/screen", headers={"Accept-Language": "en"})
     assert response.status_code == 303
-    assert _wait(lambda: not screen.is_connected(), 1.0), "the old screen socket is still connected"
+    assert wait_until(lambda: not screen.is_connected(), 1.0), "the old screen socket is still connected"
     assert moderator.is_connected() and console.is_connected()
     page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "New link issued" in page
@@ -89,7 +81,7 @@ def test_rotating_the_facilitator_link_moves_the_console_to_the_new_one(client, 
     response = client.post(f"/f/{live['facilitator']}/links/facilitator")
     new = response.headers["Location"].split("/f/")[1].split("#")[0]
     assert new != live["facilitator"]
-    assert _wait(lambda: not console.is_connected(), 1.0)
+    assert wait_until(lambda: not console.is_connected(), 1.0, step=0.01)
     assert client.get(f"/f/{live['facilitator']}").status_code == 404
     assert client.get(f"/f/{new}").status_code == 200
     assert client.post(f"/f/{live['facilitator']}/links/moderator").status_code == 404
@@ -99,7 +91,7 @@ def test_the_organiser_page_rotates_and_shows_the_new_link(client, live, staff):
     moderator = staff("moderator")
     response = client.post(f"/admin/sessions/{live['id']}/links/moderator")
     assert response.status_code == 303
-    assert _wait(lambda: not moderator.is_connected(), 1.0)
+    assert wait_until(lambda: not moderator.is_connected(), 1.0, step=0.01)
     links = _links_in(client.get(response.headers["Location"]).get_data(as_text=True))
     assert links["moderator"] != live["moderator"]
     assert links["facilitator"] == live["facilitator"] and links["screen"] == live["screen"]
@@ -129,7 +121,7 @@ def test_a_link_rotated_elsewhere_is_refused_at_the_next_event(app, live, staff)
     assert result.exit_code == 0 and "/screen/" in result.output
     ack = screen.emit("sync", {"cid": cid()}, callback=True)
     assert ack["ok"] is False and ack["error"]["code"] == "bad_token"
-    assert _wait(lambda: not screen.is_connected(), 1.0)
+    assert wait_until(lambda: not screen.is_connected(), 1.0, step=0.01)
 
 
 def test_links_issued_before_hashing_keep_working_and_can_be_renewed(tmp_path):
@@ -218,7 +210,7 @@ def test_rotation_cuts_an_open_socket_of_the_real_server_within_a_second(tmp_pat
             started = time.monotonic()
             with opener.open(request, timeout=10) as answer:
                 assert answer.status == 200  # followed the redirect to the console
-            assert _wait(lambda: not screen.connected, 1.0), "the old screen socket is still open"
+            assert wait_until(lambda: not screen.connected, 1.0), "the old screen socket is still open"
             assert time.monotonic() - started < 2.0
             # Refused, and told why (the page shows it).
             with pytest.raises(ConnectionError, match="bad_token.*no longer valid"):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import add_poll, cid, command
+from support import wait_until
 from test_boards_service import add_board
 from test_socket_wordclouds import add_cloud
 
@@ -307,10 +307,7 @@ def test_the_retention_command_leaves_unexported_sessions_unless_told(app, store
 
 def _wait_until_idle(app, timeout: float = 5) -> None:
     writer = app.extensions["palabre.writer"]
-    deadline = time.monotonic() + timeout
-    while writer.draining and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not writer.draining
+    assert wait_until(lambda: not writer.draining, timeout, step=0.01)
 
 
 def test_acks_expire_on_their_own(app, store, live, poll, phone):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 from live.render import pool as render_pool
 from live.render import wordcloud as render
@@ -26,9 +27,7 @@ C = {**B, "local": 1}
 def workers():
     """One started, warmed-up pool shared by this module's tests (spawning costs ~2 s)."""
     shared = RenderPool(workers=1).start()
-    deadline = time.monotonic() + 60
-    while not shared.ready() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(shared.ready, 60)
     yield shared
     shared.shutdown()
 
@@ -168,9 +167,7 @@ def test_workers_exit_when_the_server_process_dies():
                             timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
     pids = [int(pid) for pid in result.stdout.split()]
     assert len(pids) == 1
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
     assert not any(_alive(pid) for pid in pids)
 
 
@@ -213,13 +210,15 @@ def heartbeat():
         gaps.append(now - last)
         last = now
 
-spawn(heartbeat)
-sleep(0.05)
+beat = spawn(heartbeat)
+deadline = time.monotonic() + 10
+while not gaps and time.monotonic() < deadline:  # the heartbeat is running
+    sleep(0.01)
 started = time.perf_counter()
 svg = pool.render(wordcloud_input(300)).wait(sleep)
 seconds = time.perf_counter() - started
 state["on"] = False
-sleep(0.03)
+beat.wait() if sys.argv[1] == "eventlet" else beat.join()
 # No pool.shutdown(): the interpreter must still exit (eventlet used to hang here).
 print(json.dumps({"gap": max(gaps), "beats": len(gaps), "seconds": seconds, "bytes": len(svg)}))
 """

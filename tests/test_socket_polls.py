@@ -1,9 +1,9 @@
 """Socket.IO behaviour with the app's own test client: roles, rooms, votes, replays, pushes."""
 
-import time
 
 import pytest
 from conftest import add_poll, cid, command, events_named
+from support import wait_for_event
 
 from live.polls.model import Vote
 from live.realtime import socketio
@@ -13,19 +13,6 @@ from live.sessions.model import LiveSession
 def _options(sock):
     snap = events_named(sock, "snapshot")[-1]
     return [o["id"] for o in snap["current"]["options"]]
-
-
-def _wait_for(sock, name, predicate=lambda payload: True, timeout=2.0):
-    """Collect `name` events until one satisfies `predicate` (bounded in time)."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        for payload in events_named(sock, name):
-            seen.append(payload)
-            if predicate(payload):
-                return payload, seen
-        socketio.sleep(0.02)
-    return None, seen
 
 
 def test_participant_gets_a_snapshot_with_the_current_poll(phone, poll):
@@ -154,7 +141,8 @@ def test_screen_gets_coalesced_counts_and_results_only_once_revealed(phone, staf
     for sock in phones:
         assert sock.emit("vote", {"cid": cid(), "activity": poll, "choice": _options(sock)[0]},
                          callback=True)["ok"]
-    payload, seen = _wait_for(screen, "results", lambda p: p["answers"] == 5)
+    seen: list = []
+    payload = wait_for_event(screen, "results", lambda p: p["answers"] == 5, timeout=2.0, seen=seen)
     assert payload is not None and "results" not in payload
     assert len(seen) < 5  # coalesced, not one message per vote
     facilitator = staff("facilitator")
@@ -190,7 +178,7 @@ def test_screen_sees_the_participant_count_grow_when_phones_join(staff, phone, p
     screen = staff("screen")
     before = events_named(screen, "snapshot")[-1]["participants"]
     phone(), phone()
-    payload, _ = _wait_for(screen, "results", lambda p: p["participants"] == before + 2, timeout=3)
+    payload = wait_for_event(screen, "results", lambda p: p["participants"] == before + 2, timeout=3)
     assert payload is not None
 
 

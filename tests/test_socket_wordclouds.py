@@ -5,16 +5,14 @@ and what participants are actually sent."""
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import cid, command, events_named
-from support import pushes_settled
+from conftest import cid, command
+from support import pushes_settled, wait_for_event
 
-from live.realtime import socketio
 from live.render import pool as render_pool
 from live.sessions import service as sessions
 from live.wordclouds import service
@@ -64,13 +62,9 @@ def key_of(store, activity, text):
 
 def wait_cloud_push(sock, activity, timeout=8.0):
     """The `cloud` push (after the debounced render) that this socket receives next."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pushes = [p for p in events_named(sock, "cloud") if p["activity"] == activity]
-        if pushes:
-            return pushes[-1]
-        socketio.sleep(0.05)
-    raise AssertionError("no cloud push")
+    push = wait_for_event(sock, "cloud", lambda payload: payload["activity"] == activity, timeout)
+    assert push is not None, "no cloud push"
+    return push
 
 
 def svg_words(client, activity, token, v="x"):
