@@ -37,6 +37,7 @@ from support import (
     send_word,
     server,
     sqlite_url,
+    wait_until,
 )
 
 pytestmark = pytest.mark.server
@@ -92,15 +93,6 @@ def healthz(url: str) -> dict:
     status, _headers, body = http_get(url, "/healthz")
     assert status == 200, status
     return json.loads(body)
-
-
-def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())
 
 
 def options_of(client_snapshot: dict) -> list[int]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 from support import (
+    Listener,
     close_all,
     connect,
     http_get,
@@ -18,6 +18,7 @@ from support import (
     send_word,
     server,
     svg_words,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.server]
@@ -40,15 +41,18 @@ def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_pa
     with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
         try:
             _gap(srv.url)  # starts the heartbeat task
-            phones = join_phones(srv.url, setup, 30)
+            heard = Listener("cloud")
+            phones = [connect(srv.url, {"token": setup.screen, "lang": "en"}, listener=heard)]
+            phones += join_phones(srv.url, setup, 30)
             for n in range(300):
-                ack = send_word(phones[n % 30], setup, f"mot{n:03d}")
+                ack = send_word(phones[1 + n % 30], setup, f"mot{n:03d}")
                 assert ack["ok"], ack
-            time.sleep(1.5)  # let the debounced renders of the typing pass
+            # The typing's renders are over: the screen got its image, then no new one for
+            # longer than the renders' pace (at most one a second).
+            assert heard.wait_for(lambda listener: listener.count("cloud") > 0, 30), "no cloud push"
+            assert heard.quiet_for("cloud", 1.5, timeout=30), "the cloud kept being rendered"
             workers = _children(srv.process.pid)
             assert workers, "the render pool did not start with the server"
-            screen = connect(srv.url, {"token": setup.screen, "lang": "en"})
-            phones.append(screen)
             _gap(srv.url, reset=True)
             # A render the server has not cached yet (another version of the image, 300 words).
             assert len(svg_words(srv.url, setup, "heartbeat")) >= 150
@@ -58,9 +62,7 @@ def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_pa
         finally:
             close_all(phones)
         pid = srv.process.pid
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(w) for w in workers):
-        time.sleep(0.2)
+    wait_until(lambda: not any(_alive(w) for w in workers), 10)
     assert not [w for w in workers if _alive(w)], "render workers outlived the server"
     assert not _children(pid)
 
