@@ -126,6 +126,29 @@ def test_the_report_is_standalone(archive):
     assert "Compte rendu de la session" in html
 
 
+def test_a_french_session_gets_french_files(archive):
+    assert read_csv(archive["files"]["activities/01-poll.csv"], "fr")[0] == ["option", "votes", "pourcentage"]
+    html = archive["files"]["report.html"].decode()
+    assert "La session en bref" in html and "Session facts" not in html
+
+
+def test_every_archive_word_is_in_the_french_catalogue():
+    from babel.messages.pofile import read_po
+
+    from live.archive.labels import TRANSLATIONS, catalogue_entries, labels_for
+
+    with open(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", "rb") as source:
+        catalog = {(m.context, m.id): m.string for m in read_po(source, locale="fr")}
+    french = labels_for("fr")
+    for key, (context, msgid) in catalogue_entries().items():
+        assert catalog.get((context, msgid)), (key, context, msgid)
+        assert french[key] == catalog[context, msgid], key
+    assert labels_for("en")["state_hidden"] == labels_for("en")["mod_hide"] == "hidden"
+    hidden = [french[key] for key in ("hidden", "state_hidden", "mod_hide")]
+    assert hidden == ["masqué", "masquée", "masquages"]
+    assert labels_for("de") == french  # a language without a catalogue: French, as before
+
+
 def test_an_english_session_gets_english_files(store, live):
     with store.write() as db:
         from live.sessions import service

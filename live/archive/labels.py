@@ -1,126 +1,184 @@
 """Words of the archive files (CSV headers, charts, report), in the session's language.
 
-Archives are built away from any request (in a worker process) and always in the language
-of the session, not of whoever downloads them, so these words live here rather than in the
-request-bound gettext catalogue.
+Archives are built away from any request (in the archive worker process) and always in the
+language of the session, not of whoever downloads them. Their words are in the same gettext
+catalogue as the pages' (`translations/`), under contexts of their own (`msgctxt "archive"`,
+`"archive state"`, `"archive moderation"`: the same English word can be three French ones).
+The English is the msgid; other languages are read with Babel from the compiled catalogue
+(`messages.mo`), or from `messages.po` when it was not compiled.
 """
 
 from __future__ import annotations
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "field": "field", "value": "value", "votes": "votes", "percent": "percent",
-        "option": "option", "score": "score", "score_borda": "score (Borda count)",
-        "participant": "participant", "answer": "answer", "changes": "changes",
-        "first_answer": "first answer (UTC)", "last_change": "last change (UTC)",
-        "answers_n": "{n} answers", "at": "time (UTC)", "action": "action", "actor": "by",
-        "activity": "activity", "detail": "detail", "joined_at": "joined (UTC)",
-        "display_name": "display name", "text": "text", "author": "author", "state": "state",
-        "column": "column", "count": "count", "word": "word", "group": "group",
-        "report": "Session report", "event_report": "Event synthesis",
-        "facts": "Session facts", "event": "Event", "session": "Session", "kind": "Format",
-        "place": "Place", "date": "Date", "language": "Language", "started": "Started",
-        "ended": "Ended", "participants": "Participants", "activities": "Activities",
-        "participation": "Participation over time", "joins": "participants joined (total)",
-        "answers_per_bucket": "answers per {minutes} min", "time_axis": "time (UTC)",
-        "results": "Results", "no_answers": "No answers.", "top_ideas": "Top ideas",
-        "top_questions": "Top questions", "moderation": "Moderation",
-        "moderation_none": "No moderation action was recorded.", "timeline": "Timeline",
-        "opened": "opened", "closed": "closed", "mean": "mean",
-        "generated": "Archive produced by Palabre on {at} (UTC). Schema version {version}.",
-        "purged": "Participant-level data was purged on {at}: only aggregates and texts remain.",
-        "imported": "This session was imported from another Palabre instance (read only).",
-        "round_table": "round table", "workshop": "workshop",
-        "poll": "poll", "wordcloud": "word cloud", "ideas": "idea wall", "questions": "Q&A",
-        "single": "single choice", "multiple": "multiple choice", "scale": "rating scale",
-        "ranking": "ranking", "draft": "draft", "open": "open", "live": "live",
-        "sessions": "Sessions", "polls_side_by_side": "Polls side by side",
-        "all_words": "Every word of the event", "ideas_ranked": "Ideas, ranked",
-        "questions_ranked": "Questions, ranked", "none": "None.",
-        "chart_alt": "Bar chart: {title}", "files": "Files of this archive",
-        "rank": "rank", "total": "total", "no_participant_data": "not kept",
-        "answers_total": "Answers (all activities)", "mean_is": "Mean:", "decimal": ".",
-        "spellings": "spellings", "merged_keys": "groups merged into it", "hidden": "hidden",
-        "held": "held back", "released": "released", "merged_into": "merged into",
-        "sent_at": "sent (UTC)", "withdrawn_at": "withdrawn (UTC)", "yes": "yes", "no": "no",
-        "item": "item", "signed": "signed", "pinned": "pinned", "answered": "answered",
-        "highlighted": "highlighted", "original_text": "text as sent", "slot": "dot",
-        "moderator": "moderator", "cloud_alt": "Word cloud: {title}",
-        "words_n": "{n} entries from {people} participants", "items_n": "{n} contributions",
-        "contributors": "{n} contributors", "shown_of": "{shown} of {total} groups shown",
-        "state_pending": "waiting", "state_visible": "published (not reviewed)",
-        "state_approved": "approved", "state_rejected": "rejected", "state_hidden": "hidden",
-        "state_withdrawn": "withdrawn", "state_merged": "merged",
-        "mod_approve": "approved", "mod_reject": "rejected", "mod_hide": "hidden",
-        "mod_pin": "pinned", "mod_unpin": "unpinned", "mod_highlight": "highlighted",
-        "mod_unhighlight": "highlight removed", "mod_answer": "marked answered",
-        "mod_unanswer": "answered mark removed", "mod_edit": "edited", "mod_move": "moved",
-        "mod_merge": "merged (target)", "mod_merged_into": "merged into another",
-        "mod_current": "being answered", "mod_word_hide": "word hidden",
-        "mod_word_restore": "word shown again", "mod_word_merge": "words merged",
-        "mod_word_unmerge": "words unmerged", "mod_word_release": "held word released",
-        "mod_word_hold": "word held back", "mod_board_display": "display changed",
-    },
-    "fr": {
-        "field": "champ", "value": "valeur", "votes": "votes", "percent": "pourcentage",
-        "option": "option", "score": "score", "score_borda": "score (méthode de Borda)",
-        "participant": "participant", "answer": "réponse", "changes": "modifications",
-        "first_answer": "première réponse (UTC)", "last_change": "dernière modification (UTC)",
-        "answers_n": "{n} réponses", "at": "heure (UTC)", "action": "action", "actor": "par",
-        "activity": "activité", "detail": "détail", "joined_at": "arrivée (UTC)",
-        "display_name": "nom affiché", "text": "texte", "author": "auteur", "state": "état",
-        "column": "colonne", "count": "nombre", "word": "mot", "group": "groupe",
-        "report": "Compte rendu de la session", "event_report": "Synthèse de l’événement",
-        "facts": "La session en bref", "event": "Événement", "session": "Session",
-        "kind": "Format", "place": "Lieu", "date": "Date", "language": "Langue",
-        "started": "Début", "ended": "Fin", "participants": "Participants",
-        "activities": "Activités", "participation": "Participation dans le temps",
-        "joins": "participants arrivés (cumul)",
-        "answers_per_bucket": "réponses par tranche de {minutes} min",
-        "time_axis": "heure (UTC)", "results": "Résultats", "no_answers": "Aucune réponse.",
-        "top_ideas": "Idées les plus soutenues", "top_questions": "Questions les plus soutenues",
-        "moderation": "Modération", "moderation_none": "Aucune action de modération enregistrée.",
-        "timeline": "Déroulé", "opened": "ouverte", "closed": "fermée", "mean": "moyenne",
-        "generated": "Archive produite par Palabre le {at} (UTC). Version du schéma : {version}.",
-        "purged": "Les données individuelles des participants ont été purgées le {at} : "
-                  "seuls les agrégats et les textes restent.",
-        "imported": "Cette session a été importée d’une autre instance de Palabre (lecture seule).",
-        "round_table": "table ronde", "workshop": "atelier",
-        "poll": "sondage", "wordcloud": "nuage de mots", "ideas": "mur d’idées",
-        "questions": "questions-réponses", "single": "choix unique", "multiple": "choix multiple",
-        "scale": "échelle de notation", "ranking": "classement", "draft": "brouillon",
-        "open": "ouverte", "live": "en cours", "sessions": "Sessions",
-        "polls_side_by_side": "Les sondages côte à côte", "all_words": "Tous les mots de l’événement",
-        "ideas_ranked": "Les idées, classées", "questions_ranked": "Les questions, classées",
-        "none": "Aucune.", "chart_alt": "Diagramme en barres : {title}",
-        "files": "Fichiers de cette archive", "rank": "rang", "total": "total",
-        "no_participant_data": "non conservé",
-        "answers_total": "Réponses (toutes activités)", "mean_is": "Moyenne :", "decimal": ",",
-        "spellings": "graphies", "merged_keys": "groupes fusionnés dedans", "hidden": "masqué",
-        "held": "retenu", "released": "libéré", "merged_into": "fusionné dans",
-        "sent_at": "envoi (UTC)", "withdrawn_at": "retrait (UTC)", "yes": "oui", "no": "non",
-        "item": "contribution", "signed": "signature", "pinned": "épinglée", "answered": "répondue",
-        "highlighted": "mise en avant", "original_text": "texte envoyé", "slot": "gommette",
-        "moderator": "modérateur", "cloud_alt": "Nuage de mots : {title}",
-        "words_n": "{n} mots de {people} participants", "items_n": "{n} contributions",
-        "contributors": "{n} contributeurs", "shown_of": "{shown} groupes affichés sur {total}",
-        "state_pending": "en attente", "state_visible": "publiée (non relue)",
-        "state_approved": "approuvée", "state_rejected": "refusée", "state_hidden": "masquée",
-        "state_withdrawn": "retirée", "state_merged": "fusionnée",
-        "mod_approve": "approbations", "mod_reject": "refus", "mod_hide": "masquages",
-        "mod_pin": "épinglages", "mod_unpin": "désépinglages", "mod_highlight": "mises en avant",
-        "mod_unhighlight": "mises en avant retirées", "mod_answer": "marquées répondues",
-        "mod_unanswer": "marques « répondue » retirées", "mod_edit": "corrections",
-        "mod_move": "déplacements", "mod_merge": "fusions (cible)",
-        "mod_merged_into": "fusionnées dans une autre", "mod_current": "questions en cours",
-        "mod_word_hide": "mots masqués", "mod_word_restore": "mots réaffichés",
-        "mod_word_merge": "mots fusionnés", "mod_word_unmerge": "fusions de mots annulées",
-        "mod_word_release": "mots retenus libérés", "mod_word_hold": "mots retenus",
-        "mod_board_display": "changements d’affichage",
-    },
-}
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+DEFAULT = "fr"  # the language of a session whose own has no catalogue
+
+Pgettext = Callable[[str, str], str]
 
 
 def labels_for(locale: str) -> dict[str, str]:
     """The archive's words in `locale` (French by default)."""
-    return LABELS.get(locale, LABELS["fr"])
+    return dict(_labels(locale if locale == "en" or _has_catalogue(locale) else DEFAULT))
+
+
+def catalogue_entries() -> dict[str, tuple[str, str]]:
+    """Every archive word: its key and its (msgctxt, msgid) in the catalogue."""
+    return _tables(lambda context, text: (context, text))
+
+
+@lru_cache(maxsize=8)
+def _labels(locale: str) -> dict[str, str]:
+    return _tables(_english if locale == "en" else _translations(locale).pgettext)
+
+
+def _tables(pgettext):
+    return {**_files_words(pgettext), **_report_words(pgettext), **_moderation_words(pgettext)}
+
+
+def _english(_context: str, text: str) -> str:
+    return text
+
+
+def _has_catalogue(locale: str) -> bool:
+    return (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").is_file()
+
+
+def _translations(locale: str) -> NullTranslations:
+    compiled = Translations.load(str(TRANSLATIONS), [locale])
+    if isinstance(compiled, Translations):
+        return compiled
+    with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
+        catalog = read_po(source, locale=locale)
+    translations = NullTranslations()
+    translated = {(message.context, message.id): message.string for message in catalog
+                  if isinstance(message.id, str) and message.string}
+    translations.pgettext = lambda context, text: translated.get((context, text), text)
+    return translations
+
+
+def _files_words(pgettext: Pgettext) -> dict:
+    """CSV headers and values, charts."""
+    return {
+        "field": pgettext("archive", "field"), "value": pgettext("archive", "value"),
+        "votes": pgettext("archive", "votes"), "percent": pgettext("archive", "percent"),
+        "option": pgettext("archive", "option"), "score": pgettext("archive", "score"),
+        "score_borda": pgettext("archive", "score (Borda count)"),
+        "participant": pgettext("archive", "participant"), "answer": pgettext("archive", "answer"),
+        "changes": pgettext("archive", "changes"),
+        "first_answer": pgettext("archive", "first answer (UTC)"),
+        "last_change": pgettext("archive", "last change (UTC)"),
+        "answers_n": pgettext("archive", "{n} answers"), "at": pgettext("archive", "time (UTC)"),
+        "action": pgettext("archive", "action"), "actor": pgettext("archive", "by"),
+        "activity": pgettext("archive", "activity"), "detail": pgettext("archive", "detail"),
+        "joined_at": pgettext("archive", "joined (UTC)"),
+        "display_name": pgettext("archive", "display name"), "text": pgettext("archive", "text"),
+        "author": pgettext("archive", "author"), "state": pgettext("archive", "state"),
+        "column": pgettext("archive", "column"), "count": pgettext("archive", "count"),
+        "word": pgettext("archive", "word"), "group": pgettext("archive", "group"),
+        "report": pgettext("archive", "Session report"),
+        "event_report": pgettext("archive", "Event synthesis"),
+        "facts": pgettext("archive", "Session facts"), "event": pgettext("archive", "Event"),
+        "session": pgettext("archive", "Session"), "kind": pgettext("archive", "Format"),
+        "place": pgettext("archive", "Place"), "date": pgettext("archive", "Date"),
+        "language": pgettext("archive", "Language"), "started": pgettext("archive", "Started"),
+        "ended": pgettext("archive", "Ended"), "participants": pgettext("archive", "Participants"),
+        "activities": pgettext("archive", "Activities"),
+        "participation": pgettext("archive", "Participation over time"),
+        "joins": pgettext("archive", "participants joined (total)"),
+        "answers_per_bucket": pgettext("archive", "answers per {minutes} min"),
+        "time_axis": pgettext("archive", "time (UTC)"), "results": pgettext("archive", "Results"),
+        "no_answers": pgettext("archive", "No answers."), "top_ideas": pgettext("archive", "Top ideas"),
+        "top_questions": pgettext("archive", "Top questions"),
+        "moderation": pgettext("archive", "Moderation"),
+        "moderation_none": pgettext("archive", "No moderation action was recorded."),
+        "timeline": pgettext("archive", "Timeline"), "opened": pgettext("archive", "opened"),
+        "closed": pgettext("archive", "closed"),
+    }
+
+
+def _report_words(pgettext: Pgettext) -> dict:
+    """The report and the synthesis."""
+    return {
+        "mean": pgettext("archive", "mean"),
+        "generated": pgettext(
+            "archive", "Archive produced by Palabre on {at} (UTC). Schema version {version}."),
+        "purged": pgettext(
+            "archive", "Participant-level data was purged on {at}: only aggregates and texts remain."),
+        "imported": pgettext(
+            "archive", "This session was imported from another Palabre instance (read only)."),
+        "round_table": pgettext("archive", "round table"), "workshop": pgettext("archive", "workshop"),
+        "poll": pgettext("archive", "poll"), "wordcloud": pgettext("archive", "word cloud"),
+        "ideas": pgettext("archive", "idea wall"), "questions": pgettext("archive", "Q&A"),
+        "single": pgettext("archive", "single choice"),
+        "multiple": pgettext("archive", "multiple choice"), "scale": pgettext("archive", "rating scale"),
+        "ranking": pgettext("archive", "ranking"), "draft": pgettext("archive", "draft"),
+        "open": pgettext("archive", "open"), "live": pgettext("archive", "live"),
+        "sessions": pgettext("archive", "Sessions"),
+        "polls_side_by_side": pgettext("archive", "Polls side by side"),
+        "all_words": pgettext("archive", "Every word of the event"),
+        "ideas_ranked": pgettext("archive", "Ideas, ranked"),
+        "questions_ranked": pgettext("archive", "Questions, ranked"),
+        "none": pgettext("archive", "None."), "chart_alt": pgettext("archive", "Bar chart: {title}"),
+        "files": pgettext("archive", "Files of this archive"), "rank": pgettext("archive", "rank"),
+        "total": pgettext("archive", "total"), "no_participant_data": pgettext("archive", "not kept"),
+        "answers_total": pgettext("archive", "Answers (all activities)"),
+        "mean_is": pgettext("archive", "Mean:"), "decimal": pgettext("archive", "."),
+        "spellings": pgettext("archive", "spellings"),
+        "merged_keys": pgettext("archive", "groups merged into it"),
+        "hidden": pgettext("archive", "hidden"), "held": pgettext("archive", "held back"),
+        "released": pgettext("archive", "released"), "merged_into": pgettext("archive", "merged into"),
+        "sent_at": pgettext("archive", "sent (UTC)"),
+        "withdrawn_at": pgettext("archive", "withdrawn (UTC)"), "yes": pgettext("archive", "yes"),
+        "no": pgettext("archive", "no"), "item": pgettext("archive", "item"),
+        "signed": pgettext("archive", "signed"), "pinned": pgettext("archive", "pinned"),
+        "answered": pgettext("archive", "answered"), "highlighted": pgettext("archive", "highlighted"),
+        "original_text": pgettext("archive", "text as sent"), "slot": pgettext("archive", "dot"),
+        "moderator": pgettext("archive", "moderator"),
+        "cloud_alt": pgettext("archive", "Word cloud: {title}"),
+        "words_n": pgettext("archive", "{n} entries from {people} participants"),
+        "items_n": pgettext("archive", "{n} contributions"),
+        "contributors": pgettext("archive", "{n} contributors"),
+        "shown_of": pgettext("archive", "{shown} of {total} groups shown"),
+    }
+
+
+def _moderation_words(pgettext: Pgettext) -> dict:
+    """States of contributions and moderation actions (contexts of their own: "hidden" is
+    "masquée" as a state, "masquages" as a count of actions)."""
+    return {
+        "state_pending": pgettext("archive state", "waiting"),
+        "state_visible": pgettext("archive state", "published (not reviewed)"),
+        "state_approved": pgettext("archive state", "approved"),
+        "state_rejected": pgettext("archive state", "rejected"),
+        "state_hidden": pgettext("archive state", "hidden"),
+        "state_withdrawn": pgettext("archive state", "withdrawn"),
+        "state_merged": pgettext("archive state", "merged"),
+        "mod_approve": pgettext("archive moderation", "approved"),
+        "mod_reject": pgettext("archive moderation", "rejected"),
+        "mod_hide": pgettext("archive moderation", "hidden"),
+        "mod_pin": pgettext("archive moderation", "pinned"),
+        "mod_unpin": pgettext("archive moderation", "unpinned"),
+        "mod_highlight": pgettext("archive moderation", "highlighted"),
+        "mod_unhighlight": pgettext("archive moderation", "highlight removed"),
+        "mod_answer": pgettext("archive moderation", "marked answered"),
+        "mod_unanswer": pgettext("archive moderation", "answered mark removed"),
+        "mod_edit": pgettext("archive moderation", "edited"),
+        "mod_move": pgettext("archive moderation", "moved"),
+        "mod_merge": pgettext("archive moderation", "merged (target)"),
+        "mod_merged_into": pgettext("archive moderation", "merged into another"),
+        "mod_current": pgettext("archive moderation", "being answered"),
+        "mod_word_hide": pgettext("archive moderation", "word hidden"),
+        "mod_word_restore": pgettext("archive moderation", "word shown again"),
+        "mod_word_merge": pgettext("archive moderation", "words merged"),
+        "mod_word_unmerge": pgettext("archive moderation", "words unmerged"),
+        "mod_word_release": pgettext("archive moderation", "held word released"),
+        "mod_word_hold": pgettext("archive moderation", "word held back"),
+        "mod_board_display": pgettext("archive moderation", "display changed"),
+    }
