@@ -5,7 +5,7 @@ language of the session, not of whoever downloads them. Their words are in the s
 catalogue as the pages' (`translations/`), under contexts of their own (`msgctxt "archive"`,
 `"archive state"`, `"archive moderation"`: the same English word can be three French ones).
 The English is the msgid; other languages are read with Babel from the compiled catalogue
-(`messages.mo`), or from `messages.po` when it was not compiled.
+(`messages.mo`), or from `messages.po` when it was not compiled since its last change.
 """
 
 from __future__ import annotations
@@ -51,10 +51,17 @@ def _has_catalogue(locale: str) -> bool:
 
 
 def _translations(locale: str) -> NullTranslations:
-    compiled = Translations.load(str(TRANSLATIONS), [locale])
+    """The compiled catalogue if it is up to date, else the source one (a stale .mo after an
+    update of messages.po would give English words to a French archive)."""
+    folder = TRANSLATIONS / locale / "LC_MESSAGES"
+    try:
+        fresh = (folder / "messages.mo").stat().st_mtime >= (folder / "messages.po").stat().st_mtime
+    except OSError:
+        fresh = False
+    compiled = Translations.load(str(TRANSLATIONS), [locale]) if fresh else None
     if isinstance(compiled, Translations):
         return compiled
-    with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
+    with open(folder / "messages.po", "rb") as source:
         catalog = read_po(source, locale=locale)
     translations = NullTranslations()
     translated = {(message.context, message.id): message.string for message in catalog
