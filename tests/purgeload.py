@@ -176,7 +176,7 @@ def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
         loop_gap(base, reset=True)
         for _ in range(BASELINE_VOTES):
             vote()
-            time.sleep(0.03)
+            time.sleep(0.03)  # a phone's voting pace (the load), not a wait for something
         baseline = loop_gap(base, reset=True)
         status, page, cookie = get_page(base, f"/admin/archive/sessions/{big}/purge")
         if status != 200:
@@ -199,7 +199,7 @@ def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
                 break
             votes += 1
             acked += vote()
-            time.sleep(0.03)
+            time.sleep(0.03)  # a phone's voting pace (the load), not a wait for something
         seconds = time.monotonic() - started
         gap = loop_gap(base)
         job = latest_job(database)

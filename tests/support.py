@@ -187,6 +187,25 @@ def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) 
     return bool(predicate())
 
 
+def goto_live(page, url: str, timeout: float = 15.0) -> None:
+    """Open `url` in a Playwright page and wait (at most `timeout` s) until its socket has received
+    the server's `snapshot`: the page is live and the server's pushes reach it."""
+    heard: list[bool] = []
+
+    def watch(websocket):
+        websocket.on("framereceived", lambda frame: '"snapshot"' in str(frame) and heard.append(True))
+
+    page.on("websocket", watch)
+    try:
+        page.goto(url)
+        deadline = time.monotonic() + timeout
+        while not heard and time.monotonic() < deadline:
+            page.wait_for_timeout(20)  # lets Playwright deliver the page's events meanwhile
+    finally:
+        page.remove_listener("websocket", watch)
+    assert heard, f"{url}: the page's socket never received its snapshot"
+
+
 # --- the app's own test client (flask-socketio) -------------------------------------------
 
 def wait_for_event(sock, name: str, predicate=lambda payload: True, timeout: float = 3.0,

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support import chromium, query, server
+from support import chromium, playwright_or_skip, query, server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -73,16 +73,24 @@ def _setup(database: Path) -> dict:
         store.dispose()
 
 
-def _fits(page) -> bool:
-    """Nothing of the board is cut: every card lies inside the slide body."""
-    return page.evaluate("""() => {
+def _fits(page, timeout: float = 3.0) -> bool:
+    """Nothing of the board is cut: every card lies inside the slide body (waiting at most
+    `timeout` seconds for the layout to settle)."""
+    try:
+        page.wait_for_function(FITS, timeout=timeout * 1000)
+    except playwright_or_skip().TimeoutError:
+        return False
+    return True
+
+
+FITS = """() => {
       const body = document.querySelector('.slide-body');
       if (!body) return false;
       const limit = body.getBoundingClientRect().bottom + 1;
       const cards = [...document.querySelectorAll('.board-screen .card')];
       return body.scrollHeight <= body.clientHeight + 1 &&
         cards.every(c => c.getBoundingClientRect().bottom <= limit);
-    }""")
+    }"""
 
 
 def test_a_workshop_with_three_columns_and_a_panel_q_and_a_end_to_end(tmp_path):
@@ -304,7 +312,6 @@ def _reveal_and_spotlight(w) -> None:
     screen.locator(".card-votes").first.wait_for(timeout=5000)
     for page in (screen, small):
         page.locator(".card.is-pinned").wait_for(timeout=5000)
-        page.wait_for_timeout(300)
         assert _fits(page), "the wall is cut"
     assert screen.locator(".column").nth(2).locator(".card-text", has_text="Mutualiser").count() == 1  # moved
     assert screen.locator(".card.is-highlighted").count() == 1
@@ -365,7 +372,6 @@ def _q_and_a(w) -> None:
     mod_a.locator(f"#item-{qids[0]}").wait_for(timeout=5000)
     for page in (screen, small):
         page.locator(".qa-done .card").first.wait_for(timeout=3000)
-        page.wait_for_timeout(300)
         assert _fits(page), "the Q&A is cut"
         assert page.locator(".qa-top .card").count() >= 1
     assert screen.locator(".qa-current .card-meta", has_text="Claire").count() == 1

@@ -101,7 +101,7 @@ def _baseline(get, vote) -> float:
         time.sleep(0.2)  # the server starting (its worker warming up) is not what is measured
     for index in range(40):
         assert vote(index)
-        time.sleep(0.05)
+        time.sleep(0.05)  # a phone's voting pace (the load), not a wait for something
     return json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"]
 
 
@@ -148,7 +148,7 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
                 for _ in range(5):  # a phone voting next door, about ten times a second
                     votes += 1
                     acked += vote(votes)
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # the phone's pace, as above
                 progress = get(progress_url.removeprefix(base))
                 seen.add(re.sub(r"\s+", " ", re.search(r"<main.*</main>", progress, re.S).group(0)))
             took = time.monotonic() - started

@@ -190,7 +190,9 @@ def _first_load(browser, url: str, dom: list | None = None) -> tuple[list[dict],
         deadline = time.monotonic() + LIVE_TIMEOUT
         while time.monotonic() < deadline and not any(s["snapshot"] for s in sockets):
             page.wait_for_timeout(50)
-        page.wait_for_timeout(500)  # late requests of the first load (none expected)
+        # A measuring window, not synchronisation: a late request of the first load (none is
+        # expected) would be counted if it came within it.
+        page.wait_for_timeout(500)
 
         if dom is not None:
             dom.append(page.evaluate("document.getElementsByTagName('*').length"
