@@ -187,6 +187,21 @@ def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) 
     return bool(predicate())
 
 
+def process_alive(pid: int) -> bool:
+    """True while process `pid` runs (a zombie has exited, whoever reaps it)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def still_running(pids, timeout: float = 10) -> list[int]:
+    """Wait (at most `timeout` s) until every process of `pids` has exited; those that have not."""
+    wait_until(lambda: not any(process_alive(pid) for pid in pids), timeout)
+    return [pid for pid in pids if process_alive(pid)]
+
+
 def goto_live(page, url: str, timeout: float = 15.0) -> None:
     """Open `url` in a Playwright page and wait (at most `timeout` s) until its socket has received
     the server's `snapshot`: the page is live and the server's pushes reach it."""

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from archive_helpers import seed_session, unzip
-from support import wait_until
+from support import still_running
 
 from live.archive import drawing, export, worker
 from live.render import charts
@@ -76,8 +76,7 @@ def test_chart_processes_draw_the_same_bytes_and_stop_with_the_worker(tmp_path):
         assert list((tmp_path / "charts").glob("*/*.png"))
     finally:
         worker.shutdown()
-    wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
-    assert not [pid for pid in pids if _alive(pid)], "chart processes outlived the archive worker"
+    assert still_running(pids) == [], "chart processes outlived the archive worker"
 
 
 def test_the_worker_with_chart_processes_builds_the_same_files(store, live, tmp_path):
@@ -108,11 +107,3 @@ def _draw_in_worker(spec: dict) -> dict:
         return drawer(spec)
     finally:
         drawer.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

@@ -12,25 +12,11 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from support import process_alive, still_running
 
 from live.procpool import PoolFull, ProcessPool
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
-def _wait_gone(pids: list[int], seconds: float = 10) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return [pid for pid in pids if _alive(pid)]
 
 
 @pytest.fixture
@@ -66,12 +52,12 @@ def test_warm_starts_every_worker_now():
 def test_a_killed_worker_is_replaced(pool):
     first = pool.run(os.getpid)
     os.kill(first, signal.SIGKILL)
-    assert _wait_gone([first]) == []
+    assert still_running([first]) == []
     # The call under way when the worker died runs again in a fresh one.
     assert pool.run(os.getpid) not in (first, None)
     second = pool.run(os.getpid)
     os.kill(second, signal.SIGKILL)
-    _wait_gone([second])
+    still_running([second])
     assert pool.submit(os.getpid).result(timeout=60) != second
 
 
@@ -91,7 +77,7 @@ def test_at_most_max_pending_calls_wait():
 def test_shutdown_stops_the_workers_and_the_pool_can_start_again(pool):
     pids = [pool.run(os.getpid)]
     pool.shutdown()
-    assert _wait_gone(pids) == [] and not pool.running
+    assert still_running(pids) == [] and not pool.running
     assert pool.run(os.getpid) not in pids
 
 
@@ -99,10 +85,10 @@ def test_forked_daemonic_workers_from_a_spawned_worker_stop_with_it(pool):
     if not hasattr(os, "fork"):
         pytest.skip("no fork on this system")
     children = pool.run(_fork_pool_pids)
-    assert len(children) == 2 and all(_alive(pid) for pid in children)
+    assert len(children) == 2 and all(process_alive(pid) for pid in children)
     parent = pool.worker_pids()[0]
     os.kill(parent, signal.SIGKILL)  # no chance to stop its children: they must notice
-    assert _wait_gone(children) == []
+    assert still_running(children) == []
 
 
 def _fork_pool_pids() -> list[int]:
@@ -128,7 +114,7 @@ def test_workers_exit_when_their_parent_is_killed():
             "print(*[f.result() for f in pool.warm()], flush=True)\nos._exit(1)")
     pids = [int(pid) for pid in _python(code).stdout.split()]
     assert len(pids) == 2
-    assert _wait_gone(pids) == []
+    assert still_running(pids) == []
 
 
 def test_an_eventlet_parent_exits_without_stopping_its_pool():
@@ -138,4 +124,4 @@ def test_an_eventlet_parent_exits_without_stopping_its_pool():
             "pool = ProcessPool(1)\nprint(pool.run(os.getpid), flush=True)\n")
     result = _python(code)
     assert result.returncode == 0, result.stderr
-    assert _wait_gone([int(result.stdout.split()[0])]) == []
+    assert still_running([int(result.stdout.split()[0])]) == []

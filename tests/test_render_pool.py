@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import wait_until
+from support import process_alive, still_running, wait_until
 
 from live.render import pool as render_pool
 from live.render import wordcloud as render
@@ -43,14 +43,6 @@ def pool(workers):
 
 def _finish(*jobs, timeout: float = 30):
     return [job.wait(time.sleep, interval=0.01, timeout=timeout) for job in jobs]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status  # a zombie has exited, whoever reaps it
 
 
 def test_a_worker_renders_what_the_renderer_renders(pool):
@@ -151,9 +143,9 @@ def test_shutdown_stops_every_worker():
     pool = RenderPool(workers=1).start()
     pending = pool.render({"arrêt": 1})
     pids = pool.worker_pids()
-    assert len(pids) == 1 and _alive(pids[0])
+    assert len(pids) == 1 and process_alive(pids[0])
     pool.shutdown()
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
     with pytest.raises(RenderError):
         pending.result()  # unfinished work fails loudly rather than hanging
 
@@ -167,8 +159,7 @@ def test_workers_exit_when_the_server_process_dies():
                             timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
     pids = [int(pid) for pid in result.stdout.split()]
     assert len(pids) == 1
-    wait_until(lambda: not any(_alive(pid) for pid in pids), 10)
-    assert not any(_alive(pid) for pid in pids)
+    assert still_running(pids) == []
 
 
 def test_the_server_process_never_loads_the_renderer():

@@ -4,7 +4,6 @@ render workers stop with it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
 import pytest
@@ -17,8 +16,8 @@ from support import (
     prepare_wordcloud,
     send_word,
     server,
+    still_running,
     svg_words,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.server]
@@ -62,18 +61,5 @@ def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_pa
         finally:
             close_all(phones)
         pid = srv.process.pid
-    wait_until(lambda: not any(_alive(w) for w in workers), 10)
-    assert not [w for w in workers if _alive(w)], "render workers outlived the server"
+    assert still_running(workers) == [], "render workers outlived the server"
     assert not _children(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
