@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_socketio(app)
     app.after_request(_security_headers)
     app.before_request(_remember_language)
+    app.before_request(auth.organiser_pages_guard)  # after every other check, as a blueprint's
     app.context_processor(_template_globals)
     return app
 

@@ -79,9 +79,23 @@ def check_password(candidate: str) -> bool:
     return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
 
 
+ORGANISER_PATH = "/admin/"  # every page under it is the organiser's...
+OPEN_ENDPOINTS = ("admin.login", "admin.logout")  # ...but these
+
+
+def organiser_pages_guard():
+    """The app's one guard of organiser pages (a `before_request`, after the Host, Origin and
+    CSRF checks): any page under /admin/ but the login and logout is `organiser_guard`'s."""
+    if request.endpoint is None or request.endpoint in OPEN_ENDPOINTS:
+        return None  # no such page (404 as for anyone), or the door in
+    if not request.path.startswith(ORGANISER_PATH):
+        return None
+    return organiser_guard()
+
+
 def organiser_guard():
-    """For `before_request` of organiser pages: None when allowed, else a redirect to the login
-    form (GET, password set) or a 403 page saying what is missing."""
+    """None when the organiser is allowed, else a redirect to the login form (GET, password
+    set) or a 403 page saying what is missing."""
     from flask import abort, redirect, url_for
 
     from live.i18n import message

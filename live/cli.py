@@ -13,11 +13,7 @@ from live.errors import DomainError
 from live.i18n import message
 from live.netinfo import public_base_url
 from live.sessions import service
-from live.store import upgrade
-
-
-def _store():
-    return current_app.extensions["palabre.store"]
+from live.store import app_store, upgrade
 
 
 def _links(live_session) -> dict:
@@ -34,7 +30,7 @@ def _links(live_session) -> dict:
 
 def _write(fn):
     try:
-        with _store().write() as db:
+        with app_store().write() as db:
             return fn(db)
     except DomainError as exc:
         raise click.ClickException(message(exc.code, **exc.params)) from None
@@ -54,7 +50,7 @@ def register(app: Flask) -> None:
 @db_group.command("upgrade")
 def db_upgrade():
     """Create or migrate the database to the newest schema."""
-    upgrade(_store().url)
+    upgrade(app_store().url)
     click.echo("database is up to date")
 
 
@@ -65,7 +61,7 @@ def db_backup(output):
     """Copy the database while the server runs (SQLite backup API, or pg_dump)."""
     from live import backup
 
-    url = _store().url
+    url = app_store().url
     target = Path(output) if output else backup.default_target(url, current_app.instance_path)
     try:
         written = backup.backup(url, target)
@@ -81,11 +77,11 @@ def db_restore(source, yes):
     """Replace the database with a backup (stop the server first)."""
     from live import backup
 
-    url = _store().url
+    url = app_store().url
     if not yes:
         click.confirm(f"Replace everything in the database with {source}? Stop the server first.",
                       abort=True)
-    _store().dispose()
+    app_store().dispose()
     try:
         saved = backup.restore(url, Path(source))
     except (backup.BackupError, OSError) as exc:
@@ -129,7 +125,7 @@ def session_create(event_id, kind, title, place, when, locale):
 @click.argument("session_id", type=int)
 def session_links(session_id):
     """Print a session's join code and capability links."""
-    with _store().read() as db:
+    with app_store().read() as db:
         try:
             live_session = service.get_session(db, session_id)
         except DomainError as exc:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError
 from live import acks
 from live.errors import DomainError
 from live.packets import TolerantPacket
-from live.store import storage_problem
+from live.store import app_store, storage_problem
 
 log = logging.getLogger(__name__)
 # Malformed packets are read as the client leaving, without a traceback (live/packets.py).
@@ -87,11 +87,6 @@ def connection() -> Connection | None:
 def connection_count() -> int:
     """How many sockets this process holds."""
     return len(_connections)
-
-
-def store():
-    """The application's store."""
-    return current_app.extensions["palabre.store"]
 
 
 # --- handler wrapper ------------------------------------------------------------------------
@@ -181,7 +176,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
     cid = payload["cid"]
     try:
         if not write:
-            with store().read() as db:
+            with app_store().read() as db:
                 ctx = Context(db, conn)
                 response = {"ok": True, **fn(ctx, payload)}
         else:

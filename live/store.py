@@ -138,6 +138,14 @@ _POSTGRES_PROBLEMS = {"53100": "storage_full", "55P03": "database_busy", "40P01"
                       "40001": "database_busy", "57014": "database_busy"}
 
 
+def app_store() -> Store:
+    """The store of the Flask app handling this request or socket event (the one helper: the
+    HTTP doors know it as `live.web.store`)."""
+    from flask import current_app
+
+    return current_app.extensions["palabre.store"]
+
+
 def storage_problem(exc: BaseException | None) -> str | None:
     """"database_busy" or "storage_full" if `exc` (or what caused it) says the database could
     not write for now."""

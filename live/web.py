@@ -1,4 +1,5 @@
-"""Small helpers shared by the HTTP blueprints: the store, form writes, error pages.
+"""Small helpers shared by the doors: the app's store (HTTP, sockets, the CLI), form writes,
+error pages.
 
 They know no feature; who may act on a session (capability links, participants' forms) is
 `live.sessions.access`.
@@ -9,17 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import current_app, flash, render_template
+from flask import flash, render_template
 
 from live.errors import DomainError
 from live.i18n import message
+from live.store import app_store as store  # the doors' name for it (live.store)
 
 T = TypeVar("T")
-
-
-def store():
-    """The application's store."""
-    return current_app.extensions["palabre.store"]
 
 
 def write_or_flash(fn: Callable[..., T], *after: Callable[[], None]) -> T | None:

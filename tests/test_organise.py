@@ -97,3 +97,27 @@ def test_cli_demo_creates_the_three_sessions(app, store):
         sessions = db.query(LiveSession).all()
         assert len(sessions) == 3
         assert sum(len(s.activities) for s in sessions) >= 5
+
+
+def test_every_organiser_page_of_every_blueprint_is_guarded(app, client, live):
+    # One guard for every page under /admin/ (the admin and archive blueprints, and any later
+    # one): another machine gets a 403 without a password, a GET is sent to the login with one.
+    rules = [rule for rule in app.url_map.iter_rules()
+             if rule.rule.startswith("/admin/") and rule.endpoint not in ("admin.login", "admin.logout")]
+    assert {rule.endpoint.split(".")[0] for rule in rules} >= {"admin", "archive"}
+
+    def url(rule):
+        return rule.rule.replace("<int:", "<").replace("<path:", "<").split("<")[0] + "".join(
+            "1" + part.split(">", 1)[1] for part in rule.rule.split("<")[1:])
+
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url(rule), method=method, environ_base=REMOTE)
+            assert response.status_code == 403, (rule.rule, method)
+    app.config["ADMIN_PASSWORD"] = "correct horse"
+    for rule in rules:
+        if "GET" in rule.methods:
+            response = client.get(url(rule), environ_base=REMOTE)
+            assert response.status_code == 302 and "/admin/login" in response.location, rule.rule
+    assert client.get("/admin/login", environ_base=REMOTE).status_code == 200
+    assert client.get("/admin/no-such-page", environ_base=REMOTE).status_code == 404

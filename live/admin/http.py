@@ -15,13 +15,6 @@ from live.web import store, write_or_flash
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-def _guard():
-    if request.endpoint in ("admin.login", "admin.logout"):
-        return None
-    return auth.organiser_guard()
-
-
 def bp_password_set() -> bool:
     """True when an organiser password is configured."""
     return bool(auth.admin_password())

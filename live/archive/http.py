@@ -18,7 +18,7 @@ import click
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from live import auth, validation
+from live import validation
 from live.archive import jobs, retention, worker
 from live.archive.importer import MAX_UPLOAD
 from live.archive.model import ArchiveJob, ArchiveState
@@ -37,13 +37,6 @@ IMPORT_BODY_LIMIT = MAX_UPLOAD + 1024 * 1024
 
 REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")
-
-
-@bp.before_request
-def _guard():
-    if request.path.startswith("/admin/"):
-        return auth.organiser_guard()
-    return None
 
 
 def _in_process() -> bool:

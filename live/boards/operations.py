@@ -13,6 +13,7 @@ from live.boards import service
 from live.sessions import effects
 from live.sessions.effects import Effects
 from live.sessions.model import Activity, LiveSession, Participant
+from live.store import app_store
 
 
 def _changed(session: LiveSession, activity: Activity, published: bool) -> Effects:
@@ -79,7 +80,7 @@ def update_settings(db, session: LiveSession, activity: Activity, raw: object, p
 def tell_authors(session_id: int, activity_id: int, people: set[int]) -> None:
     """Send the authors (and refunded voters) of moderated items their fresh `mine`, each to their
     own room: a phone learns at once that its pending idea was approved or rejected."""
-    with realtime.store().read() as db:
+    with app_store().read() as db:
         activity = db.get(Activity, activity_id)
         if activity is None:
             return

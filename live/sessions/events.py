@@ -15,11 +15,12 @@ from live.realtime import Connection, socketio
 from live.sessions import capabilities, effects, operations, service
 from live.sessions.effects import Effects
 from live.sessions.views import snapshot
+from live.store import app_store
 
 
 def _link_current(session_id: int, role: str, token: str) -> bool:
     """A staff socket keeps its role while its link is the current one (not rotated since)."""
-    with realtime.store().read() as db:
+    with app_store().read() as db:
         return capabilities.is_current(db, session_id, role, token)
 
 
@@ -45,7 +46,7 @@ def on_connect(auth=None):
     if security.untrusted_host() is not None:  # the page came from a rebound name
         _refuse("host_refused_socket", auth)
     try:
-        with realtime.store().write() as db:
+        with app_store().write() as db:
             conn, changed = _identify(db, auth)
     except DomainError as exc:
         _refuse(exc.code, auth)
@@ -68,7 +69,7 @@ def on_disconnect(*_args):
 
 
 def _send_snapshot(conn: Connection) -> None:
-    with realtime.store().read() as db:
+    with app_store().read() as db:
         data = snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
     socketio.emit("snapshot", data, to=conn.sid)
 

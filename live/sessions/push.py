@@ -13,16 +13,16 @@ import time
 
 from flask import current_app
 
-from live import realtime
 from live.loops import Loop, guarded
 from live.realtime import STAFF_ROLES, room, socketio
 from live.sessions.model import LiveSession
 from live.sessions.views import aggregates, snapshot
+from live.store import app_store
 
 
 def push_state(session_id: int) -> None:
     """Send every room of the session its fresh snapshot (after a state change)."""
-    with realtime.store().read() as db:
+    with app_store().read() as db:
         session = db.get(LiveSession, session_id)
         if session is None:
             return
@@ -68,7 +68,7 @@ class Broadcaster:
         sessions, self.presence = self.presence, set()
         self.last_presence = time.monotonic()
         for session_id in sessions:
-            with realtime.store().read() as db:
+            with app_store().read() as db:
                 live_session = db.get(LiveSession, session_id)
                 current = live_session.current_activity_id if live_session else None
             if current is not None:
@@ -100,7 +100,7 @@ class Broadcaster:
                             (session_id, activity_id) in batch)
 
     def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
-        with realtime.store().read() as db:
+        with app_store().read() as db:
             data = aggregates(db, activity_id)
         if data is None:
             return

@@ -20,6 +20,7 @@ from flask import current_app
 from live import loops, realtime
 from live.realtime import socketio
 from live.render.pool import RenderError
+from live.store import app_store
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def current_frequencies(activity_id: int) -> dict[str, int] | None:
     from live.sessions.model import Activity
     from live.wordclouds import service
 
-    with realtime.store().read() as db:
+    with app_store().read() as db:
         activity = db.get(Activity, activity_id)
         if activity is None or activity.kind != "wordcloud":
             return None
