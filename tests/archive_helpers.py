@@ -81,7 +81,6 @@ QUESTIONS = ["Comment mesurer l'impact d'un site web ?", "Quelle place pour l'IA
 def seed_every_kind(store, session_id: int, people: int = 20, seed: int = 7, end: bool = True) -> dict:
     """The polls of `seed_session`, then a word cloud, an idea wall and a Q&A, each moderated."""
     from live.boards import service as boards
-    from live.boards.model import Item
     from live.wordclouds import service as clouds
 
     polls_ids = seed_session(store, session_id, voters=people, seed=seed, end=False)["activities"]
@@ -97,53 +96,68 @@ def seed_every_kind(store, session_id: int, people: int = 20, seed: int = 7, end
         for activity in (cloud, wall, qa):
             sessions.open_activity(db, s, activity, "facilitator")
         persons = [sessions.join(db, s, f"device-{i}") for i in range(people)]
-        for person in persons:
-            for text in rng.sample(WORDS, rng.randint(1, 3)):
-                clouds.add_entry(db, s, cloud, person, text)
-        mine = clouds.my_entries(db, cloud, persons[0].id)
-        clouds.withdraw_entry(db, cloud, persons[0], mine[0]["id"])
-        if "=1+1" not in {m["text"] for m in mine}:
-            clouds.add_entry(db, s, cloud, persons[0], "=1+1")  # in the freed slot
-        keys = {g.text: g.key for g in clouds.groups(db, cloud)}
-        by_text = {t.lower(): k for t, k in keys.items()}
-        hidden = by_text.get("spam spam") or by_text.get("partage") or list(keys.values())[-1]
-        clouds.moderate(db, s, cloud, "hide", hidden)
-        if "intelligence artificielle" in by_text and "ia" in by_text:
-            clouds.moderate(db, s, cloud, "merge", by_text["intelligence artificielle"], by_text["ia"])
-        held = [g.key for g in clouds.groups(db, cloud) if g.held]
-        if held:
-            clouds.moderate(db, s, cloud, "release", held[0])
-        items = {}
-        for n, text in enumerate(IDEAS):
-            items[text] = boards.post(db, s, wall, persons[n % len(persons)], text, column=n % 3)
-        for n, text in enumerate(QUESTIONS):
-            items[text] = boards.post(db, s, qa, persons[(n + 3) % len(persons)], text,
-                                      name="Camille" if n == 0 else None)
-
-        def moderate(activity, action, targets, **kwargs):
-            refs = [{"id": i.id, "version": i.version} for i in targets]
-            if "into" in kwargs:
-                kwargs["into"] = {"id": kwargs["into"].id, "version": kwargs["into"].version}
-            boards.moderate(db, s, activity, action, refs, "moderator", moderator="Dominique", **kwargs)
-
-        ideas = [items[t] for t in IDEAS]
-        moderate(wall, "approve", ideas[:3] + [ideas[4]])
-        moderate(wall, "reject", [ideas[5]])
-        moderate(wall, "approve", [ideas[3]])
-        moderate(wall, "edit", [ideas[1]], body="Mutualiser les serveurs entre communes")
-        published_ideas = [i for i in ideas if db.get(Item, i.id).status == "approved"]
-        for person in persons:
-            for item in rng.sample(published_ideas, min(2, len(published_ideas))):
-                boards.vote(db, s, wall, person, item.id)
-        moderate(wall, "merge", [ideas[3]], into=ideas[0])
-        moderate(wall, "pin", [ideas[2]])
-        questions = [items[t] for t in QUESTIONS]
-        for person in persons:
-            for item in rng.sample(questions, 2):
-                boards.vote(db, s, qa, person, item.id)
-        moderate(qa, "hide", [questions[3]])
-        moderate(qa, "answer", [questions[0]])
+        _seed_wordcloud(db, s, cloud, persons, rng)
+        _seed_boards(db, s, wall, qa, persons, rng)
         if end:
             sessions.end_session(db, s, "facilitator")
         ids = {"polls": polls_ids, "wordcloud": cloud.id, "ideas": wall.id, "questions": qa.id}
     return ids
+
+
+def _seed_wordcloud(db, s, cloud, persons, rng) -> None:
+    """Words from every phone; one withdrawn, one hidden, a merge and a release by moderators."""
+    from live.wordclouds import service as clouds
+
+    for person in persons:
+        for text in rng.sample(WORDS, rng.randint(1, 3)):
+            clouds.add_entry(db, s, cloud, person, text)
+    mine = clouds.my_entries(db, cloud, persons[0].id)
+    clouds.withdraw_entry(db, cloud, persons[0], mine[0]["id"])
+    if "=1+1" not in {m["text"] for m in mine}:
+        clouds.add_entry(db, s, cloud, persons[0], "=1+1")  # in the freed slot
+    keys = {g.text: g.key for g in clouds.groups(db, cloud)}
+    by_text = {t.lower(): k for t, k in keys.items()}
+    hidden = by_text.get("spam spam") or by_text.get("partage") or list(keys.values())[-1]
+    clouds.moderate(db, s, cloud, "hide", hidden)
+    if "intelligence artificielle" in by_text and "ia" in by_text:
+        clouds.moderate(db, s, cloud, "merge", by_text["intelligence artificielle"], by_text["ia"])
+    held = [g.key for g in clouds.groups(db, cloud) if g.held]
+    if held:
+        clouds.moderate(db, s, cloud, "release", held[0])
+
+
+def _seed_boards(db, s, wall, qa, persons, rng) -> None:
+    """Ideas and questions posted, moderated (approve, reject, edit, merge, pin, hide, answer), voted."""
+    from live.boards import service as boards
+    from live.boards.model import Item
+
+    items = {}
+    for n, text in enumerate(IDEAS):
+        items[text] = boards.post(db, s, wall, persons[n % len(persons)], text, column=n % 3)
+    for n, text in enumerate(QUESTIONS):
+        items[text] = boards.post(db, s, qa, persons[(n + 3) % len(persons)], text,
+                                  name="Camille" if n == 0 else None)
+
+    def moderate(activity, action, targets, **kwargs):
+        refs = [{"id": i.id, "version": i.version} for i in targets]
+        if "into" in kwargs:
+            kwargs["into"] = {"id": kwargs["into"].id, "version": kwargs["into"].version}
+        boards.moderate(db, s, activity, action, refs, "moderator", moderator="Dominique", **kwargs)
+
+    ideas = [items[t] for t in IDEAS]
+    moderate(wall, "approve", ideas[:3] + [ideas[4]])
+    moderate(wall, "reject", [ideas[5]])
+    moderate(wall, "approve", [ideas[3]])
+    moderate(wall, "edit", [ideas[1]], body="Mutualiser les serveurs entre communes")
+    published_ideas = [i for i in ideas if db.get(Item, i.id).status == "approved"]
+    for person in persons:
+        for item in rng.sample(published_ideas, min(2, len(published_ideas))):
+            boards.vote(db, s, wall, person, item.id)
+    moderate(wall, "merge", [ideas[3]], into=ideas[0])
+    moderate(wall, "pin", [ideas[2]])
+    questions = [items[t] for t in QUESTIONS]
+    for person in persons:
+        for item in rng.sample(questions, 2):
+            boards.vote(db, s, qa, person, item.id)
+    moderate(qa, "hide", [questions[3]])
+    moderate(qa, "answer", [questions[0]])

@@ -136,15 +136,12 @@ def latest_job(database: Path) -> tuple | None:
                            " order by id desc").fetchone()
 
 
-def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
-            timeout: float = 90) -> PurgeReport:
-    """Seed, start the server, measure the baseline, purge while voting; the figures."""
+def _session_next_door(database: Path):
+    """The live session next door, its poll on screen and open, where a phone keeps voting."""
     from live.sessions import service as sessions
     from live.store import Store
 
-    workdir = Path(workdir)
-    database = workdir / "palabre.db"
-    setup = prepare(database)  # the live session next door, where a phone keeps voting
+    setup = prepare(database)
     store = Store(sqlite_url(database))
     try:
         for action in ("show", "open"):
@@ -152,6 +149,34 @@ def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
                 sessions.apply_command(db, sessions.get_session(db, setup.session_id), action, setup.activity)
     finally:
         store.dispose()
+    return setup
+
+
+def _purge_form(base: str, database: Path, big: int):
+    """Post the purge form without its confirmation box: whether it was refused (no job), and a
+    function that posts it confirmed."""
+    status, page, cookie = get_page(base, f"/admin/archive/sessions/{big}/purge")
+    if status != 200:
+        raise RuntimeError(f"the confirmation page answered {status}")
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
+    fields = {"confirm": "yes", **({"csrf_token": token.group(1).decode()} if token else {})}
+    unconfirmed = {k: v for k, v in fields.items() if k != "confirm"}
+    refused = (post_form(base, f"/admin/archive/sessions/{big}/purge", unconfirmed, cookie) == 303
+               and latest_job(database) is None)
+
+    def confirm() -> None:
+        if post_form(base, f"/admin/archive/sessions/{big}/purge", fields, cookie) != 303:
+            raise RuntimeError("the confirmed purge was not accepted")
+
+    return refused, confirm
+
+
+def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
+            timeout: float = 90) -> PurgeReport:
+    """Seed, start the server, measure the baseline, purge while voting; the figures."""
+    workdir = Path(workdir)
+    database = workdir / "palabre.db"
+    setup = _session_next_door(database)
     big, big_poll = seed_ended_session(database, participants)
     server = Server(database, mode, log=workdir / f"server-{mode}.log", RATE_LIMIT_PER_10S=100000)
     phone = None
@@ -178,18 +203,10 @@ def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
             vote()
             time.sleep(0.03)  # a phone's voting pace (the load), not a wait for something
         baseline = loop_gap(base, reset=True)
-        status, page, cookie = get_page(base, f"/admin/archive/sessions/{big}/purge")
-        if status != 200:
-            raise RuntimeError(f"the confirmation page answered {status}")
-        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
-        fields = {"confirm": "yes", **({"csrf_token": token.group(1).decode()} if token else {})}
-        unconfirmed = {k: v for k, v in fields.items() if k != "confirm"}
-        refused = (post_form(base, f"/admin/archive/sessions/{big}/purge", unconfirmed, cookie) == 303
-                   and latest_job(database) is None)
+        refused, confirm = _purge_form(base, database, big)
         loop_gap(base, reset=True)
         started = time.monotonic()
-        if post_form(base, f"/admin/archive/sessions/{big}/purge", fields, cookie) != 303:
-            raise RuntimeError("the confirmed purge was not accepted")
+        confirm()
         votes = acked = 0
         progress = False
         while time.monotonic() - started < timeout:

@@ -105,6 +105,13 @@ def _baseline(get, vote) -> float:
     return json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"]
 
 
+def _upload_request(base: str, token: str, data: bytes) -> urllib.request.Request:
+    """The archive page's upload form, posted with `data` as the archive."""
+    body, kind = _multipart({"csrf_token": token}, "big.zip", data)
+    return urllib.request.Request(f"{base}/admin/archive/import?lang=en", data=body,
+                                  method="POST", headers={"Content-Type": kind, "Origin": base})
+
+
 @pytest.mark.server
 def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
     """While the worker writes 200,000 participants, a phone next door keeps voting: every vote
@@ -133,9 +140,7 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
             page = get("/admin/archive?lang=en")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
             baseline = _baseline(get, vote)
-            body, kind = _multipart({"csrf_token": token}, "big.zip", data)
-            request = urllib.request.Request(f"{base}/admin/archive/import?lang=en", data=body,
-                                             method="POST", headers={"Content-Type": kind, "Origin": base})
+            request = _upload_request(base, token, data)
             started = time.monotonic()
             with opener.open(request, timeout=30) as answer:
                 progress_url = answer.url

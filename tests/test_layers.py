@@ -101,3 +101,18 @@ def test_browser_tests_start_chromium_only_through_the_support_helper():
              if re.search(r"\bchromium\(\)", path.read_text(encoding="utf-8"))]
     assert {"test_archive_browser.py", "test_boards_browser.py", "test_boards_workshop.py",
             "test_page_weight.py", "test_security_browser.py"} <= set(users)
+
+
+TABLES = {"_form_routes"}  # one row per form of the app: a table, not steps
+
+
+def test_no_function_of_the_tests_is_longer_than_60_lines():
+    """A long test hides what it checks: one function per step, named after what it shows."""
+    long = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name not in TABLES:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > FUNCTION_LINES:
+                    long.append(f"{path.relative_to(TESTS)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
