@@ -8,8 +8,8 @@ if __name__ == "__main__":
 
 from live import create_app  # noqa: E402
 
-# Worker processes started with "spawn" (renderers, archives) import this file again as
-# __mp_main__: they must not build a second application.
+# Palabre's spawned workers (live/procpool.py) do not import this file again; any other
+# process started with "spawn" would, as __mp_main__: it must not build a second application.
 app = create_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
