@@ -123,8 +123,10 @@ def _item_id(moderator, text) -> int:
 
 
 def _settle(moderator):
-    """Let the console finish redrawing after the last push (it re-reads itself 300 ms after)."""
-    moderator.wait_for_timeout(450)
+    """Wait until the console has drawn the last change it heard of: `#boards` says
+    `data-synced="1"` when no redraw is waiting or under way (a push of a stamp already drawn
+    starts none), so a click never lands on a board about to be replaced."""
+    moderator.locator("#boards[data-synced='1']").wait_for(state="attached", timeout=5000)
 
 
 def _done(moderator):
@@ -228,8 +230,8 @@ def _stale_moderator_is_told(w) -> None:
     mod_a, mod_b, shots, database, flagged = w.mod_a, w.mod_b, w.shots, w.database, w.flagged
     # Two moderators on the same item: the phone moderator's page is stale (its refresh is
     # held back), it rejects what the laptop has just approved: "changed meanwhile", nothing lost.
+    _settle(mod_b)  # it shows the item as it is before the laptop's click
     mod_b.route(re.compile(r".*/m/[^/]+$"), lambda route: route.abort())
-    mod_b.wait_for_timeout(200)
     _mod_click(mod_a, flagged, "reject")
     mod_b.locator(f"#item-{flagged} button[value^='approve:']").click()
     mod_b.locator("#mod-status.is-error").wait_for(timeout=5000)

@@ -83,15 +83,21 @@ def results(db: DB, activity: Activity) -> dict:
     statuses = dict(db.execute(select(Item.status, func.count(Item.id)).where(
         Item.activity_id == activity.id).group_by(Item.status)).all())
     ordered = _ordered(_published(db, activity), counts, activity.settings.get("sort", "time"))
-    stamp = db.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.version), 0))
-                       .where(Item.activity_id == activity.id)).one()
     voters = db.scalar(select(func.count(func.distinct(BoardVote.participant_id)))
                        .where(BoardVote.activity_id == activity.id)) or 0
     return {"votes": {str(k): v for k, v in counts.items()}, "order": [i.id for i in ordered][:MAX_SHOWN],
             "voters": voters, "published": len(ordered),
             "queue": statuses.get("pending", 0) + statuses.get("visible", 0),
             "rejected": statuses.get("rejected", 0), "hidden": statuses.get("hidden", 0),
-            "stamp": f"{stamp[0]}.{stamp[1]}"}
+            "stamp": stamp(db, activity)}
+
+
+def stamp(db: DB, activity: Activity) -> str:
+    """Changes when any item of the board changes (count of items, sum of their versions): the
+    moderator page draws its boards again only for a stamp it has not drawn yet."""
+    count, versions = db.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.version), 0))
+                                 .where(Item.activity_id == activity.id)).one()
+    return f"{count}.{versions}"
 
 
 def mine(db: DB, activity: Activity, participant_id: int) -> dict:

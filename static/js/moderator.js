@@ -160,12 +160,24 @@ function cloudModeration(socket, queue) {
 
 /* Idea walls and Q&A: every button is a form post; over the socket, the same requests are sent
    and, when an item changes anywhere, the boards are taken again from the server's page,
-   keeping what the moderator selected, opened or typed. */
+   keeping what the moderator selected, opened or typed. Each board carries the stamp of its
+   items as drawn (`data-stamp`): a `results` push with that stamp changes nothing. `#boards`
+   says `data-synced="1"` when no redraw is waiting or under way (and the last one worked). */
 function boardModeration(socket, queue) {
   var boards = $("boards");
   if (!boards) return null;
   var stamps = {}, timer = null, busy = false, again = false;
   var statusBox = $("mod-status");
+  drawn();
+  synced(true);
+
+  function synced(yes) { boards.setAttribute("data-synced", yes ? "1" : "0"); }
+
+  function drawn() {  // the stamps of the boards as the server drew them
+    Array.prototype.forEach.call(boards.querySelectorAll("[data-stamp]"), function (el) {
+      stamps[el.getAttribute("data-activity")] = el.getAttribute("data-stamp");
+    });
+  }
 
   function remembered(name) {
     try { return window.localStorage.getItem(name) || ""; } catch (e) { return ""; }
@@ -221,17 +233,21 @@ function boardModeration(socket, queue) {
     busy = true;
     fetchPage().then(function (page) {
       var fresh = page && page.getElementById("boards");
-      if (!fresh) return;
+      if (!fresh) return false;
       var state = keep();
       swapChildren(boards, fresh);
       restore(state);
-    }).catch(function () { /* the next change retries */ }).then(function () {
+      drawn();
+      return true;
+    }).catch(function () { return false; /* the next change retries */ }).then(function (ok) {
       busy = false;
       if (again) { again = false; schedule(200); }
+      else if (!timer) synced(ok);
     });
   }
 
   function schedule(delay) {
+    synced(false);
     if (timer) clearTimeout(timer);
     timer = setTimeout(function () { timer = null; refresh(); }, delay);
   }
@@ -325,8 +341,8 @@ function boardModeration(socket, queue) {
     changed: function () { schedule(300); },
     results: function (data) {
       var r = data && data.results;
-      if (!r || r.stamp === undefined || stamps[data.activity] === r.stamp) return;
-      stamps[data.activity] = r.stamp;
+      if (!r || r.stamp === undefined || stamps[String(data.activity)] === r.stamp) return;
+      stamps[String(data.activity)] = r.stamp;
       schedule(300);
     }
   };
