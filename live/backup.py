@@ -5,7 +5,8 @@ running (in WAL mode the copy is one read transaction: writers are not held up),
 temporary file, checked (`PRAGMA integrity_check`) and only then renamed into place. A restore
 checks the file the same way (a SQLite database with Palabre's schema), keeps a copy of the
 current database next to it, copies the backup in with the same API, then migrates it to the
-newest schema. PostgreSQL: `pg_dump --format=custom` and `pg_restore --clean --if-exists`.
+newest schema. PostgreSQL: `pg_dump --format=custom` and `pg_restore --clean --if-exists` (only
+the schema named by the URL's `search_path` option when it has one).
 Restore with the server stopped: a running server keeps counts and rooms in memory.
 """
 
@@ -46,7 +47,8 @@ def backup(url: str, target: Path) -> Path:
                 copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             _check_sqlite(partial)
         else:
-            _run_pg(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial)], url)
+            _run_pg(["pg_dump", "--format=custom", "--no-owner", *_schema_options(url),
+                     "--file", str(partial)], url)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -82,6 +84,19 @@ def _upgrade(url: str) -> None:
     from live.store import upgrade
 
     upgrade(url)
+
+
+def _schema_options(url: str) -> list[str]:
+    """`--schema=NAME` when the URL sets a search_path (Palabre then lives in that schema only:
+    the backup holds it alone, not the other schemas of the database)."""
+    options = make_url(url).query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    for option in str(options).split():
+        name, _, value = option.removeprefix("-c").partition("=")
+        if name.strip() == "search_path" and value.split(",")[0].strip():
+            return [f"--schema={value.split(',')[0].strip()}"]
+    return []
 
 
 def _is_sqlite(url: str) -> bool:

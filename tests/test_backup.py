@@ -118,30 +118,38 @@ def test_backup_and_restore_on_postgresql(tmp_path):
         if os.environ.get("PALABRE_REQUIRE_POSTGRES") == "1":
             pytest.fail("PALABRE_POSTGRES_URL is not set and PALABRE_REQUIRE_POSTGRES=1", pytrace=False)
         pytest.skip("PALABRE_POSTGRES_URL does not name a PostgreSQL database")
+    import uuid
+
     from sqlalchemy import create_engine, text
 
     from live.store import upgrade
 
-    engine = create_engine(POSTGRES_URL)
+    # Palabre in a schema of its own, beside others (as the PostgreSQL tests leave them): the
+    # backup holds that schema alone, and the restore touches nothing else.
+    schema = f"backup_{uuid.uuid4().hex[:10]}"
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(POSTGRES_URL)
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    upgrade(url)
 
     def titles():
         with engine.connect() as connection:
             return sorted(connection.execute(text("select title from events")).scalars())
 
     try:
-        assert flask_cli(POSTGRES_URL, "event", "create", "--title", "Kept", tmp=tmp_path).returncode == 0
+        assert flask_cli(url, "event", "create", "--title", "Kept", tmp=tmp_path).returncode == 0
         dump = tmp_path / "pg.dump"
-        made = flask_cli(POSTGRES_URL, "db", "backup", "-o", str(dump), tmp=tmp_path)
+        made = flask_cli(url, "db", "backup", "-o", str(dump), tmp=tmp_path)
         assert made.returncode == 0, made.stderr[-2000:]
-        assert flask_cli(POSTGRES_URL, "event", "create", "--title", "Later", tmp=tmp_path).returncode == 0
+        assert flask_cli(url, "event", "create", "--title", "Later", tmp=tmp_path).returncode == 0
         assert titles() == ["Kept", "Later"]
         engine.dispose()
-        restored = flask_cli(POSTGRES_URL, "db", "restore", str(dump), "--yes", tmp=tmp_path)
+        restored = flask_cli(url, "db", "restore", str(dump), "--yes", tmp=tmp_path)
         assert restored.returncode == 0, restored.stderr[-2000:]
         assert titles() == ["Kept"]
     finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
