@@ -118,9 +118,9 @@ def test_phone_word_reaches_the_screen_and_moderation_removes_it(tmp_path):
 
 
 def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_reloading(tmp_path):
-    """The word cloud's markup is the server's: the phone and the screen take their stage again
-    from the server when the cloud is shown, opened or revealed, without navigating (a marker
-    set on `window` survives); the phone then sends a word over the socket."""
+    """The phone and the screen draw the word cloud from the pushes when it is shown, opened or
+    revealed: without navigating (a marker set on `window` survives) and without fetching their
+    page again; the phone sends a word over the socket and sees the revealed cloud."""
     from live.sessions import service as sessions
     from live.store import Store
     from live.wordclouds import service as clouds
@@ -145,8 +145,11 @@ def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_
         screen.goto(f"{srv.url}/screen/{setup.screen}")
         phone.goto(f"{srv.url}/j/{setup.code}")
         expect(phone.locator("#prompt")).to_have_text("Which one?")
+        fetched: list[str] = []
         for page in (screen, phone):
             page.evaluate("window.__stay = 1")
+            own = page.url.split("?")[0]
+            page.on("request", lambda r, own=own: r.url.split("?")[0] == own and fetched.append(r.url))
 
         console.click(f"[data-key='show-{cloud}']")
         expect(screen.locator("#prompt")).to_have_text("In one word?")
@@ -159,6 +162,9 @@ def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_
         expect(screen.locator(".foot-count")).to_contain_text("1 entry")
         console.click(f"[data-key='reveal-{cloud}']")
         expect(screen.locator("#cloud-img")).to_be_visible(timeout=8000)
+        expect(phone.locator("#cloud-img")).to_be_visible(timeout=8000)
+        expect(phone.locator("#word-mine")).to_contain_text("sobriété")
         for name, page in (("screen", screen), ("phone", phone)):
             assert page.evaluate("window.__stay") == 1, f"the {name} page navigated"
+        assert fetched == [], "a page was fetched again"
     assert problems == []

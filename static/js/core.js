@@ -209,9 +209,9 @@ export function newer(current, incoming) {
     incoming.version >= current.version;
 }
 
-/* The other way a page follows the server: kinds whose markup is large or server-only (word
-   clouds on the phone and the screen, the moderator's boards) are taken again from the server:
-   the page is fetched anew and a region of it swapped in. */
+/* The other way a page follows the server, left on the moderator page only (its idea walls
+   and Q&A, a word cloud appearing there) and for the strings of idea walls on a phone: the page
+   is fetched anew and a region of it swapped in. */
 export function fetchPage() {
   return fetch(window.location.pathname, { credentials: "same-origin" }).then(function (r) {
     return r.ok ? r.text() : null;
@@ -387,17 +387,19 @@ function participantPage() {
   });
   remember(view, true);
   render();
-  var cloudsLoaded = false;  // word clouds: wordcloud.js, loaded when one is on the page
-  var refreshStage = refresher("stage", loadClouds);
-  loadClouds();
+  var clouds = null, cloudsLoading = false;  // word clouds: wordcloud.js, loaded when one is on screen
+  if ($("wordcloud")) loadClouds();
   stage.addEventListener("submit", onSubmit, false);
   stage.addEventListener("click", onClick, false);
   stage.addEventListener("change", onChange, false);
 
   function loadClouds() {
-    if (cloudsLoaded || !$("wordcloud")) return;
-    cloudsLoaded = true;
-    import("./wordcloud.js").then(function (m) { m.wordcloudPhone(socket, view); });
+    if (cloudsLoading) return;
+    cloudsLoading = true;
+    import("./wordcloud.js").then(function (m) {
+      clouds = m.wordcloudPhone(socket, view, mine);
+      render();
+    }, function () { cloudsLoading = false; });  // the next push tries again
   }
 
   function loadBoard() {
@@ -448,7 +450,7 @@ function participantPage() {
       return;
     }
     if (board) board.leave();
-    if (a && !ended && a.kind !== "poll") { foreign(a); return; }
+    if (a && !ended && a.kind === "wordcloud") { cloud(a); return; }
     var key = ended ? "ended" : a ? [a.id, a.version, a.state, a.revealed].join(":") : "wait";
     if (key === shownKey) { refreshResults(); return; }
     var keep = a && a.id === shownId ? readChoice(a) : null;  // an answer being chosen survives
@@ -460,17 +462,20 @@ function participantPage() {
     else stage.appendChild(a ? activityNode(a, keep) : waitingNode());
   }
 
-  /* Kinds this script does not draw (word clouds): the server's page draws them, so keep it,
-     and take its #stage again when another activity or state comes (spread over 3 s: not every
-     phone at once). */
-  function foreign(a) {
-    var key = "other:" + a.id + ":" + a.state + (a.kind === "wordcloud" ? ":" + a.revealed : "");
-    if (shownKey === null) { shownKey = key; shownId = a.id; return; }
+  /* Word clouds: drawn by wordcloud.js (loaded when one is on screen) when another cloud, state
+     or display setting comes; the server's markup stays until then. Between those, its own
+     handlers follow the entries and the image. */
+  function cloud(a) {
+    var s = a.settings || {};
+    var key = ["cloud", a.id, a.state, a.revealed, !!a.results, s.show_on_phones, s.entries_per_participant, s.max_length].join(":");
+    if (shownKey === null && $("wordcloud")) { shownKey = key; shownId = a.id; }  // the server's, at load
+    if (!clouds) { loadClouds(); return; }
     if (key === shownKey) return;
-    if (a.id !== shownId) say(a.prompt);
+    if (a.id !== shownId && shownKey !== null) say(a.prompt);
     shownKey = key;
     shownId = a.id;
-    setTimeout(refreshStage, Math.random() * 3000);
+    clear(stage);
+    stage.appendChild(clouds.node(a));
   }
 
   function waitingNode() {

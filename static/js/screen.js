@@ -1,8 +1,8 @@
 /* The projected screen: the join banner, the slide of the activity on screen with its results,
    idea walls and Q&A (board-screen.js), word clouds (wordcloud.js). */
-import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, refresher } from "./core.js";
+import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, wcEntries } from "./core.js";
 import { boardScreenNode, fitBoard } from "./board-screen.js";
-import { wordcloudScreen } from "./wordcloud.js";
+import { wordcloudScreen, cloudScreenBody } from "./wordcloud.js";
 
 function screenPage() {
   var view = readJSON("view");
@@ -16,7 +16,6 @@ function screenPage() {
   }
   var qr = body.getAttribute("data-qr");
   var shownKey = null;
-  var refreshStage = refresher("stage");
 
   render();
   var socket = connect({ token: body.getAttribute("data-token") }, {
@@ -33,13 +32,9 @@ function screenPage() {
   function render() {
     var a = view.current, ended = view.session.state === "ended";
     if (isBoard(a)) { boardSlide(a, ended); return; }
-    if (a && a.kind !== "poll") {  // word clouds: the server's slide, taken again when it changes
-      var other = ["other", a.id, a.state, a.revealed, ended].join(":");
-      if (shownKey !== null && shownKey !== other) refreshStage();
-      shownKey = other;
-      return;
-    }
-    var key = a ? [a.id, a.version, a.state, a.revealed, ended].join(":") : "banner:" + ended;
+    var key = !a ? "banner:" + ended : a.kind === "wordcloud" ?  // its counts and image follow pushes
+      ["cloud", a.id, a.state, a.revealed, !!a.results, ended].join(":") : [a.id, a.version, a.state, a.revealed, ended].join(":");
+    if (shownKey === null && a && a.kind === "wordcloud" && $("cloud-img")) shownKey = key;  // the server's, at load
     if (key === shownKey) { update(); return; }
     shownKey = key;
     clear(stage);
@@ -79,7 +74,9 @@ function screenPage() {
     add(sec, add(h("p", "slide-top"), h("span", "slide-session", view.session.title), " ", pill(a, ended)),
         attr(h("h1", "prompt" + (a.prompt.length > 120 ? " long" : ""), a.prompt), { id: "prompt" }));
     var content = h("div", "slide-body");
-    if (a.results) {
+    if (a.kind === "wordcloud") {
+      content.appendChild(cloudScreenBody(a, body.getAttribute("data-token")));
+    } else if (a.results) {
       content.appendChild(patchResults(null, a, null, "big" + many(a)));
     } else {
       var s = a.settings || {};
@@ -102,7 +99,10 @@ function screenPage() {
     return add(sec, content, foot);
   }
 
-  function countsText(a) { return counted("participants", view.participants) + " · " + counted("answers", a.answers); }
+  function countsText(a) {
+    if (a.kind === "wordcloud") return counted("participants", a.answers) + " · " + wcEntries(a.entries || 0);
+    return counted("participants", view.participants) + " · " + counted("answers", a.answers);
+  }
 
   function update() {
     var a = view.current;

@@ -1,5 +1,7 @@
-/* Word clouds on the phone and the screen: the cloud image follows pushes; the phone sends and
-   withdraws its words over the socket (the forms post without it). */
+/* Word clouds on the phone and the screen, drawn from the pushed view with the same markup as
+   wordclouds/_participant.html and _screen.html (the server's, at load); the cloud image follows
+   `cloud` pushes; the phone sends and withdraws its words over the socket (the forms post
+   without it). */
 import { body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, sendQueue, hidden, wcEntries, wcFrozen } from "./core.js";
 
 /* The text alternative of a cloud image: its most counted words, as text. */
@@ -7,6 +9,66 @@ export function cloudAlt(results) {
   var words = ((results && results.words) || []).slice(0, 12);
   if (!words.length) return WC.alt_none || "";
   return fill(WC.alt, { words: words.map(function (w) { return w.text + " (" + w.count + ")"; }).join(", ") });
+}
+
+/* The cloud's image (one <img> of SVG); `base` is its address without a version. */
+function figure(a, base) {
+  var img = attr(h("img", "cloud-img"), {
+    id: "cloud-img", "data-cloud": a.id, "data-src": base, width: 1280, height: 720, alt: cloudAlt(a.results),
+    src: base + (base.indexOf("?") >= 0 ? "&" : "?") + "v=d" + new Date().getTime() });
+  return add(attr(h("figure", "cloud-figure"), { "data-cloud": a.id }), img);
+}
+
+/* The screen's slide body: the cloud once revealed, else the count of entries. */
+export function cloudScreenBody(a, token) {
+  if (a.results) return figure(a, "/cloud/" + a.id + ".svg?t=" + encodeURIComponent(token));
+  return add(h("p", "hidden-note"), attr(h("span", "big-count", wcEntries(a.entries || 0)), { id: "cloud-entries" }),
+             " ", h("span", "muted", T.hidden));
+}
+
+/* The phone's list of its own entries, each with a withdraw form while the cloud is open. */
+function mineItems(list, mine, open, id) {
+  clear(list);
+  mine.forEach(function (entry) {
+    var li = add(h("li"), attr(h("span", "word-text", entry.text), { dir: "auto" }));
+    if (open) {
+      var f = attr(h("form", "word-withdraw"), { method: "post", action: "/j/" + body.getAttribute("data-code") + "/words/" + entry.id + "/withdraw" });
+      add(f, hidden("activity", id), hidden("entry", entry.id),
+          attr(h("button", "btn btn-small", WC.withdraw), { type: "submit", "aria-label": fill(WC.withdraw_label, { text: entry.text }) }));
+      add(li, " ", f);
+    }
+    list.appendChild(li);
+  });
+}
+
+/* The phone's view of a cloud: the entry form, its own entries, the cloud once revealed. */
+function phoneNode(a, mine) {
+  var s = a.settings || {}, cap = s.entries_per_participant, left = Math.max(0, cap - mine.length);
+  var box = attr(h("div", "wordcloud"), { id: "wordcloud", "data-cloud": a.id, "data-cap": cap, "data-state": a.state });
+  add(box, attr(h("h2", "prompt", a.prompt), { id: "prompt" }));
+  if (a.state === "open") {
+    var input = attr(h("input"), { id: "word-text", name: "text", maxlength: s.max_length, autocomplete: "off",
+                                   autocapitalize: "none", enterkeyhint: "send", spellcheck: "true",
+                                   "aria-describedby": "word-left word-status" });
+    var send = attr(h("button", "btn btn-primary", WC.send), { type: "submit" });
+    input.required = true;
+    input.disabled = send.disabled = left <= 0;
+    var form = attr(h("form", "word-form"), { method: "post", action: "/j/" + body.getAttribute("data-code") + "/words", id: "word-form" });
+    add(box, add(form, hidden("activity", a.id), hidden("cid", newId()),
+                 attr(h("label", "field-label", WC.label), { "for": "word-text" }),
+                 add(h("div", "word-row"), input, " ", send),
+                 attr(h("p", "hint", fill(WC.left, { left: left, cap: cap }) + " · " + fill(WC.chars, { n: s.max_length })), { id: "word-left" }),
+                 attr(h("p", "form-status"), { id: "word-status", role: "status", "aria-live": "polite" })));
+  } else {
+    box.appendChild(h("p", "state-note", a.state === "closed" ? WC.closed : WC.not_open));
+  }
+  var title = attr(h("h3", "sub", WC.mine), { id: "mine-title" });
+  var list = attr(h("ul", "word-mine"), { id: "word-mine", "aria-labelledby": "mine-title" });
+  title.hidden = !mine.length;
+  mineItems(list, mine, a.state === "open", a.id);
+  add(box, title, list);
+  if (a.results && s.show_on_phones) add(box, h("h3", "sub", WC.cloud), figure(a, "/cloud/" + a.id + ".svg"));
+  return add(attr(h("section", "activity"), { "aria-labelledby": "prompt" }), box);
 }
 
 /* Show another version of a cloud image: load it aside, then swap (no flicker, no blank). */
@@ -61,9 +123,10 @@ export function cloudImage(socket, initial) {
 }
 
 /* The phone: send entries and withdraw them over the socket (the forms post without it). The
-   cloud's markup is the server's (wordclouds/_participant.html, taken again when the cloud on
-   screen changes: see foreign() in core.js), so everything is looked up when used. */
-export function wordcloudPhone(socket, view) {
+   page (core.js) draws a cloud with `node(a)` when another cloud or state comes; the markup of
+   the one on the page (the server's at load) is looked up when used. `mine`: activity id ->
+   the entries known from snapshots and acks. */
+export function wordcloudPhone(socket, view, mine) {
   var stage = $("stage"), queue = sendQueue(socket);
   cloudImage(socket, view);
 
@@ -72,6 +135,7 @@ export function wordcloudPhone(socket, view) {
 
   socket.on("snapshot", function (v) {
     var a = v && v.current;
+    if (a && a.kind === "wordcloud" && a.mine) mine[a.id] = a.mine;
     if (a && a.id === cloudId() && a.mine) showMine(a.mine);
   });
   stage.addEventListener("submit", function (e) {
@@ -97,6 +161,7 @@ export function wordcloudPhone(socket, view) {
     status(WC.sending, "is-wait");
     queue.push({ event: event, payload: payload, done: function (ack) {
       var input = $("word-text");
+      mine[payload.activity] = ack.mine;
       if (payload.activity === cloudId()) showMine(ack.mine);
       if (event === "word:add") {
         if (input) input.value = "";
@@ -115,17 +180,7 @@ export function wordcloudPhone(socket, view) {
     if (!cloud || !list) return;
     var open = cloud.getAttribute("data-state") === "open", cap = parseInt(cloud.getAttribute("data-cap"), 10);
     var form = $("word-form"), input = $("word-text");
-    clear(list);
-    mine.forEach(function (entry) {
-      var li = add(h("li"), attr(h("span", "word-text", entry.text), { dir: "auto" }));
-      if (open) {
-        var f = attr(h("form", "word-withdraw"), { method: "post", action: "/j/" + body.getAttribute("data-code") + "/words/" + entry.id + "/withdraw" });
-        add(f, hidden("activity", id), hidden("entry", entry.id),
-            attr(h("button", "btn btn-small", WC.withdraw), { type: "submit", "aria-label": fill(WC.withdraw_label, { text: entry.text }) }));
-        add(li, " ", f);
-      }
-      list.appendChild(li);
-    });
+    mineItems(list, mine, open, id);
     if (title) title.hidden = !mine.length;
     if (!form || !input) return;
     var left = Math.max(0, cap - mine.length), max = input.getAttribute("maxlength");
@@ -134,6 +189,8 @@ export function wordcloudPhone(socket, view) {
     form.querySelector("button[type=submit]").disabled = left === 0;
     if (left === 0) status(WC.full, "is-ok");
   }
+
+  return { node: function (a) { return phoneNode(a, mine[a.id] || a.mine || []); } };
 }
 
 /* The screen: the image (see cloudImage) and the counts under it. */
