@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import time
 import urllib.request
 import uuid
 import zipfile
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -178,3 +181,50 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
 def test_rows_to_write_counts_what_an_import_writes():
     doc = json.loads(zipfile.ZipFile(io.BytesIO(big_archive(30, voters=7))).read("session.json"))
     assert importer.rows_to_write([doc]) == 30 + 7 + 1
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the server's worker processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.server
+def test_an_import_whose_worker_is_killed_leaves_nothing(tmp_path):
+    """kill -9 of the worker processes in the middle of an import: the job says it failed and
+    nothing of the half-written archive stays in the database."""
+    from support import prepare, query, server, wait_until
+
+    data = big_archive(60_000, voters=10)
+    setup = prepare(tmp_path / "palabre.db")
+    with server(setup.database, "eventlet") as process:
+        base = process.url
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+        def get(path: str) -> str:
+            with opener.open(f"{base}{path}", timeout=10) as answer:
+                return answer.read().decode()
+
+        token = re.search(r'name="csrf_token" value="([^"]+)"', get("/admin/archive?lang=en")).group(1)
+        with opener.open(_upload_request(base, token, data), timeout=30) as answer:
+            progress_path = answer.url.removeprefix(base)
+        assert wait_until(lambda: query(setup.database, "select done from archive_jobs")[0][0] > 0,
+                          timeout=60), "no batch was ever written"
+        for child in _children(process.process.pid):
+            os.kill(child, signal.SIGKILL)
+        assert wait_until(lambda: query(setup.database, "select state from archive_jobs")[0][0] == "failed",
+                          timeout=30), get(progress_path)[-600:]
+        page = get(progress_path)
+        assert json.loads(get("/healthz"))["ok"] is not False  # the server lives on
+    assert "nothing of it was kept" in page, page[-600:]
+    assert query(setup.database, "select count(*) from events") == [(1,)]  # the one prepared
+    assert query(setup.database, "select count(*) from live_sessions") == [(1,)]
+    assert query(setup.database, "select count(*) from participants where session_id <> ?",
+                 (setup.session_id,)) == [(0,)]

@@ -171,12 +171,13 @@ def _hand_to_worker(job_id: int, fn, *args) -> None:
         return
     future = worker.submit(fn, *args)
     jobs_store = store()
+    logger = current_app.logger  # the task below runs outside any app context
 
     def watch() -> None:
         try:
             future.result()
         except Exception:  # noqa: BLE001 - the worker died: the job says so
-            current_app.logger.exception("import job %s: the worker failed", job_id)
+            logger.exception("import job %s: the worker failed", job_id)
             jobs.fail(jobs_store, job_id, "import_failed")
 
     socketio.start_background_task(watch)

@@ -459,7 +459,10 @@ class _Steps:
 
     def checkpoint(self, rows: int) -> None:
         self.done += rows
-        _set_job(self.db, self.job_id, done=self.done, rows=self.done)
+        # The event rides with the batch: should the worker die before the end, the server
+        # (`jobs.fail`) knows what to delete.
+        _set_job(self.db, self.job_id, done=self.done, rows=self.done,
+                 detail={"event": self.db.info.get("import_event")})
         self.db.commit()
         took = time.perf_counter() - self.began
         if self.store.engine.dialect.name == "sqlite":

@@ -14,11 +14,12 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from live.archive import retention
 from live.archive.model import ArchiveJob
 from live.errors import DomainError
+from live.sessions.model import Event
 from live.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,17 @@ def _finish(store, job_id: int, purged: list, skipped: list, error: str | None) 
 
 
 def fail(store, job_id: int, code: str = "job_failed") -> None:
-    """Record that a job could not run to its end (the worker died)."""
+    """Record that a job could not run to its end (the worker died). An import cut short
+    leaves nothing: the event its batches wrote so far is deleted with everything under it."""
     with store.write() as db:
         job = db.get(ArchiveJob, job_id)
         if job is not None and job.state in ("queued", "running"):
             job.state, job.error = "failed", code
             job.updated_at = job.finished_at = utcnow()
+            written = (job.detail or {}).get("event") if job.kind == "import" else None
+            if isinstance(written, int):
+                db.execute(delete(Event).where(Event.id == written))
+                job.detail = {}
 
 
 def recent(db) -> list[ArchiveJob]:
