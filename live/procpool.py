@@ -108,6 +108,8 @@ class ProcessPool:
             self._pending = {future for future in self._pending if not future.done()}
             if len(self._pending) >= self.max_pending:
                 raise PoolFull(f"{len(self._pending)} calls already wait for the pool")
+            if self.broken():
+                self.restart()  # a worker died: do not hand this call to its executor
             self.start()
             try:
                 future = self._executor.submit(fn, *args)
@@ -146,6 +148,17 @@ class ProcessPool:
             self._pending, self.warming = set(), []
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)
+
+    def broken(self) -> bool:
+        """Whether a worker of the running pool has died (the executor says so, or its exit code
+        is known already). A call submitted in the instant between a worker's death and this
+        becoming true fails with BrokenProcessPool; `run` then runs it again."""
+        executor = self._executor
+        if executor is None:
+            return False
+        processes = getattr(executor, "_processes", None) or {}
+        return bool(getattr(executor, "_broken", False)) or any(
+            process.exitcode is not None for process in list(processes.values()))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (tests, diagnostics)."""

@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from support import process_alive, still_running
+from support import process_alive, still_running, wait_until
 
 from live.procpool import PoolFull, ProcessPool
 
@@ -58,7 +58,8 @@ def test_a_killed_worker_is_replaced(pool):
     second = pool.run(os.getpid)
     os.kill(second, signal.SIGKILL)
     still_running([second])
-    assert pool.submit(os.getpid).result(timeout=60) != second
+    assert wait_until(pool.broken, timeout=10)  # the pool knows, as soon as the executor does
+    assert pool.submit(os.getpid).result(timeout=60) != second  # then a submit gets a fresh one
 
 
 def test_at_most_max_pending_calls_wait():
@@ -91,8 +92,12 @@ def test_forked_daemonic_workers_from_a_spawned_worker_stop_with_it(pool):
     assert still_running(children) == []
 
 
+_KEPT: list[ProcessPool] = []
+
+
 def _fork_pool_pids() -> list[int]:
     forked = ProcessPool(2, method="fork", daemon=True, nice=0)
+    _KEPT.append(forked)  # the pool lives on in this worker, as the archive worker's does
     return sorted(future.result() for future in forked.warm())
 
 
