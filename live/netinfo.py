@@ -21,6 +21,12 @@ def public_base_url(config: dict, request_host_url: str | None = None) -> str:
     """The base URL printed and put in QR codes: LIVE_PUBLIC_URL, else the request's, else the LAN's."""
     if config.get("PUBLIC_URL"):
         return config["PUBLIC_URL"].rstrip("/")
+    bound = str(config.get("HOST") or "")
+    if is_loopback(bound):
+        # Listening on loopback only: the LAN address would lead nowhere; this machine's would.
+        if request_host_url:
+            return request_host_url.rstrip("/")
+        return f"http://{'[::1]' if bound == '::1' else bound}:{config['PORT']}"
     if request_host_url:
         host = request_host_url.rstrip("/")
         if not any(local in host for local in ("//localhost", "//127.", "//[::1]")):
@@ -28,3 +34,8 @@ def public_base_url(config: dict, request_host_url: str | None = None) -> str:
         port = host.rsplit(":", 1)[-1] if host.count(":") >= 2 else None
         return f"http://{lan_address()}" + (f":{port}" if port else "")
     return f"http://{lan_address()}:{config['PORT']}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address to listen on) is this machine only."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
