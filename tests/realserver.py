@@ -478,18 +478,24 @@ class Room:
 
 
 @contextmanager
-def room(workdir: Path, mode: str = "eventlet", setup: Setup | None = None, **config) -> Iterator[Room]:
+def room(workdir: Path, mode: str = "eventlet", setup: Setup | None = None, *,
+         server_class: type[Server] = Server, screen_events: tuple[str, ...] = (),
+         **config) -> Iterator[Room]:
     """A server with a facilitator and a screen connected; phones join with `Room.join`.
 
     The database is `setup`'s (made with `prepare`), or a fresh one in `workdir` with a draft
-    4-option single-choice poll. Every client and the server are stopped on exit, even on failure.
+    4-option single-choice poll. `server_class` may be a Server subclass (fault injection);
+    the screen also listens to `screen_events`. Every client and the server are stopped on
+    exit, even on failure.
     """
     workdir = Path(workdir)
     setup = setup or prepare(workdir / "palabre.db")
     config.setdefault("RATE_LIMIT_PER_10S", 100000)
     config.setdefault("PUSH_INTERVAL", 0.1)
-    server = Server(setup.database, mode, log=workdir / f"server-{mode}.log", **config)
+    server = server_class(setup.database, mode, log=workdir / f"server-{mode}.log", **config)
     the_room = Room(server, setup)
+    if screen_events:
+        the_room.screen = Listener("results", "state", "snapshot", *screen_events)
     try:
         server.start()
         the_room.facilitator = connect(server.url, {"token": setup.facilitator, "lang": "en"})

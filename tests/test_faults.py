@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from realserver import ROOT
+from realserver import ROOT, room
 from support import (
     Listener,
     Room,
@@ -68,25 +68,13 @@ class FaultyServer(Server):
 @contextmanager
 def faulty_room(setup, mode: str = "eventlet", **config) -> Iterator[Room]:
     """A FaultyServer on `setup`'s database, a facilitator and a screen connected."""
-    config.setdefault("RATE_LIMIT_PER_10S", 100000)
-    config.setdefault("PUSH_INTERVAL", 0.1)
-    process = FaultyServer(setup.database, mode, **config)
-    the_room = Room(process, setup)
-    the_room.screen = Listener("results", "state", "snapshot", "cloud")
-    try:
-        process.start()
-        the_room.facilitator = connect(process.url, {"token": setup.facilitator, "lang": "en"})
-        the_room.screen_client = connect(process.url, {"token": setup.screen, "lang": "en"},
-                                         listener=the_room.screen)
-        yield the_room
-    except BaseException:
-        print(f"--- server log ({mode}) ---\n{process.log_tail(80)}")
-        raise
-    finally:
+    with room(Path(setup.database).parent, mode, setup, server_class=FaultyServer,
+              screen_events=("cloud",), **config) as the_room:
         try:
-            the_room.close()
-        finally:
-            process.stop()
+            yield the_room
+        except BaseException:
+            print(f"--- server log ({mode}) ---\n{the_room.server.log_tail(80)}")
+            raise
 
 
 def healthz(url: str) -> dict:

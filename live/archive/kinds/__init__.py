@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import DateTime, insert, type_coerce
+from sqlalchemy import DateTime, delete, insert, select, type_coerce
 from sqlalchemy.orm import Session as DB
 
 
@@ -96,6 +96,14 @@ def insert_rows(db: DB, table, rows: list[dict], returning=None) -> list:
 _KINDS: dict[str, ArchiveKind] = {}
 # Modules that register an archive part; imported lazily (a missing feature is skipped).
 KIND_MODULES = ("live.archive.kinds.poll", "live.archive.kinds.wordcloud", "live.archive.kinds.boards")
+
+
+def delete_some(db: DB, model, activity_id: int, limit: int) -> int:
+    """Delete up to `limit` rows of `model` belonging to the activity (one purge batch); how many."""
+    ids = list(db.scalars(select(model.id).where(model.activity_id == activity_id).limit(limit)))
+    if ids:
+        db.execute(delete(model).where(model.id.in_(ids)))
+    return len(ids)
 
 
 def register(kind: str, part: ArchiveKind) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, insert_rows, register, stored_utc
+from live.archive.kinds import ArchiveKind, Refs, Table, delete_some, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.polls import service as polls
 from live.polls.model import Option, Vote
@@ -120,10 +120,7 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
 
 def purge(db: DB, activity, limit: int) -> int:
     """Delete up to `limit` of the poll's votes (its results are frozen in the archive state first)."""
-    ids = list(db.scalars(select(Vote.id).where(Vote.activity_id == activity.id).limit(limit)))
-    if ids:
-        db.execute(delete(Vote).where(Vote.id.in_(ids)))
-    return len(ids)
+    return delete_some(db, Vote, activity.id, limit)
 
 
 def strip(doc: dict) -> dict:

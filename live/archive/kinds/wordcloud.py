@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 
-from live.archive.kinds import ArchiveKind, Refs, Table, insert_rows, register, stored_utc
+from live.archive.kinds import ArchiveKind, Refs, Table, delete_some, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.wordclouds import service as clouds
 from live.wordclouds.model import WordEntry, WordGroupState
@@ -120,10 +120,7 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
 
 def purge(db: DB, activity, limit: int) -> int:
     """Delete up to `limit` entries (the groups, their spellings and the words stay frozen in the archive)."""
-    ids = list(db.scalars(select(WordEntry.id).where(WordEntry.activity_id == activity.id).limit(limit)))
-    if ids:
-        db.execute(delete(WordEntry).where(WordEntry.id.in_(ids)))
-    return len(ids)
+    return delete_some(db, WordEntry, activity.id, limit)
 
 
 def strip(doc: dict) -> dict:
