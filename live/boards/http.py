@@ -80,8 +80,12 @@ def withdraw(code: str):
 
 def _settings_from_form(form, kind: str) -> dict:
     # Unchecked checkboxes are absent from a form: absent means off.
-    settings = {key: form.get(key) == "on" for key in service.BOOLEAN_SETTINGS}
-    for key in ("budget", "sort"):
+    flags = service.BOOLEAN_SETTINGS if kind == "ideas" else tuple(
+        key for key in service.BOOLEAN_SETTINGS if key != "stack")
+    settings = {key: form.get(key) == "on" for key in flags}
+    # A Q&A has its own upvote rules (one upvote per question, as many questions as one likes):
+    # an idea wall's number of votes never reaches it from a form.
+    for key in ("budget", "sort") if kind == "ideas" else ("sort",):
         if form.get(key) not in (None, ""):
             settings[key] = form.get(key)
     if kind == "ideas":
