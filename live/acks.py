@@ -2,7 +2,9 @@
 
 Both doors use it: the socket handler pipeline (`live.realtime`) and participants' plain forms
 (`live.sessions.access`). An actor is who sent the id (`p<participant id>`, or a staff role
-and session); the same id sent again for another event is refused (`cid_reused`).
+and session); the same id sent again for another event, or with another payload (a digest of
+what was sent, `digest()`), is refused (`cid_reused`): a phone's outbox sends an item again
+until it is answered, and it must be the same item.
 
 A response can repeat what a participant sent (a vote, a word, an idea), so every ack names
 its session and, for a participant, that participant: deleting either deletes the ack
@@ -15,6 +17,8 @@ at most once a minute (`Expiry`), and by `flask --app wsgi archive apply-retenti
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from datetime import datetime, timedelta
 
@@ -42,6 +46,9 @@ class ClientAck(Base):
     # The event the id was first used for ("vote", "command"...; "form" for plain forms; empty
     # in rows older than this column): the same id sent with another event is refused.
     event: Mapped[str | None] = mapped_column(String(40))
+    # A digest of what was sent with the id (`digest()`; empty in older rows): the same id sent
+    # with another payload is refused.
+    digest: Mapped[str | None] = mapped_column(String(64))
     response: Mapped[dict] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     session_id: Mapped[int] = mapped_column(
@@ -50,25 +57,37 @@ class ClientAck(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
 
 
-def previous(db: DB, actor: str, client_id: str, event: str) -> dict | None:
+def digest(payload: dict, leave_out: tuple[str, ...] = ("cid",)) -> str:
+    """A digest of what a message carries (its `cid`, and `leave_out`, aside): two sends of the
+    same item give the same digest, whatever the order of their keys."""
+    kept = {str(k): v for k, v in payload.items() if k not in leave_out}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def previous(db: DB, actor: str, client_id: str, event: str, sent: str | None = None) -> dict | None:
     """The answer already given to this id for this event, or None if it is new.
 
-    Raises `cid_reused` if the id was first used for another event.
+    Raises `cid_reused` if the id was first used for another event, or with another payload
+    (`sent`: its `digest()`).
     """
-    prior = db.execute(select(ClientAck.response, ClientAck.event).where(
+    prior = db.execute(select(ClientAck.response, ClientAck.event, ClientAck.digest).where(
         ClientAck.actor == actor, ClientAck.client_id == client_id)).first()
     if prior is None:
         return None
     if prior.event not in (None, event):  # the id of another message: refused
         raise DomainError("cid_reused")
+    if None not in (prior.digest, sent) and prior.digest != sent:  # the same id, another item
+        raise DomainError("cid_reused")
     return prior.response
 
 
 def remember(db: DB, actor: str, client_id: str, event: str, response: dict, session_id: int,
-             participant_id: int | None = None) -> None:
-    """Store the answer to this id (in the same transaction as what it did)."""
+             participant_id: int | None = None, sent: str | None = None) -> None:
+    """Store the answer to this id (in the same transaction as what it did), with the digest of
+    what was sent (`sent`)."""
     db.add(ClientAck(actor=actor, client_id=client_id, event=event, response=response,
-                     session_id=session_id, participant_id=participant_id))
+                     session_id=session_id, participant_id=participant_id, digest=sent))
     db.flush()
 
 

@@ -180,13 +180,15 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
                 ctx = Context(db, conn)
                 response = {"ok": True, **fn(ctx, payload)}
         else:
+            sent = acks.digest(payload)
+
             def work(db):
-                prior = acks.previous(db, conn.actor, cid, event)
+                prior = acks.previous(db, conn.actor, cid, event, sent)
                 if prior is not None:
                     return None, prior  # an idempotent replay: same answer, nothing new stored
                 ctx = Context(db, conn)
                 answer = {"ok": True, **fn(ctx, payload)}
-                acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id)
+                acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id, sent)
                 return ctx, answer
 
             ctx, response = current_app.extensions["palabre.writer"].run(work)

@@ -88,7 +88,8 @@ def test_without_the_constraint_the_server_no_longer_keeps_one_row(tmp_path):
 
 @pytest.mark.server
 def test_a_replayed_client_id_gets_the_same_ack_and_stores_nothing(tmp_path):
-    """Same cid again (same or another choice, one socket or ten at once): same ack, no write."""
+    """Same cid again (one socket or ten at once): same ack, no write; with another choice:
+    refused, no write."""
     with server_room(tmp_path, "eventlet") as room:
         room.command("show")
         room.command("open")
@@ -104,7 +105,8 @@ def test_a_replayed_client_id_gets_the_same_ack_and_stores_nothing(tmp_path):
         vote = query(db, row, (activity,))
 
         assert phone.call("vote", payload, timeout=10) == ack
-        assert phone.call("vote", {**payload, "choice": second}, timeout=10) == ack
+        reused = phone.call("vote", {**payload, "choice": second}, timeout=10)
+        assert reused["ok"] is False and reused["error"]["code"] == "cid_reused", reused
         assert query(db, row, (activity,)) == vote
         assert query(db, "select count(*) from client_acks") == acks_stored
 

@@ -55,7 +55,7 @@ def test_any_number_too_large_for_the_database_is_a_bad_payload_in_one_log_line(
     assert posted["ok"], posted
 
 
-def test_a_client_id_reused_for_another_event_is_refused_and_changes_nothing(phone, poll, store):
+def test_a_client_id_reused_for_another_event_or_payload_is_refused_and_changes_nothing(phone, poll, store):
     sock = phone()
     first, second = _options(sock)[:2]
     same = cid()
@@ -65,8 +65,12 @@ def test_a_client_id_reused_for_another_event_is_refused_and_changes_nothing(pho
     reused = sock.emit("board_vote", {"cid": same, "activity": poll, "item": 1}, callback=True)
     assert reused["ok"] is False and reused["error"]["code"] == "cid_reused", reused
     assert "id" in reused["error"]["message"]
-    # The same id with the same event is still a replay: the first answer, nothing new.
-    assert _vote(sock, poll, second, same) == ack
+    # The same id with the same event and payload is still a replay: the first answer, nothing new.
+    assert _vote(sock, poll, first, same) == ack
+    # With another payload it is another item: refused, nothing changed (an outbox sending an
+    # item again must send that item, not something else under its id).
+    other = _vote(sock, poll, second, same)
+    assert other["ok"] is False and other["error"]["code"] == "cid_reused", other
     with store.read() as db:
         assert [v.choice for v in db.query(Vote)] == [[first]]
         assert [(a.client_id, a.event) for a in db.query(ClientAck)] == [(same, "vote")]

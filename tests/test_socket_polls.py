@@ -38,8 +38,11 @@ def test_replayed_client_id_returns_same_ack_and_stores_nothing_new(phone, poll,
     first, second = _options(sock)[:2]
     same = cid()
     ack1 = sock.emit("vote", {"cid": same, "activity": poll, "choice": first}, callback=True)
-    ack2 = sock.emit("vote", {"cid": same, "activity": poll, "choice": second}, callback=True)
+    ack2 = sock.emit("vote", {"choice": first, "activity": poll, "cid": same}, callback=True)
     assert ack1 == ack2
+    # The same id with another choice is not a replay: refused, the first vote stays.
+    other = sock.emit("vote", {"cid": same, "activity": poll, "choice": second}, callback=True)
+    assert other["ok"] is False and other["error"]["code"] == "cid_reused", other
     with store.read() as db:
         vote = db.query(Vote).one()
         assert (vote.choice, vote.changes) == ([first], 0)

@@ -27,11 +27,13 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
     """Run a participant's plain-form action once: `fn(db, session, activity, participant)`.
 
     The form's hidden `cid` makes a form sent twice (a double tap, a reload) a no-op, as for
-    socket events. Returns ((session_id, activity_id, outcome) or None if replayed, None) on
-    success, or (None, the DomainError) when refused; nothing is stored then.
+    socket events; the same `cid` with other fields is refused (`cid_reused`). Returns
+    ((session_id, activity_id, outcome) or None if replayed, None) on success, or
+    (None, the DomainError) when refused; nothing is stored then.
     """
     key = auth.device_key()
     cid = (request.form.get("cid") or "")[:64]
+    sent = acks.digest(request.form.to_dict(flat=False), ("cid", "csrf_token"))
 
     def run(db):
         live_session = service.session_by_code(db, code)
@@ -39,12 +41,12 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
         if not ratelimit.allow(ratelimit.participant_key(person.id)):
             raise DomainError("rate_limited")  # the same budget as the participant's sockets
         actor = f"p{person.id}"
-        if cid and acks.previous(db, actor, cid, "form") is not None:
+        if cid and acks.previous(db, actor, cid, "form", sent) is not None:
             return None  # the same form sent twice
         activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
         outcome = fn(db, live_session, activity, person)
         if cid:
-            acks.remember(db, actor, cid, "form", {"ok": True}, live_session.id, person.id)
+            acks.remember(db, actor, cid, "form", {"ok": True}, live_session.id, person.id, sent)
         return live_session.id, activity.id, outcome
 
     try:
