@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import regex
+
 # Zero-width and invisible formatting characters, bidi embeddings/overrides/isolates, BOM.
 _INVISIBLE = {
     "\u200b", "\u200c", "\u200d", "\u200e", "\u200f",  # zero-width space/joiners, LRM/RLM
@@ -44,6 +46,24 @@ def _keep(ch: str) -> bool:
     return category not in {"Cc", "Cs", "Co", "Cn", "Cf"}
 
 
+# An emoji and what binds it into one picture: zero-width joiners ("👩‍💻"), variation selectors,
+# skin tones and tag characters (the flag of Scotland). Inside such a cluster they are kept.
+_CLUSTER = regex.compile(r"\X")
+_EMOJI_START = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
+_BINDERS = re.compile("[\u200d\U000e0020-\U000e007f]")
+
+
+def _visible(text: str) -> str:
+    """`text` without invisible characters, except those binding an emoji's grapheme cluster."""
+    if not _BINDERS.search(text):
+        return "".join(ch for ch in text if _keep(ch))
+    out = []
+    for cluster in _CLUSTER.findall(text):
+        bound = bool(_EMOJI_START.match(cluster))
+        out.append("".join(ch for ch in cluster if _keep(ch) or (bound and _BINDERS.match(ch))))
+    return "".join(out)
+
+
 def _limit_combining(text: str) -> str:
     out: list[str] = []
     run = 0
@@ -64,12 +84,12 @@ def clean(value: object, max_length: int, *, multiline: bool = False, required: 
         raise TextError("type")
     text = unicodedata.normalize("NFC", value)
     if multiline:
-        lines = ["".join(ch for ch in line if _keep(ch)) for line in text.splitlines()]
+        lines = [_visible(line) for line in text.splitlines()]
         lines = [_SPACES.sub(" ", line).strip() for line in lines]
         text = "\n".join(lines)
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
     else:
-        text = "".join(ch if _keep(ch) else (" " if ch in "\t\r\n" else "") for ch in text)
+        text = _visible("".join(" " if ch in "\t\r\n" else ch for ch in text))
         text = _SPACES.sub(" ", text).strip()
     text = _limit_combining(text)
     if not text:

@@ -49,7 +49,7 @@ SAME = [
     (("fr",), "reconditionné", "reconditionnée", "reconditionnés", "reconditionnées"),
     (("fr",), "inclusif", "inclusive", "inclusifs", "inclusives"),
     (("fr",), "collectif", "collective", "collectifs"),
-    (("fr",), "vertueux", "vertueuse", "vertueuses"),
+    (BOTH, "vertueux", "vertueuse", "vertueuses"),
     # a verb with its action noun: one idea (French stemmer)
     (("fr",), "mutualiser", "mutualisation", "mutualisations"),
     (("fr",), "partage", "partager", "partages"),
@@ -95,9 +95,15 @@ APART = [
     (BOTH, "nouveau", "nouvelle"),
     (BOTH, "public", "publique"),
     (("en",), "inclusif", "inclusive"),  # French gender pairs in an English session
-    (("en",), "vertueux", "vertueuse"),
     (("fr",), "data center", "datacenter"),
 ]
+
+
+# More rows, kept as data (tests/data/wordcloud-grouping.json): French plurals in -s/-x after
+# a vowel, which neither stemmer strips ("vidéos", "jeux", "lois"), and emoji entries.
+_MORE = json.loads((DATA / "wordcloud-grouping.json").read_text(encoding="utf-8"))
+SAME += [(tuple(locales), *row) for locales, *row in _MORE["same"]]
+APART += [(tuple(locales), *row) for locales, *row in _MORE["apart"]]
 
 
 def _cases(table):
@@ -120,7 +126,7 @@ def test_different_words_stay_apart(locale, pair):
 
 @pytest.mark.parametrize(("text", "code"), [
     ("", "empty"), ("   ", "empty"), ("\u200b\u200d", "empty"), ("...", "empty"), ("???", "empty"),
-    ("🙂", "empty"), ("🇫🇷", "empty"), ("le", "stopword"), ("The", "stopword"), ("de la", "stopword"),
+    ("🙂", "empty"), ("🙂😀", "empty"), ("le", "stopword"), ("The", "stopword"), ("de la", "stopword"),
     ("c'est", "stopword"), ("et", "stopword"), ("and", "stopword"), ("À", "stopword"),
     ("x" * 41, "too_long"), (None, "type"), (3, "type"), (["sobriété"], "type"), ({"$ne": None}, "type"),
 ])
@@ -173,12 +179,52 @@ def test_a_participant_counts_once_per_group():
 
 @pytest.mark.parametrize(("entries", "shown"), [
     (["sobriete", "sobriété", "sobriété"], "sobriété"),  # most frequent spelling
-    (["Sobriete", "sobriété", "sobriété", "Sobriete"], "Sobriete"),  # tie: the earliest
+    (["Sobriete", "sobriété", "sobriété", "Sobriete"], "sobriete"),  # tie: the earliest, in lower case
 ])
 def test_group_shows_its_most_frequent_spelling(entries, shown):
     (group,) = group_entries(entries)
     assert group.text == shown
     assert group.count == len(entries)
+
+
+@pytest.mark.parametrize(("entries", "shown"), [
+    (["Partage", "partage", "Partage"], "partage"),  # a capital first letter is the phone's
+    (["SOBRIÉTÉ", "SOBRIÉTÉ", "sobriete"], "sobriété"),  # shouting is not a spelling
+    (["Low-Tech", "low tech", "Low-Tech"], "low-tech"),
+    (["IA", "ia", "IA"], "IA"),  # acronyms keep their capitals...
+    (["rgpd", "RGPD", "rgpd"], "rgpd"),  # ...when most write them so
+    (["5G"], "5G"),
+    (["OpenStreetMap", "openstreetmap", "OpenStreetMap"], "OpenStreetMap"),  # inner capitals
+    (["Intelligence Artificielle", "intelligence artificielle"], "intelligence artificielle"),
+    (["vidéos", "Vidéo", "vidéos"], "vidéos"),
+])
+def test_labels_follow_one_capitalisation_rule(entries, shown):
+    (group,) = group_entries(entries)
+    assert group.text == shown
+
+
+def test_labels_of_a_cloud_share_the_rule():
+    texts = {group.text for group in group_entries(_realistic(), "fr")}
+    assert {"partage", "local", "inclusion", "mutualisation", "IA"} <= texts
+    assert not {"Partage", "Inclusion", "Mutualisation", "Confiance"} & texts
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("🇫🇷", ("🇫🇷",)),  # a flag is one emoji, not empty
+    ("👩‍💻", ("👩\u200d💻",)),  # a ZWJ sequence stays one emoji (the joiner is kept)
+    ("🏴󠁧󠁢󠁳󠁣󠁴󠁿", ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",)),
+    ("👍🏽", ("👍🏽",)),
+    ("❤️", ("❤",)),
+])
+def test_emoji_entries_are_accepted_whole(text, words):
+    entry = normalize_entry(text)
+    assert entry.text == text and entry.words == words
+    assert group_key(text) == " ".join(words)
+
+
+def test_a_zwj_emoji_next_to_words_is_kept_whole():
+    assert normalize_entry("👩‍💻 numérique").text == "👩\u200d💻 numérique"
+    assert group_key("👩‍💻 numérique") == group_key("numérique")
 
 
 def test_groups_of_equal_count_keep_first_seen_order():

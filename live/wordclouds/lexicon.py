@@ -12,6 +12,8 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+import regex
+
 # Articles and contractions skipped at the start of a multi-word entry when building its
 # grouping key ("le cloud" groups with "cloud", "l'humain" with "humain"). The display text
 # keeps them.
@@ -25,6 +27,10 @@ LEADING_DETERMINERS = frozenset({
 UNMISTAKABLE_ENDINGS = {"en": ("y",), "fr": ("aux",)}
 
 _WORD = re.compile(r"[^\W_]+")
+# One emoji as a reader sees it (a grapheme cluster: "👩‍💻", "🇫🇷", "👍🏽" are one each).
+_EMOJI = regex.compile(r"(?=[\p{Extended_Pictographic}\p{Regional_Indicator}])\X")
+# A face alone is a reaction, not an answer (Unicode's Emoticons block and ☺ ☹).
+_FACES = regex.compile(r"[\U0001F600-\U0001F64F\u263a\u2639]")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 
 
@@ -37,6 +43,21 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Split `text` into folded words; punctuation, symbols, emoji and underscores separate."""
     return _WORD.findall(fold(text))
+
+
+def emoji(text: str) -> list[str]:
+    """The emoji of `text`, each whole (ZWJ sequences, flags, skin tones), variation selectors dropped."""
+    return [cluster.replace("\ufe0f", "") for cluster in _EMOJI.findall(text)]
+
+
+def is_face(symbol: str) -> bool:
+    """Whether an emoji is a face (a reaction rather than an answer)."""
+    return bool(_FACES.match(symbol))
+
+
+def tokens(text: str) -> list[str]:
+    """What an entry is counted by: its folded words, or its emoji when it has no word at all."""
+    return words(text) or emoji(text)
 
 
 def _read(name: str) -> list[str]:

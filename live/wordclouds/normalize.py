@@ -7,9 +7,10 @@ Pure functions, no Flask, no database. The rules, in the order they apply:
 2. For grouping it is then *folded*: case folded, accents removed, œ/æ spelt out, and split into
    words on everything that is not a letter or a digit. So spaces, hyphens, apostrophes,
    punctuation and emoji never separate two entries: "low tech", "Low-Tech" and "lowtech" are one
-   item, "🌱 sobriété" counts as "sobriété". An entry with no letter or digit at all ("...",
-   "🙂") is refused as empty; an entry made only of stop words ("le", "the", "de la") is
-   refused as a stop word.
+   item, "🌱 sobriété" counts as "sobriété". An entry with no letter or digit counts by its emoji,
+   each a whole grapheme cluster ("🇫🇷", "👩‍💻"; variation selectors aside); one with neither
+   ("...", or only faces such as "🙂", reactions rather than answers) is refused as empty; an
+   entry made only of stop words ("le", "the", "de la") is refused as a stop word.
 3. The grouping key skips leading articles ("le cloud" → "cloud", "l'humain" → "humain"), then
    stems every word with a Snowball stemmer (`snowballstemmer`, French or English) and stems
    once more the compound of those stems with the last word, so "data centers" meets
@@ -20,7 +21,11 @@ Pure functions, no Flask, no database. The rules, in the order they apply:
    recognised by their ending (English "-y", French "-aux") and stemmed in their own language
    first: "community" meets "communities" in a French session, "locaux" meets "local" in an
    English one. A side effect, in a French session, is that English cognates in "-y" meet their
-   French word ("energy" / "énergie", "sobriety" / "sobriété").
+   French word ("energy" / "énergie", "sobriety" / "sobriété"). A final "-s" or "-x" after a
+   vowel, which neither stemmer strips ("vidéos", "jeux", "lois", "pneus"), is dropped from every
+   stem, so French plurals of words ending in a vowel meet their singular.
+5. A group is shown by its label (`label`): its most frequent spelling, case aside, written in
+   lower case but for acronyms and inner capitals ("IA", "5G", "OpenStreetMap").
 
 What this groups, and what it keeps apart, is pinned down word by word in
 `tests/test_wordcloud_normalize.py` (the grouping table). In short: case, accents, plurals,
@@ -82,7 +87,12 @@ def normalize_entry(text: object, max_length: int = MAX_LENGTH) -> Entry:
         raise EntryError(error.code, error.limit) from None
     folded = tuple(lexicon.words(cleaned))
     if not folded:
-        raise EntryError("empty")
+        # An entry of emoji only ("🇫🇷", "👩‍💻") counts by its emoji, each whole; faces alone
+        # ("🙂") are reactions, refused as empty like punctuation.
+        symbols = tuple(lexicon.emoji(cleaned))
+        if not symbols or all(lexicon.is_face(symbol) for symbol in symbols):
+            raise EntryError("empty")
+        return Entry(cleaned, symbols)
     if all(word in lexicon.stopwords() for word in folded):
         raise EntryError("stopword")
     return Entry(cleaned, folded)
@@ -90,7 +100,7 @@ def normalize_entry(text: object, max_length: int = MAX_LENGTH) -> Entry:
 
 def group_key(text: str, locale: str = "fr") -> str:
     """Return the key under which `text` is counted in a session of `locale` ('fr' or 'en')."""
-    return _key(tuple(lexicon.words(text)), _locale(locale))
+    return _key(tuple(lexicon.tokens(text)), _locale(locale))
 
 
 def group_entries(entries: Iterable[tuple[str, ...] | str], locale: str = "fr",
@@ -118,9 +128,55 @@ def group_entries(entries: Iterable[tuple[str, ...] | str], locale: str = "fr",
             group.count += 1
             group.spellings[entry.text] += 1
     for group in groups.values():
-        # max() returns the first of equal maxima, and a Counter keeps first-seen order.
-        group.text = max(group.spellings, key=group.spellings.__getitem__)
+        group.text = label(group.spellings)
     return sorted(groups.values(), key=lambda group: -group.count)
+
+
+_PARTS = re.compile(r"([\s\-'’]+)")
+
+
+def label(spellings: Counter[str]) -> str:
+    """The text a group is shown by: its most frequent spelling, case aside, in lower case.
+
+    Spellings differing only by case count together ("Partage", "partage" and "PARTAGE" are one
+    spelling); of equal counts the earliest wins (a Counter keeps first-seen order). Then each
+    word is written in lower case, like every other label of the cloud, unless most entries of
+    that spelling write it with a capital past its first letter and it reads as a name or an
+    acronym: "IA", "RGPD", "5G", "OpenStreetMap" keep their capitals; "Partage", "SOBRIÉTÉ" and
+    "Low-Tech" do not (a capital first letter is usually the phone's, all capitals a shout).
+    """
+    forms: Counter[str] = Counter()
+    for text, count in spellings.items():
+        forms[text.lower()] += count
+    if not forms:
+        return ""
+    form = max(forms, key=forms.__getitem__)
+    variants: Counter[str] = Counter()
+    for text, count in spellings.items():
+        if text.lower() == form:
+            variants[text] += count
+    written = max(variants, key=variants.__getitem__)
+    if len(written) != len(form):  # a case mapping that changes length: keep it as typed
+        return written
+    kept = _PARTS.split(written)
+    out = []
+    for index, part in enumerate(_PARTS.split(form)):
+        cased = Counter(_PARTS.split(text)[index] for text in variants.elements()
+                        if len(_PARTS.split(text)) > index)
+        best = max(cased, key=cased.__getitem__) if cased else kept[index]
+        out.append(best if _keeps_capitals(best) else part)
+    return "".join(out)
+
+
+def _keeps_capitals(word: str) -> bool:
+    """An acronym ("IA", "RGPD", "5G", at most 5 letters) or a name with inner capitals ("OpenData")."""
+    letters = [ch for ch in word if ch.isalpha()]
+    inner = any(ch.isupper() for ch in word[1:])
+    if not inner:
+        return False
+    if all(ch.isupper() for ch in letters):
+        return len(letters) <= 5
+    return True
 
 
 def frequencies(groups: Iterable[Group], limit: int = 200) -> dict[str, int]:
@@ -147,6 +203,8 @@ def _locale(locale: str) -> str:
 
 
 def _key(words: tuple[str, ...], locale: str) -> str:
+    if words and not words[0][0].isalnum():  # emoji: counted as they are, nothing to stem
+        return " ".join(words)
     start = 0
     while start < len(words) - 1 and words[start] in lexicon.LEADING_DETERMINERS:
         start += 1
@@ -181,7 +239,12 @@ def _stem(word: str, language: str) -> str:
         word = word[:-3] + "es"
     elif word.endswith("ee"):
         word = word[:-1]
-    return _stemmer(language).stemWord(word)
+    stem = _stemmer(language).stemWord(word)
+    # A plural "-s" or "-x" after a vowel survives both stemmers ("vidéos", "jeux", "lois"):
+    # drop it from the stem, which also drops it from the singular's ("français" / "françaises").
+    if len(stem) > 3 and stem[-1] in "sx" and stem[-2] in "aeiouy":
+        stem = stem[:-1]
+    return stem
 
 
 def _light(word: str) -> str:

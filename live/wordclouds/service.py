@@ -16,7 +16,7 @@ from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
 from live.store import utcnow
 from live.wordclouds.model import WordEntry, WordGroupState
-from live.wordclouds.normalize import EntryError, group_key, is_profane, normalize_entry
+from live.wordclouds.normalize import EntryError, group_key, is_profane, label, normalize_entry
 
 # The settings rules and limits live in `live.validation` (forms, sockets and imports share them).
 DEFAULTS = validation.WORDCLOUD_DEFAULTS
@@ -144,6 +144,7 @@ class CloudGroup:
     count: int = 0
     spellings: Counter = field(default_factory=Counter)
     members: list = field(default_factory=list)  # keys merged into this one
+    member_spellings: dict = field(default_factory=dict)  # key merged in -> Counter of its texts
     hidden: bool = False
     held: int = 0  # entries held back (profanity) and not released
     released: bool = False
@@ -152,8 +153,16 @@ class CloudGroup:
     def as_dict(self) -> dict:
         """Plain data for snapshots and the moderator console."""
         return {"key": self.key, "text": self.text, "count": self.count, "hidden": self.hidden,
-                "held": self.held, "released": self.released, "members": sorted(self.members),
+                "held": self.held, "released": self.released,
+                # The groups merged into this one, by their key (to unmerge) and their label.
+                "members": [{"key": key, "text": self.member_label(key)} for key in sorted(self.members)],
                 "spellings": [{"text": t, "count": n} for t, n in self.spellings.most_common()]}
+
+
+    def member_label(self, key: str) -> str:
+        """How a group merged into this one is shown: its own label, never its stem."""
+        spellings = self.member_spellings.get(key)
+        return label(spellings) if spellings else key
 
 
 def _states(db: DB, activity: Activity) -> dict[str, WordGroupState]:
@@ -186,8 +195,10 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
     for participant_id, text, key, held in rows:
         root = _root(key, states)
         group = found.setdefault(root, CloudGroup(root))
-        if key != root and key not in group.members:
-            group.members.append(key)
+        if key != root:
+            if key not in group.members:
+                group.members.append(key)
+            group.member_spellings.setdefault(key, Counter())[text] += 1
         state = states.get(root)
         if held and not (state and state.released):
             group.held += 1
@@ -206,7 +217,7 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
         group.released = bool(state and state.released)
         # A group with only held entries shows the moderator what was typed (it is not in the cloud).
         counted = group.spellings or group.held_texts
-        group.text = max(counted, key=counted.__getitem__) if counted else root
+        group.text = label(counted) if counted else root
     return sorted(found.values(), key=lambda g: -g.count)
 
 
@@ -285,7 +296,9 @@ def moderate(db: DB, session: LiveSession, activity: Activity, action: object, k
         if state.merged_into:
             # The group it is in decides whether it is shown: acting on the spelling alone
             # would be acknowledged and change nothing.
-            raise DomainError("word_merged", into=_root(key, states))
+            root = _root(key, states)
+            shown = {g.key: g.text for g in groups(db, activity)}
+            raise DomainError("word_merged", into=shown.get(root, root))
         attribute, value = {"hide": ("hidden", True), "restore": ("hidden", False),
                             "release": ("released", True), "hold": ("released", False)}[action]
         setattr(state, attribute, value)

@@ -98,7 +98,7 @@ function cloudModeration(socket, queue) {
     if (g.members.length && !inHeld) {
       var members = h("ul", "g-members");
       g.members.forEach(function (m) {
-        members.appendChild(add(h("li"), h("span", "g-member", m), " ", button(sec, "unmerge", m, WC.unmerge, m)));
+        members.appendChild(add(h("li"), attr(h("span", "g-member", m.text), { dir: "auto" }), " ", button(sec, "unmerge", m.key, WC.unmerge, m.text)));
       });
       add(li, members);
     }

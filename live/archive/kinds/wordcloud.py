@@ -23,6 +23,7 @@ from live.archive.kinds import ArchiveKind, Refs, Table, delete_some, insert_row
 from live.archive.timefmt import parse_time, time_text
 from live.wordclouds import service as clouds
 from live.wordclouds.model import WordEntry, WordGroupState
+from live.wordclouds.normalize import label
 
 ALL_WORDS = 10**6
 
@@ -51,7 +52,7 @@ def export(db: DB, activity, refs: Refs) -> dict:
         if key in listed:
             continue
         spellings = Counter(e["text"] for e in entries if e["group"] == key and e["withdrawn_at"] is None)
-        groups.append({"key": key, "text": max(spellings, key=spellings.__getitem__) if spellings else key,
+        groups.append({"key": key, "text": label(spellings) if spellings else key,
                        "count": 0, "spellings": [], "members": [], "hidden": state.hidden, "held": 0,
                        "released": state.released, "merged_into": state.merged_into,
                        "decided_at": time_text(state.updated_at)})
