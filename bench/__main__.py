@@ -12,6 +12,7 @@ BENCHMARKS = {
     "cloudlatency": "bench.cloudlatency",
     "archive": "bench.archive",
     "purge": "bench.purge",
+    "load": "bench.load",
 }
 
 

@@ -1,0 +1,690 @@
+"""A whole hall through the real server: N phones from separate client processes, measured.
+
+    python -m bench load [--scenario burst] [--participants 1000] [--mode eventlet|gevent]
+                         [--clients K] [--duration S] [--period S] [--json]
+
+Starts `python wsgi.py` on 127.0.0.1 (a free port, a fresh SQLite file in a temporary folder,
+the default settings but the per-address join limit), connects a facilitator and a screen from
+this process, and drives N phones from K client processes (`bench/loadclient.py`: python-socketio's
+AsyncClient over aiohttp, each phone with its own cookie from `GET /j/<code>`). The open-file
+limit is raised to its hard limit. Scenarios (`--scenario`, repeatable, or `all`):
+
+- join       N phones open the join page and connect (`--window` spreads their arrival)
+- burst      everyone votes at one instant, results hidden (a fresh poll), then revealed (another)
+- steady     each phone changes its vote every `--period` s (± 50 %) for `--duration` s
+- reconnect  the server is restarted (SIGTERM, same port): how long until every phone is back
+- flood      one hostile socket sends 20,000 tiny events while the others vote steadily
+- soak       connection churn for `--duration` s (600 by default): RSS back within ±10 % of its
+             plateau, and no socket left behind once everyone leaves
+- typing     200 phones (or N) send a word each to a word cloud over 10 s: entry -> screen
+
+Every scenario prints: phones connected, RSS of the server's whole process tree (workers
+included), server CPU, the largest event-loop stall (`/healthz`), the load average, and its own
+figures: release -> last ack, ack latency (emit -> ack) and vote -> screen latency p50/p95/p99,
+votes stored vs acknowledged vs on screen. Vote -> screen: the k-th vote acknowledged (in ack
+order) is on screen with the first `results` push of the screen that counts k votes (a burst:
+`answers`; steady: the phones vote the options in turn, so answers + sum(position x count)
+counts every vote stored). The clients share the machine's cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import queue
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.realserver import (
+    ROOT,
+    Listener,
+    Server,
+    Setup,
+    close_all,
+    connect,
+    http_get,
+    new_cid,
+    prepare_wordcloud,
+    skewed_choices,
+    sqlite_url,
+    svg_words,
+)
+
+SCENARIOS = ("join", "burst", "steady", "reconnect", "flood", "soak", "typing")
+PHONES_PER_CLIENT = 500  # phones per client process when --clients is not given
+MAX_CLIENTS = 8
+BURST_OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
+STEADY_OPTIONS = tuple(f"Option {n}" for n in range(1, 13))  # 12: a phone's 12 votes in turn
+FLOOD_EVENTS = 20000
+
+
+# --- the server ----------------------------------------------------------------------------
+
+class HallServer(Server):
+    """The real server, restartable on the same port with the same secret key (phones keep
+    their cookies across a restart, as at a venue)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._secret = "k-" + os.urandom(24).hex()
+
+    def _env(self) -> dict:
+        env = super()._env()
+        env["LIVE_SECRET_KEY"] = self._secret
+        return env
+
+    def restart(self, timeout: float = 60.0) -> float:
+        """SIGTERM, then the same server on the same port; the moment it answers again."""
+        port = self.port
+        self.stop()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(), stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT)
+        self.port = port
+        if not self._wait_until_answering(timeout):
+            raise RuntimeError(f"the server did not come back:\n{self.log_tail()}")
+        return time.monotonic()
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process descending from it (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
+
+
+def _proc_field(pid: int, name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of the process tree, in MB."""
+    return sum(_proc_field(p, "VmRSS") for p in process_tree(pid)) / 1024
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of the tree."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def open_fds(pid: int) -> int:
+    """How many files (sockets included) the process holds open."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+def raise_fd_limit() -> int:
+    """Raise the open-file limit of this process (and so of the server it starts) to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+# --- the client processes ------------------------------------------------------------------
+
+class ClientProcess:
+    """One `bench.loadclient` process: JSON commands in, one JSON answer per command out."""
+
+    def __init__(self, url: str, code: str, log: Path):
+        self._log = open(log, "ab")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "bench.loadclient", url, code], cwd=ROOT, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        self.answers: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.answers.put(json.loads(line))
+        self.answers.put(None)
+
+    def send(self, op: str, **arguments) -> None:
+        self.process.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
+        self.process.stdin.flush()
+
+    def answer(self, timeout: float) -> dict:
+        try:
+            got = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError("a client process did not answer in time") from None
+        if got is None:
+            raise RuntimeError("a client process ended (see its log)")
+        return got
+
+    def stop(self) -> None:
+        try:
+            self.send("close")
+            self.process.wait(30)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait(10)
+        self._log.close()
+
+
+def ask(clients: list[ClientProcess], op: str, timeout: float,
+        each: Callable[[int], dict] | None = None, **arguments) -> list[dict]:
+    """The same command to every client process (with `each(i)`'s extra arguments); the answers."""
+    for index, client in enumerate(clients):
+        client.send(op, **arguments, **(each(index) if each else {}))
+    return [client.answer(timeout) for client in clients]
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` nearly equal counts."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+# --- the hall ------------------------------------------------------------------------------
+
+@dataclass
+class Polls:
+    """The activities of the load session, made before the server starts."""
+
+    hidden: int
+    revealed: int
+    steady: int
+    options: dict[int, list[int]] = field(default_factory=dict)
+
+
+def prepare_hall(database: Path) -> tuple[Setup, Polls]:
+    """Migrate `database`; an event, a session and three polls (two bursts and a steady one)."""
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+    from live.store import Store, upgrade
+
+    url = sqlite_url(database)
+    upgrade(url)
+    store = Store(url)
+    try:
+        with store.write() as db:
+            event = sessions.create_event(db, "Load")
+            live = sessions.create_session(db, event, "round_table", "A whole hall", locale="en")
+            made = [polls.add_poll(db, live, "single", prompt, list(options)) for prompt, options in (
+                ("Hidden burst", BURST_OPTIONS), ("Revealed burst", BURST_OPTIONS),
+                ("Steady", STEADY_OPTIONS))]
+            ids = Polls(*(a.id for a in made))
+            ids.options = {a.id: [o.id for o in polls.options_of(db, a)] for a in made}
+            setup = Setup(Path(database), live.id, live.join_code, live.facilitator_token,
+                          live.moderator_token, live.screen_token, made[0].id, ids.options[made[0].id])
+            return setup, ids
+    finally:
+        store.dispose()
+
+
+class Hall:
+    """A running server, its facilitator and screen, and the client processes of the phones."""
+
+    def __init__(self, server: HallServer, setup: Setup, polls: Polls | None, workdir: Path):
+        self.server, self.setup, self.polls, self.workdir = server, setup, polls, workdir
+        self.screen = Listener("results", "state", "cloud")
+        self.console = Listener("results", "state")
+        self.facilitator = self.screen_client = None
+        self.clients: list[ClientProcess] = []
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start_staff(self) -> None:
+        self.facilitator = connect(self.url, {"token": self.setup.facilitator, "lang": "en"},
+                                   listener=self.console)
+        self.screen_client = connect(self.url, {"token": self.setup.screen, "lang": "en"},
+                                     listener=self.screen)
+
+    def start_clients(self, count: int) -> None:
+        self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log")
+                        for i in range(count)]
+
+    def command(self, action: str, activity: int) -> None:
+        ack = self.facilitator.call("command", {"cid": new_cid(), "action": action,
+                                                "activity": activity}, timeout=60)
+        if not ack.get("ok"):
+            raise RuntimeError(f"command {action} refused: {ack}")
+
+    def join(self, participants: int, window: float = 0.0) -> dict:
+        start = time.monotonic()
+        counts = shares(participants, len(self.clients))
+        answers = ask(self.clients, "join", timeout=window + 300,
+                      each=lambda i: {"count": counts[i], "window": window})
+        latencies = [t for a in answers for t in a["latencies"]]
+        last = max((a["last_ready"] for a in answers if a["last_ready"]), default=start)
+        return {"joined": sum(a["joined"] for a in answers), "failed": sum(a["failed"] for a in answers),
+                "errors": [e for a in answers for e in a["errors"]][:5], "seconds": last - start,
+                "latencies": latencies}
+
+    def health(self, reset: bool = False) -> dict:
+        try:
+            status, _h, body = http_get(self.url, "/healthz?reset=1" if reset else "/healthz", timeout=30)
+            return json.loads(body) if status == 200 else {}
+        except (OSError, ValueError):
+            return {}
+
+    def stored(self, activity: int) -> int:
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(self.setup.database, timeout=30)) as con:
+            return con.execute("select count(*) from votes where activity_id = ?", (activity,)).fetchone()[0]
+
+    def phone_status(self) -> dict:
+        answers = ask(self.clients, "status", timeout=60)
+        return {"connected": sum(a["connected"] for a in answers),
+                "results": sum(sum(a["results"]) for a in answers),
+                "tallies": sum(sum(a["tallies"]) for a in answers)}
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.stop()
+        close_all([self.facilitator, self.screen_client])
+
+
+@contextmanager
+def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", **config):
+    """A server on a fresh database with staff connected and `clients` client processes."""
+    database = workdir / "palabre.db"
+    if kind == "wordcloud":
+        setup, polls = prepare_wordcloud(database, entries_per_participant=3), None
+    else:
+        setup, polls = prepare_hall(database)
+    config.setdefault("JOIN_RATE_PER_MINUTE", 1000000)  # every phone comes from 127.0.0.1 here
+    server = HallServer(database, mode, log=workdir / f"server-{mode}.log", **config)
+    the_hall = Hall(server, setup, polls, workdir)
+    try:
+        server.start()
+        the_hall.start_staff()
+        the_hall.start_clients(clients)
+        yield the_hall
+    finally:
+        try:
+            the_hall.close()
+        finally:
+            server.stop()
+
+
+# --- figures -------------------------------------------------------------------------------
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank); NaN for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def spread(values: list[float]) -> dict:
+    """p50/p95/p99/max in milliseconds."""
+    return {f"p{q}": round(percentile(values, q) * 1000, 1) for q in (50, 95, 99)} | {
+        "max": round(max(values) * 1000, 1) if values else float("nan"), "n": len(values)}
+
+
+def on_screen_latencies(votes: list[dict], pushes: list[tuple[float, int]]) -> list[float]:
+    """Vote -> screen: the k-th acknowledged vote is on screen with the first push counting k."""
+    acked = sorted((v for v in votes if v["ok"]), key=lambda v: v["acked"])
+    delays, index = [], 0
+    ordered = sorted(pushes)
+    for rank, vote in enumerate(acked, start=1):
+        while index < len(ordered) and (ordered[index][1] < rank or ordered[index][0] < vote["sent"]):
+            index += 1
+        if index == len(ordered):
+            break
+        delays.append(ordered[index][0] - vote["sent"])
+    return delays
+
+
+def pushes_of(listener: Listener, activity: int, since: float, count: Callable[[dict], int]):
+    """(arrival, count) of the `results` pushes of one activity since `since`."""
+    with listener._changed:
+        received = list(listener.received["results"])
+    return [(t, count(d)) for t, d in received if t >= since and isinstance(d, dict)
+            and d.get("activity") == activity]
+
+
+def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
+    """The figures every scenario prints."""
+    pid = the_hall.server.process.pid
+    return {"connected": the_hall.health().get("connections"), "rss_mb": round(tree_rss_mb(pid), 1),
+            "server_rss_mb": round(_proc_field(pid, "VmRSS") / 1024, 1),
+            "processes": len(process_tree(pid)), "cpu_s": round(tree_cpu(pid) - cpu_before, 2),
+            "loop_stall_ms": stall.get("max_loop_gap_ms"),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def clients_for(participants: int, wanted: int | None) -> int:
+    """How many client processes: `wanted`, or one per PHONES_PER_CLIENT phones (at most 8)."""
+    return max(1, wanted or min(MAX_CLIENTS, math.ceil(participants / PHONES_PER_CLIENT)))
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+def scenario_join(the_hall: Hall, args) -> dict:
+    pid = the_hall.server.process.pid
+    rss_before, cpu = _proc_field(pid, "VmRSS"), tree_cpu(pid)
+    the_hall.health(reset=True)
+    joined = the_hall.join(args.participants, args.window)
+    stall = the_hall.health()
+    per_socket = (_proc_field(pid, "VmRSS") - rss_before) / max(1, joined["joined"])
+    return {"joined": joined["joined"], "failed": joined["failed"], "errors": joined["errors"],
+            "all_in_s": round(joined["seconds"], 2), "join_latency_ms": spread(joined["latencies"]),
+            "server_rss_per_socket_kb": round(per_socket, 1), **machine(the_hall, cpu, stall)}
+
+
+def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) -> dict:
+    for action in ("show", "open") + (("reveal",) if reveal else ()):
+        the_hall.command(action, activity)
+    pid = the_hall.server.process.pid
+    choices = skewed_choices(the_hall.polls.options[activity], participants)
+    before = the_hall.phone_status()
+    time.sleep(0.5)  # the show/open pushes have reached the phones: they are not part of the burst
+    the_hall.health(reset=True)
+    cpu = tree_cpu(pid)
+    at = time.monotonic() + 0.5
+    answers = ask(the_hall.clients, "burst", timeout=120, at=at, activity=activity, choices=choices)
+    votes = [v for a in answers for v in a["votes"]]
+    stall = the_hall.health()
+    figures = machine(the_hall, cpu, stall)
+    ok = [v for v in votes if v["ok"]]
+    the_hall.screen.wait_for(lambda s: any(c >= len(ok) for _t, c in pushes_of(
+        s, activity, at, lambda d: d.get("answers", 0))), 30)
+    pushes = pushes_of(the_hall.screen, activity, at, lambda d: d.get("answers", 0))
+    after = the_hall.phone_status()
+    return {"votes": len(votes), "acked_ok": len(ok), "refused": len(votes) - len(ok) - sum(
+        1 for v in votes if v["acked"] is None), "no_ack": sum(1 for v in votes if v["acked"] is None),
+        "stored": the_hall.stored(activity), "on_screen": max((c for _t, c in pushes), default=0),
+        "release_to_last_ack_s": round(max((v["acked"] for v in ok), default=at) - at, 3),
+        "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
+        "vote_to_screen_ms": spread(on_screen_latencies(votes, pushes)),
+        "screen_pushes": len(pushes), "pushes_to_phones": after["results"] - before["results"],
+        "tallies_to_phones": after["tallies"] - before["tallies"], **figures}
+
+
+def scenario_burst(the_hall: Hall, args) -> dict:
+    joined = the_hall.join(args.participants)
+    polls = the_hall.polls
+    hidden = one_burst(the_hall, polls.hidden, False, args.participants)
+    revealed = one_burst(the_hall, polls.revealed, True, args.participants)
+    return {"joined": joined["joined"], "join_s": round(joined["seconds"], 2),
+            "hidden": hidden, "revealed": revealed}
+
+
+def steady_progress(options: list[int]) -> Callable[[dict], int]:
+    """Votes stored so far, read from a results push of the steady poll (see the module's doc)."""
+    position = {option: index for index, option in enumerate(options)}
+
+    def count(data: dict) -> int:
+        tally = (data.get("results") or {}).get("options") or []
+        return data.get("answers", 0) + sum(position.get(o["id"], 0) * o["count"] for o in tally)
+    return count
+
+
+def scenario_steady(the_hall: Hall, args) -> dict:
+    joined = the_hall.join(args.participants)
+    activity = the_hall.polls.steady
+    for action in ("show", "open", "reveal"):
+        the_hall.command(action, activity)
+    pid = the_hall.server.process.pid
+    time.sleep(0.5)
+    before = the_hall.phone_status()
+    the_hall.health(reset=True)
+    cpu, start = tree_cpu(pid), time.monotonic()
+    duration = args.duration or 30.0
+    answers = ask(the_hall.clients, "steady", timeout=duration + 120, until=start + duration,
+                  period=args.period, activity=activity, options=the_hall.polls.options[activity])
+    elapsed = time.monotonic() - start
+    votes = [v for a in answers for v in a["votes"]]
+    figures = machine(the_hall, cpu, the_hall.health())
+    ok = [v for v in votes if v["ok"]]
+    progress = steady_progress(the_hall.polls.options[activity])
+    for listener in (the_hall.screen, the_hall.console):
+        listener.wait_for(lambda s: any(c >= len(ok) for _t, c in pushes_of(
+            s, activity, start, progress)), 15)
+    screen = pushes_of(the_hall.screen, activity, start, progress)
+    console = pushes_of(the_hall.console, activity, start, progress)
+    after = the_hall.phone_status()
+    return {"joined": joined["joined"], "votes": len(votes), "acked_ok": len(ok),
+            "votes_per_s": round(len(ok) / elapsed, 1),
+            "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
+            "vote_to_screen_ms": spread(on_screen_latencies(votes, screen)),
+            "vote_to_console_ms": spread(on_screen_latencies(votes, console)),
+            "on_screen": max((c for _t, c in screen), default=0),
+            "screen_pushes_per_s": round(len(screen) / elapsed, 1),
+            "phone_pushes_per_phone_per_s": round((after["results"] - before["results"])
+                                                  / max(1, after["connected"]) / elapsed, 2),
+            **figures}
+
+
+def scenario_reconnect(the_hall: Hall, args) -> dict:
+    joined = the_hall.join(args.participants)
+    the_hall.command("show", the_hall.polls.hidden)
+    close_all([the_hall.facilitator, the_hall.screen_client])
+    start = time.monotonic()
+    up = the_hall.server.restart()
+    answers = ask(the_hall.clients, "await_connected", timeout=200, since=start, wait=120)
+    back = [t for a in answers for t in a["times"]]
+    the_hall.start_staff()
+    last = max(back, default=up)
+    figures = machine(the_hall, tree_cpu(the_hall.server.process.pid), the_hall.health())
+    return {"joined": joined["joined"], "back": len(back), "missing": sum(a["missing"] for a in answers),
+            "restart_s": round(up - start, 2), "all_back_after_up_s": round(last - up, 2),
+            "all_back_after_stop_s": round(last - start, 2),
+            "back_after_up_ms": spread([t - up for t in back]), **figures}
+
+
+def scenario_flood(the_hall: Hall, args) -> dict:
+    joined = the_hall.join(args.participants)
+    activity = the_hall.polls.steady
+    for action in ("show", "open"):
+        the_hall.command(action, activity)
+    flooder = ClientProcess(the_hall.url, the_hall.setup.code, the_hall.workdir / "flooder.log")
+    try:
+        flooder.send("join", count=1)
+        flooder.answer(60)
+        pid = the_hall.server.process.pid
+        the_hall.health(reset=True)
+        cpu, start = tree_cpu(pid), time.monotonic()
+        duration = args.duration or 10.0
+        for client in the_hall.clients:  # the others vote steadily meanwhile
+            client.send("steady", until=start + duration, period=args.period, activity=activity,
+                        options=the_hall.polls.options[activity])
+        flooder.send("flood", count=args.flood_events, activity=activity)
+        flood = flooder.answer(duration + 120)
+        votes = [v for c in the_hall.clients for v in c.answer(duration + 120)["votes"]]
+        figures = machine(the_hall, cpu, the_hall.health())
+    finally:
+        flooder.stop()
+    ok = [v for v in votes if v["ok"]]
+    return {"joined": joined["joined"], "flood_sent": flood["sent"],
+            "flood_seconds": round(flood["seconds"], 2),
+            "flood_accepted": flood["ok"], "flood_refused": flood["refused"],
+            "flooder_disconnected": flood["disconnected"], "others_votes": len(votes),
+            "others_acked_ok": len(ok), "others_ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
+            **figures}
+
+
+def scenario_soak(the_hall: Hall, args) -> dict:
+    pid = the_hall.server.process.pid
+    fds_empty = open_fds(pid)
+    joined = the_hall.join(args.participants)
+    activity = the_hall.polls.hidden
+    for action in ("show", "open"):
+        the_hall.command(action, activity)
+    duration = args.duration or 600.0
+    cpu, start = tree_cpu(pid), time.monotonic()
+    fds_full = open_fds(pid)
+    the_hall.health(reset=True)
+    for client in the_hall.clients:
+        client.send("churn", until=start + duration, share=args.churn, every=1.0, activity=activity,
+                    options=the_hall.polls.options[activity])
+    samples = []
+    while time.monotonic() < start + duration:
+        samples.append((time.monotonic() - start, tree_rss_mb(pid)))
+        time.sleep(min(5.0, max(0.1, start + duration - time.monotonic())))
+    churned = [c.answer(duration + 120) for c in the_hall.clients]
+    ask(the_hall.clients, "await_connected", timeout=200, since=0, wait=60)
+    figures = machine(the_hall, cpu, the_hall.health())
+    late = [rss for t, rss in samples if t >= duration / 2] or [samples[-1][1]]
+    plateau = sorted(late)[len(late) // 2]
+    final = tree_rss_mb(pid)
+    fds_after = open_fds(pid)
+    status = the_hall.phone_status()
+    for client in the_hall.clients:  # everyone leaves: the server must let every socket go
+        client.stop()
+    the_hall.clients = []
+    left = the_hall.health().get("connections")
+    deadline = time.monotonic() + 30
+    while left and left > 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = the_hall.health().get("connections")
+    return {"joined": joined["joined"], "duration_s": duration, "reconnections": sum(
+        c["reconnected"] for c in churned), "connected_at_end": status["connected"],
+        "rss_plateau_mb": round(plateau, 1), "rss_end_mb": round(final, 1),
+        "rss_vs_plateau_pct": round((final - plateau) / plateau * 100, 1),
+        "rss_samples_mb": [round(r) for _t, r in samples[:: max(1, len(samples) // 12)]],
+        "fds_empty": fds_empty, "fds_full": fds_full, "fds_after_churn": fds_after,
+        "sockets_after_all_left": left, "fds_after_all_left": open_fds(pid), **figures}
+
+
+def scenario_typing(the_hall: Hall, args) -> dict:
+    joined = the_hall.join(args.participants)
+    pid = the_hall.server.process.pid
+    spread_s = args.duration or 10.0
+    the_hall.health(reset=True)
+    cpu, start = tree_cpu(pid), time.monotonic()
+    answers = ask(the_hall.clients, "words", timeout=spread_s + 120, until=start + spread_s,
+                  activity=the_hall.setup.activity, per_phone=1, prefix="mot")
+    entries = [e for a in answers for e in a["entries"]]
+    figures = machine(the_hall, cpu, the_hall.health())
+    last_ack = max((e["acked"] for e in entries if e["ok"]), default=start)
+    the_hall.screen.wait_for(lambda s: any(t > last_ack for t, _d in s.received["cloud"]), 30)
+    the_hall.screen.quiet_for("cloud", 2.5, 30)
+    with the_hall.screen._changed:
+        pushes = list(the_hall.screen.received["cloud"])
+    seen: dict[str, set[str]] = {}
+    for _t, data in pushes:
+        if data["v"] not in seen:
+            seen[data["v"]] = svg_words(the_hall.url, the_hall.setup, data["v"])
+    delays, missing = [], 0
+    for entry in (e for e in entries if e["ok"]):
+        shown = [t for t, data in pushes if t >= entry["acked"] and entry["text"] in seen[data["v"]]]
+        if shown:
+            delays.append(min(shown) - entry["sent"])
+        else:
+            missing += 1
+    return {"joined": joined["joined"], "entries": len(entries),
+            "acked_ok": sum(1 for e in entries if e["ok"]),
+            "never_on_screen": missing, "cloud_pushes": len(pushes),
+            "ack_ms": spread([e["acked"] - e["sent"] for e in entries if e["ok"]]),
+            "entry_to_screen_ms": spread(delays), **figures}
+
+
+RUNNERS = {"join": scenario_join, "burst": scenario_burst, "steady": scenario_steady,
+           "reconnect": scenario_reconnect, "flood": scenario_flood, "soak": scenario_soak,
+           "typing": scenario_typing}
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options."""
+    parser.add_argument("--scenario", action="append", choices=(*SCENARIOS, "all"),
+                        help="what to run (repeatable; burst when none is given; all: every one)")
+    parser.add_argument("--participants", type=int, default=1000, help="phones (1000; typing: 200)")
+    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
+                        help="the server's async mode (eventlet)")
+    parser.add_argument("--clients", type=int, default=None,
+                        help=f"client processes (one per {PHONES_PER_CLIENT} phones, at most {MAX_CLIENTS})")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
+    parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
+    parser.add_argument("--window", type=float, default=0.0, help="join: seconds over which phones arrive")
+    parser.add_argument("--churn", type=float, default=0.02,
+                        help="soak: share of the phones that reconnect every second (0.02)")
+    parser.add_argument("--flood-events", type=int, default=FLOOD_EVENTS,
+                        help=f"flood: events the hostile socket sends ({FLOOD_EVENTS})")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def measure(scenario: str, args, workdir: Path | None = None) -> dict:
+    """Run one scenario on its own fresh server; its figures."""
+    raise_fd_limit()
+    participants = args.participants
+    if scenario == "typing" and participants == 1000 and not getattr(args, "participants_given", False):
+        participants = 200
+    run_args = argparse.Namespace(**{**vars(args), "participants": participants})
+    with tempfile.TemporaryDirectory(prefix="palabre-load-") as scratch:
+        folder = Path(workdir or scratch)
+        kind = "wordcloud" if scenario == "typing" else "polls"
+        with hall(folder, args.mode, clients_for(participants, args.clients), kind) as the_hall:
+            figures = RUNNERS[scenario](the_hall, run_args)
+    return {"scenario": scenario, "mode": args.mode, "participants": participants, **figures}
+
+
+def describe(figures: dict, indent: str = "") -> str:
+    """Figures as aligned lines."""
+    lines = []
+    for key, value in figures.items():
+        if isinstance(value, dict) and not {"p50", "n"} <= set(value):
+            lines.append(f"{indent}{key}")
+            lines.append(describe(value, indent + "  "))
+        elif isinstance(value, dict):
+            lines.append(f"{indent}{key:<28} p50 {value['p50']} / p95 {value['p95']} / p99 {value['p99']}"
+                         f" / max {value['max']} ms (n={value['n']})")
+        else:
+            lines.append(f"{indent}{key:<28} {value}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the scenarios asked for, printing each one's figures; 1 if an acknowledged vote is missing."""
+    if args.participants < 1:
+        raise SystemExit("--participants must be at least 1")
+    args.participants_given = "--participants" in " ".join(sys.argv)
+    chosen = args.scenario or ["burst"]
+    scenarios = list(SCENARIOS) if "all" in chosen else list(dict.fromkeys(chosen))
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(1))  # clean up the server and clients
+    lost = False
+    for scenario in scenarios:
+        figures = measure(scenario, args)
+        print(json.dumps(figures) if args.json else describe(figures) + "\n", flush=True)
+        for phase in (figures.get("hidden"), figures.get("revealed")):
+            if phase and phase["stored"] < phase["acked_ok"]:
+                lost = True
+    return 1 if lost else 0

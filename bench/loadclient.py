@@ -1,0 +1,335 @@
+"""One client process of the load benchmark: many phones, each a real Socket.IO client.
+
+    python -m bench.loadclient URL CODE   (started by `python -m bench load`, never by hand)
+
+The phones share one asyncio loop (python-socketio's AsyncClient over aiohttp, WebSocket only);
+each first opens the join link like a phone (`GET /j/<code>`: its own cookie, its participant).
+The process obeys one JSON command per line on its standard input and answers each with one
+JSON line on its standard output; times are `time.monotonic()` (one clock for every process of
+the machine), so the benchmark can put the figures of every client process side by side.
+It only ever talks to the URL it was given (the benchmark gives 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import resource
+import sys
+import time
+import uuid
+from http.cookies import SimpleCookie
+
+import aiohttp
+import socketio
+
+CONCURRENT_JOINS = 64  # joins in flight at once in one client process
+COMMANDS = ("join", "burst", "steady", "words", "churn", "await_connected", "flood", "status", "close")
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (thousands of sockets); the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def cid() -> str:
+    """A client-generated id for one message."""
+    return uuid.uuid4().hex[:16]
+
+
+class Phone:
+    """One participant: a cookie, a socket, what it received."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.cookie = ""
+        self.client: socketio.AsyncClient | None = None
+        self.connects: list[float] = []
+        self.snapshots: list[float] = []
+        self.results = 0  # `results` pushes received
+        self.tallies = 0  # ... of which carried the tally ("results" key)
+        self.disconnected_at: float | None = None
+        self.position = 0  # steady: the option index of its next vote
+        self.http: aiohttp.ClientSession | None = None
+
+    async def forget(self) -> None:
+        """Close the socket and its HTTP session, if any."""
+        client, http, self.client, self.http = self.client, self.http, None, None
+        if client is not None and client.connected:
+            await asyncio.wait_for(client.disconnect(), 5)
+        if http is not None:
+            await http.close()
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and self.client.connected
+
+    def attach(self, client: socketio.AsyncClient) -> None:
+        self.client = client
+
+        @client.event
+        async def connect():
+            self.connects.append(time.monotonic())
+
+        @client.event
+        async def disconnect(*_reason):
+            self.disconnected_at = time.monotonic()
+
+        @client.on("snapshot")
+        async def snapshot(_data=None):
+            self.snapshots.append(time.monotonic())
+
+        @client.on("results")
+        async def results(data=None):
+            self.results += 1
+            if isinstance(data, dict) and "results" in data:
+                self.tallies += 1
+
+
+class Fleet:
+    """The phones of this process and the commands they obey."""
+
+    def __init__(self, url: str, code: str):
+        self.url, self.code = url, code
+        self.phones: list[Phone] = []
+        self.http: aiohttp.ClientSession | None = None
+        self.rng = random.Random()
+
+    async def open(self) -> None:
+        self.connector = aiohttp.TCPConnector(limit=0)
+        # No shared cookie jar for the join pages: every phone keeps its own cookie.
+        self.http = aiohttp.ClientSession(connector=self.connector, connector_owner=False,
+                                          cookie_jar=aiohttp.DummyCookieJar())
+
+    async def join_cookie(self) -> str:
+        async with self.http.get(f"{self.url}/j/{self.code}", headers={"Accept-Language": "en"},
+                                 allow_redirects=False) as response:
+            await response.read()
+            jar = SimpleCookie()
+            for line in response.headers.getall("Set-Cookie", []):
+                jar.load(line)
+            if response.status != 200 or "session" not in jar:
+                raise RuntimeError(f"GET /j/ answered {response.status}")
+            return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+
+    async def connect(self, phone: Phone, reconnection: bool = True) -> None:
+        # Its own session (python-socketio puts the Cookie header in the session's jar, kept
+        # for its reconnections) over the process's one connection pool.
+        await phone.forget()
+        phone.http = aiohttp.ClientSession(connector=self.connector, connector_owner=False,
+                                           cookie_jar=aiohttp.CookieJar(unsafe=True))
+        client = socketio.AsyncClient(reconnection=reconnection, reconnection_delay=1,
+                                      reconnection_delay_max=5, randomization_factor=0.5,
+                                      handle_sigint=False, http_session=phone.http, request_timeout=30)
+        phone.attach(client)
+        await client.connect(self.url, headers={"Cookie": phone.cookie},
+                             auth={"code": self.code, "lang": "en"}, transports=["websocket"],
+                             wait_timeout=30)
+
+    async def join_one(self, phone: Phone, gate: asyncio.Semaphore, delay: float) -> dict:
+        await asyncio.sleep(delay)
+        async with gate:
+            start = time.monotonic()
+            try:
+                if not phone.cookie:
+                    phone.cookie = await self.join_cookie()
+                await self.connect(phone)
+                while not phone.snapshots and time.monotonic() - start < 30:
+                    await asyncio.sleep(0.01)
+                return {"ok": bool(phone.snapshots), "start": start,
+                        "ready": phone.snapshots[0] if phone.snapshots else None}
+            except Exception as exc:  # noqa: BLE001 - counted as a failed join
+                return {"ok": False, "start": start, "error": f"{type(exc).__name__}: {exc}"[:200]}
+
+    async def join(self, count: int, window: float = 0.0) -> dict:
+        """`count` more phones open the join link and connect, spread over `window` seconds."""
+        gate = asyncio.Semaphore(CONCURRENT_JOINS)
+        new = [Phone(len(self.phones) + i) for i in range(count)]
+        self.phones += new
+        delays = [self.rng.uniform(0, window) if window > 0 else 0.0 for _ in new]
+        outcomes = await asyncio.gather(*(self.join_one(p, gate, d)
+                                          for p, d in zip(new, delays, strict=True)))
+        errors = [o["error"] for o in outcomes if o.get("error")]
+        return {"joined": sum(1 for o in outcomes if o["ok"]), "failed": len(outcomes) - sum(
+            1 for o in outcomes if o["ok"]), "errors": errors[:5],
+            "latencies": [o["ready"] - o["start"] for o in outcomes if o["ok"]],
+            "last_ready": max((o["ready"] for o in outcomes if o["ok"]), default=None)}
+
+    async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> None:
+        entry = {"sent": time.monotonic(), "acked": None, "ok": False}
+        record.append(entry)
+        done = asyncio.get_running_loop().create_future()
+
+        def on_ack(data=None, *_rest):
+            entry["acked"] = time.monotonic()
+            entry["ok"] = bool(isinstance(data, dict) and data.get("ok"))
+            if not entry["ok"]:
+                entry["error"] = (data or {}).get("error", {}).get("code") if isinstance(data, dict) else None
+            if not done.done():
+                done.set_result(None)
+
+        try:
+            await phone.client.emit("vote", {"cid": cid(), "activity": activity, "choice": choice},
+                                    callback=on_ack)
+            await asyncio.wait_for(done, 60)
+        except Exception:  # noqa: BLE001, S110 - no ack: counted as such
+            pass
+
+    async def burst(self, at: float, activity: int, choices: list) -> dict:
+        """Every phone votes at monotonic time `at` (phone i for `choices[i]`)."""
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        record: list = []
+        live = [p for p in self.phones if p.connected]
+        await asyncio.gather(*(self.emit_vote(p, activity, choices[p.index % len(choices)], record)
+                               for p in live))
+        return {"votes": record}
+
+    async def steady_phone(self, phone: Phone, until: float, period: float, activity: int,
+                           options: list, record: list) -> None:
+        await asyncio.sleep(self.rng.uniform(0, period))
+        while time.monotonic() < until and phone.position < len(options):
+            if phone.connected:
+                await self.emit_vote(phone, activity, options[phone.position], record)
+                if record[-1]["ok"]:
+                    phone.position += 1
+            await asyncio.sleep(period * self.rng.uniform(0.5, 1.5))
+
+    async def steady(self, until: float, period: float, activity: int, options: list) -> dict:
+        """Each phone votes for the next option every `period` s (± 50 %) until `until`."""
+        record: list = []
+        await asyncio.gather(*(self.steady_phone(p, until, period, activity, options, record)
+                               for p in self.phones))
+        return {"votes": record}
+
+    async def words(self, until: float, activity: int, per_phone: int, prefix: str) -> dict:
+        """Each phone sends `per_phone` distinct words at random moments before `until`."""
+        record: list = []
+
+        async def typist(phone: Phone) -> None:
+            for n in range(per_phone):
+                left = until - time.monotonic()
+                await asyncio.sleep(max(0.0, self.rng.uniform(0, left) / (per_phone - n)))
+                text = f"{prefix}{phone.index:04d}x{n}"
+                entry = {"text": text, "sent": time.monotonic(), "acked": None, "ok": False}
+                record.append(entry)
+                try:
+                    ack = await phone.client.call("word:add", {"cid": cid(), "activity": activity,
+                                                               "text": text}, timeout=30)
+                    entry["acked"], entry["ok"] = time.monotonic(), bool(ack.get("ok"))
+                except Exception:  # noqa: BLE001, S110 - no ack: counted as such
+                    pass
+
+        await asyncio.gather(*(typist(p) for p in self.phones if p.connected))
+        return {"entries": record}
+
+    async def churn(self, until: float, share: float, every: float, activity: int, options: list) -> dict:
+        """Until `until`, every `every` s a `share` of the phones close their socket and open a new
+        one (same cookie: the same participant), and vote once."""
+        cycles = reconnected = 0
+        while time.monotonic() < until:
+            cycles += 1
+            picked = [p for p in self.phones if self.rng.random() < share]
+            await asyncio.gather(*(self.cycle(p, activity, options) for p in picked))
+            reconnected += sum(1 for p in picked if p.connected)
+            await asyncio.sleep(every)
+        return {"cycles": cycles, "reconnected": reconnected}
+
+    async def cycle(self, phone: Phone, activity: int, options: list) -> None:
+        phone.snapshots = []
+        try:
+            await self.connect(phone)
+            await self.emit_vote(phone, activity, self.rng.choice(options), [])
+        except Exception:  # noqa: BLE001, S110 - counted as not reconnected
+            pass
+
+    async def await_connected(self, since: float, wait: float) -> dict:
+        """Wait (at most `wait` s) until every phone has connected again after `since`; when each did."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if all(p.connects and p.connects[-1] >= since and p.connected for p in self.phones):
+                break
+            await asyncio.sleep(0.05)
+        back = [max(p.connects) for p in self.phones if p.connects and p.connects[-1] >= since]
+        return {"back": len(back), "missing": len(self.phones) - len(back), "times": back}
+
+    async def flood(self, count: int, activity: int) -> dict:
+        """This process's first phone sends `count` tiny events as fast as it can."""
+        phone = self.phones[0]
+        acks = {"ok": 0, "refused": 0}
+        start = time.monotonic()
+        sent = 0
+
+        def on_ack(data=None, *_rest):
+            acks["ok" if isinstance(data, dict) and data.get("ok") else "refused"] += 1
+
+        for n in range(count):
+            if not phone.connected:
+                break
+            try:
+                await phone.client.emit("vote", {"cid": f"f{n}", "activity": activity, "choice": 0},
+                                        callback=on_ack)
+            except Exception:  # noqa: BLE001, S110 - cut off by the server
+                break
+            sent += 1
+            if n % 50 == 0:
+                await asyncio.sleep(0)
+        end = time.monotonic()
+        deadline = end + 10
+        while phone.connected and acks["ok"] + acks["refused"] < sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return {"sent": sent, "seconds": end - start, **acks, "disconnected": not phone.connected}
+
+    def status(self) -> dict:
+        return {"phones": len(self.phones), "connected": sum(1 for p in self.phones if p.connected),
+                "results": [p.results for p in self.phones], "tallies": [p.tallies for p in self.phones]}
+
+    async def close(self) -> dict:
+        async def one(phone: Phone) -> None:
+            try:
+                await phone.forget()
+            except Exception:  # noqa: BLE001, S110 - best effort
+                pass
+
+        await asyncio.gather(*(one(p) for p in self.phones))
+        await self.http.close()
+        await self.connector.close()
+        return {"closed": len(self.phones)}
+
+
+async def serve(url: str, code: str) -> None:
+    """Obey the commands on stdin until `close` (or the end of stdin)."""
+    fleet = Fleet(url, code)
+    await fleet.open()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = await reader.readline()
+        if not line:
+            await fleet.close()
+            return
+        command = json.loads(line)
+        op = command.pop("op")
+        if op not in COMMANDS:
+            raise SystemExit(f"unknown command {op!r}")
+        answer = fleet.status() if op == "status" else await getattr(fleet, op)(**command)
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+        if op == "close":
+            return
+
+
+def main() -> None:
+    raise_fd_limit()
+    url, code = sys.argv[1], sys.argv[2]
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise SystemExit("the load clients only talk to a server on this machine (127.0.0.1)")
+    asyncio.run(serve(url, code))
+
+
+if __name__ == "__main__":
+    main()
