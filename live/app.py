@@ -112,6 +112,7 @@ def _register_features(app: Flask) -> None:
     from live.boards import http as board_http
     from live.polls import events as poll_events  # noqa: F401
     from live.polls import http as poll_http
+    from live.quickstart import http as quickstart_http
     from live.sessions import events as session_events  # noqa: F401
     from live.sessions import http as session_http
     from live.wordclouds import events as wordcloud_events  # noqa: F401
@@ -125,6 +126,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(archive_http.bp)
     app.register_blueprint(wordcloud_http.bp)
+    app.register_blueprint(quickstart_http.bp)
     app.extensions["palabre.cloud_images"] = CloudImages(app)
     cli.register(app)
 

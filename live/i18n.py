@@ -33,6 +33,7 @@ MESSAGES = {
     "event_not_found": _l("This event does not exist."),
     "activity_not_found": _l("This activity does not exist in this session."),
     "bad_session_kind": _l("Choose round table or workshop."),
+    "bad_preset": _l("Unknown ready-made activity."),
     "bad_date": _l("The date is not valid (use YYYY-MM-DD)."),
     "text_empty": _l("The %(field)s is empty."),
     "text_too_long": _l("The %(field)s is too long (at most %(limit)s characters)."),

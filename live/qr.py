@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from functools import lru_cache
 
@@ -16,3 +17,8 @@ def qr_svg(url: str) -> bytes:
         buffer, kind="svg", scale=10, border=2, dark="#111111", light="#ffffff",
         xmldecl=False, omitsize=True, title=url)
     return buffer.getvalue()
+
+
+def qr_data_uri(url: str) -> str:
+    """The QR code of `url` as a `data:` URI: drawn in the page itself, no request."""
+    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(url)).decode("ascii")

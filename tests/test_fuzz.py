@@ -478,6 +478,9 @@ def _form_routes(world, existing) -> list[tuple[str, str, dict]]:
         ("staff", f"/f/{f}/boards", {"kind": st.sampled_from(["ideas", "questions"]), "prompt": text,
                                      "columns": text, "budget": small, "premoderation": st.just("on"),
                                      "sort": st.sampled_from(boards.SORTS)}),
+        ("staff", f"/f/{f}/presets", {"preset": st.sampled_from(["yesno", "scale", "abcd", "word",
+                                                                 "questions", "<x>"]),
+                                      "prompt": text, "launch": st.just("on")}),
         ("staff", f"/f/{f}/boards/{wall}/settings", {
             "prompt": text, "column_0": text, "remove_0": st.just("on"), "column_1": text,
             "column_new": text, "budget": small, "sort": st.sampled_from(boards.SORTS),
@@ -498,6 +501,7 @@ def _form_routes(world, existing) -> list[tuple[str, str, dict]]:
                                             "into": keys}),
         ("staff", f"/f/{f}/activities/{a[1]}/move", {"direction": st.sampled_from(["up", "down"])}),
         ("staff", f"/f/{f}/activities/{10**20}/delete", {}),
+        ("staff", "/admin/start", {}),
         ("staff", "/admin/events", {"title": text, "place": text, "date": st.dates().map(str)}),
         ("staff", f"/admin/events/{ids['event']}/sessions", {
             "kind": st.sampled_from(["round_table", "workshop"]), "title": text, "place": text,

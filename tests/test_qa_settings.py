@@ -1,7 +1,8 @@
 """A Q&A added from the console has its own settings, not an idea wall's: no pre-moderation by
 default, one upvote per question and as many questions as one likes (no "votes left"). The Q&A
-is added with the console's own form as a browser would send it (its defaults included), then
-participants ask and upvote through both doors (socket and plain form)."""
+is added with the console's own form as a browser would send it (its defaults included: the
+ready-made "Questions to the panel"), then participants ask and upvote through both doors
+(socket and plain form)."""
 
 from __future__ import annotations
 
@@ -48,20 +49,23 @@ class _Forms(HTMLParser):
             self._textarea = None
 
 
-def console_form(client, token: str, kind: str) -> tuple[str, dict]:
-    """The console's form that adds an activity of `kind`: (action, default fields)."""
+def console_form(client, token: str, action_end: str) -> tuple[str, dict]:
+    """The console's form posting to an address ending with `action_end`: (action, default fields)."""
     parser = _Forms()
     parser.feed(client.get(f"/f/{token}", headers=EN).get_data(as_text=True))
     for form in parser.forms:
-        if form["fields"].get("kind") == kind:
+        if (form["action"] or "").endswith(action_end):
             return form["action"], form["fields"]
-    raise AssertionError(f"no console form adds a {kind}")
+    raise AssertionError(f"no console form posts to …{action_end}")
 
 
 def _add_qa_from_console(app, live, store) -> int:
     browser = app.test_client()
-    action, fields = console_form(browser, live["facilitator"], "questions")
-    assert browser.post(action, data={**fields, "prompt": "Vos questions ?"}).status_code == 302
+    # The console's ready-made "Questions to the panel", as its form sends it, only added.
+    action, fields = console_form(browser, live["facilitator"], "/presets")
+    fields.pop("launch")
+    response = browser.post(action, data={**fields, "preset": "questions", "prompt": "Vos questions ?"})
+    assert response.status_code == 302
     with store.read() as db:
         qa = db.query(Activity).filter_by(kind="questions").one()
         assert (qa.settings["premoderation"], qa.settings["budget"]) == (False, 0)
@@ -114,7 +118,7 @@ def test_a_q_and_a_from_the_console_takes_unlimited_upvotes_by_plain_forms(app, 
 
 def test_an_idea_wall_from_the_console_keeps_its_own_defaults(app, live, store):
     browser = app.test_client()
-    action, fields = console_form(browser, live["facilitator"], "ideas")
+    action, fields = console_form(browser, live["facilitator"], "/boards")
     browser.post(action, data={**fields, "prompt": "Vos idées ?"})
     with store.read() as db:
         wall = db.query(Activity).filter_by(kind="ideas").one()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 
 from live import auth
 from live.errors import DomainError
 from live.i18n import message
+from live.quickstart import presets
 from live.security import limiter
-from live.sessions import service
+from live.sessions import capabilities, service
 from live.sessions.http import _links
 from live.web import store, write_or_flash
 
@@ -60,6 +65,26 @@ def create_event():
     write_or_flash(lambda db: service.create_event(
         db, request.form.get("title", ""), request.form.get("place"), request.form.get("date")))
     return redirect(url_for("admin.index"))
+
+
+@bp.post("/start")
+def start_now():
+    """"Start a session now": a workshop titled with today's date and time, in the user's
+    language, in today's event (made the first time); straight to its console."""
+    now = datetime.now().astimezone()  # the organiser's clock (the laptop's)
+    day = format_date(now.date(), "long")
+    event_title = _("Sessions of %(date)s", date=day)
+    session_title = _("Session of %(date)s, %(time)s", date=day, time=now.strftime("%H:%M"))
+    locale = str(get_locale() or "fr")
+
+    def run(db):
+        live_session = presets.start_now(db, event_title, session_title, locale, now.date())
+        return capabilities.current_tokens(live_session)["facilitator"]
+
+    token = write_or_flash(run)
+    if token is None:
+        return redirect(url_for("admin.index")), 303
+    return redirect(url_for("sessions.console", token=token)), 303
 
 
 @bp.post("/events/<int:event_id>/sessions")

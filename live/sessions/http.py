@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError
 from live import auth, realtime
 from live.errors import DomainError
 from live.netinfo import public_base_url
-from live.qr import qr_svg
+from live.qr import qr_data_uri, qr_svg
 from live.sessions import capabilities, effects, operations, service
 from live.sessions.access import staff_session
 from live.sessions.views import snapshot
@@ -100,7 +100,8 @@ def console(token: str):
         view = snapshot(db, live_session, "facilitator")
         links = _links(live_session)
     return render_template("sessions/console.html", view=view, token=token, links=links,
-                           join_url=join_url(view["session"]["code"]))
+                           join_url=join_url(view["session"]["code"]),
+                           screen_qr=qr_data_uri(links["screen"]) if links.get("screen") else None)
 
 
 @bp.get("/f/<token>/qr.svg")
