@@ -106,14 +106,29 @@ def test_a_workshop_with_three_columns_and_a_panel_q_and_a_end_to_end(tmp_path):
     assert time.monotonic() - started < 60
 
 
-def _page(browser, problems, name, size, url, mobile=False):
+def _page(browser, problems, name, size, url, mobile=False, hold=None):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR",
                                   is_mobile=mobile, has_touch=mobile, device_scale_factor=1)
     page = context.new_page()
+    if hold is not None:
+        page.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda ws: _holding(ws, hold))
     page.on("pageerror", lambda exc: problems.append(f"{name}: {exc}"))
     page.on("dialog", lambda d: (problems.append(f"{name}: dialog {d.message}"), d.dismiss()))
     page.goto(url)
     return page
+
+
+def _holding(ws, hold: dict) -> None:
+    """Relay a page's socket; while `hold["pushes"]`, the server's pushes (not the answers to the
+    page's own requests) are held back: the page stays as it was, stale."""
+    server = ws.connect_to_server()
+
+    def down(message):
+        if not (hold["pushes"] and isinstance(message, str) and message.startswith('42["')):
+            ws.send(message)
+
+    server.on_message(down)
+    ws.on_message(server.send)
 
 
 def _item_id(moderator, text) -> int:
@@ -161,8 +176,9 @@ def _open_pages(browser, base, info, problems) -> SimpleNamespace:
     phones = [_page(browser, problems, f"phone{n}", (360, 640), f"{base}/j/{info['code']}", mobile=True)
               for n in range(4)]
     mod_a = _page(browser, problems, "moderator-laptop", (1280, 800), f"{base}/m/{info['moderator']}")
+    hold = {"pushes": False}
     mod_b = _page(browser, problems, "moderator-phone", (360, 640), f"{base}/m/{info['moderator']}",
-                  mobile=True)
+                  mobile=True, hold=hold)
     console = _page(browser, problems, "console", (1280, 900), f"{base}/f/{info['facilitator']}")
     screen = _page(browser, problems, "screen", (1920, 1080), f"{base}/screen/{info['screen']}")
     small = _page(browser, problems, "screen-720", (1280, 720), f"{base}/screen/{info['screen']}")
@@ -173,7 +189,7 @@ def _open_pages(browser, base, info, problems) -> SimpleNamespace:
     mod_b.locator("input[name=by]").first.fill("Malik")
     mod_b.locator("input[name=by]").first.dispatch_event("change")
     return SimpleNamespace(phones=phones, mod_a=mod_a, mod_b=mod_b, console=console, screen=screen,
-                           small=small, info=info)
+                           small=small, info=info, hold=hold)
 
 
 def _post_ideas(w) -> None:
@@ -228,17 +244,18 @@ def _merge_and_approve(w) -> None:
 def _stale_moderator_is_told(w) -> None:
     """A stale moderator's action on a changed item is refused in words."""
     mod_a, mod_b, shots, database, flagged = w.mod_a, w.mod_b, w.shots, w.database, w.flagged
-    # Two moderators on the same item: the phone moderator's page is stale (its refresh is
-    # held back), it rejects what the laptop has just approved: "changed meanwhile", nothing lost.
+    # Two moderators on the same item: the phone moderator's page is stale (the pushes that
+    # would redraw it are held back), it approves what the laptop has just rejected: "changed
+    # meanwhile", nothing lost.
     _settle(mod_b)  # it shows the item as it is before the laptop's click
-    mod_b.route(re.compile(r".*/m/[^/]+$"), lambda route: route.abort())
+    w.hold["pushes"] = True
     _mod_click(mod_a, flagged, "reject")
     mod_b.locator(f"#item-{flagged} button[value^='approve:']").click()
     mod_b.locator("#mod-status.is-error").wait_for(timeout=5000)
     conflict = mod_b.locator("#mod-status").inner_text()
     assert f"#{flagged}" in conflict and "rejet" in conflict.lower()
     mod_b.screenshot(path=str(shots / "moderator-360-conflict.png"))
-    mod_b.unroute(re.compile(r".*/m/[^/]+$"))
+    w.hold["pushes"] = False
     mod_b.reload()
     assert query(database, "select status from board_items where id = ?", (flagged,)) == [("rejected",)]
 

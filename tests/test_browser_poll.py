@@ -72,8 +72,9 @@ def test_phone_votes_and_screen_shows_count_after_reveal(tmp_path):
 
 
 def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp_path):
-    """The participant page of a poll carries no idea-wall code nor strings; when the facilitator
-    shows and opens a wall, the phone loads them and draws the wall, without navigating."""
+    """The participant page of a poll carries no idea-wall code, but the walls' strings; when the
+    facilitator shows and opens a wall, the phone loads the code and draws the wall, without
+    navigating nor fetching its page again."""
     from live.boards import service as boards
     from live.sessions import service as sessions
     from live.store import Store
@@ -97,7 +98,10 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
         console.goto(f"{srv.url}/f/{setup.facilitator}")
         phone.goto(f"{srv.url}/j/{setup.code}")
         expect(phone.locator("#prompt")).to_have_text("Which one?")
-        assert phone.locator("#i18n-boards").count() == 0
+        assert phone.locator("#i18n-boards").count() == 1
+        again: list[str] = []
+        own = f"{srv.url}/j/{setup.code}"
+        phone.on("request", lambda r: r.url.split("?")[0] == own and again.append(r.url))
         phone.evaluate("window.__stay = 1")
         console.click(f"[data-key='show-{wall}']")
         console.click(f"[data-key='open-{wall}']")
@@ -107,6 +111,7 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
         phone.locator("#board-post button").click()
         expect(phone.locator("#board-status")).to_have_class(re.compile("is-ok"))
         assert phone.evaluate("window.__stay") == 1, "the phone navigated"
+        assert again == [], "the phone fetched its page again"
     assert problems == []
 
 

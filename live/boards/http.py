@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from live import validation
-from live.boards import operations, service, views
+from live.boards import operations, service
 from live.boards.model import BOARD_KINDS, MAX_BUDGET
 from live.errors import DomainError
 from live.i18n import message
@@ -272,6 +272,5 @@ def _boards_to_moderate(view: dict) -> list[dict]:
             every = [i for part in ("queue", "published", "removed") for i in board[part]]
             board["texts"] = {i["id"]: i["text"] for i in every}
             board["versions"] = {i["id"]: i["version"] for i in every}
-            board["stamp"] = views.stamp(db, activity)
             boards.append(board)
     return boards

@@ -94,7 +94,7 @@ def results(db: DB, activity: Activity) -> dict:
 
 def stamp(db: DB, activity: Activity) -> str:
     """Changes when any item of the board changes (count of items, sum of their versions): the
-    moderator page draws its boards again only for a stamp it has not drawn yet."""
+    moderator page asks for a board's moderation data again only for a stamp it has not drawn."""
     count, versions = db.execute(select(func.count(Item.id), func.coalesce(func.sum(Item.version), 0))
                                  .where(Item.activity_id == activity.id)).one()
     return f"{count}.{versions}"
@@ -148,7 +148,8 @@ def moderation_view(db: DB, activity: Activity) -> dict:
     live_items = [(i.id, i.text) for i in items if i.status not in ("rejected", "hidden")]
     return {
         "activity": activity.id, "kind": activity.kind, "prompt": activity.prompt,
-        "state": activity.state, "settings": activity.settings,
+        "state": activity.state, "settings": activity.settings, "version": activity.version,
+        "stamp": stamp(db, activity),
         "queue": [moderation_item(db, i, counts) for i in queue],
         "published": [moderation_item(db, i, counts) for i in published],
         "removed": [moderation_item(db, i, counts) for i in removed],

@@ -209,40 +209,6 @@ export function newer(current, incoming) {
     incoming.version >= current.version;
 }
 
-/* The other way a page follows the server, left on the moderator page only (its idea walls
-   and Q&A, a word cloud appearing there) and for the strings of idea walls on a phone: the page
-   is fetched anew and a region of it swapped in. */
-export function fetchPage() {
-  return fetch(window.location.pathname, { credentials: "same-origin" }).then(function (r) {
-    return r.ok ? r.text() : null;
-  }).then(function (html) {
-    return html ? new DOMParser().parseFromString(html, "text/html") : null;
-  });
-}
-
-export function swapChildren(target, fresh) {
-  clear(target);
-  Array.prototype.forEach.call(fresh.childNodes, function (node) { target.appendChild(doc.importNode(node, true)); });
-}
-
-/* Take region `id` again from the server; then(regionOnThePage) once swapped. One fetch at a
-   time: a call during a fetch makes one more fetch after it (the newest state is taken). */
-export function refresher(id, then) {
-  var busy = false, again = false;
-  function run() {
-    if (busy) { again = true; return; }
-    busy = true;
-    fetchPage().then(function (page) {
-      var fresh = page && page.getElementById(id), region = $(id);
-      if (fresh && region) { swapChildren(region, fresh); if (then) then(region); }
-    }).catch(function () { /* the next push tries again */ }).then(function () {
-      busy = false;
-      if (again) { again = false; run(); }
-    });
-  }
-  return run;
-}
-
 // --- results ---------------------------------------------------------------------------------
 /* One source of result markup: the server's `results` and `bar` macros. They render the results
    of the page, and the <template>s #tpl-results, #tpl-results-ranked and #tpl-bar (the
@@ -405,22 +371,10 @@ function participantPage() {
   function loadBoard() {
     if (boardLoading) return;
     boardLoading = true;
-    Promise.all([import("./board-phone.js"), boardStrings()]).then(function (loaded) {
-      board = loaded[0].boardPhone(code, stage, function () { return socket; }, mine);
+    import("./board-phone.js").then(function (m) {
+      board = m.boardPhone(code, stage, function () { return socket; }, mine);
       render();
     }, function () { boardLoading = false; });  // the next push tries again
-  }
-
-  /* The strings of idea walls are on the page only if one was on screen when it was served;
-     else the page, served anew now that one is, brings them. */
-  function boardStrings() {
-    if ($("i18n-boards")) return Promise.resolve();
-    return fetchPage().then(function (page) {
-      var node = page && page.getElementById("i18n-boards");
-      if (!node) throw new Error("no board strings yet");
-      Object.assign(BT, JSON.parse(node.textContent));
-      doc.body.appendChild(doc.importNode(node, true));
-    });
   }
 
 

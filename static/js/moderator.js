@@ -1,5 +1,10 @@
-/* The moderator page: idea walls and Q&A to moderate, word-cloud groups. One socket. */
-import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, fetchPage, swapChildren, refresher, wcEntries, wcFrozen } from "./core.js";
+/* The moderator page: idea walls and Q&A to moderate, word-cloud groups, what is on screen.
+   One socket; everything is drawn from its pushes and answers, with the markup the server
+   renders at load (boards/_moderate.html, wordclouds/_moderate.html): the page is never fetched
+   again. */
+import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen } from "./core.js";
+
+const M = readJSON("i18n-mod") || {};  // the strings of this page (boards/_strings.html)
 
 /* Word clouds: each cloud's groups, redrawn from `word:groups` (after `cloud` pushes, at most
    once a second) or from the ack of an action. Same markup as wordclouds/_moderate.html. */
@@ -12,12 +17,16 @@ function cloudModeration(socket, queue) {
 
   function section(id) { return $("wc-" + id); }
 
+  /* The clouds worth moderating (open or closed, with entries, or on screen), the one on screen
+     first: a section appears for each, drawn as wordclouds/_moderate.html does. */
   function onView(v) {
-    var missing = (v.agenda || []).some(function (a) {
-      return a.kind === "wordcloud" && !section(a.id) &&
-        (a.state !== "draft" || a.entries || (v.current && v.current.id === a.id));
+    var current = v.current && v.current.id;
+    var wanted = (v.agenda || []).filter(function (a) {
+      return a.kind === "wordcloud" && (a.state !== "draft" || a.entries || a.id === current);
     });
-    if (missing) { reloadClouds(); return; }
+    wanted.sort(function (x, y) { return ((x.id !== current) - (y.id !== current)) || (x.position - y.position); });
+    wanted.forEach(function (a) { if (!section(a.id)) clouds.appendChild(shell(a)); });
+    arrange(clouds, wanted.map(function (a) { return section(a.id); }));
     (v.agenda || []).forEach(function (a) {
       var sec = a.kind === "wordcloud" && section(a.id);
       if (!sec) return;
@@ -36,7 +45,15 @@ function cloudModeration(socket, queue) {
     if (counts) counts.textContent = counted("participants", data.answers) + " · " + wcEntries(data.entries || 0);
   }
 
-  var reloadClouds = refresher("clouds");  // a cloud to moderate appeared: take the server's markup
+  function shell(a) {
+    var id = a.id, sec = attr(h("section", "panel cloud-mod"), { id: "wc-" + id, "data-cloud": id,
+      "data-action": "/m/" + body.getAttribute("data-token") + "/words/" + id, "aria-labelledby": "wc-title-" + id });
+    var held = attr(h("div", "wc-held"), { hidden: "" });
+    add(held, h("h3", null, M.held_title), h("p", "hint", M.held_hint), h("ul", "groups held-list"));
+    return add(sec, add(attr(h("h2"), { id: "wc-title-" + id }), h("span", "badge", M.cloud), " ", h("span", "wc-prompt", a.prompt)),
+               add(h("p", "item-meta wc-meta"), h("span", "badge badge-" + a.state, T.states[a.state] || a.state)),
+               held, h("h3", null, M.counted), add(h("ul", "groups all-groups"), h("li", "empty", WC.no_entries)));
+  }
 
   function later(id) {  // at most one word:groups per cloud per second
     if (!section(id) || timers[id]) return;
@@ -158,25 +175,90 @@ function cloudModeration(socket, queue) {
   return { view: onView, results: onResults };
 }
 
-/* Idea walls and Q&A: every button is a form post; over the socket, the same requests are sent
-   and, when an item changes anywhere, the boards are taken again from the server's page,
-   keeping what the moderator selected, opened or typed. Each board carries the stamp of its
-   items as drawn (`data-stamp`): a `results` push with that stamp changes nothing. `#boards`
-   says `data-synced="1"` when no redraw is waiting or under way (and the last one worked). */
-function boardModeration(socket, queue) {
+/* Idea walls and Q&A: the markup of boards/_moderate.html, drawn from a board's moderation data
+   (the `board_moderation` answer). Each board carries the stamp of its items and the version of
+   its settings as drawn (`data-stamp`, `data-version`); a `results` push with a new stamp, or a
+   `state` with a new version, asks for that board's data again (one request at a time per board)
+   and redraws it, keeping what the moderator checked, opened or typed. Vote counts come with
+   `results` and are drawn without asking. `#boards` says `data-synced="1"` when no request or
+   redraw is waiting. Every button is a form post; over the socket the same requests are sent. */
+function boardModeration(socket, queue, token) {
   var boards = $("boards");
   if (!boards) return null;
-  var stamps = {}, timer = null, busy = false, again = false;
+  var data = {}, asking = {}, again = {}, waiting = {};
   var statusBox = $("mod-status");
-  drawn();
-  synced(true);
+  synced();
 
-  function synced(yes) { boards.setAttribute("data-synced", yes ? "1" : "0"); }
+  function section(id) { return $("board-" + id); }
+  function sections() { return Array.prototype.slice.call(boards.querySelectorAll(".board-mod")); }
+  function busy() { return Object.keys(asking).length + Object.keys(waiting).length > 0; }
+  function synced() { boards.setAttribute("data-synced", busy() ? "0" : "1"); }
 
-  function drawn() {  // the stamps of the boards as the server drew them
-    Array.prototype.forEach.call(boards.querySelectorAll("[data-stamp]"), function (el) {
-      stamps[el.getAttribute("data-activity")] = el.getAttribute("data-stamp");
+  /* Ask for board `id`'s moderation data; a call while asking asks once more after. */
+  function ask(id) {
+    if (asking[id]) { again[id] = true; return; }
+    asking[id] = true;
+    synced();
+    socket.timeout(8000).emit("board_moderation", { cid: newId(), activity: id }, function (err, ack) {
+      delete asking[id];
+      if (!err && ack && ack.ok) show(id, ack.board);
+      else if (!err && ack && ack.error) drop(id);  // the board is gone
+      if (again[id]) { delete again[id]; ask(id); }
+      synced();
     });
+  }
+
+  function drop(id) {
+    var sec = section(id);
+    if (sec) sec.parentNode.removeChild(sec);
+    delete data[id];
+  }
+
+  function typing(sec) {
+    var el = doc.activeElement;
+    return el && el.tagName === "TEXTAREA" && sec.contains(el) && el.value !== el.defaultValue;
+  }
+
+  /* Draw board `id` from `b` unless the page already shows it; not under the moderator's typing
+     (drawn when the field is left). */
+  function show(id, b) {
+    var sec = section(id);
+    data[id] = b;
+    if (sec && !sec.hasAttribute("data-drawn") && sec.getAttribute("data-stamp") === b.stamp &&
+        sec.getAttribute("data-version") === String(b.version)) return;  // the server's, current
+    if (sec && typing(sec)) { waiting[id] = true; synced(); return; }
+    delete waiting[id];
+    var fresh = boardNode(b, token), state = keep(sec), focus = focusKey(sec);
+    fresh.setAttribute("data-drawn", "1");
+    if (sec) boards.replaceChild(fresh, sec);
+    else boards.appendChild(fresh);
+    restore(fresh, state);
+    refocus(fresh, focus);
+    if (order) order();
+  }
+
+  boards.addEventListener("focusout", function () {
+    setTimeout(function () {
+      Object.keys(waiting).forEach(function (id) { if (data[id]) show(parseInt(id, 10), data[id]); });
+      synced();
+    }, 0);
+  }, false);
+
+  var order = null;  // set by the page: puts the sections in the agenda's order
+
+  function focusKey(sec) {
+    var el = doc.activeElement;
+    if (!sec || !el || !sec.contains(el) || !el.name) return null;
+    var value = String(el.value || "").split(":").slice(0, 2).join(":");
+    return { name: el.name, value: el.type === "textarea" ? "" : value };
+  }
+
+  function refocus(sec, key) {
+    if (!key) return;
+    var found = Array.prototype.filter.call(sec.querySelectorAll("[name]"), function (el) {
+      return el.name === key.name && (!key.value || String(el.value).split(":").slice(0, 2).join(":") === key.value);
+    })[0];
+    if (found) found.focus();
   }
 
   function remembered(name) {
@@ -186,70 +268,45 @@ function boardModeration(socket, queue) {
     try { window.localStorage.setItem(name, value); } catch (e) { /* private mode */ }
   }
 
-  function fillNames() {
+  function fillNames(root) {
     var name = remembered("palabre.moderator");
-    Array.prototype.forEach.call(boards.querySelectorAll("input[name=by]"), function (el) {
+    Array.prototype.forEach.call(root.querySelectorAll("input[name=by]"), function (el) {
       if (!el.value) el.value = name;
     });
   }
 
-  function keep() {
-    var state = { checked: {}, open: {}, typed: {} };
-    Array.prototype.forEach.call(boards.querySelectorAll("input[name=item]:checked"), function (el) {
+  function keep(sec) {
+    var state = { checked: {}, open: {}, typed: {}, by: "" };
+    if (!sec) return state;
+    Array.prototype.forEach.call(sec.querySelectorAll("input[name=item]:checked"), function (el) {
       state.checked[el.value.split(":")[0]] = true;
     });
-    Array.prototype.forEach.call(boards.querySelectorAll("details[open]"), function (el) {
-      var owner = el.closest("[id]");
+    Array.prototype.forEach.call(sec.querySelectorAll("details[open]"), function (el) {
+      var owner = el.parentNode.closest("[id]");
       if (owner) state.open[owner.id + ":" + el.className] = true;
     });
-    Array.prototype.forEach.call(boards.querySelectorAll("textarea"), function (el) {
+    Array.prototype.forEach.call(sec.querySelectorAll("textarea"), function (el) {
       if (el.value !== el.defaultValue) state.typed[el.name] = el.value;
     });
+    var by = sec.querySelector("input[name=by]");
+    if (by) state.by = by.value;
     return state;
   }
 
-  function restore(state) {
-    Array.prototype.forEach.call(boards.querySelectorAll("input[name=item]"), function (el) {
+  function restore(sec, state) {
+    Array.prototype.forEach.call(sec.querySelectorAll("input[name=item]"), function (el) {
       if (state.checked[el.value.split(":")[0]]) el.checked = true;
     });
-    Array.prototype.forEach.call(boards.querySelectorAll("details"), function (el) {
-      var owner = el.closest("[id]");
+    Array.prototype.forEach.call(sec.querySelectorAll("details"), function (el) {
+      var owner = el.parentNode.closest("[id]");
       if (owner && state.open[owner.id + ":" + el.className]) el.open = true;
     });
-    Array.prototype.forEach.call(boards.querySelectorAll("textarea"), function (el) {
+    Array.prototype.forEach.call(sec.querySelectorAll("textarea"), function (el) {
       if (state.typed.hasOwnProperty(el.name)) el.value = state.typed[el.name];
     });
-    fillNames();
-  }
-
-  function typing() {
-    var el = doc.activeElement;
-    return el && el.tagName === "TEXTAREA" && boards.contains(el);
-  }
-
-  function refresh() {
-    if (busy) { again = true; return; }
-    if (typing()) { schedule(1500); return; }
-    busy = true;
-    fetchPage().then(function (page) {
-      var fresh = page && page.getElementById("boards");
-      if (!fresh) return false;
-      var state = keep();
-      swapChildren(boards, fresh);
-      restore(state);
-      drawn();
-      return true;
-    }).catch(function () { return false; /* the next change retries */ }).then(function (ok) {
-      busy = false;
-      if (again) { again = false; schedule(200); }
-      else if (!timer) synced(ok);
-    });
-  }
-
-  function schedule(delay) {
-    synced(false);
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(function () { timer = null; refresh(); }, delay);
+    var by = sec.querySelector("input[name=by]");
+    if (by && state.by) by.value = state.by;
+    fillNames(sec);
   }
 
   function say(lines, isError) {
@@ -321,47 +378,242 @@ function boardModeration(socket, queue) {
     e.preventDefault();
     if (req.problem !== undefined) { say([req.problem], true); return; }
     if (queue.busy) return;
+    var id = req.payload.activity;
     button.setAttribute("aria-busy", "true");
-    function over() {
-      button.removeAttribute("aria-busy");
-      schedule(50);  // show the current state either way
-    }
     queue.push({ event: req.event, payload: req.payload, done: function () {
       say([BT.done || ""], false);
       Array.prototype.forEach.call(form.querySelectorAll("input[name=item]:checked"), function (el) { el.checked = false; });
-      over();
+      button.removeAttribute("aria-busy");
+      ask(id);  // show the current state
     }, failed: function (why) {
       say(why === true ? [BT.no_reply || ""] : conflict(why), true);
-      over();
+      button.removeAttribute("aria-busy");
+      ask(id);  // show the current state either way
     } });
   }, false);
-  fillNames();
+  fillNames(boards);
 
   return {
-    changed: function () { schedule(300); },
-    results: function (data) {
-      var r = data && data.results;
-      if (!r || r.stamp === undefined || stamps[String(data.activity)] === r.stamp) return;
-      stamps[String(data.activity)] = r.stamp;
-      schedule(300);
+    ask: ask,
+    drop: drop,
+    set order(fn) { order = fn; },
+    version: function (a) {  // a board of the agenda: ask for it if not drawn at this version
+      var sec = section(a.id);
+      if (!sec || sec.getAttribute("data-version") !== String(a.version)) ask(a.id);
+    },
+    results: function (msg) {
+      var r = msg && msg.results, id = msg && msg.activity, sec = section(id);
+      if (!r || r.stamp === undefined || !sec) return;
+      if (sec.getAttribute("data-stamp") !== r.stamp) { ask(id); return; }
+      var b = data[id];
+      if (!b) { if (votesDiffer(sec, r.votes)) ask(id); return; }
+      var changed = false;
+      ["queue", "published", "removed"].forEach(function (part) {
+        b[part].forEach(function (i) {
+          var n = r.votes[String(i.id)] || 0;
+          if (i.votes !== n) { i.votes = n; changed = true; }
+        });
+      });
+      if (changed) show(id, b);
     }
   };
+
+  function votesDiffer(sec, votes) {
+    return Array.prototype.some.call(sec.querySelectorAll(".mod-item"), function (li) {
+      return li.getAttribute("data-votes") !== String(votes[li.id.slice(5)] || 0);
+    });
+  }
+}
+
+/* --- the markup of boards/_moderate.html ---------------------------------------------------- */
+
+function csrf() {
+  var meta = doc.querySelector('meta[name="csrf-token"]');
+  return hidden("csrf_token", meta ? meta.getAttribute("content") : "");
+}
+
+function button(cls, name, value, label) {
+  return attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label), { name: name, value: value });
+}
+
+function short(text) {
+  var chars = Array.from(text);
+  return chars.length > 40 ? chars.slice(0, 40).join("") + "…" : text;
+}
+
+function boardNode(b, token) {
+  var id = b.activity, s = b.settings || {}, columns = b.kind === "ideas" && s.columns && s.columns.length > 1 ? s.columns : null;
+  var waiting = b.queue.filter(function (i) { return i.status === "pending"; });
+  var ctx = { b: b, token: token, columns: columns, dupOf: {}, texts: {}, versions: {} };
+  b.duplicates.forEach(function (d) { (ctx.dupOf[d.item] = ctx.dupOf[d.item] || []).push(d); });
+  b.queue.concat(b.published, b.removed).forEach(function (i) { ctx.texts[i.id] = i.text; ctx.versions[i.id] = i.version; });
+  var sec = attr(h("section", "panel board-mod"), { id: "board-" + id, "aria-labelledby": "board-title-" + id,
+    "data-activity": id, "data-stamp": b.stamp, "data-version": b.version });
+  add(sec, attr(h("h2", null, (b.kind === "ideas" ? M.ideas : M.questions) + " · " + b.prompt), { id: "board-title-" + id }),
+      h("p", "stats", fill(M.stats, b.counts) + " · " + (s.premoderation ? M.pre : M.post)));
+  var form = attr(h("form", "mod-form"), { method: "post", action: "/m/" + token + "/boards/" + id + "/moderate" });
+  add(form, csrf(), add(h("label", "field mod-by"), M.by + " ", attr(h("input"), { name: "by", maxlength: "40", autocomplete: "name" })));
+  var bulk = attr(h("div", "mod-bulk"), { role: "group", "aria-label": M.selected_items });
+  add(bulk, h("span", null, M.selected), button("btn-primary", "action", "approve", M.approve),
+      button("btn-danger", "action", "reject", M.reject), button("", "action", "hide", M.hide), button("", "action", "pin", M.pin));
+  if (columns) {
+    var col = attr(h("select"), { name: "column" });
+    columns.forEach(function (c, n) { col.appendChild(attr(h("option", null, c), { value: n })); });
+    add(bulk, add(h("label"), M.column + " ", col), button("", "action", "move", M.move));
+  }
+  var targets = waiting.concat(b.published);
+  if (targets.length > 1) {
+    var into = attr(h("select"), { name: "into" });
+    targets.forEach(function (i) { into.appendChild(attr(h("option", null, "#" + i.id + " " + short(i.text)), { value: i.id + ":" + i.version })); });
+    add(bulk, add(h("label"), M.merge_into + " ", into), button("", "action", "merge", M.merge));
+  }
+  add(form, bulk, attr(h("p", "hint", M.edit_hint), { id: "edit-hint-" + id }));
+  [[M.queue, waiting, M.nothing_waiting], [M.published, b.published, M.nothing_published]].forEach(function (part) {
+    add(form, add(h("h3", null, part[0] + " "), h("span", "badge", part[1].length)),
+        part[1].length ? itemList(ctx, part[1]) : h("p", "hint", part[2]));
+  });
+  if (b.removed.length) {
+    add(form, add(h("details"), h("summary", null, M.removed + " (" + b.removed.length + ")"), itemList(ctx, b.removed)));
+  }
+  sec.appendChild(form);
+  if (b.log.length) sec.appendChild(logNode(b.log));
+  return sec;
+}
+
+function itemList(ctx, items) {
+  var ul = h("ul", "mod-list");
+  items.forEach(function (i) { ul.appendChild(itemNode(ctx, i)); });
+  return ul;
+}
+
+function logNode(log) {
+  var ol = h("ol");
+  log.forEach(function (e) {
+    var text = " " + (e.moderator || e.link) + " · " + e.action + " #" + e.item;
+    if (e.before && e.after && e.before.text !== e.after.text) text += " · “" + e.before.text + "” → “" + e.after.text + "”";
+    ol.appendChild(add(h("li"), attr(h("time", null, e.at.slice(11, 19)), { datetime: e.at }), text));
+  });
+  return add(h("details", "mod-log"), h("summary", null, M.log), ol);
+}
+
+function badge(cls, text) { return h("span", "badge" + (cls ? " " + cls : ""), text); }
+
+function itemNode(ctx, i) {
+  var b = ctx.b, s = b.settings || {}, ref = i.id + ":" + i.version, act = b.activity;
+  var li = attr(h("li", "mod-item" + (i.flagged ? " is-flagged" : "") + (i.pinned ? " is-pinned" : "") + (i.highlighted ? " is-highlighted" : "")),
+                { id: "item-" + i.id, "data-votes": i.votes });
+  var body = h("div", "mod-body"), meta = h("p", "item-meta");
+  add(meta, badge("", "#" + i.id), " ", badge("badge-" + i.status, (BT.status || {})[i.status] || i.status));
+  if (ctx.columns) add(meta, " ", badge("", ctx.columns[i.column]));
+  if (i.flagged) add(meta, " ", badge("badge-flag", M.flagged));
+  if (i.pinned) add(meta, " ", badge("", M.pinned));
+  if (i.highlighted) add(meta, " ", badge("", M.highlighted));
+  if (i.answered) add(meta, " ", badge("", M.answered));
+  if (s.current === i.id) add(meta, " ", badge("badge-screen", M.being_answered));
+  if (i.author) add(meta, " ", h("span", null, fill(M.signed, { name: i.author })));
+  add(meta, " " + bCount("votes", i.votes));
+  add(body, h("p", "mod-text", i.text), meta);
+  (ctx.dupOf[i.id] || []).forEach(function (d) {
+    add(body, add(h("p", "mod-dup"), fill(M.looks_like, { id: d.like, score: d.score, text: ctx.texts[d.like] || "" }) + " ",
+                  button("", "merge_pair", ref + "|" + d.like + ":" + (ctx.versions[d.like] || 0), fill(M.merge_into_id, { id: d.like }))));
+  });
+  if (i.history && i.history.length) {
+    var past = add(h("ul"), h("li", null, M.sent + " " + i.original));
+    i.history.forEach(function (e) { past.appendChild(h("li", null, (e.merged ? fill(M.merged, { id: e.merged }) : M.before_edit) + " " + e.text)); });
+    add(body, add(h("details", "mod-history"), h("summary", null, M.history), past));
+  }
+  var acts = h("p", "mod-actions"), st = i.status;
+  if (["pending", "visible", "rejected", "hidden"].indexOf(st) >= 0) add(acts, button("btn-primary", "act", "approve:" + ref, M.approve));
+  if (st === "pending" || st === "visible") add(acts, " ", button("btn-danger", "act", "reject:" + ref, M.reject));
+  if (st === "visible" || st === "approved") {
+    add(acts, " ", button("", "act", "hide:" + ref, M.hide), " ",
+        button("", "act", (i.pinned ? "unpin:" : "pin:") + ref, i.pinned ? M.unpin : M.pin), " ",
+        button("", "act", (i.highlighted ? "unhighlight:" : "highlight:") + ref, i.highlighted ? M.unhighlight : M.highlight));
+    if (b.kind === "questions") {
+      add(acts, " ", button("", "act", (i.answered ? "unanswer:" : "answer:") + ref, i.answered ? M.not_answered : M.answered));
+      if (s.current !== i.id) {
+        add(acts, " ", attr(button("", "current", i.id, M.answer_now), { formaction: "/m/" + ctx.token + "/boards/" + act + "/display" }));
+      }
+    }
+  }
+  var ta = attr(h("textarea", null, i.text), { name: "text_" + i.id, maxlength: "280", rows: "3",
+    "aria-label": fill(M.new_text, { id: i.id }), "aria-describedby": "edit-hint-" + act });
+  add(body, acts, add(h("details", "mod-edit"), h("summary", null, M.edit), ta, button("", "edit", ref, M.save_edit)));
+  return add(li, add(h("label", "mod-pick"), attr(h("input"), { type: "checkbox", name: "item", value: ref, "aria-label": M.select + " #" + i.id })), body);
+}
+
+/* Put `nodes` (those on the page) in this order at the end of `box`, moving only what is out
+   of place. */
+function arrange(box, nodes) {
+  nodes = nodes.filter(function (n) { return n && n.parentNode === box; });
+  var now = Array.prototype.filter.call(box.children, function (n) { return nodes.indexOf(n) >= 0; });
+  if (now.every(function (n, i) { return n === nodes[i]; })) return;
+  nodes.forEach(function (n) { box.appendChild(n); });
 }
 
 function moderatorPage() {
-  var boards = null, clouds = null;
-  var socket = connect({ token: body.getAttribute("data-token") }, {
-    snapshot: onView, state: onView, results: onResults
-  });
+  var token = body.getAttribute("data-token"), view = null;
+  var socket = connect({ token: token }, { snapshot: onSnapshot, state: onView, results: onResults });
   var queue = sendQueue(socket);
-  boards = boardModeration(socket, queue);
-  clouds = cloudModeration(socket, queue);
+  var boards = boardModeration(socket, queue, token);
+  var clouds = cloudModeration(socket, queue);
+  if (boards) boards.order = order;
+
+  function boardsOf(v) {
+    var current = v.current && v.current.id;
+    var list = (v.agenda || []).filter(function (a) { return a.kind === "ideas" || a.kind === "questions"; });
+    return list.filter(function (a) { return a.id === current; }).concat(list.filter(function (a) { return a.id !== current; }));
+  }
+
+  /* The boards in the agenda's order (the one on screen first), the others gone; the "nothing
+     to moderate" panel only when there is nothing. */
+  function order() {
+    var box = $("boards");
+    if (!view || !box) return;
+    var ids = boardsOf(view).map(function (a) { return a.id; });
+    Array.prototype.forEach.call(box.querySelectorAll(".board-mod"), function (sec) {
+      if (ids.indexOf(parseInt(sec.getAttribute("data-activity"), 10)) < 0) boards.drop(sec.getAttribute("data-activity"));
+    });
+    arrange(box, ids.map(function (id) { return $("board-" + id); }));
+    var empty = $("mod-empty"), nothing = !doc.querySelector(".board-mod, .cloud-mod");
+    if (!nothing && empty) empty.parentNode.removeChild(empty);
+    if (nothing && !empty && !boardsOf(view).length) {
+      box.appendChild(add(attr(h("section", "panel"), { id: "mod-empty", "aria-labelledby": "mod-title" }),
+                          attr(h("h2", null, M.empty_title), { id: "mod-title" }), h("p", null, M.empty)));
+    }
+  }
+
+  /* "On screen now": the activity on screen, or the join banner. */
+  function onScreen(v) {
+    var box = $("now"), a = v.current;
+    if (!box) return;
+    var title = box.querySelector("h2"), refresh = box.lastElementChild;
+    while (title.nextSibling && title.nextSibling !== refresh) box.removeChild(title.nextSibling);
+    var nodes = a ? [h("p", "now-text", a.prompt),
+                     add(h("p", "item-meta"), h("span", "badge", a.kind === "poll" ? T.types[a.type] : T.kinds[a.kind]), " ",
+                         h("span", "badge badge-" + a.state, T.states[a.state] || a.state))] : [h("p", null, M.nothing)];
+    nodes.forEach(function (n) { box.insertBefore(n, refresh); });
+  }
 
   function onView(v) {
+    view = v;
+    people(v.participants);
     if (clouds) clouds.view(v);
-    if (boards) boards.changed();
+    if (boards) boardsOf(v).forEach(boards.version);
+    order();
+    onScreen(v);
+  }
+  /* A snapshot comes at each connection: pushes may have been missed meanwhile. */
+  function onSnapshot(v) {
+    onView(v);
+    if (boards) boardsOf(v).forEach(function (a) { boards.ask(a.id); });
+  }
+  function people(n) {
+    var stats = doc.querySelector(".session-head .stats");
+    if (stats && n !== undefined) stats.textContent = counted("participants", n);
   }
   function onResults(data) {
+    people(data && data.participants);
     if (clouds) clouds.results(data);
     if (boards) boards.results(data);
   }
