@@ -7,10 +7,26 @@ if __name__ == "__main__":
     runtime.monkey_patch()
 
 from live import create_app  # noqa: E402
+from live.errors import StartRefused  # noqa: E402
+
+
+def _build():
+    """The application; `python wsgi.py` stops with the reason (status 2) if it cannot start as
+    configured (Redis unreachable, a database driver that would block the event loop...)."""
+    try:
+        return create_app()
+    except StartRefused as exc:
+        if __name__ != "__main__":
+            raise
+        import sys
+
+        print(f"Palabre cannot start: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
 
 # Palabre's spawned workers (live/procpool.py) do not import this file again; any other
 # process started with "spawn" would, as __mp_main__: it must not build a second application.
-app = create_app() if __name__ != "__mp_main__" else None
+app = _build() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
     import os

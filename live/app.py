@@ -6,12 +6,12 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, runtime, security
+from live import auth, cluster, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
 from live.realtime import socketio
-from live.sessions.push import Broadcaster
+from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
 from live.writer import WriteQueue
 
@@ -45,6 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
     app.config.setdefault("MAX_EVENT_SIZE", 4096)
     url = app.config["DATABASE_URL"] or default_sqlite_url(app.instance_path)
+    # A driver that would block the event loop stops the start here (StartRefused).
+    runtime.cooperative_database(url, runtime.effective_mode(app.config["ASYNC_MODE"]))
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(url)
     store = Store(url, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"])
@@ -90,14 +92,20 @@ def stop_background(app: Flask) -> None:
 
 
 def _init_socketio(app: Flask) -> None:
-    origins = [o.strip() for o in app.config["ALLOWED_ORIGINS"].split(",") if o.strip()]
+    queue = None
+    if app.config["MESSAGE_QUEUE"]:
+        # Stops the start (StartRefused) when the library is missing or Redis does not answer.
+        queue = cluster.queue_manager(app.config["MESSAGE_QUEUE"], lambda: resync_local(app))
     socketio.init_app(
         app,
         async_mode=runtime.effective_mode(app.config["ASYNC_MODE"]),
-        # None: the server's own origin only; listed origins are added to it.
-        cors_allowed_origins=origins or None,
+        # The server's own origin (as the request names it), plus LIVE_PUBLIC_URL's and
+        # LIVE_ALLOWED_ORIGINS' (added to it, not instead of it).
+        cors_allowed_origins=security.socket_origins(app.config),
         max_http_buffer_size=app.config["MAX_PAYLOAD"],
-        message_queue=app.config["MESSAGE_QUEUE"] or None,
+        # Always given (None: one process): Flask-SocketIO keeps options from one app to the next.
+        client_manager=queue,
+        message_queue=None,
         ping_interval=20,
         ping_timeout=20,
     )

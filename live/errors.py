@@ -34,3 +34,8 @@ MAX_ID = 2**31 - 1
 def is_id(value: object) -> bool:
     """True if `value` could be a row id: an int (not a bool) between 1 and MAX_ID."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+class StartRefused(RuntimeError):
+    """The server cannot start as configured (a message queue it cannot reach, a database driver
+    that would block the event loop...): the message says why, for the operator."""

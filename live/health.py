@@ -6,11 +6,12 @@ event loop was blocked (a render or a database call held it). Benchmarks read an
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from live import auth, loops, realtime
+from live import auth, cluster, loops, realtime
 from live.loops import Loop
 from live.realtime import socketio
 
@@ -54,7 +55,8 @@ def healthz():
     body = {"ok": True, "async_mode": socketio.async_mode, "connections": realtime.connection_count(),
             "max_loop_gap_ms": round(beat.max_gap * 1000, 1), "beats": beat.beats,
             "loop_errors": loops.error_counts(),
-            "queued_writes": current_app.extensions["palabre.writer"].queued()}
+            "queued_writes": current_app.extensions["palabre.writer"].queued(),
+            "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager)}
     if request.args.get("reset"):
         beat.max_gap = 0.0
     return jsonify(body)

@@ -84,6 +84,11 @@ def connection() -> Connection | None:
     return _connections.get(request.sid)
 
 
+def local_connections() -> list[Connection]:
+    """The sockets this process holds (not those of other processes behind a message queue)."""
+    return list(_connections.values())
+
+
 def connection_count() -> int:
     """How many sockets this process holds."""
     return len(_connections)

@@ -207,3 +207,43 @@ def effective_mode(configured: str) -> str:
         if monkey.is_module_patched("socket"):
             return "gevent"
     return "threading"
+
+
+# PostgreSQL drivers known to wait for the server without holding the event loop once the
+# process is monkey patched: psycopg 3 waits in Python under gevent by itself, and under
+# eventlet once its wait function is the select() one (eventlet's green select: no
+# 1,024-descriptor limit). Measured by tests/test_multiprocess_postgres.py.
+COOPERATIVE_DRIVERS = ("psycopg",)
+
+
+def cooperative_database(url: str, mode: str) -> None:
+    """Under eventlet or gevent, make the PostgreSQL driver wait cooperatively, or refuse to start.
+
+    A driver that waits inside C code (psycopg2 without a wait callback, psycopg 3's C wait
+    function, asyncpg...) would freeze every socket of the process while one query waits for a
+    lock: StartRefused, naming the driver and what to use instead. SQLite is not concerned (its
+    waits for a lock are short and polled: `live.store`).
+    """
+    if mode not in ("eventlet", "gevent") or not url.startswith("postgresql"):
+        return
+    from sqlalchemy.engine import make_url
+
+    from live.errors import StartRefused
+
+    driver = make_url(url).get_driver_name()
+    if driver == "psycopg":
+        from psycopg import waiting
+
+        if mode == "eventlet" and "PSYCOPG_WAIT_FUNC" not in os.environ:
+            waiting.wait = waiting.wait_select
+        if waiting.wait is getattr(waiting, "wait_c", None):
+            raise StartRefused(
+                f"psycopg waits for PostgreSQL in C code under {mode} (PSYCOPG_WAIT_FUNC="
+                f"{os.environ.get('PSYCOPG_WAIT_FUNC', '')!r}): one slow query would freeze "
+                "every connection. Unset PSYCOPG_WAIT_FUNC.")
+        return
+    if driver not in COOPERATIVE_DRIVERS:
+        raise StartRefused(
+            f"the PostgreSQL driver {driver!r} would block the whole server under {mode} while "
+            "a query waits (a lock held by another session froze every socket): use "
+            "LIVE_DATABASE_URL=postgresql+psycopg://... (psycopg 3, in requirements.txt).")

@@ -85,6 +85,23 @@ def allowed_origins(config) -> set[str]:
     return hosts
 
 
+def socket_origins(config):
+    """Engine.IO's origin check for sockets: the origin the request itself names (its `Host`,
+    port included, or `X-Forwarded-Host`), plus LIVE_PUBLIC_URL's and LIVE_ALLOWED_ORIGINS'.
+    The listed origins are added to the server's own, as for form posts (`_check_origin`)."""
+
+    def allowed(origin, environ=None) -> bool:
+        netloc = urlsplit(origin).netloc.lower() if origin and origin != "null" else ""
+        if not netloc:
+            return False
+        environ = environ or {}
+        own = {environ.get("HTTP_HOST", "").lower(),
+               environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip().lower()}
+        return netloc in own - {""} or netloc in allowed_origins(config)
+
+    return allowed
+
+
 def _check_origin():
     if request.method not in UNSAFE_METHODS:
         return None

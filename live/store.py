@@ -218,7 +218,59 @@ def alembic_config(url: str):
 
 
 def upgrade(url: str) -> None:
-    """Create or migrate the database to the newest schema."""
+    """Create or migrate the database to the newest schema.
+
+    Under a lock: several server processes started together on an empty database migrate one
+    at a time (the first creates the tables, the others find them there and wait meanwhile).
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(url), "heads")
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), "heads")
+
+
+# pg_advisory_lock's key for migrations (any constant shared by every Palabre process).
+MIGRATION_LOCK_KEY = 0x70616C6162  # "palab"
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Held while migrating: PostgreSQL's advisory lock, or a lock on a file next to SQLite's."""
+    if url.startswith("postgresql"):
+        from sqlalchemy import pool, text
+
+        engine = create_engine(url, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        finally:
+            engine.dispose()
+        return
+    path = _sqlite_path(url)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # the next process waits here until we are done
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: in memory, or not SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)

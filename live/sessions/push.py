@@ -13,9 +13,10 @@ import time
 
 from flask import current_app
 
+from live import activities, cluster
 from live.loops import Loop, guarded
-from live.realtime import STAFF_ROLES, room, socketio
-from live.sessions.model import LiveSession
+from live.realtime import STAFF_ROLES, local_connections, room, socketio
+from live.sessions.model import Activity, LiveSession
 from live.sessions.views import aggregates, snapshot
 from live.store import app_store
 
@@ -42,7 +43,7 @@ class Broadcaster:
         self.owed: set[tuple[int, int]] = set()
         self.presence: set[int] = set()
         self.last_presence = 0.0
-        self.last_participant_push: dict[int, float] = {}
+        self.last_slot: dict[str, float] = {}  # push slots without a message queue
         self.ticks = 0  # completed ticks (tests wait on it: a condition, not a sleep)
         self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"])
 
@@ -73,8 +74,10 @@ class Broadcaster:
                 current = live_session.current_activity_id if live_session else None
             if current is not None:
                 self.dirty.add((session_id, current))  # its aggregates carry the count
-            elif live_session is not None:
+            elif live_session is not None and self._slot(f"presence:{session_id}", 0.5):
                 push_state(session_id)
+            elif live_session is not None:
+                self.presence.add(session_id)  # another process just pushed it: later
 
     def idle(self) -> bool:
         """Nothing waits to be pushed (no changed counts, no results owed, no new participants)."""
@@ -93,11 +96,30 @@ class Broadcaster:
         if self.dirty or self.owed:
             batch, self.dirty = self.dirty, set()
             owed, self.owed = self.owed, set()
+            interval = self.app.config["PUSH_INTERVAL"]
             with self.app.app_context():
                 for session_id, activity_id in batch | owed:
+                    staff = (session_id, activity_id) in batch
+                    if staff and not self._slot(f"results:{activity_id}", interval):
+                        # Another process pushed these counts this interval (they are read
+                        # afresh at each push): ours go out at the next free interval.
+                        self.dirty.add((session_id, activity_id))
+                        continue
                     # One activity failing must not keep the others from being pushed.
-                    guarded("broadcaster", self._push, session_id, activity_id,
-                            (session_id, activity_id) in batch)
+                    guarded("broadcaster", self._push, session_id, activity_id, staff)
+
+    def _slot(self, key: str, seconds: float) -> bool:
+        """Whether this process may push `key` now: once per `seconds` for the whole room
+        (every process, through the message queue's Redis; this process's clock without)."""
+        if getattr(socketio.server.manager, "slots", None) is not None:
+            return cluster.slot(socketio.server.manager, key, seconds)
+        if key.startswith("results:"):
+            return True  # one process: the tick itself comes once per interval
+        now = time.monotonic()
+        if now - self.last_slot.get(key, float("-inf")) >= seconds:
+            self.last_slot[key] = now
+            return True
+        return False
 
     def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
         with app_store().read() as db:
@@ -111,9 +133,7 @@ class Broadcaster:
                 socketio.emit("results", data, to=room(session_id, role))
         if data["revealed"]:
             # Phones get revealed results too, but at most once a second.
-            now = time.monotonic()
-            if now - self.last_participant_push.get(activity_id, 0) >= 1.0:
-                self.last_participant_push[activity_id] = now
+            if self._slot(f"phones:{activity_id}", 1.0):
                 socketio.emit("results", data, to=room(session_id, "participant"))
             else:
                 self.owed.add((session_id, activity_id))
@@ -138,3 +158,45 @@ def mark_presence(session_id: int) -> None:
 def mark_dirty(session_id: int, activity_id: int) -> None:
     """Schedule a coalesced push of an activity's aggregates."""
     broadcaster().mark(session_id, activity_id)
+
+
+# --- after a message-queue outage -----------------------------------------------------------
+
+RESYNC_BATCH = 50  # sockets sent their snapshot between two yields to the event loop
+
+
+def resync_local(app) -> None:
+    """Send every socket of this process its fresh snapshot (as on connect).
+
+    Called when the message queue's Redis comes back: what other processes published meanwhile
+    never reached this process's sockets. One snapshot per session and role, plus each
+    participant's own part (`mine`); emitted to this process's sockets only.
+    """
+    by_session: dict[int, list] = {}
+    for conn in local_connections():
+        by_session.setdefault(conn.session_id, []).append(conn)
+    sent = 0
+    with app.app_context():
+        for session_id, conns in by_session.items():
+            with app_store().read() as db:
+                session = db.get(LiveSession, session_id)
+                if session is None:
+                    continue
+                views = {role: snapshot(db, session, role) for role in {c.role for c in conns}}
+                for conn in conns:
+                    view = views[conn.role]
+                    if conn.participant_id is not None:
+                        view = _with_mine(db, view, conn.participant_id)
+                    socketio.emit("snapshot", view, to=conn.sid, ignore_queue=True)
+                    sent += 1
+                    if sent % RESYNC_BATCH == 0:
+                        socketio.sleep(0)
+
+
+def _with_mine(db, view: dict, participant_id: int) -> dict:
+    current = view.get("current")
+    activity = db.get(Activity, current["id"]) if current else None
+    if activity is None:
+        return view
+    mine = activities.hooks_for(activity.kind).mine(db, activity, participant_id)
+    return {**view, "current": {**current, "mine": mine}}

@@ -1,0 +1,157 @@
+"""Several server processes sharing the room: Redis as the message queue, and push slots.
+
+With `LIVE_MESSAGE_QUEUE=redis://...` every emit goes through Redis to every process
+(Flask-SocketIO's message queue, python-socketio's `RedisManager`). This module adds what a
+room of several processes needs on top of it:
+
+- the start stops with a clear message when the `redis` package is missing or Redis does not
+  answer (`queue_manager`), instead of logging "giving up" on every emit;
+- the listener reconnects within a second of Redis coming back (the library's back-off grows
+  to 60 s), and then calls `on_reconnect`: what was published meanwhile was lost for this
+  process's sockets, so they are sent fresh snapshots (`live.sessions.push.resync_local`);
+- push slots (`slot`): the coalescing broadcaster of each process asks for the slot of an
+  aggregate before pushing it (`SET key NX PX interval` in Redis), so each aggregate is pushed
+  once per interval for the whole room, not once per process. Without a queue, or with Redis
+  gone, every slot is granted (the process pushes to its own sockets at least).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import socketio
+
+from live.errors import StartRefused
+
+log = logging.getLogger(__name__)
+CHANNEL = "palabre"
+# The listener's wait between two reconnection attempts: from RETRY_FIRST, doubled, at most
+# RETRY_MAX (python-socketio's own goes from 1 s to 60 s).
+RETRY_FIRST = 0.1
+RETRY_MAX = 1.0
+CONNECT_TIMEOUT = 2.0
+# A failing publish is logged once, then at most every QUIET seconds.
+QUIET = 10.0
+
+
+def _redis_options() -> dict:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retry inside redis-py: a lost connection reaches our listener loop at once (it
+    # reconnects, resubscribes and resyncs); a connect that hangs gives up after 2 s.
+    return {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_keepalive": True,
+            "retry": Retry(NoBackoff(), 0)}
+
+
+class RedisQueue(socketio.RedisManager):
+    """python-socketio's Redis manager with a bounded back-off and a reconnection hook."""
+
+    def __init__(self, url: str, on_reconnect: Callable[[], None] | None = None):
+        super().__init__(url, channel=CHANNEL, redis_options=_redis_options())
+        self.on_reconnect = on_reconnect
+        self.reconnections = 0  # /healthz shows it; tests wait on it
+        self.listening = False
+        self._last_complaint = 0.0
+
+    def _complain(self, what: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_complaint >= QUIET:
+            self._last_complaint = now
+            log.error("message queue: %s (%s: %s)", what, exc.__class__.__name__, exc)
+
+    def _publish(self, data):
+        for attempt in (1, 2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:  # noqa: BLE001 - Redis gone: this process's sockets still get it
+                self.connected = False
+                if attempt == 2:
+                    self._complain("cannot publish to Redis; other processes miss this push", exc)
+        return None
+
+    def _redis_listen_with_retries(self):
+        delay = RETRY_FIRST
+        first = True
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                self.listening = True
+                delay = RETRY_FIRST
+                if not first:
+                    self.reconnections += 1
+                    log.warning("message queue: Redis is back; resynchronising this process's sockets")
+                    if self.on_reconnect is not None:
+                        self.server.start_background_task(self.on_reconnect)
+                first = False
+                yield from self.pubsub.listen()
+            except Exception as exc:  # noqa: BLE001 - any loss of Redis: retry, bounded
+                self.listening = False
+                self._complain(f"lost Redis; retrying every {RETRY_MAX:g} s at most", exc)
+                time.sleep(delay)  # cooperative: the process is monkey patched
+                delay = min(delay * 2, RETRY_MAX)
+
+
+def queue_manager(url: str, on_reconnect: Callable[[], None] | None = None) -> RedisQueue:
+    """The client manager of LIVE_MESSAGE_QUEUE; StartRefused if it cannot work."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise StartRefused(f"LIVE_MESSAGE_QUEUE={url!r}: only Redis is supported "
+                           "(redis://host:port/db, rediss://... or unix://...).")
+    try:
+        import redis
+    except ImportError as exc:
+        raise StartRefused("LIVE_MESSAGE_QUEUE names Redis but the 'redis' package is not "
+                           "installed (pip install -r requirements.txt).") from exc
+    try:
+        redis.Redis.from_url(url, **_redis_options()).ping()
+    except Exception as exc:  # noqa: BLE001 - every reason is shown to the operator
+        raise StartRefused(f"cannot reach Redis at {_safe(url)} (LIVE_MESSAGE_QUEUE): "
+                           f"{exc.__class__.__name__}: {exc}") from exc
+    manager = RedisQueue(url, on_reconnect)
+    manager.slots = Slots(url)
+    return manager
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+class Slots:
+    """Push slots shared by every process through Redis: `take(key, seconds)` is True for one
+    process per `seconds` (SET NX PX). With Redis gone, True (each process pushes locally)."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url, **_redis_options())
+
+    def take(self, key: str, seconds: float) -> bool:
+        try:
+            return bool(self.client.set(f"palabre:slot:{key}", 1, nx=True,
+                                        px=max(1, int(seconds * 1000))))
+        except Exception:  # noqa: BLE001 - the queue is down: pushing twice beats not pushing
+            return True
+
+
+def slot(manager, key: str, seconds: float) -> bool:
+    """Whether this process may push `key` now (always, without a message queue)."""
+    slots = getattr(manager, "slots", None)
+    return True if slots is None else slots.take(key, seconds)
+
+
+def queue_state(manager) -> dict | None:
+    """For /healthz: whether the listener is subscribed, and how many times it came back."""
+    if not isinstance(manager, RedisQueue):
+        return None
+    return {"listening": manager.listening, "reconnections": manager.reconnections}

@@ -1,0 +1,364 @@
+"""Several server processes share one room: Redis as the message queue, nginx in front.
+
+The big test runs the set-up of docs/deployment.md (its nginx block, ports changed): two
+server processes (one eventlet, one gevent) on one database (PostgreSQL when
+PALABRE_POSTGRES_URL is set, else SQLite) behind nginx on a non-default port, a private Redis.
+A phone on one process, the screen on the other: every push arrives, per-participant ones
+included, at the documented rates; one vote per participant across processes; Redis restarted
+in the middle: every client is back on the current state version within 5 s of Redis
+returning, and no acknowledged vote is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+import pytest
+from multiprocess import (
+    Nginx,
+    Redis,
+    connect_from,
+    health,
+    join_cookie_from,
+    prepare_workshop,
+    scalar,
+    servers,
+    wait_until,
+)
+from realserver import ROOT, Listener, Server, close_all, free_port, new_cid, sqlite_url
+
+PG_URL = os.environ.get("PALABRE_POSTGRES_URL", "")
+BACK_WITHIN = 5.0  # seconds after Redis returns: every client on the current version
+
+
+# --- the start refuses what cannot work -------------------------------------------------------
+
+def _start_status(tmp_path, env: dict, timeout: float = 60) -> tuple[int, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    base.update({"LIVE_HOST": "127.0.0.1", "LIVE_PORT": str(free_port()),
+                 "LIVE_DATABASE_URL": sqlite_url(tmp_path / "refused.db"),
+                 "LIVE_SECRET_KEY": "k-refused", "PYTHONUNBUFFERED": "1", **env})
+    done = subprocess.run([sys.executable, "wsgi.py"], cwd=ROOT, env=base, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_server_whose_redis_does_not_answer_stops_at_start_saying_so(tmp_path, mode):
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    status, output = _start_status(tmp_path, {"LIVE_ASYNC_MODE": mode, "LIVE_MESSAGE_QUEUE": url})
+    assert status == 2, output
+    assert f"Palabre cannot start: cannot reach Redis at {url}" in output
+    assert "refused" in output.lower()  # the reason, not only "giving up"
+
+
+def test_a_server_without_the_redis_package_stops_at_start_saying_so(tmp_path):
+    hidden = tmp_path / "hide"
+    hidden.mkdir()
+    (hidden / "redis.py").write_text("raise ImportError('no redis here')\n")
+    status, output = _start_status(tmp_path, {
+        "LIVE_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+        "PYTHONPATH": os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")])})
+    assert status == 2, output
+    assert "the 'redis' package is not installed" in output
+
+
+def test_servers_started_together_on_an_empty_sqlite_database_migrate_one_at_a_time(tmp_path):
+    url = sqlite_url(tmp_path / "empty.db")
+    pair = servers(tmp_path, url, ("eventlet", "gevent"))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.start(60), pair))  # raises if one of them died
+        assert all(server.alive() for server in pair)
+        assert scalar(url, "select count(*) from alembic_version") >= 1
+    finally:
+        for server in pair:
+            server.stop()
+
+
+def test_listed_origins_are_added_to_the_servers_own_origin(tmp_path):
+    url = sqlite_url(tmp_path / "origins.db")
+    setup = prepare_workshop(url)
+    (server,) = servers(tmp_path, url, ("eventlet",), ALLOWED_ORIGINS="https://other.example.org")
+    clients = []
+    try:
+        server.start()
+        for origin in (server.url, "https://other.example.org"):
+            clients.append(_socket(server.url, {"token": setup["screen"], "lang": "en"}, origin))
+        with pytest.raises(ConnectionError):
+            clients.append(_socket(server.url, {"token": setup["screen"], "lang": "en"},
+                                   "https://evil.example.net"))
+    finally:
+        close_all(clients)
+        server.stop()
+
+
+def _socket(url: str, auth: dict, origin: str):
+    import socketio
+
+    # The WebSocket library sends an Origin header of its own: this one, as a browser would.
+    client = socketio.Client(reconnection=False, handle_sigint=False,
+                             websocket_extra_options={"origin": origin})
+    try:
+        client.connect(url, auth=auth, transports=["websocket"], wait_timeout=15)
+    except socketio.exceptions.ConnectionError as exc:
+        raise ConnectionError(str(exc)) from exc
+    return client
+
+
+# --- two processes behind nginx ------------------------------------------------------------------
+
+class Cluster:
+    """Two servers behind nginx; clients placed on the process asked for (by their address)."""
+
+    def __init__(self, backends: list[Server], nginx: Nginx, setup: dict):
+        self.backends = backends
+        self.nginx = nginx
+        self.setup = setup
+        self.where: dict[str, int] = {}  # client address -> process index (nginx's hash)
+        self.next_address = 2
+        self.clients: list = []
+
+    def _connections(self) -> list[int]:
+        return [health(server)["connections"] for server in self.backends]
+
+    def _placed(self, before: list[int]) -> int | None:
+        found: list[int] = []
+
+        def moved():
+            now = self._connections()
+            found[:] = [i for i, (a, b) in enumerate(zip(before, now, strict=True)) if b > a]
+            return bool(found)
+
+        return found[0] if wait_until(moved, 5) else None
+
+    def connect(self, index: int, auth: dict, listener: Listener | None = None,
+                cookie: str | None = None, address: str | None = None):
+        """A client on process `index` (a phone when `auth` has a code: its own cookie)."""
+        for _attempt in range(40):
+            if address is None:
+                address = f"127.0.0.{self.next_address}"
+                self.next_address += 1
+            if self.where.get(address, index) != index:
+                address = None
+                continue
+            jar = cookie or (join_cookie_from(address, self.nginx.url, self.setup["code"])
+                             if "code" in auth else None)
+            before = self._connections()
+            client = connect_from(address, self.nginx.url, auth, jar, listener)
+            self.where[address] = self._placed(before)
+            if self.where[address] == index:
+                self.clients.append(client)
+                return client, jar, address
+            close_all([client])
+            wait_until(lambda b=before: self._connections() == b, 5)
+            address = None
+        raise AssertionError(f"no client address landed on process {index}")
+
+
+def _versions(listener: Listener) -> int:
+    seen = [m.get("version", 0) for name in ("state", "snapshot") for m in listener.messages(name)
+            if isinstance(m, dict)]
+    return max(seen, default=0)
+
+
+def _command(facilitator, action: str, activity: int) -> int:
+    ack = facilitator.call("command", {"cid": new_cid(), "action": action, "activity": activity},
+                           timeout=15)
+    assert ack.get("ok"), ack
+    return ack["version"]
+
+
+def _vote(phone, setup: dict, choice: int) -> dict:
+    return phone.call("vote", {"cid": new_cid(), "activity": setup["poll"], "choice": choice}, timeout=15)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Redis, two processes (eventlet and gevent) on one database, nginx from the docs."""
+    url = _database_url(tmp_path)
+    setup = prepare_workshop(url)
+    with ExitStack() as stack:
+        redis = Redis(tmp_path).start()
+        stack.callback(redis.stop)
+        nginx = Nginx(tmp_path, free_port())
+        pair = servers(tmp_path, url, ("eventlet", "gevent"), MESSAGE_QUEUE=redis.url,
+                       PUBLIC_URL=nginx.url)
+        for server in pair:
+            stack.callback(server.stop)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.start(60), pair))
+        nginx.start([server.port for server in pair])
+        stack.callback(nginx.stop)
+        the_cluster = Cluster(pair, nginx, setup)
+        stack.callback(lambda: close_all(the_cluster.clients))
+        try:
+            yield the_cluster, redis, url
+        except BaseException:
+            for server in pair:
+                print(f"--- {server.log_path.name} ---\n{server.log_tail(40)}")
+            raise
+
+
+def _database_url(tmp_path) -> str:
+    if PG_URL.startswith("postgresql"):
+        from multiprocess import empty_postgres_schema
+
+        return empty_postgres_schema(PG_URL)
+    return sqlite_url(tmp_path / "shared.db")
+
+
+def test_two_processes_behind_nginx_share_the_room(cluster):
+    the_cluster, redis, url = cluster
+    setup = the_cluster.setup
+    staff = {role: Listener("state", "snapshot", "results") for role in ("facilitator", "screen")}
+    facilitator, _, _ = the_cluster.connect(0, {"token": setup["facilitator"], "lang": "en"},
+                                            staff["facilitator"])
+    the_cluster.connect(1, {"token": setup["screen"], "lang": "en"}, staff["screen"])
+    phones = [_phone(the_cluster, i % 2) for i in range(4)]  # two on each process
+    _command(facilitator, "show", setup["poll"])
+    _command(facilitator, "open", setup["poll"])
+    _votes_across_processes(the_cluster, phones, staff["screen"], (3, 11))  # documented: 10/s
+    twin = _one_vote_per_participant_across_processes(the_cluster)
+    last = _redis_restarted(the_cluster, redis, facilitator, phones, [*staff.values()])
+    # Revealed: phones get the results at most once a second, whichever process pushes them.
+    _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.3, 1.6))
+    last.update({phone["cookie"]: setup["options"][39 % 4] for phone in phones})
+    last[twin[0]] = twin[1]
+    assert _stored_choices(url, setup) == Counter(last.values())  # no acked vote lost, none twice
+    _authors_told_on_any_process(the_cluster, facilitator, phones)
+
+
+def _phone(the_cluster: Cluster, index: int):
+    listener = Listener("state", "snapshot", "results", "board_mine")
+    client, cookie, address = the_cluster.connect(index, {"code": the_cluster.setup["code"], "lang": "en"},
+                                                  listener)
+    return {"client": client, "listener": listener, "cookie": cookie, "address": address,
+            "process": index}
+
+
+def _votes_across_processes(the_cluster: Cluster, phones: list, watcher: Listener,
+                            rate_range: tuple[float, float]) -> None:
+    """Phones on both processes change their votes for 2-3 s: `watcher` (on another process
+    for some of them) sees the changes at a rate within `rate_range` (once per interval for the
+    whole room, not once per process)."""
+    setup = the_cluster.setup
+    start = time.perf_counter()
+
+    def vote_on(phone):
+        for n in range(40):
+            ack = _vote(phone["client"], setup, setup["options"][n % 4])
+            assert ack.get("ok"), ack
+            time.sleep(0.05)  # a phone's pace; the measuring window is the point
+
+    with ThreadPoolExecutor(len(phones)) as pool:
+        list(pool.map(vote_on, phones))
+    elapsed = time.perf_counter() - start
+    window = [t for t, _data in watcher.received["results"] if start <= t <= start + elapsed]
+    rate = len(window) / elapsed
+    print(f"{len(phones)} phones on 2 processes for {elapsed:.1f} s: {rate:.1f} results/s")
+    low, high = rate_range
+    assert low <= rate <= high, f"{rate:.1f} results/s over {elapsed:.1f} s (expected {low}-{high})"
+    assert wait_until(lambda: watcher.messages("results")
+                      and watcher.messages("results")[-1].get("answers", 0) >= len(phones), 5)
+
+
+def _stored_choices(url: str, setup: dict) -> Counter:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("select choice from votes where activity_id = :a"),
+                                      {"a": setup["poll"]}).scalars().all()
+    finally:
+        engine.dispose()
+    counts: Counter = Counter()
+    for choice in rows:
+        counts.update(json.loads(choice) if isinstance(choice, str) else choice)
+    return counts
+
+
+def _one_vote_per_participant_across_processes(the_cluster: Cluster) -> tuple[str, int]:
+    """One participant with a socket on each process votes on both at the same instant."""
+    setup = the_cluster.setup
+    auth = {"code": setup["code"], "lang": "en"}
+    first, cookie, _address = the_cluster.connect(0, auth)
+    second, _cookie, _address = the_cluster.connect(1, auth, cookie=cookie)
+    barrier = threading.Barrier(2, timeout=15)
+
+    def vote(pair):
+        client, choice = pair
+        barrier.wait()
+        return _vote(client, setup, choice)
+
+    with ThreadPoolExecutor(2) as pool:
+        acks = list(pool.map(vote, [(first, setup["options"][0]), (second, setup["options"][1])]))
+    assert all(ack.get("ok") for ack in acks), acks
+    # Whichever came last is the participant's vote; the other one was replaced, not added.
+    final = _vote(first, setup, setup["options"][2])
+    assert final.get("ok"), final
+    return cookie, setup["options"][2]
+
+
+def _redis_restarted(the_cluster: Cluster, redis: Redis, facilitator, phones: list,
+                     staff: list[Listener]) -> dict:
+    """Redis stops; the facilitator reveals and phones vote meanwhile (acked: stored); Redis
+    comes back: within 5 s every client holds the current state version."""
+    setup = the_cluster.setup
+    redis.stop()
+    assert wait_until(lambda: not any(health(s)["queue"]["listening"] for s in the_cluster.backends), 5)
+    version = _command(facilitator, "reveal", setup["poll"])  # process 1's sockets miss the push
+    last = {}
+    for i, phone in enumerate(phones):
+        choice = setup["options"][(i + 1) % 4]
+        ack = _vote(phone["client"], setup, choice)
+        assert ack.get("ok"), ack  # acknowledged without Redis: stored in the database
+        last[phone["cookie"]] = choice
+    redis.start()
+    back = time.monotonic()
+    listeners = [*staff, *(phone["listener"] for phone in phones)]
+    assert wait_until(lambda: all(_versions(listener) >= version for listener in listeners),
+                      BACK_WITHIN + 1)
+    took = time.monotonic() - back
+    print(f"every client on version {version} {took:.2f} s after Redis came back")
+    assert took <= BACK_WITHIN, f"clients back on the current version {took:.1f} s after Redis"
+    assert all(health(s)["queue"]["reconnections"] >= 1 for s in the_cluster.backends)
+    return last
+
+
+def _authors_told_on_any_process(the_cluster: Cluster, facilitator, phones: list) -> None:
+    """A moderator on process 1 approves ideas of authors on both processes: each author's
+    sockets get their own `board_mine` (their participant room, through the queue)."""
+    setup = the_cluster.setup
+    _command(facilitator, "show", setup["wall"])
+    _command(facilitator, "open", setup["wall"])
+    moderator, _, _ = the_cluster.connect(1, {"token": setup["moderator"], "lang": "en"})
+    authors = [next(p for p in phones if p["process"] == index) for index in (0, 1)]
+    items, versions = [], []
+    for n, author in enumerate(authors):
+        ack = author["client"].call("board_post", {"cid": new_cid(), "activity": setup["wall"],
+                                                   "text": f"Idea number {n}", "column": 0}, timeout=15)
+        assert ack.get("ok") and ack["status"] == "pending", ack
+        items.append(ack["item"])
+        versions += [{"id": i["id"], "version": i["version"]} for i in ack["mine"]["items"]
+                     if i["id"] == ack["item"]]
+    ack = moderator.call("board_moderate", {"cid": new_cid(), "activity": setup["wall"],
+                                            "action": "approve", "items": versions}, timeout=15)
+    assert ack.get("ok"), ack
+
+    def told(author, item):
+        return any(m.get("activity") == setup["wall"] and any(
+            i["id"] == item and i["status"] == "approved" for i in m["mine"]["items"])
+            for m in author["listener"].messages("board_mine"))
+
+    assert wait_until(lambda: all(told(a, i) for a, i in zip(authors, items, strict=True)), 5), \
+        [a["listener"].messages("board_mine") for a in authors]
