@@ -37,6 +37,7 @@ from realserver import ROOT, Listener, Server, close_all, free_port, new_cid, sq
 
 PG_URL = os.environ.get("PALABRE_POSTGRES_URL", "")
 BACK_WITHIN = 5.0  # seconds after Redis returns: every client on the current version
+VOTES = 24  # per phone and per measuring window
 
 
 # --- the start refuses what cannot work -------------------------------------------------------
@@ -231,7 +232,7 @@ def test_two_processes_behind_nginx_share_the_room(cluster):
     last = _redis_restarted(the_cluster, redis, facilitator, phones, [*staff.values()])
     # Revealed: phones get the results at most once a second, whichever process pushes them.
     _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.3, 1.6))
-    last.update({phone["cookie"]: setup["options"][39 % 4] for phone in phones})
+    last.update({phone["cookie"]: setup["options"][(VOTES - 1) % 4] for phone in phones})
     last[twin[0]] = twin[1]
     assert _stored_choices(url, setup) == Counter(last.values())  # no acked vote lost, none twice
     _authors_told_on_any_process(the_cluster, facilitator, phones)
@@ -254,7 +255,7 @@ def _votes_across_processes(the_cluster: Cluster, phones: list, watcher: Listene
     start = time.perf_counter()
 
     def vote_on(phone):
-        for n in range(40):
+        for n in range(VOTES):
             ack = _vote(phone["client"], setup, setup["options"][n % 4])
             assert ack.get("ok"), ack
             time.sleep(0.05)  # a phone's pace; the measuring window is the point
