@@ -45,6 +45,8 @@ class Defaults:
     RATE_LIMIT_PER_10S = 40
     # Broadcaster: seconds between aggregate pushes per activity (0.1 = at most 10 a second).
     PUSH_INTERVAL = 0.1
+    # Phones: seconds between two pushes of revealed results (none while results are hidden).
+    PHONE_PUSH_INTERVAL = 2.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
     # Word clouds: hold back words of the profanity list until a moderator releases them

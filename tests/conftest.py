@@ -96,6 +96,7 @@ def app(tmp_path):
         "ASYNC_MODE": "threading",
         "RATE_LIMIT_PER_10S": 1000,
         "PUSH_INTERVAL": 0.05,
+        "PHONE_PUSH_INTERVAL": 0.2,
     })
     app.test_client_class = Browser
     yield app

@@ -2,8 +2,9 @@
 
 `push_state` sends every role room its fresh snapshot (`live.sessions.views`) after a state
 change. Live aggregates (vote counts...) are not pushed per answer: `mark_dirty` notes the
-activity and the `Broadcaster` pushes each one at most every `PUSH_INTERVAL` seconds; phones
-get revealed results at most once a second. `mark_presence` does the same for the count of
+activity and the `Broadcaster` pushes each one to the staff rooms at most every `PUSH_INTERVAL`
+seconds; phones get no live count while results are hidden, and revealed results at most every
+`PHONE_PUSH_INTERVAL` seconds. `mark_presence` does the same for the count of
 participants. Built on `live.realtime` (rooms, emits); features call these after a commit.
 """
 
@@ -21,29 +22,39 @@ from live.sessions.views import aggregates, snapshot
 from live.store import app_store
 
 
-def push_state(session_id: int) -> None:
-    """Send every room of the session its fresh snapshot (after a state change)."""
+def push_state(session_id: int, roles: tuple[str, ...] = ("participant", *STAFF_ROLES)) -> None:
+    """Send every room of the session (or of `roles`) its fresh snapshot (after a state change)."""
     with app_store().read() as db:
         session = db.get(LiveSession, session_id)
         if session is None:
             return
-        views = {role: snapshot(db, session, role) for role in ("participant", *STAFF_ROLES)}
+        views = {role: snapshot(db, session, role) for role in roles}
     for role, view in views.items():
         socketio.emit("state", view, to=room(session_id, role))
 
 
 class Broadcaster:
-    """Coalesces live aggregates: at most one push per activity per interval."""
+    """Coalesces live aggregates: at most one push per activity per interval.
+
+    Staff rooms (screen, console, moderator) get an activity's aggregates at most every
+    `PUSH_INTERVAL` (0.1 s: 10 a second) while they change; the screen without the tally while
+    it is hidden. Phones get no live count while the results are hidden (a phone needs none to
+    vote: 5,000 phones ten times a second was most of the server's work in a burst); once
+    revealed, they get the tally with the `state` push of the reveal, then at most every
+    `PHONE_PUSH_INTERVAL` seconds (2 s) while it changes.
+    """
 
     def __init__(self, app):
         self.app = app
         self.dirty: set[tuple[int, int]] = set()
         # Activities whose revealed results the phones have not had yet (held back by their
-        # once-a-second limit); staff rooms are not sent them again.
+        # PHONE_PUSH_INTERVAL); staff rooms are not sent them again.
         self.owed: set[tuple[int, int]] = set()
         self.presence: set[int] = set()
         self.last_presence = 0.0
         self.last_slot: dict[str, float] = {}  # push slots without a message queue
+        # When this process last pushed (or tried to push) revealed results to phones.
+        self.last_participant_push: dict[int, float] = {}
         self.ticks = 0  # completed ticks (tests wait on it: a condition, not a sleep)
         self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"])
 
@@ -75,7 +86,7 @@ class Broadcaster:
             if current is not None:
                 self.dirty.add((session_id, current))  # its aggregates carry the count
             elif live_session is not None and self._slot(f"presence:{session_id}", 0.5):
-                push_state(session_id)
+                push_state(session_id, STAFF_ROLES)  # phones show no count of participants
             elif live_session is not None:
                 self.presence.add(session_id)  # another process just pushed it: later
 
@@ -94,11 +105,14 @@ class Broadcaster:
             with self.app.app_context():
                 self._presence()
         if self.dirty or self.owed:
+            now = time.monotonic()
             batch, self.dirty = self.dirty, set()
-            owed, self.owed = self.owed, set()
+            # Results owed to phones are read again only once the phones' interval is over.
+            due = {key for key in self.owed if self._phones_due(key[1], now)}
+            self.owed -= due
             interval = self.app.config["PUSH_INTERVAL"]
             with self.app.app_context():
-                for session_id, activity_id in batch | owed:
+                for session_id, activity_id in batch | due:
                     staff = (session_id, activity_id) in batch
                     if staff and not self._slot(f"results:{activity_id}", interval):
                         # Another process pushed these counts this interval (they are read
@@ -107,6 +121,12 @@ class Broadcaster:
                         continue
                     # One activity failing must not keep the others from being pushed.
                     guarded("broadcaster", self._push, session_id, activity_id, staff)
+
+    def _phone_interval(self) -> float:
+        return float(self.app.config.get("PHONE_PUSH_INTERVAL", 2.0))
+
+    def _phones_due(self, activity_id: int, now: float) -> bool:
+        return now - self.last_participant_push.get(activity_id, float("-inf")) >= self._phone_interval()
 
     def _slot(self, key: str, seconds: float) -> bool:
         """Whether this process may push `key` now: once per `seconds` for the whole room
@@ -131,14 +151,17 @@ class Broadcaster:
                 socketio.emit("results", _without_results(data), to=room(session_id, role))
             else:
                 socketio.emit("results", data, to=room(session_id, role))
-        if data["revealed"]:
-            # Phones get revealed results too, but at most once a second.
-            if self._slot(f"phones:{activity_id}", 1.0):
-                socketio.emit("results", data, to=room(session_id, "participant"))
-            else:
-                self.owed.add((session_id, activity_id))
-        elif staff:
-            socketio.emit("results", _without_results(data), to=room(session_id, "participant"))
+        if not data["revealed"]:
+            return  # hidden: phones get nothing
+        now = time.monotonic()
+        if not self._phones_due(activity_id, now):
+            self.owed.add((session_id, activity_id))
+            return
+        self.last_participant_push[activity_id] = now  # pushed, or tried: next try an interval on
+        if self._slot(f"phones:{activity_id}", self._phone_interval()):
+            socketio.emit("results", data, to=room(session_id, "participant"))
+        else:
+            self.owed.add((session_id, activity_id))  # another process pushed them: later
 
 
 def _without_results(data: dict) -> dict:
