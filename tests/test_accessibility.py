@@ -86,3 +86,109 @@ def test_axe_is_really_injected_and_reports(event):
         dirty = axe_report(page)
     assert clean["violations"] == []
     assert "image-alt" in [v["id"] for v in dirty["violations"]]
+
+
+# --- Found when tried (issue 9, item 8): words and names ----------------------------------
+
+def _open(browser, url: str, javascript: bool, viewport=PHONE):
+    context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
+    page = context.new_page()
+    if javascript and "/admin/" not in url:
+        goto_live(page, url)
+    else:
+        page.goto(url)
+    return context, page
+
+
+HEADINGS = "els => els.map(e => e.textContent)"
+ARIA_LABELS = "() => Array.from(document.querySelectorAll('[aria-label]'), e => e.getAttribute('aria-label'))"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "plain"])
+def test_action_names_follow_the_pages_language(event, javascript):
+    """A vote button is "Vote: <idea>" in English and "Voter : <idée>" in French: the space
+    before the colon is French typography only (phone walls and Q&A, word-cloud moderation)."""
+    srv, made = event
+    names = {}
+    with chromium() as browser:
+        for lang in ("en", "fr"):
+            paths = page_paths(made, lang)
+            for name in ("phone-ideas", "phone-questions", "moderator"):
+                context, page = _open(browser, srv.url + paths[name], javascript)
+                names[lang, name] = page.evaluate(ARIA_LABELS)
+                context.close()
+    assert "Vote: Repair before replacing" in names["en", "phone-ideas"]
+    assert "Upvote: Who pays for repairs?" in names["en", "phone-questions"]
+    assert "Voter : Réparer avant de remplacer" in names["fr", "phone-ideas"]
+    assert "Soutenir : Qui paie la réparation ?" in names["fr", "phone-questions"]
+    assert "Hide: frugal" in names["en", "moderator"]
+    assert "Masquer : sobre" in names["fr", "moderator"]
+    english = [label for (lang, _page), labels in names.items() if lang == "en" for label in labels]
+    assert [label for label in english if " :" in label] == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "plain"])
+def test_answered_questions_have_a_proper_heading(event, javascript):
+    srv, made = event
+    headings = {}
+    with chromium() as browser:
+        for lang in ("fr", "en"):
+            for name in ("phone-questions", "screen-questions"):
+                viewport = PHONE if name.startswith("phone") else PROJECTOR
+                context, page = _open(browser, srv.url + page_paths(made, lang)[name], javascript, viewport)
+                headings[lang, name] = page.eval_on_selector_all("h2, h3", HEADINGS)
+                context.close()
+    for name in ("phone-questions", "screen-questions"):
+        assert "Questions répondues" in headings["fr", name], headings["fr", name]
+        assert "Answered questions" in headings["en", name], headings["en", name]
+        assert "Répondue" not in headings["fr", name]
+
+
+FIT = """async (cards) => {
+  const { fitBoard } = await import('/static/js/board-screen.js');
+  const body = document.createElement('div');
+  body.className = 'slide-body';
+  body.style.height = '40px';
+  body.style.overflow = 'hidden';
+  const list = document.createElement('ul');
+  list.className = 'cards';
+  for (let i = 0; i < cards; i++) {
+    const li = document.createElement('li'); li.className = 'card';
+    li.textContent = 'Idée numéro ' + i; list.appendChild(li);
+  }
+  const col = document.createElement('section'); col.className = 'column'; col.appendChild(list);
+  const grid = document.createElement('div'); grid.className = 'columns cols-1'; grid.appendChild(col);
+  const box = document.createElement('div'); box.className = 'board-screen'; box.appendChild(grid);
+  body.appendChild(box); document.body.appendChild(body);
+  fitBoard(body);
+  const note = body.querySelector('.more-note');
+  body.remove();
+  return note ? note.textContent : null;
+}"""
+
+
+def test_cards_left_out_are_counted_with_a_plural(event):
+    """The screen's "+ n more" line under a board too long for the projector: "+ 1 autre",
+    "+ 2 autres" (it said "+ 1 autres")."""
+    srv, made = event
+    with chromium() as browser:
+        notes = {}
+        for lang in ("fr", "en"):
+            context, page = _open(browser, srv.url + page_paths(made, lang)["screen-ideas"], True, PROJECTOR)
+            notes[lang] = [page.evaluate(FIT, cards) for cards in (2, 3)]
+            context.close()
+    assert notes == {"fr": ["+ 1 autre", "+ 2 autres"], "en": ["+ 1 other", "+ 2 others"]}
+
+
+def test_language_links_are_named_by_their_visible_text(event):
+    srv, made = event
+    with chromium() as browser:
+        context, page = _open(browser, srv.url + page_paths(made, "fr")["phone-single"], True)
+        links = page.eval_on_selector_all(".langs a", "els => els.map(e => [e.getAttribute('aria-label'),"
+                                                      " e.textContent, e.firstChild.textContent])")
+        named = [page.get_by_role("link", name=name, exact=True).count()
+                 for name in ("FR Français", "EN English")]
+        context.close()
+    # The name (from the content: no aria-label) starts with the visible text, then the language.
+    assert links == [[None, "FR Français", "FR"], [None, "EN English", "EN"]]
+    assert named == [1, 1]

@@ -3,7 +3,7 @@
    order, once revealed) and the phone's own `mine` (snapshot, acks, `board_mine`). Same markup
    as boards/_participant.html; the forms post without a socket. Loaded by the participant page
    when a board is on screen. */
-import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, sendQueue } from "./core.js";
+import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, sendQueue, actionOn } from "./core.js";
 
 /* The phone: post, edit, withdraw and vote over the socket; draws the board from pushes. */
 export function boardPhone(code, stage, getSocket, mineMap) {
@@ -92,10 +92,10 @@ export function boardPhone(code, stage, getSocket, mineMap) {
           var meta = add(h("div", "idea-meta"), h("span", "badge badge-" + i.status, (BT.status || {})[i.status] || i.status));
           if (i.editable && open) {
             add(meta, attr(h("button", "btn btn-small", BT.edit), { type: "button", "data-edit": i.id, "data-bkey": "edit-" + i.id,
-                                                                   "aria-label": BT.edit + " : " + i.text.slice(0, 60) }));
+                                                                   "aria-label": actionOn(BT.edit, i.text.slice(0, 60)) }));
             var wf = attr(h("form", "board-withdraw"), { method: "post", action: "/j/" + code + "/boards/withdraw" });
             add(wf, hidden("activity", a.id), hidden("item", i.id),
-                button(BT.withdraw, "", "withdraw-" + i.id, BT.withdraw + " : " + i.text.slice(0, 60)));
+                button(BT.withdraw, "", "withdraw-" + i.id, actionOn(BT.withdraw, i.text.slice(0, 60))));
             add(meta, wf);
           }
           add(li, h("p", "idea-text", i.text), meta);
@@ -152,9 +152,9 @@ export function boardPhone(code, stage, getSocket, mineMap) {
       add(f, hidden("activity", a.id), hidden("item", i.id));
       var label = i.text.slice(0, 60);
       if (mv && (isQ || !s.stack || mine.left === 0)) {
-        add(f, hidden("take", "1"), button(BT.take_back, "", "take-" + i.id, BT.take_back + " : " + label));
+        add(f, hidden("take", "1"), button(BT.take_back, "", "take-" + i.id, actionOn(BT.take_back, label)));
       } else {
-        var b = button(isQ ? BT.upvote : BT.vote, "btn-primary", "vote-" + i.id, (isQ ? BT.upvote : BT.vote) + " : " + label);
+        var b = button(isQ ? BT.upvote : BT.vote, "btn-primary", "vote-" + i.id, actionOn(isQ ? BT.upvote : BT.vote, label));
         if (mine.budget && mine.left === 0) b.disabled = true;
         add(f, b);
       }

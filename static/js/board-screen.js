@@ -1,6 +1,6 @@
 /* Idea walls and Q&A on the projected screen: columns of cards (or the spotlight), or the Q&A
    (current question, top, answered), fitted to the slide. Same markup as boards/_screen.html. */
-import { BT, h, add, attr, fill, bCount } from "./core.js";
+import { BT, h, add, attr, bCount } from "./core.js";
 
 /* The screen: columns of cards (or the spotlight), or the Q&A (current question, top, answered). */
 export function card(i, cls) {
@@ -26,7 +26,7 @@ export function fitBoard(body) {
   function more(list, n) {
     var note = list.parentNode.querySelector(".more-note");
     if (!note) { note = h("p", "more-note"); list.parentNode.appendChild(note); }
-    note.textContent = fill(BT.more || "+ {n}", { n: n });
+    note.textContent = bCount("more", n);
   }
   function drop(list, keep) {  // remove the last card of `list`; false when only `keep` are left
     if (!list || list.children.length <= keep) return false;

@@ -307,6 +307,10 @@ export function patchResults(old, a, mine, cls) {
 
 export function isBoard(a) { return !!a && (a.kind === "ideas" || a.kind === "questions"); }
 
+/* The accessible name of a button acting on one item ("Vote: <text>"), punctuated in the page's
+   language (French puts a space before the colon, English does not). */
+export function actionOn(action, text) { return fill(T.action_on || "{action}: {text}", { action: action, text: text }); }
+
 export function bCount(key, n) { return fill((BT[key] || ["{n}", "{n}"])[plural(n)], { n: n }); }
 
 /* Counts and order from a `results` push into the view's items (counts shown only if sent). */

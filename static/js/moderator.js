@@ -2,7 +2,7 @@
    One socket; everything is drawn from its pushes and answers, with the markup the server
    renders at load (boards/_moderate.html, wordclouds/_moderate.html): the page is never fetched
    again. */
-import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn } from "./core.js";
 
 const M = readJSON("i18n-mod") || {};  // the strings of this page (boards/_strings.html)
 
@@ -86,7 +86,7 @@ function cloudModeration(socket, queue) {
     add(form, attr(h("input"), { type: "hidden", name: "action", value: action }),
         attr(h("input"), { type: "hidden", name: "key", value: key }),
         attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label),
-             { type: "submit", "aria-label": label + " : " + text, "data-wkey": action + ":" + key }));
+             { type: "submit", "aria-label": actionOn(label, text), "data-wkey": action + ":" + key }));
     return form;
   }
 
