@@ -55,6 +55,7 @@ class RedisQueue(socketio.RedisManager):
         self.reconnections = 0  # /healthz shows it; tests wait on it
         self.listening = False
         self._last_complaint = 0.0
+        self._failed_at = float("-inf")
 
     def _complain(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()
@@ -63,6 +64,9 @@ class RedisQueue(socketio.RedisManager):
             log.error("message queue: %s (%s: %s)", what, exc.__class__.__name__, exc)
 
     def _publish(self, data):
+        if time.monotonic() - self._failed_at < RETRY_MAX:
+            return None  # failed just now: no connection attempt per emit (a partition would
+            # hold each emit for the connect timeout); this process's sockets got it already
         for attempt in (1, 2):
             try:
                 if not self.connected:
@@ -71,6 +75,7 @@ class RedisQueue(socketio.RedisManager):
             except Exception as exc:  # noqa: BLE001 - Redis gone: this process's sockets still get it
                 self.connected = False
                 if attempt == 2:
+                    self._failed_at = time.monotonic()
                     self._complain("cannot publish to Redis; other processes miss this push", exc)
         return None
 
@@ -127,21 +132,42 @@ def _safe(url: str) -> str:
     return url
 
 
+class LocalSlots:
+    """Push slots of one process: `take(key, seconds)` is True at most once per `seconds`."""
+
+    def __init__(self):
+        self.last: dict[str, float] = {}
+
+    def take(self, key: str, seconds: float) -> bool:
+        now = time.monotonic()
+        if now - self.last.get(key, float("-inf")) >= seconds:
+            self.last[key] = now
+            return True
+        return False
+
+
 class Slots:
     """Push slots shared by every process through Redis: `take(key, seconds)` is True for one
-    process per `seconds` (SET NX PX). With Redis gone, True (each process pushes locally)."""
+    process per `seconds` (SET NX PX). With Redis gone, each process keeps to the pace on its
+    own (LocalSlots): its sockets still get every push, other processes' sockets none."""
 
     def __init__(self, url: str):
         import redis
 
         self.client = redis.Redis.from_url(url, **_redis_options())
+        self.local = LocalSlots()
+        self.failed_at = float("-inf")
 
     def take(self, key: str, seconds: float) -> bool:
-        try:
-            return bool(self.client.set(f"palabre:slot:{key}", 1, nx=True,
-                                        px=max(1, int(seconds * 1000))))
-        except Exception:  # noqa: BLE001 - the queue is down: pushing twice beats not pushing
-            return True
+        if time.monotonic() - self.failed_at >= RETRY_MAX:  # not waiting on a dead Redis per push
+            for _attempt in (1, 2):  # the second on a new connection (Redis restarted since)
+                try:
+                    return bool(self.client.set(f"palabre:slot:{key}", 1, nx=True,
+                                                px=max(1, int(seconds * 1000))))
+                except Exception:  # noqa: BLE001, S112 - the queue is down: the local pace below
+                    continue
+            self.failed_at = time.monotonic()
+        return self.local.take(key, seconds)
 
 
 def slot(manager, key: str, seconds: float) -> bool:
