@@ -4,7 +4,8 @@ The big test runs the set-up of docs/deployment.md (its nginx block, ports chang
 server processes (one eventlet, one gevent) on one database (PostgreSQL when
 PALABRE_POSTGRES_URL is set, else SQLite) behind nginx on a non-default port, a private Redis.
 A phone on one process, the screen on the other: every push arrives, per-participant ones
-included, at the documented rates; one vote per participant across processes; Redis restarted
+included, at the documented rates (screens 10 a second, phones every 2 s once revealed); one
+vote per participant across processes; Redis restarted
 in the middle: every client is back on the current state version within 5 s of Redis
 returning, and no acknowledged vote is lost.
 """
@@ -230,8 +231,9 @@ def test_two_processes_behind_nginx_share_the_room(cluster):
     _votes_across_processes(the_cluster, phones, staff["screen"], (3, 11))  # documented: 10/s
     twin = _one_vote_per_participant_across_processes(the_cluster)
     last = _redis_restarted(the_cluster, redis, facilitator, phones, [*staff.values()])
-    # Revealed: phones get the results at most once a second, whichever process pushes them.
-    _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.3, 2), min_gap=0.8)
+    # Revealed: phones get the results at most every PHONE_PUSH_INTERVAL (2 s), whichever
+    # process pushes them (with 2 s slots in Redis, not 2 s per process).
+    _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.15, 1.0), min_gap=1.6)
     last.update({phone["cookie"]: setup["options"][(VOTES - 1) % 4] for phone in phones})
     last[twin[0]] = twin[1]
     assert _stored_choices(url, setup) == Counter(last.values())  # no acked vote lost, none twice
@@ -271,7 +273,7 @@ def _votes_across_processes(the_cluster: Cluster, phones: list, watcher: Listene
     low, high = rate_range
     assert low <= rate <= high, f"{rate:.1f} results/s over {elapsed:.1f} s (expected {low}-{high})"
     if min_gap:
-        assert len(gaps) >= 1 and min(gaps) >= min_gap, gaps
+        assert all(gap >= min_gap for gap in gaps), gaps
     assert wait_until(lambda: watcher.messages("results")
                       and watcher.messages("results")[-1].get("answers", 0) >= len(phones), 5)
 
