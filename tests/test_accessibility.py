@@ -144,38 +144,27 @@ def test_answered_questions_have_a_proper_heading(event, javascript):
         assert "Répondue" not in headings["fr", name]
 
 
-FIT = """async (cards) => {
-  const { fitBoard } = await import('/static/js/board-screen.js');
-  const body = document.createElement('div');
-  body.className = 'slide-body';
-  body.style.height = '40px';
-  body.style.overflow = 'hidden';
-  const list = document.createElement('ul');
-  list.className = 'cards';
-  for (let i = 0; i < cards; i++) {
-    const li = document.createElement('li'); li.className = 'card';
-    li.textContent = 'Idée numéro ' + i; list.appendChild(li);
+FIT = """async (extra) => {
+  const { boardScreenNode } = await import('/static/js/board-screen.js');
+  const items = [];
+  for (let i = 0; i < 8 + extra; i++) {
+    items.push({ id: i + 1, text: 'Question numéro ' + i, votes: 0, answered: false });
   }
-  const col = document.createElement('section'); col.className = 'column'; col.appendChild(list);
-  const grid = document.createElement('div'); grid.className = 'columns cols-1'; grid.appendChild(col);
-  const box = document.createElement('div'); box.className = 'board-screen'; box.appendChild(grid);
-  body.appendChild(box); document.body.appendChild(body);
-  fitBoard(body);
-  const note = body.querySelector('.more-note');
-  body.remove();
+  const box = boardScreenNode({ id: 1, kind: 'questions', settings: {}, items: items });
+  const note = box.querySelector('.qa-top .more-note');
   return note ? note.textContent : null;
 }"""
 
 
 def test_cards_left_out_are_counted_with_a_plural(event):
-    """The screen's "+ n more" line under a board too long for the projector: "+ 1 autre",
-    "+ 2 autres" (it said "+ 1 autres")."""
+    """The screen's "+ n others" by the top questions of a Q&A, for those beyond the eight it
+    shows: "+ 1 autre", "+ 2 autres" (it said "+ 1 autres")."""
     srv, made = event
     with chromium() as browser:
         notes = {}
         for lang in ("fr", "en"):
             context, page = _open(browser, srv.url + page_paths(made, lang)["screen-ideas"], True, PROJECTOR)
-            notes[lang] = [page.evaluate(FIT, cards) for cards in (2, 3)]
+            notes[lang] = [page.evaluate(FIT, extra) for extra in (1, 2)]
             context.close()
     assert notes == {"fr": ["+ 1 autre", "+ 2 autres"], "en": ["+ 1 other", "+ 2 others"]}
 

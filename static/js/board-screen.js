@@ -16,49 +16,27 @@ export function card(i, cls) {
 }
 
 /* Nothing on the screen may be cut: when the board overflows its slide, the cards get denser
-   (down to a size still read from the back of the room), then the last cards give way to a
-   "+ n more" line: the least-voted questions first, the oldest answered ones, the ends of the
-   longest columns. The big card (spotlight, question being answered) shrinks last. */
+   (down to a size still read from the back of the room); the columns get wider (fewer side by
+   side), the big card (spotlight, question being answered) and the Q&A lists smaller, until the
+   first card of each list fits. The cards that still do not fit are shown in pages (screen.js). */
 export function fitBoard(body) {
   var box = body && body.querySelector(".board-screen");
   if (!box) return;
-  function over() { return body.scrollHeight > body.clientHeight + 1; }
-  function more(list, n) {
-    var note = list.parentNode.querySelector(".more-note");
-    if (!note) { note = h("p", "more-note"); list.parentNode.appendChild(note); }
-    note.textContent = bCount("more", n);
+  var edge = function () { return box.getBoundingClientRect().bottom - parseFloat(getComputedStyle(box).paddingBottom) + 1; };
+  function over() { return box.scrollHeight > box.clientHeight + 1; }
+  function cramped() {  // the big card, the top questions or a column of the first row do not fit a card
+    return Array.prototype.some.call(box.querySelectorAll(".qa-top .cards, .columns .cards, .spotlight"), function (list) {
+      var first = list.firstElementChild, row = list.parentNode.classList.contains("column");
+      return first && (!row || list.getBoundingClientRect().top < edge()) && first.getBoundingClientRect().bottom > edge();
+    });
   }
-  function drop(list, keep) {  // remove the last card of `list`; false when only `keep` are left
-    if (!list || list.children.length <= keep) return false;
-    list.removeChild(list.lastChild);
-    list.setAttribute("data-dropped", (parseInt(list.getAttribute("data-dropped") || "0", 10) + 1));
-    more(list, parseInt(list.getAttribute("data-dropped"), 10));
-    return true;
-  }
-  var grid = box.querySelector(".columns");
-  if (grid) {
-    ["dense", "denser"].forEach(function (c) { if (over()) grid.className += " " + c; });
-    while (over()) {
-      var longest = null;
-      Array.prototype.forEach.call(grid.querySelectorAll(".cards"), function (ul) {
-        if (!longest || ul.scrollHeight > longest.scrollHeight) longest = ul;
-      });
-      if (!drop(longest, 1)) break;
-    }
-  }
+  var grid = box.querySelector(".columns"), lists = box.querySelector(".qa-lists");
   var big = box.querySelector(".is-spotlight, .is-current");
-  function shrink(c) { if (big && over()) big.className += " " + c; }
-  if (box.querySelector(".qa-lists")) {
-    var top = box.querySelector(".qa-top .cards"), done = box.querySelector(".qa-done .cards");
-    while (over() && (drop(done, 1) || drop(top, 2))) { /* fewer cards */ }
-    shrink("smaller");
-    while (over() && drop(top, 1)) { /* the first question stays */ }
-    shrink("smallest");
-    if (over() && done) { done.parentNode.parentNode.removeChild(done.parentNode); box.querySelector(".qa-lists").className += " single"; }
-  } else {
-    shrink("smaller");
-    shrink("smallest");
-  }
+  if (grid) ["dense", "denser"].forEach(function (c) { if (over()) grid.classList.add(c); });
+  [[grid, "cols-wide"], [grid, "cols-wider"], [lists, "single"], [big, "smaller"], [big, "smallest"], [lists, "dense"],
+   [big, "tiny"]].forEach(function (step) {
+    if (step[0] && cramped()) step[0].classList.add(step[1]);
+  });
 }
 
 export function boardScreenNode(a) {
@@ -98,11 +76,14 @@ export function boardScreenNode(a) {
     box.appendChild(add(attr(h("section", "qa-current"), { "aria-label": BT.being_answered }),
                         h("h2", "qa-label", BT.being_answered), add(h("ul", "spotlight"), card(cur, "is-current"))));
   }
+  function label(text, left) {  // "+ 3 others": the questions beyond the lists
+    return add(h("h2", "qa-label", text), left > 0 ? " " : null, left > 0 ? h("span", "more-note", bCount("more", left)) : null);
+  }
   var lists = h("div", "qa-lists" + (done.length ? "" : " single"));
-  var top = add(h("section", "qa-top"), h("h2", "qa-label", BT.top_questions));
+  var top = add(h("section", "qa-top"), label(BT.top_questions, open.length - 8));
   if (open.length) {
     var ol = h("ol", "cards");
-    open.slice(0, 8).forEach(function (i) { ol.appendChild(card(i)); });  // fitBoard keeps what fits
+    open.slice(0, 8).forEach(function (i) { ol.appendChild(card(i)); });  // in pages if they do not fit
     top.appendChild(ol);
   } else {
     top.appendChild(h("p", "muted", BT.ask_questions));
@@ -111,7 +92,7 @@ export function boardScreenNode(a) {
   if (done.length) {
     var ul2 = h("ul", "cards small");
     done.slice(-6).reverse().forEach(function (i) { ul2.appendChild(card(i)); });
-    lists.appendChild(add(h("section", "qa-done"), h("h2", "qa-label", BT.answered), ul2));
+    lists.appendChild(add(h("section", "qa-done"), label(BT.answered, done.length - 6), ul2));
   }
   box.appendChild(lists);
   return box;

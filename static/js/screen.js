@@ -39,13 +39,15 @@ function screenPage() {
     shownKey = key;
     clear(stage);
     stage.appendChild(a ? slide(a, ended) : banner(ended));
+    fitSlide(false);
   }
 
   function codeNode() { return h("span", "code", view.session.code); }
 
   function banner(ended) {
     var s = view.session;
-    var text = add(h("div", "banner-text"), h("p", "event", s.event), attr(h("h1", null, s.title), { id: "banner-title" }));
+    var text = add(h("div", "banner-text"), h("p", "event" + (s.event && s.event.length > 100 ? " long" : ""), s.event),
+                   attr(h("h1", lengthClass(s.title, 60, 120) || null, s.title), { id: "banner-title" }));
     var sec = add(attr(h("section", "banner"), { "aria-labelledby": "banner-title" }), text);
     if (ended) {
       text.appendChild(h("p", "join-cta", T.ended_screen));
@@ -64,15 +66,22 @@ function screenPage() {
     return h("span", "pill pill-" + a.state, text);
   }
 
+  /* Smaller type for longer texts and lists (the same thresholds as sessions/screen.html). */
+  function lengthClass(text, long, longer) {
+    var n = (text || "").length;
+    return n > longer ? "longer" : n > long ? "long" : "";
+  }
+
   function many(a) {
-    var n = a.results ? (a.results.options || a.results.buckets || []).length : (a.options || []).length;
-    return n > 6 ? " many" : "";
+    var rows = a.results ? (a.results.options || a.results.buckets || []) : (a.options || []);
+    var longest = Math.max.apply(null, rows.map(function (o) { return (o.label || "").length; }).concat(0));
+    return (rows.length > 6 ? " many" : "") + (longest > 50 ? " long" : "");
   }
 
   function slide(a, ended) {
-    var sec = attr(h("section", "slide"), { "aria-labelledby": "prompt" });
+    var sec = attr(h("section", "slide"), { "aria-labelledby": "prompt", "data-activity": a.id });
     add(sec, add(h("p", "slide-top"), h("span", "slide-session", view.session.title), " ", pill(a, ended)),
-        attr(h("h1", "prompt" + (a.prompt.length > 120 ? " long" : ""), a.prompt), { id: "prompt" }));
+        attr(h("h1", ("prompt " + lengthClass(a.prompt, 100, 200)).trim(), a.prompt), { id: "prompt" }));
     var content = h("div", "slide-body");
     if (a.kind === "wordcloud") {
       content.appendChild(cloudScreenBody(a, body.getAttribute("data-token")));
@@ -112,6 +121,7 @@ function screenPage() {
     var big = stage.querySelector(".big-count");
     if (big) big.textContent = counted("answers", a.answers);
     if (a.results) patchResults(stage.querySelector(".results"), a, null, "big" + many(a));
+    fitSlide(true);
   }
 
   /* Idea walls and Q&A: drawn here from pushes (no reload); the slide stays, its body is
@@ -125,7 +135,7 @@ function screenPage() {
       var body = stage.querySelector(".slide-body");
       clear(body);
       body.appendChild(boardScreenNode(a));
-      fitBoard(body);
+      fitSlide(false);
       return;
     }
     var old = stage.querySelector(".board-screen"), sig = JSON.stringify([a.items, a.spotlight, a.current, a.settings, a.published]);
@@ -133,13 +143,85 @@ function screenPage() {
     var fresh = boardScreenNode(a);
     fresh.setAttribute("data-sig", sig);
     old.parentNode.replaceChild(fresh, old);
-    fitBoard(stage.querySelector(".slide-body"));
+    fitSlide(true);
     var counts = stage.querySelector(".foot-count");
     if (counts) counts.textContent = countsText(a);
   }
   window.addEventListener("resize", function () {  // another projector size: fit again
     var old = stage.querySelector(".board-screen");
     if (old && isBoard(view.current)) { old.removeAttribute("data-sig"); boardSlide(view.current, view.session.state === "ended"); }
+    else fitSlide(true);
+  }, false);
+
+  /* Pages: the rows, options or cards the slide's list clips are shown in pages that turn every
+     PAGE_MS, or with PageDown/PageUp (a presenter's clicker); "Page 1/3" by the state. An item is
+     on a page when its box ends inside the list's with the items of the pages before hidden. */
+  var PAGE_MS = 8000, pages = [], at = 0, timer = null;
+  function boxOf(el) {  // a `display: contents` row has no box: the union of its cells
+    var r = el.getBoundingClientRect();
+    if (r.width || r.height || !el.children.length) return r;
+    return Array.prototype.reduce.call(el.children, function (u, c) {
+      var b = boxOf(c);
+      return { bottom: Math.max(u.bottom, b.bottom), right: Math.max(u.right, b.right) };
+    }, { bottom: -Infinity, right: -Infinity });
+  }
+  function showOnly(items, shown) {
+    items.forEach(function (el) { el.classList.toggle("pg-off", shown.indexOf(el) < 0); });
+    Array.prototype.forEach.call(stage.querySelectorAll(".column, .qa-top, .qa-done"), function (sec) {
+      var cards = sec.querySelectorAll(".card");
+      sec.classList.toggle("pg-off", cards.length > 0 && sec.querySelectorAll(".card:not(.pg-off)").length === 0);
+    });
+    var ranked = stage.querySelector("ol.bars");
+    if (ranked) ranked.setAttribute("data-skip", Math.max(0, items.indexOf(shown[0])));
+  }
+  function fitSlide(keep) {
+    clearInterval(timer);
+    var body = stage.querySelector(".slide-body"), clip = body && body.querySelector(".bars, .option-list, .board-screen");
+    var note = stage.querySelector(".pager");
+    if (note) note.parentNode.removeChild(note);
+    pages = [];
+    if (body && !clip) body.setAttribute("data-fit", "1");
+    if (!clip) return;
+    var items = Array.prototype.slice.call(clip.querySelectorAll(".bar, .option-list > li, .qa-lists .card, .columns .card"));
+    showOnly(items, items);
+    function fits() { return clip.scrollHeight <= clip.clientHeight + 1 && clip.scrollWidth <= clip.clientWidth + 1; }
+    var list = body.querySelector(".results.big, .option-list");  // smaller type first, then pages
+    if (list) ["many", "long"].forEach(function (c) { if (!fits()) list.classList.add(c); });
+    fitBoard(body);
+    if (fits()) {
+      body.setAttribute("data-fit", "1");
+      return;
+    }
+    var top = stage.querySelector(".slide-top");
+    top.insertBefore(h("span", "pager", fill(T.page, { n: 1, total: 1 })), top.lastChild);
+    for (var rest = items; rest.length && pages.length < 60;) {
+      showOnly(items, rest);
+      var edge = clip.getBoundingClientRect(), bottom = edge.bottom - parseFloat(getComputedStyle(clip).paddingBottom);
+      var fit = rest.filter(function (el) { var b = boxOf(el); return b.bottom <= bottom + 1 && b.right <= edge.right + 1; });
+      if (!fit.length) fit = rest.slice(0, 1);
+      pages.push(fit);
+      rest = rest.filter(function (el) { return fit.indexOf(el) < 0; });
+    }
+    at = keep ? Math.min(at, pages.length - 1) : 0;
+    turn(0);
+    body.setAttribute("data-fit", pages.length);
+    timer = setInterval(function () { turn(1); }, PAGE_MS);
+  }
+  function turn(step) {
+    var note = stage.querySelector(".pager"), items = [];
+    if (!note || !pages.length) return;
+    at = (at + step + pages.length) % pages.length;
+    pages.forEach(function (p) { items = items.concat(p); });
+    showOnly(items, pages[at]);
+    note.textContent = fill(T.page, { n: at + 1, total: pages.length });
+  }
+  doc.addEventListener("keydown", function (e) {
+    var step = { PageDown: 1, ArrowRight: 1, ArrowDown: 1, " ": 1, PageUp: -1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (!step || pages.length < 2) return;
+    e.preventDefault();
+    clearInterval(timer);
+    turn(step);
+    timer = setInterval(function () { turn(1); }, PAGE_MS);
   }, false);
 
   function onResults(data) {

@@ -1,0 +1,287 @@
+"""The projector never cuts: every kind of activity, with the longest content the forms allow
+(a 300-character question, 12 options of 120 characters, ideas and questions of 280, six
+columns of 40, titles of 200), fits the screen at 1920x1080, 1280x720 and 1024x768 in real
+Chromium. Every text, bar, card and image of the slide is inside the viewport, above the footer
+and not clipped; no text is under 2.5 % of the screen's height; what does not fit at once turns
+in pages, with a visible "Page 1/3", and every row is on one of them. Also with results pushed
+while on screen.
+
+`PALABRE_SCREENSHOTS=DIR` saves each slide's first page there (docs/screenshots come from it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from support import chromium, connect, goto_live, join_cookie, new_cid, server, sqlite_url, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+SIZES = [(1920, 1080), (1280, 720), (1024, 768)]
+WORDS = ("frugal digital services shared locally repaired tools measured footprint open data "
+         "networks sober design second hand devices energy budget community workshops public "
+         "procurement durable software lighter pages fewer servers").split()
+
+
+def words(length: int, seed: int) -> str:
+    """Ordinary words (not one unbroken string), `length` characters exactly."""
+    out, n = f"{seed}.", seed
+    while len(out) < length:
+        n = (n * 7 + 3) % len(WORDS)
+        out += " " + WORDS[n]
+    text = out[:length]
+    return text[:-1] + "s" if text.endswith(" ") else text
+
+
+def _polls(db, s, prompt) -> list[dict]:
+    from live.polls import service as polls
+
+    options = [words(120, n) for n in range(1, 13)]
+    made = []
+    for label, kind, opts, settings, reveal in (
+            ("single", "single", options, {}, True),
+            ("single-options", "single", options, {}, False),
+            ("single-6x40", "single", [words(40, n) for n in range(1, 7)], {}, True),
+            ("multiple", "multiple", options, {"max_choices": 12}, True),
+            ("ranking", "ranking", options, {}, True),
+            ("scale", "scale", None, {"scale_max": 10, "label_low": words(40, 2),
+                                      "label_high": words(40, 3)}, True)):
+        a = polls.add_poll(db, s, kind, prompt, opts, settings)
+        made.append({"name": label, "id": a.id, "reveal": reveal,
+                     "options": [o.id for o in polls.options_of(db, a)]})
+    return made
+
+
+def _vote_all(db, s, made, people) -> None:
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+
+    for poll in made:
+        a = sessions.get_activity(db, s, poll["id"])
+        sessions.apply_command(db, s, "open", a.id)
+        for n, person in enumerate(people):
+            opts = poll["options"]
+            choice = ([n % 10 + 1] if not opts else
+                      opts[n % len(opts):] + opts[:n % len(opts)] if a.type == "ranking" else
+                      opts[:1 + n % 3] if a.type == "multiple" else [opts[(n * n) % len(opts)]])
+            polls.vote(db, s, a, person, choice)
+
+
+def _boards(db, s, prompt) -> list[dict]:
+    from live.boards import moderation
+    from live.boards import service as boards
+    from live.sessions import service as sessions
+
+    wall = boards.add_board(db, s, "ideas", prompt, {"columns": [words(40, n) for n in range(6)],
+                                                     "premoderation": False})
+    qa = boards.add_board(db, s, "questions", prompt, {"premoderation": False})
+    for a in (wall, qa):
+        sessions.apply_command(db, s, "open", a.id)
+    posted = []
+    for n in range(16):
+        person = sessions.join(db, s, f"poster-{n}")
+        posted.append(boards.post(db, s, wall, person, words(280, n), n % 6))
+        question = boards.post(db, s, qa, person, words(280, 40 + n), name=words(40, n))
+        db.flush()
+        if n >= 12:
+            moderation.moderate(db, s, qa, "answer", [{"id": question.id, "version": question.version}],
+                                "moderator")
+        elif n == 0:
+            moderation.set_display(db, s, qa, "facilitator", {"current": question.id})
+    return [{"name": "ideas", "id": wall.id, "reveal": True},
+            {"name": "questions", "id": qa.id, "reveal": True}]
+
+
+def seed(database: Path) -> dict:
+    """A session (titles of 200 characters) with every kind at its longest, answered."""
+    from live.sessions import service as sessions
+    from live.store import Store, upgrade
+    from live.wordclouds import service as clouds
+
+    upgrade(sqlite_url(database))
+    store = Store(sqlite_url(database))
+    prompt = words(300, 99)
+    try:
+        with store.write() as db:
+            event = sessions.create_event(db, words(200, 7), "Chartres")
+            s = sessions.create_session(db, event, "workshop", words(200, 8), locale="en")
+            made = _polls(db, s, prompt)
+            people = [sessions.join(db, s, f"voter-{n}") for n in range(23)]
+            _vote_all(db, s, made, people)
+            cloud = clouds.add_wordcloud(db, s, prompt, {"max_length": 80})
+            sessions.apply_command(db, s, "open", cloud.id)
+            for n, person in enumerate(people):
+                clouds.add_entry(db, s, cloud, person, WORDS[n % len(WORDS)], word_rate=1000)
+            made.append({"name": "wordcloud", "id": cloud.id, "reveal": True})
+            made += _boards(db, s, prompt)
+            for item in made:
+                if item["reveal"] and not sessions.get_activity(db, s, item["id"]).revealed:
+                    sessions.apply_command(db, s, "reveal", item["id"])
+            return {"activities": made, "prompt": prompt, "code": s.join_code,
+                    "facilitator": s.facilitator_token, "screen": s.screen_token}
+    finally:
+        store.dispose()
+
+
+# What is wrong on the slide as it is now: texts, bars, cards and images outside the viewport,
+# under the footer or clipped by a box that hides its overflow; texts under 2.5 % of the height.
+PROBLEMS = r"""() => {
+  const H = innerHeight, W = innerWidth, bad = [], stage = document.getElementById("stage");
+  const foot = document.querySelector(".slide-foot"), footTop = foot ? foot.getBoundingClientRect().top : H;
+  function clip(el, r) {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const cs = getComputedStyle(p);
+      if (cs.overflowX === "visible" && cs.overflowY === "visible") continue;
+      const q = p.getBoundingClientRect();
+      if (r.left < q.left - 1 || r.right > q.right + 1 || r.top < q.top - 1 || r.bottom > q.bottom + 1)
+        return p.className || p.tagName;
+    }
+    return null;
+  }
+  function check(what, el, r) {
+    if (!r.width && !r.height) return;
+    if (r.left < -1 || r.top < -1 || r.right > W + 1 || r.bottom > H + 1) {
+      bad.push(what + ": outside the viewport");
+    }
+    if (!el.closest(".slide-foot") && r.bottom > footTop + 1) bad.push(what + ": under the footer");
+    const by = clip(el, r);
+    if (by) bad.push(what + ": cut by " + by);
+  }
+  const walker = document.createTreeWalker(stage, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement, what = JSON.stringify(n.nodeValue.trim().slice(0, 30));
+    if (el.closest(".slide-session")) continue;  // the reminder of the session's title, with an ellipsis
+    if (!n.nodeValue.trim() || !el.checkVisibility({ visibilityProperty: true })) continue;
+    if (el.closest(".vh")) continue;  // for screen readers only
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 0.025 * H) bad.push(what + ": " + size + "px < 2.5 % of " + H);
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    for (const r of range.getClientRects()) check(what, el, r);
+    const cut = el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).textOverflow === "ellipsis";
+    if (cut) bad.push(what + ": ellipsis");
+  }
+  for (const el of stage.querySelectorAll(".bar-track, .card, img, .pager")) {
+    if (el.checkVisibility()) check(el.className || el.tagName, el, el.getBoundingClientRect());
+  }
+  return bad;
+}"""
+
+# The items of the slide (rows, options, cards): all of them, or those visible now, by their text.
+ITEMS = """(visible) => Array.from(document.querySelectorAll("#stage .bar, #stage .option-list > li, "
+    + "#stage .qa-lists .card, #stage .columns .card, #stage .spotlight .card"))
+  .filter(el => !visible || (el.querySelector(".bar-label") || el).checkVisibility())
+  .map(el => el.textContent.trim())"""
+
+
+def _pages_fit(page, name: str) -> int:
+    """Check every page of the slide on screen (they also turn by themselves: a page whose number
+    changed while it was looked at is looked at again); every item is on one. How many pages."""
+    count = int(page.locator(".slide-body").get_attribute("data-fit"))
+    every, seen, checked = set(page.evaluate(ITEMS, False)), set(), set()
+    pager = page.locator(".pager")
+    for _turn in range(3 * count):
+        shown = pager.inner_text() if count > 1 else "Page 1/1"
+        problems, visible = page.evaluate(PROBLEMS), page.evaluate(ITEMS, True)
+        if count > 1 and pager.inner_text() != shown:
+            continue
+        assert problems == [], f"{name} {page.viewport_size}, {shown}: {problems}"
+        assert re.fullmatch(rf"Page \d+/{count}", shown), shown
+        checked.add(shown)
+        seen |= set(visible)
+        if len(checked) == count:
+            break
+        page.keyboard.press("PageDown")
+    assert len(checked) == count, f"{name}: pages seen {checked} of {count}"
+    assert seen == every, f"{name} {page.viewport_size}: never shown: {every - seen}"
+    assert every or name == "wordcloud", f"{name}: no rows, options nor cards on the screen"
+    return count
+
+
+def _show(page, facilitator, activity) -> None:
+    ack = facilitator.call("command", {"cid": new_cid(), "action": "show", "activity": activity}, timeout=15)
+    assert ack.get("ok"), ack
+    page.locator(f".slide[data-activity='{activity}'] .slide-body[data-fit]").wait_for(timeout=15000)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    database = tmp_path_factory.mktemp("fit") / "palabre.db"
+    info = seed(database)
+    with server(database) as srv:
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        try:
+            yield {**info, "url": srv.url, "facilitator": facilitator}
+        finally:
+            facilitator.disconnect()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as the_browser:
+        yield the_browser
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    shots = os.environ.get("PALABRE_SCREENSHOTS")
+    try:
+        goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        pages = {}
+        for a in served["activities"]:
+            _show(page, served["facilitator"], a["id"])
+            if shots:
+                page.screenshot(path=str(Path(shots) / f"fit-{a['name']}-{width}x{height}.png"))
+            pages[a["name"]] = _pages_fit(page, a["name"])
+        # The long lists turn in pages; a few short rows fit at once.
+        assert pages["single-6x40"] == 1 and pages["single"] > 1, pages
+        ack = served["facilitator"].call("command", {"cid": new_cid(), "action": "banner"}, timeout=15)
+        assert ack.get("ok"), ack
+        page.locator(".banner").wait_for()
+        assert page.evaluate(PROBLEMS) == []
+        if shots:
+            page.screenshot(path=str(Path(shots) / f"fit-banner-{width}x{height}.png"))
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_results_pushed_while_on_screen_still_fit(served, browser):
+    """Phones vote while the ranking (rows reordered by each push) is on screen at 1280x720: the
+    rows follow, still in pages that fit, and the page shown stays the one the room was reading."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-GB")
+    page = context.new_page()
+    ranking = next(a for a in served["activities"] if a["name"] == "ranking")
+    phones = []
+    try:
+        goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        _show(page, served["facilitator"], ranking["id"])
+        before = page.locator(".foot-count").inner_text()
+        page.keyboard.press("PageDown")
+        expect_page = page.locator(".pager").inner_text()
+        assert expect_page.startswith("Page 2/")
+        for n in range(6):
+            phone = connect(served["url"], {"code": served["code"], "lang": "en"},
+                            cookie=join_cookie(served["url"], served["code"]))
+            phones.append(phone)
+            order = list(reversed(ranking["options"]))
+            vote = {"cid": new_cid(), "activity": ranking["id"], "choice": order[n:] + order[:n]}
+            ack = phone.call("vote", vote, timeout=15)
+            assert ack.get("ok"), ack
+        assert wait_until(lambda: page.locator(".foot-count").inner_text() != before
+                          and "29 answers" in page.locator(".foot-count").inner_text(), 15,
+                          sleep=page.wait_for_timeout), page.locator(".foot-count").inner_text()
+        assert page.locator(".pager").inner_text() == expect_page
+        _pages_fit(page, "ranking, live")
+    finally:
+        for phone in phones:
+            phone.disconnect()
+        context.close()
