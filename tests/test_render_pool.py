@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from support import process_alive, still_running, wait_until
 
+from live.render import HEIGHT, WIDTH
 from live.render import pool as render_pool
 from live.render import wordcloud as render
 from live.render.pool import RenderError, RenderPool, content_digest
@@ -76,7 +77,7 @@ def test_the_cache_forgets_the_least_recently_used(workers):
 def test_a_request_equal_to_the_render_in_flight_joins_it(pool):
     first = pool.render(A)
     again = pool.render(A)
-    assert again.digest == first.digest == content_digest(A, "svg", 1280, 720, "light")
+    assert again.digest == first.digest == content_digest(A, "svg", WIDTH, HEIGHT, "light")
     assert _finish(first, again) == [render.render_svg(A)] * 2
 
 

@@ -397,3 +397,19 @@ def test_console_form_adds_and_edits_a_word_cloud(client, live, store, app):
         activity = db.get(service.Activity, activity_id)
         assert activity.prompt == "Deux mots ?" and activity.settings["entries_per_participant"] == 4
         assert activity.settings["show_on_phones"] is False and activity.settings["hold_profanity"] is True
+
+
+def test_staff_are_told_which_words_the_image_could_not_draw(phone, staff, cloud, client, live):
+    # No installed font draws Egyptian hieroglyphs: the word is stored and counted, and rather
+    # than vanishing silently from the image it is named to the facilitator and the moderators.
+    screen, facilitator, moderator = staff("screen"), staff("facilitator"), staff("moderator")
+    for text in ("𓀀𓀁", "sobriété"):
+        assert word(phone(), cloud, text)["ok"]
+    told = wait_for_event(facilitator, "cloud", lambda p: p["activity"] == cloud and "𓀀𓀁" in p["missing"], 8)
+    assert told is not None and "sobriété" not in told["missing"]
+    assert wait_for_event(moderator, "cloud", lambda p: "𓀀𓀁" in p.get("missing", ()), 8) is not None
+    assert "missing" not in wait_cloud_push(screen, cloud)  # the room is not told
+    assert "sobriété" in svg_words(client, cloud, live["screen"])
+    for page in (f"/m/{live['moderator']}", f"/f/{live['facilitator']}"):
+        html = client.get(page, headers=EN).get_data(as_text=True)
+        assert "Not in the image (no font for them, or no room left): 𓀀𓀁" in html, page

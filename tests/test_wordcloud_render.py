@@ -1,10 +1,13 @@
-"""Word-cloud images: legible, self-contained, safe, deterministic and stable as the cloud grows."""
+"""Word-cloud images: legible (words kept apart, every script drawn), self-contained, safe,
+deterministic and stable as the cloud grows."""
 
 from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,7 +19,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 from wordcloud import WordCloud
 
-from live.render import pool
+from live.render import HEIGHT, WIDTH, fonts, pool
 from live.render import wordcloud as render
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -32,7 +35,7 @@ def frequencies():
 
 @pytest.fixture(scope="module")
 def cloud(frequencies):
-    return render.StableWordCloud(1280, 720).generate_from_frequencies(frequencies)
+    return render.StableWordCloud().generate_from_frequencies(frequencies)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,20 @@ def svg(frequencies):
 
 
 def _texts(svg_bytes: bytes) -> list[str]:
-    return [element.text for element in ET.fromstring(svg_bytes).iter(f"{SVG}text")]
+    return ["".join(element.itertext()) for element in ET.fromstring(svg_bytes).iter(f"{SVG}text")]
+
+
+def _noto():
+    """The Noto fonts are installed (Debian's fonts-noto-core, -cjk, -color-emoji), or skip;
+    fail instead when PALABRE_REQUIRE_FONTS=1 (CI installs them)."""
+    names = {face.path.rsplit("/", 1)[-1] for face in fonts.chain(str(render.default_font_path()))}
+    wanted = {"NotoSansDevanagari-Bold.ttf", "NotoSansThai-Bold.ttf", "NotoSansCJK-Bold.ttc",
+              "NotoColorEmoji.ttf"}
+    if not wanted <= names:
+        message = f"Noto fonts missing: {sorted(wanted - names)}"
+        if os.environ.get("PALABRE_REQUIRE_FONTS") == "1":
+            pytest.fail(message + " and PALABRE_REQUIRE_FONTS=1", pytrace=False)
+        pytest.skip(message)
 
 
 def _hostile() -> list[str]:
@@ -56,10 +72,26 @@ def test_200_groups_fit_in_an_svg_under_25_kb(svg, frequencies):
     assert len(_texts(svg)) == len(frequencies) == 200
 
 
-def test_svg_scales_crisply(svg):
+def test_svg_scales_crisply_and_is_cropped_to_its_words(svg, cloud):
     root = ET.fromstring(svg)
-    assert root.get("viewBox") == "0 0 1280 720"
+    x, y, width, height = (int(v) for v in root.get("viewBox").split())
+    assert (root.get("width"), root.get("height")) == (str(width), str(height))
+    assert 0 <= x and 0 <= y and x + width <= WIDTH and y + height <= HEIGHT
     assert root.find(f"{SVG}image") is None  # vector text, no embedded bitmap
+    # The frame is the words' extent and a thin pad, so a screen fitting the image uses it all.
+    pad = round(render.PAD * min(WIDTH, HEIGHT))
+    assert min(w.box[0] for w in cloud.placed_) - x <= pad
+    assert x + width - max(w.box[2] for w in cloud.placed_) <= pad
+
+
+@pytest.mark.parametrize("count", [3, 12, 60])
+def test_a_small_cloud_is_cropped_to_its_words(count):
+    frequencies = inputs.wordcloud_input(count)
+    cloud = render.StableWordCloud().generate_from_frequencies(frequencies)
+    _x, _y, width, height = cloud.frame()
+    words_w = max(w.box[2] for w in cloud.placed_) - min(w.box[0] for w in cloud.placed_)
+    words_h = max(w.box[3] for w in cloud.placed_) - min(w.box[1] for w in cloud.placed_)
+    assert words_w >= 0.95 * width and words_h >= 0.9 * height
 
 
 def test_svg_embeds_a_font_subset_with_every_drawn_glyph(svg):
@@ -82,14 +114,54 @@ def test_heavier_words_are_never_smaller(cloud):
     assert by_weight[-1].text == "sobriété" and by_weight[-1].size >= 3 * by_weight[0].size
 
 
+def _ink_box(word, font_path):
+    """Where the word's glyphs are drawn (font bounding boxes of its runs), in output pixels."""
+    boxes = []
+    for text, face, pen in render._shape(word.text, word.size, font_path).runs:
+        font, k = fonts.pil_font(face, word.size), fonts.scale(face, word.size)
+        left, top, right, bottom = font.getbbox(text, anchor="ls")
+        boxes.append((word.x + pen + left * k, word.y + top * k,
+                      word.x + pen + right * k, word.y + bottom * k))
+    lefts, tops, rights, bottoms = zip(*boxes, strict=True)
+    return min(lefts), min(tops), max(rights), max(bottoms)
+
+
+def _gap(a, b) -> float:
+    """The clear space between two boxes: along the axis where they are apart (negative: overlap)."""
+    return max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3])
+
+
+def _smallest_gap_in_ems(cloud, boxes) -> float:
+    """The smallest gap between two words, in ems of the bigger of the two."""
+    return min(_gap(boxes[a], boxes[b]) / max(a.size, b.size)
+               for a, b in itertools.combinations(cloud.placed_, 2))
+
+
+def test_words_keep_a_third_of_an_em_between_them(cloud):
+    # The boxes the layout kept apart (em boxes grown to the ink: what a browser's getBBox gives)...
+    layout = {word: word.box for word in cloud.placed_}
+    assert _smallest_gap_in_ems(cloud, layout) >= 1 / 3
+    # ...and the glyphs as drawn: never closer (before: 5-11 px between words of ~60 px).
+    ink = {word: _ink_box(word, cloud.font_path) for word in cloud.placed_}
+    assert _smallest_gap_in_ems(cloud, ink) >= 1 / 3
+
+
+def test_words_that_would_read_as_one_are_kept_apart():
+    frequencies = {"Mutualisation": 9, "Inclusion": 9, "Partage": 9, "local": 9, "frugal": 9, "IA": 9}
+    cloud = render.StableWordCloud().generate_from_frequencies(frequencies)
+    assert len(cloud.placed_) == 6
+    ink = {word: _ink_box(word, cloud.font_path) for word in cloud.placed_}
+    assert _smallest_gap_in_ems(cloud, ink) >= 1 / 3
+
+
 def test_words_stay_inside_the_canvas_and_never_overlap(cloud):
-    ink = np.zeros((720, 1280), dtype=np.uint16)
+    ink = np.zeros((HEIGHT, WIDTH), dtype=np.uint16)
     for word in cloud.placed_:
-        font = render._font(cloud.font_path, word.size)
-        left, top, right, bottom = font.getbbox(word.text, anchor="ls")
-        assert 0 <= word.x + left and word.x + right <= 1280 and 0 <= word.y + top and word.y + bottom <= 720
-        layer = Image.new("L", (1280, 720))
-        ImageDraw.Draw(layer).text((word.x, word.y), word.text, font=font, fill=255, anchor="ls")
+        left, top, right, bottom = _ink_box(word, cloud.font_path)
+        assert 0 <= left and right <= WIDTH and 0 <= top and bottom <= HEIGHT
+        layer = Image.new("L", (WIDTH, HEIGHT))
+        ImageDraw.Draw(layer).text((word.x, word.y), word.text, font=render.fonts.pil_font(
+            render.fonts.chain(cloud.font_path)[0], word.size), fill=255, anchor="ls")
         ink += np.asarray(layer) > 0
     assert ink.max() == 1
 
@@ -116,20 +188,76 @@ def test_any_unicode_renders_without_crashing(text):
     frequencies = {text: 3, "sobriété": 2}
     texts = _texts(render.render_svg(frequencies, theme="dark"))
     assert "sobriété" in texts
-    assert all(ch.isspace() or ord(ch) in render._cmap(str(render.default_font_path()))
+    chain = fonts.chain(str(render.default_font_path()))
+    drawn = frozenset().union(*(fonts.coverage(face) for face in chain))
+    assert all(ch.isspace() or ord(ch) in drawn or fonts._BINDING.match(ch)
                for shown in texts for ch in shown)
-    assert Image.open(io.BytesIO(render.render_png(frequencies))).size == (1280, 720)
+    image = Image.open(io.BytesIO(render.render_png(frequencies)))
+    assert image.size == tuple(int(v) for v in ET.fromstring(render.render_svg(frequencies)).get(
+        "viewBox").split()[2:])
 
 
 @pytest.mark.parametrize(("text", "shown"), [
-    ("👩‍💻 numérique", "numérique"),  # emoji the font lacks are left out, not drawn as boxes
-    ("🇫🇷", None),  # nothing drawable left: the word is skipped
     ("الرقمية المسؤولة", "الرقمية المسؤولة"),  # right-to-left text is kept (DejaVu has Arabic)
     ("sobrie\u0301te\u0301", "sobriété"),  # decomposed accents are composed
 ])
-def test_text_the_font_cannot_draw_falls_back_gracefully(text, shown):
-    texts = _texts(render.render_svg({text: 2, "local": 1}))
-    assert (shown in texts) if shown else texts == ["local"]
+def test_text_is_drawn_as_typed(text, shown):
+    assert shown in _texts(render.render_svg({text: 2, "local": 1}))
+
+
+SCRIPTS = {"日本語の雲": "NotoSansCJK", "数字主权": "NotoSansCJK", "नमस्ते दुनिया": "NotoSansDevanagari",
+           "ภาษาไทย": "NotoSansThai", "🇫🇷": "NotoColorEmoji", "👩‍💻": "NotoColorEmoji",
+           "👩‍💻 numérique": "NotoColorEmoji"}
+
+
+@pytest.mark.parametrize(("text", "font"), SCRIPTS.items())
+def test_scripts_dejavu_lacks_are_drawn_with_a_noto_font(text, font):
+    _noto()
+    svg = render.render_svg({text: 3, "sobriété": 2})
+    assert text in _texts(svg) and not render.missing(svg)
+    root = ET.fromstring(svg)
+    element = next(e for e in root.iter(f"{SVG}text") if "".join(e.itertext()) == text)
+    families = {e.get("class") for e in element.iter() if e.get("class")}
+    style = root.find(f"{SVG}style").text
+    faces = {face.family: face.path for face in fonts.chain(str(render.default_font_path()))}
+    assert any(font in faces[family] for family in families)
+    for family in families:  # each font used is embedded (a subset), nothing comes from elsewhere
+        assert f"@font-face{{font-family:{family};" in style
+    # A ZWJ emoji or a flag is one picture: its code points are drawn together, by one font.
+    cloud = render.StableWordCloud().generate_from_frequencies({text: 3})
+    runs = render._shape(text, cloud.placed_[0].size, cloud.font_path).runs
+    assert [run for run in runs if run[0].strip() and text.startswith(run[0])]
+
+
+def test_scripts_draw_in_chromium_and_pillow_alike():
+    """Pillow's PNG of a mixed cloud has ink where the SVG's words are (same fonts, same layout)."""
+    _noto()
+    frequencies = {**dict.fromkeys(SCRIPTS, 2), "sobriété": 4}
+    cloud = render.StableWordCloud().generate_from_frequencies(frequencies)
+    image = np.asarray(cloud.to_image().convert("L"))
+    x0, y0, _w, _h = cloud.frame()
+    for word in cloud.placed_:
+        left, top, right, bottom = (round(v) for v in _ink_box(word, cloud.font_path))
+        assert (image[top - y0:bottom - y0, left - x0:right - x0] < 200).any(), word.text
+
+
+def test_what_no_font_can_draw_is_listed_not_dropped_silently(monkeypatch):
+    only_dejavu = (fonts.Face(str(render.default_font_path())),)
+    monkeypatch.setattr(fonts, "chain", lambda primary: only_dejavu)
+    fonts.runs.cache_clear()
+    render._shape.cache_clear()
+    try:
+        cloud = render.StableWordCloud().generate_from_frequencies(
+            {"日本語": 3, "👩‍💻 numérique": 2, "local": 1})
+        # What can be drawn is ("numérique" without its emoji); what cannot is listed.
+        assert {w.text for w in cloud.placed_} == {"👩‍💻 numérique", "local"}
+        svg = cloud.to_svg().encode()
+        assert "numérique" in _texts(svg) and "日本語" not in _texts(svg)
+        assert set(cloud.missing_) == {"日本語", "👩‍💻 numérique"}
+        assert set(render.missing(svg)) == {"日本語", "👩‍💻 numérique"}
+    finally:
+        fonts.runs.cache_clear()
+        render._shape.cache_clear()
 
 
 # Colours ----------------------------------------------------------------------------------------
@@ -155,11 +283,12 @@ def test_themes_draw_the_same_layout_in_their_own_colours():
 
 # PNG --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("scale", "size"), [(1, (1280, 720)), (2, (2560, 1440))])
-def test_png_decodes_at_the_right_size(scale, size):
+@pytest.mark.parametrize("scale", [1, 2])
+def test_png_decodes_at_the_right_size(scale):
     image = Image.open(io.BytesIO(render.render_png(SMALL, pixel_scale=scale)))
     image.load()
-    assert (image.format, image.mode, image.size) == ("PNG", "RGB", size)
+    _x, _y, width, height = render.StableWordCloud().generate_from_frequencies(SMALL).frame()
+    assert (image.format, image.mode, image.size) == ("PNG", "RGB", (width * scale, height * scale))
     assert len(image.getcolors(1 << 16)) > 2  # words were drawn on the background
 
 
@@ -195,4 +324,4 @@ def test_renderer_version_is_shared_with_the_pool_cache():
 def test_still_a_wordcloud_for_code_that_expects_one(cloud):
     assert isinstance(cloud, WordCloud)
     assert len(cloud.layout_) == len(cloud.placed_)
-    assert cloud.to_array().shape == (720, 1280, 3)
+    assert cloud.to_array().shape == (cloud.frame()[3], cloud.frame()[2], 3)

@@ -71,9 +71,9 @@ def kept_in_place(before: Mapping[str, tuple], after: Mapping[str, tuple]) -> fl
     return sum(after.get(text) == spot for text, spot in before.items()) / len(before)
 
 
-def positions(frequencies: Mapping[str, float], width: int = 1280, height: int = 720) -> dict[str, tuple]:
-    """`{text: (x, y, size)}` of each word Palabre's renderer draws."""
+def positions(frequencies: Mapping[str, float]) -> dict[str, tuple]:
+    """`{text: (x, y, size)}` of each word Palabre's renderer draws (on its canvas)."""
     from live.render.wordcloud import StableWordCloud
 
-    cloud = StableWordCloud(width, height).generate_from_frequencies(frequencies)
+    cloud = StableWordCloud().generate_from_frequencies(frequencies)
     return {word.text: (word.x, word.y, word.size) for word in cloud.placed_}

@@ -143,7 +143,7 @@ def wordcloud(spec: dict) -> dict[str, bytes]:
     from live.render.wordcloud import StableWordCloud
 
     # One layout for both formats: the same bytes as render_svg + render_png, half the work.
-    cloud = StableWordCloud(1280, 720).generate_from_frequencies(spec["frequencies"] or {"—": 1})
+    cloud = StableWordCloud().generate_from_frequencies(spec["frequencies"] or {"—": 1})
     buffer = io.BytesIO()
     cloud.to_image().save(buffer, format="PNG")
     return {"svg": cloud.to_svg().encode("utf-8"), "png": buffer.getvalue()}

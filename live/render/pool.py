@@ -42,8 +42,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from live.procpool import PoolFull, ProcessPool
+from live.render import HEIGHT, WIDTH
 
-RENDERER_VERSION = "1"  # keep in step with live.render.wordcloud.RENDERER_VERSION
+RENDERER_VERSION = "2"  # keep in step with live.render.wordcloud.RENDERER_VERSION
 FORMATS = ("svg", "png")
 
 
@@ -121,8 +122,8 @@ class RenderPool:
         with self._lock:
             return self._executor is not None and self._executor.ready()
 
-    def render(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280,
-               height: int = 720, theme: str = "light") -> RenderJob:
+    def render(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = WIDTH,
+               height: int = HEIGHT, theme: str = "light") -> RenderJob:
         """Ask for an image now (no debounce): cached, and joined with an identical render in flight."""
         slot = self._slot_for(frequencies, fmt, width, height, theme)
         with self._lock:
@@ -130,8 +131,8 @@ class RenderPool:
                 self._launch(slot)
         return RenderJob(self, slot)
 
-    def cached(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280,
-               height: int = 720, theme: str = "light") -> bytes | None:
+    def cached(self, frequencies: Mapping[str, float], fmt: str = "svg", width: int = WIDTH,
+               height: int = HEIGHT, theme: str = "light") -> bytes | None:
         """The image of this content if it was rendered recently, else None."""
         with self._lock:
             return self._cache.get(content_digest(frequencies, fmt, width, height, theme))
@@ -225,7 +226,7 @@ def default_pool() -> RenderPool:
     return _pool
 
 
-def submit_svg(frequencies: Mapping[str, float], width: int = 1280, height: int = 720,
+def submit_svg(frequencies: Mapping[str, float], width: int = WIDTH, height: int = HEIGHT,
                theme: str = "light") -> RenderJob:
     """Render an SVG in the default pool (cached; the caller debounces)."""
     return default_pool().render(frequencies, "svg", width, height, theme)

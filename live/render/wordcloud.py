@@ -2,7 +2,8 @@
 
 `StableWordCloud` is a `wordcloud.WordCloud` whose layout is replaced by one that keeps words in
 place while a cloud grows (stock wordcloud draws every position from one random stream, so one
-more entry for a word reshuffles every word placed after it):
+more entry for a word reshuffles every word placed after it), and keeps them apart so that they
+read as words:
 
 - font sizes grow with sqrt(weight); their scale factor and the sizes themselves snap to fixed
   ladders, so one more entry rarely changes a size;
@@ -10,22 +11,27 @@ more entry for a word reshuffles every word placed after it):
   count grows without changing size changes nothing at all;
 - each word has a home point hashed from its key (the biggest near the centre) and takes the free
   spot nearest to it, so a newcomer only disturbs its neighbourhood;
+- around its box (its em box, advance width by ascent plus descent, grown to its ink) every word
+  keeps clear a third of an em (`GAP`) of the bigger of two neighbours, so two words on one line
+  never read as one ("MutualisationInclusion");
+- the image is cropped to the words (`PAD` around them): a screen showing it fitted in its frame
+  uses the whole width or height of that frame, whatever the number of words;
 - colours come from the same hash, so a word keeps its colour too.
 
-Same input, same bytes: nothing is random. The layout runs on a canvas half the output size
-(`WORK_SCALE`) against a pixel occupancy map (small words nest in big words' gaps, as in stock
-wordcloud), with one font object per size (stock reloads the font file for every size it tries,
-word_cloud issue #643) and a vectorised nearest-free-spot search over an integral image. Result:
-4-6x faster than stock on 200 words at 1280x720 (`python -m bench wordcloud`).
+Same input, same bytes: nothing is random. The layout runs on a grid of `WORK_SCALE`-pixel
+cells over word boxes (no glyph is rasterised to lay out), with an integral image of how many
+boxes cover each cell (O(1) box queries) and a vectorised nearest-free-spot search; one font
+object per size (stock reloads the font file for every size it tries, word_cloud issue #643).
+`python -m bench wordcloud` compares it with stock wordcloud on 200 words on the same canvas.
 
-The SVG embeds a WOFF subset of DejaVu Sans Bold (shipped with matplotlib) holding only the
-glyphs drawn, 5-8 KB, rather than glyph outlines as paths: outlines of ~2,000 glyph instances
-would weigh several hundred KB, while one subset plus `<text>` elements keeps 200 words near
-17 KB, stays crisp at any size and needs nothing from the network. The font measured here and
-the font embedded are the same bytes (hinting, GPOS and kern tables removed once per process), so
-a browser showing the SVG in an `<img>` lays the words out exactly as measured here. Characters
-the font lacks (emoji, most CJK) are left out of the drawing rather than shown as boxes; a word
-with nothing left to draw is skipped.
+Text is drawn with DejaVu Sans Bold, and what it lacks (CJK, Devanagari, Thai, emoji...) with the
+system's Noto fonts (`live.render.fonts`). The SVG embeds a WOFF subset of each font used, holding
+only the glyphs drawn (5-8 KB for DejaVu), rather than glyph outlines as paths: one subset plus
+`<text>` elements keeps 200 words near 20 KB, stays crisp at any size and needs nothing from the
+network. The fonts measured here and the fonts embedded are the same bytes, so a browser showing
+the SVG in an `<img>` lays the words out as measured here. What no installed font can draw, and
+the words left out for lack of room, are listed in the SVG's `data-missing` attribute (and
+`StableWordCloud.missing_`): the server tells the facilitator and the moderators.
 
 Importing this module imports wordcloud, which imports matplotlib (never pyplot: colours come
 from our palettes, not a colormap). That cost is paid once per worker process at pre-warm
@@ -34,10 +40,9 @@ from our palettes, not a colormap). That cost is paid once per worker process at
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import importlib.util
 import io
+import json
 import math
 import unicodedata
 from collections.abc import Mapping
@@ -47,14 +52,18 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from wordcloud import WordCloud
 
+from live.render import HEIGHT, WIDTH, fonts, missing_words
+from live.render.fonts import Face
+
 # Bump when the output changes for the same input: it is part of every cache key.
-RENDERER_VERSION = "1"
-WORK_SCALE = 2  # the layout runs on a canvas this many times smaller than the output
-MARGIN = 2  # free working pixels around each word (4 output pixels)
-FILL = 0.85  # share of the canvas the words' boxes aim to cover
+RENDERER_VERSION = "2"
+WORK_SCALE = 4  # the layout runs on a grid this many output pixels per cell
+GAP = 1 / 3  # clear space around each word, in ems of the bigger of two neighbours
+PAD = 0.015  # space around the words' extent when the image is cropped, share of the canvas
+FILL = 0.6  # share of the canvas the words' boxes (with half their gap) aim to cover
 SIZE_STEPS = 8  # size factors snap to 2**(k / SIZE_STEPS)
 SHRINK = 0.8  # a word that finds no room is retried this much smaller
 MAX_WORDS = 200
@@ -80,8 +89,18 @@ THEMES = {
 
 
 @dataclass(frozen=True)
+class Shape:
+    """A text measured at one size: its runs (text, face, pen offset) and its box around the pen
+    origin on the baseline (left, top, right, bottom: the em box grown to the ink)."""
+
+    runs: tuple[tuple[str, Face, float], ...]
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class PlacedWord:
-    """A word as drawn: text, weight, pen origin x and baseline y, size in px, colour."""
+    """A word as drawn: text, weight, pen origin x and baseline y, size in px, colour, and the
+    box the gap is kept around (left, top, right, bottom, in output pixels)."""
 
     text: str
     weight: float
@@ -89,60 +108,66 @@ class PlacedWord:
     y: int
     size: int
     color: str
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class StableWordCloud(WordCloud):
     """A `WordCloud` with Palabre's stable, fast layout and self-contained SVG and PNG output."""
 
-    def __init__(self, width: int = 1280, height: int = 720, theme: str = "light",
+    def __init__(self, width: int = WIDTH, height: int = HEIGHT, theme: str = "light",
                  font_path: str | None = None, max_words: int = MAX_WORDS):
         self.theme = THEMES[theme]
         super().__init__(
             font_path=str(font_path or default_font_path()), width=width, height=height,
-            margin=MARGIN * WORK_SCALE, prefer_horizontal=1.0, max_words=max_words,
+            margin=WORK_SCALE, prefer_horizontal=1.0, max_words=max_words,
             min_font_size=min_font_size(height), background_color=self.theme.background,
             color_func=self._color, collocations=False, normalize_plurals=False,
         )
         self.placed_: tuple[PlacedWord, ...] = ()
         self.dropped_: tuple[str, ...] = ()
+        self.missing_: tuple[str, ...] = ()
 
     def generate_from_frequencies(self, frequencies: Mapping[str, float],
                                   max_font_size: int | None = None) -> StableWordCloud:
         """Lay out `{text: weight}`; an empty mapping gives an empty cloud."""
-        items = _ranked(frequencies, self.font_path, self.max_words)
+        items, undrawable = _ranked(frequencies, self.font_path, self.max_words)
         self.words_ = {text: weight for text, weight in items}
         placed, dropped = _place(items, self.width, self.height, self.font_path, self._color)
         self.placed_, self.dropped_ = tuple(placed), tuple(dropped)
-        ascent = {word.size: _font(self.font_path, word.size).getmetrics()[0] for word in placed}
+        self.missing_ = tuple(undrawable) + self.dropped_
         top = max((weight for _, weight in items), default=1) or 1
         # The stock format (top-left anchor), so that wordcloud's own to_array/recolor still work.
-        self.layout_ = [((word.text, word.weight / top), word.size,
-                         (word.y - ascent[word.size], word.x), None, word.color) for word in placed]
+        self.layout_ = [((word.text, word.weight / top), word.size, (word.box[1], word.box[0]), None,
+                         word.color) for word in placed]
         return self
+
+    def frame(self) -> tuple[int, int, int, int]:
+        """The part of the canvas shown: the words' extent and `PAD` around it (x, y, w, h)."""
+        return _frame(self.placed_, self.width, self.height)
 
     def to_svg(self, embed_font: bool = True, optimize_embedded_font: bool = True,
                embed_image: bool = False) -> str:
-        """Return the cloud as a standalone SVG document (font subset embedded)."""
+        """Return the cloud as a standalone SVG document (font subsets embedded)."""
         self._check_generated()
-        return _svg(self.placed_, self.width, self.height, self.theme, self.font_path, embed_font)
+        return _svg(self.placed_, self.frame(), self.theme, self.font_path, embed_font, self.missing_)
 
     def to_image(self, pixel_scale: int = 1) -> Image.Image:
-        """Return the cloud as an RGB image, `pixel_scale` times the layout size."""
+        """Return the cloud as an RGB image of its frame, `pixel_scale` times the layout size."""
         self._check_generated()
-        return _image(self.placed_, self.width, self.height, self.theme, self.font_path, pixel_scale)
+        return _image(self.placed_, self.frame(), self.theme, self.font_path, pixel_scale)
 
     def _color(self, word: str, **_: object) -> str:
         return self.theme.colors[_hash(_fold(word)) % len(self.theme.colors)]
 
 
-def render_svg(frequencies: Mapping[str, float], width: int = 1280, height: int = 720,
+def render_svg(frequencies: Mapping[str, float], width: int = WIDTH, height: int = HEIGHT,
                theme: str = "light") -> bytes:
     """Return the word cloud of `{text: weight}` as SVG bytes (UTF-8)."""
     cloud = StableWordCloud(width, height, theme).generate_from_frequencies(frequencies)
     return cloud.to_svg().encode("utf-8")
 
 
-def render_png(frequencies: Mapping[str, float], width: int = 1280, height: int = 720,
+def render_png(frequencies: Mapping[str, float], width: int = WIDTH, height: int = HEIGHT,
                theme: str = "light", pixel_scale: int = 1) -> bytes:
     """Return the word cloud of `{text: weight}` as PNG bytes, `pixel_scale` times larger."""
     cloud = StableWordCloud(width, height, theme).generate_from_frequencies(frequencies)
@@ -151,7 +176,7 @@ def render_png(frequencies: Mapping[str, float], width: int = 1280, height: int 
     return buffer.getvalue()
 
 
-def render(frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280, height: int = 720,
+def render(frequencies: Mapping[str, float], fmt: str = "svg", width: int = WIDTH, height: int = HEIGHT,
            theme: str = "light") -> bytes:
     """Return the word cloud as 'svg' or 'png' bytes."""
     if fmt == "svg":
@@ -159,6 +184,11 @@ def render(frequencies: Mapping[str, float], fmt: str = "svg", width: int = 1280
     if fmt == "png":
         return render_png(frequencies, width, height, theme)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def missing(svg: bytes) -> list[str]:
+    """The words an SVG of this module could not draw, whole or in part (its `data-missing`)."""
+    return missing_words(svg)
 
 
 def warm_up() -> None:
@@ -169,14 +199,7 @@ def warm_up() -> None:
 
 def default_font_path() -> Path:
     """DejaVu Sans Bold as shipped by matplotlib (found without importing matplotlib)."""
-    spec = importlib.util.find_spec("matplotlib")
-    if spec and spec.submodule_search_locations:
-        path = Path(spec.submodule_search_locations[0], "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf")
-        if path.exists():
-            return path
-    import wordcloud
-
-    return Path(wordcloud.__file__).with_name("DroidSansMono.ttf")
+    return fonts.default_font_path()
 
 
 def min_font_size(height: int) -> int:
@@ -191,78 +214,110 @@ def contrast_ratio(foreground: str, background: str) -> float:
 
 
 def drawable(text: str, font_path: str | None = None) -> str:
-    """Return `text` without the characters the font cannot draw, spaces collapsed."""
-    cmap = _cmap(str(font_path or default_font_path()))
-    kept = "".join(
-        " " if ch.isspace() else ch for ch in text
-        if ch.isspace() or (ord(ch) in cmap and unicodedata.category(ch)[0] != "C")
-    )
-    return " ".join(kept.split())
+    """Return what of `text` the fonts can draw (the characters none has left out, spaces collapsed)."""
+    runs, _missing = fonts.runs(unicodedata.normalize("NFC", text), str(font_path or default_font_path()))
+    return " ".join("".join(run.text for run in runs).split()) if runs else ""
 
 
 # Layout ---------------------------------------------------------------------------------------
 
 
-def _ranked(frequencies: Mapping[str, float], font_path: str, limit: int) -> list[tuple[str, float]]:
+def _ranked(frequencies: Mapping[str, float], font_path: str,
+            limit: int) -> tuple[list[tuple[str, float]], list[str]]:
+    """The words to draw, heaviest first, and those the fonts cannot draw (whole or in part)."""
     merged: dict[str, float] = {}
+    undrawable: list[str] = []
     for text, weight in frequencies.items():
-        shown = drawable(unicodedata.normalize("NFC", str(text)), font_path)
-        if shown and math.isfinite(weight) and weight > 0:
-            merged[shown] = merged.get(shown, 0) + float(weight)
-    return sorted(merged.items(), key=lambda item: (-item[1], _fold(item[0]), item[0]))[:limit]
+        text = " ".join(unicodedata.normalize("NFC", str(text)).split())
+        if not text or not (math.isfinite(weight) and weight > 0):
+            continue
+        runs, lost = fonts.runs(text, font_path)
+        if lost:
+            undrawable.append(text)
+        if runs:
+            merged[text] = merged.get(text, 0) + float(weight)
+    ranked = sorted(merged.items(), key=lambda item: (-item[1], _fold(item[0]), item[0]))
+    return ranked[:limit], sorted(undrawable, key=lambda text: (-frequencies.get(text, 0), text))
+
+
+@lru_cache(maxsize=16384)
+def _shape(text: str, size: int, font_path: str) -> Shape:
+    runs, _lost = fonts.runs(text, font_path)
+    pen, left, top, right, bottom = 0.0, 0.0, 0.0, 0.0, 0.0
+    parts = []
+    for run in runs:
+        font, k = fonts.pil_font(run.face, size), fonts.scale(run.face, size)
+        ascent, descent = font.getmetrics()
+        ink_left, ink_top, ink_right, ink_bottom = font.getbbox(run.text, anchor="ls")
+        advance = font.getlength(run.text)
+        parts.append((run.text, run.face, pen))
+        left, right = min(left, pen + ink_left * k), max(right, pen + max(advance, ink_right) * k)
+        top, bottom = min(top, -ascent * k, ink_top * k), max(bottom, descent * k, ink_bottom * k)
+        pen += advance * k
+    return Shape(tuple(parts), (left, top, right, bottom))
 
 
 def _place(items: list[tuple[str, float]], width: int, height: int, font_path: str,
            color_of) -> tuple[list[PlacedWord], list[str]]:
     smallest = min_font_size(height)
-    reference = _font(font_path, 100)
-    too_wide = [text for text, _ in items if reference.getlength(text) * smallest / 100 > width - 8]
+    too_wide = [text for text, _ in items if _width(text, smallest, font_path) > width - 2 * WORK_SCALE]
     items = [item for item in items if item[0] not in too_wide]
     if not items:
         return [], too_wide
     sized = [(size, text, weight) for (text, weight), size
              in zip(items, _sizes(items, width, height, font_path), strict=True)]
     # Biggest first, then by key: a word whose count grows without changing size changes nothing.
+    # Sizes never grow along the way, so the gap kept around a word placed earlier is always
+    # that of the bigger of the two.
     sized.sort(key=lambda item: (-item[0], _fold(item[1]), item[1]))
     top = sized[0][0]
     space = _Occupancy(height // WORK_SCALE, width // WORK_SCALE)
-    placed, dropped = [], too_wide
+    placed, dropped = [], list(too_wide)
     for size, text, weight in sized:
         home = _home(text, (size - smallest) / max(1, top - smallest), space)
         spot = None
         while spot is None and size >= smallest:
-            mask, (left, baseline) = _mask(text, font_path, size)
-            spot = space.nearest_free(mask.shape, home)
+            left, upper, right, lower = _shape(text, size, font_path).box
+            cells = (math.ceil((lower - upper) / WORK_SCALE), math.ceil((right - left) / WORK_SCALE))
+            spot = space.nearest_free(cells, home)
             if spot is None:
                 size = max(smallest, math.floor(size * SHRINK)) if size > smallest else 0
         if spot is None:
             dropped.append(text)
             continue
         row, col = spot
-        space.fill(mask, row + MARGIN, col + MARGIN)
-        x = (col + MARGIN) * WORK_SCALE - left
-        y = (row + MARGIN) * WORK_SCALE - baseline
-        placed.append(PlacedWord(text, weight, x, y, size, color_of(text)))
+        halo = math.ceil(GAP * size / WORK_SCALE)
+        space.add(row - halo, col - halo, row + cells[0] + halo, col + cells[1] + halo)
+        x, y = col * WORK_SCALE - math.floor(left), row * WORK_SCALE - math.floor(upper)
+        box = (x + math.floor(left), y + math.floor(upper), x + math.ceil(right), y + math.ceil(lower))
+        placed.append(PlacedWord(text, weight, x, y, size, color_of(text), box))
     return placed, dropped
 
 
+def _width(text: str, size: int, font_path: str) -> float:
+    left, _top, right, _bottom = _shape(text, size, font_path).box
+    return right - left
+
+
 def _sizes(items: list[tuple[str, float]], width: int, height: int, font_path: str) -> list[int]:
-    """Font sizes whose boxes cover about FILL of the canvas, growing with sqrt(weight).
+    """Font sizes whose boxes (with half their gap) cover about FILL of the canvas, growing
+    with sqrt(weight).
 
     Sparse clouds scale every word (`base * sqrt(w / w_min)`); crowded ones keep the lightest
     words at the minimum size and grow the others (`smallest + step * (sqrt(w / w_min) - 1)`).
     `base`, `step` and the sizes snap to fixed ladders, so one more entry rarely changes a size.
     """
     smallest, largest = min_font_size(height), round(height / 4.5)
-    reference = _font(font_path, 100)
-    line = sum(reference.getmetrics()) / 100
-    advances = [reference.getlength(text) / 100 for text, _ in items]
+    boxes = [_shape(text, 100, font_path).box for text, _ in items]
+    advances = [(right - left) / 100 for left, _top, right, _bottom in boxes]
+    lines = [(bottom - top) / 100 for _left, top, _right, bottom in boxes]
     lightest = min(weight for _, weight in items)
     roots = [math.sqrt(weight / lightest) for _, weight in items]
 
     def fits(sizes: list[float]) -> bool:
         wide = max(size * advance for size, advance in zip(sizes, advances, strict=True))
-        area = sum(size * size * advance * line for size, advance in zip(sizes, advances, strict=True))
+        area = sum(size * size * (advance + GAP) * (line + GAP)
+                   for size, advance, line in zip(sizes, advances, lines, strict=True))
         return area <= FILL * width * height and wide <= 0.9 * width
 
     rungs = [2 ** (k / SIZE_STEPS) for k in range(SIZE_STEPS * 10, 0, -1)]  # 1024 down to 1
@@ -286,36 +341,29 @@ def _home(text: str, weight: float, space: _Occupancy) -> tuple[float, float]:
     """The point a word would like to sit on: hashed from its key, the heaviest near the centre."""
     digest = _hash(_fold(text))
     u, v = (digest & 0xFFFF) / 0xFFFF - 0.5, ((digest >> 16) & 0xFFFF) / 0xFFFF - 0.5
-    spread = 0.1 + 0.85 * (1 - weight)
+    spread = 0.1 + 0.9 * (1 - weight)
     return space.height / 2 + v * space.height * spread, space.width / 2 + u * space.width * spread
 
 
-def _mask(text: str, font_path: str, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """The word's ink at output size, pooled to the working grid (any ink marks a cell)."""
-    font = _font(font_path, size)
-    left, top, right, bottom = font.getbbox(text, anchor="ls")
-    cols, rows = -(-(right - left) // WORK_SCALE), -(-(bottom - top) // WORK_SCALE)
-    image = Image.new("L", (cols * WORK_SCALE, rows * WORK_SCALE))
-    ImageDraw.Draw(image).text((-left, -top), text, font=font, fill=255, anchor="ls")
-    ink = np.asarray(image).reshape(rows, WORK_SCALE, cols, WORK_SCALE).max(axis=(1, 3)) > 0
-    return ink, (left, top)
-
-
 class _Occupancy:
-    """Which working pixels hold ink, with an integral image for O(1) box queries."""
+    """Which cells word boxes (grown by their gap) cover. A search sums the cells under every
+    candidate box of a window at once (an integral image of that window only), so that marking a
+    word is a mere slice assignment."""
 
     def __init__(self, height: int, width: int):
         self.height, self.width = height, width
-        self.ink = np.zeros((height, width), dtype=np.uint8)
-        self.integral = np.zeros((height + 1, width + 1), dtype=np.int32)
+        self.cover = np.zeros((height, width), dtype=np.int32)
+        # A cell along each edge stays clear: words never touch the image's border.
+        self.cover[[0, -1], :] = 1
+        self.cover[:, [0, -1]] = 1
 
     def nearest_free(self, shape: tuple[int, int], home: tuple[float, float]) -> tuple[int, int] | None:
-        """Top-left of the empty box (word plus margins) whose centre is nearest to `home`."""
-        rows, cols = shape[0] + 2 * MARGIN, shape[1] + 2 * MARGIN
+        """Top-left cell of the free box of `shape` whose centre is nearest to `home`."""
+        rows, cols = shape
         if rows > self.height or cols > self.width:
             return None
         # Look around home first (cheap); the whole canvas only if that window is full.
-        for reach in (4, None):
+        for reach in (3, None):
             found = self._search(rows, cols, home, reach)
             if found is not None:
                 return found
@@ -325,16 +373,15 @@ class _Occupancy:
         top, left, bottom, right = 0, 0, self.height - rows, self.width - cols
         if reach is not None:
             row0, col0 = round(home[0] - rows / 2), round(home[1] - cols / 2)
-            dr, dc = reach * rows + 8, reach * cols + 16
+            dr, dc = reach * rows + 4, reach * 8 + cols // 2
             top, bottom = max(top, row0 - dr), min(bottom, row0 + dr)
             left, right = max(left, col0 - dc), min(right, col0 + dc)
             if top > bottom or left > right:
                 return None
-        s = self.integral
-        inside = (s[top + rows:bottom + rows + 1, left + cols:right + cols + 1]
-                  - s[top:bottom + 1, left + cols:right + cols + 1]
-                  - s[top + rows:bottom + rows + 1, left:right + 1]
-                  + s[top:bottom + 1, left:right + 1])
+        window = self.cover[top:bottom + rows, left:right + cols]
+        s = np.zeros((window.shape[0] + 1, window.shape[1] + 1), dtype=np.int32)
+        np.cumsum(np.cumsum(window, axis=0), axis=1, out=s[1:, 1:])
+        inside = s[rows:, cols:] - s[:-rows, cols:] - s[rows:, :-cols] + s[:-rows, :-cols]
         free = inside == 0
         if not free.any():
             return None
@@ -345,117 +392,101 @@ class _Occupancy:
         row, col = np.unravel_index(int(np.argmin(distance)), distance.shape)
         return top + int(row), left + int(col)
 
-    def fill(self, mask: np.ndarray, row: int, col: int) -> None:
-        """Mark the word's ink as taken and update the integral image below and right of it."""
-        self.ink[row:row + mask.shape[0], col:col + mask.shape[1]] |= mask
-        s = self.integral
-        block = np.cumsum(np.cumsum(self.ink[row:, col:], axis=0, dtype=np.int32), axis=1, dtype=np.int32)
-        s[row + 1:, col + 1:] = block + s[row, col + 1:] + (s[row + 1:, col] - s[row, col])[:, None]
+    def add(self, top: int, left: int, bottom: int, right: int) -> None:
+        """Mark cells [top, bottom) x [left, right) as covered (clipped to the grid)."""
+        self.cover[max(0, top):max(0, bottom), max(0, left):max(0, right)] = 1
+
+
+def _frame(words: tuple[PlacedWord, ...], width: int, height: int) -> tuple[int, int, int, int]:
+    if not words:
+        return 0, 0, width, height
+    pad = round(PAD * min(width, height))
+    left = max(0, min(w.box[0] for w in words) - pad)
+    top = max(0, min(w.box[1] for w in words) - pad)
+    right = min(width, max(w.box[2] for w in words) + pad)
+    bottom = min(height, max(w.box[3] for w in words) + pad)
+    return left, top, right - left, bottom - top
 
 
 # Output ---------------------------------------------------------------------------------------
 
 
-def _svg(words: tuple[PlacedWord, ...], width: int, height: int, theme: Theme, font_path: str,
-         embed_font: bool) -> str:
+def _svg(words: tuple[PlacedWord, ...], frame: tuple[int, int, int, int], theme: Theme, font_path: str,
+         embed_font: bool, missing: tuple[str, ...] = ()) -> str:
+    x0, y0, width, height = frame
+    shapes = {w: _shape(w.text, w.size, font_path) for w in words}
+    faces: dict[Face, set[str]] = {}
+    for shape in shapes.values():
+        for text, face, _pen in shape.runs:
+            faces.setdefault(face, set()).update(text)
+    listed = escape(json.dumps(list(missing), ensure_ascii=False), {'"': "&quot;"})
+    lost = f' data-missing="{listed}"' if missing else ""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">',
+        f'viewBox="{x0} {y0} {width} {height}"{lost}>',
         "<style>",
     ]
-    if embed_font and words:
-        woff = _woff(font_path, "".join(sorted({ch for word in words for ch in word.text})))
-        parts.append(f"@font-face{{font-family:w;font-weight:bold;src:url(data:font/woff;base64,{woff})}}")
-    parts.append('text{font-family:w,"DejaVu Sans",sans-serif;font-weight:bold}</style>')
-    parts.append(f'<rect width="100%" height="100%" fill="{theme.background}"/>')
+    for face in sorted(faces, key=lambda face: int(face.family[1:])):
+        if embed_font:
+            woff = fonts.woff(face, "".join(sorted(faces[face])))
+            parts.append(f"@font-face{{font-family:{face.family};font-weight:bold;"
+                         f"src:url(data:font/woff;base64,{woff})}}")
+        if not face.primary:
+            parts.append(f".{face.family}{{font-family:{face.family}}}")
+    parts.append('text{font-family:w0,"DejaVu Sans",sans-serif;font-weight:bold;white-space:pre}</style>')
+    parts.append(f'<rect x="{x0}" y="{y0}" width="{width}" height="{height}" fill="{theme.background}"/>')
     for color in theme.colors:
-        texts = [f'<text x="{w.x}" y="{w.y}" font-size="{w.size}">{escape(w.text)}</text>'
-                 for w in words if w.color == color]
+        texts = [_svg_text(w, shapes[w]) for w in words if w.color == color]
         if texts:
             parts.append(f'<g fill="{color}">' + "".join(texts) + "</g>")
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _image(words: tuple[PlacedWord, ...], width: int, height: int, theme: Theme, font_path: str,
+def _svg_text(word: PlacedWord, shape: Shape) -> str:
+    if len(shape.runs) == 1:
+        text, face, _pen = shape.runs[0]
+        css = "" if face.primary else f' class="{face.family}"'
+        return f'<text x="{word.x}" y="{word.y}" font-size="{word.size}"{css}>{escape(text)}</text>'
+    spans = "".join(
+        f'<tspan x="{round(word.x + pen, 1):g}"' + ("" if face.primary else f' class="{face.family}"')
+        + f">{escape(text)}</tspan>" for text, face, pen in shape.runs)
+    return f'<text y="{word.y}" font-size="{word.size}">{spans}</text>'
+
+
+def _image(words: tuple[PlacedWord, ...], frame: tuple[int, int, int, int], theme: Theme, font_path: str,
            pixel_scale: int) -> Image.Image:
+    x0, y0, width, height = frame
     image = Image.new("RGB", (width * pixel_scale, height * pixel_scale), theme.background)
     draw = ImageDraw.Draw(image)
     for word in words:
-        font = _font(font_path, word.size * pixel_scale)
-        draw.text((word.x * pixel_scale, word.y * pixel_scale), word.text, font=font,
-                  fill=word.color, anchor="ls")
+        for text, face, pen in _shape(word.text, word.size, font_path).runs:
+            x, y = (word.x + pen - x0) * pixel_scale, (word.y - y0) * pixel_scale
+            if face.strike:
+                _paste_bitmap(image, text, face, word.size * pixel_scale, (x, y))
+            else:
+                draw.text((x, y), text, font=fonts.pil_font(face, word.size * pixel_scale),
+                          fill=word.color, anchor="ls")
     return image
 
 
-# Fonts ----------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4)
-def _font_bytes(font_path: str) -> bytes:
-    """The font as measured and embedded: every glyph, no hinting, no kerning (GPOS/kern).
-
-    The browser and Pillow then place glyphs by the same advance widths; GSUB stays, for
-    ligatures and for Arabic joining.
-    """
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(font_path, recalcTimestamp=False)
-    subsetter = subset.Subsetter(_subset_options(glyph_names=True))
-    subsetter.populate(unicodes=font.getBestCmap().keys())
-    subsetter.subset(font)
-    buffer = io.BytesIO()
-    font.save(buffer)
-    return buffer.getvalue()
-
-
-@lru_cache(maxsize=4)
-def _cmap(font_path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    return frozenset(TTFont(io.BytesIO(_font_bytes(font_path))).getBestCmap())
-
-
-@lru_cache(maxsize=256)
-def _font(font_path: str, size: int) -> ImageFont.FreeTypeFont:
-    # Stock wordcloud calls ImageFont.truetype for every size it tries (word_cloud issue #643).
-    return ImageFont.truetype(io.BytesIO(_font_bytes(font_path)), size)
-
-
-@lru_cache(maxsize=64)
-def _woff(font_path: str, characters: str) -> str:
-    """Base64 WOFF subset holding only `characters` (cached: a growing cloud reuses it)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(io.BytesIO(_font_bytes(font_path)), recalcTimestamp=False)
-    subsetter = subset.Subsetter(_subset_options(glyph_names=False))
-    subsetter.populate(text=characters)
-    subsetter.subset(font)
-    font.flavor = "woff"
-    buffer = io.BytesIO()
-    font.save(buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _subset_options(glyph_names: bool):
-    from fontTools import subset
-
-    options = subset.Options()
-    options.hinting = False
-    options.glyph_names = glyph_names
-    options.name_IDs = [1, 2]
-    options.notdef_outline = False
-    options.ignore_missing_glyphs = True
-    options.ignore_missing_unicodes = True
-    options.drop_tables = [*options.drop_tables, "FFTM", "GPOS", "kern"]
-    return options
+def _paste_bitmap(image: Image.Image, text: str, face: Face, size: int, origin: tuple[float, float]) -> None:
+    """Draw colour bitmap glyphs (emoji) at their strike size, scaled to `size`."""
+    font, k = fonts.pil_font(face, size), fonts.scale(face, size)
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    if right <= left or bottom <= top:
+        return
+    layer = Image.new("RGBA", (right - left, bottom - top))
+    ImageDraw.Draw(layer).text((-left, -top), text, font=font, anchor="ls", embedded_color=True)
+    target = (max(1, round(layer.width * k)), max(1, round(layer.height * k)))
+    layer = layer.resize(target, Image.Resampling.LANCZOS)
+    image.paste(layer, (round(origin[0] + left * k), round(origin[1] + top * k)), layer)
 
 
 # Helpers --------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16384)
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

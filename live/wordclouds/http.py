@@ -153,6 +153,12 @@ def _cloud_version(activity_id: int) -> str:
     return images.images().digest(frequencies, "light")
 
 
+@bp.app_template_global("cloud_missing")
+def _cloud_missing(activity_id: int) -> list[str]:
+    """The words the cloud's last image could not draw (no font for them, or no room)."""
+    return images.images().missing.get(activity_id, [])
+
+
 def _cloud_alt(activity: dict, top: int = 12) -> str:
     """The image's text alternative: the most counted words, as text."""
     words = ((activity.get("results") or {}).get("words") or [])[:top]

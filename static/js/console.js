@@ -1,6 +1,7 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
 import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
 /* The button that submitted a form (SubmitEvent.submitter, or the last button clicked where the
    browser does not have it yet). */
@@ -47,10 +48,12 @@ function consolePage() {
   var agenda = $("agenda");
   var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal" };
 
+  readMissing();
   render();
   var socket = connect({ token: body.getAttribute("data-token") }, {
     snapshot: accept, state: accept, results: onResults
   });
+  followMissing(socket);
   var commands = sendQueue(socket);
   doc.addEventListener("submit", onCommand, false);
 
@@ -129,12 +132,12 @@ function consolePage() {
     var frozen = wcFrozen(a);
     var p = add(h("p", "wc-tools"), h("span", "wc-counts", wordcloudCounts(a)));
     if (frozen) add(p, " ", h("span", "badge badge-frozen", WC.frozen));
-    var acts = h("div", "actions wc-actions");
+    var acts = h("div", "actions wc-actions"), missing = missingNote(a.id);
     if (!over) {
       acts.appendChild(frozen ? cmdButton("unfreeze", WC.unfreeze, a.id, "", null, pid) : cmdButton("freeze", WC.freeze, a.id, "", null, pid));
       acts.appendChild(attr(h("a", "btn btn-small", WC.edit), { href: base + "/wordclouds/" + a.id, "aria-describedby": pid }));
     }
-    return add(doc.createDocumentFragment(), p, acts);
+    return add(doc.createDocumentFragment(), p, missing, acts);
   }
 
   function render() {

@@ -3,6 +3,7 @@
    renders at load (boards/_moderate.html, wordclouds/_moderate.html): the page is never fetched
    again. */
 import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn } from "./core.js";
+import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
 const M = readJSON("i18n-mod") || {};  // the strings of this page (boards/_strings.html)
 
@@ -52,7 +53,7 @@ function cloudModeration(socket, queue) {
     add(held, h("h3", null, M.held_title), h("p", "hint", M.held_hint), h("ul", "groups held-list"));
     return add(sec, add(attr(h("h2"), { id: "wc-title-" + id }), h("span", "badge", M.cloud), " ", h("span", "wc-prompt", a.prompt)),
                add(h("p", "item-meta wc-meta"), h("span", "badge badge-" + a.state, T.states[a.state] || a.state)),
-               held, h("h3", null, M.counted), add(h("ul", "groups all-groups"), h("li", "empty", WC.no_entries)));
+               missingNote(id), held, h("h3", null, M.counted), add(h("ul", "groups all-groups"), h("li", "empty", WC.no_entries)));
   }
 
   function later(id) {  // at most one word:groups per cloud per second
@@ -555,6 +556,8 @@ function moderatorPage() {
   var token = body.getAttribute("data-token"), view = null;
   var socket = connect({ token: token }, { snapshot: onSnapshot, state: onView, results: onResults });
   var queue = sendQueue(socket);
+  readMissing();
+  followMissing(socket);
   var boards = boardModeration(socket, queue, token);
   var clouds = cloudModeration(socket, queue);
   if (boards) boards.order = order;

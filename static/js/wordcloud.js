@@ -2,7 +2,36 @@
    wordclouds/_participant.html and _screen.html (the server's, at load); the cloud image follows
    `cloud` pushes; the phone sends and withdraws its words over the socket (the forms post
    without it). */
-import { body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, sendQueue, hidden, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, sendQueue, hidden, wcEntries, wcFrozen } from "./core.js";
+
+/* Staff pages (console, moderator): the words a cloud's image could not draw (no font for
+   them, or no room), from the `missing` of `cloud` pushes, under the cloud (the
+   cloud_missing_note macro's markup). `missingNote(id)` draws the note for a page drawing the
+   cloud again. */
+var missingWords = {};
+function fillMissing(p, words) {
+  p.hidden = !(words && words.length);
+  p.textContent = p.hidden ? "" : fill(WC.missing, { words: words.join(", ") });
+}
+export function missingNote(id) {
+  var p = attr(h("p", "wc-missing notice"), { role: "status", "data-cloud": id });
+  fillMissing(p, missingWords[id]);
+  return p;
+}
+export function readMissing() {  /* what the server drew in the page */
+  Array.prototype.forEach.call(doc.querySelectorAll(".wc-missing[data-cloud]"), function (p) {
+    try { missingWords[p.getAttribute("data-cloud")] = JSON.parse(p.getAttribute("data-words") || "[]"); } catch (e) { /* none */ }
+  });
+}
+export function followMissing(socket) {
+  socket.on("cloud", function (data) {
+    if (!data || !data.missing) return;
+    missingWords[data.activity] = data.missing;
+    Array.prototype.forEach.call(doc.querySelectorAll(".wc-missing[data-cloud='" + data.activity + "']"), function (p) {
+      fillMissing(p, data.missing);
+    });
+  });
+}
 
 /* The text alternative of a cloud image: its most counted words, as text. */
 export function cloudAlt(results) {
@@ -14,7 +43,7 @@ export function cloudAlt(results) {
 /* The cloud's image (one <img> of SVG); `base` is its address without a version. */
 function figure(a, base) {
   var img = attr(h("img", "cloud-img"), {
-    id: "cloud-img", "data-cloud": a.id, "data-src": base, width: 1280, height: 720, alt: cloudAlt(a.results),
+    id: "cloud-img", "data-cloud": a.id, "data-src": base, width: 1920, height: 740, alt: cloudAlt(a.results),
     src: base + (base.indexOf("?") >= 0 ? "&" : "?") + "v=d" + new Date().getTime() });
   return add(attr(h("figure", "cloud-figure"), { "data-cloud": a.id }), img);
 }
