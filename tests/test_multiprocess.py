@@ -369,3 +369,47 @@ def _authors_told_on_any_process(the_cluster: Cluster, facilitator, phones: list
 
     assert wait_until(lambda: all(told(a, i) for a, i in zip(authors, items, strict=True)), 5), \
         [a["listener"].messages("board_mine") for a in authors]
+
+
+# --- the queue's listener after a loss of Redis ---------------------------------------------------
+
+class _Gone(BaseException):
+    """Ends the fake listener's endless loop (not an Exception: the listener catches those)."""
+
+
+def test_the_queue_listener_retries_within_a_second_and_resyncs_once_back(monkeypatch):
+    """python-socketio's listener waited 1, 2, 4... 60 s between attempts (delivery across
+    processes stayed down 7 s after a 3 s outage) and resynchronised nothing."""
+    from live import cluster
+
+    resyncs, sleeps = [], []
+    queue = cluster.RedisQueue("redis://127.0.0.1:1/0", on_reconnect=lambda: resyncs.append(1))
+    queue.server = type("Server", (), {"start_background_task": staticmethod(lambda fn: fn())})()
+    attempts = iter(["ok", *["down"] * 10, "ok"])
+
+    class PubSub:
+        def __init__(self, last: bool):
+            self.last = last
+
+        def subscribe(self, _channel):
+            pass
+
+        def listen(self):
+            yield {"channel": b"palabre", "type": "message", "data": "{}"}
+            raise (_Gone() if self.last else ConnectionError("Redis restarted"))
+
+    def connect():
+        state = next(attempts)
+        if state == "down":
+            raise ConnectionError("Connection refused")
+        queue.pubsub = PubSub(last=bool(sleeps))
+
+    monkeypatch.setattr(queue, "_redis_connect", connect)
+    monkeypatch.setattr(cluster.time, "sleep", sleeps.append)
+    received = []
+    with pytest.raises(_Gone):
+        for message in queue._listen():
+            received.append(message)
+    assert len(received) == 2  # before the loss, and once back
+    assert len(sleeps) == 11 and max(sleeps) <= 1.0, sleeps  # the loss, then 10 refusals
+    assert resyncs == [1] and queue.reconnections == 1
