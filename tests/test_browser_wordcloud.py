@@ -168,3 +168,77 @@ def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_
             assert page.evaluate("window.__stay") == 1, f"the {name} page navigated"
         assert fetched == [], "a page was fetched again"
     assert problems == []
+
+
+# --- a cloud that uses the screen and reads as words --------------------------------------------
+
+CROWD = {"sobriété": 9, "réemploi": 6, "low-tech": 5, "Mutualisation": 4, "Inclusion": 4, "Partage": 4,
+         "local": 3, "frugalité": 3, "énergie": 2, "données": 2, "日本語": 2, "नमस्ते": 2, "ภาษาไทย": 2,
+         "🇫🇷": 2, "👩‍💻": 1, "humains": 1, "confiance": 1, "recyclage": 1, "formation": 1, "IA": 1}
+
+_BOXES = """async (svg) => {
+  const box = document.createElement("div");
+  box.innerHTML = svg;
+  document.body.appendChild(box);
+  await Promise.all(Array.from(document.fonts).map((face) => face.load()));  // the embedded subsets
+  await document.fonts.ready;
+  return Array.from(box.querySelectorAll("text")).map((t) => {
+    const b = t.getBBox();
+    return [b.x, b.y, b.x + b.width, b.y + b.height, parseFloat(t.getAttribute("font-size")), t.textContent];
+  });
+}"""
+
+
+def _typed(srv, setup, crowd):
+    """Phones send the crowd's words (each word by as many phones as its count)."""
+    phones = join_phones(srv.url, setup, 12)
+    for offset, (text, count) in enumerate(crowd.items()):
+        for j in range(count):
+            ack = send_word(phones[(offset + j) % len(phones)], setup, text)
+            assert ack["ok"], (text, ack)
+    return phones
+
+
+def _ink_extent(page, box) -> tuple[float, float]:
+    """Width and height of what is drawn (darker than the background) inside `box`."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    shot = Image.open(io.BytesIO(page.screenshot(clip=box))).convert("L")
+    rows, cols = np.nonzero(np.asarray(shot) < 170)
+    return (cols.max() - cols.min() + 1, rows.max() - rows.min() + 1) if len(rows) else (0, 0)
+
+
+@pytest.mark.parametrize("viewport", [PROJECTOR, {"width": 1280, "height": 720}], ids=["1920", "1280"])
+def test_the_cloud_uses_the_screen_and_its_words_keep_apart(tmp_path, viewport):
+    setup = prepare_wordcloud(tmp_path / "palabre.db", entries_per_participant=10)
+    phones: list = []
+    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000,
+                WORDCLOUD_RATE_PER_10S=100000) as srv, chromium() as browser:
+        try:
+            phones = _typed(srv, setup, CROWD)
+            screen = browser.new_context(viewport=viewport, locale="en-GB").new_page()
+            screen.goto(f"{srv.url}/screen/{setup.screen}")
+            words = _wait_words(screen, lambda w: len(w) == len(CROWD), timeout=15)
+            screen.wait_for_function("document.getElementById('cloud-img').complete")
+            # The free area is the slide's body (between the prompt and the footer); the words
+            # as drawn span at least 85 % of its width or of its height (64 % of the width before).
+            free = screen.locator(".slide-body").bounding_box()
+            width, height = _ink_extent(screen, free)
+            print(f"{viewport['width']}: words span {width / free['width']:.0%} of the free width, "
+                  f"{height / free['height']:.0%} of its height")
+            assert max(width / free["width"], height / free["height"]) >= 0.85
+            # The browser's own boxes of the words (getBBox: the em boxes Chromium lays out) keep
+            # a third of an em of the bigger of two neighbours between them.
+            svg = screen.request.get(screen.evaluate("document.getElementById('cloud-img').src")).text()
+            blank = browser.new_page()  # no page CSP: the SVG's embedded fonts load as in its <img>
+            boxes = blank.evaluate(_BOXES, svg)
+            assert {b[5] for b in boxes} == words
+            worst = min(max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3]) / max(a[4], b[4])
+                        for i, a in enumerate(boxes) for b in boxes[i + 1:])
+            print(f"smallest gap between two words in Chromium: {worst:.2f} em")
+            assert worst >= 0.33
+        finally:
+            close_all(phones)
