@@ -147,7 +147,11 @@ def _security_headers(response):
     # still never leave the site in a Referer.
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if g.get("set_lang"):
-        response.set_cookie("lang", g.set_lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        # A session's audience keeps its choice apart (live/i18n.py), the screen not at all.
+        audience = g.get("session_language")
+        cookie = audience[1] if audience is not None else "lang"
+        if cookie:
+            response.set_cookie(cookie, g.set_lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
 
 

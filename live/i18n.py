@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
-from flask_babel import Babel, force_locale, get_translations
+from flask import current_app, g, has_request_context, request
+from flask_babel import Babel, force_locale, get_translations, refresh
 from flask_babel import lazy_gettext as _l
 
 babel = Babel()
@@ -212,15 +212,38 @@ PLURALS = {
 }
 
 
+# The cookie that keeps a language chosen on a participant page (the phones follow the session's
+# language until their user picks another); the other pages keep theirs in "lang".
+PARTICIPANT_LANG_COOKIE = "plang"
+
+
 def select_locale() -> str:
-    """The request's locale: ?lang=, then the lang cookie, then the browser's preference."""
+    """The request's locale. A page of a session's audience (`use_session_language`: the phone,
+    the screen) speaks the session's language unless ?lang= (or, on a phone, the participant's
+    earlier choice) says otherwise; any other page: ?lang=, the lang cookie, the browser's."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the command line, background tasks
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    asked = request.args.get("lang") or request.cookies.get("lang")
+    if request.args.get("lang") in languages:
+        return request.args["lang"]
+    audience = g.get("session_language")
+    if audience is not None:
+        locale, cookie = audience
+        chosen = request.cookies.get(cookie) if cookie else None
+        return chosen if chosen in languages else locale
+    asked = request.cookies.get("lang")
     if asked in languages:
         return asked
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def use_session_language(locale: str, cookie: str | None = PARTICIPANT_LANG_COOKIE) -> None:
+    """This request serves a session's audience: speak `locale` (the session's) unless the user
+    chose otherwise; a choice made here (?lang=) is kept in `cookie` (None: not kept)."""
+    languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    g.session_language = (locale if locale in languages else default, cookie)
+    refresh()  # a locale computed earlier in this request is forgotten
 
 
 def message(code: str, locale: str | None = None, **params) -> str:

@@ -148,6 +148,13 @@ def poll(store, live):
     return activity
 
 
+def choose_language(client, lang: str = "en"):
+    """A participant who picked a language on their phone (the FR/EN links keep it in a cookie):
+    participant pages otherwise speak the session's language. Returns the client."""
+    client.set_cookie("plang", lang)
+    return client
+
+
 def cid() -> str:
     """A fresh client-generated id."""
     return f"{next(_counter)}-{uuid.uuid4().hex[:8]}"

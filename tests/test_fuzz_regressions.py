@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import cid, command
+from conftest import choose_language, cid, command
 from test_boards_service import add_board
 
 from live.boards.model import Item
@@ -67,7 +67,7 @@ def test_an_entry_id_beyond_range_is_refused_cleanly_at_both_doors(app, phone, s
     cloud = _cloud(store, live)
     ack = phone().emit("word:withdraw", {"cid": cid(), "activity": cloud, "entry": HUGE}, callback=True)
     assert ack["ok"] is False and ack["error"]["code"] in ("entry_not_found", "bad_payload")
-    browser = app.test_client()
+    browser = choose_language(app.test_client())
     browser.get(f"/j/{live['code']}")
     response = browser.post(f"/j/{live['code']}/words/{HUGE}/withdraw",
                             data={"activity": cloud, "cid": "w1"}, headers=EN)

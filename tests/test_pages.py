@@ -3,7 +3,7 @@
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import add_poll, command
+from conftest import add_poll, choose_language, command
 
 from live.polls import service as polls
 from live.polls.model import Vote
@@ -30,11 +30,13 @@ def test_unknown_code_is_explained_in_the_users_language(client, live, lang, tex
 
 def test_ended_session_code_no_longer_joins(client, store, live):
     command(store, live["id"], "end")
+    choose_language(client)
     response = client.get(f"/j/{live['code']}", headers={"Accept-Language": "en"})
     assert response.status_code == 404 and "ended" in response.get_data(as_text=True)
 
 
 def test_vote_by_plain_form_is_stored_once_even_if_sent_twice(client, store, live, poll):
+    choose_language(client)
     page = client.get(f"/j/{live['code']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Question ?" in page and 'name="cid"' in page
     option = _options(store, poll)[1]
@@ -179,7 +181,8 @@ def test_dates_and_numbers_follow_the_locale(client, store, live, poll, lang, da
     command(store, live["id"], "reveal", poll)
     headers = {"Accept-Language": lang}
     assert date in client.get("/admin/", headers=headers).get_data(as_text=True)
-    assert percent in client.get(f"/screen/{live['screen']}", headers=headers).get_data(as_text=True)
+    screen = client.get(f"/screen/{live['screen']}?lang={lang}", headers=headers)  # (the session's: fr)
+    assert percent in screen.get_data(as_text=True)
 
 
 def test_word_cloud_entry_and_withdraw_by_plain_form(client, store, live):
@@ -198,6 +201,7 @@ def test_word_cloud_entry_and_withdraw_by_plain_form(client, store, live):
         entries = db.query(WordEntry).all()
         assert [e.text for e in entries] == ["Sobriété"]
     client.post(f"/j/{live['code']}/words/{entries[0].id}/withdraw", data={"activity": cloud})
+    choose_language(client)
     empty = client.post(f"/j/{live['code']}/words", data={"activity": cloud, "text": "le"},
                         headers={"Accept-Language": "en"}, follow_redirects=True)
     assert "says too little" in empty.get_data(as_text=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from conftest import cid
+from conftest import choose_language, cid
 from test_boards_service import act
 
 from live.boards import service
@@ -106,7 +106,7 @@ def test_a_q_and_a_from_the_console_takes_unlimited_upvotes_by_plain_forms(app, 
         items = db.query(Item).filter_by(activity_id=qa).all()
         assert [i.status for i in items] == ["visible"] * 5
         ids = [i.id for i in items]
-    voter = app.test_client()
+    voter = choose_language(app.test_client())  # (a French session: this phone chose English)
     voter.get(f"/j/{live['code']}", headers=EN)
     for n, item in enumerate(ids):
         page = voter.post(f"/j/{live['code']}/boards/vote", headers=EN, follow_redirects=True,

@@ -4,7 +4,7 @@ the plain-form fallbacks all draw on the same budgets (issue 11)."""
 from __future__ import annotations
 
 import pytest
-from conftest import add_poll, cid, command
+from conftest import add_poll, choose_language, cid, command
 
 from live.polls.model import Option, Vote
 from live.realtime import socketio
@@ -23,7 +23,7 @@ def _stop_render_workers():
 
 
 def _browser(app, live):
-    browser = app.test_client()
+    browser = choose_language(app.test_client())
     browser.get(f"/j/{live['code']}")
     return browser
 

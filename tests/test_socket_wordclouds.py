@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import cid, command
+from conftest import choose_language, cid, command
 from support import pushes_settled, wait_for_event
 
 from live.render import pool as render_pool
@@ -358,7 +358,7 @@ def test_freeze_is_on_the_timeline(store, live, cloud):
 # --- pages --------------------------------------------------------------------------------
 
 def test_pages_show_the_cloud_forms_and_entries(client, phone, cloud, live, store):
-    browser = client
+    browser = choose_language(client)
     browser.get(f"/j/{live['code']}", headers=EN)
     page = browser.get(f"/j/{live['code']}", headers=EN).get_data(as_text=True)
     assert 'id="word-form"' in page and 'maxlength="40"' in page and "3 of 3 left" in page

@@ -6,14 +6,17 @@ import logging
 import secrets
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
 from live import auth, realtime
 from live.errors import DomainError
+from live.i18n import use_session_language
 from live.netinfo import public_base_url
 from live.qr import qr_data_uri, qr_svg
 from live.sessions import capabilities, effects, operations, service
 from live.sessions.access import staff_session
+from live.sessions.model import LiveSession
 from live.sessions.views import snapshot
 from live.web import error_page, store, write_or_flash
 
@@ -26,6 +29,19 @@ def join_url(code: str) -> str:
     from flask import current_app
 
     return f"{public_base_url(current_app.config, request.host_url)}/j/{code}"
+
+
+@bp.before_app_request
+def _participant_language():
+    """A participant's page or form (/j/<code>...) speaks the session's language by default."""
+    code = (request.view_args or {}).get("code")
+    if code is None or not request.path.startswith("/j/"):
+        return
+    with store().read() as db:
+        locale = db.scalar(select(LiveSession.locale).where(
+            LiveSession.join_code == service.normalise_code(code)))
+    if locale is not None:
+        use_session_language(locale)
 
 
 @bp.get("/")
@@ -86,6 +102,7 @@ def screen(token: str):
     session_id = staff_session(token, "screen")
     with store().read() as db:
         live_session = service.get_session(db, session_id)
+        use_session_language(live_session.locale, cookie=None)  # the room's language, not the browser's
         view = snapshot(db, live_session, "screen")
     return render_template("sessions/screen.html", view=view, token=token,
                            join_url=join_url(view["session"]["code"]))
