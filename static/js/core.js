@@ -342,7 +342,7 @@ function participantPage() {
   var stage = $("stage");
   var mine = {};          // activity id -> stored choice (from snapshots and acks)
   var pending = null;     // {cid, activity, choice}: sent, not acknowledged yet
-  var shownKey = null, shownId = null;
+  var shownKey = null, shownId = null, shownState = null;
 
   var board = null, boardLoading = false;  // idea walls, Q&A: board-phone.js, loaded when needed
   var socket = connect({ code: code }, {
@@ -412,12 +412,44 @@ function participantPage() {
     var key = ended ? "ended" : a ? [a.id, a.version, a.state, a.revealed].join(":") : "wait";
     if (key === shownKey) { refreshResults(); return; }
     var keep = a && a.id === shownId ? readChoice(a) : null;  // an answer being chosen survives
-    if (a && a.id !== shownId && shownKey !== null) say(a.prompt);
+    if (shownKey !== null) announce(a, ended);
+    var focused = focusKey();
     shownKey = key;
     shownId = a ? a.id : null;
+    shownState = a ? a.state + ":" + a.revealed : null;
     clear(stage);
     if (ended) stage.appendChild(add(h("section", "waiting"), h("h2", null, T.ended)));
     else stage.appendChild(a ? activityNode(a, keep) : waitingNode());
+    refocus(focused);
+  }
+
+  /* What a screen reader hears when the view changes (#sr, polite): a new question, voting
+     opened or closed, results revealed. Once per change of state, never for the counts (result
+     pushes only patch the bars, outside any live region). */
+  function announce(a, ended) {
+    if (ended) { say(T.ended); return; }
+    if (!a) return;
+    if (a.id !== shownId) { say(a.prompt); return; }
+    var was = (shownState || ":").split(":");
+    var news = [];
+    if (a.state !== was[0]) news.push(a.state === "open" ? T.open_now : a.state === "closed" ? T.closed_note : "");
+    if (a.revealed && was[1] !== "true") news.push(T.results_now);
+    say(news.filter(Boolean).join(" "));
+  }
+
+  /* A redrawn stage keeps the keyboard's place: the same control if it is still there. */
+  function focusKey() {
+    var el = doc.activeElement;
+    if (!el || el === body || !stage.contains(el)) return null;
+    if (el.name) return "[name='" + el.name + "']" + (el.type === "radio" || el.type === "checkbox" ? "[value='" + el.value + "']" : "");
+    return el.tagName === "BUTTON" ? ".submit-bar button" : null;
+  }
+  function refocus(selector) {
+    if (selector === null) return;
+    var el = stage.querySelector(selector) || $("prompt");
+    if (!el) return;
+    if (el.id === "prompt") el.setAttribute("tabindex", "-1");
+    el.focus();
   }
 
   /* Word clouds: drawn by wordcloud.js (loaded when one is on screen) when another cloud, state

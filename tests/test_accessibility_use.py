@@ -1,0 +1,221 @@
+"""Using Palabre without a mouse, zoomed in, or with a screen reader (real server, real Chromium).
+
+- Keyboard only: a phone answers a poll and a facilitator shows, opens and reveals one from the
+  console, with Tab, Space and Enter (no click), and the focus stays in place when the page
+  redraws itself.
+- 200 % zoom: phone pages at 180 CSS px (a 360 px phone zoomed to 200 %) and the console and
+  moderator at 640 px (a 1280 px laptop at 200 %): no horizontal scrolling, and every control can
+  be scrolled to and reached (nothing covers it).
+- Screen readers: what the live regions say while a poll runs: the answer's acknowledgement,
+  voting closed, results revealed, each once, and nothing while other phones' votes move the bars.
+
+The event is tests/a11y.py's (every kind, realistic content). See docs/accessibility.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+from a11y import KINDS, PHONE, axe_report, page_paths, seed
+from support import chromium, connect, goto_live, join_cookie, new_cid, server, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+FOCUSED = """() => { const e = document.activeElement;
+  return e ? [e.tagName, e.getAttribute('name'), e.getAttribute('value'), e.getAttribute('data-key'),
+              (e.textContent || '').trim().slice(0, 40), e.type || ''] : null; }"""
+
+
+@pytest.fixture(scope="module")
+def event(tmp_path_factory):
+    """The seeded event served by the real server, for the whole module."""
+    database = tmp_path_factory.mktemp("a11y-use") / "palabre.db"
+    made = seed(database)
+    with server(database, "eventlet") as srv:
+        yield srv, made
+
+
+def tab_to(page, wanted, limit: int = 80) -> list:
+    """Press Tab until `wanted(focused)` holds (focused: FOCUSED's list); the path taken."""
+    path = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        path.append(focused)
+        if focused and wanted(focused):
+            return path
+    raise AssertionError(f"Tab never reached the control; focus went through {path}")
+
+
+def test_a_phone_answers_with_the_keyboard_only(event):
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, srv.url + page_paths(made, "en")["phone-single"])
+        tab_to(page, lambda f: f[0] == "INPUT" and f[5] == "radio")
+        page.keyboard.press("ArrowDown")  # moves to the second option and chooses it
+        chosen = page.evaluate("() => document.activeElement.closest('label').textContent.trim()")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Send my answer")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".form-status.is-ok", timeout=15_000)
+        status = page.inner_text(".form-status")
+        checked = page.evaluate("() => document.querySelector('input[type=radio]:checked')"
+                                ".closest('label').textContent.trim()")
+        report = axe_report(page)  # the page as it is after the answer
+        context.close()
+    assert chosen == "Under way"
+    assert status == "Your answer is saved." and checked == "Under way"
+    assert report["violations"] == []
+
+
+def _press_console(page, action: str, activity: int) -> None:
+    key = f"{action}-{activity}"
+    tab_to(page, lambda f: f[3] == key, limit=200)
+    page.keyboard.press("Enter")
+
+
+def test_a_facilitator_drives_a_poll_with_the_keyboard_only(event):
+    srv, made = event
+    session = made.sessions["en", "banner"]
+    poll = session["activities"]["draft"]
+    inside = f"() => document.getElementById('a{poll}').contains(document.activeElement)"
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        goto_live(page, f"{srv.url}/f/{session['facilitator']}?lang=en")
+        _press_console(page, "show", poll)
+        page.wait_for_selector(f"#a{poll}.on-screen", timeout=15_000)
+        after_show = page.evaluate(inside)
+        _press_console(page, "open", poll)
+        page.wait_for_selector(f"#a{poll} .badge-open", timeout=15_000)
+        after_open = page.evaluate(inside)
+        _press_console(page, "reveal", poll)
+        page.wait_for_selector(f"#a{poll} .badge-revealed", timeout=15_000)
+        in_item = page.evaluate(inside)
+        context.close()
+    # The button pressed is gone after each redraw: the focus stays on the same poll's controls.
+    assert after_show and after_open and in_item
+
+
+ZOOM_CHECK = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });  // what they fold is checked too
+  const width = document.documentElement.clientWidth;
+  const controls = Array.from(document.querySelectorAll(
+      'main a, main button, main input, main select, main textarea'))
+    .filter(e => e.type !== 'hidden' && e.getClientRects().length && !e.closest('[hidden]'));
+  const unreachable = [];
+  for (const e of controls) {
+    e.scrollIntoView({block: 'center', inline: 'center'});
+    const r = e.getBoundingClientRect();
+    const x = Math.min(Math.max(r.left + r.width / 2, 0), width - 1), y = r.top + Math.min(r.height / 2, 10);
+    const hit = document.elementFromPoint(x, y);
+    const label = e.closest('label');
+    const reached = hit && (e.contains(hit) || hit.contains(e) || (label && label.contains(hit)));
+    if (r.right > width + 1 || r.left < -1 || !reached)
+      unreachable.push(e.tagName + ' ' + (e.name || '') + ' '
+                       + (e.textContent || e.value || '').trim().slice(0, 30));
+  }
+  return {scroll: document.documentElement.scrollWidth, width: width, controls: controls.length,
+          unreachable: unreachable};
+}"""
+
+
+def _zoomed(browser, url: str, width: int, height: int, live: bool) -> dict:
+    """The page at 200 %: the CSS viewport is half the device's, each CSS pixel two device pixels."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        if live:
+            goto_live(page, url)
+        else:
+            page.goto(url)
+        return page.evaluate(ZOOM_CHECK)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_pages_work_at_200_percent_zoom(event, lang):
+    srv, made = event
+    paths = page_paths(made, lang)
+    phone = [f"phone-{kind}" for kind in KINDS] + ["phone-waiting", "home", "join-unknown-code"]
+    desk = ["console", "moderator", "admin", "archives"]
+    found = {}
+    with chromium() as browser:
+        for name in phone + desk:
+            width, height = (180, 320) if name in phone else (640, 360)
+            live = name in ("console", "moderator") or name.startswith("phone-")
+            found[name] = _zoomed(browser, srv.url + paths[name], width, height, live)
+    wide = {name: f["scroll"] for name, f in found.items() if f["scroll"] > f["width"]}
+    hidden = {name: f["unreachable"] for name, f in found.items() if f["unreachable"]}
+    assert sum(f["controls"] for f in found.values()) > 100, found
+    assert not wide, f"horizontal scrolling at 200 %: {wide}"
+    assert not hidden, f"controls that cannot be reached at 200 %: {hidden}"
+
+
+LIVE_WATCH = """() => {
+  window.spoken = [];
+  const region = n => { const e = n.nodeType === 1 ? n : n.parentElement;
+                        return e && e.closest('[aria-live], [role=status], [role=alert]'); };
+  new MutationObserver(records => {
+    const seen = new Set();
+    for (const r of records) { const e = region(r.target); if (e && !seen.has(e)) seen.add(e); }
+    for (const e of seen) window.spoken.push([e.id || e.className, e.textContent.trim()]);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+SAID = {"close": "This poll is closed.", "reveal": "The results are shown below the question."}
+BARS_TOTAL = """() => Array.from(document.querySelectorAll('#stage .bar-value'),
+                                 e => parseInt(e.textContent, 10)).reduce((a, b) => a + b, 0)"""
+
+
+def _vote_from_phones(srv, session: dict, options: list[int]) -> list:
+    phones = []
+    for option in options:
+        cookie = join_cookie(srv.url, session["code"])
+        client = connect(srv.url, {"code": session["code"], "lang": "en"}, cookie=cookie)
+        phones.append(client)
+        vote = {"cid": new_cid(), "activity": session["activities"]["single"], "choice": [option]}
+        ack = client.call("vote", vote, timeout=15)
+        assert ack.get("ok"), ack
+    return phones
+
+
+def test_screen_readers_hear_each_change_once(event):
+    srv, made = event
+    session = made.sessions["en", "single"]
+    poll = session["activities"]["single"]
+    facilitator = connect(srv.url, {"token": session["facilitator"], "lang": "en"})
+    phones = []
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport=PHONE)
+            goto_live(page, srv.url + page_paths(made, "en")["phone-single"])
+            page.evaluate(LIVE_WATCH)
+            page.get_by_role("radio", name="Yes", exact=True).check()
+            page.get_by_role("button", name="Send my answer").click()
+            page.wait_for_selector(".form-status.is-ok", timeout=15_000)
+            before = page.evaluate(BARS_TOTAL)
+            acked = page.evaluate("window.spoken.length")
+            options = page.eval_on_selector_all("#stage input[type=radio]", "els => els.map(e => +e.value)")
+            phones = _vote_from_phones(srv, session, [options[n % 3] for n in range(20)])
+            assert wait_until(lambda: page.evaluate(BARS_TOTAL) >= before + 20, 20,
+                              sleep=lambda s: page.wait_for_timeout(s * 1000)), \
+                f"the phone's bars never showed the other votes: {before} then {page.evaluate(BARS_TOTAL)}"
+            during = page.evaluate("window.spoken")[acked:]
+            for action in ("close", "hide", "reveal"):
+                command = {"cid": new_cid(), "action": action, "activity": poll}
+                ack = facilitator.call("command", command, timeout=15)
+                assert ack.get("ok"), ack
+                if action in SAID:
+                    page.wait_for_selector(f"#sr:text-is('{SAID[action]}')", state="attached", timeout=15_000)
+            spoken = page.evaluate("window.spoken")
+    finally:
+        facilitator.disconnect()
+        for phone in phones:
+            phone.disconnect()
+    ack_text = [text for _region, text in spoken[:acked] if text]
+    assert "Your answer is saved." in ack_text
+    assert during == [], f"the live regions changed while only the counts did: {during}"
+    said = [text for region, text in spoken[acked:] if region == "sr" and text]
+    assert said == ["This poll is closed.", "The results are shown below the question."], said
+
