@@ -182,7 +182,7 @@ def test_the_report_shows_top_ideas_questions_and_moderation(seeded):
     top_questions = html.split("Questions les plus soutenues")[1].split("</ol>")[0]
     assert "Quelle place pour l&#39;IA dans la sobriété ?" in top_questions
     assert "Qui finance" not in top_questions  # hidden by the moderator
-    moderation = html.split("<h2>Modération</h2>")[1].split("</table>")[0]
+    moderation = html.split("<h3>Modération</h3>")[1].split("</table>")[0]
     assert "approbations" in moderation and "mots masqués" in moderation and "refus" in moderation
     assert re.search(r"approbations</td><td class=\"num\">5<", moderation)
     assert 'alt="Nuage de mots' in html
@@ -252,3 +252,72 @@ def test_a_board_item_in_an_unknown_state_fails_the_schema(seeded):
     with pytest.raises(importer.ImportRefused) as refused:
         importer.parse_document(json.dumps(doc).encode())
     assert refused.value.code == "import_bad_schema"
+
+
+# The report: counts that agree, a readable time axis, a legible cloud, an appendix -------------
+
+def test_the_participation_chart_counts_the_answers_the_facts_count(seeded):
+    from live.archive.labels import labels_for
+    from live.archive.report import session_context
+
+    doc = seeded["doc"]
+    assert any(a.get("votes") for a in doc["activities"] if a["kind"] == "ideas")  # dots were put
+    spec = export.participation_spec(doc, labels_for("fr"))
+    answers = session_context(doc, {}, {})["answers"]
+    # Before: every dot on an idea and every entry counted as an answer (610 against 310).
+    assert sum(spec["answers"]) == answers > 0
+    facts = seeded["files"]["report.html"].decode().split("</dl>")[0]
+    assert f"<dd>{answers}</dd>" in facts
+
+
+@pytest.mark.parametrize("minutes", [0.5, 3, 12, 47, 200, 600])
+def test_the_time_axis_never_repeats_a_label(minutes):
+    from datetime import datetime, timedelta
+
+    from live.render import charts
+
+    start = datetime(2022, 4, 5, 9, 58)  # buckets start on a whole minute (participation_spec)
+    spec = {"chart": "participation", "title": "Participation", "minutes": 1, "time_label": "heure",
+            "answers_label": "réponses", "joined_label": "arrivées",
+            "buckets": [(start + timedelta(minutes=i)).isoformat() for i in range(max(1, round(minutes)))]}
+    spec["answers"] = [3] * len(spec["buckets"])
+    spec["joined"] = list(range(1, len(spec["buckets"]) + 1))
+    svg = charts.participation(spec)["svg"].decode()
+    labels = re.findall(r">\s*(\d\d:\d\d)\s*<", svg)
+    assert len(labels) >= 2 and len(labels) == len(set(labels)), labels
+    assert len(labels) <= 8
+
+
+def test_the_report_cloud_keeps_its_words_apart(seeded):
+    import base64
+    import itertools
+    import xml.etree.ElementTree as ET
+
+    from live.render import wordcloud as render
+
+    html = seeded["files"]["report.html"].decode()
+    uri = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="Nuage de mots', html).group(1)
+    root = ET.fromstring(base64.b64decode(uri))
+    font = str(render.default_font_path())
+    boxes = []
+    for text in root.iter("{http://www.w3.org/2000/svg}text"):
+        size, word = int(text.get("font-size")), "".join(text.itertext())
+        left, top, right, bottom = render._shape(word, size, font).box
+        x, y = float(text.get("x")), float(text.get("y"))
+        boxes.append((x + left, y + top, x + right, y + bottom, size))
+    assert len(boxes) >= 5
+    gaps = [max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3]) / max(a[4], b[4])
+            for a, b in itertools.combinations(boxes, 2)]
+    assert min(gaps) >= 0.33
+
+
+def test_the_report_ends_with_its_appendix(seeded):
+    html = seeded["files"]["report.html"].decode()
+    body, appendix = html.split('<section class="appendix"', 1)
+    appendix = appendix.split("</section>")[0]
+    assert "<h2>Résultats</h2>" in body and "Idées les plus soutenues" in body
+    assert "Modération" not in body and "session.json" not in body
+    assert '<h2 id="appendix-title">Annexe</h2>' in appendix
+    assert "<h3>Modération</h3>" in appendix and "approbations" in appendix
+    assert "<li>session.json</li>" in appendix and "<li>report.html</li>" in appendix
+    assert "<h2" not in html.split('<section class="appendix"', 1)[1].split("</section>", 1)[1]

@@ -104,6 +104,7 @@ def _files_words(pgettext: Pgettext) -> dict:
         "no_answers": pgettext("archive", "No answers."), "top_ideas": pgettext("archive", "Top ideas"),
         "top_questions": pgettext("archive", "Top questions"),
         "moderation": pgettext("archive", "Moderation"),
+        "appendix": pgettext("archive", "Appendix"),
         "moderation_none": pgettext("archive", "No moderation action was recorded."),
         "timeline": pgettext("archive", "Timeline"), "opened": pgettext("archive", "opened"),
         "closed": pgettext("archive", "closed"),

@@ -11,7 +11,7 @@ import io
 import textwrap
 
 # Bump when a chart changes for the same spec: archives cache drawn charts under it.
-VERSION = "2"
+VERSION = "3"
 INK = "#1f2933"
 BAR = "#2f5f8a"
 GRID = "#d5dbe1"
@@ -121,8 +121,10 @@ def participation(spec: dict) -> dict[str, bytes]:
     ax2.set_ylabel(spec["joined_label"])
     ax2.set_ylim(bottom=0)
     ax.set_ylim(bottom=0)
+    end = times[-1] + timedelta(minutes=spec["minutes"])
+    ax.set_xticks(time_ticks(times[0], end))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-    ax.set_xlim(times[0], times[-1] + timedelta(minutes=spec["minutes"]))
+    ax.set_xlim(times[0], end)
     ax.set_xlabel(spec["time_label"])
     ax.grid(axis="y", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
@@ -134,6 +136,28 @@ def participation(spec: dict) -> dict[str, bytes]:
         return _save(fig)
     finally:
         plt.close(fig)
+
+
+TICK_MINUTES = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)
+
+
+def time_ticks(start, end, most: int = 8) -> list:
+    """Ticks of a time axis labelled HH:MM: whole minutes, at most `most`, never two alike (the
+    automatic locator puts several ticks in one minute on a short session, all labelled alike)."""
+    from datetime import timedelta
+
+    span = (end - start).total_seconds() / 60
+    step = next((m for m in TICK_MINUTES if span / m <= most - 1), TICK_MINUTES[-1])
+    first = start.replace(second=0, microsecond=0)
+    minute = first.hour * 60 + first.minute
+    first -= timedelta(minutes=minute % step)
+    if first < start:
+        first += timedelta(minutes=step)
+    ticks = []
+    while first <= end:
+        ticks.append(first)
+        first += timedelta(minutes=step)
+    return ticks or [start]
 
 
 def wordcloud(spec: dict) -> dict[str, bytes]:

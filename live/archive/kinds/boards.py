@@ -194,8 +194,14 @@ def strip(doc: dict) -> dict:
 
 
 def answer_times(doc: dict) -> list[str]:
-    """When each item was sent and each dot was put."""
-    return [i["created_at"] for i in doc.get("items", [])] + [v["created_at"] for v in doc.get("votes", [])]
+    """When each author first sent an item: one answer per author, as `results.total` counts them
+    (a dot on someone else's idea is a vote, not an answer)."""
+    first: dict[str, str] = {}
+    for item in doc.get("items", []):
+        author, sent = item.get("author"), item.get("created_at")
+        if author and sent and (author not in first or sent < first[author]):
+            first[author] = sent
+    return list(first.values())
 
 
 for _kind in ("ideas", "questions"):

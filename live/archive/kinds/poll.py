@@ -129,7 +129,7 @@ def strip(doc: dict) -> dict:
 
 
 def answer_times(doc: dict) -> list[str]:
-    """When each vote was first cast."""
+    """When each vote was first cast (one per voter, as `results.total` counts them)."""
     return [v["created_at"] for v in doc.get("votes", [])]
 
 

@@ -130,8 +130,14 @@ def strip(doc: dict) -> dict:
 
 
 def answer_times(doc: dict) -> list[str]:
-    """When each entry was sent."""
-    return [e["created_at"] for e in doc.get("entries", [])]
+    """When each contributor first sent an entry still in the cloud: one answer per contributor,
+    as `results.total` counts them."""
+    first: dict[str, str] = {}
+    for e in doc.get("entries", []):
+        who, sent = e["participant"], e["created_at"]
+        if e["withdrawn_at"] is None and (who not in first or sent < first[who]):
+            first[who] = sent
+    return list(first.values())
 
 
 register("wordcloud", ArchiveKind(export=export, tables=tables, charts=charts, import_=import_,
