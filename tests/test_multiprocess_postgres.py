@@ -55,8 +55,10 @@ def test_a_vote_waiting_for_a_lock_does_not_freeze_the_other_sockets(tmp_path, p
         print(f"{mode}: vote acked after {waited:.2f} s; other socket answered in "
               f"{max(answers) * 1000:.0f} ms at most ({len(answers)} answers); largest stall {gap} ms")
         assert waited >= LOCK_SECONDS * 0.8  # the vote did wait for the lock
-        assert len(answers) >= 5 and max(answers) < 1.0, answers
-        assert gap < 1000, f"the event loop stalled {gap} ms"
+        # Frozen, the other socket got one answer, after the whole 3 s; a loaded machine
+        # (two cores, load average 25) still answered within 0.6 s.
+        assert len(answers) >= 5 and max(answers) < LOCK_SECONDS / 2, answers
+        assert gap < LOCK_SECONDS / 2 * 1000, f"the event loop stalled {gap} ms"
     finally:
         close_all(clients)
         server.stop()
