@@ -201,9 +201,13 @@ def _pages_fit(page, name: str) -> int:
     return count
 
 
-def _show(page, facilitator, activity) -> None:
-    ack = facilitator.call("command", {"cid": new_cid(), "action": "show", "activity": activity}, timeout=15)
+def _command(facilitator, action: str, activity: int | None = None) -> None:
+    ack = facilitator.call("command", {"cid": new_cid(), "action": action, "activity": activity}, timeout=15)
     assert ack.get("ok"), ack
+
+
+def _show(page, facilitator, activity) -> None:
+    _command(facilitator, "show", activity)
     page.locator(f".slide[data-activity='{activity}'] .slide-body[data-fit]").wait_for(timeout=15000)
 
 
@@ -243,8 +247,7 @@ def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
             pages[a["name"]] = _pages_fit(page, a["name"])
         # The long lists turn in pages; a few short rows fit at once.
         assert pages["single-6x40"] == 1 and pages["single"] > 1, pages
-        ack = served["facilitator"].call("command", {"cid": new_cid(), "action": "banner"}, timeout=15)
-        assert ack.get("ok"), ack
+        _command(served["facilitator"], "banner")
         page.locator(".banner").wait_for()
         assert page.evaluate(PROBLEMS) == []
         if shots:
@@ -284,4 +287,40 @@ def test_results_pushed_while_on_screen_still_fit(served, browser):
     finally:
         for phone in phones:
             phone.disconnect()
+        context.close()
+
+
+def _in_view(page, selector: str) -> bool:
+    return page.evaluate("""(sel) => { const el = document.querySelector(sel);
+      if (!el || !el.checkVisibility()) return false;
+      const r = el.getBoundingClientRect(); return r.top >= -1 && r.bottom <= innerHeight + 1; }""", selector)
+
+
+def test_results_revealed_on_a_phone_are_pointed_to(served, browser):
+    """A phone at 360x640 answers the longest poll; when the facilitator reveals the results they
+    land far below the fold (under 12 options of 120 characters): a link kept in view, above the
+    send button, points to them, and brings them into view."""
+    poll = next(a for a in served["activities"] if a["name"] == "single-options")
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-GB", has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    facilitator = served["facilitator"]
+    try:
+        _command(facilitator, "show", poll["id"])
+        goto_live(page, f"{served['url']}/j/{served['code']}")
+        page.locator("#vote").wait_for()
+        assert page.locator(".to-results").count() == 0  # nothing to point to yet
+        _command(facilitator, "reveal", poll["id"])
+        page.locator("#results").wait_for()
+        assert not _in_view(page, "#results"), "the test needs results below the fold"
+        assert _in_view(page, ".to-results a"), "nothing in view points to the results"
+        above = """() => document.querySelector('.to-results a').getBoundingClientRect().bottom
+                         <= document.querySelector('.submit-bar').getBoundingClientRect().top"""
+        assert page.evaluate(above), "the link is under the send bar"
+        if os.environ.get("PALABRE_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["PALABRE_SCREENSHOTS"]) / "phone-results-pointer.png"))
+        page.locator(".to-results a").click()
+        assert wait_until(lambda: _in_view(page, "#results"), 5, sleep=page.wait_for_timeout)
+    finally:
+        _command(facilitator, "hide", poll["id"])
         context.close()

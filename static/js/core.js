@@ -489,9 +489,14 @@ function participantPage() {
       if (stored && stored.length) add(sec, h("h3", "sub", T.your_answer_h), mineNode(a, stored));
       else if (a.state === "closed") add(sec, h("p", null, T.no_answer));
     }
-    if (a.results) add(sec, h("h3", "sub", T.results), patchResults(null, a, stored));
+    if (a.results) {  // below the answer: a link kept at the bottom of the screen points to them
+      add(sec, add(h("p", "to-results"), attr(h("a", null, T.to_results), { href: "#results" })),
+          resultsHeading(), patchResults(null, a, stored));
+    }
     return sec;
   }
+
+  function resultsHeading() { return attr(h("h3", "sub", T.results), { id: "results" }); }
 
   function mineNode(a, stored) {
     if (a.type === "scale") return h("p", "mine-list", stored[0] + " / " + a.settings.scale_max);
@@ -706,7 +711,7 @@ function participantPage() {
     var old = stage.querySelector(".results");
     var node = patchResults(old, a, mineOf(a));
     if (!old && node) {
-      add(stage.querySelector(".activity"), h("h3", "sub", T.results), node);
+      add(stage.querySelector(".activity"), resultsHeading(), node);
     }
   }
 }
