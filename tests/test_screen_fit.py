@@ -242,6 +242,9 @@ def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
         pages = {}
         for a in served["activities"]:
             _show(page, served["facilitator"], a["id"])
+            if a["name"] == "wordcloud":  # its image, drawn in a worker process, has come
+                page.wait_for_function("() => { const i = document.getElementById('cloud-img');"
+                                       " return i && i.complete && i.naturalWidth > 0; }", timeout=60000)
             if shots:
                 page.screenshot(path=str(Path(shots) / f"fit-{a['name']}-{width}x{height}.png"))
             pages[a["name"]] = _pages_fit(page, a["name"])
