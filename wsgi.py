@@ -20,8 +20,20 @@ def _build():
             raise
         import sys
 
-        print(f"Palabre cannot start: {exc}", file=sys.stderr, flush=True)
+        print(_refused(str(exc)), file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def _refused(reason: str) -> str:
+    """"Palabre cannot start: ..." in the terminal's language (LANG), from the catalogue."""
+    import gettext
+    import os
+    from pathlib import Path
+
+    lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
+    catalogue = gettext.translation("messages", Path(__file__).parent / "translations",
+                                    languages=[lang], fallback=True)
+    return catalogue.gettext("Palabre cannot start: %(reason)s") % {"reason": reason}
 
 
 # Palabre's spawned workers (live/procpool.py) do not import this file again; any other

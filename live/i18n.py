@@ -177,6 +177,8 @@ MESSAGES = {
     "database_busy": _l("The server is busy: your action was not saved. Try again in a moment."),
     "storage_full": _l("The server's disk is full: your action was not saved. Tell the organiser."),
     "server_stopping": _l("The server is restarting: your action was not saved. Try again in a moment."),
+    # Printed by wsgi.py (no application yet): read from the catalogue there, see _refused().
+    "start_refused": _l("Palabre cannot start: %(reason)s"),
     "port_in_use": _l("Port %(port)s is already in use (is Palabre already running?). Stop the other "
                       "server or choose another port with LIVE_PORT."),
     "retention_due": _l("%(count)s ended session(s) are past the retention period: nothing is purged "

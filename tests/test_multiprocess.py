@@ -47,7 +47,7 @@ def _start_status(tmp_path, env: dict, timeout: float = 60) -> tuple[int, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
     base.update({"LIVE_HOST": "127.0.0.1", "LIVE_PORT": str(free_port()),
                  "LIVE_DATABASE_URL": sqlite_url(tmp_path / "refused.db"),
-                 "LIVE_SECRET_KEY": "k-refused", "PYTHONUNBUFFERED": "1", **env})
+                 "LIVE_SECRET_KEY": "k-refused", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8", **env})
     done = subprocess.run([sys.executable, "wsgi.py"], cwd=ROOT, env=base, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return done.returncode, done.stdout + done.stderr
@@ -67,10 +67,12 @@ def test_a_server_without_the_redis_package_stops_at_start_saying_so(tmp_path):
     hidden.mkdir()
     (hidden / "redis.py").write_text("raise ImportError('no redis here')\n")
     status, output = _start_status(tmp_path, {
-        "LIVE_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+        "LIVE_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0", "LANG": "fr_FR.UTF-8",
         "PYTHONPATH": os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")])})
     assert status == 2, output
-    assert "the 'redis' package is not installed" in output
+    # In the terminal's language (the reason itself names the package and the command).
+    assert "Palabre ne peut pas démarrer : LIVE_MESSAGE_QUEUE names Redis but the 'redis' " \
+           "package is not installed" in output
 
 
 def test_servers_started_together_on_an_empty_sqlite_database_migrate_one_at_a_time(tmp_path):
