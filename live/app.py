@@ -10,6 +10,7 @@ from live import auth, cluster, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
+from live.loops import guarded
 from live.realtime import socketio
 from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
@@ -95,7 +96,8 @@ def _init_socketio(app: Flask) -> None:
     queue = None
     if app.config["MESSAGE_QUEUE"]:
         # Stops the start (StartRefused) when the library is missing or Redis does not answer.
-        queue = cluster.queue_manager(app.config["MESSAGE_QUEUE"], lambda: resync_local(app))
+        queue = cluster.queue_manager(app.config["MESSAGE_QUEUE"],
+                                      lambda: guarded("queue resync", resync_local, app))
     socketio.init_app(
         app,
         async_mode=runtime.effective_mode(app.config["ASYNC_MODE"]),
