@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def _boards(db, s, prompt) -> list[dict]:
             {"name": "questions", "id": qa.id, "reveal": True}]
 
 
-def seed(database: Path) -> dict:
+def seed(database: Path, locale: str = "en") -> dict:
     """A session (titles of 200 characters) with every kind at its longest, answered."""
     from live.sessions import service as sessions
     from live.store import Store, upgrade
@@ -107,7 +108,7 @@ def seed(database: Path) -> dict:
     try:
         with store.write() as db:
             event = sessions.create_event(db, words(200, 7), "Chartres")
-            s = sessions.create_session(db, event, "workshop", words(200, 8), locale="en")
+            s = sessions.create_session(db, event, "workshop", words(200, 8), locale=locale)
             made = _polls(db, s, prompt)
             people = [sessions.join(db, s, f"voter-{n}") for n in range(23)]
             _vote_all(db, s, made, people)
@@ -211,16 +212,21 @@ def _show(page, facilitator, activity) -> None:
     page.locator(f".slide[data-activity='{activity}'] .slide-body[data-fit]").wait_for(timeout=15000)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    database = tmp_path_factory.mktemp("fit") / "palabre.db"
-    info = seed(database)
+@contextmanager
+def _served(database: Path, locale: str):
+    info = seed(database, locale)
     with server(database) as srv:
-        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": locale})
         try:
             yield {**info, "url": srv.url, "facilitator": facilitator}
         finally:
             facilitator.disconnect()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with _served(tmp_path_factory.mktemp("fit") / "palabre.db", "en") as info:
+        yield info
 
 
 @pytest.fixture(scope="module")
@@ -229,16 +235,15 @@ def browser():
         yield the_browser
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
-    width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+def _every_kind_fits(served, browser, width: int, height: int, locale: str) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     shots = os.environ.get("PALABRE_SCREENSHOTS")
     try:
         goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        assert page.locator("html").get_attribute("lang") == locale[:2]
         pages = {}
         for a in served["activities"]:
             _show(page, served["facilitator"], a["id"])
@@ -258,6 +263,17 @@ def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
     finally:
         context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_kind_at_its_longest_fits_the_projector(served, browser, size):
+    _every_kind_fits(served, browser, *size, "en-GB")
+
+
+def test_a_french_session_fits_a_4_3_projector(browser, tmp_path):
+    """French labels around the content (the screen speaks the session's language)."""
+    with _served(tmp_path / "palabre.db", "fr") as served_fr:
+        _every_kind_fits(served_fr, browser, 1024, 768, "fr-FR")
 
 
 def test_results_pushed_while_on_screen_still_fit(served, browser):
