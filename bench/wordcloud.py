@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> None:
         render.render_svg(frequencies)
 
     def palabre_svg_cold_font() -> None:
-        fonts.woff.cache_clear()
+        fonts.woff.cache_clear()  # a new subset (HarfBuzz) for every render
         render.render_svg(frequencies)
 
     cases = (("stock generate_from_frequencies", stock),
