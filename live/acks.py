@@ -22,7 +22,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as DB
 
@@ -65,30 +65,75 @@ def digest(payload: dict, leave_out: tuple[str, ...] = ("cid",)) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# In a unit of work (`db.info`): the acks already read or written, by (actor, client id), and
+# the keys they were looked up for (`prefetch`): a group commit reads all of its ids in one query.
+_KNOWN = "palabre.acks.known"
+_CHECKED = "palabre.acks.checked"
+_WRITTEN = "palabre.acks.written"
+PREFETCH_CHUNK = 200
+
+
+def prefetch(db: DB, keys) -> None:
+    """Read the acks of these (actor, client id) pairs in one query, for `previous` in this unit
+    of work (the write queue calls it for each group commit: one query, not one per message)."""
+    keys = list(dict.fromkeys(keys))
+    known = db.info.setdefault(_KNOWN, {})
+    checked = db.info.setdefault(_CHECKED, set())
+    for start in range(0, len(keys), PREFETCH_CHUNK):
+        chunk = keys[start:start + PREFETCH_CHUNK]
+        pair = tuple_(ClientAck.actor, ClientAck.client_id)
+        rows = db.execute(select(ClientAck.actor, ClientAck.client_id, ClientAck.response, ClientAck.event,
+                                 ClientAck.digest).where(pair.in_(chunk)))
+        for row in rows:
+            known[(row.actor, row.client_id)] = (row.response, row.event, row.digest)
+    checked.update(keys)
+
+
+def _prior(db: DB, actor: str, client_id: str) -> tuple | None:
+    key = (actor, client_id)
+    if key in db.info.get(_CHECKED, ()):
+        return db.info[_KNOWN].get(key)
+    row = db.execute(select(ClientAck.response, ClientAck.event, ClientAck.digest).where(
+        ClientAck.actor == actor, ClientAck.client_id == client_id)).first()
+    return tuple(row) if row is not None else None
+
+
 def previous(db: DB, actor: str, client_id: str, event: str, sent: str | None = None) -> dict | None:
     """The answer already given to this id for this event, or None if it is new.
 
     Raises `cid_reused` if the id was first used for another event, or with another payload
     (`sent`: its `digest()`).
     """
-    prior = db.execute(select(ClientAck.response, ClientAck.event, ClientAck.digest).where(
-        ClientAck.actor == actor, ClientAck.client_id == client_id)).first()
+    prior = _prior(db, actor, client_id)
     if prior is None:
         return None
-    if prior.event not in (None, event):  # the id of another message: refused
+    response, first_event, first_digest = prior
+    if first_event not in (None, event):  # the id of another message: refused
         raise DomainError("cid_reused")
-    if None not in (prior.digest, sent) and prior.digest != sent:  # the same id, another item
+    if None not in (first_digest, sent) and first_digest != sent:  # the same id, another item
         raise DomainError("cid_reused")
-    return prior.response
+    return response
 
 
 def remember(db: DB, actor: str, client_id: str, event: str, response: dict, session_id: int,
              participant_id: int | None = None, sent: str | None = None) -> None:
     """Store the answer to this id (in the same transaction as what it did), with the digest of
-    what was sent (`sent`)."""
-    db.add(ClientAck(actor=actor, client_id=client_id, event=event, response=response,
-                     session_id=session_id, participant_id=participant_id, digest=sent))
-    db.flush()
+    what was sent (`sent`). One Core INSERT (no ORM flush): the unique (actor, client id)
+    constraint refuses a second answer to the same id."""
+    db.execute(ClientAck.__table__.insert(), {
+        "actor": actor, "client_id": client_id, "event": event, "response": response,
+        "session_id": session_id, "participant_id": participant_id, "digest": sent, "at": utcnow()})
+    key = (actor, client_id)
+    if key in db.info.get(_CHECKED, ()):
+        db.info[_KNOWN][key] = (response, event, sent)
+        db.info.setdefault(_WRITTEN, set()).add(key)
+
+
+def forget_unstored(db: DB, key: tuple[str, str] | None) -> None:
+    """The work that remembered `key` was rolled back (its savepoint): forget it was answered."""
+    if key is not None and key in db.info.get(_WRITTEN, ()):
+        db.info[_WRITTEN].discard(key)
+        db.info[_KNOWN].pop(key, None)
 
 
 # --- expiry ----------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
                 acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id, sent)
                 return ctx, answer
 
-            ctx, response = current_app.extensions["palabre.writer"].run(work)
+            ctx, response = current_app.extensions["palabre.writer"].run(work, (conn.actor, cid))
             if ctx is None:
                 return response
     except DomainError as exc:

@@ -44,11 +44,13 @@ def applied(monkeypatch):
     return seen
 
 
-def _settle(socks, names, activity, timeout=8.0):
-    """Wait until every socket got each named push about `activity` (bounded); which it got.
+def _settle(socks, names, activity, timeout=8.0, expected=None):
+    """Wait until every socket got each named push about `activity` (bounded), or the pushes of
+    `expected` (one list of names per socket); which it got.
 
     Pushes are coalesced, so what counts is which ones arrived, not how many.
     """
+    wanted = [set(names)] * len(socks) if expected is None else [set(e) for e in expected]
     got: list[set] = [set() for _ in socks]
     deadline = time.monotonic() + timeout
     while True:
@@ -57,7 +59,7 @@ def _settle(socks, names, activity, timeout=8.0):
                 data = event["args"][0] if event["args"] else {}
                 if event["name"] in names and (event["name"] == "state" or data.get("activity") == activity):
                     seen.add(event["name"])
-        if all(seen == set(names) for seen in got) or time.monotonic() > deadline:
+        if all(seen == want for seen, want in zip(got, wanted, strict=True)) or time.monotonic() > deadline:
             return [sorted(seen) for seen in got]
         socketio.sleep(0.05)
 
@@ -102,16 +104,20 @@ def test_board_post_and_moderation_are_the_same_through_both_doors(app, staff, s
     ack = moderator.emit("board_moderate", {"cid": cid(), "activity": walls[0], "action": "approve",
                                             "items": [{"id": first, "version": 1}]}, callback=True)
     assert ack["ok"], ack
-    by_socket = _settle([screen, author], ("state", "results", "board_mine"), walls[0], timeout=3)
+    # The screen gets the new wall and the counts; the author's phone its own `mine` (and no
+    # count: the wall's results are hidden).
+    pushes = [["results", "state"], ["board_mine", "state"]]
+    by_socket = _settle([screen, author], ("state", "results", "board_mine"), walls[0], timeout=3,
+                        expected=pushes)
     sent = moderator_page.post(f"/m/{live['moderator']}/boards/{walls[1]}/moderate",
                                data={"act": f"approve:{second}:1"})
     assert sent.status_code == 302
-    by_form = _settle([screen, author], ("state", "results", "board_mine"), walls[1], timeout=3)
+    by_form = _settle([screen, author], ("state", "results", "board_mine"), walls[1], timeout=3,
+                      expected=pushes)
 
     assert _same(applied[2], *walls) == _same(applied[3], *walls) == {
         "state": True, "counts": ["activity"], "tell": {"activity": 1}}
-    # The screen gets the new wall and the counts; the author's phone also its own `mine`.
-    assert by_socket == by_form == [["results", "state"], ["board_mine", "results", "state"]]
+    assert by_socket == by_form == pushes
     with store.read() as db:
         items = [db.query(Item).filter_by(activity_id=wall).one() for wall in walls]
         assert [(i.status, i.version, i.text) for i in items] == [("approved", 2, "Réparer")] * 2

@@ -48,3 +48,39 @@ def test_jobs_run_with_the_app_context(app):
 
     writer = app.extensions["palabre.writer"]
     assert writer.run(lambda db: current_app.config["SECRET_KEY"]) == "test-secret-key"
+
+
+def _replayable(live, fail_after_storing: bool = False):
+    """A job as the socket door makes it: answer a replayed client id as the first time."""
+    from live import acks
+
+    actor = f"f{live['id']}"
+
+    def work(db):
+        prior = acks.previous(db, actor, "same-id", "command", "digest")
+        if prior is not None:
+            return "replay", prior
+        acks.remember(db, actor, "same-id", "command", {"ok": True}, live["id"], None, "digest")
+        if fail_after_storing:
+            raise DomainError("bad_date")  # its savepoint is rolled back: nothing of it stored
+        return "first", None
+    return work, (actor, "same-id")
+
+
+def test_a_client_id_sent_twice_in_one_group_commit_is_stored_once_and_answered_the_same(app, store, live):
+    """The acks of a group commit are read in one query; an id repeated inside the same group
+    commit is still answered as the first time, and a rolled-back first one is not an answer."""
+    from live.acks import ClientAck
+    from live.writer import _Job
+
+    writer = app.extensions["palabre.writer"]
+    failing, key = _replayable(live, fail_after_storing=True)
+    working, _key = _replayable(live)
+    jobs = [_Job(failing, threading.Event(), key), _Job(working, threading.Event(), key),
+            _Job(working, threading.Event(), key)]
+    with app.app_context():
+        assert writer._commit(jobs) == 3
+    assert isinstance(jobs[0].error, DomainError)
+    assert [job.result for job in jobs[1:]] == [("first", None), ("replay", {"ok": True})]
+    with store.read() as db:
+        assert db.query(ClientAck).filter_by(client_id="same-id").count() == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -49,6 +51,33 @@ def _set_options(db: DB, activity: Activity, labels: list[str]) -> None:
     for position, label in enumerate(labels, start=1):
         db.add(Option(activity_id=activity.id, position=position, label=label))
     db.flush()
+    db.info.get(_OPTION_IDS, {}).pop(activity.id, None)
+
+
+# In a unit of work (`db.info`): the option ids of each poll voted on. A group commit of votes
+# (live/writer.py) reads a poll's options once, not once per vote; `_set_options` forgets them.
+_OPTION_IDS = "palabre.polls.option_ids"
+
+
+def _option_ids(db: DB, activity: Activity) -> frozenset[int]:
+    cache = db.info.setdefault(_OPTION_IDS, {})
+    ids = cache.get(activity.id)
+    if ids is None:
+        ids = cache[activity.id] = frozenset(db.scalars(select(Option.id).where(
+            Option.activity_id == activity.id)))
+    return ids
+
+
+@functools.cache
+def _upsert(dialect: str):
+    """The vote statement, built once per dialect (building it cost more than running it): one
+    row per (poll, participant); a second vote from the same participant updates the first."""
+    table = Vote.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.activity_id, table.c.participant_id],
+        set_={"choice": statement.excluded.choice, "client_id": statement.excluded.client_id,
+              "updated_at": statement.excluded.updated_at, "changes": table.c.changes + 1})
 
 
 def _require_poll(activity: Activity) -> None:
@@ -64,7 +93,7 @@ def options_of(db: DB, activity: Activity) -> list[Option]:
 
 def check_choice(db: DB, activity: Activity, choice: object) -> list[int]:
     """Validate a participant's answer against the poll; return it in stored form."""
-    option_ids = set() if activity.type == "scale" else {o.id for o in options_of(db, activity)}
+    option_ids = frozenset() if activity.type == "scale" else _option_ids(db, activity)
     return validation.poll_choice(activity.type, activity.settings, option_ids, choice)
 
 
@@ -78,16 +107,10 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
         raise DomainError("poll_closed" if activity.state == "closed" else "poll_not_open")
     stored = check_choice(db, activity, choice)
     now = utcnow()
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Vote).values(
-        activity_id=activity.id, participant_id=participant.id, choice=stored,
-        client_id=client_id, changes=0, created_at=now, updated_at=now)
     # The unique constraint decides: a second vote from the same participant updates the first.
-    statement = statement.on_conflict_do_update(
-        index_elements=[Vote.activity_id, Vote.participant_id],
-        set_={"choice": statement.excluded.choice, "client_id": statement.excluded.client_id,
-              "updated_at": now, "changes": Vote.changes + 1})
-    db.execute(statement)
+    db.execute(_upsert(db.bind.dialect.name), {
+        "activity_id": activity.id, "participant_id": participant.id, "choice": stored,
+        "client_id": client_id, "changes": 0, "created_at": now, "updated_at": now})
     return stored
 
 
