@@ -162,7 +162,7 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
         page.goto(served["base"] + path)
         pages[name] = page
     phone, screen, moderator = pages["phone"], pages["screen"], pages["moderator"]
-    phone.wait_for_function("document.querySelector('#board-status')")  # drawn by board-phone.js
+    phone.wait_for_function("document.querySelector('#board')")  # the server's wall (board-phone.js: later)
     for page in pages.values():
         page.evaluate("window.__stay = 1")
     author = browser.new_context().new_page()
@@ -191,7 +191,43 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
     assert phone.locator(".board-vote input[name=take]").count() == 1
     # The author's own phone is told that its idea is approved (board_mine), without a reload.
     author.reload()
-    author.wait_for_function("document.querySelector('#board-mine .badge-approved')")
+    author.locator("#board .is-mine .badge-approved").wait_for(timeout=5000)
     assert problems == []
     phone.screenshot(path=str(tmp_path / "phone.png"))
     screen.screenshot(path=str(tmp_path / "screen.png"))
+
+
+def test_a_phone_loads_the_wall_code_when_touched_and_loses_nothing(served, browser):
+    """The wall's code (board-phone.js) is not part of a phone's first load: it comes when the
+    participant touches the wall. What they type meanwhile stays, and a vote tapped before it is
+    there is sent over the socket once it is, without a page load."""
+    item = _post_items(served, ["Réparer avant de remplacer"], approve=True)[0]
+    url = f"{served['base']}/j/{served['code']}"
+    problems: list[str] = []
+    for typing in (True, False):
+        page = browser.new_context(viewport={"width": 360, "height": 640}).new_page()
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        loaded: list[str] = []
+        page.on("request", lambda r, seen=loaded: r.url.endswith("/board-phone.js") and seen.append(r.url))
+        goto_live(page, url)
+        # A negative check needs a window: a load at start would have come within it.
+        page.wait_for_timeout(300)
+        assert loaded == [], "board-phone.js came with the first load"
+        page.evaluate("window.__stay = 1")
+        if typing:
+            page.locator("#board-text").click()
+            page.keyboard.type("Former les agents et les élus")
+            page.locator("#board-status").wait_for(state="attached", timeout=5000)  # drawn by it
+            assert page.locator("#board-text").input_value() == "Former les agents et les élus"
+            assert page.evaluate("document.activeElement.id") == "board-text"
+        else:
+            page.locator(".board-vote button").first.click()
+            page.locator("#board-status.is-ok").wait_for(timeout=5000)
+            store = served["app"].extensions["palabre.store"]
+            with store.read() as db:
+                wall = sessions.get_activity(db, sessions.get_session(db, served["id"]), served["wall"])
+                assert service.vote_counts(db, wall) == {item: 1}
+            store.dispose()
+        assert loaded and page.evaluate("window.__stay") == 1
+        page.context.close()
+    assert problems == []

@@ -183,7 +183,7 @@ def _open_pages(browser, base, info, problems) -> SimpleNamespace:
     screen = _page(browser, problems, "screen", (1920, 1080), f"{base}/screen/{info['screen']}")
     small = _page(browser, problems, "screen-720", (1280, 720), f"{base}/screen/{info['screen']}")
     for phone in phones:
-        phone.wait_for_function("document.querySelector('#board-status')")  # drawn by board-phone.js
+        phone.wait_for_function("document.querySelector('#board')")  # the server's; then board-phone.js
     mod_a.locator("input[name=by]").first.fill("Léa")
     mod_a.locator("input[name=by]").first.dispatch_event("change")
     mod_b.locator("input[name=by]").first.fill("Malik")

@@ -24,19 +24,31 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 WAIT = 6000  # ms for a change to reach the page
 
 # The structure of an element as a list (tag, attributes, own text without spaces, children),
-# the CSRF fields left out (the page's token may differ from a new page's), and the script's own
+# the CSRF fields left out (the page's token may differ from a new page's) and the script's own
 # bookkeeping (data-drawn, data-sig, data-wkey); `fresh` is the page served anew, parsed in the
-# browser. Returns, per section, both structures.
+# browser. What a closed <details> holds in a <noscript> is left out; in an open one (the same
+# ones are opened in `fresh`), the script's content on the page is compared with the <noscript>
+# of the server's markup (parsed without scripting: as elements). Returns, per section, both.
 COMPARE = """(html) => {
   const fresh = new DOMParser().parseFromString(html, "text/html");
+  const key = (d) => d.parentNode.closest("[id]").id + ":" + d.className;
+  const opened = Array.from(document.querySelectorAll("details[open]")).map(key);
+  fresh.querySelectorAll("details").forEach((d) => { if (opened.indexOf(key(d)) >= 0) d.open = true; });
+  function kids(el) {
+    let list = [];
+    for (const c of el.children) {
+      if (c.name === "csrf_token" || (c.tagName === "NOSCRIPT" && !el.open)) continue;
+      list = list.concat(c.tagName === "NOSCRIPT" ? Array.from(c.children) : [c]);
+    }
+    return list;
+  }
   function norm(el) {
     const attrs = Array.from(el.attributes)
-      .filter((a) => ["data-drawn", "data-sig", "data-wkey"].indexOf(a.name) < 0)
+      .filter((a) => ["data-drawn", "data-sig", "data-wkey", "open"].indexOf(a.name) < 0)
       .map((a) => a.name + "=" + a.value).sort();
     const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3)
       .map((n) => n.nodeValue).join("").replace(/\\s+/g, "");
-    const kids = Array.from(el.children).filter((c) => c.name !== "csrf_token").map(norm);
-    return [el.tagName, attrs.join(" "), text, kids];
+    return [el.tagName, attrs.join(" "), text, kids(el).map(norm)];
   }
   const SECTIONS = "#boards > section, #clouds > section", out = {};
   for (const sec of document.querySelectorAll(SECTIONS)) {
@@ -126,8 +138,9 @@ def test_the_moderator_page_draws_every_change_from_its_socket_and_never_fetches
             seen = _watch(page, path)
             goto_live(page, srv.url + path)
             loads = len(seen["again"])
-            _changes_appear(page, room, ids)
+            first = _changes_appear(page, room, ids)
             _same_markup_as_the_server(page, srv.url, path)
+            _closed_parts_open(page, browser, srv.url + path, first)
             assert len(seen["again"]) == loads == 1, f"the page was fetched again: {seen['again']}"
             assert len(seen["sockets"]) == 1, f"{len(seen['sockets'])} sockets"
             assert seen["problems"] == []
@@ -160,7 +173,8 @@ def _changes_appear(page, room, ids) -> None:
     second = room.call(author, "board_post", {"activity": wall, "text": "Buy more", "column": 0})["item"]
     page.locator(f"#item-{second}").wait_for(timeout=WAIT)
     room.moderate(wall, "reject", {"id": second, "version": 1})
-    page.locator(f"#item-{second} .badge-rejected").wait_for(state="attached", timeout=WAIT)
+    page.locator(f"#board-{wall} .mod-removed summary", has_text="(1)").click(timeout=WAIT)
+    page.locator(f"#item-{second} .badge-rejected").wait_for(timeout=WAIT)  # built when opened
     third = room.call(voter, "board_post", {"activity": wall, "text": "Repair first", "column": 1})["item"]
     page.locator(f"#item-{third}").wait_for(timeout=WAIT)
     ack = room.call(room.moderator, "board_moderation", {"activity": wall})
@@ -178,8 +192,41 @@ def _changes_appear(page, room, ids) -> None:
     room.call(room.facilitator, "command", {"action": "open", "activity": ids["cloud"]})
     page.locator(f"#wc-{ids['cloud']}").wait_for(timeout=WAIT)
     room.call(voter, "word:add", {"activity": ids["cloud"], "text": "sober"})
+    room.call(author, "word:add", {"activity": ids["cloud"], "text": "local"})
     page.locator(f"#wc-{ids['cloud']} .all-groups .g-text", has_text="sober").wait_for(timeout=WAIT)
+    page.locator(f"#wc-{ids['cloud']} .wc-merge option", has_text="local").first.wait_for(state="attached",
+                                                                                          timeout=WAIT)
     page.locator("#boards[data-synced='1']").wait_for(state="attached", timeout=WAIT)
+    return first
+
+
+def _closed_parts_open(page, browser, url, item) -> None:
+    """An item's edit field and the log are built when opened; without JavaScript they are there,
+    and the forms post."""
+    assert page.locator(f"textarea[name=text_{item}]").count() == 0
+    page.locator(f"#item-{item} .mod-edit summary").click()
+    field = page.locator(f"textarea[name=text_{item}]")
+    field.wait_for(timeout=WAIT)
+    assert field.input_value() == "Repair before replacing, always"
+    page.locator(".mod-log summary").first.click()
+    page.locator(".mod-log li", has_text="approve").first.wait_for(timeout=WAIT)
+    # Served anew with script: the rejected items' <noscript> holds whole items, the page's
+    # structure stays whole, and they are built when opened.
+    again = browser.new_page()
+    goto_live(again, url)
+    assert again.evaluate("Array.from(document.querySelectorAll('.board-mod'))"
+                          ".every((s) => s.parentNode.id === 'boards')")
+    again.locator(".mod-removed summary").first.click()
+    again.locator(".mod-removed .badge-rejected").first.wait_for(timeout=WAIT)
+    again.locator(".mod-removed .mod-edit textarea").first.wait_for(state="attached", timeout=WAIT)
+    again.close()
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    plain.goto(url)
+    assert plain.locator(f"textarea[name=text_{item}]").input_value() == "Repair before replacing, always"
+    assert plain.locator(".mod-log li", has_text="approve").count() >= 1
+    plain.get_by_role("button", name="Hide : sober").click()  # the cloud's one form
+    plain.locator(".all-groups .group.is-hidden", has_text="sober").wait_for(timeout=WAIT)
+    plain.context.close()
 
 
 def _same_markup_as_the_server(page, base, path) -> None:

@@ -135,14 +135,27 @@ def moderate(token: str, activity_id: int):
     """Moderate a group from the plain HTML form."""
     session_id = staff_session(token, "moderator")
 
+    action, key, into = _moderation_request(request.form)
+
     def run(db):
         live_session = sessions.get_session(db, session_id)
         activity = sessions.get_activity(db, live_session, activity_id)
-        return operations.moderate(db, live_session, activity, request.form.get("action"),
-                                   request.form.get("key"), request.form.get("into") or None)
+        return operations.moderate(db, live_session, activity, action, key, into)
 
     effects.write_or_flash(run)
-    return redirect(url_for("sessions.moderator", token=token))
+    return redirect(url_for("sessions.moderator", token=token) + f"#wc-{activity_id}")
+
+
+def _moderation_request(form) -> tuple:
+    """(action, key, into) from the cloud's form: a group's button (`act` = "hide:<key>"), or
+    the merge button with its two lists; also the fields `action`, `key`, `into`."""
+    act = form.get("act")
+    if act is None:
+        return form.get("action"), form.get("key"), form.get("into") or None
+    action, _, key = act.partition(":")
+    if action == "merge":
+        return action, form.get("key"), form.get("into") or None
+    return action, key, None
 
 
 # --- template helpers ------------------------------------------------------------------------

@@ -17,13 +17,30 @@ export function boardPhone(code, stage, getSocket, mineMap) {
     var key = a.id + ":" + a.state;
     var box = $("board");
     if (!box || key !== shown || force === "all") {
-      var typed = $("board-text") && shown && shown.split(":")[0] === String(a.id) ? $("board-text").value : "";
+      var kept = box && box.getAttribute("data-board") === String(a.id) ? fields() : null;
       clear(stage);
       stage.appendChild(shell(a));
-      if (typed && $("board-text")) $("board-text").value = typed;
+      if (kept) putBack(kept);
       shown = key;
     }
     lists(a);
+  }
+
+  /* What the participant was typing or choosing in the post form (this page's markup, or the
+     server's when this module has just come), and where: kept across a redraw. */
+  var FIELDS = ["board-text", "board-column", "board-name"];
+  function fields() {
+    var kept = { values: {}, focus: doc.activeElement && doc.activeElement.id };
+    FIELDS.forEach(function (id) { if ($(id)) kept.values[id] = $(id).value; });
+    return kept;
+  }
+  function putBack(kept) {
+    FIELDS.forEach(function (id) { if ($(id) && kept.values[id]) $(id).value = kept.values[id]; });
+    var el = kept.focus && FIELDS.indexOf(kept.focus) >= 0 && $(kept.focus);
+    if (el) {
+      el.focus();
+      if (el.setSelectionRange) el.setSelectionRange(el.value.length, el.value.length);
+    }
   }
 
   function shell(a) {
@@ -180,12 +197,17 @@ export function boardPhone(code, stage, getSocket, mineMap) {
   }
 
   function onSubmit(e) {
-    var form = e.target, a = current(), socket = getSocket();
+    var a = current(), socket = getSocket();
     if (!a || !socket || !socket.connected || e.defaultPrevented) return;  // the form posts
-    if (form.id === "board-post") {
-      e.preventDefault();
+    if (submit(e.target, a)) e.preventDefault();
+  }
+
+  /* Send what `form` (this module's or the server's markup) asks, over the socket; false: not a
+     form of the board. */
+  function submit(form, a) {
+    if (hasClass(form, "board-post")) {
       var text = $("board-text").value;
-      if (!text.replace(/\s+/g, "")) { status(BT.empty, "is-error"); $("board-text").focus(); return; }
+      if (!text.replace(/\s+/g, "")) { status(BT.empty, "is-error"); $("board-text").focus(); return true; }
       var payload = { cid: form.elements.cid.value, activity: a.id, text: text,
                       column: form.elements.column ? parseInt(form.elements.column.value, 10) : 0 };
       if (form.elements.name) payload.name = form.elements.name.value;
@@ -195,20 +217,20 @@ export function boardPhone(code, stage, getSocket, mineMap) {
         status(ack.status === "pending" ? BT.saved_pending : BT.saved, "is-ok");
       } });
     } else if (hasClass(form, "board-vote")) {
-      e.preventDefault();
       var take = !!form.elements.take;
       send({ event: "board_vote", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10), take: take },
              done: function () { status(take ? BT.vote_taken : BT.vote_saved, "is-ok"); } });
     } else if (hasClass(form, "board-withdraw")) {
-      e.preventDefault();
       send({ event: "board_withdraw", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10) },
              done: function () { status(BT.withdrawn, "is-ok"); } });
     } else if (hasClass(form, "board-edit")) {
-      e.preventDefault();
       var id = parseInt(form.getAttribute("data-item"), 10);
       send({ event: "board_edit", payload: { cid: newId(), activity: a.id, item: id, text: form.elements.text.value },
              done: function () { editing = null; status(BT.edited, "is-ok"); } });
+    } else {
+      return false;
     }
+    return true;
   }
 
   function onClick(e) {
@@ -233,6 +255,7 @@ export function boardPhone(code, stage, getSocket, mineMap) {
 
   return {
     render: render,
+    submit: submit,
     leave: function () { shown = null; stage.removeAttribute("data-board-view"); },
     mine: function (data) {  // `board_mine`: this phone's items were moderated
       if (!data) return;

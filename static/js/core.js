@@ -203,6 +203,16 @@ export function sendQueue(socket) {
   };
 }
 
+/* JSON with the keys of every object in order: the same data gives the same text. */
+export function canonical(value) {
+  return JSON.stringify(value, function (key, v) {
+    if (!v || typeof v !== "object" || Array.isArray(v)) return v;
+    var out = {};
+    Object.keys(v).sort().forEach(function (k) { out[k] = v[k]; });
+    return out;
+  });
+}
+
 /* Keep the newest view: a push may not replace a newer one of the same session. */
 export function newer(current, incoming) {
   return !current || !incoming.session || current.session.id !== incoming.session.id ||
@@ -344,7 +354,11 @@ function participantPage() {
   var pending = null;     // {cid, activity, choice}: sent, not acknowledged yet
   var shownKey = null, shownId = null, shownState = null;
 
-  var board = null, boardLoading = false;  // idea walls, Q&A: board-phone.js, loaded when needed
+  /* Idea walls, Q&A: board-phone.js, loaded when needed: the wall changes, or the participant
+     touches it (a form sent before it is there is sent once it is). Until then the server's
+     markup, which `served` describes, stays: a phone that only looks loads no more. */
+  var board = null, boardLoading = false, heldSubmit = null;
+  var served = isBoard(view.current) && $("board") ? canonical(view.current) : null;
   var socket = connect({ code: code }, {
     snapshot: function (v) { accept(v, true); },
     state: function (v) { accept(v, false); },
@@ -353,7 +367,7 @@ function participantPage() {
   });
   socket.on("board_mine", function (data) {
     if (board) board.mine(data);
-    else if (data) mine[data.activity] = data.mine;
+    else if (data) { mine[data.activity] = data.mine; served = null; render(); }
   });
   remember(view, true);
   render();
@@ -362,6 +376,9 @@ function participantPage() {
   stage.addEventListener("submit", onSubmit, false);
   stage.addEventListener("click", onClick, false);
   stage.addEventListener("change", onChange, false);
+  ["focusin", "pointerdown"].forEach(function (type) {
+    stage.addEventListener(type, function () { if (!board && isBoard(view.current)) loadBoard(); }, true);
+  });
 
   function loadClouds() {
     if (cloudsLoading) return;
@@ -377,8 +394,13 @@ function participantPage() {
     boardLoading = true;
     import("./board-phone.js").then(function (m) {
       board = m.boardPhone(code, stage, function () { return socket; }, mine);
+      if (heldSubmit) board.submit(heldSubmit, view.current);
+      heldSubmit = null;
       render();
-    }, function () { boardLoading = false; });  // the next push tries again
+    }, function () {
+      boardLoading = false;  // the next push tries again; a form waiting is posted
+      if (heldSubmit) { var form = heldSubmit; heldSubmit = null; form.submit(); }
+    });
   }
 
 
@@ -401,7 +423,10 @@ function participantPage() {
   function render() {
     var a = view.current, ended = view.session.state === "ended";
     if (isBoard(a) && !ended) {
-      if (!board) { loadBoard(); return; }  // the server's markup stays until then
+      if (!board) {  // the server's markup stays until then
+        if (served === null || canonical(a) !== served) loadBoard();
+        return;
+      }
       shownKey = "board:" + a.id;
       shownId = a.id;
       board.render(a);
@@ -634,6 +659,12 @@ function participantPage() {
 
   function onSubmit(e) {
     var a = view.current;
+    if (!board && isBoard(a) && socket.connected && $("board") && $("board").contains(e.target)) {
+      e.preventDefault();  // sent by board-phone.js, as soon as it is there
+      heldSubmit = e.target;
+      loadBoard();
+      return;
+    }
     if (e.target.id !== "vote" || !socket || !a) return;  // without a socket the form posts
     e.preventDefault();
     var choice = readChoice(a), refused = problem(a, choice);
@@ -698,7 +729,10 @@ function participantPage() {
     a.answers = data.answers;
     view.participants = data.participants;
     if (isBoard(a)) {
-      if (data.results && a.revealed) { if (board) board.results(a, data.results); else boardResults(a, data.results); }
+      if (data.results && a.revealed) {
+        if (board) board.results(a, data.results);
+        else if (boardResults(a, data.results)) loadBoard();
+      }
       return;
     }
     if (data.results && a.revealed) a.results = data.results;

@@ -51,9 +51,11 @@ function cloudModeration(socket, queue) {
       "data-action": "/m/" + body.getAttribute("data-token") + "/words/" + id, "aria-labelledby": "wc-title-" + id });
     var held = attr(h("div", "wc-held"), { hidden: "" });
     add(held, h("h3", null, M.held_title), h("p", "hint", M.held_hint), h("ul", "groups held-list"));
+    var form = attr(h("form", "wmod"), { method: "post", action: sec.getAttribute("data-action") });
+    add(form, csrf(), held, h("h3", null, M.counted), add(h("ul", "groups all-groups"), h("li", "empty", WC.no_entries)));
     return add(sec, add(attr(h("h2"), { id: "wc-title-" + id }), h("span", "badge", M.cloud), " ", h("span", "wc-prompt", a.prompt)),
                add(h("p", "item-meta wc-meta"), h("span", "badge badge-" + a.state, T.states[a.state] || a.state)),
-               missingNote(id), held, h("h3", null, M.counted), add(h("ul", "groups all-groups"), h("li", "empty", WC.no_entries)));
+               missingNote(id), form);
   }
 
   function later(id) {  // at most one word:groups per cloud per second
@@ -70,25 +72,26 @@ function cloudModeration(socket, queue) {
 
   function onSubmit(e) {
     var form = e.target, sec = closest(form, function (el) { return hasClass(el, "cloud-mod"); });
-    if (!sec || !hasClass(form, "wmod") || !socket.connected || e.defaultPrevented) return;
+    var button = e.submitter;
+    if (!sec || !button || button.name !== "act" || !socket.connected || e.defaultPrevented) return;
     e.preventDefault();
     if (queue.busy) return;
-    var id = parseInt(sec.getAttribute("data-cloud"), 10), f = form.elements;
-    var payload = { cid: newId(), activity: id, action: f.action.value, key: f.key.value };
-    if (f.into) payload.into = f.into.value;
+    var id = parseInt(sec.getAttribute("data-cloud"), 10), value = button.value, cut = value.indexOf(":");
+    var payload = { cid: newId(), activity: id, action: cut < 0 ? value : value.slice(0, cut), key: value.slice(cut + 1) };
+    if (payload.action === "merge") {
+      payload.key = form.elements.key.value;
+      payload.into = form.elements.into.value;
+    }
     queue.push({ event: "word:moderate", payload: payload, done: function (ack) {
       notify(WC.done, false);
-      draw(id, ack.groups, payload.action + ":" + payload.key);
+      draw(id, ack.groups, payload.action === "merge" ? "merge" : value);
     } });
   }
 
-  function button(sec, action, key, label, text, cls) {
-    var form = attr(h("form", "wmod"), { method: "post", action: sec.getAttribute("data-action") });
-    add(form, attr(h("input"), { type: "hidden", name: "action", value: action }),
-        attr(h("input"), { type: "hidden", name: "key", value: key }),
-        attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label),
-             { type: "submit", "aria-label": actionOn(label, text), "data-wkey": action + ":" + key }));
-    return form;
+  /* A group's button: its action and group in its value (the form's `act`). */
+  function button(action, key, label, text, cls) {
+    return attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label),
+                { type: "submit", name: "act", value: action + ":" + key, "aria-label": actionOn(label, text) });
   }
 
   function row(sec, g, inHeld) {
@@ -106,17 +109,17 @@ function cloudModeration(socket, queue) {
       add(li, sp);
     }
     var acts = h("span", "g-actions");
-    if (held) acts.appendChild(button(sec, "release", g.key, WC.release, g.text, "btn-primary"));
-    if (g.released) acts.appendChild(button(sec, "hold", g.key, WC.hold, g.text));
+    if (held) acts.appendChild(button("release", g.key, WC.release, g.text, "btn-primary"));
+    if (g.released) acts.appendChild(button("hold", g.key, WC.hold, g.text));
     if (!inHeld) {
-      acts.appendChild(g.hidden ? button(sec, "restore", g.key, WC.restore, g.text) :
-                                  button(sec, "hide", g.key, WC.hide, g.text, "btn-danger"));
+      acts.appendChild(g.hidden ? button("restore", g.key, WC.restore, g.text) :
+                                  button("hide", g.key, WC.hide, g.text, "btn-danger"));
     }
     add(li, acts);
     if (g.members.length && !inHeld) {
       var members = h("ul", "g-members");
       g.members.forEach(function (m) {
-        members.appendChild(add(h("li"), attr(h("span", "g-member", m.text), { dir: "auto" }), " ", button(sec, "unmerge", m.key, WC.unmerge, m.text)));
+        members.appendChild(add(h("li"), attr(h("span", "g-member", m.text), { dir: "auto" }), " ", button("unmerge", m.key, WC.unmerge, m.text)));
       });
       add(li, members);
     }
@@ -140,7 +143,7 @@ function cloudModeration(socket, queue) {
     var sig = JSON.stringify(groups);
     if (sig === sec.getAttribute("data-sig") && !acted) return;
     sec.setAttribute("data-sig", sig);
-    var focused = doc.activeElement, wkey = acted || (focused && sec.contains(focused) && focused.getAttribute("data-wkey"));
+    var focused = doc.activeElement, wkey = acted || (focused && sec.contains(focused) && focused.name === "act" && focused.value);
     var heldGroups = groups.filter(function (g) { return g.held && !g.released; });
     var heldBox = sec.querySelector(".wc-held"), heldList = sec.querySelector(".held-list");
     clear(heldList);
@@ -152,23 +155,22 @@ function cloudModeration(socket, queue) {
     if (!groups.length) list.appendChild(h("li", "empty", WC.no_entries));
     var merge = sec.querySelector(".wc-merge");
     if (!merge && groups.length > 1) {
-      merge = attr(h("form", "wmod wc-merge"), { method: "post", action: sec.getAttribute("data-action") });
-      add(merge, attr(h("input"), { type: "hidden", name: "action", value: "merge" }),
-          add(h("label"), WC.merge + " ", attr(h("select"), { name: "key" })), " ",
-          add(h("label"), WC.into + " ", attr(h("select"), { name: "into" })), " ",
-          attr(h("button", "btn btn-small", WC.merge), { type: "submit" }));
-      sec.insertBefore(merge, list);
+      merge = add(h("p", "wc-merge"), add(h("label"), WC.merge + " ", attr(h("select"), { name: "key" })), " ",
+                  add(h("label"), WC.into + " ", attr(h("select"), { name: "into" })), " ",
+                  attr(h("button", "btn btn-small", WC.merge), { type: "submit", name: "act", value: "merge" }));
+      list.parentNode.insertBefore(merge, list);
     }
     if (merge) {
       merge.hidden = groups.length < 2;
-      var keyNow = merge.elements.key.value, intoNow = merge.elements.into.value;
-      options(merge.elements.key, groups, keyNow);
-      options(merge.elements.into, groups, intoNow);
+      var key = merge.querySelector("select[name=key]"), into = merge.querySelector("select[name=into]");
+      options(key, groups, key.value);
+      options(into, groups, into.value);
     }
     if (wkey) {
       var parts = wkey.split(":"), rest = wkey.slice(parts[0].length + 1);
-      var target = sec.querySelector("[data-wkey='" + wkey.replace(/'/g, "\\'") + "']") ||
-        sec.querySelector("[data-wkey='" + (PAIRS[parts[0]] + ":" + rest).replace(/'/g, "\\'") + "']");
+      var target = Array.prototype.filter.call(sec.querySelectorAll("button[name=act]"), function (b) {
+        return b.value === wkey || b.value === PAIRS[parts[0]] + ":" + rest;
+      })[0];
       if (target) target.focus();
     }
   }
@@ -238,6 +240,10 @@ function boardModeration(socket, queue, token) {
     if (order) order();
   }
 
+  boards.addEventListener("toggle", function (e) {  // toggle does not bubble: caught on its way down
+    if (e.target.open) { openLazy(e.target); fillNames(e.target); }
+  }, true);
+
   boards.addEventListener("focusout", function () {
     setTimeout(function () {
       Object.keys(waiting).forEach(function (id) { if (data[id]) show(parseInt(id, 10), data[id]); });
@@ -295,12 +301,14 @@ function boardModeration(socket, queue, token) {
   }
 
   function restore(sec, state) {
+    [0, 1].forEach(function () {  // twice: an opened <details> may hold others
+      Array.prototype.forEach.call(sec.querySelectorAll("details:not([open])"), function (el) {
+        var owner = el.parentNode.closest("[id]");
+        if (owner && state.open[owner.id + ":" + el.className]) { openLazy(el); el.open = true; }
+      });
+    });
     Array.prototype.forEach.call(sec.querySelectorAll("input[name=item]"), function (el) {
       if (state.checked[el.value.split(":")[0]]) el.checked = true;
-    });
-    Array.prototype.forEach.call(sec.querySelectorAll("details"), function (el) {
-      var owner = el.parentNode.closest("[id]");
-      if (owner && state.open[owner.id + ":" + el.className]) el.open = true;
     });
     Array.prototype.forEach.call(sec.querySelectorAll("textarea"), function (el) {
       if (state.typed.hasOwnProperty(el.name)) el.value = state.typed[el.name];
@@ -433,7 +441,7 @@ function csrf() {
   return hidden("csrf_token", meta ? meta.getAttribute("content") : "");
 }
 
-function button(cls, name, value, label) {
+function modButton(cls, name, value, label) {
   return attr(h("button", "btn btn-small" + (cls ? " " + cls : ""), label), { name: name, value: value });
 }
 
@@ -455,18 +463,18 @@ function boardNode(b, token) {
   var form = attr(h("form", "mod-form"), { method: "post", action: "/m/" + token + "/boards/" + id + "/moderate" });
   add(form, csrf(), add(h("label", "field mod-by"), M.by + " ", attr(h("input"), { name: "by", maxlength: "40", autocomplete: "name" })));
   var bulk = attr(h("div", "mod-bulk"), { role: "group", "aria-label": M.selected_items });
-  add(bulk, h("span", null, M.selected), button("btn-primary", "action", "approve", M.approve),
-      button("btn-danger", "action", "reject", M.reject), button("", "action", "hide", M.hide), button("", "action", "pin", M.pin));
+  add(bulk, h("span", null, M.selected), modButton("btn-primary", "action", "approve", M.approve),
+      modButton("btn-danger", "action", "reject", M.reject), modButton("", "action", "hide", M.hide), modButton("", "action", "pin", M.pin));
   if (columns) {
     var col = attr(h("select"), { name: "column" });
     columns.forEach(function (c, n) { col.appendChild(attr(h("option", null, c), { value: n })); });
-    add(bulk, add(h("label"), M.column + " ", col), button("", "action", "move", M.move));
+    add(bulk, add(h("label"), M.column + " ", col), modButton("", "action", "move", M.move));
   }
   var targets = waiting.concat(b.published);
   if (targets.length > 1) {
     var into = attr(h("select"), { name: "into" });
     targets.forEach(function (i) { into.appendChild(attr(h("option", null, "#" + i.id + " " + short(i.text)), { value: i.id + ":" + i.version })); });
-    add(bulk, add(h("label"), M.merge_into + " ", into), button("", "action", "merge", M.merge));
+    add(bulk, add(h("label"), M.merge_into + " ", into), modButton("", "action", "merge", M.merge));
   }
   add(form, bulk, attr(h("p", "hint", M.edit_hint), { id: "edit-hint-" + id }));
   [[M.queue, waiting, M.nothing_waiting], [M.published, b.published, M.nothing_published]].forEach(function (part) {
@@ -474,32 +482,55 @@ function boardNode(b, token) {
         part[1].length ? itemList(ctx, part[1]) : h("p", "hint", part[2]));
   });
   if (b.removed.length) {
-    add(form, add(h("details"), h("summary", null, M.removed + " (" + b.removed.length + ")"), itemList(ctx, b.removed)));
+    add(form, lazy(h("details", "mod-removed"), M.removed + " (" + b.removed.length + ")", function () { return [itemList(ctx, b.removed, true)]; }));
   }
   sec.appendChild(form);
   if (b.log.length) sec.appendChild(logNode(b.log));
   return sec;
 }
 
-function itemList(ctx, items) {
+function itemList(ctx, items, eager) {
   var ul = h("ul", "mod-list");
-  items.forEach(function (i) { ul.appendChild(itemNode(ctx, i)); });
+  items.forEach(function (i) { ul.appendChild(itemNode(ctx, i, eager)); });
   return ul;
 }
 
 function logNode(log) {
-  var ol = h("ol");
-  log.forEach(function (e) {
-    var text = " " + (e.moderator || e.link) + " · " + e.action + " #" + e.item;
-    if (e.before && e.after && e.before.text !== e.after.text) text += " · “" + e.before.text + "” → “" + e.after.text + "”";
-    ol.appendChild(add(h("li"), attr(h("time", null, e.at.slice(11, 19)), { datetime: e.at }), text));
+  return lazy(h("details", "mod-log"), M.log, function () {
+    var ol = h("ol");
+    log.forEach(function (e) {
+      var text = " " + (e.moderator || e.link) + " · " + e.action + " #" + e.item;
+      if (e.before && e.after && e.before.text !== e.after.text) text += " · “" + e.before.text + "” → “" + e.after.text + "”";
+      ol.appendChild(add(h("li"), attr(h("time", null, e.at.slice(11, 19)), { datetime: e.at }), text));
+    });
+    return [ol];
   });
-  return add(h("details", "mod-log"), h("summary", null, M.log), ol);
+}
+
+/* A <details> whose content is built when it is first opened (openLazy): `build()` returns its
+   nodes. The server renders that content in a <noscript> (there without JavaScript), which
+   openLazy() turns into the same nodes. */
+function lazy(details, summary, build) {
+  details._build = build;
+  return add(details, h("summary", null, summary));
+}
+
+function openLazy(details) {
+  var nodes = [], script = details.querySelector(":scope > noscript");
+  if (details._build) nodes = details._build();
+  else if (script) {
+    nodes = Array.prototype.map.call(new DOMParser().parseFromString(script.textContent, "text/html").body.childNodes,
+                                     function (n) { return doc.importNode(n, true); });
+  }
+  details._build = null;
+  if (script) details.removeChild(script);
+  nodes.forEach(function (n) { details.appendChild(n); });
 }
 
 function badge(cls, text) { return h("span", "badge" + (cls ? " " + cls : ""), text); }
 
-function itemNode(ctx, i) {
+/* One item; `eager`: its edit field built at once (it is in a list built when opened). */
+function itemNode(ctx, i, eager) {
   var b = ctx.b, s = b.settings || {}, ref = i.id + ":" + i.version, act = b.activity;
   var li = attr(h("li", "mod-item" + (i.flagged ? " is-flagged" : "") + (i.pinned ? " is-pinned" : "") + (i.highlighted ? " is-highlighted" : "")),
                 { id: "item-" + i.id, "data-votes": i.votes });
@@ -516,7 +547,7 @@ function itemNode(ctx, i) {
   add(body, h("p", "mod-text", i.text), meta);
   (ctx.dupOf[i.id] || []).forEach(function (d) {
     add(body, add(h("p", "mod-dup"), fill(M.looks_like, { id: d.like, score: d.score, text: ctx.texts[d.like] || "" }) + " ",
-                  button("", "merge_pair", ref + "|" + d.like + ":" + (ctx.versions[d.like] || 0), fill(M.merge_into_id, { id: d.like }))));
+                  modButton("", "merge_pair", ref + "|" + d.like + ":" + (ctx.versions[d.like] || 0), fill(M.merge_into_id, { id: d.like }))));
   });
   if (i.history && i.history.length) {
     var past = add(h("ul"), h("li", null, M.sent + " " + i.original));
@@ -524,23 +555,27 @@ function itemNode(ctx, i) {
     add(body, add(h("details", "mod-history"), h("summary", null, M.history), past));
   }
   var acts = h("p", "mod-actions"), st = i.status;
-  if (["pending", "visible", "rejected", "hidden"].indexOf(st) >= 0) add(acts, button("btn-primary", "act", "approve:" + ref, M.approve));
-  if (st === "pending" || st === "visible") add(acts, " ", button("btn-danger", "act", "reject:" + ref, M.reject));
+  if (["pending", "visible", "rejected", "hidden"].indexOf(st) >= 0) add(acts, modButton("btn-primary", "act", "approve:" + ref, M.approve));
+  if (st === "pending" || st === "visible") add(acts, " ", modButton("btn-danger", "act", "reject:" + ref, M.reject));
   if (st === "visible" || st === "approved") {
-    add(acts, " ", button("", "act", "hide:" + ref, M.hide), " ",
-        button("", "act", (i.pinned ? "unpin:" : "pin:") + ref, i.pinned ? M.unpin : M.pin), " ",
-        button("", "act", (i.highlighted ? "unhighlight:" : "highlight:") + ref, i.highlighted ? M.unhighlight : M.highlight));
+    add(acts, " ", modButton("", "act", "hide:" + ref, M.hide), " ",
+        modButton("", "act", (i.pinned ? "unpin:" : "pin:") + ref, i.pinned ? M.unpin : M.pin), " ",
+        modButton("", "act", (i.highlighted ? "unhighlight:" : "highlight:") + ref, i.highlighted ? M.unhighlight : M.highlight));
     if (b.kind === "questions") {
-      add(acts, " ", button("", "act", (i.answered ? "unanswer:" : "answer:") + ref, i.answered ? M.not_answered : M.answered));
+      add(acts, " ", modButton("", "act", (i.answered ? "unanswer:" : "answer:") + ref, i.answered ? M.not_answered : M.answered));
       if (s.current !== i.id) {
-        add(acts, " ", attr(button("", "current", i.id, M.answer_now), { formaction: "/m/" + ctx.token + "/boards/" + act + "/display" }));
+        add(acts, " ", attr(modButton("", "current", i.id, M.answer_now), { formaction: "/m/" + ctx.token + "/boards/" + act + "/display" }));
       }
     }
   }
-  var ta = attr(h("textarea", null, i.text), { name: "text_" + i.id, maxlength: "280", rows: "3",
-    "aria-label": fill(M.new_text, { id: i.id }), "aria-describedby": "edit-hint-" + act });
-  add(body, acts, add(h("details", "mod-edit"), h("summary", null, M.edit), ta, button("", "edit", ref, M.save_edit)));
-  return add(li, add(h("label", "mod-pick"), attr(h("input"), { type: "checkbox", name: "item", value: ref, "aria-label": M.select + " #" + i.id })), body);
+  var edit = lazy(h("details", "mod-edit"), M.edit, function () {
+    return [attr(h("textarea", null, i.text), { name: "text_" + i.id, maxlength: "280", rows: "3",
+              "aria-label": fill(M.new_text, { id: i.id }), "aria-describedby": "edit-hint-" + act }),
+            modButton("", "edit", ref, M.save_edit)];
+  });
+  if (eager) openLazy(edit);
+  add(body, acts, edit);
+  return add(li, attr(h("input", "mod-pick"), { type: "checkbox", name: "item", value: ref, "aria-label": M.select + " #" + i.id }), body);
 }
 
 /* Put `nodes` (those on the page) in this order at the end of `box`, moving only what is out
