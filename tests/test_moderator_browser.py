@@ -25,10 +25,11 @@ WAIT = 6000  # ms for a change to reach the page
 
 # The structure of an element as a list (tag, attributes, own text without spaces, children),
 # the CSRF fields left out (the page's token may differ from a new page's) and the script's own
-# bookkeeping (data-drawn, data-sig, data-wkey); `fresh` is the page served anew, parsed in the
-# browser. What a closed <details> holds in a <noscript> is left out; in an open one (the same
-# ones are opened in `fresh`), the script's content on the page is compared with the <noscript>
-# of the server's markup (parsed without scripting: as elements). Returns, per section, both.
+# bookkeeping (data-drawn, data-sig, data-wkey, data-words); `fresh` is the page served anew,
+# parsed in the browser. What a closed <details> holds in a <noscript> is left out; in an open
+# one (the same ones are opened in `fresh`), the script's content on the page is compared with
+# the <noscript> of the server's markup (parsed without scripting: as elements). Returns, per
+# section, both.
 COMPARE = """(html) => {
   const fresh = new DOMParser().parseFromString(html, "text/html");
   const key = (d) => d.parentNode.closest("[id]").id + ":" + d.className;
@@ -44,7 +45,7 @@ COMPARE = """(html) => {
   }
   function norm(el) {
     const attrs = Array.from(el.attributes)
-      .filter((a) => ["data-drawn", "data-sig", "data-wkey", "open"].indexOf(a.name) < 0)
+      .filter((a) => ["data-drawn", "data-sig", "data-wkey", "data-words", "open"].indexOf(a.name) < 0)
       .map((a) => a.name + "=" + a.value).sort();
     const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3)
       .map((n) => n.nodeValue).join("").replace(/\\s+/g, "");
@@ -224,7 +225,7 @@ def _closed_parts_open(page, browser, url, item) -> None:
     plain.goto(url)
     assert plain.locator(f"textarea[name=text_{item}]").input_value() == "Repair before replacing, always"
     assert plain.locator(".mod-log li", has_text="approve").count() >= 1
-    plain.get_by_role("button", name="Hide : sober").click()  # the cloud's one form
+    plain.get_by_role("button", name="Hide: sober").click()  # the cloud's one form
     plain.locator(".all-groups .group.is-hidden", has_text="sober").wait_for(timeout=WAIT)
     plain.context.close()
 
