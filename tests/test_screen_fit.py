@@ -92,8 +92,14 @@ def _boards(db, s, prompt) -> list[dict]:
                                 "moderator")
         elif n == 0:
             moderation.set_display(db, s, qa, "facilitator", {"current": question.id})
+    spot = boards.add_board(db, s, "ideas", prompt, {"premoderation": False})
+    sessions.apply_command(db, s, "open", spot.id)
+    idea = boards.post(db, s, spot, sessions.join(db, s, "spotlit"), words(280, 77))
+    db.flush()
+    moderation.set_display(db, s, spot, "facilitator", {"spotlight": idea.id})
     return [{"name": "ideas", "id": wall.id, "reveal": True},
-            {"name": "questions", "id": qa.id, "reveal": True}]
+            {"name": "questions", "id": qa.id, "reveal": True},
+            {"name": "spotlight", "id": spot.id, "reveal": True}]
 
 
 def seed(database: Path, locale: str = "en") -> dict:
