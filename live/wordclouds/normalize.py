@@ -23,7 +23,9 @@ Pure functions, no Flask, no database. The rules, in the order they apply:
    English one. A side effect, in a French session, is that English cognates in "-y" meet their
    French word ("energy" / "énergie", "sobriety" / "sobriété"). A final "-s" or "-x" after a
    vowel, which neither stemmer strips ("vidéos", "jeux", "lois", "pneus"), is dropped from every
-   stem, so French plurals of words ending in a vowel meet their singular.
+   stem, so French plurals of words ending in a vowel meet their singular; a singular in "-au"
+   takes the stem the French stemmer gives its plural in "-aux" ("tuyau" / "tuyaux"), and
+   "-ys" is read as the plural of "-y" ("jury" / "jurys").
 5. A group is shown by its label (`label`): its most frequent spelling, case aside, written in
    lower case but for acronyms and inner capitals ("IA", "5G", "OpenStreetMap").
 
@@ -219,9 +221,10 @@ def _key(words: tuple[str, ...], locale: str) -> str:
 
 def _foreign_stem(word: str, locale: str) -> str:
     """Stem first in the other language a word whose ending belongs to it ("community" in French)."""
+    base = word[:-1] if word.endswith("ys") else word  # "jurys" is the plural of "jury"
     for language, endings in lexicon.UNMISTAKABLE_ENDINGS.items():
-        if language != locale and len(word) > 3 and word.endswith(endings):
-            return _stem(word, language)
+        if language != locale and len(base) > 3 and base.endswith(endings):
+            return _stem(base, language)
     return word
 
 
@@ -239,11 +242,17 @@ def _stem(word: str, language: str) -> str:
         word = word[:-3] + "es"
     elif word.endswith("ee"):
         word = word[:-1]
+    if word.endswith("ys") and len(word) > 4:  # "jurys", "rugbys": the stemmers read "-ys" apart
+        word = word[:-1]
     stem = _stemmer(language).stemWord(word)
     # A plural "-s" or "-x" after a vowel survives both stemmers ("vidéos", "jeux", "lois"):
     # drop it from the stem, which also drops it from the singular's ("français" / "françaises").
     if len(stem) > 3 and stem[-1] in "sx" and stem[-2] in "aeiouy":
         stem = stem[:-1]
+    # The French stemmer reads every "-aux" as the plural of "-al" ("locaux" / "local"): a
+    # singular in "-au" ("tuyau", "noyau"; not "-eau") takes the same stem as its plural.
+    if len(stem) > 3 and stem.endswith("au") and not stem.endswith("eau"):
+        stem = stem[:-2] + "al"
     return stem
 
 
