@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from live.procpool import PoolFull, ProcessPool
 from live.render import HEIGHT, WIDTH
 
-RENDERER_VERSION = "2"  # keep in step with live.render.wordcloud.RENDERER_VERSION
+RENDERER_VERSION = "3"  # keep in step with live.render.wordcloud.RENDERER_VERSION
 FORMATS = ("svg", "png")
 
 

@@ -59,7 +59,7 @@ from live.render import HEIGHT, WIDTH, fonts, missing_words
 from live.render.fonts import Face
 
 # Bump when the output changes for the same input: it is part of every cache key.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 WORK_SCALE = 4  # the layout runs on a grid this many output pixels per cell
 GAP = 1 / 3  # clear space around each word, in ems of the bigger of two neighbours
 PAD = 0.015  # space around the words' extent when the image is cropped, share of the canvas
@@ -400,11 +400,10 @@ class _Occupancy:
 def _frame(words: tuple[PlacedWord, ...], width: int, height: int) -> tuple[int, int, int, int]:
     if not words:
         return 0, 0, width, height
+    # The pad may reach past the canvas: a word at its edge still gets its margin.
     pad = round(PAD * min(width, height))
-    left = max(0, min(w.box[0] for w in words) - pad)
-    top = max(0, min(w.box[1] for w in words) - pad)
-    right = min(width, max(w.box[2] for w in words) + pad)
-    bottom = min(height, max(w.box[3] for w in words) + pad)
+    left, top = min(w.box[0] for w in words) - pad, min(w.box[1] for w in words) - pad
+    right, bottom = max(w.box[2] for w in words) + pad, max(w.box[3] for w in words) + pad
     return left, top, right - left, bottom - top
 
 
