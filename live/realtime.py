@@ -54,6 +54,8 @@ class Connection:
 
 
 _connections: dict[str, Connection] = {}
+# session id -> participant id -> sockets open (in this process): the "connected now" count.
+_present: dict[int, dict[int, int]] = {}
 
 
 def room(session_id: int, role: str) -> str:
@@ -72,11 +74,29 @@ def register(connection: Connection) -> None:
     join_room(room(connection.session_id, connection.role))
     if connection.participant_id is not None:
         join_room(participant_room(connection.session_id, connection.participant_id))
+        present = _present.setdefault(connection.session_id, {})
+        present[connection.participant_id] = present.get(connection.participant_id, 0) + 1
 
 
-def forget(sid: str) -> None:
-    """Drop a disconnected socket."""
-    _connections.pop(sid, None)
+def forget(sid: str) -> Connection | None:
+    """Drop a disconnected socket; the connection it was (None if unknown)."""
+    connection = _connections.pop(sid, None)
+    if connection is not None and connection.participant_id is not None:
+        present = _present.get(connection.session_id, {})
+        left = present.get(connection.participant_id, 0) - 1
+        if left > 0:
+            present[connection.participant_id] = left
+        else:
+            present.pop(connection.participant_id, None)
+            if not present:
+                _present.pop(connection.session_id, None)
+    return connection
+
+
+def connected_count(session_id: int) -> int:
+    """How many participants have at least one socket open on this process in a session (a
+    phone with two tabs counts once)."""
+    return len(_present.get(session_id, ()))
 
 
 def connection() -> Connection | None:

@@ -367,7 +367,7 @@ class Room:
         self.server = server
         self.setup = setup
         self.facilitator = None
-        self.screen = Listener("results", "state", "snapshot")
+        self.screen = Listener("results", "state", "snapshot", "presence")
         self.screen_client = None
         self.phones: list = []
         self.cookies: list[str] = []
@@ -495,7 +495,7 @@ def room(workdir: Path, mode: str = "eventlet", setup: Setup | None = None, *,
     server = server_class(setup.database, mode, log=workdir / f"server-{mode}.log", **config)
     the_room = Room(server, setup)
     if screen_events:
-        the_room.screen = Listener("results", "state", "snapshot", *screen_events)
+        the_room.screen = Listener("results", "state", "snapshot", "presence", *screen_events)
     try:
         server.start()
         the_room.facilitator = connect(server.url, {"token": setup.facilitator, "lang": "en"})

@@ -307,7 +307,7 @@ def test_background_loops_that_raise_log_it_and_go_on(tmp_path):
             healthz(room.url)
         room.join(1)
         assert room.screen.wait_for(lambda s: any(
-            m.get("participants") == 2 for m in s.messages("results")), 10), room.screen.messages("results")
+            m.get("participants") == 2 for m in s.messages("presence")), 10), room.screen.messages("presence")
 
         # Heartbeat: it failed once and beats on.
         assert wait_until(lambda: healthz(room.url)["loop_errors"].get("heartbeat") == 1, 5)

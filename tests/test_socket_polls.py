@@ -181,7 +181,8 @@ def test_screen_sees_the_participant_count_grow_when_phones_join(staff, phone, p
     screen = staff("screen")
     before = events_named(screen, "snapshot")[-1]["participants"]
     phone(), phone()
-    payload = wait_for_event(screen, "results", lambda p: p["participants"] == before + 2, timeout=3)
+    payload = wait_for_event(screen, "presence",
+                             lambda p: p["participants"] == before + 2 and p["connected"] == 2, timeout=3)
     assert payload is not None
 
 

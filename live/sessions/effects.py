@@ -35,7 +35,7 @@ class Effects:
 
     session_id: int
     state: bool = False  # what rooms see changed: every room gets a fresh snapshot
-    presence: bool = False  # a participant joined: the count is pushed (coalesced)
+    presence: bool = False  # a participant joined, connected or left: the counts are pushed (coalesced)
     counts: dict[int, str] = field(default_factory=dict)  # activity id -> kind: live counts changed
     tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
 
@@ -46,6 +46,11 @@ class Effects:
 
     def participant_joined(self) -> Effects:
         """A new participant joined the session."""
+        self.presence = True
+        return self
+
+    def presence_changed(self) -> Effects:
+        """A participant's socket connected or disconnected: the counts are pushed (coalesced)."""
         self.presence = True
         return self
 

@@ -52,7 +52,9 @@ def on_connect(auth=None):
         _refuse(exc.code, auth)
     realtime.register(conn)
     _send_snapshot(conn)
-    effects.apply(changed)  # a new participant: the count is pushed
+    if conn.participant_id is not None:  # one more connected (and maybe joined): counts pushed
+        changed = (changed or Effects(conn.session_id)).presence_changed()
+    effects.apply(changed)
 
 
 def _refuse(code: str, auth) -> None:
@@ -64,8 +66,10 @@ def _refuse(code: str, auth) -> None:
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
-    """Forget the socket."""
-    realtime.forget(request.sid)
+    """Forget the socket; a participant's leaving changes the connected count (pushed coalesced)."""
+    conn = realtime.forget(request.sid)
+    if conn is not None and conn.participant_id is not None:
+        effects.apply(Effects(conn.session_id).presence_changed())
 
 
 def _send_snapshot(conn: Connection) -> None:

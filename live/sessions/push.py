@@ -18,7 +18,7 @@ from live import activities, cluster
 from live.loops import Loop, guarded
 from live.realtime import STAFF_ROLES, local_connections, room, socketio
 from live.sessions.model import Activity, LiveSession
-from live.sessions.views import aggregates, snapshot
+from live.sessions.views import aggregates, presence, snapshot
 from live.store import app_store
 
 
@@ -72,23 +72,30 @@ class Broadcaster:
         self.loop.start()
 
     def mark_presence(self, session_id: int) -> None:
-        """Note that participants joined; counts are pushed at most twice a second."""
+        """Note that participants joined, connected or left; counts are pushed at most twice a
+        second."""
         self.presence.add(session_id)
         self.loop.start()
 
     def _presence(self) -> None:
+        """One `presence` push per changed session to its staff rooms (screen, consoles,
+        moderators), whatever the number of phones that came or went; phones are sent nothing."""
         sessions, self.presence = self.presence, set()
         self.last_presence = time.monotonic()
         for session_id in sessions:
-            with app_store().read() as db:
-                live_session = db.get(LiveSession, session_id)
-                current = live_session.current_activity_id if live_session else None
-            if current is not None:
-                self.dirty.add((session_id, current))  # its aggregates carry the count
-            elif live_session is not None and self._slot(f"presence:{session_id}", 0.5):
-                push_state(session_id, STAFF_ROLES)  # phones show no count of participants
-            elif live_session is not None:
+            if self._slot(f"presence:{session_id}", 0.5):
+                guarded("broadcaster", self._push_presence, session_id)
+            else:
                 self.presence.add(session_id)  # another process just pushed it: later
+
+    def _push_presence(self, session_id: int) -> None:
+        with app_store().read() as db:
+            live_session = db.get(LiveSession, session_id)
+            if live_session is None:
+                return
+            data = presence(db, live_session)
+        for role in STAFF_ROLES:
+            socketio.emit("presence", data, to=room(session_id, role))
 
     def idle(self) -> bool:
         """Nothing waits to be pushed (no changed counts, no results owed, no new participants)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session as DB
 
-from live import activities
+from live import activities, realtime
 from live.sessions import service
 from live.sessions.model import Activity, LiveSession
 
@@ -50,9 +50,17 @@ def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None
         "participants": service.participant_count(db, session),
         "current": current,
     }
+    if role != "participant":
+        data["connected"] = realtime.connected_count(session.id)
     if role in STAFF:
         data["agenda"] = [activity_view(db, a, role) for a in session.activities]
     return data
+
+
+def presence(db: DB, session: LiveSession) -> dict:
+    """The session's live counts: participants joined, and connected now (to this process)."""
+    return {"session": session.id, "participants": service.participant_count(db, session),
+            "connected": realtime.connected_count(session.id)}
 
 
 def aggregates(db: DB, activity_id: int) -> dict | None:

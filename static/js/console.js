@@ -148,7 +148,7 @@ function consolePage() {
     var state = $("session-state");
     state.textContent = T.session_states[view.session.state] || view.session.state;
     state.className = "badge badge-" + view.session.state;
-    $("participants").textContent = counted("participants", view.participants);
+    $("participants").textContent = presenceText();
     $("now").textContent = current ? current.prompt : T.banner_now;
     var nowActions = $("now-actions");
     clear(nowActions);
@@ -176,9 +176,20 @@ function consolePage() {
     if (target) target.focus();
   }
 
+  /* Connected now · joined: the snapshot's, then the `presence` pushes. */
+  function presenceText() {
+    return counted("connected", view.connected || 0) + " · " + counted("joined", view.participants || 0);
+  }
+  socket.on("presence", function (data) {
+    if (data.session !== view.session.id) return;
+    view.participants = data.participants;
+    view.connected = data.connected;
+    $("participants").textContent = presenceText();
+  });
+
   function onResults(data) {
     view.participants = data.participants;
-    $("participants").textContent = counted("participants", data.participants);
+    $("participants").textContent = presenceText();
     var items = view.agenda || [];
     for (var i = 0; i < items.length; i++) {
       var a = items[i];

@@ -21,6 +21,7 @@ function screenPage() {
   var socket = connect({ token: body.getAttribute("data-token") }, {
     snapshot: accept, state: accept, results: onResults
   });
+  socket.on("presence", onPresence);
   wordcloudScreen(socket, { get current() { return view.current; } });
 
   function accept(v) {
@@ -55,7 +56,7 @@ function screenPage() {
     }
     add(text, h("p", "join-cta", T.join_cta), urlNode(joinUrl),
         add(h("p", "join-code"), h("span", "join-code-label", T.code), " ", codeNode()),
-        view.participants ? h("p", "join-count", counted("participants", view.participants)) : null);
+        h("p", "join-count", presenceText()));
     sec.appendChild(attr(h("img", "banner-qr"), { src: qr, alt: fill(T.qr_alt, { url: joinUrl }) }));
     return sec;
   }
@@ -110,7 +111,22 @@ function screenPage() {
 
   function countsText(a) {
     if (a.kind === "wordcloud") return counted("participants", a.answers) + " · " + wcEntries(a.entries || 0);
-    return counted("participants", view.participants) + " · " + counted("answers", a.answers);
+    return presenceText() + " · " + counted("answers", a.answers);
+  }
+
+  /* Connected now · joined: from the snapshot, then the `presence` pushes (twice a second at
+     most, whatever the number of phones). */
+  function presenceText() {
+    return counted("connected", view.connected || 0) + " · " + counted("joined", view.participants || 0);
+  }
+  function onPresence(data) {
+    if (data.session !== view.session.id) return;
+    view.participants = data.participants;
+    view.connected = data.connected;
+    var line = stage.querySelector(".join-count");
+    if (line) line.textContent = presenceText();
+    var a = view.current, counts = stage.querySelector(".foot-count");
+    if (counts && a && a.kind !== "wordcloud") counts.textContent = countsText(a);
   }
 
   function update() {
