@@ -10,7 +10,7 @@ checks that axe really ran (its version, and rules that passed) before its viola
 screen (each poll type, word cloud, idea wall, Q&A), with the full agenda behind it, a dozen
 participants who voted, wrote words, posted ideas (pending, published, rejected) and questions
 (one being answered, some answered), results revealed; plus a session with the join banner, an
-ended session (report, purge page, a finished purge job) and an import job.
+ended session (report, purge page, a finished purge job), a purge and an import still running.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class Seeded:
     """What `seed` made, per language: tokens and ids of each session."""
 
     sessions: dict = field(default_factory=dict)  # (lang, kind|"banner"|"ended") -> info dict
-    jobs: dict = field(default_factory=dict)  # "purge"|"import" -> job id
+    jobs: dict = field(default_factory=dict)  # "purge"|"purge-running"|"import-running" -> job id
+    events: dict = field(default_factory=dict)  # lang -> event id
 
 
 def _choice(kind: str, ids: list[int], n: int) -> list[int]:
@@ -118,7 +119,7 @@ def _polls(db, live_session, people, text) -> dict:
         sessions.apply_command(db, live_session, "open", poll.id)
         for n, person in enumerate(people):
             polls.vote(db, live_session, poll, person, _choice(kind, ids, n))
-        if kind in ("single", "scale"):
+        if kind == "single":  # (the scale and the ranking keep their results hidden)
             sessions.apply_command(db, live_session, "reveal", poll.id)
         if kind == "multiple":
             sessions.apply_command(db, live_session, "close", poll.id)
@@ -212,12 +213,17 @@ def seed(database: Path) -> Seeded:
         for lang in ("fr", "en"):
             with store.write() as db:
                 event = sessions.create_event(db, *CONTENT[lang]["event"], "2022-04-05")
+                db.flush()
+                made.events[lang] = event.id
                 for n, kind in enumerate((*KINDS, "banner", "ended")):
                     made.sessions[lang, kind] = _session(db, event, lang, kind if kind in KINDS else None, n)
                 ended = sessions.get_session(db, made.sessions[lang, "ended"]["id"])
                 sessions.apply_command(db, ended, "end", None)
         with store.write() as db:
-            made.jobs["purge"] = jobs.create(db, "purge", [made.sessions["fr", "ended"]["id"]], True)
+            ended = [made.sessions[lang, "ended"]["id"] for lang in ("fr", "en")]
+            made.jobs["purge"] = jobs.create(db, "purge", ended[:1], True)
+            made.jobs["purge-running"] = jobs.create(db, "purge", ended[1:], True)  # never started
+            made.jobs["import-running"] = jobs.create(db, "import", [], False)
         jobs.execute(store, made.jobs["purge"])
     finally:
         store.dispose()
@@ -238,6 +244,8 @@ def page_paths(made: Seeded, lang: str) -> dict[str, str]:
         "archives": "/admin/archive", "report": f"/admin/archive/sessions/{s[lang, 'ended']['id']}",
         "purge": f"/admin/archive/sessions/{s[lang, 'ended']['id']}/purge",
         "purge-job": f"/admin/archive/purges/{made.jobs['purge']}",
+        "purge-job-running": f"/admin/archive/purges/{made.jobs['purge-running']}",
+        "import-job-running": f"/admin/archive/imports/{made.jobs['import-running']}",
         "console": f"/f/{tok}", "console-banner": f"/f/{s[lang, 'banner']['facilitator']}",
         "poll-edit": f"/f/{tok}/polls/{acts['draft']}",
         "cloud-edit": f"/f/{tok}/wordclouds/{acts['wordcloud']}",

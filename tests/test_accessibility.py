@@ -9,9 +9,12 @@ live pages have drawn themselves from the server's snapshot. See docs/accessibil
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from a11y import PHONE, PROJECTOR, axe_report, describe, page_paths, seed
-from support import chromium, goto_live, server
+from support import chromium, goto_live, http_get, server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -181,3 +184,47 @@ def test_language_links_are_named_by_their_visible_text(event):
     # The name (from the content: no aria-label) starts with the visible text, then the language.
     assert links == [[None, "FR Français", "FR"], [None, "EN English", "EN"]]
     assert named == [1, 1]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "plain"])
+def test_scale_ends_are_punctuated_in_the_pages_language(event, javascript):
+    srv, made = event
+    ends = {}
+    with chromium() as browser:
+        for lang in ("en", "fr"):
+            paths = page_paths(made, lang)
+            context, page = _open(browser, srv.url + paths["phone-scale"], javascript)
+            ends[lang, "phone"] = page.eval_on_selector_all(".scale-ends span", HEADINGS)
+            context.close()
+            context, page = _open(browser, srv.url + paths["screen-scale"], javascript, PROJECTOR)
+            ends[lang, "screen"] = page.inner_text(".scale-line")
+            context.close()
+    assert ends == {("en", "phone"): ["1: Not at all", "5: Absolutely"],
+                    ("en", "screen"): "1: Not at all … 5: Absolutely",
+                    ("fr", "phone"): ["1 : Pas du tout", "5 : Tout à fait"],
+                    ("fr", "screen"): "1 : Pas du tout … 5 : Tout à fait"}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_axe_finds_no_violation_in_the_archives_documents(event, lang, tmp_path):
+    """The event archive's synthesis.html and a session's report.html, opened from disk as an
+    organiser would after unzipping (they carry their own CSP)."""
+    srv, made = event
+    status, _headers, body = http_get(srv.url, f"/admin/events/{made.events[lang]}/archive.zip?lang={lang}",
+                                      timeout=120)
+    assert status == 200
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        documents = {"synthesis.html": archive.read("synthesis.html")}
+        inner = sorted(name for name in archive.namelist() if name.startswith("sessions/"))[0]
+        with zipfile.ZipFile(io.BytesIO(archive.read(inner))) as session:
+            documents["report.html"] = session.read("report.html")
+    found = {}
+    with chromium() as browser:
+        page = browser.new_page(viewport=PROJECTOR)
+        for name, content in documents.items():
+            (tmp_path / name).write_bytes(content)
+            page.goto((tmp_path / name).as_uri())
+            assert page.evaluate("document.documentElement.lang") == lang
+            if violations := axe_report(page)["violations"]:
+                found[name] = describe(violations)
+    assert not found, found

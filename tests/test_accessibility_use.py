@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 from a11y import KINDS, PHONE, axe_report, page_paths, seed
-from support import chromium, connect, goto_live, join_cookie, new_cid, server, wait_until
+from support import chromium, connect, goto_live, join_cookie, new_cid, server, sqlite_url, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -219,3 +219,39 @@ def test_screen_readers_hear_each_change_once(event):
     said = [text for region, text in spoken[acked:] if region == "sr" and text]
     assert said == ["This poll is closed.", "The results are shown below the question."], said
 
+
+
+def test_a_running_job_updates_in_place_and_announces_its_outcome(event):
+    """A purge still running: its page is not reloaded every second (a screen reader would start
+    again from the top, WCAG 2.2.1) but updated in place; the outcome is announced once."""
+    from live.archive import jobs
+    from live.store import Store
+
+    srv, made = event
+    url = srv.url + page_paths(made, "en")["purge-job-running"]
+    with chromium() as browser:
+        plain = browser.new_context(java_script_enabled=False)
+        refreshes = plain.new_page()
+        refreshes.goto(url)
+        plain_refresh = refreshes.locator("meta[http-equiv=refresh]").count()
+        plain.close()
+        page = browser.new_page()
+        page.goto(url)
+        page.evaluate("window.stillHere = true")
+        page.evaluate(LIVE_WATCH)
+        report = axe_report(page)
+        store = Store(sqlite_url(srv.database))
+        try:
+            jobs.execute(store, made.jobs["purge-running"])
+        finally:
+            store.dispose()
+        page.wait_for_selector("#outcome p", timeout=15_000)
+        outcome = page.inner_text("#outcome")
+        still_here = page.evaluate("window.stillHere === true")
+        spoken = page.evaluate("window.spoken")
+        progress_left = page.locator("#progress").count()
+    assert plain_refresh == 1, "without JavaScript the page should still reload itself"
+    assert report["violations"] == [], report["violations"]  # no meta-refresh with JavaScript on
+    assert still_here, "the page was reloaded"
+    assert "done: 1 session purged" in outcome and progress_left == 0
+    assert [region for region, _text in spoken] == ["outcome"], spoken

@@ -317,8 +317,8 @@ export function patchResults(old, a, mine, cls) {
 
 export function isBoard(a) { return !!a && (a.kind === "ideas" || a.kind === "questions"); }
 
-/* The accessible name of a button acting on one item ("Vote: <text>"), punctuated in the page's
-   language (French puts a space before the colon, English does not). */
+/* "X: Y" punctuated in the page's language (French puts a space before the colon, English does
+   not): the accessible name of a button acting on one item ("Vote: <text>"), a scale's ends. */
 export function actionOn(action, text) { return fill(T.action_on || "{action}: {text}", { action: action, text: text }); }
 
 export function bCount(key, n) { return fill((BT[key] || ["{n}", "{n}"])[plural(n)], { n: n }); }
@@ -560,7 +560,7 @@ function participantPage() {
       add(set, h("p", "hint", fill(T.hint_scale, { n: s.scale_max })));
       if (s.label_low || s.label_high) {
         add(set, add(attr(h("p", "scale-ends"), { "aria-hidden": "true" }),
-          h("span", null, "1 : " + (s.label_low || "")), " ", h("span", null, s.scale_max + " : " + (s.label_high || ""))));
+          h("span", null, actionOn(1, s.label_low || "")), " ", h("span", null, actionOn(s.scale_max, s.label_high || ""))));
       }
       var scale = h("div", "scale");
       for (var v = 1; v <= s.scale_max; v++) {

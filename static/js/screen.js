@@ -1,6 +1,6 @@
 /* The projected screen: the join banner, the slide of the activity on screen with its results,
    idea walls and Q&A (board-screen.js), word clouds (wordcloud.js). */
-import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, wcEntries } from "./core.js";
+import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, wcEntries, actionOn } from "./core.js";
 import { boardScreenNode, fitBoard } from "./board-screen.js";
 import { wordcloudScreen, cloudScreenBody } from "./wordcloud.js";
 
@@ -93,8 +93,8 @@ function screenPage() {
       if (a.kind !== "poll") {
         // other kinds draw their own screen
       } else if (a.type === "scale") {
-        content.appendChild(h("p", "scale-line", "1" + (s.label_low ? " : " + s.label_low : "") + " … " +
-          s.scale_max + (s.label_high ? " : " + s.label_high : "")));
+        content.appendChild(h("p", "scale-line", (s.label_low ? actionOn(1, s.label_low) : "1") + " … " +
+          (s.label_high ? actionOn(s.scale_max, s.label_high) : s.scale_max)));
       } else {
         var list = h("ul", "option-list" + many(a));
         a.options.forEach(function (o) { list.appendChild(h("li", null, o.label)); });
