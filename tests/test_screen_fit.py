@@ -286,7 +286,8 @@ def test_a_french_session_fits_a_4_3_projector(browser, tmp_path):
 def test_results_pushed_while_on_screen_still_fit(served, browser):
     """Phones vote while the ranking (rows reordered by each push) is on screen at 1280x720: the
     rows follow, still in pages that fit, and the page shown stays the one the room was reading.
-    Then the window becomes a 1024x768 projector: the pages are made again, and fit."""
+    Then the window becomes a 1024x768 projector: the pages are made again, and fit; and while
+    votes keep coming, the pages still turn by themselves."""
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-GB")
     page = context.new_page()
     ranking = next(a for a in served["activities"] if a["name"] == "ranking")
@@ -314,6 +315,16 @@ def test_results_pushed_while_on_screen_still_fit(served, browser):
         page.set_viewport_size({"width": 1024, "height": 768})
         page.wait_for_function("innerHeight === 768")
         _pages_fit(page, "ranking, resized")
+        # Votes keep changing (a push every few tenths of a second): the pages still turn.
+        reading, turned, n = page.locator(".pager").inner_text(), False, 0
+        deadline = time.monotonic() + 25
+        while not turned and time.monotonic() < deadline:
+            n += 1
+            vote = {"cid": new_cid(), "activity": ranking["id"], "choice": order[n % 12:] + order[:n % 12]}
+            assert phones[n % len(phones)].call("vote", vote, timeout=15).get("ok")
+            page.wait_for_timeout(300)  # paces the votes
+            turned = page.locator(".pager").inner_text() != reading
+        assert turned, "the pages stopped turning while results were pushed"
     finally:
         for phone in phones:
             phone.disconnect()

@@ -190,14 +190,17 @@ function screenPage() {
     var ranked = stage.querySelector("ol.bars");
     if (ranked) ranked.setAttribute("data-skip", Math.max(0, items.indexOf(shown[0])));
   }
-  function fitSlide(keep) {
+  function rotate(on) {  // a new slide or a key starts the count again; pushes do not
     clearInterval(timer);
+    timer = on ? setInterval(function () { turn(1); }, PAGE_MS) : null;
+  }
+  function fitSlide(keep) {
     var body = stage.querySelector(".slide-body"), clip = body && body.querySelector(".bars, .option-list, .board-screen");
     var note = stage.querySelector(".pager");
     if (note) note.parentNode.removeChild(note);
     pages = [];
     if (body && !clip) body.setAttribute("data-fit", "1");
-    if (!clip) return;
+    if (!clip) return rotate(false);
     var items = Array.prototype.slice.call(clip.querySelectorAll(".bar, .option-list > li, .qa-lists .card, .columns .card"));
     showOnly(items, items);
     function fits() { return clip.scrollHeight <= clip.clientHeight + 1 && clip.scrollWidth <= clip.clientWidth + 1; }
@@ -206,7 +209,7 @@ function screenPage() {
     fitBoard(body);
     if (fits()) {
       body.setAttribute("data-fit", "1");
-      return;
+      return rotate(false);
     }
     var top = stage.querySelector(".slide-top");
     top.insertBefore(h("span", "pager", fill(T.page, { n: 1, total: 1 })), top.lastChild);
@@ -221,7 +224,7 @@ function screenPage() {
     at = keep ? Math.min(at, pages.length - 1) : 0;
     turn(0);
     body.setAttribute("data-fit", pages.length);
-    timer = setInterval(function () { turn(1); }, PAGE_MS);
+    if (!keep || !timer) rotate(true);
   }
   function turn(step) {
     var note = stage.querySelector(".pager"), items = [];
@@ -235,9 +238,8 @@ function screenPage() {
     var step = { PageDown: 1, ArrowRight: 1, ArrowDown: 1, " ": 1, PageUp: -1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
     if (!step || pages.length < 2) return;
     e.preventDefault();
-    clearInterval(timer);
     turn(step);
-    timer = setInterval(function () { turn(1); }, PAGE_MS);
+    rotate(true);
   }, false);
 
   function onResults(data) {
