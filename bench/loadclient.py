@@ -159,7 +159,7 @@ class Fleet:
             "latencies": [o["ready"] - o["start"] for o in outcomes if o["ok"]],
             "last_ready": max((o["ready"] for o in outcomes if o["ok"]), default=None)}
 
-    async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> None:
+    async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> dict:
         entry = {"sent": time.monotonic(), "acked": None, "ok": False}
         record.append(entry)
         done = asyncio.get_running_loop().create_future()
@@ -178,6 +178,7 @@ class Fleet:
             await asyncio.wait_for(done, 60)
         except Exception:  # noqa: BLE001, S110 - no ack: counted as such
             pass
+        return entry
 
     async def burst(self, at: float, activity: int, choices: list) -> dict:
         """Every phone votes at monotonic time `at` (phone i for `choices[i]`)."""
@@ -193,8 +194,8 @@ class Fleet:
         await asyncio.sleep(self.rng.uniform(0, period))
         while time.monotonic() < until and phone.position < len(options):
             if phone.connected:
-                await self.emit_vote(phone, activity, options[phone.position], record)
-                if record[-1]["ok"]:
+                entry = await self.emit_vote(phone, activity, options[phone.position], record)
+                if entry["ok"]:
                     phone.position += 1
             await asyncio.sleep(period * self.rng.uniform(0.5, 1.5))
 
@@ -281,7 +282,8 @@ class Fleet:
         deadline = end + 10
         while phone.connected and acks["ok"] + acks["refused"] < sent and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return {"sent": sent, "seconds": end - start, **acks, "disconnected": not phone.connected}
+        cut_off = phone.disconnected_at is not None and phone.disconnected_at >= start
+        return {"sent": sent, "seconds": end - start, **acks, "disconnected": cut_off}
 
     def status(self) -> dict:
         return {"phones": len(self.phones), "connected": sum(1 for p in self.phones if p.connected),

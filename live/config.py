@@ -43,6 +43,9 @@ class Defaults:
     MAX_PAYLOAD = 16 * 1024
     # How many messages one socket may send per 10 seconds before being told to slow down.
     RATE_LIMIT_PER_10S = 40
+    # New participants one client address may create per minute (0: no limit). At a venue each
+    # phone has its own address; behind a reverse proxy they all have the proxy's: raise it.
+    JOIN_RATE_PER_MINUTE = 120
     # Broadcaster: seconds between aggregate pushes per activity (0.1 = at most 10 a second).
     PUSH_INTERVAL = 0.1
     # Phones: seconds between two pushes of revealed results (none while results are hidden).

@@ -140,14 +140,28 @@ def error(code: str, conn: Connection | None = None, state: dict | None = None, 
     return body
 
 
-def _rate_limited(conn: Connection) -> bool:
+def _rate_limited(conn: Connection) -> dict | None:
+    """None if the event may go on, else the refusal (O(1): no query, a cached message); a
+    socket that keeps sending while refused is disconnected."""
     # A participant's budget is shared by all their sockets and their form posts (one key);
     # a staff socket has its own.
     from live import ratelimit
 
     key = ratelimit.participant_key(conn.participant_id) if conn.role == "participant" \
         else f"sid:{conn.sid}"
-    return not ratelimit.allow(key)
+    if ratelimit.allow(key):
+        return None
+    if ratelimit.flooding(key):
+        log.warning("%s keeps flooding while refused: disconnected", key)
+        _connections.pop(conn.sid, None)
+        socketio.server.disconnect(conn.sid, namespace="/")
+    refusal = _refusals.get(conn.locale)
+    if refusal is None:
+        refusal = _refusals[conn.locale] = error("rate_limited", conn)
+    return refusal
+
+
+_refusals: dict[str, dict] = {}  # locale -> the rate_limited ack (the same for everyone)
 
 
 def _check_payload(payload) -> str | None:
@@ -173,13 +187,14 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
             conn = connection()
             if conn is None:
                 return error("not_joined")
+            refused = _rate_limited(conn)  # first: a flood costs no query
+            if refused is not None:
+                return refused
             if conn.role not in roles:
                 return error("forbidden", conn)
             if conn.still_allowed is not None and not conn.still_allowed():
                 disconnect_role(conn.session_id, conn.role)  # e.g. its link was rotated elsewhere
                 return error("bad_token", conn)
-            if _rate_limited(conn):
-                return error("rate_limited", conn)
             problem = _check_payload(payload)
             if problem:
                 return error(problem, conn)
@@ -193,8 +208,11 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
 
 @socketio.on("*")
 def _unknown_event(event=None, *_args):
-    """An event no handler knows gets an error ack (a client waiting for an ack is not left hanging)."""
-    return error("unknown_event", connection())
+    """An event no handler knows gets an error ack (a client waiting for an ack is not left
+    hanging); it counts against the sender's budget like any other."""
+    conn = connection()
+    refused = _rate_limited(conn) if conn is not None else None
+    return refused or error("unknown_event", conn)
 
 
 def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:

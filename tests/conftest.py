@@ -97,6 +97,7 @@ def app(tmp_path):
         "RATE_LIMIT_PER_10S": 1000,
         "PUSH_INTERVAL": 0.05,
         "PHONE_PUSH_INTERVAL": 0.2,
+        "JOIN_RATE_PER_MINUTE": 100000,
     })
     app.test_client_class = Browser
     yield app

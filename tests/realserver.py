@@ -86,6 +86,8 @@ class Server:
             # A prefix keeps it a string (LIVE_* values are parsed as JSON when they can be).
             "LIVE_SECRET_KEY": "k-" + secrets.token_urlsafe(32),
             "PYTHONUNBUFFERED": "1",
+            # Every phone of a test or a benchmark comes from 127.0.0.1 (a test may set it lower).
+            "LIVE_JOIN_RATE_PER_MINUTE": "1000000",
         })
         env.update({f"LIVE_{key}": str(value) for key, value in self.config.items()})
         return env

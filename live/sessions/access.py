@@ -37,6 +37,9 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
 
     def run(db):
         live_session = service.session_by_code(db, code)
+        if service.find_participant(db, live_session, key) is None \
+                and not ratelimit.allow_join(request.remote_addr or ""):
+            raise DomainError("rate_limited")  # a new participant: its address's joins
         person = service.join(db, live_session, key)
         if not ratelimit.allow(ratelimit.participant_key(person.id)):
             raise DomainError("rate_limited")  # the same budget as the participant's sockets

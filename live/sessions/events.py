@@ -34,7 +34,7 @@ def _identify(db, auth: dict) -> tuple[Connection, Effects | None]:
     key = cookie.get("pid")
     if not key:
         raise DomainError("no_identity")
-    participant, changed = operations.join(db, live_session, key)
+    participant, changed = operations.join(db, live_session, key, request.remote_addr or "")
     return Connection(request.sid, live_session.id, "participant", locale, participant.id), changed
 
 

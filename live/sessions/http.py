@@ -69,7 +69,7 @@ def participant(code: str):
 
     def load(db):
         live_session = service.session_by_code(db, code)
-        person, changed = operations.join(db, live_session, key)
+        person, changed = operations.join(db, live_session, key, request.remote_addr or "")
         return (live_session.id, person.id), changed
 
     ids, _changed, problem = effects.write_and_apply(load)  # a new participant: the count is pushed

@@ -1,0 +1,105 @@
+"""Abuse is cheap to refuse: a socket that keeps flooding is cut off, a new socket with the same
+cookie does not start with a fresh budget, the others go on voting, and one address cannot mint
+participants (each with a fresh budget) without end."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from conftest import choose_language
+from support import Listener, connect, join_cookie, new_cid, server_room, wait_until
+
+from live.ratelimit import Buckets
+
+BUDGET = 40  # RATE_LIMIT_PER_10S in the server below: the default
+
+
+def _flood(phone, activity: int, count: int) -> dict:
+    """Send `count` votes without waiting; how they were answered."""
+    answers = {"ok": 0, "rate_limited": 0, "other": 0}
+    lock = threading.Lock()
+
+    def on_ack(data=None, *_rest):
+        code = "ok" if data.get("ok") else data["error"]["code"]
+        with lock:
+            answers[code if code in answers else "other"] += 1
+
+    for n in range(count):
+        if not phone.connected:
+            break
+        try:
+            phone.emit("vote", {"cid": f"f{n}-{new_cid()}", "activity": activity, "choice": 1},
+                       callback=on_ack)
+        except Exception:  # noqa: BLE001 - cut off meanwhile
+            break
+    return answers
+
+
+@pytest.mark.server
+def test_a_flooding_socket_is_cut_off_and_its_next_socket_starts_with_no_fresh_budget(tmp_path):
+    with server_room(tmp_path, RATE_LIMIT_PER_10S=BUDGET) as room:
+        room.command("show")
+        room.command("open")
+        activity, options = room.setup.activity, room.setup.options
+        cookie = join_cookie(room.url, room.setup.code)
+        flooder = connect(room.url, {"code": room.setup.code, "lang": "en"}, cookie=cookie)
+        honest = room.join(1)[0]
+        room.phones.append(flooder)
+
+        answers = _flood(flooder, activity, 2000)
+        assert wait_until(lambda: not flooder.connected, 15), answers  # cut off
+        assert answers["ok"] <= BUDGET + 5  # the budget (and what refilled meanwhile), no more
+        ack = honest.call("vote", {"cid": new_cid(), "activity": activity, "choice": options[0]},
+                          timeout=15)
+        assert ack["ok"], ack  # the others go on
+
+        again = connect(room.url, {"code": room.setup.code, "lang": "en"}, cookie=cookie)
+        room.phones.append(again)
+        second = _flood(again, activity, 300)
+        assert wait_until(lambda: not again.connected, 15), second  # cut off again, at once
+        assert second["ok"] <= 5, second  # not a fresh budget of 40
+
+
+@pytest.mark.server
+def test_unknown_events_count_against_the_budget_too(tmp_path):
+    with server_room(tmp_path, RATE_LIMIT_PER_10S=BUDGET) as room:
+        listener = Listener("results")
+        phone = connect(room.url, {"code": room.setup.code, "lang": "en"},
+                        cookie=join_cookie(room.url, room.setup.code), listener=listener)
+        room.phones.append(phone)
+        for n in range(500):
+            if not phone.connected:
+                break
+            try:
+                phone.emit("no_such_event", {"cid": str(n)})
+            except Exception:  # noqa: BLE001 - cut off meanwhile
+                break
+        assert wait_until(lambda: not phone.connected, 15)
+
+
+def test_new_participants_are_limited_per_address(app, live):
+    app.config["JOIN_RATE_PER_MINUTE"] = 3
+    pages = [choose_language(app.test_client()).get(f"/j/{live['code']}") for _ in range(4)]
+    assert [page.status_code for page in pages[:3]] == [200, 200, 200]
+    assert pages[3].status_code == 404 and b"Too many actions" in pages[3].data
+    # A participant already known comes back freely (a reload, a reconnection).
+    again = choose_language(app.test_client())
+    app.config["JOIN_RATE_PER_MINUTE"] = 0
+    assert again.get(f"/j/{live['code']}").status_code == 200
+    app.config["JOIN_RATE_PER_MINUTE"] = 3
+    assert again.get(f"/j/{live['code']}").status_code == 200
+
+
+def test_refusing_keeps_no_history():
+    """A refused action costs one dictionary entry, whatever the number already refused: no
+    list of past events to filter again on every event."""
+    buckets = Buckets()
+    start = time.monotonic()
+    allowed = sum(buckets.hit("p1", 40, 10, now=start + n / 100000) for n in range(20000))
+    assert allowed == 40
+    assert buckets.state["p1"][:1] != [] and len(buckets.state["p1"]) == 3
+    assert buckets.strikes("p1") == 20000 - 40
+    assert buckets.hit("p1", 40, 10, now=start + 10)  # refilled: allowed again, strikes reset
+    assert buckets.strikes("p1") == 0
