@@ -287,7 +287,7 @@ def test_results_pushed_while_on_screen_still_fit(served, browser):
     """Phones vote while the ranking (rows reordered by each push) is on screen at 1280x720: the
     rows follow, still in pages that fit, and the page shown stays the one the room was reading.
     Then the window becomes a 1024x768 projector: the pages are made again, and fit; and while
-    votes keep coming, the pages still turn by themselves."""
+    votes keep coming, the pages still turn by themselves, unless paused."""
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-GB")
     page = context.new_page()
     ranking = next(a for a in served["activities"] if a["name"] == "ranking")
@@ -325,6 +325,16 @@ def test_results_pushed_while_on_screen_still_fit(served, browser):
             page.wait_for_timeout(300)  # paces the votes
             turned = page.locator(".pager").inner_text() != reading
         assert turned, "the pages stopped turning while results were pushed"
+        # P pauses the turning (WCAG 2.2.2), PageDown still turns by hand; P again restarts it.
+        page.keyboard.press("p")
+        assert page.locator(".pager.paused").count() == 1
+        reading = page.locator(".pager").inner_text()
+        page.wait_for_timeout(9000)  # longer than a page's 8 s: nothing turns
+        assert page.locator(".pager").inner_text() == reading
+        page.keyboard.press("PageDown")
+        assert page.locator(".pager").inner_text() != reading
+        page.keyboard.press("p")
+        assert page.locator(".pager.paused").count() == 0
     finally:
         for phone in phones:
             phone.disconnect()

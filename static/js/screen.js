@@ -170,9 +170,10 @@ function screenPage() {
   }, false);
 
   /* Pages: the rows, options or cards the slide's list clips are shown in pages that turn every
-     PAGE_MS, or with PageDown/PageUp (a presenter's clicker); "Page 1/3" by the state. An item is
+     PAGE_MS (P or Pause stops and restarts that), or with PageDown/PageUp (a presenter's clicker);
+     "Page 1/3" by the state. An item is
      on a page when its box ends inside the list's with the items of the pages before hidden. */
-  var PAGE_MS = 8000, pages = [], at = 0, timer = null;
+  var PAGE_MS = 8000, pages = [], at = 0, timer = null, paused = false;
   function boxOf(el) {  // a `display: contents` row has no box: the union of its cells
     var r = el.getBoundingClientRect();
     if (r.width || r.height || !el.children.length) return r;
@@ -192,7 +193,7 @@ function screenPage() {
   }
   function rotate(on) {  // a new slide or a key starts the count again; pushes do not
     clearInterval(timer);
-    timer = on ? setInterval(function () { turn(1); }, PAGE_MS) : null;
+    timer = on && !paused ? setInterval(function () { turn(1); }, PAGE_MS) : null;
   }
   function fitSlide(keep) {
     var body = stage.querySelector(".slide-body"), clip = body && body.querySelector(".bars, .option-list, .board-screen");
@@ -225,6 +226,8 @@ function screenPage() {
     turn(0);
     body.setAttribute("data-fit", pages.length);
     if (!keep || !timer) rotate(true);
+    note = stage.querySelector(".pager");
+    note.classList.toggle("paused", paused);
   }
   function turn(step) {
     var note = stage.querySelector(".pager"), items = [];
@@ -235,11 +238,14 @@ function screenPage() {
     note.textContent = fill(T.page, { n: at + 1, total: pages.length });
   }
   doc.addEventListener("keydown", function (e) {
-    var step = { PageDown: 1, ArrowRight: 1, ArrowDown: 1, " ": 1, PageUp: -1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
-    if (!step || pages.length < 2) return;
+    var step = { PageDown: 1, ArrowRight: 1, ArrowDown: 1, " ": 1, PageUp: -1, ArrowLeft: -1, ArrowUp: -1,
+                 p: 0, P: 0, Pause: 0 }[e.key];
+    if (step === undefined || pages.length < 2) return;
     e.preventDefault();
+    if (step === 0) paused = !paused;  // P or Pause: the pages stop turning by themselves, or start again
     turn(step);
     rotate(true);
+    stage.querySelector(".pager").classList.toggle("paused", paused);
   }, false);
 
   function onResults(data) {
