@@ -137,6 +137,11 @@ def console_command(token: str):
     session_id = staff_session(token, "facilitator")
     action = request.form.get("action")
     activity = request.form.get("activity", type=int)
+    if action == "end" and request.form.get("confirmed") != "yes":
+        # Ending cannot be undone: without the script's confirm(), this page asks first.
+        with store().read() as db:
+            title = service.get_session(db, session_id).title
+        return render_template("sessions/end.html", token=token, title=title)
 
     effects.write_or_flash(lambda db: operations.command(db, service.get_session(db, session_id), action,
                                                          activity))

@@ -300,10 +300,18 @@ def reset(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
     record(db, session, "reset", actor, activity)
 
 
+def show_and_open(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
+    """Put an activity on screen and open it (the console's button for one not on screen)."""
+    show(db, session, activity, actor)
+    if activity.state != "open":
+        open_activity(db, session, activity, actor)
+
+
 # The facilitator's commands on one activity; "banner" and "end" name none.
 ACTIVITY_COMMANDS = {
     "show": show,
     "open": open_activity,
+    "show_open": show_and_open,
     "close": close_activity,
     "reveal": lambda db, session, activity, actor: reveal(db, session, activity, True, actor),
     "hide": lambda db, session, activity, actor: reveal(db, session, activity, False, actor),

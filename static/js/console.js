@@ -19,7 +19,10 @@ function submitter(e) {
 doc.addEventListener("submit", function (e) {
   var button = submitter(e);
   var text = (button && button.getAttribute("data-confirm")) || (e.target.getAttribute && e.target.getAttribute("data-confirm"));
-  if (text && !window.confirm(text)) e.preventDefault();
+  if (!text) return;
+  if (!window.confirm(text)) { e.preventDefault(); return; }
+  // Confirmed here: a form posted without the socket is not asked again (ending the session).
+  if (e.target.elements && !e.target.elements.confirmed) e.target.appendChild(hidden("confirmed", "yes"));
 }, false);
 
 /* The poll form shows only the fields of the chosen type. */
@@ -46,7 +49,7 @@ function consolePage() {
   var base = body.getAttribute("data-base");
   var commandUrl = body.getAttribute("data-command");
   var agenda = $("agenda");
-  var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal" };
+  var PAIRS = { open: "close", close: "open", reveal: "hide", hide: "reveal", show_open: "close" };
 
   readMissing();
   render();
@@ -100,7 +103,9 @@ function consolePage() {
     if (!over) {
       if (!onScreen) actions.appendChild(cmdButton("show", T.show, a.id, "btn-primary", null, pid));
       if (a.state === "open") actions.appendChild(cmdButton("close", T.close, a.id, "", null, pid));
-      else actions.appendChild(cmdButton("open", a.state === "draft" ? T.open : T.reopen, a.id, onScreen ? "btn-primary" : "", null, pid));
+      else if (onScreen) actions.appendChild(cmdButton("open", a.state === "draft" ? T.open : T.reopen, a.id, "btn-primary", null, pid));
+      // Not on screen: opening it alone would leave the room looking at something else.
+      else actions.appendChild(cmdButton("show_open", a.state === "draft" ? T.show_open : T.show_reopen, a.id, "", null, pid));
     }
     actions.appendChild(a.revealed ? cmdButton("hide", T.hide, a.id, "", null, pid) : cmdButton("reveal", T.reveal, a.id, "", null, pid));
     var tools = h("div", "tools");
