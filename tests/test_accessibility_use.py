@@ -68,6 +68,30 @@ def test_a_phone_answers_with_the_keyboard_only(event):
     assert report["violations"] == []
 
 
+def test_a_phone_asks_and_upvotes_with_the_keyboard_only(event):
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, srv.url + page_paths(made, "en")["phone-questions"])
+        tab_to(page, lambda f: f[0] == "TEXTAREA")
+        page.keyboard.type("Can a frugal service still be accessible to everyone?")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Send my question")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok", timeout=15_000)
+        posted = page.inner_text("#board-status")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Upvote")
+        name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your vote is saved.')", timeout=15_000)
+        report = axe_report(page)
+        context.close()
+    assert posted in ("Your contribution is published.",
+                      "Your contribution is saved: a moderator will read it before it is shown.")
+    assert name.startswith("Upvote: ")
+    assert report["violations"] == []
+
+
 def _press_console(page, action: str, activity: int) -> None:
     key = f"{action}-{activity}"
     tab_to(page, lambda f: f[3] == key, limit=200)
@@ -255,3 +279,30 @@ def test_a_running_job_updates_in_place_and_announces_its_outcome(event):
     assert still_here, "the page was reloaded"
     assert "done: 1 session purged" in outcome and progress_left == 0
     assert [region for region, _text in spoken] == ["outcome"], spoken
+
+
+def test_screen_readers_hear_boards_and_clouds_come_and_close(event):
+    """The phone's polite #sr says the question when a Q&A or a word cloud comes on screen, and
+    when the activity on screen closes; each once."""
+    srv, made = event
+    session = made.sessions["en", "wordcloud"]
+    acts = session["activities"]
+    facilitator = connect(srv.url, {"token": session["facilitator"], "lang": "en"})
+    steps = [("show", acts["questions"], "Your questions to the panel"),
+             ("close", acts["questions"], "This activity is closed."),
+             ("show", acts["wordcloud"], "In one word: frugal digital is…?"),
+             ("close", acts["wordcloud"], "This activity is closed.")]
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport=PHONE)
+            goto_live(page, srv.url + page_paths(made, "en")["phone-wordcloud"])
+            page.evaluate(LIVE_WATCH)
+            for action, activity, heard in steps:
+                ack = facilitator.call("command", {"cid": new_cid(), "action": action, "activity": activity},
+                                       timeout=15)
+                assert ack.get("ok"), ack
+                page.wait_for_selector(f"#sr:text-is('{heard}')", state="attached", timeout=15_000)
+            said = [text for region, text in page.evaluate("window.spoken") if region == "sr" and text]
+    finally:
+        facilitator.disconnect()
+    assert said == [heard for _action, _activity, heard in steps], said

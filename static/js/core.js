@@ -427,8 +427,10 @@ function participantPage() {
         if (served === null || canonical(a) !== served) loadBoard();
         return;
       }
+      if (shownKey !== null) announce(a, false);
       shownKey = "board:" + a.id;
       shownId = a.id;
+      shownState = a.state + ":" + a.revealed;
       board.render(a);
       return;
     }
@@ -457,9 +459,11 @@ function participantPage() {
     if (a.id !== shownId) { say(a.prompt); return; }
     var was = (shownState || ":").split(":");
     var news = [];
-    if (a.state !== was[0]) news.push(a.state === "open" ? T.open_now : a.state === "closed" ? T.closed_note : "");
+    var closed = a.kind === "poll" ? T.closed_note : BT.closed || T.closed_note;
+    if (a.state !== was[0]) news.push(a.state === "open" ? T.open_now : a.state === "closed" ? closed : "");
     if (a.revealed && was[1] !== "true") news.push(T.results_now);
-    say(news.filter(Boolean).join(" "));
+    news = news.filter(Boolean);
+    if (news.length) say(news.join(" "));
   }
 
   /* A redrawn stage keeps the keyboard's place: the same control if it is still there. */
@@ -486,9 +490,10 @@ function participantPage() {
     if (shownKey === null && $("wordcloud")) { shownKey = key; shownId = a.id; }  // the server's, at load
     if (!clouds) { loadClouds(); return; }
     if (key === shownKey) return;
-    if (a.id !== shownId && shownKey !== null) say(a.prompt);
+    if (shownKey !== null) announce(a, false);
     shownKey = key;
     shownId = a.id;
+    shownState = a.state + ":" + a.revealed;
     clear(stage);
     stage.appendChild(clouds.node(a));
   }
