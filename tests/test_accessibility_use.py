@@ -187,7 +187,7 @@ LIVE_WATCH = """() => {
     for (const e of seen) window.spoken.push([e.id || e.className, e.textContent.trim()]);
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
-SAID = {"close": "This poll is closed.", "reveal": "The results are shown below the question."}
+SAID = {"close": "This poll is closed.", "reveal": "See the results below"}
 BARS_TOTAL = """() => Array.from(document.querySelectorAll('#stage .bar-value'),
                                  e => parseInt(e.textContent, 10)).reduce((a, b) => a + b, 0)"""
 
@@ -241,7 +241,7 @@ def test_screen_readers_hear_each_change_once(event):
     assert "Your answer is saved." in ack_text
     assert during == [], f"the live regions changed while only the counts did: {during}"
     said = [text for region, text in spoken[acked:] if region == "sr" and text]
-    assert said == ["This poll is closed.", "The results are shown below the question."], said
+    assert said == ["This poll is closed.", "See the results below"], said
 
 
 

@@ -1,13 +1,5 @@
-/* Palabre's shared core, imported by every page module: DOM helpers, i18n, the one socket of a
-   page, the send queue, result bars, and the forms of every page. Pages work without script:
-   it only adds live updates and sends forms over the socket. DOM is built with
-   createElement/textContent only, markup that the server also renders is cloned from its
-   <template> (see results below).
-
-   The participant page's own code is here too, at the end, not in a module of its own: a phone's
-   first load stays at five requests (page, stylesheet, Socket.IO client, this module, the
-   WebSocket). Idea walls and word clouds load their phone code when one is on screen
-   (board-phone.js, wordcloud.js). The other pages import this module from theirs. */
+/* The shared core (DOM helpers, i18n, the socket, the send queue, result bars) and the phone's
+   own code, kept here for its five-request first load: docs/architecture.md, "Front end". */
 import { io } from "../vendor/socket.io.esm.min.js";
 
 export const doc = document;
@@ -220,10 +212,8 @@ export function newer(current, incoming) {
 }
 
 // --- results ---------------------------------------------------------------------------------
-/* One source of result markup: the server's `results` and `bar` macros. They render the results
-   of the page, and the <template>s #tpl-results, #tpl-results-ranked and #tpl-bar (the
-   `result_templates` macro) that the script clones for results that appear later; the script
-   only writes numbers, labels and widths into that markup. */
+/* One source of result markup (docs/architecture.md): the script clones the server's <template>s
+   and only writes numbers, labels and widths into them. */
 
 function resultRows(a, mine) {
   var r = a.results, rows = [];
@@ -317,9 +307,8 @@ export function patchResults(old, a, mine, cls) {
 
 export function isBoard(a) { return !!a && (a.kind === "ideas" || a.kind === "questions"); }
 
-/* "X: Y" punctuated in the page's language (French puts a space before the colon, English does
-   not): the accessible name of a button acting on one item ("Vote: <text>"), a scale's ends. */
-export function actionOn(action, text) { return fill(T.action_on || "{action}: {text}", { action: action, text: text }); }
+// "Vote: <text>", "1: <label>": the colon as the page's language writes it
+export function actionOn(action, text) { return fill(T.action_on, { action: action, text: text }); }
 
 export function bCount(key, n) { return fill((BT[key] || ["{n}", "{n}"])[plural(n)], { n: n }); }
 
@@ -450,35 +439,23 @@ function participantPage() {
     refocus(focused);
   }
 
-  /* What a screen reader hears when the view changes (#sr, polite): a new question, voting
-     opened or closed, results revealed. Once per change of state, never for the counts (result
-     pushes only patch the bars, outside any live region). */
+  // #sr (docs/accessibility.md): a new activity, opened, closed, revealed; once each, no counts
   function announce(a, ended) {
-    if (ended) { say(T.ended); return; }
-    if (!a) return;
-    if (a.id !== shownId) { say(a.prompt); return; }
-    var was = (shownState || ":").split(":");
-    var news = [];
-    var closed = a.kind === "poll" ? T.closed_note : BT.closed || T.closed_note;
-    if (a.state !== was[0]) news.push(a.state === "open" ? T.open_now : a.state === "closed" ? closed : "");
-    if (a.revealed && was[1] !== "true") news.push(T.results_now);
-    news = news.filter(Boolean);
-    if (news.length) say(news.join(" "));
+    if (ended || !a || a.id !== shownId) return ended ? say(T.ended) : a && say(a.prompt);
+    var was = String(shownState).split(":"), news = "";
+    if (a.state !== was[0]) news = a.state === "open" ? T.open_now : a.state === "closed" ? (a.kind === "poll" ? T.closed_note : BT.closed) : "";
+    if (a.revealed && was[1] !== "true") news += " " + T.to_results;
+    if (news.trim()) say(news.trim());
   }
 
-  /* A redrawn stage keeps the keyboard's place: the same control if it is still there. */
+  // A redrawn stage keeps the focus: the same field or button, else the question
   function focusKey() {
     var el = doc.activeElement;
-    if (!el || el === body || !stage.contains(el)) return null;
-    if (el.name) return "[name='" + el.name + "']" + (el.type === "radio" || el.type === "checkbox" ? "[value='" + el.value + "']" : "");
-    return el.tagName === "BUTTON" ? ".submit-bar button" : null;
+    return el && el !== body && stage.contains(el) ? (el.name ? "[name='" + el.name + "']" + (/radio|checkbox/.test(el.type) ? "[value='" + el.value + "']" : "") : ".submit-bar button") : null;
   }
-  function refocus(selector) {
-    if (selector === null) return;
-    var el = stage.querySelector(selector) || $("prompt");
-    if (!el) return;
-    if (el.id === "prompt") el.setAttribute("tabindex", "-1");
-    el.focus();
+  function refocus(sel) {
+    var el = sel && (stage.querySelector(sel) || $("prompt"));
+    if (el) { if (el.id === "prompt") el.tabIndex = -1; el.focus(); }
   }
 
   /* Word clouds: drawn by wordcloud.js (loaded when one is on screen) when another cloud, state
