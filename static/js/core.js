@@ -496,10 +496,8 @@ function participantPage() {
       if (stored && stored.length) add(sec, h("h3", "sub", T.your_answer_h), mineNode(a, stored));
       else if (a.state === "closed") add(sec, h("p", null, T.no_answer));
     }
-    if (a.results) {  // below the answer: a link kept at the bottom of the screen points to them
-      add(sec, add(h("p", "to-results"), attr(h("a", null, T.to_results), { href: "#results" })),
-          resultsHeading(), patchResults(null, a, stored));
-    }
+    if (a.results) add(sec, add(h("p", "to-results"), attr(h("a", null, T.to_results), { href: "#results" })),
+                       resultsHeading(), patchResults(null, a, stored));  // the link: docs/screen.md
     return sec;
   }
 
