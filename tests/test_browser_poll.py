@@ -138,3 +138,31 @@ def test_console_buttons_ask_before_reset_and_the_answer_is_respected(tmp_path):
         expect(console.locator(f"[data-key='open-{setup.activity}']")).to_have_text("Open voting")
         assert query(setup.database, state, (setup.activity,)) == [("draft", 0)]
     assert len(asked) == 2 and "Delete every answer" in asked[0]
+
+
+def test_the_console_builds_its_add_forms_when_opened_and_they_post(tmp_path):
+    """The forms to add an activity are closed <details>: their fields are not on the page
+    until opened (a lighter console); opened, the poll form shows its type's fields and adds a
+    poll. Without JavaScript the fields are there."""
+    setup = prepare(tmp_path / "palabre.db")
+    problems: list[str] = []
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
+        console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+        _watch(console, problems)
+        console.goto(f"{srv.url}/f/{setup.facilitator}")
+        assert console.locator("#f-prompt, #board-prompt, #wc-prompt").count() == 0
+        console.get_by_role("heading", name="Add a poll").click()
+        console.locator("#f-prompt").fill("Which day suits you?")
+        console.locator("#f-type").select_option("scale")
+        expect(console.locator("#f-options")).to_be_hidden()
+        console.locator("#f-type").select_option("single")
+        console.locator("#f-options").fill("Monday\nTuesday")
+        console.locator(".poll-form button[type=submit]").click()
+        expect(console.locator("#agenda")).to_contain_text("Which day suits you?")
+        console.get_by_role("heading", name="Add a word cloud").click()
+        expect(console.locator("#wc-prompt")).to_be_visible()
+        plain = browser.new_context(java_script_enabled=False).new_page()
+        plain.goto(f"{srv.url}/f/{setup.facilitator}")
+        assert plain.locator("#f-prompt, #board-prompt, #wc-prompt").count() == 3
+        plain.context.close()
+    assert problems == []

@@ -21,7 +21,8 @@ from support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-WAIT = 6000  # ms for a change to reach the page
+WAIT = 10000  # ms for a change to reach the page (a loaded machine)
+CLOUD_WAIT = 20000  # ms: a word reaches the groups after the cloud is drawn again (worker process)
 
 # The structure of an element as a list (tag, attributes, own text without spaces, children),
 # the CSRF fields left out (the page's token may differ from a new page's) and the script's own
@@ -194,9 +195,9 @@ def _changes_appear(page, room, ids) -> None:
     page.locator(f"#wc-{ids['cloud']}").wait_for(timeout=WAIT)
     room.call(voter, "word:add", {"activity": ids["cloud"], "text": "sober"})
     room.call(author, "word:add", {"activity": ids["cloud"], "text": "local"})
-    page.locator(f"#wc-{ids['cloud']} .all-groups .g-text", has_text="sober").wait_for(timeout=WAIT)
-    page.locator(f"#wc-{ids['cloud']} .wc-merge option", has_text="local").first.wait_for(state="attached",
-                                                                                          timeout=WAIT)
+    page.locator(f"#wc-{ids['cloud']} .all-groups .g-text", has_text="sober").wait_for(timeout=CLOUD_WAIT)
+    page.locator(f"#wc-{ids['cloud']} .wc-merge option", has_text="local").first.wait_for(
+        state="attached", timeout=CLOUD_WAIT)
     page.locator("#boards[data-synced='1']").wait_for(state="attached", timeout=WAIT)
     return first
 

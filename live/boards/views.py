@@ -31,11 +31,14 @@ def _ordered(items: list[Item], counts: dict[int, int] | None, sort: str) -> lis
     return sorted(items, key=lambda i: (not i.pinned, i.id))
 
 
-def public_item(item: Item, counts: dict[int, int] | None) -> dict:
-    """What anyone may see of a published item (never who sent it, unless signed)."""
+def public_item(item: Item, counts: dict[int, int] | None, with_time: bool = False) -> dict:
+    """What anyone may see of a published item (never who sent it, unless signed); `with_time`:
+    when it was sent (for the staff's and the archive's views: the phones and the screen never
+    show it, and each phone would get it for every item)."""
     data = {"id": item.id, "column": item.column, "text": item.text, "author": item.author_name,
-            "pinned": item.pinned, "highlighted": item.highlighted, "answered": item.answered,
-            "at": item.created_at.isoformat()}
+            "pinned": item.pinned, "highlighted": item.highlighted, "answered": item.answered}
+    if with_time:
+        data["at"] = item.created_at.isoformat()
     if counts is not None:
         data["votes"] = counts.get(item.id, 0)
     return data
@@ -130,7 +133,7 @@ def moderation_item(db: DB, item: Item, counts: dict[int, int] | None = None) ->
     if counts is None:
         counts = {item.id: db.scalar(select(func.count(BoardVote.id)).where(
             BoardVote.item_id == item.id)) or 0}
-    return {**public_item(item, counts), "status": item.status, "version": item.version,
+    return {**public_item(item, counts, with_time=True), "status": item.status, "version": item.version,
             "flagged": item.flagged, "original": item.original_text, "history": item.history,
             "merged_into": item.merged_into_id}
 

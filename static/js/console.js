@@ -44,6 +44,17 @@ function pollTypeFields() {
 
 pollTypeFields();
 
+/* The forms to add an activity: in a <noscript> (there without JavaScript), built from it when
+   their <details> is first opened. */
+doc.addEventListener("toggle", function (e) {
+  var details = e.target, script = details.open && details.querySelector && details.querySelector(":scope > noscript");
+  if (!script) return;
+  var parsed = new DOMParser().parseFromString(script.textContent, "text/html").body;
+  details.removeChild(script);
+  Array.prototype.forEach.call(parsed.childNodes, function (n) { details.appendChild(doc.importNode(n, true)); });
+  pollTypeFields();
+}, true);
+
 function consolePage() {
   var view = readJSON("view");
   var base = body.getAttribute("data-base");
