@@ -413,3 +413,18 @@ def test_staff_are_told_which_words_the_image_could_not_draw(phone, staff, cloud
     for page in (f"/m/{live['moderator']}", f"/f/{live['facilitator']}"):
         html = client.get(page, headers=EN).get_data(as_text=True)
         assert "Not in the image (no font for them, or no room left): 𓀀𓀁" in html, page
+
+
+def test_the_moderation_list_shows_labels_never_stems(phone, staff, cloud, client, live, store):
+    for text in ("frugalité", "Frugalité", "sobriété", "sobriété", "sobriété"):
+        assert word(phone(), cloud, text)["ok"]
+    frugal, sober = key_of(store, cloud, "frugalité"), key_of(store, cloud, "sobriété")
+    assert frugal == "frugalit"  # the stem the cloud counts it under
+    ack = moderate(staff("moderator"), cloud, "merge", frugal, into=sober)
+    merged = next(g for g in ack["groups"] if g["key"] == sober)
+    assert merged["members"] == [{"key": "frugalit", "text": "frugalité"}]
+    page = client.get(f"/m/{live['moderator']}", headers=EN).get_data(as_text=True)
+    assert '<span class="g-member" dir="auto">frugalité</span>' in page
+    assert ">frugalit<" not in page and ">sobriet<" not in page
+    refused = moderate(staff("moderator"), cloud, "hide", frugal)  # act on the group it is in
+    assert refused["error"]["code"] == "word_merged" and "sobriété" in refused["error"]["message"]
