@@ -229,8 +229,9 @@ def test_scripts_dejavu_lacks_are_drawn_with_a_noto_font(text, font):
     assert [run for run in runs if run[0].strip() and text.startswith(run[0])]
 
 
-def test_scripts_draw_in_chromium_and_pillow_alike():
-    """Pillow's PNG of a mixed cloud has ink where the SVG's words are (same fonts, same layout)."""
+def test_the_png_draws_every_script_where_the_layout_put_it():
+    """The PNG of a mixed cloud (archives) has ink where the SVG's words are: same fonts, same
+    layout, colour emoji included."""
     _noto()
     frequencies = {**dict.fromkeys(SCRIPTS, 2), "sobriété": 4}
     cloud = render.StableWordCloud().generate_from_frequencies(frequencies)
