@@ -13,6 +13,7 @@ BENCHMARKS = {
     "archive": "bench.archive",
     "purge": "bench.purge",
     "load": "bench.load",
+    "presence": "bench.presence",
 }
 
 
