@@ -189,6 +189,16 @@ _BOXES = """async (svg) => {
 }"""
 
 
+def _advance(text: str, size: int) -> float:
+    """How wide the server measured `text` at `size` (the pen's travel over its runs)."""
+    from live.render import fonts
+    from live.render import wordcloud as render
+
+    runs = render._shape(text, size, str(render.default_font_path())).runs
+    last, face, pen = runs[-1]
+    return pen + fonts.pil_font(face, size).getlength(last) * fonts.scale(face, size)
+
+
 def _typed(srv, setup, crowd):
     """Phones send the crowd's words (each word by as many phones as its count)."""
     phones = join_phones(srv.url, setup, 12)
@@ -240,5 +250,9 @@ def test_the_cloud_uses_the_screen_and_its_words_keep_apart(tmp_path, viewport):
                         for i, a in enumerate(boxes) for b in boxes[i + 1:])
             print(f"smallest gap between two words in Chromium: {worst:.2f} em")
             assert worst >= 0.33
+            # Chromium draws every word with the fonts the image embeds (CJK, Devanagari, Thai and
+            # emoji from the Noto fonts): each word is as wide as the server measured it.
+            for left, _top, right, _bottom, size, text in boxes:
+                assert abs((right - left) - _advance(text, int(size))) <= 0.03 * size * len(text), text
         finally:
             close_all(phones)
