@@ -74,16 +74,16 @@ if __name__ == "__main__":
     else:
         print(f"Organiser page (this machine only, no password): "
               f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
+    from live.archive import worker as archive_worker
     from live.render.pool import default_pool
 
-    # Word clouds render in worker processes: start them now so that they warm up (fonts
-    # loaded) before the first cloud. They stop with the server (at exit, or when it dies).
+    # Word clouds render in worker processes: started now so that they warm up (fonts loaded)
+    # before the first cloud, stopped after 5 minutes without a render (`procpool.reap_idle`,
+    # from start_background) and started again by the next one. Archives build in a worker
+    # process started with the first archive (matplotlib and two chart processes: the heaviest),
+    # stopped after 5 minutes without one; it keeps drawn charts in the instance folder. All
+    # stop with the server (at exit, or when it dies).
     default_pool().start()
-    from live.archive import worker as archive_worker
-
-    # Archives build in a worker process: start it now so that the first export does not pay
-    # for Python, matplotlib and the fonts; it forks its chart processes and keeps drawn charts in
-    # the instance folder. It stops with the server (at exit, or when it dies), and they with it.
     archive_worker.start(config, app.instance_path)
     from live.app import start_background, stop_background
 

@@ -8,8 +8,8 @@ real server on it (with an empty chart cache of its own), resets the event-loop 
 downloads the session archive over HTTP and prints the build time, the archive's size and the
 server's largest event-loop stall meanwhile:
 
-- cold: the first download after the server started (its archive worker warmed up at start,
-  `wsgi.py`, but nothing of this session drawn yet);
+- cold: the first download after the server started (its archive worker starts with it, and
+  nothing of this session is drawn yet);
 - warm: the same download again (charts remembered in memory);
 - restart: a new server on the same database and chart cache (charts reused from disk).
 

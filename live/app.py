@@ -6,11 +6,11 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, cluster, runtime, security
+from live import auth, cluster, procpool, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
-from live.loops import guarded
+from live.loops import Loop, guarded
 from live.realtime import socketio
 from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
@@ -57,6 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()
     app.extensions["palabre.writer"] = WriteQueue(app, store, socketio)
+    # Worker processes (renders, archives) idle past their pool's idle_timeout are stopped.
+    app.extensions["palabre.pool_reaper"] = Loop("pool reaper", socketio, procpool.reap_idle,
+                                                 lambda: POOL_REAP_SECONDS)
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
@@ -76,7 +79,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 # The app's background loops: the coalescing broadcaster, the event-loop heartbeat (started by
 # the first GET /healthz: it wakes 100 times a second) and the word-cloud renders.
-BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images")
+BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper")
+POOL_REAP_SECONDS = 10.0
 STOPPED_ON_SHUTDOWN = (*BACKGROUND, "palabre.heartbeat")
 
 
@@ -110,6 +114,7 @@ def _init_socketio(app: Flask) -> None:
         message_queue=None,
         ping_interval=20,
         ping_timeout=20,
+        async_handlers=bool(app.config["ASYNC_HANDLERS"]),
     )
 
 

@@ -50,6 +50,10 @@ class Defaults:
     PUSH_INTERVAL = 0.1
     # Phones: seconds between two pushes of revealed results (none while results are hidden).
     PHONE_PUSH_INTERVAL = 2.0
+    # False: each socket's events are handled in order, one at a time, by the task reading it
+    # (a socket sending faster than it is answered is read only as fast, and cut off at once
+    # when it floods); True: each event in a task of its own (Flask-SocketIO's default).
+    ASYNC_HANDLERS = False
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
     # Word clouds: hold back words of the profanity list until a moderator releases them

@@ -5,6 +5,10 @@ need alike, so that none of them writes it again:
 
 - **Started when first needed** (`submit`, `run`), or ahead of time with `start()`; `warm()`
   makes every worker start now (one trivial call each) and returns their futures.
+- **Stopped when idle**: a pool made with `idle_timeout` stops its workers once no call has
+  been made for that long and none is unfinished (`stop_if_idle`; the server calls
+  `reap_idle()` every few seconds); the next call starts them again. An idle worker costs
+  tens of megabytes that a hall of phones needs more.
 - **Lower priority**: workers `os.nice(nice)` themselves (on a two-core laptop the event loop
   must win the CPU; a render or an archive can wait).
 - **Exit with their parent**: each worker watches its parent (its sentinel, and its pid) and
@@ -38,6 +42,7 @@ import multiprocessing.context
 import os
 import sys
 import threading
+import time
 import types
 import weakref
 from collections.abc import Callable
@@ -56,7 +61,7 @@ class ProcessPool:
 
     def __init__(self, workers: int = 1, *, method: str = "spawn", nice: int = 10,
                  daemon: bool = False, initializer: Callable[..., object] | None = None,
-                 initargs: tuple = (), max_pending: int = 256):
+                 initargs: tuple = (), max_pending: int = 256, idle_timeout: float | None = None):
         if method not in METHODS:
             raise ValueError(f"unknown start method {method!r}")
         if daemon and method != "fork":
@@ -68,6 +73,9 @@ class ProcessPool:
         self._pending: set[Future] = set()
         self._lock = threading.RLock()
         self._exit_hook = False
+        self.idle_timeout = idle_timeout
+        self._last_used = time.monotonic()
+        _POOLS.add(self)
 
     @property
     def running(self) -> bool:
@@ -108,6 +116,7 @@ class ProcessPool:
             self._pending = {future for future in self._pending if not future.done()}
             if len(self._pending) >= self.max_pending:
                 raise PoolFull(f"{len(self._pending)} calls already wait for the pool")
+            self._last_used = time.monotonic()
             if self.broken():
                 self.restart()  # a worker died: do not hand this call to its executor
             self.start()
@@ -117,7 +126,11 @@ class ProcessPool:
                 self.restart()  # a worker died: fresh workers, once
                 future = self._executor.submit(fn, *args)
             self._pending.add(future)
+            future.add_done_callback(self._touch)  # idle time counts from the last call's end
             return future
+
+    def _touch(self, _future=None) -> None:
+        self._last_used = time.monotonic()
 
     def run(self, fn: Callable, *args):
         """`fn(*args)` in a worker, waiting for it; run again once if its worker died."""
@@ -160,11 +173,32 @@ class ProcessPool:
         return bool(getattr(executor, "_broken", False)) or any(
             process.exitcode is not None for process in list(processes.values()))
 
+    def stop_if_idle(self, now: float | None = None) -> bool:
+        """Stop the workers if the pool has an `idle_timeout`, no call is unfinished and none
+        was made for that long; whether it stopped them (the next call starts them again)."""
+        if self.idle_timeout is None or self._executor is None:
+            return False
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            busy = any(not future.done() for future in (*self._pending, *self.warming))
+            if busy or now - self._last_used < self.idle_timeout:
+                return False
+            self.shutdown(wait=False)
+            return True
+
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (tests, diagnostics)."""
         executor = self._executor
         processes = getattr(executor, "_processes", None) or {}
         return sorted(processes)
+
+
+_POOLS: weakref.WeakSet[ProcessPool] = weakref.WeakSet()
+
+
+def reap_idle() -> int:
+    """Stop the workers of every pool idle past its `idle_timeout`; how many pools stopped."""
+    return sum(1 for pool in list(_POOLS) if pool.stop_if_idle())
 
 
 def _stop_before_exit(pool: ProcessPool) -> None:

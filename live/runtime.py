@@ -40,8 +40,12 @@ class PortInUse(OSError):
         self.port = port
 
 
-def listen(host: str, port: int, backlog: int = 1024):
+def listen(host: str, port: int, backlog: int = 4096):
     """The server's listening socket, bound now; PortInUse if another process listens there.
+
+    Its backlog (connections the kernel holds until they are accepted, capped by
+    net.core.somaxconn) takes a hall reconnecting at once after a restart: eventlet's and
+    gevent's default of 50 overflowed and phones waited for their SYN to be sent again.
 
     SO_REUSEADDR lets a restarted server take its port back at once, but never SO_REUSEPORT
     (eventlet's default), which let a second server share the port: the room was split between

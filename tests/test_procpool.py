@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support import process_alive, still_running, wait_until
 
-from live.procpool import PoolFull, ProcessPool
+from live.procpool import PoolFull, ProcessPool, reap_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +30,22 @@ def test_starts_when_first_needed_and_runs_at_a_lower_priority(pool):
     assert not pool.running and pool.worker_pids() == []
     assert pool.run(os.getpriority, os.PRIO_PROCESS, 0) == os.getpriority(os.PRIO_PROCESS, 0) + 10
     assert pool.running and len(pool.worker_pids()) == 1
+
+
+def test_stops_when_idle_and_starts_again_when_needed():
+    pool = ProcessPool(1, idle_timeout=0.5)
+    try:
+        first = pool.run(os.getpid)
+        assert pool.stop_if_idle() is False  # just used: kept
+        busy = pool.submit(time.sleep, 5)
+        assert wait_until(lambda: time.monotonic() - pool._last_used > 0.6, 5)
+        assert reap_idle() == 0 and pool.running  # a call unfinished: kept
+        busy.result(timeout=30)
+        assert wait_until(lambda: reap_idle() > 0, 5) and not pool.running  # idle: stopped
+        assert still_running([first]) == []
+        assert pool.run(os.getpid) != first  # needed again: a fresh worker
+    finally:
+        pool.shutdown()
 
 
 def test_the_initializer_runs_in_each_worker(tmp_path):

@@ -19,16 +19,20 @@ from live.procpool import ProcessPool
 log = logging.getLogger(__name__)
 
 _pool: ProcessPool | None = None
+_settings: tuple = (None, 64.0)  # the chart cache's folder and size, for the worker's start
+IDLE_SECONDS = 300.0  # the worker stops after this long without an archive (the next starts it)
 _stores: dict = {}
 _in_worker = False  # set in the worker process
 _drawing_ready = False
+_worker_settings: tuple = (None, 64.0)  # in the worker: the chart cache given at its start
 
 
 def _executor() -> ProcessPool:
     """The archive worker: one spawned process at a lower priority (`live.procpool`)."""
     global _pool
     if _pool is None:
-        _pool = ProcessPool(1, initializer=_mark_worker, max_pending=64)
+        _pool = ProcessPool(1, initializer=_mark_worker, initargs=_settings, max_pending=64,
+                            idle_timeout=IDLE_SECONDS)
     return _pool
 
 
@@ -51,15 +55,14 @@ def chart_cache(config, instance_path: str | None = None) -> str | None:
 
 
 def start(config, instance_path: str | None = None) -> None:
-    """Start the worker and warm it up (imports, fonts, templates) at server start; returns at once.
-
-    Without this, the first archive of the day pays for starting Python, importing matplotlib
-    and loading fonts (seconds on a laptop) while the facilitator waits. The worker then
-    forks its chart processes and uses the chart cache of `chart_cache(config, instance_path)`.
-    """
+    """At server start: note where the worker keeps drawn charts; the worker itself starts with
+    the first archive (and stops after IDLE_SECONDS without one: an idle worker, matplotlib
+    loaded, weighs tens of megabytes a full hall needs more). The first archive then pays for
+    starting Python and importing matplotlib (a second or two); the chart cache on disk
+    (`chart_cache(config, instance_path)`) spares it redrawing what was drawn before."""
+    global _settings
     if not in_process(config):
-        _executor().submit(warm_up, chart_cache(config, instance_path),
-                           float(config.get("ARCHIVE_CHART_CACHE_MB", 64)))
+        _settings = (chart_cache(config, instance_path), float(config.get("ARCHIVE_CHART_CACHE_MB", 64)))
 
 
 def warm_up(cache_folder: str | None = None, cache_mb: float = 64) -> int:
@@ -91,14 +94,16 @@ def _setup_drawing(cache_folder: str | None = None, cache_mb: float = 64) -> Non
 def _drawer():
     from live.archive import drawing
 
-    _setup_drawing()
+    _setup_drawing(*_worker_settings)
     return drawing.drawer()
 
 
-def _mark_worker() -> None:
-    """In the worker, at its start: archives are built here (charts in chart processes)."""
-    global _in_worker
+def _mark_worker(cache_folder: str | None = None, cache_mb: float = 64) -> None:
+    """In the worker, at its start: archives are built here (charts in chart processes, started
+    with the first archive, drawn charts kept in `cache_folder`)."""
+    global _in_worker, _worker_settings
     _in_worker = True
+    _worker_settings = (cache_folder, cache_mb)
 
 
 def run(in_process: bool, fn, *args):

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from live.procpool import PoolFull, ProcessPool
 from live.render import HEIGHT, WIDTH
 
+IDLE_SECONDS = 300.0  # the workers stop after this long without a render (the next one starts them)
 RENDERER_VERSION = "3"  # keep in step with live.render.wordcloud.RENDERER_VERSION
 FORMATS = ("svg", "png")
 
@@ -113,7 +114,7 @@ class RenderPool:
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPool(self.workers, method=self.start_method,
-                                             initializer=_warm_worker)
+                                             initializer=_warm_worker, idle_timeout=IDLE_SECONDS)
                 self._executor.warm()  # one call per worker: each warms up before running it
         return self
 
