@@ -92,6 +92,24 @@ def test_a_phone_asks_and_upvotes_with_the_keyboard_only(event):
     assert report["violations"] == []
 
 
+def test_a_moderator_approves_with_the_keyboard_only(event):
+    srv, made = event
+    session = made.sessions["en", "banner"]
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        goto_live(page, f"{srv.url}/m/{session['moderator']}?lang=en")
+        path = tab_to(page, lambda f: f[1] == "act" and (f[2] or "").startswith("approve:"), limit=300)
+        item = path[-1][2].split(":")[1]
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".form-status.is-ok", timeout=15_000)
+        done = page.inner_text(".form-status.is-ok")
+        still = page.locator(f"button[name=act][value^='approve:{item}:']").count()
+        context.close()
+    assert done.startswith("Done.")
+    assert still == 0, "the approved item still offers Approve"
+
+
 def _press_console(page, action: str, activity: int) -> None:
     key = f"{action}-{activity}"
     tab_to(page, lambda f: f[3] == key, limit=200)
