@@ -145,6 +145,7 @@ class CloudGroup:
     spellings: Counter = field(default_factory=Counter)
     members: list = field(default_factory=list)  # keys merged into this one
     member_spellings: dict = field(default_factory=dict)  # key merged in -> Counter of its texts
+    own_texts: set = field(default_factory=set)  # spellings of the group itself (not merged in)
     hidden: bool = False
     held: int = 0  # entries held back (profanity) and not released
     released: bool = False
@@ -199,6 +200,8 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
             if key not in group.members:
                 group.members.append(key)
             group.member_spellings.setdefault(key, Counter())[text] += 1
+        else:
+            group.own_texts.add(text)
         state = states.get(root)
         if held and not (state and state.released):
             group.held += 1
@@ -217,8 +220,16 @@ def groups(db: DB, activity: Activity, upto: int | None = None) -> list[CloudGro
         group.released = bool(state and state.released)
         # A group with only held entries shows the moderator what was typed (it is not in the cloud).
         counted = group.spellings or group.held_texts
-        group.text = label(counted) if counted else root
+        group.text = label(_own_first(counted, group.own_texts)) if counted else root
     return sorted(found.values(), key=lambda g: -g.count)
+
+
+def _own_first(spellings: Counter, own: set) -> Counter:
+    """The spellings with the group's own first: on a tie, the group a moderator merged into
+    keeps its name (merging "IA" into "intelligence artificielle" shows the latter)."""
+    ordered = Counter({text: n for text, n in spellings.items() if text in own})
+    ordered.update({text: n for text, n in spellings.items() if text not in own})
+    return ordered
 
 
 def cloud(db: DB, activity: Activity, limit: int = CLOUD_WORDS) -> dict[str, int]:
