@@ -28,6 +28,9 @@ MESSAGES = {
     "server_error": _l("Something went wrong on the server; nothing was changed. Try again."),
     "unknown_code": _l("No session has this code. Check the code on the screen."),
     "session_ended": _l("This session has ended."),
+    "bad_wifi_ssid": _l("The Wi-Fi name must be printable and at most 32 bytes long."),
+    "bad_wifi_password": _l("The Wi-Fi password must be 8 to 63 printable characters "
+                            "(or empty for an open network)."),
     "bad_token": _l("This link is not valid (or no longer valid). Ask the organiser for the current link."),
     "session_not_found": _l("This session does not exist."),
     "event_not_found": _l("This event does not exist."),

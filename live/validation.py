@@ -107,6 +107,24 @@ def text(value: object, field: str, limit: int, *, required: bool = True, multil
         raise DomainError(f"text_{exc.code}", field=field, limit=exc.limit) from None
 
 
+WIFI_SSID_LENGTH = 32  # IEEE 802.11: an SSID is at most 32 bytes
+WIFI_PASSWORD_RANGE = (8, 63)  # WPA passphrases
+
+
+def wifi(ssid: object, password: object) -> tuple[str, str] | None:
+    """A venue's Wi-Fi for a printed card: None when no network name was typed; the password
+    is kept as typed (spaces count). DomainError("bad_wifi_ssid"|"bad_wifi_password")."""
+    if not isinstance(ssid, str) or not ssid.strip():
+        return None
+    password = password if isinstance(password, str) else ""
+    if len(ssid.encode()) > WIFI_SSID_LENGTH or not ssid.isprintable():
+        raise DomainError("bad_wifi_ssid")
+    low, high = WIFI_PASSWORD_RANGE
+    if password and (not low <= len(password) <= high or not password.isprintable()):
+        raise DomainError("bad_wifi_password")
+    return ssid, password
+
+
 def optional_text(value: object, field: str, limit: int) -> str | None:
     """Cleaned text, or None for None or a blank string."""
     if value is None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
-from live import auth
+from live import auth, validation
 from live.errors import DomainError
 from live.i18n import message
 from live.quickstart import presets
 from live.security import limiter
-from live.sessions import capabilities, service
+from live.sessions import capabilities, cards, service
 from live.sessions.http import _links
 from live.web import store, write_or_flash
 
@@ -126,3 +126,26 @@ def rotate_link(session_id: int, role: str):
             abort(404)
     rotate(session_id, role)
     return redirect(url_for("admin.session_page", session_id=session_id) + "#links-title"), 303
+
+
+@bp.post("/sessions/<int:session_id>/cards.pdf")
+def table_card(session_id: int):
+    """The session's table card (PDF, A4): join QR code, address and code, and the venue's
+    Wi-Fi when typed in the form. The Wi-Fi name and password go into this PDF only: never
+    stored, never logged (a form post, so not in the address either), never cached."""
+    try:
+        wifi = validation.wifi(request.form.get("ssid"), request.form.get("password"))
+    except DomainError as exc:
+        flash(message(exc.code), "error")
+        return redirect(url_for("admin.session_page", session_id=session_id) + "#cards-title"), 303
+    with store().read() as db:
+        try:
+            live_session = service.get_session(db, session_id)
+        except DomainError:
+            abort(404)
+        title, code, join = live_session.title, live_session.join_code, _links(live_session)["join"]
+    pdf = cards.table_card(title, join, code, cards.Wifi(*wifi) if wifi else None)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="palabre-{code}-card.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
