@@ -65,6 +65,12 @@ MESSAGES = {
     "rank_all": _l("Rank every option."),
     "poll_closed": _l("This poll is closed: votes are no longer accepted."),
     "poll_not_open": _l("This poll is not open yet."),
+    "paper_not_countable": _l("Paper counts can be added to a single choice, multiple choice or "
+                              "rating scale poll only, not to a ranking."),
+    "bad_paper_count": _l("A paper count is a whole number between %(low)s and %(limit)s, not zero."),
+    "bad_paper_option": _l("Choose an option of this poll for the paper count."),
+    "paper_negative": _l("This correction would make the paper total negative (it is %(total)s)."),
+    "paper_saved": _l("Paper count added."),
     "bad_command": _l("Unknown command."),
     "wrong_password": _l("Wrong password."),
     "not_found_page": _l("This page does not exist."),

@@ -38,6 +38,9 @@ OPTION_LENGTH = 120
 MAX_SCALE = 10
 DEFAULT_SCALE = 5
 SCALE_LABEL_LENGTH = 40
+PAPER_TYPES = ("single", "multiple", "scale")  # a ranking on paper makes no count to add
+MAX_PAPER_ENTRY = 10000  # one paper entry: at most this many votes added or taken back
+MAX_PAPER_TOTAL = 100000  # an option's paper total (the database checks it too)
 
 WORDCLOUD_DEFAULTS = {"entries_per_participant": 3, "max_length": 40, "show_on_phones": True,
                       "hold_profanity": True}
@@ -355,3 +358,21 @@ def stored_detail(detail: object) -> dict | None:
         elif value is not None and not isinstance(value, bool):
             raise DomainError("bad_detail")
     return detail
+
+
+def paper_entry(poll_type: object, option_ids: frozenset[int], scale_max: int, target: object,
+                delta: object) -> tuple[int | None, int | None, int]:
+    """A paper count for a poll: (option id, scale value, delta). The delta is a non-zero integer
+    within +-MAX_PAPER_ENTRY (negative: a correction); the target an option of the poll, or a
+    value of its scale. Rankings (and any other kind) take no paper count."""
+    if poll_type not in PAPER_TYPES:
+        raise DomainError("paper_not_countable")
+    count = integer(delta, "bad_paper_count", -MAX_PAPER_ENTRY, MAX_PAPER_ENTRY)
+    if count == 0:
+        raise DomainError("bad_paper_count", low=-MAX_PAPER_ENTRY, limit=MAX_PAPER_ENTRY)
+    if poll_type == "scale":
+        return None, integer(target, "bad_paper_option", 1, scale_max), count
+    option = integer(target, "bad_paper_option", 1, 2**31 - 1)
+    if option not in option_ids:
+        raise DomainError("bad_paper_option")
+    return option, None, count

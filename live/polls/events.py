@@ -19,3 +19,14 @@ def on_vote(ctx, payload):
                                       payload["cid"])
     ctx.after(lambda: effects.apply(changed))
     return {"activity": activity.id, "choice": stored}
+
+
+@realtime.handler("paper", roles=("facilitator", "moderator"))
+def on_paper(ctx, payload):
+    """Staff add votes counted on paper or by a show of hands (`count` < 0: a correction)."""
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
+    entry, changed = operations.add_paper(ctx.db, live_session, activity, payload.get("option"),
+                                          payload.get("count"), ctx.conn.role)
+    ctx.after(lambda: effects.apply(changed))
+    return {"activity": activity.id, "entry": entry.id, "total": entry.total_after}

@@ -11,7 +11,7 @@ from live.sessions import effects
 from live.sessions import operations as agenda
 from live.sessions import service as sessions
 from live.sessions.access import participant_form_write, staff_session
-from live.validation import Ranking
+from live.validation import MAX_PAPER_ENTRY, PAPER_TYPES, Ranking
 from live.web import store
 
 bp = Blueprint("polls", __name__)
@@ -89,3 +89,46 @@ def edit(token: str, activity_id: int):
             return redirect(url_for("sessions.console", token=token))
         options = [o.label for o in service.options_of(db, activity)]
         return render_template("polls/edit.html", token=token, activity=activity, options=options)
+
+
+def _countable(db, live_session) -> list[dict]:
+    """The polls paper counts can go to (single, multiple, scale; open or closed), with their
+    options, results and log of entries."""
+    polls = []
+    for activity in live_session.activities:
+        if activity.kind != "poll" or activity.type not in PAPER_TYPES \
+                or activity.state not in ("open", "closed"):
+            continue
+        options = service.options_of(db, activity)
+        names = {o.id: o.label for o in options}
+        polls.append({"activity": activity, "options": options, "results": service.tally(db, activity),
+                      "log": [{"at": e.created_at, "by": e.entered_by, "delta": e.delta,
+                               "total": e.total_after, "option": names.get(e.option_id, e.value)}
+                              for e in service.paper_log(db, activity)]})
+    return polls
+
+
+@bp.get("/f/<token>/paper")
+def paper(token: str):
+    """Paper ballots and shows of hands: a form per countable poll, and the log of entries."""
+    session_id = staff_session(token, "facilitator")
+    with store().read() as db:
+        live_session = sessions.get_session(db, session_id)
+        return render_template("polls/paper.html", token=token, session=live_session,
+                               polls=_countable(db, live_session), limit=MAX_PAPER_ENTRY)
+
+
+@bp.post("/f/<token>/paper/<int:activity_id>")
+def paper_add(token: str, activity_id: int):
+    """Add (or correct, negative) a paper count without JavaScript: the same operation as `paper`."""
+    session_id = staff_session(token, "facilitator")
+
+    def run(db):
+        live_session = sessions.get_session(db, session_id)
+        activity = sessions.get_activity(db, live_session, activity_id)
+        return operations.add_paper(db, live_session, activity, request.form.get("option"),
+                                    request.form.get("count"), "facilitator")
+
+    if effects.write_or_flash(run):
+        flash(message("paper_saved"), "ok")
+    return redirect(url_for("polls.paper", token=token) + f"#p{activity_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from live.store import Base, UTCDateTime, utcnow
@@ -44,3 +44,30 @@ class Vote(Base):
     changes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperCount(Base):
+    """One count entered by staff from a show of hands or paper ballots ("+12 for option B").
+
+    Entries are never edited nor deleted but by a reset: a correction is a further entry (a
+    negative one). `total_after` is the option's paper total once this entry counts; the database
+    keeps it within [0, MAX_PAPER_TOTAL], so a correction can never make a total negative.
+    `option_id` names the option (single, multiple) and `value` the scale's value (scale).
+    """
+
+    __tablename__ = "paper_counts"
+    __table_args__ = (
+        CheckConstraint("delta <> 0 AND delta BETWEEN -100000 AND 100000", name="delta"),
+        CheckConstraint("total_after BETWEEN 0 AND 100000", name="total"),
+        CheckConstraint("(option_id IS NULL) <> (value IS NULL)", name="target"),
+        CheckConstraint("entered_by IN ('facilitator', 'moderator', 'import')", name="by"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("options.id", ondelete="CASCADE"))
+    value: Mapped[int | None] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(Integer)
+    total_after: Mapped[int] = mapped_column(Integer)
+    entered_by: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,3 +13,9 @@ def vote(db, session: LiveSession, activity: Activity, person: Participant, choi
     """Store (or change) a participant's vote: (the stored choice, effects)."""
     stored = service.vote(db, session, activity, person, choice, cid)
     return stored, Effects(session.id).changed_counts(activity)
+
+
+def add_paper(db, session: LiveSession, activity: Activity, target: object, delta: object, actor: str):
+    """Staff enter votes counted on paper (or by hands) for one option: (the entry, effects)."""
+    entry = service.add_paper(db, session, activity, target, delta, actor)
+    return entry, Effects(session.id).changed_counts(activity)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities, validation
 from live.errors import DomainError
-from live.polls.model import Option, Vote
+from live.polls.model import Option, PaperCount, Vote
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
 from live.store import utcnow
@@ -126,17 +126,14 @@ def vote_count(db: DB, activity: Activity) -> int:
 
 
 def tally(db: DB, activity: Activity) -> dict:
-    """The poll's results, derived from the stored votes."""
+    """The poll's results, derived from the stored votes and the paper counts: each bar's `count`
+    is phones and paper together, `phone` and `paper` apart; `total` (what percentages are of)
+    counts phone voters and paper ballots (for a multiple choice, at least the largest paper
+    count of an option), `phone_total` and `paper_total` apart."""
     choices = list(db.scalars(select(Vote.choice).where(Vote.activity_id == activity.id)))
-    total = len(choices)
+    phones = len(choices)
     if activity.type == "scale":
-        scale_max = activity.settings["scale_max"]
-        counts = {value: 0 for value in range(1, scale_max + 1)}
-        for choice in choices:
-            counts[choice[0]] = counts.get(choice[0], 0) + 1
-        mean = sum(c[0] for c in choices) / total if total else None
-        return {"total": total, "mean": mean,
-                "buckets": [{"value": v, "count": n} for v, n in counts.items()]}
+        return _scale_tally(activity, choices, paper_totals(db, activity))
     options = options_of(db, activity)
     counts = {o.id: 0 for o in options}
     if activity.type == "ranking":
@@ -146,14 +143,77 @@ def tally(db: DB, activity: Activity) -> dict:
             for rank, option_id in enumerate(choice):
                 if option_id in counts:
                     counts[option_id] += n - 1 - rank
-        return {"total": total, "max_score": total * (n - 1),
+        return {"total": phones, "max_score": phones * (n - 1),
                 "options": [{"id": o.id, "label": o.label, "score": counts[o.id]} for o in options]}
     for choice in choices:
         for option_id in choice:
             if option_id in counts:
                 counts[option_id] += 1
-    return {"total": total,
-            "options": [{"id": o.id, "label": o.label, "count": counts[o.id]} for o in options]}
+    paper = paper_totals(db, activity)
+    ballots = (sum if activity.type == "single" else _largest)(paper.values())
+    return {"total": phones + ballots, "phone_total": phones, "paper_total": ballots,
+            "options": [{"id": o.id, "label": o.label, "count": counts[o.id] + paper.get(o.id, 0),
+                         "phone": counts[o.id], "paper": paper.get(o.id, 0)} for o in options]}
+
+
+def _largest(values) -> int:
+    return max(values, default=0)
+
+
+def _scale_tally(activity: Activity, choices: list, paper: dict) -> dict:
+    counts = {value: 0 for value in range(1, activity.settings["scale_max"] + 1)}
+    for choice in choices:
+        counts[choice[0]] = counts.get(choice[0], 0) + 1
+    ballots = sum(paper.values())
+    total = len(choices) + ballots
+    weighted = sum(c[0] for c in choices) + sum(v * n for v, n in paper.items())
+    return {"total": total, "phone_total": len(choices), "paper_total": ballots,
+            "mean": weighted / total if total else None,
+            "buckets": [{"value": v, "count": n + paper.get(v, 0), "phone": n, "paper": paper.get(v, 0)}
+                        for v, n in counts.items()]}
+
+
+# --- paper counts: a show of hands or paper ballots, entered by staff -----------------------
+
+def paper_totals(db: DB, activity: Activity) -> dict[int, int]:
+    """The paper total of each option id (or scale value) that has one."""
+    target = PaperCount.value if activity.type == "scale" else PaperCount.option_id
+    rows = db.execute(select(target, func.sum(PaperCount.delta)).where(
+        PaperCount.activity_id == activity.id).group_by(target))
+    return {key: int(total) for key, total in rows if total}
+
+
+def add_paper(db: DB, session: LiveSession, activity: Activity, target: object, delta: object,
+              actor: str) -> PaperCount:
+    """Add (or, negative, take back) votes counted on paper or by a show of hands for one option
+    (a scale's value); logged with who entered it and when. A total never goes below zero."""
+    _require_poll(activity)
+    if session.state == "ended":
+        raise DomainError("session_ended")
+    if activity.state not in ("open", "closed"):
+        raise DomainError("poll_not_open")
+    option_ids = frozenset() if activity.type == "scale" else _option_ids(db, activity)
+    scale_max = (activity.settings or {}).get("scale_max", 0)
+    option_id, value, count = validation.paper_entry(activity.type, option_ids, scale_max, target, delta)
+    before = db.scalar(select(func.coalesce(func.sum(PaperCount.delta), 0)).where(
+        PaperCount.activity_id == activity.id, PaperCount.option_id == option_id if option_id is not None
+        else PaperCount.value == value)) or 0
+    if before + count < 0:
+        raise DomainError("paper_negative", total=before)
+    if before + count > validation.MAX_PAPER_TOTAL:
+        raise DomainError("bad_paper_count", low=-validation.MAX_PAPER_ENTRY,
+                          limit=validation.MAX_PAPER_ENTRY)
+    entry = PaperCount(activity_id=activity.id, option_id=option_id, value=value, delta=count,
+                       total_after=before + count, entered_by=actor, created_at=utcnow())
+    db.add(entry)
+    db.flush()
+    return entry
+
+
+def paper_log(db: DB, activity: Activity) -> list[PaperCount]:
+    """Every paper entry of the poll, oldest first."""
+    return list(db.scalars(select(PaperCount).where(PaperCount.activity_id == activity.id)
+                           .order_by(PaperCount.id)))
 
 
 def view(db: DB, activity: Activity, include_results: bool) -> dict:
@@ -166,8 +226,9 @@ def view(db: DB, activity: Activity, include_results: bool) -> dict:
 
 
 def reset_votes(db: DB, activity: Activity) -> None:
-    """Delete every vote of the poll."""
+    """Delete every vote of the poll, and its paper counts."""
     db.execute(delete(Vote).where(Vote.activity_id == activity.id))
+    db.execute(delete(PaperCount).where(PaperCount.activity_id == activity.id))
 
 
 activities.register("poll", activities.KindHooks(

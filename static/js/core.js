@@ -215,6 +215,9 @@ export function newer(current, incoming) {
 /* One source of result markup (docs/architecture.md): the script clones the server's <template>s
    and only writes numbers, labels and widths into them. */
 
+// "(9 phone + 12 paper)" after a bar's total when paper counts were entered (docs/protocol.md)
+function paperDetail(x) { return x.paper ? " (" + fill(T.paper_detail, { phone: x.phone, paper: x.paper }) + ")" : ""; }
+
 function resultRows(a, mine) {
   var r = a.results, rows = [];
   mine = mine || [];
@@ -228,12 +231,12 @@ function resultRows(a, mine) {
     var s = a.settings || {}, last = r.buckets.length - 1;
     r.buckets.forEach(function (b, i) {
       var end = i === 0 ? s.label_low : (i === last ? s.label_high : "");
-      rows.push({ label: b.value + (end ? " · " + end : ""), value: b.count + " · " + percent(b.count, r.total),
+      rows.push({ label: b.value + (end ? " · " + end : ""), value: b.count + " · " + percent(b.count, r.total) + paperDetail(b),
                   width: share(b.count, r.total), mine: mine[0] === b.value });
     });
   } else {
     r.options.forEach(function (o) {
-      rows.push({ label: o.label, value: o.count + " · " + percent(o.count, r.total),
+      rows.push({ label: o.label, value: o.count + " · " + percent(o.count, r.total) + paperDetail(o),
                   width: share(o.count, r.total), mine: mine.indexOf(o.id) >= 0 });
     });
   }
