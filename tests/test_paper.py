@@ -22,7 +22,8 @@ def _options(store, activity):
 def _paper(store, live, activity, target, delta, actor="facilitator"):
     with store.write() as db:
         s = sessions.get_session(db, live["id"])
-        return polls.add_paper(db, s, sessions.get_activity(db, s, activity), target, delta, actor).total_after
+        entry = polls.add_paper(db, s, sessions.get_activity(db, s, activity), target, delta, actor)
+        return entry.total_after
 
 
 def _tally(store, live, activity):
@@ -38,7 +39,8 @@ def test_paper_counts_add_to_phone_votes_and_show_apart(store, live, phone, poll
     assert _paper(store, live, poll, a, "+3") == 3
     result = _tally(store, live, poll)
     assert result["total"] == 16 and result["phone_total"] == 1 and result["paper_total"] == 15
-    assert [(o["count"], o["phone"], o["paper"]) for o in result["options"]] == [(3, 0, 3), (13, 1, 12), (0, 0, 0)]
+    assert [(o["count"], o["phone"], o["paper"]) for o in result["options"]] == [
+        (3, 0, 3), (13, 1, 12), (0, 0, 0)]
     # a correction is an entry too; the log keeps both
     assert _paper(store, live, poll, b, -2, "moderator") == 10
     with store.read() as db:
@@ -100,7 +102,8 @@ def test_both_doors_add_paper_counts_and_push_the_results(app, store, live, staf
     facilitator, moderator = staff("facilitator"), staff("moderator")
     ack = moderator.emit("paper", {"cid": cid(), "activity": poll, "option": b, "count": 12}, callback=True)
     assert ack["ok"] and ack["total"] == 12, ack
-    refused = moderator.emit("paper", {"cid": cid(), "activity": poll, "option": b, "count": -13}, callback=True)
+    refused = moderator.emit("paper", {"cid": cid(), "activity": poll, "option": b, "count": -13},
+                             callback=True)
     assert not refused["ok"] and refused["error"]["code"] == "paper_negative"
     console = app.test_client()
     page = console.get(f"/f/{live['facilitator']}/paper")
@@ -109,7 +112,7 @@ def test_both_doors_add_paper_counts_and_push_the_results(app, store, live, staf
     assert posted.status_code == 302
     page = console.get(posted.headers["Location"])
     assert "Décompte papier ajouté." in page.text and "0 téléphone + 5 papier" in page.text
-    assert ("modérateur" in page.text or "modération" in page.text) and "+12" in page.text and "+5" in page.text
+    assert "modérat" in page.text and "+12" in page.text and "+5" in page.text
     bad = console.post(f"/f/{live['facilitator']}/paper/{poll}", data={"option": a, "count": "-9"})
     assert "négatif" in console.get(bad.headers["Location"]).text
 
