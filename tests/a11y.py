@@ -121,6 +121,7 @@ def _polls(db, live_session, people, text) -> dict:
             polls.vote(db, live_session, poll, person, _choice(kind, ids, n))
         if kind == "single":  # (the scale and the ranking keep their results hidden)
             sessions.apply_command(db, live_session, "reveal", poll.id)
+            polls.add_paper(db, live_session, poll, ids[0], 7, "facilitator")  # a show of hands
         if kind == "multiple":
             sessions.apply_command(db, live_session, "close", poll.id)
             sessions.apply_command(db, live_session, "reveal", poll.id)
@@ -246,7 +247,8 @@ def page_paths(made: Seeded, lang: str) -> dict[str, str]:
         "purge-job": f"/admin/archive/purges/{made.jobs['purge']}",
         "purge-job-running": f"/admin/archive/purges/{made.jobs['purge-running']}",
         "import-job-running": f"/admin/archive/imports/{made.jobs['import-running']}",
-        "console": f"/f/{tok}", "console-banner": f"/f/{s[lang, 'banner']['facilitator']}",
+        "console": f"/f/{tok}", "paper": f"/f/{tok}/paper",
+        "console-banner": f"/f/{s[lang, 'banner']['facilitator']}",
         "poll-edit": f"/f/{tok}/polls/{acts['draft']}",
         "cloud-edit": f"/f/{tok}/wordclouds/{acts['wordcloud']}",
         "board-settings": f"/f/{tok}/boards/{acts['ideas']}/settings",
