@@ -12,6 +12,7 @@ from live.health import Heartbeat
 from live.i18n import babel, select_locale
 from live.loops import Loop, guarded
 from live.realtime import socketio
+from live.sessions.deadlines import Deadlines
 from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
 from live.writer import WriteQueue
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     store.set_info(link_key=app.config["SECRET_KEY"])
     app.extensions["palabre.store"] = store
     app.extensions["palabre.broadcaster"] = Broadcaster(app)
+    app.extensions["palabre.deadlines"] = Deadlines(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()
     app.extensions["palabre.writer"] = WriteQueue(app, store, socketio)
     # Worker processes (renders, archives) idle past their pool's idle_timeout are stopped.
@@ -78,8 +80,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 # The app's background loops: the coalescing broadcaster, the event-loop heartbeat (started by
-# the first GET /healthz: it wakes 100 times a second) and the word-cloud renders.
-BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper")
+# the first GET /healthz: it wakes 100 times a second), the word-cloud renders, the idle worker
+# processes' reaper and the timers' deadlines (an activity that closes itself).
+BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper", "palabre.deadlines")
 POOL_REAP_SECONDS = 10.0
 STOPPED_ON_SHUTDOWN = (*BACKGROUND, "palabre.heartbeat")
 

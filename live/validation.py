@@ -57,6 +57,9 @@ SORTS = ("votes", "time")
 BOARD_FLAGS = ("premoderation", "stack", "signed", "wall_visible")
 BOARD_DISPLAY = ("spotlight", "current")  # item ids the display points at (or None)
 
+TIMER_SECONDS = (5, 4 * 3600)  # a timer's length, from five seconds to four hours
+TIMER_ADD = 60  # what "+1 min" adds
+
 DETAIL_KEYS = 10  # a timeline entry's detail: a few short values
 DETAIL_KEY_LENGTH = 30
 DETAIL_VALUE_LENGTH = PROMPT_LENGTH
@@ -88,6 +91,32 @@ def boolean(value: object, code: str = "bad_payload") -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
     raise DomainError(code)
+
+
+def timer_seconds(value: object) -> int:
+    """A timer's length in whole seconds (the console's select, a socket's number)."""
+    return integer(value, "bad_timer", *TIMER_SECONDS)
+
+
+def timer_minutes(value: object) -> int:
+    """A timer's length typed in whole minutes (the console's form), in seconds."""
+    return integer(value, "bad_timer_minutes", 1, TIMER_SECONDS[1] // 60) * 60
+
+
+def stored_timer(timer: object) -> dict | None:
+    """An archived timer (live/archive/document.py): running (a deadline) or paused (seconds
+    left), never both; its length as the console's choices and added minutes could make it."""
+    if timer is None:
+        return None
+    if not isinstance(timer, dict) or (timer.get("ends_at") is None) == (timer.get("left") is None):
+        raise DomainError("bad_timer", low=TIMER_SECONDS[0], limit=TIMER_SECONDS[1])
+    integer(timer.get("duration"), "bad_timer", TIMER_SECONDS[0], TIMER_SECONDS[1] + 1000 * TIMER_ADD)
+    left = timer.get("left")
+    if left is not None and (isinstance(left, bool) or not isinstance(left, int | float)
+                             or not 0 <= left <= timer["duration"]):
+        raise DomainError("bad_timer", low=0, limit=timer["duration"])
+    boolean(timer.get("autoclose"), "bad_timer")
+    return timer
 
 
 def identifier(value: object) -> int | None:

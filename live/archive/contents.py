@@ -49,6 +49,7 @@ def check_contents(doc: dict) -> None:
 
 def _check_activity(where: str, activity: dict) -> None:
     _at(f"{where}/prompt", v.stored_text, activity["prompt"], "prompt", v.PROMPT_LENGTH)
+    _at(f"{where}/timer", v.stored_timer, activity.get("timer"))
     kind = activity["kind"]
     if kind not in ("poll", "wordcloud", *v.BOARD_KINDS):
         raise ImportRefused("import_unknown_kind", kind=kind[:20])

@@ -15,7 +15,16 @@ SCHEMA_VERSION = 1
 FORMAT = "palabre-session-archive"
 # Fields of an activity document that every kind has; the rest is the kind's own part.
 ACTIVITY_FIELDS = ("ref", "position", "kind", "type", "prompt", "settings", "state", "revealed",
-                   "created_at", "opened_at", "closed_at")
+                   "created_at", "opened_at", "closed_at", "timer")
+
+
+def timer_document(activity: Activity) -> dict | None:
+    """An activity's timer as it stood (live/sessions/timer.py), or None: its deadline while it
+    ran, the seconds left while paused, its whole length, whether it was to close the activity."""
+    if activity.timer_ends_at is None and activity.timer_left is None:
+        return None
+    return {"duration": activity.timer_duration, "ends_at": time_text(activity.timer_ends_at),
+            "left": activity.timer_left, "autoclose": bool(activity.timer_autoclose)}
 
 
 def archive_state(db: DB, session_id: int) -> ArchiveState | None:
@@ -49,6 +58,7 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
             "prompt": activity.prompt, "settings": activity.settings or {}, "state": activity.state,
             "revealed": activity.revealed, "created_at": time_text(activity.created_at),
             "opened_at": time_text(activity.opened_at), "closed_at": time_text(activity.closed_at),
+            "timer": timer_document(activity),
         }
         part = frozen.get(ref)
         if part is None:

@@ -326,6 +326,7 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
                             state=a["state"], revealed=a["revealed"],
                             created_at=parse_time(a["created_at"]), opened_at=parse_time(a["opened_at"]),
                             closed_at=parse_time(a["closed_at"]))
+        _set_timer(activity, a.get("timer"))
         db.add(activity)
         db.flush()
         activity_ids[a["ref"]] = activity.id
@@ -343,6 +344,14 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
                    .values(frozen=frozen))
     db.flush()
     return live_session.id
+
+
+def _set_timer(activity: Activity, timer: dict | None) -> None:
+    """The timer as archived (an imported session is ended: the server's loop leaves it alone)."""
+    if timer is not None:
+        activity.timer_duration, activity.timer_left = timer["duration"], timer["left"]
+        activity.timer_ends_at = parse_time(timer["ends_at"])
+        activity.timer_autoclose = timer["autoclose"]
 
 
 def _create_participants(db: DB, session_id: int, people: list[dict]) -> dict[str, int]:
@@ -363,7 +372,7 @@ def _create_participants(db: DB, session_id: int, people: list[dict]) -> dict[st
 
 
 _ACTIVITY_FIELDS = {"ref", "position", "kind", "type", "prompt", "settings", "state", "revealed",
-                    "created_at", "opened_at", "closed_at"}
+                    "created_at", "opened_at", "closed_at", "timer"}
 
 
 # --- in the worker: a job with progress -------------------------------------------------------

@@ -263,4 +263,4 @@ def apply_retention(store, now=None, include_unexported: bool = False, batch: in
 
 
 _ACTIVITY_FIELDS = {"ref", "position", "kind", "type", "prompt", "settings", "state", "revealed",
-                    "created_at", "opened_at", "closed_at"}
+                    "created_at", "opened_at", "closed_at", "timer"}

@@ -92,3 +92,13 @@ def on_command(ctx, payload):
     _, changed = operations.command(ctx.db, live_session, payload.get("action"), payload.get("activity"))
     ctx.after(lambda: effects.apply(changed))
     return {"version": live_session.version}
+
+
+@realtime.handler("timer", roles=("facilitator",))
+def on_timer(ctx, payload):
+    """The facilitator's timer: {action: start|pause|resume|add|stop, activity, seconds, autoclose}."""
+    live_session = service.get_session(ctx.db, ctx.conn.session_id)
+    _, changed = operations.timer(ctx.db, live_session, payload.get("activity"), payload.get("action"),
+                                  payload.get("seconds"), payload.get("autoclose"))
+    ctx.after(lambda: effects.apply(changed))
+    return {"version": live_session.version}

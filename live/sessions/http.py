@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
-from live import auth, realtime
+from live import auth, realtime, validation
 from live.errors import DomainError
 from live.i18n import use_session_language
 from live.netinfo import public_base_url
@@ -146,6 +146,23 @@ def console_command(token: str):
     effects.write_or_flash(lambda db: operations.command(db, service.get_session(db, session_id), action,
                                                          activity))
     return redirect(url_for("sessions.console", token=token) + (f"#a{activity}" if activity else ""))
+
+
+@bp.post("/f/<token>/timer")
+def console_timer(token: str):
+    """The timer's buttons without JavaScript: same operation as the `timer` socket event."""
+    session_id = staff_session(token, "facilitator")
+    form = request.form
+    activity = form.get("activity", type=int)
+    action = form.get("action")
+
+    def run(db):
+        seconds = validation.timer_minutes(form.get("minutes")) if action == "start" else None
+        return operations.timer(db, service.get_session(db, session_id), activity, action, seconds,
+                                form.get("autoclose"))
+
+    effects.write_or_flash(run)
+    return redirect(url_for("sessions.console", token=token, timer=1) + "#timer-form")
 
 
 @bp.post("/f/<token>/activities/<int:activity_id>/move")

@@ -38,17 +38,30 @@ REFUSALS = {
     "close": "not_open",
     "reset": "nothing_to_reset",
 }
+# An activity's timer (live/sessions/timer.py): off, running (a deadline is stored; past it, the
+# timer shows 0:00 until stopped or started again) or paused (the seconds left are stored).
+TIMER_STATES = ("off", "running", "paused")
+TIMER_TRANSITIONS: dict[str, dict[str, str]] = {
+    "start": {"off": "running", "running": "running", "paused": "running"},
+    "pause": {"running": "paused"},
+    "resume": {"paused": "running"},
+    "add": {"running": "running", "paused": "paused"},
+    "stop": {"running": "off", "paused": "off"},
+}
+TIMER_REFUSALS = {"pause": "timer_not_running", "resume": "timer_not_paused", "add": "no_timer",
+                  "stop": "no_timer"}
 # Sessions whose agenda may still be changed and driven (shown, opened, reset...).
 ACTIVE_SESSION_STATES = ("draft", "live")
 
 
-def move(transitions: dict[str, dict[str, str]], state: str, action: str) -> str:
+def move(transitions: dict[str, dict[str, str]], state: str, action: str,
+         refusals: dict[str, str] = REFUSALS) -> str:
     """The state `action` leads to from `state`, or the action's DomainError."""
-    allowed = transitions.get(action)
+    allowed = transitions.get(action) if isinstance(action, str) else None
     if allowed is None:
         raise DomainError("bad_command")
     if state not in allowed:
-        raise DomainError(REFUSALS[action])
+        raise DomainError(refusals[action])
     return allowed[state]
 
 

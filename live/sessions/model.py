@@ -9,11 +9,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +131,13 @@ class Activity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its timer (live/sessions/timer.py): the deadline while it runs (never a countdown, so a
+    # restart loses nothing), the seconds left while paused, the whole length, and whether the
+    # activity closes itself at the deadline.
+    timer_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    timer_left: Mapped[float | None] = mapped_column(Float)
+    timer_duration: Mapped[int | None] = mapped_column(Integer)
+    timer_autoclose: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     session: Mapped[LiveSession] = relationship(
         back_populates="activities", foreign_keys=[session_id]

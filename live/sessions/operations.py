@@ -7,6 +7,7 @@ from __future__ import annotations
 from live import ratelimit
 from live.errors import DomainError
 from live.sessions import service
+from live.sessions import timer as timer_service
 from live.sessions.effects import Effects
 from live.sessions.model import LiveSession
 
@@ -44,3 +45,17 @@ def delete(db, session: LiveSession, activity_id: object):
 def agenda_changed(session: LiveSession, result=None):
     """(result, effects) of a change to the agenda made by a feature (an activity added, edited)."""
     return result, Effects(session.id).changed_state()
+
+
+def timer(db, session: LiveSession, activity_id: object, action: object, seconds: object = None,
+          autoclose: object = None):
+    """The facilitator's timer of an activity: start (seconds, autoclose), pause, resume, add, stop."""
+    activity = service.get_activity(db, session, activity_id)
+    timer_service.command(db, session, activity, action, seconds, autoclose)
+    return activity, Effects(session.id).changed_state()
+
+
+def timer_ended(db, activity_id: int, now):
+    """A timer reached its deadline: its activity closes (the server's loop, not a client)."""
+    session = timer_service.expire(db, activity_id, now)
+    return session, Effects(session.id).changed_state() if session is not None else None

@@ -296,6 +296,9 @@ def reset(db: DB, session: LiveSession, activity: Activity, actor: str) -> None:
     activity.revealed = False
     activity.opened_at = None
     activity.closed_at = None
+    # Its timer goes too (live/sessions/timer.py).
+    activity.timer_ends_at = activity.timer_left = activity.timer_duration = None
+    activity.timer_autoclose = False
     activity.version += 1
     record(db, session, "reset", actor, activity)
 

@@ -6,7 +6,9 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities, realtime
 from live.sessions import service
+from live.sessions import timer as timer_service
 from live.sessions.model import Activity, LiveSession
+from live.store import utcnow
 
 STAFF = ("facilitator", "moderator")
 
@@ -21,6 +23,9 @@ def activity_view(db: DB, activity: Activity, role: str) -> dict:
         "position": activity.position, "version": activity.version,
         "answers": hooks.answer_count(db, activity),
     }
+    timer = timer_service.view(activity)
+    if timer is not None:  # (no key without one: a phone's first load is counted in bytes)
+        data["timer"] = timer
     if hooks.view_for_role is not None:
         data.update(hooks.view_for_role(db, activity, include_results, role))
     else:
@@ -52,6 +57,8 @@ def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None
     }
     if role != "participant":
         data["connected"] = realtime.connected_count(session.id)
+    if current is not None and "timer" in current:
+        data["now"] = timer_service.millis(utcnow())  # the server's clock: timers count down from it
     if role in STAFF:
         data["agenda"] = [activity_view(db, a, role) for a in session.activities]
     return data

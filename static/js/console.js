@@ -70,6 +70,7 @@ function consolePage() {
   followMissing(socket);
   var commands = sendQueue(socket);
   doc.addEventListener("submit", onCommand, false);
+  doc.addEventListener("submit", onTimer, false);
 
   function accept(v) {
     if (!newer(view, v)) return;
@@ -169,6 +170,7 @@ function consolePage() {
     var nowActions = $("now-actions");
     clear(nowActions);
     if (current && !ended()) nowActions.appendChild(cmd("banner", T.banner));
+    timerForm(current);
     boardDisplay(nowActions.parentNode, isBoard(current) ? current : null, base, function () { return socket; });
     var liveOnly = doc.querySelectorAll("[data-live-only]");
     for (var i = 0; i < liveOnly.length; i++) liveOnly[i].hidden = ended();
@@ -178,6 +180,40 @@ function consolePage() {
     items.forEach(function (a, index) { agenda.appendChild(item(a, currentId, index === 0, index === items.length - 1)); });
     if (!items.length) agenda.appendChild(h("li", "empty", T.empty));
     restoreFocus(key, focusItem);
+  }
+
+  /* The timer of the activity on screen (sessions/_timer.html): its buttons for its state. */
+  function timerForm(current) {
+    var form = $("timer-form");
+    if (!form) return loadTimer(current);
+    var state = current && current.timer ? current.timer.state : "off", actions = $("timer-actions");
+    form.hidden = !current || ended();
+    form.elements.activity.value = current ? current.id : "";
+    if (actions.getAttribute("data-state") !== state) {
+      actions.setAttribute("data-state", state);
+      clear(actions);
+      ["start", state === "paused" ? "resume" : "pause", "add", "stop"].slice(0, state === "off" ? 1 : 4).forEach(function (action, i) {
+        add(actions, " ", attr(h("button", i ? "btn" : "btn btn-primary", T.timer_buttons[action]), { name: "action", value: action }));
+      });
+    }
+    loadTimer(current);
+  }
+  var timer;  // timer.js, loaded once a timer runs
+  function loadTimer(current) {
+    if (timer || (current && current.timer)) (timer = timer || import("./timer.js")).then(function (m) { m.showTimer(view, $("now")); });
+  }
+
+  function onTimer(e) {
+    var form = e.target, button = submitter(e);
+    if (form.id !== "timer-form" || !button || !socket.connected || e.defaultPrevented) return;
+    e.preventDefault();
+    commands.push({
+      event: "timer",
+      payload: { cid: newId(), action: button.value, activity: parseInt(form.elements.activity.value, 10),
+                 seconds: Math.round(parseFloat(form.elements.minutes.value) * 60) || null, autoclose: form.elements.autoclose.checked },
+      done: function () { notify(""); },
+      failed: function (why) { notify(why === true ? T.no_reply : errorText(why), true); }
+    });
   }
 
   function restoreFocus(key, focusItem) {

@@ -363,6 +363,7 @@ function participantPage() {
   });
   remember(view, true);
   render();
+  showTimer();
   var clouds = null, cloudsLoading = false;  // word clouds: wordcloud.js, loaded when one is on screen
   if ($("wordcloud")) loadClouds();
   stage.addEventListener("submit", onSubmit, false);
@@ -379,6 +380,11 @@ function participantPage() {
       clouds = m.wordcloudPhone(socket, view, mine);
       render();
     }, function () { cloudsLoading = false; });  // the next push tries again
+  }
+
+  var timer;  // timer.js, loaded once a timer runs
+  function showTimer() {
+    if (timer || (view.current || {}).timer) (timer = timer || import("./timer.js")).then(function (m) { m.showTimer(view); });
   }
 
   function loadBoard() {
@@ -408,6 +414,7 @@ function participantPage() {
     view = v;
     remember(v, withMine);
     render();
+    showTimer();
   }
 
   function mineOf(a) { return mine[a.id] || null; }

@@ -2,6 +2,7 @@
    idea walls and Q&A (board-screen.js), word clouds (wordcloud.js). */
 import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, wcEntries, actionOn } from "./core.js";
 import { boardScreenNode, fitBoard } from "./board-screen.js";
+import { timerNode, showTimer } from "./timer.js";
 import { wordcloudScreen, cloudScreenBody } from "./wordcloud.js";
 
 function screenPage() {
@@ -18,6 +19,7 @@ function screenPage() {
   var shownKey = null;
 
   render();
+  showTimer(view);
   var socket = connect({ token: body.getAttribute("data-token") }, {
     snapshot: accept, state: accept, results: onResults
   });
@@ -28,6 +30,7 @@ function screenPage() {
     if (!newer(view, v)) return;
     view = v;
     render();
+    if (showTimer(v) && stage.querySelector(".slide-body")) fitSlide(true);  // the top line changed
   }
 
   function render() {
@@ -40,6 +43,7 @@ function screenPage() {
     shownKey = key;
     clear(stage);
     stage.appendChild(a ? slide(a, ended) : banner(ended));
+    showTimer(view);
     fitSlide(false);
   }
 
@@ -81,7 +85,7 @@ function screenPage() {
 
   function slide(a, ended) {
     var sec = attr(h("section", "slide"), { "aria-labelledby": "prompt", "data-activity": a.id });
-    add(sec, add(h("p", "slide-top"), h("span", "slide-session", view.session.title), " ", pill(a, ended)),
+    add(sec, add(h("p", "slide-top"), h("span", "slide-session", view.session.title), " ", timerNode("span"), " ", pill(a, ended)),
         attr(h("h1", ("prompt " + lengthClass(a.prompt, 100, 200)).trim(), a.prompt), { id: "prompt" }));
     var content = h("div", "slide-body");
     if (a.kind === "wordcloud") {
@@ -151,6 +155,7 @@ function screenPage() {
       var body = stage.querySelector(".slide-body");
       clear(body);
       body.appendChild(boardScreenNode(a));
+      showTimer(view);
       fitSlide(false);
       return;
     }
