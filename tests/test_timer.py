@@ -217,6 +217,9 @@ def test_the_activity_closes_itself_at_the_deadline_on_the_real_server(tmp_path)
             assert heard.wait_for(lambda h: any(
                 m["current"]["state"] == "closed" for m in h.messages("state")), timeout=20)
             assert _deadline(setup.database, setup.activity)[1] == "closed"
+            # Five seconds of timer cost the phone two pushes: its start and its end (it counts
+            # down by itself).
+            assert [m["current"]["state"] for m in heard.messages("state")] == ["open", "closed"]
         finally:
             realserver.close_all([person, facilitator])
 
