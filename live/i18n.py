@@ -76,6 +76,7 @@ MESSAGES = {
     "bad_paper_option": _l("Choose an option of this poll for the paper count."),
     "paper_negative": _l("This correction would make the paper total negative (it is %(total)s)."),
     "paper_saved": _l("Paper count added."),
+    "paper_total_mismatch": _l("A paper total is not the sum of the counts entered before it."),
     "bad_command": _l("Unknown command."),
     "wrong_password": _l("Wrong password."),
     "not_found_page": _l("This page does not exist."),

@@ -121,3 +121,79 @@ def test_both_doors_add_paper_counts_and_push_the_results(app, store, live, staf
         return any(r.get("results", {}).get("paper_total") == 17 for r in results)
     assert wait_until(pushed, 8, sleep=socketio.sleep)
     assert app.test_client().get(f"/m/{live['moderator']}/paper").status_code == 404
+
+
+def _archived_with_paper(store, live):
+    from archive_helpers import seed_session
+
+    from live.archive import export
+
+    ids = seed_session(store, live["id"], voters=6, end=False)["activities"]
+    single, scale = ids[0], ids[1]
+    formula = _options(store, single)[2]  # the option "=1+1"
+    _paper(store, live, single, formula, 7, "moderator")
+    _paper(store, live, single, formula, -2)
+    _paper(store, live, scale, 4, 3)
+    with store.write() as db:
+        sessions.end_session(db, sessions.get_session(db, live["id"]), "facilitator")
+    with store.read() as db:
+        data, _, doc = export.session_zip(db, live["id"])
+    return data, doc
+
+
+def test_the_archive_keeps_paper_counts_apart_and_round_trips(store, live):
+    from archive_helpers import unzip, validate
+
+    from live.archive import export, importer
+    from live.archive.csvsafe import is_formula, read_csv
+    from live.archive.document import without_export_metadata
+
+    data, doc = _archived_with_paper(store, live)
+    validate(doc)
+    single, scale = doc["activities"][0], doc["activities"][1]
+    assert [(e["option"], e["count"], e["total"], e["entered_by"]) for e in single["paper"]] == [
+        ("o3", 7, 7, "moderator"), ("o3", -2, 5, "facilitator")]
+    counted = single["results"]["options"][2]
+    assert counted["paper"] == 5 and counted["count"] == counted["phone"] + 5
+    assert scale["results"]["buckets"][3]["paper"] == 3 and scale["results"]["paper_total"] == 3
+    files = unzip(data)
+    log = read_csv(files["activities/01-poll-paper.csv"], "fr")
+    assert [row[1:] for row in log[1:]] == [["moderator", "=1+1", "7", "7"],
+                                            ["facilitator", "=1+1", "-2", "5"]]
+    raw = files["activities/01-poll-paper.csv"].decode("utf-8-sig")
+    assert all(not is_formula(cell) for line in raw.splitlines() for cell in line.split(";"))
+    main = read_csv(files["activities/01-poll.csv"], "fr")
+    assert main[0][-2:] == ["votes par téléphone", "votes papier"] and main[3][-1] == "5"
+    report = files["report.html"].decode()
+    assert "Décomptes papier saisis" in report and "5 votes papier" in report
+    with store.write() as db:
+        (new_id,) = importer.create_sessions(db, importer.read_archive(data))
+    with store.read() as db:
+        again = export.session_zip(db, new_id)[2]
+    assert without_export_metadata(again)["activities"] == without_export_metadata(doc)["activities"]
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"count": -8, "total": -1}, "paper_negative"), ({"count": -8, "total": 0}, "paper_negative"),
+    ({"count": -2, "total": 4}, "paper_total_mismatch"), ({"count": 0, "total": 7}, "bad_paper_count")])
+def test_an_archive_whose_paper_log_does_not_add_up_is_refused(store, live, change, reason):
+    import io
+    import json
+    import zipfile
+
+    from archive_helpers import unzip
+
+    from live.archive import importer
+
+    data, _ = _archived_with_paper(store, live)
+    members = unzip(data)
+    doc = json.loads(members["session.json"])
+    doc["activities"][0]["paper"][1].update(change)
+    members["session.json"] = json.dumps(doc).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    with pytest.raises(importer.ImportRefused) as refused:
+        importer.read_archive(out.getvalue())
+    assert refused.value.code == "import_invalid" and refused.value.params["reason"] == reason

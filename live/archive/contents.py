@@ -82,6 +82,26 @@ def _check_poll(where: str, activity: dict, settings: dict) -> None:
         if activity["type"] != "scale":
             choice = [position.get(c, 0) for c in choice]
         _at(f"{where}/votes/{n}", v.poll_choice, activity["type"], settings, ids, choice)
+    _check_paper(where, activity, settings, position)
+
+
+def _check_paper(where: str, activity: dict, settings: dict, position: dict) -> None:
+    """Paper counts by the rule of the form (`validation.paper_entry`), each `total` the running
+    sum of its option's counts (so never negative)."""
+    totals: dict = {}
+    for n, entry in enumerate(activity.get("paper") or []):
+        target = entry["option"]
+        if isinstance(target, str) == (activity["type"] == "scale"):
+            raise Invalid(f"{where}/paper/{n}", DomainError("bad_paper_option"))
+        _at(f"{where}/paper/{n}", v.paper_entry, activity["type"], frozenset(position.values()),
+            settings.get("scale_max", 0), position.get(target, 0) if isinstance(target, str) else target,
+            entry["count"])
+        totals[target] = totals.get(target, 0) + entry["count"]
+        if totals[target] < 0:
+            before = totals[target] - entry["count"]
+            raise Invalid(f"{where}/paper/{n}", DomainError("paper_negative", total=before))
+        if totals[target] != entry["total"]:
+            raise Invalid(f"{where}/paper/{n}", DomainError("paper_total_mismatch"))
 
 
 def _check_wordcloud(where: str, activity: dict, settings: dict) -> None:

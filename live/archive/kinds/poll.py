@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session as DB
 from live.archive.kinds import ArchiveKind, Refs, Table, delete_some, insert_rows, register, stored_utc
 from live.archive.timefmt import parse_time, time_text
 from live.polls import service as polls
-from live.polls.model import Option, Vote
+from live.polls.model import Option, PaperCount, Vote
 
 
 def export(db: DB, activity, refs: Refs) -> dict:
@@ -27,7 +27,15 @@ def export(db: DB, activity, refs: Refs) -> dict:
                      "updated_at": time_text(updated_at)})
     rows.sort(key=lambda r: (r["created_at"], r["participant"] or ""))
     return {"options": [{"ref": option_ref[o.id], "label": o.label} for o in options],
-            "votes": rows, "results": _results(polls.tally(db, activity), option_ref)}
+            "votes": rows, "paper": _paper(db, activity, option_ref),
+            "results": _results(polls.tally(db, activity), option_ref)}
+
+
+def _paper(db: DB, activity, option_ref: dict) -> list[dict]:
+    """Every paper count entered (who, when, how many, for what), oldest first."""
+    return [{"option": e.value if e.option_id is None else option_ref[e.option_id], "count": e.delta,
+             "total": e.total_after, "entered_by": e.entered_by, "at": time_text(e.created_at)}
+            for e in polls.paper_log(db, activity)]
 
 
 def _results(tally: dict, option_ref: dict) -> dict:
@@ -54,6 +62,12 @@ def tables(doc: dict, labels: dict) -> list[Table]:
         main = Table("", [labels["option"], labels["votes"], labels["percent"]],
                      [[o["label"], o["count"], _percent(o["count"], total)] for o in results["options"]])
     out = [main]
+    if doc.get("paper"):
+        rows = results.get("buckets") or results.get("options") or []
+        main.header += [labels["phone_votes"], labels["paper_votes"]]
+        for row, counted in zip(main.rows, rows, strict=True):
+            row += [counted.get("phone", counted.get("count")), counted.get("paper", 0)]
+        out.append(_paper_table(doc, labels))
     if doc.get("votes"):
         label_of = {o["ref"]: o["label"] for o in doc.get("options", [])}
         header = [labels["participant"], labels["answer"], labels["changes"], labels["first_answer"],
@@ -67,6 +81,14 @@ def tables(doc: dict, labels: dict) -> list[Table]:
             rows.append([v["participant"], answer, v["changes"], v["created_at"], v["updated_at"]])
         out.append(Table("votes", header, rows))
     return out
+
+
+def _paper_table(doc: dict, labels: dict) -> Table:
+    label_of = {o["ref"]: o["label"] for o in doc.get("options", [])}
+    header = [labels["at"], labels["actor"], labels["option"], labels["count"], labels["paper_total"]]
+    return Table("paper", header,
+                 [[e["at"], e["entered_by"], label_of.get(e["option"], e["option"]), e["count"], e["total"]]
+                  for e in doc["paper"]])
 
 
 def _percent(count: int, total: int) -> float:
@@ -116,6 +138,12 @@ def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
                      "created_at": parse_time(v["created_at"]),
                      "updated_at": parse_time(v["updated_at"])})
     insert_rows(db, Vote, rows)
+    insert_rows(db, PaperCount, [
+        {"activity_id": activity.id, "delta": e["count"],
+         "option_id": option_ids[e["option"]] if isinstance(e["option"], str) else None,
+         "value": e["option"] if isinstance(e["option"], int) else None,
+         "total_after": e["total"], "entered_by": e["entered_by"], "created_at": parse_time(e["at"])}
+        for e in doc.get("paper", [])])
 
 
 def purge(db: DB, activity, limit: int) -> int:
