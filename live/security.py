@@ -232,7 +232,7 @@ def _too_many(exc):
 def _noindex(response):
     # Capability links (console, moderator, screen), join codes and organiser pages: none of
     # them belongs in a search engine. Only the home page may be indexed.
-    if request.endpoint != "sessions.home":
+    if request.endpoint not in ("sessions.home", "static"):
         response.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
     return response
 

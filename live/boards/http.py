@@ -14,7 +14,7 @@ from live.i18n import message
 from live.sessions import effects
 from live.sessions import operations as agenda
 from live.sessions import service as sessions
-from live.sessions.access import participant_form_write, staff_session
+from live.sessions.access import keep_text, participant_form_write, staff_session
 from live.web import store
 
 bp = Blueprint("boards", __name__)
@@ -49,6 +49,8 @@ def post(code: str):
                                request.form.get("column", 0), request.form.get("name"))
 
     done, problem = _participant_write(code, run)
+    if problem is not None:
+        keep_text(request.form.get("activity", type=int))  # the form shows the text again
     status = done[2][0].status if done else None
     return _back(code, done, problem, "item_saved_pending" if status == "pending" else "item_saved")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, request
+import hashlib
+
+from flask import abort, request, session
 
 from live import acks, auth, ratelimit
 from live.errors import DomainError
@@ -57,3 +59,29 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
             return run(db), None
     except DomainError as exc:
         return None, exc
+
+
+# --- what a phone keeps -----------------------------------------------------------------------
+
+KEPT_FIELDS = {"text": 280, "name": 40, "column": 4}  # what a refused form gives back, cut to size
+
+
+def keep_text(activity_id) -> None:
+    """A participant's form was refused (closed activity, rate limit, a text too long...): keep
+    what was typed, for the next page to put back in the form (`take_kept_text`). In the signed
+    session cookie, cut to size, like the flashed message that says why."""
+    kept = {key: request.form.get(key, "")[:size] for key, size in KEPT_FIELDS.items()}
+    if kept["text"] or kept["name"]:
+        session["kept"] = {"activity": activity_id, **kept}
+
+
+def take_kept_text() -> dict | None:
+    """What `keep_text` kept (once): {"activity", "text", "name", "column"}, or None."""
+    kept = session.pop("kept", None)
+    return kept if isinstance(kept, dict) else None
+
+
+def outbox_name(device_key: str) -> str:
+    """The name of this participant's outbox on the phone (static/js/core.js keeps what waits to
+    be sent under it, per session): derived from the cookie's id, which it does not reveal."""
+    return hashlib.sha256(f"outbox:{device_key}".encode()).hexdigest()[:16]

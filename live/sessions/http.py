@@ -14,7 +14,7 @@ from live.errors import DomainError
 from live.i18n import use_session_language
 from live.netinfo import public_base_url
 from live.qr import qr_data_uri, qr_svg
-from live.sessions import capabilities, effects, operations, service
+from live.sessions import access, capabilities, effects, operations, service
 from live.sessions.access import staff_session
 from live.sessions.model import LiveSession
 from live.sessions.views import snapshot
@@ -81,7 +81,8 @@ def participant(code: str):
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
-                           form_cid=secrets.token_urlsafe(12))
+                           form_cid=secrets.token_urlsafe(12), kept=access.take_kept_text(),
+                           me=access.outbox_name(key))
 
 
 @bp.get("/j/<code>/qr.svg")

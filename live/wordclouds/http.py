@@ -11,7 +11,7 @@ from live.i18n import message
 from live.sessions import effects
 from live.sessions import operations as agenda
 from live.sessions import service as sessions
-from live.sessions.access import participant_form_write, staff_session
+from live.sessions.access import keep_text, participant_form_write, staff_session
 from live.sessions.model import Activity
 from live.web import store
 from live.wordclouds import images, operations, service
@@ -106,6 +106,8 @@ def add_entry(code: str):
     done, problem = participant_form_write(code, lambda db, live_session, activity, person: (
         operations.add_entry(db, live_session, activity, person, request.form.get("text", ""), cid or None,
                              _word_rate())))
+    if problem is not None:
+        keep_text(request.form.get("activity", type=int))  # the form shows the word again
     return _back_to_phone(code, done, problem)
 
 

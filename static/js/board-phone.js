@@ -3,11 +3,16 @@
    order, once revealed) and the phone's own `mine` (snapshot, acks, `board_mine`). Same markup
    as boards/_participant.html; the forms post without a socket. Loaded by the participant page
    when a board is on screen. */
-import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, sendQueue, actionOn } from "./core.js";
+import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, actionOn } from "./core.js";
 
-/* The phone: post, edit, withdraw and vote over the socket; draws the board from pushes. */
-export function boardPhone(code, stage, getSocket, mineMap) {
-  var queue = sendQueue(getSocket()), shown = null, editing = null, notice = null;
+/* The phone: post, edit, withdraw and vote through the page's outbox (`box`, see core.js:
+   kept until the server answers, even across a reload); draws the board from pushes. */
+export function boardPhone(code, stage, getSocket, mineMap, box) {
+  var shown = null, editing = null, notice = null;
+  box.on(function (it, ack) {  // an answer, maybe to what was sent before a reload: redraw
+    var a = current();
+    if (ack.ok && a && a.id === it.p.activity) lists(a);
+  });
 
   function current() { return stage.getAttribute("data-board-view") ? stage._boardView : null; }
 
@@ -181,52 +186,59 @@ export function boardPhone(code, stage, getSocket, mineMap) {
                h("p", "idea-text", i.text), meta);
   }
 
-  /* One request at a time through the page's send queue (no ack: the same cid is sent again,
-     the server answers the same). */
-  function send(op) {
+  /* Into the outbox: sent in order, kept until the server answers (also after a reload). */
+  function send(op, what) {
     notice = null;
+    op.label = what.length > 80 ? what.slice(0, 79) + "…" : what;
+    op.failed = function (ack) { status(errorText(ack), "is-error"); };
+    if (!box.push(op)) { status(T.ob_full, "is-error"); return false; }
     status(getSocket().connected ? BT.sending : BT.offline, "is-wait");
-    queue.push({ event: op.event, payload: op.payload, done: function (ack) {
-      if (ack.mine) mineMap[op.payload.activity] = ack.mine;
-      if (op.done) op.done(ack);
-      var a = current();
-      if (a && a.id === op.payload.activity) lists(a);
-    }, failed: function (why) {
-      status(why === true ? T.no_reply : errorText(why), "is-error");
-    } });
+    return true;
+  }
+
+  function itemText(form) {
+    var li = form.parentNode.parentNode, p = li && li.querySelector(".idea-text");
+    return p ? p.textContent : "";
   }
 
   function onSubmit(e) {
-    var a = current(), socket = getSocket();
-    if (!a || !socket || !socket.connected || e.defaultPrevented) return;  // the form posts
+    var a = current();
+    if (!a || !getSocket() || e.defaultPrevented) return;  // without script the form posts
     if (submit(e.target, a)) e.preventDefault();
   }
 
-  /* Send what `form` (this module's or the server's markup) asks, over the socket; false: not a
+  /* Put what `form` (this module's or the server's markup) asks in the outbox; false: not a
      form of the board. */
   function submit(form, a) {
+    var item = form.querySelector("input[name=item]"), id = item ? parseInt(item.value, 10) : null;
     if (hasClass(form, "board-post")) {
       var text = $("board-text").value;
       if (!text.replace(/\s+/g, "")) { status(BT.empty, "is-error"); $("board-text").focus(); return true; }
       var payload = { cid: form.elements.cid.value, activity: a.id, text: text,
                       column: form.elements.column ? parseInt(form.elements.column.value, 10) : 0 };
       if (form.elements.name) payload.name = form.elements.name.value;
-      send({ event: "board_post", payload: payload, done: function (ack) {
-        if ($("board-text")) $("board-text").value = "";
-        if (form.elements.cid) form.elements.cid.value = newId();  // the next idea is a new one
+      var post = { event: "board_post", payload: payload, done: function (ack) {
         status(ack.status === "pending" ? BT.saved_pending : BT.saved, "is-ok");
-      } });
+      } };
+      if (!send(post, text)) return true;
+      post.failed = function (ack) {  // refused: the text comes back to be changed
+        if ($("board-text") && !$("board-text").value) $("board-text").value = text;
+        status(errorText(ack), "is-error");
+      };
+      $("board-text").value = "";  // it is safe in the outbox
+      form.elements.cid.value = newId();  // the next idea is a new one
     } else if (hasClass(form, "board-vote")) {
-      var take = !!form.elements.take;
-      send({ event: "board_vote", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10), take: take },
-             done: function () { status(take ? BT.vote_taken : BT.vote_saved, "is-ok"); } });
+      var take = !!form.elements.take, act = take ? BT.take_back : (a.kind === "questions" ? BT.upvote : BT.vote);
+      send({ event: "board_vote", payload: { cid: newId(), activity: a.id, item: id, take: take },
+             done: function () { status(take ? BT.vote_taken : BT.vote_saved, "is-ok"); } },
+           actionOn(act, itemText(form)));
     } else if (hasClass(form, "board-withdraw")) {
-      send({ event: "board_withdraw", payload: { cid: newId(), activity: a.id, item: parseInt(form.querySelector("input[name=item]").value, 10) },
-             done: function () { status(BT.withdrawn, "is-ok"); } });
+      send({ event: "board_withdraw", payload: { cid: newId(), activity: a.id, item: id },
+             done: function () { status(BT.withdrawn, "is-ok"); } }, actionOn(BT.withdraw, itemText(form)));
     } else if (hasClass(form, "board-edit")) {
-      var id = parseInt(form.getAttribute("data-item"), 10);
+      id = parseInt(form.getAttribute("data-item"), 10);
       send({ event: "board_edit", payload: { cid: newId(), activity: a.id, item: id, text: form.elements.text.value },
-             done: function () { editing = null; status(BT.edited, "is-ok"); } });
+             done: function () { editing = null; status(BT.edited, "is-ok"); } }, form.elements.text.value);
     } else {
       return false;
     }

@@ -1,5 +1,4 @@
-/* The shared core (DOM helpers, i18n, the socket, the send queue, result bars) and the phone's
-   own code, kept here for its five-request first load: docs/architecture.md, "Front end". */
+/* The shared core and the phone's own code: docs/architecture.md, "Front end". */
 import { io } from "../vendor/socket.io.esm.min.js";
 
 export const doc = document;
@@ -10,7 +9,7 @@ export const BT = readJSON("i18n-boards") || {};  // idea walls and Q&A
 export const WC = T.wc || {};                       // word clouds
 doc.documentElement.className += " js";
 
-// --- small helpers ------------------------------------------------------------------------
+// --- small helpers
 
 export function $(id) { return doc.getElementById(id); }
 
@@ -20,7 +19,7 @@ export function readJSON(id) {
   try { return JSON.parse(node.textContent); } catch (e) { return null; }
 }
 
-/* h("p", "class", "text") -> element; children are appended with add(). */
+/* h("p", "class", "text"); children: add(). */
 export function h(tag, cls, text) {
   var el = doc.createElement(tag);
   if (cls) el.className = cls;
@@ -93,7 +92,7 @@ export function newId() {
   return out;
 }
 
-/* A message in the page's status region (#flash): role=alert for errors. */
+/* A message in #flash (an error: role=alert). */
 export function notify(text, isError) {
   var box = $("flash");
   if (!box) return;
@@ -113,10 +112,9 @@ export function errorText(ack) {
   return ack && ack.error && ack.error.message ? ack.error.message : T.no_reply;
 }
 
-// --- the socket ---------------------------------------------------------------------------
+// --- the socket
 
-/* The page's one socket: connect with `auth`; call handlers.snapshot/state/results/connect;
-   show #conn while cut off. Other events: socket.on() on the returned socket. */
+/* The page's one socket (handlers: snapshot, state, results, connect, refused). */
 export function connect(auth, handlers) {
   auth.lang = LANG;
   var socket = io({ auth: auth, transports: ["websocket", "polling"], tryAllTransports: true });
@@ -148,6 +146,7 @@ export function connect(auth, handlers) {
     var text = err && err.message && err.message.charAt(0) !== "{" ? err.message : T.refused;
     if (err && err.data && err.data.message) text = err.data.message;
     notify(text, true);
+    if (handlers.refused) handlers.refused(err.data);
     // A page without a message area (the projected screen) says it where it shows the connection.
     if (!$("flash") && conn) { conn.textContent = text; conn.hidden = false; }
   });
@@ -157,45 +156,89 @@ export function connect(auth, handlers) {
   return socket;
 }
 
-/* The send queue: one request at a time, in the order they were made. A request without an
-   answer within 8 s is sent again with the same payload (so the same cid: the server answers a
-   repeated cid as it did the first time), up to `tries` times in all, while connected.
-   op = {event, payload, tries (default 3), done(ack), failed(noAnswer: true | ack)}; without
-   failed, errors go to notify(). queue.clear() drops what has not been sent. */
-export function sendQueue(socket) {
-  var ops = [], busy = false;
+/* The send queue, the participant's outbox: docs/architecture.md. */
+var AGAIN = /busy|full|stopping|server_error|rate_limited|too_fast/;
+
+export function sendQueue(socket) { return outbox(socket, null); }
+
+export function outbox(socket, key) {
+  var memory = key ? null : [], busy = null, seq = 0, tries = 0, sent = 0, timer, calls = {}, hooks = [], told = [], shown;
+  function load() {
+    try { return memory || JSON.parse(localStorage.getItem(key)) || []; } catch (e) { return memory = []; }
+  }
+  function save(items) {
+    try {
+      if (memory) throw 0;
+      if (items.length) localStorage.setItem(key, JSON.stringify(items)); else localStorage.removeItem(key);
+    } catch (e) { memory = items; }
+  }
+  function drop(cid) { save(load().filter(function (it) { return it.p.cid !== cid; })); }
+  function draw() {
+    var box = key && $("outbox"), lines = told.concat(load().map(function (it) {
+      return [fill(T.ob_queued, { what: it.l }), "warn"];
+    }));
+    if (!box || shown === (shown = JSON.stringify(lines))) return;
+    clear(box);
+    lines.forEach(function (line) {
+      box.appendChild(attr(h("p", line[1], line[0]), /error/.test(line[1]) ? { role: "alert" } : {}));
+    });
+  }
+  function answered(it, ack) {
+    var op = calls[it.p.cid] || {};
+    delete calls[it.p.cid];
+    drop(it.p.cid);
+    if (ack.ok && op.done) op.done(ack);
+    else if (!ack.ok && op.failed) op.failed(ack);
+    else if (!ack.ok && !key) notify(errorText(ack), true);
+    hooks.forEach(function (fn) { fn(it, ack); });
+    told = told.slice(-2).concat([ack.ok ? [fill(T.ob_sent, { what: it.l }), "notice notice-ok"] :
+      [fill(T.ob_refused, { what: it.l, why: errorText(ack) }), "notice notice-error"]]);
+  }
   function pump() {
-    if (busy || !ops.length || !socket.connected) return;
-    var op = ops[0];
-    busy = true;
-    socket.timeout(op.wait || 8000).emit(op.event, op.payload, function (err, ack) {
-      busy = false;
-      if (err) {
-        op.sent = (op.sent || 0) + 1;
-        if (op.sent < (op.tries || 3) && socket.connected) { setTimeout(pump, 500); return; }
-        ops.shift();
-        fail(op, true);
-      } else {
-        ops.shift();
-        if (ack && ack.ok) { if (op.done) op.done(ack); } else fail(op, ack);
+    var it = load()[0], op = it && calls[it.p.cid] || {};
+    if (busy || !it || !socket.connected) { draw(); return; }
+    clearTimeout(timer);
+    var mine = ++seq;
+    busy = it.p.cid;
+    draw();
+    socket.timeout(key ? 10000 : 8000).emit(it.e, it.p, function (err, ack) {
+      if (mine !== seq) return;  // cut meanwhile
+      busy = null;
+      if (err && !key && ++sent >= (op.tries || 3)) ack = true;  // no answer: given up
+      else if (err || (!ack.ok && AGAIN.test(ack.error && ack.error.code) && ++tries < 20)) {
+        timer = setTimeout(pump, Math.min(15000, 500 + 1000 * tries));
+        draw();
+        return;
       }
+      tries = sent = 0;
+      answered(it, ack);
       pump();
     });
   }
-  function fail(op, why) {
-    if (op.failed) op.failed(why);
-    else notify(why === true ? T.no_reply : errorText(why), true);
-  }
   socket.on("connect", pump);
+  socket.on("disconnect", function () { seq++; busy = null; draw(); });
+  window.addEventListener("storage", function (e) { if (key && e.key === key) pump(); });  // another tab
+  draw();
   return {
-    push: function (op) { ops.push(op); pump(); },
-    clear: function () { ops.length = 0; },
-    get busy() { return busy || ops.length > 0; },
-    pump: pump
+    push: function (op) {
+      var items = load().filter(function (it) { return !op.replace || it.r !== op.replace || it.p.cid === busy; });
+      if (items.length >= 30) return false;
+      items.push({ e: op.event, p: op.payload, l: op.label, r: op.replace });
+      save(items);
+      calls[op.payload.cid] = op;
+      told = [];
+      pump();
+      return true;
+    },
+    items: load,
+    on: function (fn) { hooks.push(fn); },
+    clear: function () { save([]); },
+    get busy() { return busy !== null || load().length > 0; },
+    refuseAll: function (ack) { load().forEach(function (it) { answered(it, ack); }); draw(); }
   };
 }
 
-/* JSON with the keys of every object in order: the same data gives the same text. */
+/* JSON with sorted keys: the same data, the same text. */
 export function canonical(value) {
   return JSON.stringify(value, function (key, v) {
     if (!v || typeof v !== "object" || Array.isArray(v)) return v;
@@ -205,15 +248,14 @@ export function canonical(value) {
   });
 }
 
-/* Keep the newest view: a push may not replace a newer one of the same session. */
+/* A push may not replace a newer view of the same session. */
 export function newer(current, incoming) {
   return !current || !incoming.session || current.session.id !== incoming.session.id ||
     incoming.version >= current.version;
 }
 
-// --- results ---------------------------------------------------------------------------------
-/* One source of result markup (docs/architecture.md): the script clones the server's <template>s
-   and only writes numbers, labels and widths into them. */
+// --- results
+/* Result markup: the server's <template>s, cloned and filled (docs/architecture.md). */
 
 // "(9 phone + 12 paper)" after a bar's total when paper counts were entered (docs/protocol.md)
 function paperDetail(x) { return x.paper ? " (" + fill(T.paper_detail, { phone: x.phone, paper: x.paper }) + ")" : ""; }
@@ -281,9 +323,7 @@ function resultsNode(a, rows, cls) {
   return box;
 }
 
-/* The results of poll `a` (with this phone's answer `mine`) in `old`, the results markup on the
-   page: numbers and widths are updated in place when the rows are the same (so widths animate);
-   else a new copy replaces it. Returns the node on the page (null: no results to show). */
+/* Poll `a`'s results into `old`, in place if the rows are the same; the node on the page. */
 export function patchResults(old, a, mine, cls) {
   if (!a.results || a.kind !== "poll") {
     if (old) old.parentNode.removeChild(old);
@@ -306,7 +346,7 @@ export function patchResults(old, a, mine, cls) {
   return old;
 }
 
-// --- idea walls and Q&A: what the phone, the screen and the console share ----------------------
+// --- idea walls and Q&A
 
 export function isBoard(a) { return !!a && (a.kind === "ideas" || a.kind === "questions"); }
 
@@ -315,7 +355,7 @@ export function actionOn(action, text) { return fill(T.action_on, { action: acti
 
 export function bCount(key, n) { return fill((BT[key] || ["{n}", "{n}"])[plural(n)], { n: n }); }
 
-/* Counts and order from a `results` push into the view's items (counts shown only if sent). */
+/* Counts and order of a `results` push into the view's items. */
 export function boardResults(a, r) {
   if (!a || !a.items || !r || !r.votes) return false;
   var before = JSON.stringify(a.items), pos = {};
@@ -328,7 +368,7 @@ export function boardResults(a, r) {
   return JSON.stringify(a.items) !== before;
 }
 
-// --- word clouds: what the phone, the screen, the console and the moderator share ----------
+// --- word clouds
 
 export function wcEntries(n) { return fill((WC.entries || ["{n}", "{n}"])[plural(n)], { n: n }); }
 
@@ -336,26 +376,30 @@ export function wcFrozen(a) { return !!(a && a.settings && a.settings.frozen !==
 
 export function hidden(name, value) { return attr(h("input"), { type: "hidden", name: name, value: value }); }
 
-// --- participant page --------------------------------------------------------------------
+// --- participant page
 
 function participantPage() {
   var code = body.getAttribute("data-code");
   var view = readJSON("view");
   var stage = $("stage");
   var mine = {};          // activity id -> stored choice (from snapshots and acks)
-  var pending = null;     // {cid, activity, choice}: sent, not acknowledged yet
   var shownKey = null, shownId = null, shownState = null;
 
-  /* Idea walls, Q&A: board-phone.js, loaded when needed: the wall changes, or the participant
-     touches it (a form sent before it is there is sent once it is). Until then the server's
-     markup, which `served` describes, stays: a phone that only looks loads no more. */
+  /* Idea walls, Q&A: board-phone.js comes when the wall changes or is touched. */
   var board = null, boardLoading = false, heldSubmit = null;
   var served = isBoard(view.current) && $("board") ? canonical(view.current) : null;
   var socket = connect({ code: code }, {
     snapshot: function (v) { accept(v, true); },
     state: function (v) { accept(v, false); },
     results: onResults,
-    connect: function () { if (pending) send(); }
+    refused: function (why) { if (why && /ended|unknown/.test(why.code)) box.refuseAll({ error: why }); }
+  });
+  var box = outbox(socket, "palabre:" + code + ":" + body.getAttribute("data-me"));
+  box.on(function (it, ack) {
+    if (!ack.ok) return;
+    if (it.e === "vote") { mine[it.p.activity] = ack.choice; saved(it.p.activity); }
+    else if (ack.mine) mine[it.p.activity] = ack.mine;
+    if (!board && isBoard(view.current)) loadBoard();  // it draws what was stored
   });
   socket.on("board_mine", function (data) {
     if (board) board.mine(data);
@@ -377,7 +421,7 @@ function participantPage() {
     if (cloudsLoading) return;
     cloudsLoading = true;
     import("./wordcloud.js").then(function (m) {
-      clouds = m.wordcloudPhone(socket, view, mine);
+      clouds = m.wordcloudPhone(socket, view, mine, box);
       render();
     }, function () { cloudsLoading = false; });  // the next push tries again
   }
@@ -391,13 +435,13 @@ function participantPage() {
     if (boardLoading) return;
     boardLoading = true;
     import("./board-phone.js").then(function (m) {
-      board = m.boardPhone(code, stage, function () { return socket; }, mine);
+      board = m.boardPhone(code, stage, function () { return socket; }, mine, box);
       if (heldSubmit) board.submit(heldSubmit, view.current);
       heldSubmit = null;
       render();
     }, function () {
-      boardLoading = false;  // the next push tries again; a form waiting is posted
-      if (heldSubmit) { var form = heldSubmit; heldSubmit = null; form.submit(); }
+      boardLoading = false;  // the next push tries again; a form waiting goes to the outbox
+      if (heldSubmit) { var form = heldSubmit; heldSubmit = null; hold(form, view.current); }
     });
   }
 
@@ -468,9 +512,7 @@ function participantPage() {
     if (el) { if (el.id === "prompt") el.tabIndex = -1; el.focus(); }
   }
 
-  /* Word clouds: drawn by wordcloud.js (loaded when one is on screen) when another cloud, state
-     or display setting comes; the server's markup stays until then. Between those, its own
-     handlers follow the entries and the image. */
+  /* Word clouds: drawn by wordcloud.js once loaded; the server's markup until then. */
   function cloud(a) {
     var s = a.settings || {};
     var key = ["cloud", a.id, a.state, a.revealed, !!a.results, s.show_on_phones, s.entries_per_participant, s.max_length].join(":");
@@ -498,7 +540,7 @@ function participantPage() {
       return sec;
     }
     if (a.state === "open") {
-      var choice = keep || (pending && pending.activity === a.id ? pending.choice : stored);
+      var choice = keep || waiting(a.id) || stored;
       sec.appendChild(formNode(a, choice, stored));
     } else {
       add(sec, attr(h("h2", "prompt", a.prompt), { id: "prompt" }),
@@ -647,44 +689,44 @@ function participantPage() {
     return null;
   }
 
+  /* The server's wall form, board-phone.js unable to come: into the outbox. */
+  function hold(form, a) {
+    var p = { cid: newId() }, li = closest(form, function (el) { return el.tagName === "LI"; }), t = li && li.querySelector(".idea-text");
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.name !== "csrf_token") p[el.name] = /^(activity|item|column)$/.test(el.name) ? parseInt(el.value, 10) : el.value;
+    });
+    if (p.take) p.take = true;
+    if (!box.push({ event: "board_" + form.action.split("/").pop(), payload: p,  // .../boards/post|vote|withdraw
+                    label: p.text || actionOn(form.querySelector("button").textContent, t ? t.textContent : "") })) notify(T.ob_full, true);
+    else if (p.text) { form.elements.text.value = ""; form.elements.cid.value = newId(); }
+  }
+
+
+  function waiting(id) {
+    var found = null;
+    box.items().forEach(function (it) { if (it.e === "vote" && it.p.activity === id) found = it.p.choice; });
+    return found;
+  }
+
   function onSubmit(e) {
     var a = view.current;
-    if (!board && isBoard(a) && socket.connected && $("board") && $("board").contains(e.target)) {
+    if (!board && isBoard(a) && $("board") && $("board").contains(e.target)) {
       e.preventDefault();  // sent by board-phone.js, as soon as it is there
-      heldSubmit = e.target;
-      loadBoard();
+      if (socket.connected) { heldSubmit = e.target; loadBoard(); } else hold(e.target, a);
       return;
     }
-    if (e.target.id !== "vote" || !socket || !a) return;  // without a socket the form posts
+    if (e.target.id !== "vote" || !a) return;
     e.preventDefault();
     var choice = readChoice(a), refused = problem(a, choice);
     if (refused) { tell(refused, "is-error"); return; }
-    pending = { cid: newId(), activity: a.id, choice: choice };
-    send();
-  }
-
-  /* The answer is not sent through sendQueue(): there is only ever one, the newest (a new
-     choice replaces the one waiting), sent again after a reconnection until it is stored. */
-  function send() {
-    var p = pending;
-    if (!p) return;
-    if (!socket.connected) { tell(T.pending, "is-wait"); return; }  // sent again on reconnect
-    setButton(T.sending);
-    socket.timeout(10000).emit("vote", { cid: p.cid, activity: p.activity, choice: p.choice }, function (err, ack) {
-      if (pending !== p) return;  // a newer answer replaced this one
-      if (err) {  // no ack: maybe lost; the same cid is safe to send again
-        if (socket.connected) setTimeout(send, 1000); else tell(T.pending, "is-wait");
-        return;
-      }
-      pending = null;
-      if (ack && ack.ok) {
-        mine[p.activity] = ack.choice;
-        saved(p.activity);
-      } else {
-        setButton(mine[p.activity] ? T.change : T.send);
+    var queued = box.push({ event: "vote", payload: { cid: newId(), activity: a.id, choice: choice },
+      label: T.your_answer_h, replace: "vote:" + a.id, failed: function (ack) {
+        setButton(mine[a.id] ? T.change : T.send);
         tell(errorText(ack), "is-error");
-      }
-    });
+      } });
+    if (!queued) tell(T.ob_full, "is-error");
+    else if (socket.connected) setButton(T.sending);
+    else tell(T.pending, "is-wait");
   }
 
   /* Messages about the answer go next to the button (the top of the page may be scrolled away). */
@@ -740,9 +782,9 @@ function participantPage() {
   }
 }
 
-// --- every page --------------------------------------------------------------------------
+// --- every page
 
-/* Forms built here carry the page's CSRF token (from its meta tag) like the server's forms. */
+/* Forms built here carry the page's CSRF token (meta tag). */
 doc.addEventListener("submit", function (e) {
   var form = e.target, meta = doc.querySelector('meta[name="csrf-token"]');
   if (!meta || !form.getAttribute || (form.getAttribute("method") || "").toLowerCase() !== "post") return;

@@ -2,7 +2,7 @@
    wordclouds/_participant.html and _screen.html (the server's, at load); the cloud image follows
    `cloud` pushes; the phone sends and withdraws its words over the socket (the forms post
    without it). */
-import { doc, body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, sendQueue, hidden, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, hidden, wcEntries, wcFrozen } from "./core.js";
 
 /* Staff pages (console, moderator): the words a cloud's image could not draw (no font for
    them, or no room), from the `missing` of `cloud` pushes, under the cloud (the
@@ -151,16 +151,20 @@ export function cloudImage(socket, initial) {
   });
 }
 
-/* The phone: send entries and withdraw them over the socket (the forms post without it). The
-   page (core.js) draws a cloud with `node(a)` when another cloud or state comes; the markup of
-   the one on the page (the server's at load) is looked up when used. `mine`: activity id ->
-   the entries known from snapshots and acks. */
-export function wordcloudPhone(socket, view, mine) {
-  var stage = $("stage"), queue = sendQueue(socket);
+/* The phone: send entries and withdraw them through the page's outbox (`box`, see core.js: kept
+   until the server answers, even across a reload; the forms post without script). The page
+   (core.js) draws a cloud with `node(a)` when another cloud or state comes; the markup of the
+   one on the page (the server's at load) is looked up when used. `mine`: activity id -> the
+   entries known from snapshots and acks. */
+export function wordcloudPhone(socket, view, mine, box) {
+  var stage = $("stage");
   cloudImage(socket, view);
+  box.on(function (it, ack) {  // an answer, maybe to what was sent before a reload
+    if (ack.ok && ack.mine && it.p.activity === cloudId()) showMine(ack.mine);
+  });
 
-  function box() { return $("wordcloud"); }
-  function cloudId() { return box() ? parseInt(box().getAttribute("data-cloud"), 10) : null; }
+  function cloud() { return $("wordcloud"); }
+  function cloudId() { return cloud() ? parseInt(cloud().getAttribute("data-cloud"), 10) : null; }
 
   socket.on("snapshot", function (v) {
     var a = v && v.current;
@@ -168,14 +172,17 @@ export function wordcloudPhone(socket, view, mine) {
     if (a && a.id === cloudId() && a.mine) showMine(a.mine);
   });
   stage.addEventListener("submit", function (e) {
-    var target = e.target, id = cloudId();
-    if (id === null || !box().contains(target) || !socket.connected || e.defaultPrevented) return;  // the form posts
+    var target = e.target, id = cloudId(), input = $("word-text");
+    if (id === null || !cloud().contains(target) || e.defaultPrevented) return;
     if (target.id === "word-form") {
       e.preventDefault();
-      if (!queue.busy) send({ cid: newId(), activity: id, text: $("word-text").value }, "word:add");
+      var text = input.value;
+      if (send({ cid: newId(), activity: id, text: text }, "word:add", text)) input.value = "";  // safe in the outbox
     } else if (hasClass(target, "word-withdraw")) {
       e.preventDefault();
-      if (!queue.busy) send({ cid: newId(), activity: id, entry: parseInt(target.elements.entry.value, 10) }, "word:withdraw");
+      var word = target.parentNode.querySelector(".word-text");
+      send({ cid: newId(), activity: id, entry: parseInt(target.elements.entry.value, 10) }, "word:withdraw",
+           fill(WC.withdraw_label, { text: word ? word.textContent : "" }));
     }
   }, false);
 
@@ -186,28 +193,24 @@ export function wordcloudPhone(socket, view, mine) {
     el.className = "form-status" + (kind ? " " + kind : "");
   }
 
-  function send(payload, event) {
-    status(WC.sending, "is-wait");
-    queue.push({ event: event, payload: payload, done: function (ack) {
+  function send(payload, event, label) {
+    var queued = box.push({ event: event, payload: payload, label: label, done: function (ack) {
       var input = $("word-text");
-      mine[payload.activity] = ack.mine;
-      if (payload.activity === cloudId()) showMine(ack.mine);
-      if (event === "word:add") {
-        if (input) input.value = "";
-        status(fill(WC.sent, { text: ack.entry.text }), "is-ok");
-      } else {
-        status(WC.done, "is-ok");
-      }
+      status(event === "word:add" ? fill(WC.sent, { text: ack.entry.text }) : WC.done, "is-ok");
       if (input && !input.disabled) input.focus();
-    }, failed: function (why) {
-      status(why === true ? T.no_reply : errorText(why), "is-error");
+    }, failed: function (ack) {
+      var input = $("word-text");  // refused: the word comes back to be changed
+      if (event === "word:add" && input && !input.value && !input.disabled) input.value = payload.text;
+      status(errorText(ack), "is-error");
     } });
+    status(!queued ? T.ob_full : socket.connected ? WC.sending : fill(T.ob_queued, { what: label }), queued ? "is-wait" : "is-error");
+    return queued;
   }
 
   function showMine(mine) {
-    var cloud = box(), id = cloudId(), list = $("word-mine"), title = $("mine-title");
-    if (!cloud || !list) return;
-    var open = cloud.getAttribute("data-state") === "open", cap = parseInt(cloud.getAttribute("data-cap"), 10);
+    var box = cloud(), id = cloudId(), list = $("word-mine"), title = $("mine-title");
+    if (!box || !list) return;
+    var open = box.getAttribute("data-state") === "open", cap = parseInt(box.getAttribute("data-cap"), 10);
     var form = $("word-form"), input = $("word-text");
     mineItems(list, mine, open, id);
     if (title) title.hidden = !mine.length;
