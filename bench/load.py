@@ -275,6 +275,9 @@ class Hall:
                         for i in range(count)]
 
     def command(self, action: str, activity: int) -> None:
+        if not self.facilitator.connected:  # dropped under load (a ping unanswered): again
+            self.facilitator = connect(self.url, {"token": self.setup.facilitator, "lang": "en"},
+                                       listener=self.console)
         ack = self.facilitator.call("command", {"cid": new_cid(), "action": action,
                                                 "activity": activity}, timeout=60)
         if not ack.get("ok"):
