@@ -28,6 +28,13 @@ MESSAGES = {
     "server_error": _l("Something went wrong on the server; nothing was changed. Try again."),
     "unknown_code": _l("No session has this code. Check the code on the screen."),
     "session_ended": _l("This session has ended."),
+    "door_code_required": _l("This session needs a voting code: type the one on the card you were given."),
+    "door_code_unknown": _l("This voting code is not valid for this session. Check the card and try again."),
+    "door_code_used": _l("This voting code has already been used: each code lets one person in, once."),
+    "door_code_revoked": _l("This voting code has been revoked by the organiser."),
+    "door_code_not_found": _l("This session has no voting code with this number."),
+    "bad_code_count": _l("Choose between 1 and %(limit)s codes."),
+    "too_many_codes": _l("A session can have at most %(limit)s voting codes."),
     "bad_wifi_ssid": _l("The Wi-Fi name must be printable and at most 32 bytes long."),
     "bad_wifi_password": _l("The Wi-Fi password must be 8 to 63 printable characters "
                             "(or empty for an open network)."),

@@ -13,7 +13,7 @@ from live.errors import DomainError
 from live.i18n import message
 from live.quickstart import presets
 from live.security import limiter
-from live.sessions import capabilities, cards, service
+from live.sessions import capabilities, cards, doorcodes, service
 from live.sessions.http import _links
 from live.web import store, write_or_flash
 
@@ -111,7 +111,9 @@ def session_page(session_id: int):
         except Exception:  # noqa: BLE001
             abort(404)
         return render_template("admin/session.html", live_session=live_session,
-                               event=live_session.event, links=_links(live_session))
+                               event=live_session.event, links=_links(live_session),
+                               door_codes=doorcodes.listing(db, live_session),
+                               code_counts=doorcodes.counts(db, live_session.id))
 
 
 @bp.post("/sessions/<int:session_id>/links/<role>")
@@ -147,5 +149,41 @@ def table_card(session_id: int):
     pdf = cards.table_card(title, join, code, cards.Wifi(*wifi) if wifi else None)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="palabre-{code}-card.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _codes_page(session_id: int):
+    return redirect(url_for("admin.session_page", session_id=session_id) + "#codes-title"), 303
+
+
+@bp.post("/sessions/<int:session_id>/codes")
+def issue_codes(session_id: int):
+    """Issue one-time voting codes: from now on a new participant needs one to join."""
+    count = validation.form_identifier(request.form.get("count", ""))
+    write_or_flash(lambda db: doorcodes.issue(db, service.get_session(db, session_id), count))
+    return _codes_page(session_id)
+
+
+@bp.post("/sessions/<int:session_id>/codes/<int:number>/revoke")
+def revoke_code(session_id: int, number: int):
+    """Revoke one unused code (lost, or its person left): it admits nobody any more."""
+    write_or_flash(lambda db: doorcodes.revoke(db, service.get_session(db, session_id), number))
+    return _codes_page(session_id)
+
+
+@bp.get("/sessions/<int:session_id>/codes.pdf")
+def codes_sheet(session_id: int):
+    """The unused codes as a sheet of cut-outs (PDF, A4)."""
+    with store().read() as db:
+        try:
+            live_session = service.get_session(db, session_id)
+        except DomainError:
+            abort(404)
+        codes = [(row["number"], row["code"]) for row in doorcodes.listing(db, live_session)
+                 if row["state"] == "unused" and row["code"]]
+        title, code, join = live_session.title, live_session.join_code, _links(live_session)["join"]
+    response = Response(cards.codes_sheet(title, join, codes), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="palabre-{code}-codes.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session as DB
 from live.archive import kinds
 from live.archive.model import ArchiveState
 from live.archive.timefmt import date_text, time_text
+from live.sessions import doorcodes
 from live.sessions.model import Activity, LiveSession, Participant, TimelineEntry
 from live.store import utcnow
 
@@ -75,7 +76,7 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
     imported = bool(state and state.imported_at)
     purged_at = state.purged_at if state else None
     event = live_session.event
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "export": {"format": FORMAT, "generator": "Palabre", "exported_at": time_text(utcnow()),
                    "read_only": imported},
@@ -95,6 +96,15 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
         "activities": activities,
         "timeline": timeline,
     }
+    return _with_door_codes(db, live_session.id, doc)
+
+
+def _with_door_codes(db: DB, session_id: int, doc: dict) -> dict:
+    """One-time voting codes, when some were issued: how many, never which nor who."""
+    codes = doorcodes.counts(db, session_id)
+    if codes["issued"]:
+        doc["session"]["door_codes"] = {k: codes[k] for k in ("issued", "used", "revoked", "unused")}
+    return doc
 
 
 def without_export_metadata(doc: dict) -> dict:

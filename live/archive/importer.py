@@ -32,6 +32,7 @@ from live.archive.export import SCHEMA_PATH
 from live.archive.model import ArchiveJob, ArchiveState
 from live.archive.timefmt import parse_date, parse_time
 from live.errors import DomainError
+from live.sessions import doorcodes
 from live.sessions import service as sessions
 from live.sessions.model import Activity, Event, Participant, TimelineEntry
 from live.store import storage_problem, utcnow
@@ -317,6 +318,11 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
                         participant_count=s["participant_count"]))
     db.flush()
     participant_ids = _create_participants(db, live_session.id, doc["participants"])
+    codes = s.get("door_codes")
+    if codes:  # the counts come back; no code does (an imported session admits nobody anyway)
+        if codes["used"] + codes["revoked"] + codes["unused"] != codes["issued"]:
+            raise ImportRefused("import_bad_reference", where="session/door_codes")
+        doorcodes.restore(db, live_session.id, codes["issued"], codes["used"], codes["revoked"])
     purged = s["purged_at"] is not None
     frozen: dict[str, dict] = {}
     activity_ids: dict[str, int] = {}

@@ -125,3 +125,43 @@ def _wifi_block(canvas: Canvas, wifi: Wifi, top: float) -> None:
     canvas.drawString(x, top - 24 * mm, _("Network: %(ssid)s", ssid=wifi.ssid))
     if wifi.password:
         canvas.drawString(x, top - 34 * mm, _("Password: %(password)s", password=wifi.password))
+
+
+COLUMNS, ROWS = 3, 8  # 24 cut-outs per A4 page
+
+
+def codes_sheet(title: str, join_url: str, codes: list[tuple[int, str]]) -> bytes:
+    """Sheets of one-time voting codes to cut along the dashed lines, one per person: the
+    session, its address, the code in big letters and its number (what the organiser revokes)."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
+    canvas.setTitle(title)
+    canvas.setAuthor("Palabre")
+    width, height = (A4[0] - 20 * mm) / COLUMNS, (A4[1] - 20 * mm) / ROWS
+    per_page = COLUMNS * ROWS
+    for start in range(0, max(len(codes), 1), per_page):
+        canvas.setDash(3, 3)
+        canvas.setStrokeColorRGB(0.5, 0.5, 0.5)
+        for index, (number, code) in enumerate(codes[start:start + per_page]):
+            x = 10 * mm + (index % COLUMNS) * width
+            y = A4[1] - 10 * mm - (index // COLUMNS + 1) * height
+            canvas.rect(x, y, width, height, stroke=1, fill=0)
+            _code_cell(canvas, title, join_url, number, code, x + width / 2, y, width - 6 * mm)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _code_cell(canvas: Canvas, title: str, join_url: str, number: int, code: str, centre: float,
+               bottom: float, room: float) -> None:
+    from live.sessions.doorcodes import display
+
+    lines = ((title, 8, False, 27), (_("Your voting code"), 8, False, 21),
+             (display(code), 20, True, 11), (join_url, 7, False, 6),
+             (_("No. %(number)s · valid once", number=number), 6, False, 2.5))
+    for text, size, bold, offset in lines:
+        font = _font(bold)
+        while size > 5 and pdfmetrics.stringWidth(text, font, size) > room:
+            size -= 0.5
+        canvas.setFont(font, size)
+        canvas.drawCentredString(centre, bottom + offset * mm, text)

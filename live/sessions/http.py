@@ -73,6 +73,8 @@ def participant(code: str):
         return (live_session.id, person.id), changed
 
     ids, _changed, problem = effects.write_and_apply(load)  # a new participant: the count is pushed
+    if problem is not None and problem.code == "door_code_required":
+        return _door_page(code, None, 200)
     if problem is not None:
         if service.normalise_code(code) != code:
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
@@ -83,6 +85,32 @@ def participant(code: str):
     return render_template("sessions/participant.html", view=view, code=code,
                            form_cid=secrets.token_urlsafe(12), kept=access.take_kept_text(),
                            me=access.outbox_name(key))
+
+
+def _door_page(code: str, error: str | None, status: int):
+    """The form asking for a one-time voting code (a session with codes, a new device)."""
+    with store().read() as db:
+        title = service.session_by_code(db, code).title
+    return render_template("sessions/door.html", code=code, title=title, error=error), status
+
+
+@bp.post("/j/<code>/door")
+def door(code: str):
+    """A new participant enters the one-time code handed at the door (works without JavaScript)."""
+    key = auth.device_key()
+    typed = request.form.get("door_code", "")
+
+    def load(db):
+        live_session = service.session_by_code(db, code)
+        person, changed = operations.join(db, live_session, key, request.remote_addr or "", typed)
+        return person.id, changed
+
+    _ids, _changed, problem = effects.write_and_apply(load)
+    if problem is None:
+        return redirect(url_for("sessions.participant", code=code)), 303
+    if problem.code.startswith("door_code") or problem.code == "rate_limited":
+        return _door_page(code, problem.code, 429 if problem.code == "rate_limited" else 403)
+    return render_template("sessions/home.html", error=problem.code, code=code), 404
 
 
 @bp.get("/j/<code>/qr.svg")

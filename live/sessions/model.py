@@ -180,3 +180,25 @@ class TimelineEntry(Base):
     actor: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DoorCode(Base):
+    """A one-time voting code of a session, handed out at the door: a session with codes admits
+    a new participant only with an unused one. The database keeps the SHA-256 of the code
+    (looked up by it) and the nonce it is derived from with the server's secret key (None: it
+    cannot be shown again); never who used it. `number` is what the organiser revokes it by."""
+
+    __tablename__ = "door_codes"
+    __table_args__ = (
+        UniqueConstraint("session_id", "number"),
+        UniqueConstraint("session_id", "code_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str | None] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,14 +12,14 @@ from live.sessions.effects import Effects
 from live.sessions.model import LiveSession
 
 
-def join(db, session: LiveSession, device_key: str, address: str | None = None):
+def join(db, session: LiveSession, device_key: str, address: str | None = None, door_code=None):
     """The participant of this device, created on first join: (participant, effects).
 
     A new participant counts against its client `address`'s joins (`ratelimit.allow_join`)."""
     new = service.find_participant(db, session, device_key) is None
     if new and address is not None and not ratelimit.allow_join(address):
         raise DomainError("rate_limited")  # nothing created
-    person = service.join(db, session, device_key)
+    person = service.join(db, session, device_key, door_code)
     changed = Effects(session.id)
     return person, changed.participant_joined() if new else changed
 

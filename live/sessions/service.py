@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as DB
 
 from live import activities, validation
 from live.errors import DomainError, NotFound, is_id
-from live.sessions import capabilities, lifecycle
+from live.sessions import capabilities, doorcodes, lifecycle
 from live.sessions.model import (
     SESSION_KINDS,
     Activity,
@@ -133,13 +133,16 @@ def get_session(db: DB, session_id: int) -> LiveSession:
     return session
 
 
-def join(db: DB, session: LiveSession, device_key: str) -> Participant:
-    """The participant for this device in this session, created on first join."""
+def join(db: DB, session: LiveSession, device_key: str, door_code: object = None) -> Participant:
+    """The participant for this device in this session, created on first join; in a session
+    with one-time codes, a first join must claim an unused one (`door_code`)."""
     if session.state == "ended":
         raise DomainError("session_ended")
     participant = db.scalar(select(Participant).where(
         Participant.session_id == session.id, Participant.device_key == device_key))
     if participant is None:
+        if doorcodes.required(db, session):
+            doorcodes.claim(db, session, door_code)
         participant = Participant(session_id=session.id, device_key=device_key)
         db.add(participant)
         db.flush()
