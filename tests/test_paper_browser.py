@@ -1,0 +1,84 @@
+"""Paper and phone on the projector (Chromium, 1920x1080): every countable poll at its longest,
+with paper counts, still fits; a count a moderator adds shows at once as "N phone + M paper"."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support import chromium, connect, goto_live, new_cid, server, sqlite_url, wait_until
+from test_screen_fit import PROBLEMS, _pages_fit, _show, seed
+
+COUNTABLE = ("single", "single-6x40", "multiple", "scale")
+
+
+def _with_paper(database: Path) -> dict:
+    """The screen-fit session (every kind at its longest, answered), plus paper counts of four
+    digits on every option of its countable polls."""
+    from live.polls import service as polls
+    from live.sessions import capabilities
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    info = seed(database)
+    store = Store(sqlite_url(database))
+    try:
+        with store.write() as db:
+            s = sessions.session_by_code(db, info["code"])
+            info["moderator"] = capabilities.issue(db, s, "moderator")  # a fresh moderator link
+            for a in info["activities"]:
+                if a["name"] in COUNTABLE:
+                    activity = sessions.get_activity(db, s, a["id"])
+                    for target in a["options"] or range(1, 11):
+                        polls.add_paper(db, s, activity, target, 1234, "facilitator")
+    finally:
+        store.dispose()
+    return info
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as the_browser:
+        yield the_browser
+
+
+def test_paper_counts_show_on_the_projector_and_never_cut(browser, tmp_path):
+    database = tmp_path / "palabre.db"
+    info = _with_paper(database)
+    shots = os.environ.get("PALABRE_SCREENSHOTS")
+    with server(database) as srv:
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        moderator = connect(srv.url, {"token": info["moderator"], "lang": "en"})
+        context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-GB")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            goto_live(page, f"{srv.url}/screen/{info['screen']}")
+            for a in info["activities"]:
+                if a["name"] not in COUNTABLE:
+                    continue
+                _show(page, facilitator, a["id"])
+                assert "+ 1234 paper" in page.locator("#stage .bar-value").first.inner_text()
+                _pages_fit(page, f"{a['name']} with paper")
+            short = next(a for a in info["activities"] if a["name"] == "single-6x40")
+            _show(page, facilitator, short["id"])
+            ack = moderator.call("paper", {"cid": new_cid(), "activity": short["id"],
+                                           "option": short["options"][1], "count": 12}, timeout=15)
+            assert ack.get("ok") and ack["total"] == 1246, ack
+            second = page.locator("#stage .bar-value").nth(1)
+            assert wait_until(lambda: "+ 1246 paper" in second.inner_text(), 15,
+                              sleep=page.wait_for_timeout), second.inner_text()
+            assert page.evaluate(PROBLEMS) == []
+            if shots:
+                page.screenshot(path=str(Path(shots) / "paper-1920x1080.png"))
+            ranking = next(a for a in info["activities"] if a["name"] == "ranking")
+            refused = moderator.call("paper", {"cid": new_cid(), "activity": ranking["id"],
+                                               "option": ranking["options"][0], "count": 3}, timeout=15)
+            assert refused["error"]["code"] == "paper_not_countable"
+        finally:
+            context.close()
+            facilitator.disconnect()
+            moderator.disconnect()
+    assert errors == []
