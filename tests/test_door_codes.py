@@ -196,3 +196,18 @@ def test_concurrent_joins_with_one_code_admit_exactly_one(tmp_path):
     assert query(database, "select count(*) from participants where session_id = ?",
                  (setup.session_id,)) == [(1,)]
     assert query(database, "select count(*) from door_codes where used_at is not null") == [(1,)]
+
+
+def test_a_socket_without_a_code_is_refused_and_one_admitted_connects(app, client, store, live, phone):
+    codes = _issue(client, store, live["id"], 1)
+    stranger = phone()
+    assert not stranger.is_connected() and _participants(store, live["id"]) == 0
+    browser = app.test_client()
+    assert browser.post(f"/j/{live['code']}/door", data={"door_code": codes[0]}).status_code == 303
+    from live.realtime import socketio
+
+    admitted = socketio.test_client(app, auth={"code": live["code"], "lang": "en"}, flask_test_client=browser)
+    try:
+        assert admitted.is_connected() and _participants(store, live["id"]) == 1
+    finally:
+        admitted.disconnect()
