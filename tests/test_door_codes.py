@@ -113,7 +113,9 @@ def test_archive_counts_codes_never_who_and_import_keeps_only_counts(app, client
         data, _, doc = export.session_zip(db, live["id"])
     validate(doc)
     assert doc["session"]["door_codes"] == {"issued": 4, "used": 1, "revoked": 1, "unused": 2}
-    everything = b"".join(unzip(data).values())
+    members = unzip(data)
+    assert "4 émis : 1 utilisés, 2 inutilisés, 1 révoqués" in members["report.html"].decode()
+    everything = b"".join(members.values())
     for code in codes:
         assert code.encode() not in everything and doorcodes.code_hash(code).encode() not in everything
     docs = importer.read_archive(data)

@@ -100,6 +100,9 @@ def _files_words(pgettext: Pgettext) -> dict:
         "language": pgettext("archive", "Language"), "started": pgettext("archive", "Started"),
         "ended": pgettext("archive", "Ended"), "participants": pgettext("archive", "Participants"),
         "activities": pgettext("archive", "Activities"),
+        "door_codes": pgettext("archive", "Voting codes"),
+        "door_codes_counts": pgettext("archive", "%(issued)s issued: %(used)s used, %(unused)s unused, "
+                                      "%(revoked)s revoked"),
         "participation": pgettext("archive", "Participation over time"),
         "joins": pgettext("archive", "participants joined (total)"),
         "answers_per_bucket": pgettext("archive", "answers per {minutes} min"),
