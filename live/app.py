@@ -130,6 +130,8 @@ def _register_features(app: Flask) -> None:
     from live.boards import http as board_http
     from live.polls import events as poll_events  # noqa: F401
     from live.polls import http as poll_http
+    from live.pulse import events as pulse_events  # noqa: F401
+    from live.pulse import http as pulse_http
     from live.quickstart import http as quickstart_http
     from live.sessions import events as session_events  # noqa: F401
     from live.sessions import http as session_http
@@ -145,6 +147,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(archive_http.bp)
     app.register_blueprint(wordcloud_http.bp)
     app.register_blueprint(quickstart_http.bp)
+    app.register_blueprint(pulse_http.bp)
     app.extensions["palabre.cloud_images"] = CloudImages(app)
     cli.register(app)
 

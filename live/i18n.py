@@ -88,6 +88,9 @@ MESSAGES = {
     "wrong_password": _l("Wrong password."),
     "not_found_page": _l("This page does not exist."),
     "vote_saved": _l("Your answer is saved."),
+    "pace_saved": _l("Thank you: the facilitator sees the room's pace."),
+    "pulse_off": _l("The pace widget is switched off in this session."),
+    "bad_pace": _l("Choose too fast, OK or too slow."),
     "organiser_only": _l("Creating events and sessions is allowed from the organiser's machine only, "
                          "or with the organiser password."),
     # Organiser security (live/security.py, live/auth.py)

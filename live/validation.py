@@ -405,3 +405,15 @@ def paper_entry(poll_type: object, option_ids: frozenset[int], scale_max: int, t
     if option not in option_ids:
         raise DomainError("bad_paper_option")
     return option, None, count
+
+
+# --- the room's pulse -----------------------------------------------------------------------
+
+PACES = {"slow": -1, "ok": 0, "fast": 1}  # "too slow", "OK", "too fast"
+
+
+def pace(value: object) -> int:
+    """A participant's pace choice: "slow", "ok" or "fast" (the form's and the socket's value)."""
+    if isinstance(value, str) and value.strip().lower() in PACES:
+        return PACES[value.strip().lower()]
+    raise DomainError("bad_pace")

@@ -25,13 +25,15 @@ def staff_session(token: str, role: str) -> int:
         return live_session.id
 
 
-def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | None]:
+def participant_form_write(code: str, fn,
+                           with_activity: bool = True) -> tuple[tuple | None, DomainError | None]:
     """Run a participant's plain-form action once: `fn(db, session, activity, participant)`.
 
     The form's hidden `cid` makes a form sent twice (a double tap, a reload) a no-op, as for
     socket events; the same `cid` with other fields is refused (`cid_reused`). Returns
     ((session_id, activity_id, outcome) or None if replayed, None) on success, or
-    (None, the DomainError) when refused; nothing is stored then.
+    (None, the DomainError) when refused; nothing is stored then. A form about no activity (the
+    room's pulse) passes `with_activity=False`: `fn` gets None as the activity.
     """
     key = auth.device_key()
     cid = (request.form.get("cid") or "")[:64]
@@ -48,11 +50,12 @@ def participant_form_write(code: str, fn) -> tuple[tuple | None, DomainError | N
         actor = f"p{person.id}"
         if cid and acks.previous(db, actor, cid, "form", sent) is not None:
             return None  # the same form sent twice
-        activity = service.get_activity(db, live_session, request.form.get("activity", type=int))
+        activity = service.get_activity(db, live_session, request.form.get("activity", type=int)) \
+            if with_activity else None
         outcome = fn(db, live_session, activity, person)
         if cid:
             acks.remember(db, actor, cid, "form", {"ok": True}, live_session.id, person.id, sent)
-        return live_session.id, activity.id, outcome
+        return live_session.id, activity.id if activity else None, outcome
 
     try:
         with store().write() as db:

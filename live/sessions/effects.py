@@ -38,6 +38,7 @@ class Effects:
     presence: bool = False  # a participant joined, connected or left: the counts are pushed (coalesced)
     counts: dict[int, str] = field(default_factory=dict)  # activity id -> kind: live counts changed
     tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
+    parts: set[str] = field(default_factory=set)  # session parts changed (`views.register_part`)
 
     def changed_state(self) -> Effects:
         """Every room must get a fresh snapshot."""
@@ -54,6 +55,11 @@ class Effects:
         self.presence = True
         return self
 
+    def changed_pulse(self) -> Effects:
+        """The room's pulse changed: its summary is pushed to the staff rooms (coalesced)."""
+        self.parts.add("pulse")
+        return self
+
     def changed_counts(self, activity) -> Effects:
         """The live counts of `activity` changed (pushed coalesced)."""
         self.counts[activity.id] = activity.kind
@@ -68,7 +74,8 @@ class Effects:
     def as_dict(self) -> dict:
         """A plain description (tests compare the two doors with it)."""
         return {"state": self.state, "presence": self.presence, "counts": sorted(self.counts),
-                "tell": {activity: sorted(people) for activity, (_kind, people) in self.tell.items()}}
+                "tell": {activity: sorted(people) for activity, (_kind, people) in self.tell.items()},
+                "parts": sorted(self.parts)}
 
 
 def on_counts(kind: str, fn: Callable[[int, int], None]) -> None:
@@ -90,6 +97,8 @@ def apply(effects: Effects | None) -> None:
         push.push_state(session_id)
     if effects.presence:
         push.mark_presence(session_id)
+    for name in effects.parts:
+        push.mark_part(session_id, name)
     for activity_id, kind in effects.counts.items():
         push.mark_dirty(session_id, activity_id)
         if kind in _ON_COUNTS:

@@ -18,7 +18,7 @@ from live import activities, cluster
 from live.loops import Loop, guarded
 from live.realtime import STAFF_ROLES, local_connections, room, socketio
 from live.sessions.model import Activity, LiveSession
-from live.sessions.views import aggregates, presence, snapshot
+from live.sessions.views import aggregates, part, part_lifetime, presence, snapshot
 from live.store import app_store
 
 
@@ -31,6 +31,10 @@ def push_state(session_id: int, roles: tuple[str, ...] = ("participant", *STAFF_
         views = {role: snapshot(db, session, role) for role in roles}
     for role, view in views.items():
         socketio.emit("state", view, to=room(session_id, role))
+
+
+PART_INTERVAL = 0.5  # seconds between two pushes of a session part (the pulse) to the staff
+PART_REFRESH = 10.0  # seconds between pushes of a part whose marks are expiring
 
 
 class Broadcaster:
@@ -52,6 +56,10 @@ class Broadcaster:
         self.owed: set[tuple[int, int]] = set()
         self.presence: set[int] = set()
         self.last_presence = 0.0
+        # Session parts (the pulse) changed: pushed to the staff rooms at most twice a second;
+        # `parts_live` keeps re-pushing them while their marks expire (every PART_REFRESH s).
+        self.parts: set[tuple[int, str]] = set()
+        self.parts_live: dict[tuple[int, str], tuple[float, float]] = {}  # -> (changed, pushed)
         self.local_slots = cluster.LocalSlots()  # push slots without a message queue
         # When this process last pushed (or tried to push) revealed results to phones.
         self.last_participant_push: dict[int, float] = {}
@@ -77,6 +85,33 @@ class Broadcaster:
         self.presence.add(session_id)
         self.loop.start()
 
+    def mark_part(self, session_id: int, name: str) -> None:
+        """Note that a session part (the pulse) changed; pushed at most every PART_INTERVAL."""
+        self.parts.add((session_id, name))
+        self.loop.start()
+
+    def _push_parts(self) -> None:
+        now = time.monotonic()
+        for key, (changed, pushed) in list(self.parts_live.items()):
+            if now - changed > part_lifetime(key[1]) + PART_REFRESH:
+                del self.parts_live[key]
+            elif now - pushed >= PART_REFRESH:
+                self.parts.add(key)
+        waiting, self.parts = self.parts, set()
+        for key in waiting:
+            changed, pushed = self.parts_live.get(key, (now, float("-inf")))
+            if now - pushed < PART_INTERVAL or not self._slot(f"part:{key[1]}:{key[0]}", PART_INTERVAL):
+                self.parts.add(key)  # pushed just now (here or by another process): later
+                continue
+            self.parts_live[key] = (changed, now)
+            guarded("broadcaster", self._push_part, *key)
+
+    def _push_part(self, session_id: int, name: str) -> None:
+        with app_store().read() as db:
+            views = {role: part(db, name, session_id, role) for role in STAFF_ROLES}
+        for role, data in views.items():
+            socketio.emit(name, data, to=room(session_id, role))
+
     def _presence(self) -> None:
         """One `presence` push per changed session to its staff rooms (screen, consoles,
         moderators), whatever the number of phones that came or went; phones are sent nothing."""
@@ -99,7 +134,7 @@ class Broadcaster:
 
     def idle(self) -> bool:
         """Nothing waits to be pushed (no changed counts, no results owed, no new participants)."""
-        return not (self.dirty or self.owed or self.presence)
+        return not (self.dirty or self.owed or self.presence or self.parts)
 
     def _tick(self) -> None:
         try:
@@ -108,6 +143,9 @@ class Broadcaster:
             self.ticks += 1
 
     def _push_pending(self) -> None:
+        if self.parts or self.parts_live:
+            with self.app.app_context():
+                self._push_parts()
         if self.presence and time.monotonic() - self.last_presence >= 0.5:
             with self.app.app_context():
                 self._presence()
@@ -179,6 +217,11 @@ def broadcaster() -> Broadcaster:
 def mark_presence(session_id: int) -> None:
     """Schedule a coalesced push of the session's participant count."""
     broadcaster().mark_presence(session_id)
+
+
+def mark_part(session_id: int, name: str) -> None:
+    """Schedule a coalesced push of a session part (the pulse) to the staff rooms."""
+    broadcaster().mark_part(session_id, name)
 
 
 def mark_dirty(session_id: int, activity_id: int) -> None:

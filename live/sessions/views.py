@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session as DB
 
 from live import activities, realtime
@@ -11,6 +13,27 @@ from live.sessions.model import Activity, LiveSession
 from live.store import utcnow
 
 STAFF = ("facilitator", "moderator")
+
+# Parts of a session that are not activities (the room's pulse): name -> (view, lifetime).
+# view(db, session_id, role, participant_id) -> dict goes into every snapshot under `name` and
+# is pushed as the event `name` to the staff rooms (`push.mark_part`); lifetime: for how many
+# seconds after a change it keeps changing by itself (marks expiring) and is pushed again.
+_PARTS: dict[str, tuple[Callable[..., dict], float]] = {}
+
+
+def register_part(name: str, view: Callable[..., dict], lifetime: float = 0.0) -> None:
+    """Add a part to every session's snapshot (a feature registers it when loaded)."""
+    _PARTS[name] = (view, lifetime)
+
+
+def part(db: DB, name: str, session_id: int, role: str, participant_id: int | None = None) -> dict:
+    """One registered part as `role` sees it."""
+    return _PARTS[name][0](db, session_id, role, participant_id)
+
+
+def part_lifetime(name: str) -> float:
+    """For how long after a change a part is pushed again (0: only on changes)."""
+    return _PARTS[name][1] if name in _PARTS else 0.0
 
 
 def activity_view(db: DB, activity: Activity, role: str) -> dict:
@@ -59,6 +82,8 @@ def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None
         data["connected"] = realtime.connected_count(session.id)
     if current is not None and "timer" in current:
         data["now"] = timer_service.millis(utcnow())  # the server's clock: timers count down from it
+    for name, (view, _lifetime) in _PARTS.items():
+        data[name] = view(db, session.id, role, participant_id)
     if role in STAFF:
         data["agenda"] = [activity_view(db, a, role) for a in session.activities]
     return data

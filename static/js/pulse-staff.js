@@ -1,0 +1,12 @@
+/* The room's pulse on the console (and the screen): the numbers of every [data-pulse] line are
+   replaced by those of each `pulse` push (coalesced by the server, at most twice a second). */
+export function showPulse(p) {
+  if (!p || !p.counts) return;
+  var cells = document.querySelectorAll("[data-pulse-n]");
+  for (var i = 0; i < cells.length; i++) {
+    var key = cells[i].getAttribute("data-pulse-n");
+    cells[i].textContent = key === "average"
+      ? (p.average === null ? "–" : (p.average > 0 ? "+" : "") + p.average.toFixed(2))
+      : String(p.counts[key] || 0);
+  }
+}
