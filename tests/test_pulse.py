@@ -1,8 +1,12 @@
 """The room's pulse: the facilitator's switch, participants' pace (socket and plain form), the
 staff's live average (coalesced pushes, nothing to the phones), expiry, and refusals."""
 
+import csv
+import io
+import json
 from datetime import timedelta
 
+from archive_helpers import unzip, validate
 from conftest import choose_language, cid, events_named
 from support import pushes_settled, wait_for_event
 
@@ -101,3 +105,18 @@ def test_the_form_refuses_a_bad_pace_and_speaks_french(app, client, live):
     response = client.post(f"/j/{live['code']}/pace", data={"pace": "bof", "cid": cid()},
                            follow_redirects=True)
     assert "Choisissez trop rapide, ça va ou trop lent." in response.get_data(as_text=True)
+
+
+def test_the_archive_keeps_the_pace_timeline_as_json_and_csv(client, store, live):
+    _switch(store, live["id"])
+    now = utcnow()
+    for key, pace, ago in (("a", "fast", 50), ("b", "ok", 40), ("a", "slow", 30)):
+        _mark(store, live["id"], pace, now - timedelta(seconds=ago), key)
+    response = client.get(f"/f/{live['facilitator']}/archive.zip")
+    files = unzip(response.data)
+    doc = json.loads(files["session.json"])
+    validate(doc)
+    assert [(m["participant"], m["pace"]) for m in doc["pulse"]] == [
+        ("p1", "fast"), ("p2", "ok"), ("p1", "slow")]
+    rows = list(csv.reader(io.StringIO(files["pulse.csv"].decode("utf-8-sig")), delimiter=";"))
+    assert [row[1:] for row in rows[1:]] == [["p1", "trop rapide"], ["p2", "ça va"], ["p1", "trop lent"]]

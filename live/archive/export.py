@@ -161,6 +161,10 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
         [[t["at"], t["action"], t["actor"], t["activity"],
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
+    if doc.get("pulse"):
+        files["pulse.csv"] = to_csv(
+            [labels["at"], labels["participant"], labels["pace"]],
+            [[m["at"], m["participant"], labels[f"pace_{m['pace']}"]] for m in doc["pulse"]], locale)
     images: dict[str, dict[str, str]] = {}
     if participation:
         drawn = render(participation)

@@ -85,6 +85,8 @@ def _files_words(pgettext: Pgettext) -> dict:
         "action": pgettext("archive", "action"), "actor": pgettext("archive", "by"),
         "activity": pgettext("archive", "activity"), "detail": pgettext("archive", "detail"),
         "joined_at": pgettext("archive", "joined (UTC)"),
+        "pace": pgettext("archive", "pace"), "pace_fast": pgettext("archive", "too fast"),
+        "pace_ok": pgettext("archive", "OK"), "pace_slow": pgettext("archive", "too slow"),
         "display_name": pgettext("archive", "display name"), "text": pgettext("archive", "text"),
         "author": pgettext("archive", "author"), "state": pgettext("archive", "state"),
         "column": pgettext("archive", "column"), "count": pgettext("archive", "count"),
