@@ -93,6 +93,28 @@ def event_export(event_id: int):
     return _event_download(event_id, record=True)
 
 
+OPEN_FORMATS = {"md": "text/markdown; charset=utf-8",
+                "ods": "application/vnd.oasis.opendocument.spreadsheet"}
+
+
+@bp.post("/admin/archive/<any(sessions, events):scope>/<int:ident>/export.<fmt>")
+def open_export(scope: str, ident: int, fmt: str):
+    """The organiser exports a session or an event as minutes (Markdown) or a spreadsheet (ODS).
+    Not a full archive: the export is not recorded for retention (the ZIP is)."""
+    if fmt not in OPEN_FORMATS:
+        abort(404)
+    with store().read() as db:
+        try:
+            (service.get_event if scope == "events" else service.get_session)(db, ident)
+        except DomainError:
+            abort(404)
+    data, name = worker.run(_in_process(), worker.open_export, store().url, scope[:-1], ident, fmt)
+    response = Response(data, mimetype=OPEN_FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _event_download(event_id: int, record: bool = False) -> Response:
     with store().read() as db:
         try:

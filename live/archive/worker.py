@@ -172,6 +172,30 @@ def event_zip(url: str, event_id: int) -> tuple[bytes, str]:
     return data, name
 
 
+def open_export(url: str, scope: str, ident: int, fmt: str) -> tuple[bytes, str]:
+    """A session's or an event's minutes (`md`) or spreadsheet (`ods`), and its file name
+    (runs in the worker; no chart is drawn)."""
+    from live.archive import openformats
+    from live.archive.document import load_session, session_document, sessions_of_event
+    from live.sessions import service
+
+    with _store(url).read() as db:
+        if scope == "event":
+            event = service.get_event(db, ident)
+            docs = [session_document(db, s) for s in sessions_of_event(db, ident)]
+            title, date = event.title, event.date.isoformat() if event.date else None
+        else:
+            docs = [session_document(db, load_session(db, ident))]
+            title, date = docs[0]["session"]["title"], docs[0]["session"]["date"]
+    if fmt == "md":
+        text = (openformats.event_markdown(title, docs) if scope == "event"
+                else openformats.session_markdown(docs[0]))
+        data = text.encode("utf-8")
+    else:
+        data = openformats.spreadsheet(docs)
+    return data, openformats.file_name(title, date, fmt, event=scope == "event")
+
+
 def session_report(url: str, session_id: int) -> str:
     """The report.html of a session (runs in the worker)."""
     from live.archive import export
