@@ -2,6 +2,7 @@
    idea walls and Q&A (board-screen.js), word clouds (wordcloud.js). */
 import { doc, body, T, $, readJSON, h, add, attr, clear, fill, counted, connect, newer, patchResults, isBoard, boardResults, wcEntries, actionOn } from "./core.js";
 import { boardScreenNode, fitBoard } from "./board-screen.js";
+import { showPulse } from "./pulse-staff.js";
 import { timerNode, showTimer } from "./timer.js";
 import { wordcloudScreen, cloudScreenBody } from "./wordcloud.js";
 
@@ -24,6 +25,7 @@ function screenPage() {
     snapshot: accept, state: accept, results: onResults
   });
   socket.on("presence", onPresence);
+  socket.on("pulse", showPulse);
   wordcloudScreen(socket, { get current() { return view.current; } });
 
   function accept(v) {
