@@ -29,6 +29,20 @@ def _seconds(text: str) -> int:
     return int(minutes) * 60 + int(seconds)
 
 
+def _legible_and_uncut(screen, phone, console, tmp_path) -> None:
+    """Big on the projector (legible from the back of a hall), and the slide is not cut."""
+    size = screen.evaluate("parseFloat(getComputedStyle(document.querySelector('#timer .timer-time'))"
+                           ".fontSize)")
+    assert size >= 60, size
+    assert screen.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+    expect(screen.locator(".slide-body")).to_have_attribute("data-fit", re.compile(r"\d"))
+    box = phone.locator("#timer").bounding_box()
+    assert box["y"] < 640 and box["width"] <= 360
+    phone.screenshot(path=str(tmp_path / "timer-phone.png"))
+    screen.screenshot(path=str(tmp_path / "timer-screen.png"))
+    console.screenshot(path=str(tmp_path / "timer-console.png"), full_page=True)
+
+
 def test_phone_and_projector_count_down_the_same_timer(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
@@ -65,17 +79,7 @@ def test_phone_and_projector_count_down_the_same_timer(tmp_path):
         phone_time = _seconds(phone.locator("#timer .timer-time").inner_text())
         assert abs(screen_time - phone_time) <= 2, (screen_time, phone_time)
 
-        # Big on the projector (legible from the back of a hall), and the slide is not cut.
-        size = screen.evaluate("parseFloat(getComputedStyle(document.querySelector('#timer .timer-time'))"
-                               ".fontSize)")
-        assert size >= 60, size
-        assert screen.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
-        expect(screen.locator(".slide-body")).to_have_attribute("data-fit", re.compile(r"\d"))
-        box = phone.locator("#timer").bounding_box()
-        assert box["y"] < 640 and box["width"] <= 360
-        phone.screenshot(path=str(tmp_path / "timer-phone.png"))
-        screen.screenshot(path=str(tmp_path / "timer-screen.png"))
-        console.screenshot(path=str(tmp_path / "timer-console.png"), full_page=True)
+        _legible_and_uncut(screen, phone, console, tmp_path)
 
         console.get_by_role("button", name="Pause").click()
         for page in (phone, screen):

@@ -69,11 +69,7 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
         activities.append(doc)
         if on_activity is not None:
             on_activity(doc)
-    timeline = [{"at": time_text(t.at), "action": t.action, "actor": t.actor,
-                 "activity": activity_ref.get(t.activity_id), "detail": t.detail}
-                for t in db.scalars(select(TimelineEntry).where(
-                    TimelineEntry.session_id == live_session.id).order_by(TimelineEntry.at,
-                                                                          TimelineEntry.id))]
+    timeline = _timeline(db, live_session.id, activity_ref)
     imported = bool(state and state.imported_at)
     purged_at = state.purged_at if state else None
     event = live_session.event
@@ -100,6 +96,14 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
                    "pace": mark["pace"]} for mark in pulse.timeline(db, live_session.id)],
     }
     return _with_door_codes(db, live_session.id, doc)
+
+
+def _timeline(db: DB, session_id: int, activity_ref: dict) -> list[dict]:
+    """The session's timeline, oldest first, activities named by their archive reference."""
+    return [{"at": time_text(t.at), "action": t.action, "actor": t.actor,
+             "activity": activity_ref.get(t.activity_id), "detail": t.detail}
+            for t in db.scalars(select(TimelineEntry).where(
+                TimelineEntry.session_id == session_id).order_by(TimelineEntry.at, TimelineEntry.id))]
 
 
 def _with_door_codes(db: DB, session_id: int, doc: dict) -> dict:
