@@ -333,3 +333,28 @@ def _table(rows: list[dict], sockets: list[dict], requests: int, total: int,
     lines.append(f"{requests} requests (budget {budget[0]}), {total} bytes transferred "
                  f"(budget {budget[1]}; WebSocket handshake headers not included)")
     return "\n".join(lines)
+
+
+def test_participant_page_with_the_pace_widget_on_stays_within_budget(tmp_path):
+    from live.pulse import service as pulse
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    store = Store(sqlite_url(setup.database))
+    try:
+        with store.write() as db:
+            pulse.switch(db, sessions.get_session(db, setup.session_id), True)
+    finally:
+        store.dispose()
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
+        rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
+        page = browser.new_page()
+        page.goto(f"{srv.url}/j/{setup.code}")
+        assert page.get_by_role("button", name="Too slow").count() == 1  # the widget is on the page
+    total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
+    total_requests = len(rows) + len(sockets)
+    print("\n" + _table(rows, sockets, total_requests, total_bytes))
+    assert total_requests <= MAX_REQUESTS, f"{total_requests} requests (budget {MAX_REQUESTS})"
+    assert total_bytes <= MAX_BYTES, f"{total_bytes} bytes (budget {MAX_BYTES})"
