@@ -11,6 +11,7 @@ from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
 from live.loops import Loop, guarded
+from live.precompressed import StaticCompression
 from live.realtime import socketio
 from live.sessions.deadlines import Deadlines
 from live.sessions.push import Broadcaster, resync_local
@@ -68,6 +69,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     app.context_processor(auth.organiser_globals)  # (auth uses security: not the other way)
     Compress(app)
+    # (after Compress: runs before it, which then leaves the compressed static files alone)
+    app.extensions["palabre.static_compression"] = StaticCompression(app)
     # Socket handlers must be declared before init_app: Flask-SocketIO only replays the
     # handlers it collected while unbound onto each new server (one per app, e.g. in tests).
     _register_features(app)

@@ -79,7 +79,8 @@ class Defaults:
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 300
     COMPRESS_ALGORITHM = ["gzip"]
-    # Static files are streamed: Flask-Compress has a separate setting for them.
+    # Streamed responses: Flask-Compress has a separate setting for them. (Static scripts,
+    # styles and SVG are compressed once per file instead: live/precompressed.py.)
     COMPRESS_ALGORITHM_STREAMING = ["gzip"]
     SEND_FILE_MAX_AGE_DEFAULT = 3600
 
