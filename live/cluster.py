@@ -12,13 +12,20 @@ room of several processes needs on top of it:
 - push slots (`slot`): the coalescing broadcaster of each process asks for the slot of an
   aggregate before pushing it (`SET key NX PX interval` in Redis), so each aggregate is pushed
   once per interval for the whole room, not once per process. Without a queue, or with Redis
-  gone, every slot is granted (the process pushes to its own sockets at least).
+  gone, every slot is granted (the process pushes to its own sockets at least);
+- presence (`Slots.publish`, `Slots.connected`): each process keeps, per session, the set of
+  participant ids with a socket open on it in Redis (`palabre:presence:SESSION:PROCESS`, expiring
+  after PRESENCE_TTL unless refreshed, so a dead process's entries go), published by the
+  broadcaster when they change (batched with its ticks, never per socket event) and refreshed
+  every PRESENCE_REFRESH; the `connected` count is the union over processes (a participant with
+  tabs on two processes counts once).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 import socketio
@@ -34,6 +41,10 @@ RETRY_MAX = 1.0
 CONNECT_TIMEOUT = 2.0
 # A failing publish is logged once, then at most every QUIET seconds.
 QUIET = 10.0
+# A process's connected participants (per session) expire from Redis after PRESENCE_TTL seconds
+# unless it publishes them again: it does so every PRESENCE_REFRESH seconds.
+PRESENCE_TTL = 30.0
+PRESENCE_REFRESH = 10.0
 
 
 def _redis_options() -> dict:
@@ -157,6 +168,60 @@ class Slots:
         self.client = redis.Redis.from_url(url, **_redis_options())
         self.local = LocalSlots()
         self.failed_at = float("-inf")
+        self.process = uuid.uuid4().hex  # this process's entries in the presence sets
+
+    def _redis(self, work: Callable):
+        """`work(client)`, retried once on a new connection; None with Redis gone (and for
+        RETRY_MAX seconds after a failure: no waiting on a dead Redis per call)."""
+        if time.monotonic() - self.failed_at < RETRY_MAX:
+            return None
+        for _attempt in (1, 2):
+            try:
+                return work(self.client)
+            except Exception:  # noqa: BLE001, S112 - the queue is down: the caller's fallback
+                continue
+        self.failed_at = time.monotonic()
+        return None
+
+    def publish(self, session_id: int, participant_ids: set[int]) -> None:
+        """Store the participants with a socket open on this process in a session (replacing
+        what this process stored before; nothing when none), expiring after PRESENCE_TTL."""
+        index, mine = f"palabre:presence:{session_id}", f"palabre:presence:{session_id}:{self.process}"
+
+        def write(client):
+            pipe = client.pipeline(transaction=True)
+            pipe.delete(mine)
+            if participant_ids:
+                pipe.sadd(mine, *participant_ids)
+                pipe.pexpire(mine, int(PRESENCE_TTL * 1000))
+                pipe.sadd(index, self.process)
+            pipe.pexpire(index, int(PRESENCE_TTL * 1000) * 4)
+            return pipe.execute()
+
+        self._redis(write)
+
+    def connected(self, session_id: int, local_ids: set[int]) -> int:
+        """Distinct participants with a socket open in a session on any process (this
+        process's from `local_ids`, the others' from Redis; this process's only, Redis gone)."""
+        index = f"palabre:presence:{session_id}"
+
+        def read(client):
+            others = [p.decode() if isinstance(p, bytes) else p for p in client.smembers(index)]
+            keys = [f"{index}:{p}" for p in others if p != self.process]
+            if not keys:
+                return set()
+            pipe = client.pipeline(transaction=False)
+            pipe.sunion(keys)
+            for key in keys:
+                pipe.exists(key)
+            found, *exist = pipe.execute()
+            gone = [key.rsplit(":", 1)[1] for key, n in zip(keys, exist, strict=True) if not n]
+            if gone:
+                client.srem(index, *gone)  # expired: a process that stopped or has no one left
+            return {int(i) for i in found}
+
+        shared = self._redis(read)
+        return len(local_ids | (shared or set()))
 
     def take(self, key: str, seconds: float) -> bool:
         if time.monotonic() - self.failed_at >= RETRY_MAX:  # not waiting on a dead Redis per push

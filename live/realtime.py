@@ -93,10 +93,23 @@ def forget(sid: str) -> Connection | None:
     return connection
 
 
+def present_ids(session_id: int) -> set[int]:
+    """The participants with at least one socket open on this process in a session."""
+    return set(_present.get(session_id, ()))
+
+
+def present_sessions() -> list[int]:
+    """The sessions with at least one participant socket open on this process."""
+    return list(_present)
+
+
 def connected_count(session_id: int) -> int:
-    """How many participants have at least one socket open on this process in a session (a
-    phone with two tabs counts once)."""
-    return len(_present.get(session_id, ()))
+    """How many participants have at least one socket open in a session (a phone with two tabs
+    counts once): on every process behind a message queue (their sets in Redis), else on this
+    one."""
+    local = present_ids(session_id)
+    shared = getattr(getattr(socketio.server, "manager", None), "slots", None)
+    return len(local) if shared is None else shared.connected(session_id, local)
 
 
 def connection() -> Connection | None:

@@ -415,3 +415,62 @@ def test_the_queue_listener_retries_within_a_second_and_resyncs_once_back(monkey
     assert len(received) == 2  # before the loss, and once back
     assert len(sleeps) == 11 and max(sleeps) <= 1.0, sleeps  # the loss, then 10 refusals
     assert resyncs == [1] and queue.reconnections == 1
+
+
+def test_the_screen_counts_the_phones_connected_to_every_process(cluster):
+    """Phones on two processes, the screen on one: `connected` is the room's (a participant with
+    a tab on each process counts once), whichever process pushes it; a phone leaving lowers it."""
+    the_cluster, _redis, _url = cluster
+    setup = the_cluster.setup
+    screen = Listener("snapshot", "presence")
+    the_cluster.connect(0, {"token": setup["screen"], "lang": "en"}, screen)
+    phones = [_phone(the_cluster, i % 2) for i in range(4)]  # two on each process
+    auth = {"code": setup["code"], "lang": "en"}
+    _tab, cookie, _address = the_cluster.connect(0, auth)
+    twin, _cookie, _address = the_cluster.connect(1, auth, cookie=cookie)  # same participant
+
+    def shown():  # (placing a phone on a process may join a few more participants on the way)
+        last = screen.messages("presence")
+        return last[-1]["connected"] if last else None
+
+    assert wait_until(lambda: shown() == 5, 5), (shown(), screen.messages("presence"))
+    joined = screen.messages("presence")[-1]["participants"]
+    leaving = next(p for p in phones if p["process"] == 1)
+    close_all([leaving["client"]])  # pushed by process 1: its own phone and process 0's
+    assert wait_until(lambda: shown() == 4, 5), (shown(), screen.messages("presence"))
+    close_all([twin])  # the participant keeps its tab on process 0: still connected
+    other = next(p for p in phones if p["process"] == 0)
+    close_all([other["client"]])
+    assert wait_until(lambda: shown() == 3, 5), (shown(), screen.messages("presence"))
+    assert screen.messages("presence")[-1]["participants"] == joined  # they joined: still counted
+    # A screen opened now starts from the room's count too.
+    late = Listener("snapshot", "presence")
+    the_cluster.connect(1, {"token": setup["screen"], "lang": "en"}, late)
+    assert wait_until(lambda: late.messages("snapshot"), 5)
+    assert late.messages("snapshot")[0]["connected"] == 3
+
+
+def test_presence_sets_are_shared_counted_once_and_expire_with_their_process(tmp_path, monkeypatch):
+    """Through a real Redis: the union of every process's connected participants; a process that
+    stops refreshing (it died) drops out after PRESENCE_TTL."""
+    from live import cluster
+
+    redis = Redis(tmp_path).start()
+    try:
+        first, second = cluster.Slots(redis.url), cluster.Slots(redis.url)
+        first.publish(7, {1, 2})
+        second.publish(7, {2, 3})
+        assert second.connected(7, {2, 3}) == 3 and first.connected(7, {1, 2}) == 3
+        assert second.connected(8, set()) == 0  # another session
+        first.publish(7, {1})  # participant 2 closed its tab on the first process: still on the second
+        assert second.connected(7, {2, 3}) == 3
+        first.publish(7, set())
+        assert second.connected(7, {2, 3}) == 2
+        monkeypatch.setattr(cluster, "PRESENCE_TTL", 0.3)
+        first.publish(7, {1, 4})  # then the first process dies: nothing refreshes its entries
+        assert second.connected(7, {2, 3}) == 4
+        assert wait_until(lambda: second.connected(7, {2, 3}) == 2, 5)
+        redis.stop()
+        assert second.connected(7, {2, 3}) == 2  # Redis gone: this process's own count
+    finally:
+        redis.stop()

@@ -5,7 +5,9 @@ change. Live aggregates (vote counts...) are not pushed per answer: `mark_dirty`
 activity and the `Broadcaster` pushes each one to the staff rooms at most every `PUSH_INTERVAL`
 seconds; phones get no live count while results are hidden, and revealed results at most every
 `PHONE_PUSH_INTERVAL` seconds. `mark_presence` does the same for the count of
-participants. Built on `live.realtime` (rooms, emits); features call these after a commit.
+participants (behind a message queue, publishing this process's connected participants to
+Redis first, and again every `cluster.PRESENCE_REFRESH` seconds, so the count is the room's).
+Built on `live.realtime` (rooms, emits); features call these after a commit.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from flask import current_app
 
 from live import activities, cluster
 from live.loops import Loop, guarded
-from live.realtime import STAFF_ROLES, local_connections, room, socketio
+from live.realtime import STAFF_ROLES, local_connections, present_ids, present_sessions, room, socketio
 from live.sessions.model import Activity, LiveSession
 from live.sessions.views import aggregates, part, part_lifetime, presence, snapshot
 from live.store import app_store
@@ -56,6 +58,7 @@ class Broadcaster:
         self.owed: set[tuple[int, int]] = set()
         self.presence: set[int] = set()
         self.last_presence = 0.0
+        self.last_published = time.monotonic()  # presence sets refreshed in Redis
         # Session parts (the pulse) changed: pushed to the staff rooms at most twice a second;
         # `parts_live` keeps re-pushing them while their marks expire (every PART_REFRESH s).
         self.parts: set[tuple[int, str]] = set()
@@ -118,10 +121,29 @@ class Broadcaster:
         sessions, self.presence = self.presence, set()
         self.last_presence = time.monotonic()
         for session_id in sessions:
+            self._publish(session_id)
+        for session_id in sessions:
             if self._slot(f"presence:{session_id}", 0.5):
                 guarded("broadcaster", self._push_presence, session_id)
             else:
                 self.presence.add(session_id)  # another process just pushed it: later
+
+    def _publish(self, session_id: int) -> None:
+        """Behind a message queue: this process's connected participants of a session, to
+        Redis (other processes count them in; nothing to do without a queue)."""
+        shared = getattr(socketio.server.manager, "slots", None)
+        if shared is not None:
+            shared.publish(session_id, present_ids(session_id))
+
+    def _refresh_presence(self) -> None:
+        """Publish this process's presence sets again before they expire from Redis."""
+        now = time.monotonic()
+        if now - self.last_published < cluster.PRESENCE_REFRESH:
+            return
+        self.last_published = now
+        if getattr(socketio.server.manager, "slots", None) is not None:
+            for session_id in present_sessions():
+                guarded("broadcaster", self._publish, session_id)
 
     def _push_presence(self, session_id: int) -> None:
         with app_store().read() as db:
@@ -143,6 +165,7 @@ class Broadcaster:
             self.ticks += 1
 
     def _push_pending(self) -> None:
+        self._refresh_presence()
         if self.parts or self.parts_live:
             with self.app.app_context():
                 self._push_parts()

@@ -90,7 +90,7 @@ def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None
 
 
 def presence(db: DB, session: LiveSession) -> dict:
-    """The session's live counts: participants joined, and connected now (to this process)."""
+    """The session's live counts: participants joined, and connected now (on every process)."""
     return {"session": session.id, "participants": service.participant_count(db, session),
             "connected": realtime.connected_count(session.id)}
 
