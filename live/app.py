@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, cluster, procpool, runtime, security
+from live import auth, cluster, footprint, procpool, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
@@ -61,6 +61,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["palabre.heartbeat"] = Heartbeat()
     app.extensions["palabre.writer"] = WriteQueue(app, store, socketio)
     # Worker processes (renders, archives) idle past their pool's idle_timeout are stopped.
+    footprint.reset()  # counts of another app of this process (tests) are not this one's
+    app.extensions["palabre.footprint"] = Loop("footprint", socketio, lambda: footprint.flush(store),
+                                               lambda: footprint.FLUSH_SECONDS)
     app.extensions["palabre.pool_reaper"] = Loop("pool reaper", socketio, procpool.reap_idle,
                                                  lambda: POOL_REAP_SECONDS)
 
@@ -68,6 +71,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                    default_translation_directories="../translations")
     security.init_app(app)
     app.context_processor(auth.organiser_globals)  # (auth uses security: not the other way)
+    # Registered before Compress: after-request functions run last-registered first, so the
+    # footprint counts the compressed bodies.
+    app.after_request(footprint.count_response)
     Compress(app)
     # (after Compress: runs before it, which then leaves the compressed static files alone)
     app.extensions["palabre.static_compression"] = StaticCompression(app)
@@ -84,8 +90,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 # The app's background loops: the coalescing broadcaster, the event-loop heartbeat (started by
 # the first GET /healthz: it wakes 100 times a second), the word-cloud renders, the idle worker
-# processes' reaper and the timers' deadlines (an activity that closes itself).
-BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper", "palabre.deadlines")
+# processes' reaper, the timers' deadlines (an activity that closes itself) and the footprint's
+# flush (the in-memory counts written every few seconds).
+BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper", "palabre.deadlines",
+              "palabre.footprint")
 POOL_REAP_SECONDS = 10.0
 STOPPED_ON_SHUTDOWN = (*BACKGROUND, "palabre.heartbeat")
 

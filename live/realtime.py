@@ -19,14 +19,39 @@ from flask import current_app, request
 from flask_socketio import SocketIO, join_room
 from sqlalchemy.exc import DataError
 
-from live import acks
+from live import acks, footprint
 from live.errors import DomainError
 from live.packets import TolerantPacket
 from live.store import app_store, storage_problem
 
 log = logging.getLogger(__name__)
+
+
+class CountingSocketIO(SocketIO):
+    """Flask-SocketIO whose emits to a session's rooms (or to one of its sockets) count in the
+    session's footprint: one packet per socket of this process in the room, its JSON size."""
+
+    def emit(self, event, *args, **kwargs):
+        target = kwargs.get("to") or kwargs.get("room")
+        if isinstance(target, str) and self.server is not None:
+            _count_emit(self.server, target, kwargs.get("namespace") or "/", event, args)
+        return super().emit(event, *args, **kwargs)
+
+
+def _count_emit(server, target: str, namespace: str, event: str, args: tuple) -> None:
+    connection = _connections.get(target)
+    if connection is not None:
+        session_id, sockets = connection.session_id, 1
+    elif target.startswith("s") and ":" in target and target[1:target.index(":")].isdigit():
+        session_id = int(target[1:target.index(":")])
+        sockets = len(server.manager.rooms.get(namespace, {}).get(target) or ())
+    else:
+        return
+    footprint.count_out(session_id, footprint.size_of([event, *args]), sockets)
+
+
 # Malformed packets are read as the client leaving, without a traceback (live/packets.py).
-socketio = SocketIO(serializer=TolerantPacket)
+socketio = CountingSocketIO(serializer=TolerantPacket)
 
 STAFF_ROLES = ("facilitator", "moderator", "screen")
 CLIENT_ID_MAX = 64
@@ -76,6 +101,7 @@ def register(connection: Connection) -> None:
         join_room(participant_room(connection.session_id, connection.participant_id))
         present = _present.setdefault(connection.session_id, {})
         present[connection.participant_id] = present.get(connection.participant_id, 0) + 1
+        footprint.phones(connection.session_id, len(present))
 
 
 def forget(sid: str) -> Connection | None:
@@ -200,21 +226,27 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
             conn = connection()
             if conn is None:
                 return error("not_joined")
-            refused = _rate_limited(conn)  # first: a flood costs no query
-            if refused is not None:
-                return refused
-            if conn.role not in roles:
-                return error("forbidden", conn)
-            if conn.still_allowed is not None and not conn.still_allowed():
-                disconnect_role(conn.session_id, conn.role)  # e.g. its link was rotated elsewhere
-                return error("bad_token", conn)
-            problem = _check_payload(payload)
-            if problem:
-                return error(problem, conn)
-            return _run(fn, conn, payload, write, event)
+            footprint.count_in(conn.session_id, footprint.size_of(payload))
+            answer = _checked(fn, conn, payload, write, event)
+            footprint.count_out(conn.session_id, footprint.size_of(answer), 1)  # the ack
+            return answer
 
         socketio.on_event(event, wrapped)
         return wrapped
+
+    def _checked(fn, conn: Connection, payload, write: bool, event: str) -> dict:
+        refused = _rate_limited(conn)  # first: a flood costs no query
+        if refused is not None:
+            return refused
+        if conn.role not in roles:
+            return error("forbidden", conn)
+        if conn.still_allowed is not None and not conn.still_allowed():
+            disconnect_role(conn.session_id, conn.role)  # e.g. its link was rotated elsewhere
+            return error("bad_token", conn)
+        problem = _check_payload(payload)
+        if problem:
+            return error(problem, conn)
+        return _run(fn, conn, payload, write, event)
 
     return decorate
 

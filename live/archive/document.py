@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 
+from live import footprint
 from live.archive import kinds
 from live.archive.model import ArchiveState
 from live.archive.timefmt import date_text, time_text
@@ -95,6 +96,7 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
         "pulse": [{"at": time_text(mark["at"]), "participant": refs.participant(mark["participant"]),
                    "pace": mark["pace"]} for mark in pulse.timeline(db, live_session.id)],
     }
+    doc["footprint"] = footprint.document(db, live_session.id, doc["session"]["participant_count"])
     return _with_door_codes(db, live_session.id, doc)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import Session as OrmSession
 
-from live import validation
+from live import footprint, validation
 from live.archive import kinds
 from live.archive.contents import ImportRefused, check_contents
 from live.archive.document import FORMAT, SCHEMA_VERSION
@@ -323,6 +323,7 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
         if codes["used"] + codes["revoked"] + codes["unused"] != codes["issued"]:
             raise ImportRefused("import_bad_reference", where="session/door_codes")
         doorcodes.restore(db, live_session.id, codes["issued"], codes["used"], codes["revoked"])
+    footprint.restore(db, live_session.id, doc.get("footprint"))  # what the original served
     purged = s["purged_at"] is not None
     frozen: dict[str, dict] = {}
     activity_ids: dict[str, int] = {}

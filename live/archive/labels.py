@@ -39,7 +39,29 @@ def _labels(locale: str) -> dict[str, str]:
 
 
 def _tables(pgettext):
-    return {**_files_words(pgettext), **_report_words(pgettext), **_moderation_words(pgettext)}
+    return {**_files_words(pgettext), **_report_words(pgettext), **_moderation_words(pgettext),
+            **_footprint_words(pgettext)}
+
+
+def _footprint_words(pgettext: Pgettext) -> dict:
+    """The report's footprint section (live/footprint.py, docs/footprint.md)."""
+    return {
+        "footprint": pgettext("archive", "Footprint"),
+        "footprint_served": pgettext("archive", "Served: {size} in {requests} HTTP requests and {packets} "
+                                     "Socket.IO packets, {per} per participant; server CPU {cpu} s; "
+                                     "peak {phones} phones connected at once."),
+        "footprint_estimate": pgettext("archive", "Estimate: {wh} Wh, {g} gCO2e (network {network} Wh, "
+                                       "server {server} Wh), good to within a factor of about {factor} "
+                                       "either way."),
+        "footprint_method": pgettext("archive", "Method: counted on the server. HTTP: body sizes (after "
+                                     "compression) of the session's pages and of the static files they "
+                                     "asked for; Socket.IO: packets to and from the session's sockets "
+                                     "(JSON size); CPU: the server process's CPU time over the session's "
+                                     "live span (an upper bound when sessions overlap). Factors: network "
+                                     "{kwh} kWh/GB, server {watts} W per busy CPU second, French grid "
+                                     "{grid} gCO2e/kWh."),
+        "footprint_sources": pgettext("archive", "Sources"),
+    }
 
 
 def _english(_context: str, text: str) -> str:

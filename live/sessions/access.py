@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import abort, request, session
+from flask import abort, g, request, session
 
 from live import acks, auth, ratelimit
 from live.errors import DomainError
@@ -22,6 +22,7 @@ def staff_session(token: str, role: str) -> int:
             granted = None
         if granted != role:
             abort(404, description=message("bad_token"))
+        g.footprint_session = live_session.id  # this response counts in its footprint
         return live_session.id
 
 
@@ -41,6 +42,7 @@ def participant_form_write(code: str, fn,
 
     def run(db):
         live_session = service.session_by_code(db, code)
+        g.footprint_session = live_session.id  # this response counts in its footprint
         if service.find_participant(db, live_session, key) is None \
                 and not ratelimit.allow_join(request.remote_addr or ""):
             raise DomainError("rate_limited")  # a new participant: its address's joins

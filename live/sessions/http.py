@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
-from live import auth, realtime, validation
+from live import auth, footprint, realtime, validation
 from live.errors import DomainError
 from live.i18n import use_session_language
 from live.netinfo import public_base_url
@@ -80,6 +80,7 @@ def participant(code: str):
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
         return render_template("sessions/home.html", error=problem.code, code=code), 404
     session_id, participant_id = ids
+    g.footprint_session = session_id  # this page counts in the session's footprint
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
@@ -145,9 +146,19 @@ def console(token: str):
         live_session = service.get_session(db, session_id)
         view = snapshot(db, live_session, "facilitator")
         links = _links(live_session)
-    return render_template("sessions/console.html", view=view, token=token, links=links,
+        served = footprint.console_line(db, session_id, view["participants"])
+    return render_template("sessions/console.html", view=view, token=token, links=links, served=served,
                            join_url=join_url(view["session"]["code"]),
                            screen_qr=qr_data_uri(links["screen"]) if links.get("screen") else None)
+
+
+@bp.get("/f/<token>/footprint")
+def console_footprint(token: str):
+    """The console's footprint line, fetched again every few seconds (live/footprint.py)."""
+    session_id = staff_session(token, "facilitator")
+    with store().read() as db:  # in the console's language, as the page
+        people = service.participant_count(db, service.get_session(db, session_id))
+        return {"text": footprint.console_line(db, session_id, people)}
 
 
 @bp.get("/f/<token>/qr.svg")

@@ -234,6 +234,15 @@ function consolePage() {
   function presenceText() {
     return counted("connected", view.connected || 0) + " · " + counted("joined", view.participants || 0);
   }
+  /* What the server served for this session so far (live/footprint.py), every 10 s while shown. */
+  var served = $("footprint");
+  if (served && window.fetch) setInterval(function () {
+    if (doc.hidden) return;
+    fetch(served.getAttribute("data-url"), { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) { if (d && d.text) served.textContent = d.text; })
+      .catch(function () {});
+  }, 10000);
   socket.on("presence", function (data) {
     if (data.session !== view.session.id) return;
     view.participants = data.participants;
