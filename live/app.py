@@ -108,6 +108,8 @@ def stop_background(app: Flask) -> None:
     """Stop every background loop of the app for good (on shutdown; tests, after each app)."""
     for name in STOPPED_ON_SHUTDOWN:
         app.extensions[name].stop()
+    # The last seconds of the footprint's counts are written, not lost.
+    guarded("footprint", footprint.flush, app.extensions["palabre.store"])
 
 
 def _init_socketio(app: Flask) -> None:

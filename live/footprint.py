@@ -233,6 +233,9 @@ def count_response(response):
             page_served(session_id, request.path)
     elif request.endpoint == "static":
         session_id = session_of_referrer(request.referrer)
+        if session_id is not None and request.path.endswith(".js"):
+            # A module's own imports name it as their Referer, not the page.
+            page_served(session_id, request.path)
     if session_id is not None:
         size = response.content_length  # a file sent as is says its length in the header
         count_http(session_id, size if size is not None else response.calculate_content_length() or 0)
