@@ -190,8 +190,8 @@ def estimate(counts: dict, participants: int) -> dict:
         "bytes": total_bytes,
         "requests": counts["http_requests"],
         "bytes_per_participant": total_bytes // people,
-        "network_wh": round(network_wh, 4), "server_wh": round(server_wh, 4),
-        "wh": round(wh, 4), "gco2e": round(wh / 1000 * GRID_G_PER_KWH, 4),
+        "network_wh": round(network_wh, 6), "server_wh": round(server_wh, 6),
+        "wh": round(wh, 6), "gco2e": round(wh / 1000 * GRID_G_PER_KWH, 6),
     }
 
 

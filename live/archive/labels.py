@@ -60,7 +60,7 @@ def _footprint_words(pgettext: Pgettext) -> dict:
                                      "live span (an upper bound when sessions overlap). Factors: network "
                                      "{kwh} kWh/GB, server {watts} W per busy CPU second, French grid "
                                      "{grid} gCO2e/kWh."),
-        "footprint_sources": pgettext("archive", "Sources"),
+        "footprint_sources": pgettext("archive", "Sources:"),
     }
 
 
