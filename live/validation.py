@@ -56,6 +56,10 @@ ITEM_LENGTH = 280
 SORTS = ("votes", "time")
 BOARD_FLAGS = ("premoderation", "stack", "signed", "wall_visible")
 BOARD_DISPLAY = ("spotlight", "current")  # item ids the display points at (or None)
+# An idea wall's "private first, then reveal": phones and the screen get no one's items (only a
+# count) until the results are revealed. Not in the defaults: an absent key means "not private"
+# (archives made before this setting keep importing as they were).
+PRIVATE = "private"
 
 TIMER_SECONDS = (5, 4 * 3600)  # a timer's length, from five seconds to four hours
 TIMER_ADD = 60  # what "+1 min" adds
@@ -325,6 +329,8 @@ def board_settings(kind: object, raw: object, base: dict | None = None) -> dict:
             settings[key] = boolean(raw[key], "bad_settings")
     if kind == "ideas" and "columns" in raw:
         settings["columns"] = board_columns(raw["columns"])
+    if kind == "ideas" and PRIVATE in raw:
+        settings[PRIVATE] = boolean(raw[PRIVATE], "bad_settings")
     if "budget" in raw:
         settings["budget"] = integer(raw["budget"], "bad_budget", 0 if kind == "questions" else 1,
                                      MAX_BUDGET)

@@ -92,6 +92,7 @@ def _settings_from_form(form, kind: str) -> dict:
             settings[key] = form.get(key)
     if kind == "ideas":
         settings["columns"] = form.get("columns", "").splitlines() or [""]
+        settings["private"] = form.get("private") == "on"
     return settings
 
 

@@ -44,6 +44,19 @@ def public_item(item: Item, counts: dict[int, int] | None, with_time: bool = Fal
     return data
 
 
+def is_private(activity: Activity) -> bool:
+    """Whether the wall still keeps each one's items to themselves (private, not revealed)."""
+    return bool(activity.settings.get("private")) and not activity.revealed
+
+
+def _public_settings(settings: dict) -> dict:
+    public = {k: settings.get(k) for k in ("columns", "premoderation", "budget", "stack", "signed",
+                                           "wall_visible", "sort", "spotlight", "current")}
+    if settings.get("private"):  # (no key otherwise: a phone's first load is counted in bytes)
+        public["private"] = True
+    return public
+
+
 def view(db: DB, activity: Activity, include_results: bool) -> dict:
     """What phones see: published items only; counts when results are shown."""
     return view_for_role(db, activity, include_results, "participant")
@@ -54,14 +67,16 @@ def view_for_role(db: DB, activity: Activity, include_results: bool, role: str) 
 
     Phones see the items when `wall_visible` is on or once revealed; the screen and the staff
     always see them (the wall is projected even when phones only get the prompt). Vote counts
-    only come with `include_results` (staff, or revealed).
+    only come with `include_results` (staff, or revealed). A `private` wall not yet revealed
+    shows phones and the screen no one's items, only their count (each phone has its own
+    items in `mine`); the facilitator and moderators see everything.
     """
     settings = activity.settings
+    if is_private(activity) and role not in ("facilitator", "moderator"):
+        return {"settings": _public_settings(settings), "items": None, "spotlight": None,
+                "current": None, "published": len(_published(db, activity))}
     counts = vote_counts(db, activity) if include_results else None
-    public_settings = {k: settings.get(k) for k in
-                       ("columns", "premoderation", "budget", "stack", "signed", "wall_visible",
-                        "sort", "spotlight", "current")}
-    data: dict = {"settings": public_settings, "items": None}
+    data: dict = {"settings": _public_settings(settings), "items": None}
     published = _published(db, activity)
     by_id = {i.id: i for i in published}
     for key in ("spotlight", "current"):

@@ -129,7 +129,8 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
     }
     clear(itemsBox);
     if (a.items === null || a.items === undefined) {
-      if (a.published) itemsBox.appendChild(h("p", "hint", BT.wall_later));
+      var note = s.private ? BT.priv : a.published && BT.wall_later;  // (priv: sent with a private wall)
+      if (note) itemsBox.appendChild(h("p", "hint", note));
     } else {
       if (mine.budget) itemsBox.appendChild(attr(h("p", "votes-left"), { id: "votes-left" }));
       if (mine.budget) $("votes-left").textContent = bCount("left", mine.left === null ? 0 : mine.left);
