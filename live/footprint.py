@@ -250,7 +250,7 @@ def console_line(db, session_id: int, people: int) -> str:
     counts = totals(db, session_id)
     figures = estimate(counts, people)
     return _("Served so far: %(size)s in %(requests)s requests, %(per)s per participant, "
-             "CPU %(cpu)s s, peak %(phones)s phones",
+             "CPU %(cpu)s s, phones at the peak: %(phones)s",
              size=_size(figures["bytes"]), requests=counts["http_requests"],
              per=_size(figures["bytes_per_participant"]), cpu=round(counts["cpu_seconds"]),
              phones=counts["peak_phones"])

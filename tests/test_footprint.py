@@ -70,7 +70,7 @@ def test_the_console_shows_the_line_live_in_its_language(app, store, live, clien
     first = client.get(f"/f/{live['facilitator']}/footprint").get_json()["text"]
     client.set_cookie("lang", "en")
     text = client.get(f"/f/{live['facilitator']}/footprint").get_json()["text"]
-    assert text.startswith("Served so far: ") and "requests" in text and "peak 0 phones" in text
+    assert text.startswith("Served so far: ") and "requests" in text and "phones at the peak: 0" in text
     assert "requêtes" in first
     assert client.get("/f/not-a-token/footprint").status_code == 404
 

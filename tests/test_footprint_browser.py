@@ -25,10 +25,10 @@ def test_the_console_line_follows_a_phone_joining(tmp_path):
             page.on("pageerror", lambda exc: problems.append(str(exc)))
         console.goto(f"{srv.url}/f/{setup.facilitator}")
         line = console.locator("#footprint")
-        expect(line).to_contain_text("peak 0 phones")
+        expect(line).to_contain_text("phones at the peak: 0")
         phone.goto(f"{srv.url}/j/{setup.code}")
         # Fetched again every 10 s: the phone's page, its files and its socket are in it.
-        expect(line).to_contain_text("peak 1 phones", timeout=25000)
+        expect(line).to_contain_text("phones at the peak: 1", timeout=25000)
         assert re.search(r"Served so far: [\d.]+ [kM]B in \d+ requests, [\d.]+ [kM]B per participant",
                          line.inner_text()), line.inner_text()
         shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
