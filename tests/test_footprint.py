@@ -6,6 +6,7 @@ import json
 
 from archive_helpers import unzip, validate
 from conftest import choose_language, cid, events_named
+from support import pushes_settled
 
 from live import footprint
 from live.archive import export, importer
@@ -50,7 +51,9 @@ def test_socket_traffic_and_the_peak_of_phones_are_counted_and_written_by_the_fl
     assert counts["socket_packets_out"] >= 1 and counts["socket_bytes_out"] > 0
     phones[1].disconnect()
     assert _counts(store, live["id"])["peak_phones"] == 3  # a peak, not the number now
-    # Written to the database by the flush; nothing counted twice, nothing lost.
+    # Written to the database by the flush; nothing counted twice, nothing lost. The pushes
+    # the vote and the disconnection cause are sent (and counted) first.
+    assert pushes_settled(app)
     footprint.flush(store)
     assert live["id"] not in footprint.session_ids()
     with store.read() as db:

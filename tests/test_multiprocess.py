@@ -343,7 +343,7 @@ def _redis_restarted(the_cluster: Cluster, redis: Redis, facilitator, phones: li
     took = time.monotonic() - back
     print(f"every client on version {version} {took:.2f} s after Redis came back")
     assert took <= BACK_WITHIN, f"clients back on the current version {took:.1f} s after Redis"
-    assert all(health(s)["queue"]["reconnections"] >= 1 for s in the_cluster.backends)
+    assert wait_until(lambda: all(health(s)["queue"]["reconnections"] >= 1 for s in the_cluster.backends), 5)
     return last
 
 
