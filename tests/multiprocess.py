@@ -22,7 +22,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from realserver import ROOT, Listener, Server, free_port, http_get
+from realserver import ROOT, Listener, Server, free_port, http_get, stop_process
 from sqlalchemy import create_engine, text
 
 DOCS = ROOT / "docs" / "deployment.md"
@@ -86,13 +86,7 @@ class Redis:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_process(process)
 
 
 # --- nginx ----------------------------------------------------------------------------------
@@ -155,13 +149,7 @@ class Nginx:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_process(process)
 
 
 # --- the database ---------------------------------------------------------------------------

@@ -54,6 +54,17 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def stop_process(process) -> None:
+    """Stop a process a test started (SIGTERM, then SIGKILL after 10 s); None or gone is fine."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
 class Server:
     """The real server (`python wsgi.py`) as a subprocess on 127.0.0.1. Always `stop()` it.
 
@@ -124,13 +135,7 @@ class Server:
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s); safe to call twice."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_process(process)
         if self._log is not None:
             self._log.close()
             self._log = None
