@@ -103,8 +103,10 @@ def _ideas(info, text: str) -> int:
 
 
 def _queued(page) -> list:
-    """What the page's outbox holds in localStorage (every key of this origin's outboxes)."""
-    return page.evaluate("""() => Object.keys(localStorage).filter(k => k.indexOf('palabre:') === 0)
+    """What the page's outbox holds in localStorage (every key of this origin's outboxes; not the
+    items refused for good, kept under "...:unsent" to be shown)."""
+    return page.evaluate("""() => Object.keys(localStorage)
+                             .filter(k => k.indexOf('palabre:') === 0 && !k.endsWith(':unsent'))
                              .map(k => JSON.parse(localStorage.getItem(k))).flat()""")
 
 
@@ -256,8 +258,9 @@ def test_an_idea_queued_while_the_wall_closes_is_refused_in_french_and_dropped(t
         expect(refused).to_contain_text("Non envoyé : " + text, timeout=RECONNECT_MS)
         expect(refused).to_contain_text("fermé")
         assert _queued(page) == []
-        page.reload()  # nothing is sent again
-        expect(page.locator(OUTBOX)).to_be_empty()
+        page.reload()  # nothing is sent again; the refusal stays, with the text
+        expect(page.locator(f"{OUTBOX} .warn")).to_have_count(0)
+        expect(page.locator(f"{OUTBOX} [role=alert]")).to_contain_text("Non envoyé : " + text)
         assert _ideas(info, text) == 0
 
 

@@ -78,7 +78,9 @@ def participant(code: str):
     if problem is not None:
         if service.normalise_code(code) != code:
             return redirect(url_for("sessions.participant", code=service.normalise_code(code)))
-        return render_template("sessions/home.html", error=problem.code, code=code), 404
+        # The session ended: what this phone still held is named on the page (static/js/core.js).
+        outbox = f"palabre:{code}:{access.outbox_name(key)}" if problem.code == "session_ended" else None
+        return render_template("sessions/home.html", error=problem.code, code=code, outbox=outbox), 404
     session_id, participant_id = ids
     g.footprint_session = session_id  # this page counts in the session's footprint
     with store().read() as db:

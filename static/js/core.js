@@ -156,6 +156,34 @@ export function connect(auth, handlers) {
   return socket;
 }
 
+/* What the server refused for good (the session ended, the activity closed...) stays on the
+   phone with its text, until the participant clears the list: docs/architecture.md. */
+function unsent(key, more) {
+  var name = key + ":unsent", list;
+  try { list = JSON.parse(localStorage.getItem(name)) || []; } catch (e) { list = []; }
+  if (more) {
+    list = list.concat(more).slice(-20);
+    try { if (list.length) localStorage.setItem(name, JSON.stringify(list)); else localStorage.removeItem(name); } catch (e) { /* private mode */ }
+  }
+  return list;
+}
+
+function showUnsent(key, box) {  // in its own part of `box`, drawn again only when it changes
+  var list = unsent(key), part = box.querySelector(".unsent"), sig = JSON.stringify(list);
+  if (!part) part = box.insertBefore(h("div", "unsent"), box.firstChild);
+  if (part.getAttribute("data-sig") === sig) return;
+  part.setAttribute("data-sig", sig);
+  clear(part);
+  list.forEach(function (it) { part.appendChild(attr(h("p", "notice notice-error", fill(T.ob_refused, { what: it.l, why: it.why })), { role: "alert" })); });
+  if (!list.length) return;
+  var button = attr(h("button", "btn", T.ob_clear), { type: "button" });
+  button.addEventListener("click", function () {
+    try { localStorage.removeItem(key + ":unsent"); } catch (e) { /* private mode */ }
+    showUnsent(key, box);
+  }, false);
+  part.appendChild(button);
+}
+
 /* The send queue, the participant's outbox: docs/architecture.md. */
 var AGAIN = /busy|full|stopping|server_error|rate_limited|too_fast/;
 
@@ -177,11 +205,11 @@ export function outbox(socket, key) {
     var box = key && $("outbox"), lines = told.concat(load().map(function (it) {
       return [fill(T.ob_queued, { what: it.l }), "warn"];
     }));
-    if (!box || shown === (shown = JSON.stringify(lines))) return;
-    clear(box);
-    lines.forEach(function (line) {
-      box.appendChild(attr(h("p", line[1], line[0]), /error/.test(line[1]) ? { role: "alert" } : {}));
-    });
+    if (!box) return;
+    showUnsent(key, box);
+    if (shown === (shown = JSON.stringify(lines))) return;
+    while (box.lastChild && box.lastChild !== box.firstChild) box.removeChild(box.lastChild);
+    lines.forEach(function (line) { box.appendChild(h("p", line[1], line[0])); });
   }
   function answered(it, ack) {
     var op = calls[it.p.cid] || {};
@@ -191,8 +219,8 @@ export function outbox(socket, key) {
     else if (!ack.ok && op.failed) op.failed(ack);
     else if (!ack.ok && !key) notify(errorText(ack), true);
     hooks.forEach(function (fn) { fn(it, ack); });
-    told = told.slice(-2).concat([ack.ok ? [fill(T.ob_sent, { what: it.l }), "notice notice-ok"] :
-      [fill(T.ob_refused, { what: it.l, why: errorText(ack) }), "notice notice-error"]]);
+    if (ack.ok) told = told.slice(-2).concat([[fill(T.ob_sent, { what: it.l }), "notice notice-ok"]]);
+    else if (key) unsent(key, [{ l: it.l, why: errorText(ack) }]);
   }
   function pump() {
     var it = load()[0], op = it && calls[it.p.cid] || {};
@@ -793,3 +821,13 @@ doc.addEventListener("submit", function (e) {
 }, true);
 
 if (body.getAttribute("data-page") === "participant") participantPage();
+/* The session ended while this phone held items (offline, then reloaded): they are named, with
+   their text, rather than lost in silence. */
+var ended = body.getAttribute("data-outbox");
+if (ended && $("outbox")) {
+  var waiting = [];
+  try { waiting = JSON.parse(localStorage.getItem(ended)) || []; } catch (e) { /* none */ }
+  unsent(ended, waiting.map(function (it) { return { l: it.l, why: T.session_ended }; }));
+  try { localStorage.removeItem(ended); } catch (e) { /* private mode */ }
+  showUnsent(ended, $("outbox"));
+}

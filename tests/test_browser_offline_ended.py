@@ -1,0 +1,120 @@
+"""What a phone held while offline, when the session ended or the activity closed meanwhile, is
+named to the participant, with its text, in their language, and stays on the phone until they
+clear it: never dropped in silence (real Chromium, real server; see docs/architecture.md).
+
+The phone's uplink is cut (its WebSocket is routed through Playwright, which drops what the page
+sends while the downlink still brings the screen's changes): a word, then an idea are typed and
+queued. Then the network is cut altogether, the facilitator ends the session, the page is
+reloaded offline (the browser's error page), the network comes back and the participant opens
+the join link again: the session is over, so there is no participant page any more, yet the
+page names both items as not sent because the session has ended.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from support import goto_live, playwright_or_skip, query
+from test_browser_offline import (
+    OUTBOX,
+    RECONNECT_MS,
+    _command,
+    _ideas,
+    _offline_reload,
+    _phone,
+    _queued,
+    _served,
+)
+
+expect = playwright_or_skip().expect
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+UNSENT = f"{OUTBOX} .unsent [role=alert]"
+
+
+def _cut_uplink(page, cut: list) -> None:
+    """While `cut` holds True, what the page sends on its WebSocket (events, "42...") is lost."""
+    def route(ws):
+        upstream = ws.connect_to_server()
+        ws.on_message(lambda message: None if (cut and str(message).startswith("42"))
+                      else upstream.send(message))
+        upstream.on_message(ws.send)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+
+
+def _words(info) -> int:
+    return query(info["database"], "select count(*) from word_entries where activity_id = ?",
+                 (info["cloud"],))[0][0]
+
+
+def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path):
+    idea = "Allonger la durée de vie des ordinateurs"
+    with _served(tmp_path) as info:
+        _command(info, "show", info["cloud"])
+        _command(info, "open", info["cloud"])
+        context = info["browser"].new_context(viewport={"width": 360, "height": 640}, locale="en-GB")
+        page = context.new_page()
+        cut: list = []
+        _cut_uplink(page, cut)
+        goto_live(page, f"{info['url']}/j/{info['code']}")
+        expect(page.locator("#word-text")).to_be_visible()
+        cut.append(True)
+        page.fill("#word-text", "sobriété")
+        page.locator("#word-text").press("Enter")
+        expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: sobriété")
+        _command(info, "show", info["wall"])  # the downlink still works: the wall comes
+        expect(page.locator("#board-text")).to_be_visible()
+        page.fill("#board-text", idea)
+        page.get_by_role("button", name="Send my idea").click()
+        expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: " + idea)
+        assert [item["l"] for item in _queued(page)] == ["sobriété", idea]
+
+        _offline_reload(context, page)
+        _command(info, "end", info["wall"])
+        context.set_offline(False)
+        cut.clear()
+        page.goto(f"{info['url']}/j/{info['code']}")
+        expect(page.locator("#code-error")).to_have_text("This session has ended.")
+        unsent = page.locator(UNSENT)
+        expect(unsent).to_have_text(["Not sent: sobriété — This session has ended.",
+                                     f"Not sent: {idea} — This session has ended."])
+        assert _queued(page) == []  # named once, not sent again
+        if os.environ.get("PALABRE_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["PALABRE_SCREENSHOTS"]) / "phone-unsent-ended.png"))
+        page.reload()  # still there: the participant may copy the text
+        expect(page.locator(UNSENT)).to_have_count(2)
+        page.get_by_role("button", name="Clear this list").click()
+        expect(page.locator(UNSENT)).to_have_count(0)
+        page.reload()
+        expect(page.locator(UNSENT)).to_have_count(0)
+        context.close()
+        assert _ideas(info, idea) == 0 and _words(info) == 0
+
+
+def test_an_idea_held_when_the_wall_closed_is_named_after_a_reload_in_french(tmp_path):
+    idea = "Une idée trop tardive"
+    with _served(tmp_path, locale="fr") as info:
+        context, page = _phone(info, locale="fr-FR")
+        expect(page.locator("#board-text")).to_be_visible()
+        context.set_offline(True)
+        expect(page.locator("#conn")).to_be_visible()
+        page.fill("#board-text", idea)
+        page.get_by_role("button", name="Envoyer mon idée").click()
+        expect(page.locator(OUTBOX)).to_contain_text(f"En attente, sera envoyé : {idea}")
+        _command(info, "close", info["wall"])
+        _offline_reload(context, page)
+        context.set_offline(False)
+        goto_live(page, f"{info['url']}/j/{info['code']}")
+        unsent = page.locator(UNSENT)
+        expect(unsent).to_contain_text(f"Non envoyé : {idea} — ", timeout=RECONNECT_MS)
+        expect(unsent).to_contain_text("fermé")
+        assert _queued(page) == []
+        page.reload()  # the refusal stays until cleared
+        expect(page.locator(UNSENT)).to_contain_text(f"Non envoyé : {idea}")
+        page.get_by_role("button", name="Effacer cette liste").click()
+        expect(page.locator(UNSENT)).to_have_count(0)
+        context.close()
+        assert _ideas(info, idea) == 0
