@@ -61,6 +61,8 @@ class Defaults:
     WORDCLOUD_HOLD_PROFANITY = True
     # Word clouds: entries and withdrawals one participant may send per 10 seconds.
     WORDCLOUD_RATE_PER_10S = 10
+    # The room's pulse: quick reactions one participant may send per 10 seconds.
+    REACTION_RATE_PER_10S = 5
     # Archives: folder of drawn charts and word clouds, reused by later exports (also after a
     # restart); empty means "chart-cache" in the instance folder, "off" none. Oldest-used
     # charts are deleted beyond ARCHIVE_CHART_CACHE_MB megabytes.

@@ -91,6 +91,12 @@ MESSAGES = {
     "pace_saved": _l("Thank you: the facilitator sees the room's pace."),
     "pulse_off": _l("The pace widget is switched off in this session."),
     "bad_pace": _l("Choose too fast, OK or too slow."),
+    "bad_reaction": _l("Choose one of the reactions shown."),
+    "reactions_too_fast": _l("You are sending reactions very fast: wait a few seconds."),
+    "reaction_saved": _l("Reaction sent."),
+    "hand_raised": _l("Your hand is raised: the facilitator sees you in the queue."),
+    "hand_lowered": _l("Your hand is lowered."),
+    "hand_gone": _l("This hand is no longer in the queue."),
     "organiser_only": _l("Creating events and sessions is allowed from the organiser's machine only, "
                          "or with the organiser password."),
     # Organiser security (live/security.py, live/auth.py)

@@ -5,7 +5,7 @@ from live.archive.model import ArchiveJob, ArchiveSettings, ArchiveState  # noqa
 from live.boards.model import BoardVote, Item, ModerationEntry  # noqa: F401
 from live.footprint import SessionFootprint  # noqa: F401
 from live.polls.model import Option, PaperCount, Vote  # noqa: F401
-from live.pulse.model import PulseMark, PulseSetting  # noqa: F401
+from live.pulse.model import PulseHand, PulseMark, PulseReaction, PulseSetting  # noqa: F401
 from live.sessions.model import (  # noqa: F401
     Activity,
     Event,

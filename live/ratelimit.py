@@ -92,6 +92,15 @@ def allow_join(address: str | None) -> bool:
     return _buckets(app, "palabre.join_limits").hit(f"a{address}", per_minute, 60)
 
 
+def allow_reaction(participant_id: int) -> bool:
+    """Count one quick reaction (the room's pulse) of a participant, in a bucket of its own:
+    `REACTION_RATE_PER_10S` at once, refilled at that many per 10 seconds."""
+    app = current_app._get_current_object()
+    capacity = max(1, int(app.config.get("REACTION_RATE_PER_10S", 5)))
+    buckets = _buckets(app, "palabre.reaction_limits")
+    return buckets.hit(participant_key(participant_id), capacity, WINDOW_SECONDS)
+
+
 def participant_key(participant_id: int) -> str:
     """The key under which one participant's actions are counted, whatever the door."""
     return f"p{participant_id}"

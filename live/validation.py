@@ -423,3 +423,19 @@ def pace(value: object) -> int:
     if isinstance(value, str) and value.strip().lower() in PACES:
         return PACES[value.strip().lower()]
     raise DomainError("bad_pace")
+
+
+# The quick reactions a phone may send (name -> what the screen shows); the database checks the names.
+REACTIONS = {"clap": "👏", "like": "👍", "love": "❤️", "laugh": "😂", "think": "🤔", "question": "❓"}
+
+
+def reaction(value: object) -> str:
+    """A participant's quick reaction: one of `REACTIONS` by name."""
+    if isinstance(value, str) and value.strip().lower() in REACTIONS:
+        return value.strip().lower()
+    raise DomainError("bad_reaction")
+
+
+def hand_name(value: object) -> str | None:
+    """The optional name a participant gives with a raised hand (shown on the console only)."""
+    return optional_text(value, "name", NAME_LENGTH)

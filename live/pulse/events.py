@@ -1,4 +1,5 @@
-"""Socket.IO handlers of the room's pulse: a participant's pace, the facilitator's switch."""
+"""Socket.IO handlers of the room's pulse: a participant's pace, hand and reactions; the
+facilitator's switch and queue."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def _view(db, session_id: int, role: str, participant_id: int | None) -> dict:
     """The pulse in a snapshot: the summary for staff and screen, on/off and one's own for a phone."""
     if role == "participant":
         return service.participant_view(db, session_id, participant_id)
-    return service.summary(db, session_id)
+    return service.summary(db, session_id, role=role)
 
 
 views.register_part("pulse", _view, lifetime=service.WINDOW)
@@ -36,3 +37,43 @@ def on_switch(ctx, payload):
     on, changed = operations.switch(ctx.db, live_session, payload.get("on"))
     ctx.after(lambda: effects.apply(changed))
     return {"on": on}
+
+
+def _participant(ctx):
+    return sessions.get_session(ctx.db, ctx.conn.session_id), ctx.db.get(Participant, ctx.conn.participant_id)
+
+
+@realtime.handler("hand", roles=("participant",))
+def on_hand(ctx, payload):
+    """A participant raises (`up`: true, with an optional `name`) or lowers their hand."""
+    live_session, participant = _participant(ctx)
+    mine, changed = operations.hand(ctx.db, live_session, participant, payload.get("up"), payload.get("name"))
+    ctx.after(lambda: effects.apply(changed))
+    return {"hand": mine}
+
+
+@realtime.handler("react", roles=("participant",))
+def on_react(ctx, payload):
+    """A quick reaction (one of `validation.REACTIONS`), within its own rate limit."""
+    live_session, participant = _participant(ctx)
+    stored, changed = operations.react(ctx.db, live_session, participant, payload.get("reaction"))
+    ctx.after(lambda: effects.apply(changed))
+    return {"reaction": stored}
+
+
+@realtime.handler("hand_done", roles=("facilitator",))
+def on_hand_done(ctx, payload):
+    """The facilitator marks the hand `hand` as having spoken."""
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    _none, changed = operations.hand_done(ctx.db, live_session, payload.get("hand"))
+    ctx.after(lambda: effects.apply(changed))
+    return {}
+
+
+@realtime.handler("hands_clear", roles=("facilitator",))
+def on_hands_clear(ctx, payload):
+    """The facilitator clears the queue of raised hands."""
+    live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
+    cleared, changed = operations.clear_hands(ctx.db, live_session)
+    ctx.after(lambda: effects.apply(changed))
+    return {"cleared": cleared}

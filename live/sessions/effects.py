@@ -27,6 +27,8 @@ from live.web import store
 _ON_COUNTS: dict[str, Callable[[int, int], None]] = {}
 # kind -> how to tell participants their own view: (session_id, activity_id, people) -> None
 _ON_TELL: dict[str, Callable[[int, int, set[int]], None]] = {}
+# session part -> how to tell participants their own view of it: (session_id, people) -> None
+_ON_TELL_PART: dict[str, Callable[[int, set[int]], None]] = {}
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Effects:
     counts: dict[int, str] = field(default_factory=dict)  # activity id -> kind: live counts changed
     tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
     parts: set[str] = field(default_factory=set)  # session parts changed (`views.register_part`)
+    told: dict[str, set[int]] = field(default_factory=dict)  # session part -> participants to tell
 
     def changed_state(self) -> Effects:
         """Every room must get a fresh snapshot."""
@@ -60,6 +63,11 @@ class Effects:
         self.parts.add("pulse")
         return self
 
+    def tell_part(self, name: str, people) -> Effects:
+        """These participants' own view of a session part changed (a raised hand's place)."""
+        self.told.setdefault(name, set()).update(people)
+        return self
+
     def changed_counts(self, activity) -> Effects:
         """The live counts of `activity` changed (pushed coalesced)."""
         self.counts[activity.id] = activity.kind
@@ -75,7 +83,7 @@ class Effects:
         """A plain description (tests compare the two doors with it)."""
         return {"state": self.state, "presence": self.presence, "counts": sorted(self.counts),
                 "tell": {activity: sorted(people) for activity, (_kind, people) in self.tell.items()},
-                "parts": sorted(self.parts)}
+                "parts": sorted(self.parts), "told": {name: sorted(p) for name, p in self.told.items()}}
 
 
 def on_counts(kind: str, fn: Callable[[int, int], None]) -> None:
@@ -86,6 +94,11 @@ def on_counts(kind: str, fn: Callable[[int, int], None]) -> None:
 def on_tell(kind: str, fn: Callable[[int, int, set[int]], None]) -> None:
     """Register how participants of an activity of `kind` are told their own view."""
     _ON_TELL[kind] = fn
+
+
+def on_tell_part(name: str, fn: Callable[[int, set[int]], None]) -> None:
+    """Register how participants are told their own view of the session part `name`."""
+    _ON_TELL_PART[name] = fn
 
 
 def apply(effects: Effects | None) -> None:
@@ -99,6 +112,9 @@ def apply(effects: Effects | None) -> None:
         push.mark_presence(session_id)
     for name in effects.parts:
         push.mark_part(session_id, name)
+    for name, people in effects.told.items():
+        if people and name in _ON_TELL_PART:
+            _ON_TELL_PART[name](session_id, people)
     for activity_id, kind in effects.counts.items():
         push.mark_dirty(session_id, activity_id)
         if kind in _ON_COUNTS:
