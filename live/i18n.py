@@ -134,6 +134,7 @@ MESSAGES = {
                             "it can no longer be changed."),
     "item_not_votable": _l("This contribution cannot receive votes (it is not published)."),
     "already_voted": _l("You have already voted for this one."),
+    "votes_after_reveal": _l("Votes open once the facilitator reveals everyone's contributions."),
     "no_vote_to_take_back": _l("You have no vote on this one to take back."),
     "bad_action": _l("Unknown moderation action."),
     "bad_items": _l("Choose between 1 and %(limit)s contributions."),

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from archive_helpers import validate
-from conftest import cid, command, events_named
+from conftest import choose_language, cid, command, events_named
 from support import pushes_settled
 from test_boards_service import add_board
 
@@ -51,7 +51,8 @@ def test_a_private_wall_sends_no_one_elses_items_until_revealed(app, phone, staf
     page = app.test_client()
     page.get(f"/j/{live['code']}", headers={"Accept-Language": "fr"})
     html = page.get(f"/j/{live['code']}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert "class=\"hint\">Privé jusqu’à la révélation" in html  # the page without JavaScript
+    assert ('<span class="badge badge-private">Privé</span> Vos idées ne sont visibles que par vous'
+            in html)  # the page without JavaScript says whose ideas it shows
     assert THEIRS not in html
     staff_view = _sync(facilitator)["current"]  # the facilitator sees everything
     assert sorted(i["text"] for i in staff_view["items"]) == sorted([MINE, THEIRS])
@@ -152,3 +153,95 @@ def test_a_word_cloud_keeps_its_words_from_the_screen_until_revealed(app, phone,
     command(store, live["id"], "reveal", cloud)
     for sock in (screen, other):
         assert "sobriété" in json.dumps(_sync(sock)["current"]["results"], ensure_ascii=False)
+
+
+def _votes(store, wall):
+    from live.boards.model import BoardVote
+    with store.read() as db:
+        return db.query(BoardVote).filter_by(activity_id=wall).count()
+
+
+def _item_ids(store, wall):
+    from live.boards.model import Item
+    with store.read() as db:
+        return {i.text: i.id for i in db.query(Item).filter_by(activity_id=wall)}
+
+
+def test_a_forged_vote_on_a_private_wall_is_refused_over_the_socket(phone, staff, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=False, private=True)
+    me, other = phone(), phone()
+    assert _post(me, wall, MINE)["ok"] and _post(other, wall, THEIRS)["ok"]
+    ids = _item_ids(store, wall)  # ids a phone cannot see: forged, as a hostile client would
+    for item in (ids[THEIRS], ids[MINE], ids[THEIRS] + 1000):
+        ack = me.emit("board_vote", {"cid": cid(), "activity": wall, "item": item}, callback=True)
+        assert not ack["ok"] and ack["error"]["code"] == "votes_after_reveal", ack
+        assert "reveal" in ack["error"]["message"]  # a clear reason, the same whoever wrote the item
+        assert THEIRS not in json.dumps(ack, ensure_ascii=False)
+    take = me.emit("board_vote", {"cid": cid(), "activity": wall, "item": ids[THEIRS], "take": True},
+                   callback=True)
+    assert not take["ok"] and take["error"]["code"] == "votes_after_reveal"
+    assert _votes(store, wall) == 0  # nothing stored
+    assert [i["text"] for i in _sync(me)["current"]["mine"]["items"]] == [MINE]  # data intact
+    ack = staff("facilitator").emit("command", {"cid": cid(), "action": "reveal", "activity": wall},
+                                    callback=True)
+    assert ack["ok"]
+    assert me.emit("board_vote", {"cid": cid(), "activity": wall, "item": ids[THEIRS]}, callback=True)["ok"]
+    assert _votes(store, wall) == 1
+
+
+def test_a_forged_vote_form_on_a_private_wall_is_refused_in_the_phones_language(app, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=False, private=True)
+    author = app.test_client()
+    author.get(f"/j/{live['code']}")
+    author.post(f"/j/{live['code']}/boards/post", data={"activity": wall, "text": THEIRS, "cid": "a1"})
+    theirs = _item_ids(store, wall)[THEIRS]
+    for lang, words in (("fr", "Les votes s’ouvrent"), ("en", "Votes open once")):
+        voter = choose_language(app.test_client(), lang)  # (the session speaks French)
+        voter.get(f"/j/{live['code']}")
+        page = voter.post(f"/j/{live['code']}/boards/vote", follow_redirects=True,
+                          data={"activity": wall, "item": theirs, "cid": f"v-{lang}"}).get_data(as_text=True)
+        assert words in page and THEIRS not in page
+    assert _votes(store, wall) == 0
+    assert _item_ids(store, wall) == {THEIRS: theirs}
+
+
+def test_no_read_path_of_a_phone_shows_someone_elses_private_item(app, phone, staff, store, live):
+    """The snapshot on connect, `sync`, the `state` and `results` pushes, the acks, the page
+    without JavaScript and its forms: nothing a phone can ask gives another's private item."""
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=True, private=True)
+    author, me, moderator = phone(), phone(), staff("moderator")
+    posted = _post(author, wall, THEIRS)
+    assert posted["ok"] and posted["status"] == "pending"
+    ack = moderator.emit("board_moderate", {"cid": cid(), "activity": wall, "action": "approve",
+                                            "items": [{"id": posted["item"], "version": 1}]}, callback=True)
+    assert ack["ok"], ack
+    ack = staff("facilitator").emit("board_display", {"cid": cid(), "activity": wall,  # spotlighted
+                                                      "spotlight": posted["item"]}, callback=True)
+    assert ack["ok"], ack
+    assert _post(me, wall, MINE)["ok"]
+    assert pushes_settled(app)
+    late = phone()  # a phone joining now: its snapshot on connect
+    assert pushes_settled(app)
+    for sock in (me, late):
+        seen = json.dumps([e["args"] for e in sock.get_received()], ensure_ascii=False)
+        assert THEIRS not in seen and str(posted["item"]) not in json.dumps(
+            _sync(sock)["current"].get("items"))
+    browser = app.test_client()
+    browser.get(f"/j/{live['code']}")
+    assert THEIRS not in browser.get(f"/j/{live['code']}").get_data(as_text=True)
+    screen_html = app.test_client().get(f"/screen/{live['screen']}").get_data(as_text=True)
+    assert THEIRS not in screen_html
+
+
+def test_the_console_agenda_marks_a_private_wall_until_it_is_revealed(app, store, live):
+    wall = add_board(store, live["id"], columns=["Idées"], private=True)
+    other = add_board(store, live["id"], columns=["Idées"], open_it=False)
+    console = app.test_client()
+    url = f"/f/{live['facilitator']}"
+    for lang, badge in (("fr", "Privé jusqu’à la révélation"), ("en", "Private until revealed")):
+        page = console.get(url, headers={"Accept-Language": lang}).get_data(as_text=True)
+        marked = page.split(f'id="a{wall}"')[1].split("</li>")[0]
+        assert f'<span class="badge badge-private">{badge}</span>' in marked
+        assert "badge-private" not in page.split(f'id="a{other}"')[1].split("</li>")[0]
+    command(store, live["id"], "reveal", wall)
+    assert "badge-private" not in console.get(url).get_data(as_text=True)

@@ -55,6 +55,7 @@ from live.boards.rules import (  # noqa: F401 - re-exported
 )
 from live.boards.views import (  # noqa: F401 - re-exported
     contributor_count,
+    is_private,
     items_for_archive,
     items_per_column,
     log_entries,
@@ -263,6 +264,14 @@ def withdraw(db: DB, session: LiveSession, activity: Activity, participant: Part
     return item
 
 
+def _require_revealed_if_private(activity: Activity) -> None:
+    """A private wall takes no dot until revealed: a phone sees no one else's items (a vote on
+    one could only come from a forged id) and voting for one's own would be voting blind.
+    Checked before the item is looked up: the answer says nothing of which ids exist."""
+    if is_private(activity):
+        raise DomainError("votes_after_reveal")
+
+
 _TAKE_SLOT = text(
     "INSERT INTO board_votes (activity_id, item_id, participant_id, slot, once_item_id, created_at) "
     "SELECT :activity, :item, :participant, MIN(s.n), :once, :now FROM ({slots}) AS s "
@@ -279,6 +288,7 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
     unique (activity, participant, slot) and unique (participant, once_item_id) refuse the rest.
     """
     require_open(session, activity)
+    _require_revealed_if_private(activity)
     item = get_item(db, activity, item_id)
     if item.status not in PUBLISHED:
         raise DomainError("item_not_votable")
@@ -308,6 +318,7 @@ def unvote(db: DB, session: LiveSession, activity: Activity, participant: Partic
            item_id: object) -> None:
     """Take back one of the participant's dots from an item."""
     require_open(session, activity)
+    _require_revealed_if_private(activity)
     item = get_item(db, activity, item_id)
     vote_id = db.scalar(select(BoardVote.id).where(
         BoardVote.item_id == item.id, BoardVote.participant_id == participant.id)

@@ -52,7 +52,7 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
     var s = a.settings || {}, isQ = a.kind === "questions";
     var sec = attr(h("section", "activity"), { "aria-labelledby": "prompt" });
     var box = attr(h("div", "board"), { id: "board", "data-board": a.id });
-    add(box, attr(h("h2", "prompt", a.prompt), { id: "prompt" }));
+    add(box, attr(h("h2", "prompt", a.prompt), { id: "prompt" }), attr(h("p", "private-note"), { id: "board-private" }));
     if (a.state === "open") {
       var form = attr(h("form", "board-post"), { method: "post", action: "/j/" + code + "/boards/post", id: "board-post" });
       add(form, hidden("activity", a.id), hidden("cid", newId()),
@@ -95,8 +95,12 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
     var focused = doc.activeElement, fkey = focused && focused.getAttribute && focused.getAttribute("data-bkey");
     var mine = mineMap[a.id] || { items: [], votes: {}, budget: 0, left: null };
     var open = a.state === "open", isQ = a.kind === "questions", s = a.settings || {};
-    var mineBox = $("board-mine"), itemsBox = $("board-items");
+    var mineBox = $("board-mine"), itemsBox = $("board-items"), priv = $("board-private");
     if (!mineBox || !itemsBox) return;
+    if (priv) {  // a private wall not revealed yet: the phone says whose ideas it shows
+      clear(priv);
+      if (s.private && (a.items === null || a.items === undefined)) add(priv, h("span", "badge badge-private", BT.priv[0]), " " + BT.priv[1]);
+    }
     clear(mineBox);
     if (mine.items && mine.items.length) {
       var ul = h("ul", "ideas-list");
@@ -129,8 +133,7 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
     }
     clear(itemsBox);
     if (a.items === null || a.items === undefined) {
-      var note = s.private ? BT.priv : a.published && BT.wall_later;  // (priv: sent with a private wall)
-      if (note) itemsBox.appendChild(h("p", "hint", note));
+      if (!s.private && a.published) itemsBox.appendChild(h("p", "hint", BT.wall_later));
     } else {
       if (mine.budget) itemsBox.appendChild(attr(h("p", "votes-left"), { id: "votes-left" }));
       if (mine.budget) $("votes-left").textContent = bCount("left", mine.left === null ? 0 : mine.left);

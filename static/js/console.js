@@ -111,6 +111,7 @@ function consolePage() {
     var meta = add(h("p", "item-meta"), h("span", "badge", (a.kind === "poll" ? T.types[a.type] : T.kinds[a.kind]) || a.kind), " ",
                    h("span", "badge badge-" + a.state, T.states[a.state] || a.state));
     if (a.revealed) add(meta, " ", h("span", "badge badge-revealed", T.results_shown));
+    if (a.settings && a.settings.private && !a.revealed) add(meta, " ", h("span", "badge badge-private", T.private));
     if (onScreen) add(meta, " ", h("span", "badge badge-screen", T.on_screen));
     add(meta, " ", h("span", "item-answers", counted("answers", a.answers)));
     var actions = h("div", "actions");
