@@ -164,10 +164,11 @@ def raise_fd_limit() -> int:
 class ClientProcess:
     """One `bench.loadclient` process: JSON commands in, one JSON answer per command out."""
 
-    def __init__(self, url: str, code: str, log: Path):
+    def __init__(self, url: str, code: str, log: Path, source: int | None = None):
         self._log = open(log, "ab")  # noqa: SIM115 - closed by stop()
+        extra = [] if source is None else [str(source)]  # phones from their own addresses
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "bench.loadclient", url, code], cwd=ROOT, text=True,
+            [sys.executable, "-m", "bench.loadclient", url, code, *extra], cwd=ROOT, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -225,13 +226,14 @@ class Polls:
     options: dict[int, list[int]] = field(default_factory=dict)
 
 
-def prepare_hall(database: Path) -> tuple[Setup, Polls]:
-    """Migrate `database`; an event, a session and three polls (two bursts and a steady one)."""
+def prepare_hall(database: Path, url: str | None = None) -> tuple[Setup, Polls]:
+    """Migrate `database` (or the database of `url`); an event, a session and three polls (two
+    bursts and a steady one)."""
     from live.polls import service as polls
     from live.sessions import service as sessions
     from live.store import Store, upgrade
 
-    url = sqlite_url(database)
+    url = url or sqlite_url(database)
     upgrade(url)
     store = Store(url)
     try:
@@ -388,7 +390,8 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
             "server_rss_mb": round(_proc_field(pid, "VmRSS") / 1024, 1),
             "processes": len(process_tree(pid)), "cpu_s": round(tree_cpu(pid) - cpu_before, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            **getattr(the_hall, "cluster_figures", dict)()}  # several processes: each one's
 
 
 def clients_for(participants: int, wanted: int | None) -> int:
@@ -435,8 +438,23 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
         "release_to_last_ack_s": round(max((v["acked"] for v in ok), default=at) - at, 3),
         "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
         "vote_to_screen_ms": spread(on_screen_latencies(votes, pushes)),
-        "screen_pushes": len(pushes), "pushes_to_phones": after["results"] - before["results"],
+        "screen_pushes": len(pushes), **screen_pace(pushes),
+        "pushes_to_phones": after["results"] - before["results"],
         "tallies_to_phones": after["tallies"] - before["tallies"], **figures}
+
+
+def screen_pace(pushes: list[tuple[float, int]]) -> dict:
+    """The most `results` pushes the screen got within one second, and how many repeated the
+    count before them (several processes each pushing the same aggregate would show both)."""
+    times = sorted(t for t, _c in pushes)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    counts = [c for _t, c in sorted(pushes)]
+    return {"screen_pushes_max_per_s": most,
+            "screen_repeated_counts": sum(1 for a, b in zip(counts, counts[1:], strict=False) if a == b)}
 
 
 def scenario_burst(the_hall: Hall, args) -> dict:
@@ -643,6 +661,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flood-events", type=int, default=FLOOD_EVENTS,
                         help=f"flood: events the hostile socket sends ({FLOOD_EVENTS})")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    add_cluster_arguments(parser)
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several server processes (bench/cluster.py): nginx in front, Redis between them."""
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes; more than 1: behind nginx (the documented block), "
+                             "sharing the room through Redis")
+    parser.add_argument("--queue", default=None,
+                        help="Redis URL of the message queue (default with --processes > 1: a private "
+                             "redis-server on a free port, stopped at the end)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the database: a fresh SQLite file, or a fresh schema in "
+                             "--database-url / PALABRE_POSTGRES_URL (postgresql+psycopg://...)")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL for --db postgresql")
+
+
+def cluster_wanted(args) -> bool:
+    """Whether the run needs the several-process set-up (nginx, Redis)."""
+    return (getattr(args, "processes", 1) > 1 or bool(getattr(args, "queue", None))
+            or getattr(args, "db", "sqlite") != "sqlite")
 
 
 def measure(scenario: str, args, workdir: Path | None = None) -> dict:
@@ -655,9 +694,17 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="palabre-load-") as scratch:
         folder = Path(workdir or scratch)
         kind = "wordcloud" if scenario == "typing" else "polls"
-        with hall(folder, args.mode, clients_for(participants, args.clients), kind) as the_hall:
+        clients = clients_for(participants, args.clients)
+        if cluster_wanted(args):
+            from bench.cluster import cluster_hall
+
+            place = cluster_hall(folder, args, clients, participants, scenario)
+        else:
+            place = hall(folder, args.mode, clients, kind)
+        with place as the_hall:
             figures = RUNNERS[scenario](the_hall, run_args)
-    return {"scenario": scenario, "mode": args.mode, "participants": participants, **figures}
+    return {"scenario": scenario, "mode": args.mode, "participants": participants,
+            "processes": getattr(args, "processes", 1), **figures}
 
 
 def describe(figures: dict, indent: str = "") -> str:

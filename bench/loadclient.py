@@ -1,13 +1,16 @@
 """One client process of the load benchmark: many phones, each a real Socket.IO client.
 
-    python -m bench.loadclient URL CODE   (started by `python -m bench load`, never by hand)
+    python -m bench.loadclient URL CODE [SOURCE]   (started by `python -m bench load`, never by hand)
 
 The phones share one asyncio loop (python-socketio's AsyncClient over aiohttp, WebSocket only);
 each first opens the join link like a phone (`GET /j/<code>`: its own cookie, its participant).
 The process obeys one JSON command per line on its standard input and answers each with one
 JSON line on its standard output; times are `time.monotonic()` (one clock for every process of
 the machine), so the benchmark can put the figures of every client process side by side.
-It only ever talks to the URL it was given (the benchmark gives 127.0.0.1).
+It only ever talks to the URL it was given (the benchmark gives 127.0.0.1). With SOURCE (a
+small number, one per client process), each phone connects from its own loopback address
+(127.SOURCE+1.x.y), as phones at a venue each have their own: nginx's `hash $remote_addr`
+in front of several server processes then spreads them as it would spread a hall.
 """
 
 from __future__ import annotations
@@ -93,8 +96,8 @@ class Phone:
 class Fleet:
     """The phones of this process and the commands they obey."""
 
-    def __init__(self, url: str, code: str):
-        self.url, self.code = url, code
+    def __init__(self, url: str, code: str, source: int | None = None):
+        self.url, self.code, self.source = url, code, source
         self.phones: list[Phone] = []
         self.http: aiohttp.ClientSession | None = None
         self.rng = random.Random()
@@ -105,8 +108,23 @@ class Fleet:
         self.http = aiohttp.ClientSession(connector=self.connector, connector_owner=False,
                                           cookie_jar=aiohttp.DummyCookieJar())
 
-    async def join_cookie(self) -> str:
-        async with self.http.get(f"{self.url}/j/{self.code}", headers={"Accept-Language": "en"},
+    def connector_of(self, phone: Phone) -> tuple[aiohttp.BaseConnector, bool]:
+        """The connection pool for a phone's requests, and whether its session owns it: the
+        process's one, or (with a SOURCE) one bound to the phone's own loopback address."""
+        if self.source is None:
+            return self.connector, False
+        address = f"127.{1 + self.source}.{phone.index // 250}.{1 + phone.index % 250}"
+        return aiohttp.TCPConnector(limit=0, local_addr=(address, 0)), True
+
+    async def join_cookie(self, phone: Phone | None = None) -> str:
+        if self.source is not None and phone is not None:
+            connector, _owned = self.connector_of(phone)
+            async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as own:
+                return await self._join_cookie(own)
+        return await self._join_cookie(self.http)
+
+    async def _join_cookie(self, http: aiohttp.ClientSession) -> str:
+        async with http.get(f"{self.url}/j/{self.code}", headers={"Accept-Language": "en"},
                                  allow_redirects=False) as response:
             await response.read()
             jar = SimpleCookie()
@@ -120,7 +138,8 @@ class Fleet:
         # Its own session (python-socketio puts the Cookie header in the session's jar, kept
         # for its reconnections) over the process's one connection pool.
         await phone.forget()
-        phone.http = aiohttp.ClientSession(connector=self.connector, connector_owner=False,
+        connector, owned = self.connector_of(phone)
+        phone.http = aiohttp.ClientSession(connector=connector, connector_owner=owned,
                                            cookie_jar=aiohttp.CookieJar(unsafe=True))
         client = socketio.AsyncClient(reconnection=reconnection, reconnection_delay=1,
                                       reconnection_delay_max=5, randomization_factor=0.5,
@@ -136,7 +155,7 @@ class Fleet:
             start = time.monotonic()
             try:
                 if not phone.cookie:
-                    phone.cookie = await self.join_cookie()
+                    phone.cookie = await self.join_cookie(phone)
                 await self.connect(phone)
                 while not phone.snapshots and time.monotonic() - start < 30:
                     await asyncio.sleep(0.01)
@@ -302,9 +321,9 @@ class Fleet:
         return {"closed": len(self.phones)}
 
 
-async def serve(url: str, code: str) -> None:
+async def serve(url: str, code: str, source: int | None = None) -> None:
     """Obey the commands on stdin until `close` (or the end of stdin)."""
-    fleet = Fleet(url, code)
+    fleet = Fleet(url, code, source)
     await fleet.open()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -330,7 +349,8 @@ def main() -> None:
     url, code = sys.argv[1], sys.argv[2]
     if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise SystemExit("the load clients only talk to a server on this machine (127.0.0.1)")
-    asyncio.run(serve(url, code))
+    source = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    asyncio.run(serve(url, code, source))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from multiprocess import require
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,3 +76,22 @@ def test_typing():
     figures = measure("typing")
     assert figures["acked_ok"] == figures["entries"] == PHONES
     assert figures["never_on_screen"] == 0
+
+
+def test_burst_on_two_processes_behind_nginx_sharing_redis():
+    """`--processes 2`: two servers behind the documented nginx block, a private Redis; the
+    phones spread over both (each from its own loopback address), the screen on one."""
+    require("redis-server", "PALABRE_REQUIRE_REDIS")
+    require("nginx", "PALABRE_REQUIRE_NGINX")
+    phones = 24  # nginx hashes each phone's address: with 24, both processes get some
+    figures = measure("burst", "--processes", "2", "--participants", str(phones), "--clients", "2")
+    assert figures["processes"] == 2 and figures["joined"] == phones
+    for phase in ("hidden", "revealed"):
+        burst = figures[phase]
+        # Every vote acknowledged, stored once and counted on the screen, whichever process took it.
+        assert burst["votes"] == burst["acked_ok"] == burst["stored"] == burst["on_screen"] == phones
+        each = [p["connections"] for p in burst["per_process"]]
+        assert len(each) == 2 and sum(each) == phones + 2 and min(each) > 0, each
+        assert burst["screen_pushes_max_per_s"] <= 10  # once per interval, not once per process
+    assert figures["hidden"]["pushes_to_phones"] == 0  # no live count to phones while hidden
+    assert figures["revealed"]["tallies_to_phones"] >= phones  # the revealed tally reached everyone

@@ -1,0 +1,386 @@
+"""Several server processes for `python -m bench load --processes N`: the set-up an operator
+runs (docs/deployment.md), on one machine.
+
+- N `python wsgi.py` processes on free 127.0.0.1 ports, started together by one `sh` (as the
+  documented command line does with `&`), so that the benchmark's process-tree figures (RSS,
+  CPU) cover every server and its workers; every process has the same secret key, database
+  and message queue;
+- Redis as Flask-SocketIO's message queue: `--queue URL`, or a private `redis-server` on a free
+  port in the scratch folder (no persistence), stopped at the end;
+- nginx in front, with the very ```nginx block of docs/deployment.md (its ports changed):
+  `hash $remote_addr consistent`, so each phone's client connects from its own loopback address
+  (127.x.y.z, as phones at a venue each have their own) and stays on one process.
+
+Why nginx and not SO_REUSEPORT or one port per process handed to the clients: it is what the
+deployment guide tells an operator to run, and the only one of the three under which a phone
+that falls back to long-polling keeps talking to the process that holds its session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.load import ClientProcess, Hall, prepare_hall, process_tree, tree_cpu, tree_rss_mb
+from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url
+
+DOCS = ROOT / "docs" / "deployment.md"
+
+
+def binary(name: str) -> str:
+    """The path of a system binary (Debian puts nginx in /usr/sbin); SystemExit without it."""
+    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+                                        if os.access(p, os.X_OK)), None)
+    if found is None:
+        raise SystemExit(f"--processes needs {name} (Debian: apt install {name})")
+    return found
+
+
+def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def rss_mb(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+class PrivateRedis:
+    """redis-server on a free port in `workdir`, without persistence."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        with open(self.workdir / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - the system's redis-server
+                [binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if not wait_until(lambda: listening(self.port), 10):
+            raise RuntimeError("redis-server did not start")
+        return self
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        stop(process)
+
+
+def nginx_config(workdir: Path, port: int, backends: list[int], connections: int) -> str:
+    """nginx.conf around the documented block (ports changed), sized for `connections`."""
+    found = re.search(r"```nginx\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    if not found:
+        raise RuntimeError("docs/deployment.md has no ```nginx block")
+    block, listens = re.subn(r"listen\s+\d+;", f"listen 127.0.0.1:{port} backlog=4096;", found.group(1))
+    servers = "".join(f"    server 127.0.0.1:{b};\n" for b in backends)
+    block, upstreams = re.subn(r"(    server 127\.0\.0\.1:\d+;\n)+", servers, block)
+    if listens != 1 or upstreams != 1:
+        raise RuntimeError("the documented nginx block changed shape")
+    paths = ""
+    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (workdir / name).mkdir(exist_ok=True)
+        paths += f"    {name}_temp_path {workdir / name};\n"
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    # Each proxied socket holds two connections (client and upstream) in one worker.
+    per_worker = 2 * connections + 512
+    return (f"{user}worker_processes 1;\ndaemon off;\npid {workdir}/nginx.pid;\n"
+            f"worker_rlimit_nofile {per_worker + 64};\n"
+            f"error_log {workdir}/nginx-error.log warn;\n"
+            f"events {{ worker_connections {per_worker}; }}\n"
+            f"http {{\n    access_log off;\n{paths}{block}}}\n")
+
+
+class Nginx:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, backends: list[int], connections: int) -> Nginx:
+        conf = self.workdir / "nginx.conf"
+        conf.write_text(nginx_config(self.workdir, self.port, backends, connections))
+        error_log = self.workdir / "nginx-error.log"
+        self.process = subprocess.Popen(  # noqa: S603 - the system's nginx
+            [binary("nginx"), "-c", str(conf), "-p", str(self.workdir), "-e", str(error_log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        if not wait_until(lambda: listening(self.port), 10):
+            raise RuntimeError(f"nginx did not start: {error_log.read_text(errors='replace')}")
+        return self
+
+    def rss_mb(self) -> float:
+        """nginx's master and workers."""
+        if self.process is None:
+            return 0.0
+        return sum(rss_mb(p) for p in process_tree(self.process.pid))
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        stop(process)
+
+
+class Cluster:
+    """N real servers behind nginx, sharing a database and a Redis queue; quacks like
+    `bench.load.HallServer` (`url`, `process`, `start`, `stop`) for the scenarios."""
+
+    def __init__(self, workdir: Path, mode: str, processes: int, database_url: str,
+                 queue: str | None, connections: int, **config):
+        self.workdir, self.mode, self.count = workdir, mode, processes
+        self.database_url, self.queue_url, self.connections = database_url, queue, connections
+        self.config = config
+        self.redis = None if queue else PrivateRedis(workdir)
+        self.nginx = Nginx(workdir)
+        self.ports: list[int] = []
+        self.process: subprocess.Popen | None = None  # the `sh` whose children are the servers
+
+    @property
+    def url(self) -> str:
+        return self.nginx.url
+
+    @property
+    def backends(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in self.ports]
+
+    def _env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+        env.update({"LIVE_ASYNC_MODE": self.mode, "LIVE_HOST": "127.0.0.1",
+                    "LIVE_PUBLIC_URL": self.url, "LIVE_DATABASE_URL": self.database_url,
+                    "LIVE_MESSAGE_QUEUE": self.queue_url or self.redis.url,
+                    "LIVE_SECRET_KEY": "k-" + os.urandom(24).hex(), "PYTHONUNBUFFERED": "1",
+                    "LIVE_JOIN_RATE_PER_MINUTE": "1000000"})
+        env.update({f"LIVE_{key}": str(value) for key, value in self.config.items()})
+        return env
+
+    def script(self) -> str:
+        """The documented command line: one `LIVE_PORT=... python wsgi.py &` per process."""
+        lines = ["pids=", "trap 'kill -TERM $pids 2>/dev/null; wait' TERM INT"]
+        for index, port in enumerate(self.ports):
+            log = shlex.quote(str(self.workdir / f"server-{index}-{self.mode}.log"))
+            lines.append(f"LIVE_PORT={port} {shlex.quote(sys.executable)} wsgi.py >{log} 2>&1 &")
+            lines.append('pids="$pids $!"')
+        lines.append("wait")
+        return "\n".join(lines)
+
+    def start(self, timeout: float = 90.0) -> Cluster:
+        if self.redis is not None:
+            self.redis.start()
+        self.ports = [free_port() for _ in range(self.count)]
+        self.process = subprocess.Popen(["/bin/sh", "-c", self.script()], cwd=ROOT,  # noqa: S603
+                                        env=self._env(), stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+
+        def answering(url: str) -> bool:
+            try:
+                return http_get(url, "/healthz", timeout=2)[0] == 200
+            except OSError:
+                return False
+
+        if not wait_until(lambda: self.process.poll() is None and all(map(answering, self.backends)),
+                          timeout, 0.2):
+            tails = "\n".join(self.log_tail(i) for i in range(self.count))
+            self.stop()
+            raise RuntimeError(f"the servers did not start:\n{tails}")
+        self.nginx.start(self.ports, self.connections)
+        return self
+
+    def log_tail(self, index: int, lines: int = 20) -> str:
+        path = self.workdir / f"server-{index}-{self.mode}.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        self.nginx.stop()
+        process, self.process = self.process, None
+        if process is not None:
+            group = process.pid  # the sh and every server: a session of their own
+            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(group, sig)
+                except ProcessLookupError:
+                    break
+                if wait_until(lambda: process.poll() is not None and not _group_alive(group), grace, 0.1):
+                    break
+        if self.redis is not None:
+            self.redis.stop()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+# --- the hall of `python -m bench load` on several processes ----------------------------------
+
+UNSUPPORTED = {"reconnect": "restarts one server", "soak": "counts one server's open files"}
+
+
+def postgres_schema(url: str) -> str:
+    """A new empty schema in the PostgreSQL database of `url`; the URL that works in it."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{os.urandom(6).hex()}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def database_of(args, folder: Path) -> tuple[str, Callable[[], None]]:
+    """The database URL of the run, and what to do once it is over."""
+    if args.db == "sqlite":
+        return sqlite_url(folder / "palabre.db"), lambda: None
+    base = args.database_url or os.environ.get("PALABRE_POSTGRES_URL", "")
+    if not base:
+        raise SystemExit("--db postgresql needs --database-url or PALABRE_POSTGRES_URL "
+                         "(postgresql+psycopg://user:password@127.0.0.1/db)")
+    url, schema = postgres_schema(base)
+    return url, lambda: drop_schema(base, schema)
+
+
+def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: str):
+    """`bench.load.hall` for several processes: the servers behind nginx, Redis, the staff
+    connected through nginx, the phones' client processes each on its own loopback addresses."""
+    from contextlib import contextmanager
+
+    if scenario in UNSUPPORTED or scenario == "typing" and args.db != "sqlite":
+        raise SystemExit(f"--scenario {scenario} runs on one process on SQLite only "
+                         f"({UNSUPPORTED.get(scenario, 'its word cloud is seeded in SQLite')})")
+
+    @contextmanager
+    def running():
+        url, cleanup = database_of(args, folder)
+        database = folder / "palabre.db"
+        try:
+            if scenario == "typing":
+                setup, polls = prepare_wordcloud(database, entries_per_participant=3), None
+            else:
+                setup, polls = prepare_hall(database, url)
+            servers = Cluster(folder, args.mode, args.processes, url, args.queue,
+                              participants + 64)
+            the_hall = ClusterHall(servers, setup, polls, folder, url)
+            try:
+                servers.start()
+                the_hall.start_staff()
+                the_hall.start_clients(clients)
+                yield the_hall
+            finally:
+                try:
+                    the_hall.close()
+                finally:
+                    servers.stop()
+        finally:
+            cleanup()
+    return running()
+
+
+class ClusterHall(Hall):
+    """A hall whose server is a `Cluster`: /healthz asked of every process directly (each
+    one's connections and largest stall), votes counted in whichever database it is."""
+
+    def __init__(self, server: Cluster, setup, polls, workdir: Path, database_url: str):
+        super().__init__(server, setup, polls, workdir)
+        self.database_url = database_url
+        self.each: list[dict] = []
+
+    def start_clients(self, count: int) -> None:
+        self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log",
+                                      source=i) for i in range(count)]
+
+    def health(self, reset: bool = False) -> dict:
+        each = []
+        for url in self.server.backends:
+            try:
+                status, _h, body = http_get(url, "/healthz?reset=1" if reset else "/healthz", timeout=30)
+                each.append(json.loads(body) if status == 200 else {})
+            except (OSError, ValueError):
+                each.append({})
+        self.each = each
+        gaps = [h.get("max_loop_gap_ms") for h in each if h.get("max_loop_gap_ms") is not None]
+        return {"connections": sum(h.get("connections", 0) for h in each),
+                "max_loop_gap_ms": max(gaps) if gaps else None}
+
+    def stored(self, activity: int) -> int:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text("select count(*) from votes where activity_id = :a"),
+                                          {"a": activity}).scalar()
+        finally:
+            engine.dispose()
+
+    def cluster_figures(self) -> dict:
+        """Each process's connections, largest stall (since the scenario's reset), RSS of
+        its tree and CPU since it started; nginx's and Redis's RSS (not in rss_mb)."""
+        each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
+                 "rss_mb": round(tree_rss_mb(h["pid"]), 1) if h.get("pid") else None,
+                 "cpu_since_start_s": round(tree_cpu(h["pid"]), 2) if h.get("pid") else None}
+                for h in self.each]
+        redis = self.server.redis
+        return {"per_process": each, "nginx_rss_mb": round(self.server.nginx.rss_mb(), 1),
+                "redis_rss_mb": round(rss_mb(redis.process.pid), 1) if redis and redis.process else None}
