@@ -21,6 +21,40 @@ _counter = itertools.count()
 POSTGRES_URL = os.environ.get("PALABRE_TEST_DATABASE_URL", "")
 
 
+PG_URL = os.environ.get("PALABRE_POSTGRES_URL", "")
+
+
+def require_postgres() -> str:
+    """The PostgreSQL database of the PostgreSQL-only tests (PALABRE_POSTGRES_URL, set by CI):
+    without it the test is skipped, or fails when PALABRE_REQUIRE_POSTGRES=1."""
+    if not PG_URL.startswith("postgresql"):
+        message = "PALABRE_POSTGRES_URL does not name a PostgreSQL database"
+        if os.environ.get("PALABRE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " and PALABRE_REQUIRE_POSTGRES=1", pytrace=False)
+        pytest.skip(message)
+    return PG_URL
+
+
+@pytest.fixture
+def pg_empty_url():
+    """A new empty schema in the PostgreSQL test database, not migrated (the URL works in it);
+    dropped afterwards."""
+    from multiprocess import drop_postgres_schema, empty_postgres_schema
+
+    url = empty_postgres_schema(require_postgres())
+    yield url
+    drop_postgres_schema(url)
+
+
+@pytest.fixture
+def pg_url(pg_empty_url):
+    """A new PostgreSQL schema migrated to the newest revision."""
+    from live.store import upgrade
+
+    upgrade(pg_empty_url)
+    return pg_empty_url
+
+
 def database_url(tmp_path) -> str:
     """The test database: a new SQLite file, or a new schema in the PostgreSQL test database.
 

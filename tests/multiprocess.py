@@ -164,6 +164,21 @@ def empty_postgres_schema(url: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
+def drop_postgres_schema(url: str) -> None:
+    """Drop the schema `empty_postgres_schema` made (best effort: a server still closing its
+    connections must not fail the test; the session's first run drops what is left)."""
+    schema = url.rsplit("search_path%3D", 1)[1]
+    engine = create_engine(url.rsplit("options=", 1)[0].rstrip("?&"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    except Exception as exc:  # noqa: BLE001 - left for the next run's clean-up
+        print(f"schema {schema} not dropped: {exc}")
+    finally:
+        engine.dispose()
+
+
 def scalar(url: str, sql: str, **params):
     """One value read from the database."""
     engine = create_engine(url)

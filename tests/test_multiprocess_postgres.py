@@ -3,41 +3,29 @@ a driver that would block the event loop stops the start, and processes started 
 empty database migrate one at a time.
 
 The database comes from PALABRE_POSTGRES_URL (CI sets it): without it these tests skip, or fail
-when PALABRE_REQUIRE_POSTGRES=1. Each test works in a new schema of its own.
+when PALABRE_REQUIRE_POSTGRES=1. Each test works in a new schema of its own (conftest.py's
+`pg_empty_url`).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from multiprocess import empty_postgres_schema, health, prepare_workshop, scalar, servers, wait_until
+from multiprocess import health, prepare_workshop, scalar, servers, wait_until
 from realserver import close_all, connect, http_get, join_cookie, new_cid
 from sqlalchemy import create_engine, text
 from test_multiprocess import _start_status
 
-URL = os.environ.get("PALABRE_POSTGRES_URL", "")
 LOCK_SECONDS = 3.0
 
 
-@pytest.fixture
-def pg_url():
-    """A new empty schema in the PostgreSQL test database."""
-    if not URL.startswith("postgresql"):
-        message = "PALABRE_POSTGRES_URL does not name a PostgreSQL database"
-        if os.environ.get("PALABRE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " and PALABRE_REQUIRE_POSTGRES=1", pytrace=False)
-        pytest.skip(message)
-    return empty_postgres_schema(URL)
-
-
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
-def test_a_vote_waiting_for_a_lock_does_not_freeze_the_other_sockets(tmp_path, pg_url, mode):
-    setup = prepare_workshop(pg_url)
-    (server,) = servers(tmp_path, pg_url, (mode,))
+def test_a_vote_waiting_for_a_lock_does_not_freeze_the_other_sockets(tmp_path, pg_empty_url, mode):
+    setup = prepare_workshop(pg_empty_url)
+    (server,) = servers(tmp_path, pg_empty_url, (mode,))
     clients = []
     try:
         server.start(60)
@@ -51,7 +39,7 @@ def test_a_vote_waiting_for_a_lock_does_not_freeze_the_other_sockets(tmp_path, p
                                  cookie=join_cookie(server.url, setup["code"])) for _ in range(2))
         clients += [voter, reader]
         health(server)  # starts the heartbeat
-        waited, answers, gap = _vote_behind_a_lock(pg_url, server, setup, voter, reader)
+        waited, answers, gap = _vote_behind_a_lock(pg_empty_url, server, setup, voter, reader)
         print(f"{mode}: vote acked after {waited:.2f} s; other socket answered in "
               f"{max(answers) * 1000:.0f} ms at most ({len(answers)} answers); largest stall {gap} ms")
         assert waited >= LOCK_SECONDS * 0.8  # the vote did wait for the lock
@@ -64,10 +52,10 @@ def test_a_vote_waiting_for_a_lock_does_not_freeze_the_other_sockets(tmp_path, p
         server.stop()
 
 
-def _vote_behind_a_lock(pg_url, server, setup, voter, reader) -> tuple[float, list[float], float]:
+def _vote_behind_a_lock(pg_empty_url, server, setup, voter, reader) -> tuple[float, list[float], float]:
     """Another session locks the votes table for 3 s; one phone votes (it waits), another asks
     for its snapshot again and again meanwhile. Returns (vote's wait, the reads' times, stall)."""
-    engine = create_engine(pg_url)
+    engine = create_engine(pg_empty_url)
     locked, acked = threading.Event(), threading.Event()
     answers: list[float] = []
     try:
@@ -115,14 +103,15 @@ def test_a_driver_that_would_block_the_event_loop_stops_the_start(tmp_path):
     assert "Palabre cannot start: psycopg waits for PostgreSQL in C code under gevent" in output
 
 
-def test_servers_started_together_on_an_empty_postgresql_database_migrate_one_at_a_time(tmp_path, pg_url):
-    pair = servers(tmp_path, pg_url, ("gevent", "eventlet"))
+def test_servers_started_together_on_an_empty_postgresql_database_migrate_one_at_a_time(
+        tmp_path, pg_empty_url):
+    pair = servers(tmp_path, pg_empty_url, ("gevent", "eventlet"))
     try:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.start(60), pair))  # raises if one of them died
         assert wait_until(lambda: all(server.alive() for server in pair), 1)
-        assert scalar(pg_url, "select count(*) from alembic_version") >= 1
-        assert scalar(pg_url, "select count(*) from live_sessions") == 0
+        assert scalar(pg_empty_url, "select count(*) from alembic_version") >= 1
+        assert scalar(pg_empty_url, "select count(*) from live_sessions") == 0
     finally:
         for server in pair:
             server.stop()

@@ -3,38 +3,17 @@
 On SQLite, writers are serialized by the database itself; on PostgreSQL twenty transactions
 really run at once, so this is where the unique constraint on votes earns its keep. The test
 database comes from PALABRE_POSTGRES_URL (CI starts a PostgreSQL server and sets it);
-without it the tests are skipped, or fail when PALABRE_REQUIRE_POSTGRES=1.
+without it the tests are skipped, or fail when PALABRE_REQUIRE_POSTGRES=1 (the `pg_url`
+fixture of conftest.py: each test in a new schema, migrated).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
-import pytest
 from sqlalchemy import create_engine, text
 
-URL = os.environ.get("PALABRE_POSTGRES_URL", "")
 THREADS = 20
-
-
-@pytest.fixture
-def pg_url():
-    """An empty PostgreSQL schema, migrated to the newest revision."""
-    if not URL.startswith("postgresql"):
-        message = "PALABRE_POSTGRES_URL does not name a PostgreSQL database"
-        if os.environ.get("PALABRE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " and PALABRE_REQUIRE_POSTGRES=1", pytrace=False)
-        pytest.skip(message)
-    from live.store import upgrade
-
-    engine = create_engine(URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(URL)
-    return URL
 
 
 def test_migrations_match_the_models_on_postgresql(pg_url):
@@ -101,3 +80,58 @@ def test_twenty_concurrent_votes_of_one_participant_keep_one_row(pg_url):
     engine.dispose()
     assert errors == []
     assert len(rows) == 1 and rows[0][0] == THREADS - 1
+
+
+def _race(stores, work) -> tuple[list, list[BaseException]]:
+    """Run work(db, index) in one thread per store, released together; (results, errors)."""
+    start = threading.Barrier(len(stores), timeout=30)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(index):
+        start.wait()
+        try:
+            with stores[index].write() as db:
+                results.append(work(db, index))
+        except Exception as exc:  # noqa: BLE001 - counted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for store in stores:
+        store.dispose()
+    return results, errors
+
+
+def test_twenty_phones_joining_at_once_with_one_door_code_admit_exactly_one(pg_url):
+    """One-time codes (issue 10, item 1): twenty transactions really at once, each a new phone
+    with the same code; the database's conditional UPDATE lets one through."""
+    from live.errors import DomainError
+    from live.sessions import doorcodes
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    store = Store(pg_url)
+    with store.write() as db:
+        live_session = sessions.create_session(db, sessions.create_event(db, "PG"), "workshop", "Door")
+        session_id = live_session.id
+        ((_number, code),) = doorcodes.issue(db, live_session, 1)
+    store.dispose()
+
+    def join(db, index):
+        return sessions.join(db, sessions.get_session(db, session_id), f"phone-{index}", code).id
+
+    admitted, errors = _race([Store(pg_url) for _ in range(THREADS)], join)
+    assert len(admitted) == 1, admitted
+    assert sorted({e.code for e in errors if isinstance(e, DomainError)}) == ["door_code_used"]
+    assert len(errors) == THREADS - 1
+    engine = create_engine(pg_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from participants where session_id = :s"),
+                                  {"s": session_id}).scalar() == 1
+        assert connection.execute(text("select count(*) from door_codes where used_at is not null")
+                                  ).scalar() == 1
+    engine.dispose()
