@@ -228,10 +228,15 @@ MESSAGES = {
                         "fails again, the server's log says why."),
     "import_invalid": _l("Refused: session.json holds something Palabre could not have produced "
                          "(at %(where)s: %(reason)s). Nothing was imported."),
+    # Join admission (live/sessions/admission.py): the waiting page
+    "join_queue_full": _l("Many people are joining right now. This page will try again by itself: "
+                          "keep it open."),
 }
 
 # Messages whose wording depends on a number: (singular, plural, the parameter that counts).
 PLURALS = {
+    "join_queue_place": ("You are number %(place)s in line. About %(seconds)s second to wait.",
+                         "You are number %(place)s in line. About %(seconds)s seconds to wait.", "seconds"),
     "too_many_choices": ("Choose at most %(limit)s option.", "Choose at most %(limit)s options.", "limit"),
     "too_many_entries": ("You have sent your %(limit)s entry. Withdraw it to send another.",
                          "You have sent your %(limit)s entries. Withdraw one to send another.", "limit"),

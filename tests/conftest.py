@@ -132,6 +132,7 @@ def app(tmp_path):
         "PUSH_INTERVAL": 0.05,
         "PHONE_PUSH_INTERVAL": 0.2,
         "JOIN_RATE_PER_MINUTE": 100000,
+        "ADMIT_PER_SECOND": 0,  # no join line but in the tests of the line (test_admission.py)
     })
     app.test_client_class = Browser
     yield app

@@ -99,6 +99,7 @@ class Server:
             "PYTHONUNBUFFERED": "1",
             # Every phone of a test or a benchmark comes from 127.0.0.1 (a test may set it lower).
             "LIVE_JOIN_RATE_PER_MINUTE": "1000000",
+            "LIVE_ADMIT_PER_SECOND": "0",  # no join line but where a test or a benchmark asks for one
         })
         env.update({f"LIVE_{key}": str(value) for key, value in self.config.items()})
         return env

@@ -68,6 +68,11 @@ class Effects:
         self.told.setdefault(name, set()).update(people)
         return self
 
+    def changed_queue(self) -> Effects:
+        """The join line changed (live/sessions/admission.py): the console's figures are pushed."""
+        self.parts.add("admission")
+        return self
+
     def changed_counts(self, activity) -> Effects:
         """The live counts of `activity` changed (pushed coalesced)."""
         self.counts[activity.id] = activity.kind

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
@@ -14,8 +15,9 @@ from live.errors import DomainError
 from live.i18n import use_session_language
 from live.netinfo import public_base_url
 from live.qr import qr_data_uri, qr_svg
-from live.sessions import access, capabilities, effects, operations, service
+from live.sessions import access, admission, capabilities, effects, operations, service
 from live.sessions.access import staff_session
+from live.sessions.effects import Effects
 from live.sessions.model import LiveSession
 from live.sessions.views import snapshot
 from live.web import error_page, store, write_or_flash
@@ -64,12 +66,16 @@ def join_form():
 
 @bp.get("/j/<code>")
 def participant(code: str):
-    """The participant page: what is on screen now, the vote form, the confirmation."""
+    """The participant page: what is on screen now, the vote form, the confirmation. A new
+    device may first wait in line (live/sessions/admission.py): the waiting page."""
     key = auth.device_key()
+    waiting, address = _at_the_door(code, key)
+    if waiting is not None:
+        return waiting
 
     def load(db):
         live_session = service.session_by_code(db, code)
-        person, changed = operations.join(db, live_session, key, request.remote_addr or "")
+        person, changed = operations.join(db, live_session, key, address)
         return (live_session.id, person.id), changed
 
     ids, _changed, problem = effects.write_and_apply(load)  # a new participant: the count is pushed
@@ -82,12 +88,82 @@ def participant(code: str):
         outbox = f"palabre:{code}:{access.outbox_name(key)}" if problem.code == "session_ended" else None
         return render_template("sessions/home.html", error=problem.code, code=code, outbox=outbox), 404
     session_id, participant_id = ids
+    admission.drop_pass()  # joined: the admission is used up
     g.footprint_session = session_id  # this page counts in the session's footprint
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
     return render_template("sessions/participant.html", view=view, code=code,
                            form_cid=secrets.token_urlsafe(12), kept=access.take_kept_text(),
                            me=access.outbox_name(key))
+
+
+def _new_device(code: str, key: str):
+    """The session a device joins for the first time with this code, with its title; None if the
+    device has joined already (or the code is not a session's: the join path says why)."""
+    with store().read() as db:
+        try:
+            live_session = service.session_by_code(db, code)
+        except DomainError:
+            return None
+        if service.find_participant(db, live_session, key) is not None:
+            return None
+        return live_session.id, live_session.title
+
+
+def _at_the_door(code: str, key: str):
+    """(the waiting page or None, the address the join counts against): a new device asks the
+    admission gate; admitted, its address was counted by the gate (None: not again)."""
+    address = request.remote_addr or ""
+    if admission.gate() is None:
+        return None, address
+    found = _new_device(code, key)
+    if found is None:
+        return None, address
+    session_id, title = found
+    if admission.take_pass(session_id):
+        return None, None
+    outcome = admission.admit(session_id, address)
+    if outcome.changed:
+        effects.apply(Effects(session_id).changed_queue())
+    if outcome.admitted:
+        admission.give_pass(session_id)  # kept for the door code form, if the session asks one
+        return None, None
+    return _waiting_page(code, title, outcome), None
+
+
+def _waiting_page(code: str, title: str, outcome):
+    """The small page of a phone in line: its place, the wait, and it tries again by itself."""
+    response = make_response(render_template(
+        "sessions/waiting.html", code=code, title=title, retry=outcome.retry,
+        text=_waiting_text(outcome)))
+    response.headers["Retry-After"] = str(outcome.retry)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _waiting_text(outcome) -> str:
+    from live.i18n import message
+
+    if outcome.place is None:
+        return message("join_queue_full")
+    return message("join_queue_place", place=outcome.place, seconds=max(1, math.ceil(outcome.eta)))
+
+
+@bp.get("/j/<code>/wait")
+def wait(code: str):
+    """The waiting page's script asks again: {go: the page} once let in, else {place, text, retry}."""
+    key = auth.device_key()
+    found = _new_device(code, key)
+    if found is None or admission.gate() is None or admission.has_pass(found[0]):
+        return {"go": url_for("sessions.participant", code=service.normalise_code(code))}
+    session_id, _title = found
+    outcome = admission.admit(session_id, request.remote_addr or "")
+    if outcome.changed:
+        effects.apply(Effects(session_id).changed_queue())
+    if outcome.admitted:
+        admission.give_pass(session_id)
+        return {"go": url_for("sessions.participant", code=service.normalise_code(code))}
+    return {"place": outcome.place, "retry": outcome.retry, "text": _waiting_text(outcome)}
 
 
 def _door_page(code: str, error: str | None, status: int):
@@ -105,7 +181,9 @@ def door(code: str):
 
     def load(db):
         live_session = service.session_by_code(db, code)
-        person, changed = operations.join(db, live_session, key, request.remote_addr or "", typed)
+        # The first code typed after waiting in line was counted by the gate; the next ones count.
+        address = None if admission.take_pass(live_session.id) else request.remote_addr or ""
+        person, changed = operations.join(db, live_session, key, address, typed)
         return person.id, changed
 
     _ids, _changed, problem = effects.write_and_apply(load)

@@ -70,13 +70,23 @@ function consolePage() {
   });
   followMissing(socket);
   socket.on("pulse", showPulse);
+  socket.on("admission", showLine);
   var commands = sendQueue(socket);
   doc.addEventListener("submit", onCommand, false);
   doc.addEventListener("submit", onTimer, false);
 
+  /* The join line (live/sessions/admission.py): waiting now, let in over the last minute. */
+  function showLine(d) {
+    var line = $("admission");
+    if (!line || !d || d.waiting === undefined) return;
+    line.hidden = !(d.waiting || d.admitted);
+    line.textContent = fill(line.getAttribute("data-text"), d);
+  }
+
   function accept(v) {
     if (!newer(view, v)) return;
     view = v;
+    showLine(v.admission);
     render();
   }
 
