@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -29,7 +30,27 @@ log = logging.getLogger(__name__)
 
 class CountingSocketIO(SocketIO):
     """Flask-SocketIO whose emits to a session's rooms (or to one of its sockets) count in the
-    session's footprint: one packet per socket of this process in the room, its JSON size."""
+    session's footprint: one packet per socket of this process in the room, its JSON size.
+
+    The handlers registered by `handler` run in an application context only: Flask-SocketIO
+    builds a whole request context for every event (a request object, URL matching, the cookie
+    session decoded and its signer rebuilt), which cost about as much CPU as storing the vote.
+    They read who sent the event from `connection()` (the socket id in `_event_sid`), never
+    from `request` or the cookie; connect, disconnect and unknown events keep the request
+    context (they read the cookie, the address, the page's host)."""
+
+    def _handle_event(self, handler, message, namespace, sid, *args):
+        if not getattr(handler, "app_context_only", False):
+            return super()._handle_event(handler, message, namespace, sid, *args)
+        environ = self.server.get_environ(sid, namespace=namespace)
+        if not environ:  # a socket already gone: as Flask-SocketIO does, nothing is run
+            return "", 400
+        with environ["flask.app"].app_context():
+            token = _event_sid.set(sid)
+            try:
+                return handler(*args)
+            finally:
+                _event_sid.reset(token)
 
     def emit(self, event, *args, **kwargs):
         target = kwargs.get("to") or kwargs.get("room")
@@ -79,6 +100,9 @@ class Connection:
 
 
 _connections: dict[str, Connection] = {}
+# The socket whose event is being handled (an application-context-only handler, see
+# `CountingSocketIO`): each greenlet has its own value.
+_event_sid: ContextVar[str | None] = ContextVar("palabre_event_sid", default=None)
 # session id -> participant id -> sockets open (in this process): the "connected now" count.
 _present: dict[int, dict[int, int]] = {}
 
@@ -140,7 +164,8 @@ def connected_count(session_id: int) -> int:
 
 def connection() -> Connection | None:
     """The connection of the socket being handled."""
-    return _connections.get(request.sid)
+    sid = _event_sid.get()
+    return _connections.get(request.sid if sid is None else sid)
 
 
 def local_connections() -> list[Connection]:
@@ -231,6 +256,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
             footprint.count_out(conn.session_id, footprint.size_of(answer), 1)  # the ack
             return answer
 
+        wrapped.app_context_only = True  # no request context: see CountingSocketIO
         socketio.on_event(event, wrapped)
         return wrapped
 

@@ -19,6 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from sqlalchemy import event
+
 from live.errors import DomainError
 from live.store import storage_problem
 
@@ -131,6 +133,11 @@ class WriteQueue:
         try:
             with self.store.write() as db:
                 start = time.perf_counter()
+                # The session's identity map holds objects weakly: a live session or a poll read
+                # by one job would be dropped once that job returns, and read again by the next
+                # (a query per vote). The group commit keeps what its jobs loaded.
+                held: list = []
+                event.listen(db, "loaded_as_persistent", lambda _db, instance: held.append(instance))
                 acks.prefetch(db, [job.key for job in batch if job.key is not None])
                 for index, job in enumerate(batch):
                     if index and time.perf_counter() - start > BATCH_SECONDS:
