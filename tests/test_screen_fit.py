@@ -4,7 +4,9 @@ columns of 40, titles of 200), fits the screen at 1920x1080, 1280x720 and 1024x7
 Chromium. Every text, bar, card and image of the slide is inside the viewport, above the footer
 and not clipped; no text is under 2.5 % of the screen's height; what does not fit at once turns
 in pages, with a visible "Page 1/3", and every row is on one of them. Also with results pushed
-while on screen.
+while on screen. A crowded word cloud (200 distinct entries) is measured word by word as
+displayed: no word under 2.5 % of the screen's height either, and the cloud still spans 85 % of
+the free width or height. The join QR code in the footer is at least 12 % of the screen's height.
 
 `PALABRE_SCREENSHOTS=DIR` saves each slide's first page there (docs/screenshots come from it).
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from support import chromium, connect, goto_live, join_cookie, new_cid, server, sqlite_url, wait_until
+from wordcloud_input import wordcloud_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -103,6 +106,22 @@ def _boards(db, s, prompt) -> list[dict]:
             {"name": "spotlight", "id": spot.id, "reveal": True}]
 
 
+def _crowded_cloud(db, s, prompt) -> dict:
+    """200 distinct entries (522 in all): more than fits on a screen at the smallest legible size."""
+    from live.sessions import service as sessions
+    from live.wordclouds import service as clouds
+
+    cloud = clouds.add_wordcloud(db, s, prompt, {"max_length": 80, "entries_per_participant": 10})
+    sessions.apply_command(db, s, "open", cloud.id)
+    entries = [text for text, count in wordcloud_input(200).items() for _n in range(count)]
+    people = [sessions.join(db, s, f"typist-{n}") for n in range(-(-len(entries) // 10))]
+    for n, text in enumerate(entries):  # a group counts people: its entries come from as many
+        clouds.add_entry(db, s, cloud, people[n % len(people)], text, word_rate=1000)
+    db.flush()
+    groups = len(clouds.cloud(db, cloud))
+    return {"name": "wordcloud-crowded", "id": cloud.id, "reveal": True, "groups": groups}
+
+
 def seed(database: Path, locale: str = "en") -> dict:
     """A session (titles of 200 characters) with every kind at its longest, answered."""
     from live.sessions import service as sessions
@@ -124,6 +143,7 @@ def seed(database: Path, locale: str = "en") -> dict:
             for n, person in enumerate(people):
                 clouds.add_entry(db, s, cloud, person, WORDS[n % len(WORDS)], word_rate=1000)
             made.append({"name": "wordcloud", "id": cloud.id, "reveal": True})
+            made.append(_crowded_cloud(db, s, prompt))
             made += _boards(db, s, prompt)
             for item in made:
                 if item["reveal"] and not sessions.get_activity(db, s, item["id"]).revealed:
@@ -158,14 +178,16 @@ PROBLEMS = r"""() => {
     const by = clip(el, r);
     if (by) bad.push(what + ": cut by " + by);
   }
-  const walker = document.createTreeWalker(stage, NodeFilter.SHOW_TEXT);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement, what = JSON.stringify(n.nodeValue.trim().slice(0, 30));
-    if (el.closest(".slide-session")) continue;  // the reminder of the session's title, with an ellipsis
     if (!n.nodeValue.trim() || !el.checkVisibility({ visibilityProperty: true })) continue;
     if (el.closest(".vh")) continue;  // for screen readers only
+    // Every text on the page is read from the back (the footer, the pills, the pace line...).
     const size = parseFloat(getComputedStyle(el).fontSize);
     if (size < 0.025 * H) bad.push(what + ": " + size + "px < 2.5 % of " + H);
+    if (!stage.contains(el)) continue;  // placed by its own feature (the pace line in the margin)
+    if (el.closest(".slide-session")) continue;  // the reminder of the session's title, with an ellipsis
     const range = document.createRange();
     range.selectNodeContents(n);
     for (const r of range.getClientRects()) check(what, el, r);
@@ -177,6 +199,54 @@ PROBLEMS = r"""() => {
   }
   return bad;
 }"""
+
+# A word cloud's words are drawn in its image (an SVG in an <img>): the same SVG is drawn inline
+# at the place and scale the image is displayed at (object-fit: contain), and each word is
+# measured there: its size as displayed, its box inside the image, the viewport, above the footer.
+CLOUD = r"""async () => {
+  const H = innerHeight, W = innerWidth, bad = [], img = document.getElementById("cloud-img");
+  const foot = document.querySelector(".slide-foot").getBoundingClientRect().top;
+  const r = img.getBoundingClientRect(), body = document.querySelector(".slide-body").getBoundingClientRect();
+  const text = await (await fetch(img.currentSrc || img.src)).text();
+  const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  const [, , w, h] = svg.getAttribute("viewBox").trim().split(/\s+/).map(Number);
+  const k = Math.min(r.width / w, r.height / h);
+  const left = r.left + (r.width - w * k) / 2, top = r.top + (r.height - h * k) / 2;
+  svg.setAttribute("width", w * k);
+  svg.setAttribute("height", h * k);
+  svg.style.cssText = `position:fixed;left:${left}px;top:${top}px;visibility:hidden;pointer-events:none`;
+  document.body.appendChild(document.importNode(svg, true));
+  const shown = document.body.lastElementChild;
+  await document.fonts.ready;
+  const words = Array.from(shown.querySelectorAll("text")), span = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const t of words) {
+    const b = t.getBoundingClientRect(), size = parseFloat(t.getAttribute("font-size")) * k;
+    const what = JSON.stringify(t.textContent);
+    if (size < 0.025 * H) bad.push(what + ": " + size.toFixed(1) + "px < 2.5 % of " + H);
+    if (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1)
+      bad.push(what + ": outside the image");
+    if (b.left < -1 || b.right > W + 1 || b.top < -1 || b.bottom > foot + 1)
+      bad.push(what + ": outside the slide");
+    span[0] = Math.min(span[0], b.left); span[1] = Math.min(span[1], b.top);
+    span[2] = Math.max(span[2], b.right); span[3] = Math.max(span[3], b.bottom);
+  }
+  shown.remove();
+  const used = Math.max((span[2] - span[0]) / body.width, (span[3] - span[1]) / body.height);
+  return { bad, words: words.length, used, missing: JSON.parse(svg.getAttribute("data-missing") || "[]") };
+}"""
+
+
+def _cloud_fits(page, name: str, groups: int | None) -> None:
+    """Every word of the cloud's image at 2.5 % of the screen's height or more, inside the slide;
+    the cloud spans 85 % of the free width or height; the words left out are listed."""
+    page.wait_for_function("() => { const i = document.getElementById('cloud-img');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=60000)
+    found = page.evaluate(CLOUD)
+    assert found["bad"] == [], f"{name} {page.viewport_size}: {found['bad']}"
+    assert found["words"] >= 20 and found["used"] >= 0.85, (name, page.viewport_size, found)
+    if groups:  # more than fits: the lightest are left out, and listed
+        assert found["missing"] and found["words"] + len(found["missing"]) == groups, found
+
 
 # The items of the slide (rows, options, cards): all of them, or those visible now, by their text.
 ITEMS = """(visible) => Array.from(document.querySelectorAll("#stage .bar, #stage .option-list > li, "
@@ -205,7 +275,7 @@ def _pages_fit(page, name: str) -> int:
         page.keyboard.press("PageDown")
     assert len(checked) == count, f"{name}: pages seen {checked} of {count}"
     assert seen == every, f"{name} {page.viewport_size}: never shown: {every - seen}"
-    assert every or name == "wordcloud", f"{name}: no rows, options nor cards on the screen"
+    assert every or name.startswith("wordcloud"), f"{name}: no rows, options nor cards on the screen"
     return count
 
 
@@ -254,14 +324,16 @@ def _every_kind_fits(served, browser, width: int, height: int, locale: str) -> N
         pages = {}
         for a in served["activities"]:
             _show(page, served["facilitator"], a["id"])
-            if a["name"] == "wordcloud":  # its image, drawn in a worker process, has come
-                page.wait_for_function("() => { const i = document.getElementById('cloud-img');"
-                                       " return i && i.complete && i.naturalWidth > 0; }", timeout=60000)
+            if a["name"].startswith("wordcloud"):  # its image, drawn in a worker process, has come
+                _cloud_fits(page, a["name"], a.get("groups"))
             if shots:
                 page.screenshot(path=str(Path(shots) / f"fit-{a['name']}-{width}x{height}.png"))
             pages[a["name"]] = _pages_fit(page, a["name"])
         # The long lists turn in pages; a few short rows fit at once.
         assert pages["single-6x40"] == 1 and pages["single"] > 1, pages
+        # The join QR code in the footer can be scanned from the back of the room.
+        qr = page.locator(".foot-qr").bounding_box()
+        assert min(qr["width"], qr["height"]) >= 0.12 * height, qr
         _command(served["facilitator"], "banner")
         page.locator(".banner").wait_for()
         assert page.evaluate(PROBLEMS) == []

@@ -4,6 +4,14 @@
 # 1920x1080 and 1280x720 once the prompt and the footer are drawn), and cropped to its words.
 WIDTH, HEIGHT = 1920, 740
 
+# The smallest text on a projector, in % of the screen's height: read from the back of the room.
+SCREEN_FLOOR = 2.5
+# The smallest free area a screen shows a cloud in (fitted, `object-fit: contain`), in % of the
+# screen's height: 122 wide on a 4:3 projector, 50 high on a 16:9 one under the longest prompt
+# (tests/test_screen_fit.py measures both). A canvas drawn for the screen keeps its smallest
+# words at SCREEN_FLOOR once scaled into that area (`live.render.wordcloud.min_font_size`).
+SCREEN_BODY = (122, 50)
+
 
 def missing_words(svg: bytes) -> list[str]:
     """The words a word-cloud SVG could not draw, whole or in part (its `data-missing`):

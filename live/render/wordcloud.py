@@ -33,6 +33,11 @@ the SVG in an `<img>` lays the words out as measured here. What no installed fon
 the words left out for lack of room, are listed in the SVG's `data-missing` attribute (and
 `StableWordCloud.missing_`): the server tells the facilitator and the moderators.
 
+No word is drawn smaller than `min_font_size`: on a projector, 2.5 % of the screen's height once
+the image is fitted in the slide (`live.render.SCREEN_BODY`). A crowded cloud keeps the heaviest
+words that fit at that floor, with their sizes still growing with their counts, and leaves out
+the lightest (they are listed as "no room").
+
 Importing this module imports wordcloud, which imports matplotlib (never pyplot: colours come
 from our palettes, not a colormap). That cost is paid once per worker process at pre-warm
 (`live.render.pool`); the server process never imports this module.
@@ -55,7 +60,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from wordcloud import WordCloud
 
-from live.render import HEIGHT, WIDTH, fonts, missing_words
+from live.render import HEIGHT, SCREEN_BODY, SCREEN_FLOOR, WIDTH, fonts, missing_words
 from live.render.fonts import Face
 
 # Bump when the output changes for the same input: it is part of every cache key.
@@ -120,7 +125,7 @@ class StableWordCloud(WordCloud):
         super().__init__(
             font_path=str(font_path or default_font_path()), width=width, height=height,
             margin=WORK_SCALE, prefer_horizontal=1.0, max_words=max_words,
-            min_font_size=min_font_size(height), background_color=self.theme.background,
+            min_font_size=min_font_size(width, height), background_color=self.theme.background,
             color_func=self._color, collocations=False, normalize_plurals=False,
         )
         self.placed_: tuple[PlacedWord, ...] = ()
@@ -130,10 +135,13 @@ class StableWordCloud(WordCloud):
     def generate_from_frequencies(self, frequencies: Mapping[str, float],
                                   max_font_size: int | None = None) -> StableWordCloud:
         """Lay out `{text: weight}`; an empty mapping gives an empty cloud."""
-        items, undrawable = _ranked(frequencies, self.font_path, self.max_words)
+        ranked, undrawable = _ranked(frequencies, self.font_path)
+        items = ranked[:self.max_words]
         self.words_ = {text: weight for text, weight in items}
         placed, dropped = _place(items, self.width, self.height, self.font_path, self._color)
-        self.placed_, self.dropped_ = tuple(placed), tuple(dropped)
+        # What is left out, the heaviest first (past max_words too: nothing vanishes unsaid).
+        self.placed_ = tuple(placed)
+        self.dropped_ = tuple(dropped) + tuple(text for text, _ in ranked[self.max_words:])
         self.missing_ = tuple(undrawable) + self.dropped_
         top = max((weight for _, weight in items), default=1) or 1
         # The stock format (top-left anchor), so that wordcloud's own to_array/recolor still work.
@@ -202,9 +210,13 @@ def default_font_path() -> Path:
     return fonts.default_font_path()
 
 
-def min_font_size(height: int) -> int:
-    """Smallest font size drawn on a canvas `height` pixels high (legible on a projector)."""
-    return max(10, round(height / 48))
+def min_font_size(width: int, height: int) -> int:
+    """Smallest font size drawn on a canvas of `width` x `height` pixels: SCREEN_FLOOR % of a
+    projector's height once the image (cropped, so at most the canvas and its pad) is fitted in
+    the smallest area a screen shows it in (SCREEN_BODY, in % of the screen's height)."""
+    pad = 2 * round(PAD * min(width, height))
+    scale = max((width + pad) / SCREEN_BODY[0], (height + pad) / SCREEN_BODY[1])  # px per %
+    return max(10, math.ceil(SCREEN_FLOOR * scale))
 
 
 def contrast_ratio(foreground: str, background: str) -> float:
@@ -222,8 +234,7 @@ def drawable(text: str, font_path: str | None = None) -> str:
 # Layout ---------------------------------------------------------------------------------------
 
 
-def _ranked(frequencies: Mapping[str, float], font_path: str,
-            limit: int) -> tuple[list[tuple[str, float]], list[str]]:
+def _ranked(frequencies: Mapping[str, float], font_path: str) -> tuple[list[tuple[str, float]], list[str]]:
     """The words to draw, heaviest first, and those the fonts cannot draw (whole or in part)."""
     merged: dict[str, float] = {}
     undrawable: list[str] = []
@@ -237,7 +248,7 @@ def _ranked(frequencies: Mapping[str, float], font_path: str,
         if runs:
             merged[text] = merged.get(text, 0) + float(weight)
     ranked = sorted(merged.items(), key=lambda item: (-item[1], _fold(item[0]), item[0]))
-    return ranked[:limit], sorted(undrawable, key=lambda text: (-frequencies.get(text, 0), text))
+    return ranked, sorted(undrawable, key=lambda text: (-frequencies.get(text, 0), text))
 
 
 @lru_cache(maxsize=16384)
@@ -259,20 +270,38 @@ def _shape(text: str, size: int, font_path: str) -> Shape:
 
 def _place(items: list[tuple[str, float]], width: int, height: int, font_path: str,
            color_of) -> tuple[list[PlacedWord], list[str]]:
-    smallest = min_font_size(height)
-    too_wide = [text for text, _ in items if _width(text, smallest, font_path) > width - 2 * WORK_SCALE]
-    items = [item for item in items if item[0] not in too_wide]
+    """Place the heaviest words that fit at min_font_size or more; the others (in rank order)
+    are left out, the lightest first."""
+    smallest = min_font_size(width, height)
+    too_wide = {text for text, _ in items if _width(text, smallest, font_path) > width - 2 * WORK_SCALE}
+    fitting = [item for item in items if item[0] not in too_wide]
+    sizes = _sizes(fitting, width, height, font_path)
+    placed: list[PlacedWord] = []
+    for _attempt in range(5):
+        placed, unplaced = _layout(fitting[:len(sizes)], sizes, width, height, font_path, color_of)
+        if not unplaced or len(unplaced) >= len(sizes):
+            break
+        # A word found no room (the sizes are an estimate): as many of the lightest are left
+        # out instead, so that what is left out is always the lightest.
+        sizes = sizes[:len(sizes) - len(unplaced)]
+    shown = {word.text for word in placed}
+    return placed, [text for text, _ in items if text not in shown]
+
+
+def _layout(items: list[tuple[str, float]], sizes: list[int], width: int, height: int, font_path: str,
+            color_of) -> tuple[list[PlacedWord], list[str]]:
+    """Place `items` at `sizes` (or smaller, down to min_font_size); those that find no room."""
     if not items:
-        return [], too_wide
-    sized = [(size, text, weight) for (text, weight), size
-             in zip(items, _sizes(items, width, height, font_path), strict=True)]
+        return [], []
+    smallest = min_font_size(width, height)
+    sized = [(size, text, weight) for (text, weight), size in zip(items, sizes, strict=True)]
     # Biggest first, then by key: a word whose count grows without changing size changes nothing.
     # Sizes never grow along the way, so the gap kept around a word placed earlier is always
     # that of the bigger of the two.
     sized.sort(key=lambda item: (-item[0], _fold(item[1]), item[1]))
     top = sized[0][0]
     space = _Occupancy(height // WORK_SCALE, width // WORK_SCALE)
-    placed, dropped = [], list(too_wide)
+    placed, dropped = [], []
     for size, text, weight in sized:
         home = _home(text, (size - smallest) / max(1, top - smallest), space)
         spot = None
@@ -300,36 +329,52 @@ def _width(text: str, size: int, font_path: str) -> float:
 
 
 def _sizes(items: list[tuple[str, float]], width: int, height: int, font_path: str) -> list[int]:
-    """Font sizes whose boxes (with half their gap) cover about FILL of the canvas, growing
-    with sqrt(weight).
+    """Font sizes of the heaviest words (a prefix of `items`, heaviest first) whose boxes (with
+    half their gap) cover about FILL of the canvas, growing with sqrt(weight).
 
     Sparse clouds scale every word (`base * sqrt(w / w_min)`); crowded ones keep the lightest
-    words at the minimum size and grow the others (`smallest + step * (sqrt(w / w_min) - 1)`).
-    `base`, `step` and the sizes snap to fixed ladders, so one more entry rarely changes a size.
+    words at the minimum size and grow the others (`smallest + step * (sqrt(w / w_min) - 1)`,
+    `step` at least a third of the minimum size, so that counts still show); past that, the
+    lightest words are left out. `base`, `step` and the sizes snap to fixed ladders, so one more
+    entry rarely changes a size.
     """
-    smallest, largest = min_font_size(height), round(height / 4.5)
-    boxes = [_shape(text, 100, font_path).box for text, _ in items]
-    advances = [(right - left) / 100 for left, _top, right, _bottom in boxes]
-    lines = [(bottom - top) / 100 for _left, top, _right, bottom in boxes]
-    lightest = min(weight for _, weight in items)
-    roots = [math.sqrt(weight / lightest) for _, weight in items]
+    if not items:
+        return []
+    smallest, largest = min_font_size(width, height), round(height / 4.5)
+    boxes = np.array([_shape(text, 100, font_path).box for text, _ in items], dtype=float) / 100
+    advances, lines = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    weights = np.array([weight for _, weight in items], dtype=float)
+    cost = (advances + GAP) * (lines + GAP)
 
-    def fits(sizes: list[float]) -> bool:
-        wide = max(size * advance for size, advance in zip(sizes, advances, strict=True))
-        area = sum(size * size * (advance + GAP) * (line + GAP)
-                   for size, advance, line in zip(sizes, advances, lines, strict=True))
-        return area <= FILL * width * height and wide <= 0.9 * width
+    def fits(sizes: np.ndarray) -> bool:
+        n = len(sizes)
+        return (float(np.dot(sizes * sizes, cost[:n])) <= FILL * width * height
+                and float(np.max(sizes * advances[:n])) <= 0.9 * width)
+
+    def roots(n: int) -> np.ndarray:
+        return np.sqrt(weights[:n] / weights[n - 1])  # heaviest first: the lightest is the last
 
     rungs = [2 ** (k / SIZE_STEPS) for k in range(SIZE_STEPS * 10, 0, -1)]  # 1024 down to 1
+    every = roots(len(items))
     for base in rungs:
-        sizes = [base * root for root in roots]
-        if smallest <= base and max(sizes) <= largest and fits(sizes):
+        sizes = base * every
+        if smallest <= base and sizes.max() <= largest and fits(sizes):
             return [_snap(size, smallest, largest) for size in sizes]
-    for step in rungs:
-        sizes = [smallest + step * (root - 1) for root in roots]
-        if max(sizes) <= largest and fits(sizes):
+    steps = [step for step in rungs if step >= smallest / 3]
+    # As many words as fit with the smallest step (fewer words never need more room).
+    low, high = 1, len(items)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(smallest + steps[-1] * (roots(middle) - 1)):
+            low = middle
+        else:
+            high = middle - 1
+    kept = roots(low)
+    for step in steps:
+        sizes = smallest + step * (kept - 1)
+        if sizes.max() <= largest and fits(sizes):
             return [_snap(size, smallest, largest) for size in sizes]
-    return [smallest for _ in items]
+    return [_snap(size, smallest, largest) for size in smallest + steps[-1] * (kept - 1)]
 
 
 def _snap(size: float, smallest: int, largest: int) -> int:
