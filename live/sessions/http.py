@@ -15,7 +15,7 @@ from live.errors import DomainError
 from live.i18n import use_session_language
 from live.netinfo import public_base_url
 from live.qr import qr_data_uri, qr_svg
-from live.sessions import access, admission, capabilities, effects, operations, service
+from live.sessions import access, admission, capabilities, effects, operations, screenpages, service
 from live.sessions.access import staff_session
 from live.sessions.effects import Effects
 from live.sessions.model import LiveSession
@@ -214,7 +214,12 @@ def screen(token: str):
         live_session = service.get_session(db, session_id)
         use_session_language(live_session.locale, cookie=None)  # the room's language, not the browser's
         view = snapshot(db, live_session, "screen")
-    return render_template("sessions/screen.html", view=view, token=token,
+    # Without JavaScript the server pages long content; the refresh turns the pages (docs/screen.md).
+    pg = screenpages.paginate(view, request.args.get("page", 1, type=int) or 1)
+    refresh = "5"
+    if pg and pg["total"] > 1:
+        refresh = f"8; url={url_for('sessions.screen', token=token, page=pg['n'] % pg['total'] + 1)}"
+    return render_template("sessions/screen.html", view=view, token=token, pg=pg, refresh=refresh,
                            join_url=join_url(view["session"]["code"]))
 
 

@@ -1,0 +1,103 @@
+"""The projector never cuts, without JavaScript either: a projector's browser with scripts off
+gets the screen rendered by the server, which reloads itself. Content too long for one screen
+(12 options of 120 characters, an idea wall of 16 ideas of 280 characters, a Q&A) is cut by the
+server into pages: `?page=N`, a "Page n/N" pill, and the page's refresh goes to the next page.
+
+In real Chromium with JavaScript disabled, at 1920x1080, 1280x720 and 1024x768, every page of
+every kind (the content of tests/test_screen_fit.py) is checked with the same bounding boxes:
+nothing outside the viewport, under the footer or clipped; no text under 2.5 % of the height;
+and every row, option and card the scripted screen shows is on one of the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from support import chromium, connect, goto_live, new_cid, server
+from test_screen_fit import ITEMS, PROBLEMS, SIZES, seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+REFRESH = "() => (document.querySelector('meta[http-equiv=refresh]') || {}).content || null"
+
+
+def _norm(texts) -> set:
+    """Texts compared without their white space (the script's markup has none between a card's
+    text and its votes, the server's has a line break)."""
+    return {re.sub(r"\s+", "", t) for t in texts}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    database = tmp_path_factory.mktemp("nojs") / "palabre.db"
+    info = seed(database)
+    with server(database) as srv, chromium() as browser:
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        try:
+            yield {**info, "url": srv.url, "facilitator": facilitator, "browser": browser}
+        finally:
+            facilitator.disconnect()
+
+
+def _show(served, activity: int) -> None:
+    ack = served["facilitator"].call("command", {"cid": new_cid(), "action": "show", "activity": activity},
+                                     timeout=15)
+    assert ack.get("ok"), ack
+
+
+def _everything(served) -> dict:
+    """Every row, option and card of each slide, as the scripted screen shows them (all pages)."""
+    page = served["browser"].new_page(viewport={"width": 1920, "height": 1080})
+    every = {}
+    try:
+        goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        for a in served["activities"]:
+            _show(served, a["id"])
+            page.locator(f".slide[data-activity='{a['id']}'] .slide-body[data-fit]").wait_for(timeout=15000)
+            every[a["name"]] = _norm(page.evaluate(ITEMS, False))
+    finally:
+        page.close()
+    return every
+
+
+def _pages(page, url: str, name: str, size) -> tuple[int, set]:
+    """Open every page of the slide, check it; the number of pages and the items seen."""
+    page.goto(url)
+    pill = page.locator(".pager")
+    count = int(re.fullmatch(r"Page 1/(\d+)", pill.inner_text()).group(1)) if pill.count() else 1
+    seen: set = set()
+    for n in range(1, count + 1):
+        if n > 1:
+            page.goto(f"{url}?page={n}")
+            assert pill.inner_text() == f"Page {n}/{count}", (name, size, n)
+        shots = os.environ.get("PALABRE_SCREENSHOTS")
+        if shots:
+            page.screenshot(path=str(Path(shots) / f"nojs-{name}-{size[0]}x{size[1]}-{n}.png"))
+        problems = page.evaluate(PROBLEMS)
+        assert problems == [], f"{name} {size}, page {n}/{count}: {problems}"
+        refresh = page.evaluate(REFRESH)
+        following = n % count + 1
+        assert refresh and (count == 1 or refresh.endswith(f"page={following}")), (name, n, refresh)
+        seen |= _norm(page.evaluate(ITEMS, True))
+    return count, seen
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_kind_fits_without_javascript(served, size):
+    every = _everything(served)
+    context = served["browser"].new_context(viewport={"width": size[0], "height": size[1]},
+                                            java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    url = f"{served['url']}/screen/{served['screen']}"
+    counts = {}
+    try:
+        for a in served["activities"]:
+            _show(served, a["id"])
+            counts[a["name"]], seen = _pages(page, url, a["name"], size)
+            assert seen == every[a["name"]], \
+                f"{a['name']} {size}: never shown without JavaScript: {every[a['name']] - seen}"
+    finally:
+        context.close()
+    assert counts["single"] > 1 and counts["single-6x40"] == 1, counts
