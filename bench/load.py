@@ -294,7 +294,7 @@ class Hall:
         last = max((a["last_ready"] for a in answers if a["last_ready"]), default=start)
         return {"joined": sum(a["joined"] for a in answers), "failed": sum(a["failed"] for a in answers),
                 "errors": [e for a in answers for e in a["errors"]][:5], "seconds": last - start,
-                "latencies": latencies}
+                "latencies": latencies, "waited": [w for a in answers for w in a.get("waited", [])]}
 
     def health(self, reset: bool = False) -> dict:
         try:
@@ -323,7 +323,7 @@ class Hall:
 
 
 @contextmanager
-def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", **config):
+def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", admit: float | None = None, **config):
     """A server on a fresh database with staff connected and `clients` client processes."""
     database = workdir / "palabre.db"
     if kind == "wordcloud":
@@ -331,6 +331,7 @@ def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", **config):
     else:
         setup, polls = prepare_hall(database)
     config.setdefault("JOIN_RATE_PER_MINUTE", 1000000)  # every phone comes from 127.0.0.1 here
+    config.setdefault("ADMIT_PER_SECOND", admit or 0)  # the join line (--admit; 0: none)
     server = HallServer(database, mode, log=workdir / f"server-{mode}.log", **config)
     the_hall = Hall(server, setup, polls, workdir)
     try:
@@ -410,7 +411,16 @@ def scenario_join(the_hall: Hall, args) -> dict:
     per_socket = (_proc_field(pid, "VmRSS") - rss_before) / max(1, joined["joined"])
     return {"joined": joined["joined"], "failed": joined["failed"], "errors": joined["errors"],
             "all_in_s": round(joined["seconds"], 2), "join_latency_ms": spread(joined["latencies"]),
-            "server_rss_per_socket_kb": round(per_socket, 1), **machine(the_hall, cpu, stall)}
+            "server_rss_per_socket_kb": round(per_socket, 1), **join_line(joined, args),
+            **machine(the_hall, cpu, stall)}
+
+
+def join_line(joined: dict, args) -> dict:
+    """The join line's figures (live/sessions/admission.py): the gate's rate, how many phones
+    waited in line, the longest wait, and how many never got in (failed: must be 0)."""
+    waited = joined.get("waited", [])
+    return {"admit_per_second": getattr(args, "admit", None) or "off", "waited_in_line": len(waited),
+            "longest_wait_s": round(max(waited, default=0.0), 2), "never_in": joined["failed"]}
 
 
 def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) -> dict:
@@ -656,12 +666,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
     parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
     parser.add_argument("--window", type=float, default=0.0, help="join: seconds over which phones arrive")
+    parser.add_argument("--admit", type=float, default=default_admit(),
+                        help="the join line: new participants let in per second (the server's default, "
+                             f"{default_admit():g}; 0: no line)")
     parser.add_argument("--churn", type=float, default=0.02,
                         help="soak: share of the phones that reconnect every second (0.02)")
     parser.add_argument("--flood-events", type=int, default=FLOOD_EVENTS,
                         help=f"flood: events the hostile socket sends ({FLOOD_EVENTS})")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_cluster_arguments(parser)
+
+
+def default_admit() -> float:
+    """The server's default `ADMIT_PER_SECOND` (live/config.py)."""
+    from live.config import Defaults
+
+    return float(Defaults.ADMIT_PER_SECOND)
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -700,7 +720,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
 
             place = cluster_hall(folder, args, clients, participants, scenario)
         else:
-            place = hall(folder, args.mode, clients, kind)
+            place = hall(folder, args.mode, clients, kind, admit=getattr(args, "admit", None))
         with place as the_hall:
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,

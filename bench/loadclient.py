@@ -16,6 +16,7 @@ in front of several server processes then spreads them as it would spread a hall
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -57,6 +58,7 @@ class Phone:
         self.tallies = 0  # ... of which carried the tally ("results" key)
         self.disconnected_at: float | None = None
         self.position = 0  # steady: the option index of its next vote
+        self.waited: float | None = None  # seconds in the join line (None: let in at once)
         self.http: aiohttp.ClientSession | None = None
 
     async def forget(self) -> None:
@@ -116,23 +118,56 @@ class Fleet:
         address = f"127.{1 + self.source}.{phone.index // 250}.{1 + phone.index % 250}"
         return aiohttp.TCPConnector(limit=0, local_addr=(address, 0)), True
 
-    async def join_cookie(self, phone: Phone | None = None) -> str:
+    async def join_cookie(self, phone: Phone | None = None, gate: asyncio.Semaphore | None = None) -> str:
         if self.source is not None and phone is not None:
             connector, _owned = self.connector_of(phone)
             async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as own:
-                return await self._join_cookie(own)
-        return await self._join_cookie(self.http)
+                return await self._join_cookie(own, phone, gate)
+        return await self._join_cookie(self.http, phone, gate)
 
-    async def _join_cookie(self, http: aiohttp.ClientSession) -> str:
-        async with http.get(f"{self.url}/j/{self.code}", headers={"Accept-Language": "en"},
-                                 allow_redirects=False) as response:
+    async def _join_cookie(self, http: aiohttp.ClientSession, phone: Phone | None = None,
+                           gate: asyncio.Semaphore | None = None) -> str:
+        """Open the join link like a phone (within `gate`: joins in flight at once); in the join
+        line (a waiting page: `Retry-After`), ask again like its script (`/j/<code>/wait`, the
+        server's delay with jitter, holding no slot of `gate`) until let in."""
+        jar = SimpleCookie()
+        started = time.monotonic()
+        async with gate or contextlib.nullcontext():
+            waiting = await self._get_join(http, f"/j/{self.code}", jar)
+        while waiting is not None:
+            if phone is not None and phone.waited is None:
+                phone.waited = 0.0
+            await asyncio.sleep(waiting * self.rng.uniform(0.7, 1.3))
+            async with http.get(f"{self.url}/j/{self.code}/wait", headers=self._headers(jar)) as response:
+                answer = await response.json()
+                self._keep(response, jar)
+            if "go" in answer:
+                waiting = await self._get_join(http, answer["go"], jar)
+            else:
+                waiting = float(answer.get("retry") or 5)
+        if phone is not None and phone.waited is not None:
+            phone.waited = time.monotonic() - started
+        return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+
+    def _headers(self, jar: SimpleCookie) -> dict:
+        cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+        return {"Accept-Language": "en", **({"Cookie": cookie} if cookie else {})}
+
+    @staticmethod
+    def _keep(response, jar: SimpleCookie) -> None:
+        for line in response.headers.getall("Set-Cookie", []):
+            jar.load(line)
+
+    async def _get_join(self, http: aiohttp.ClientSession, path: str, jar: SimpleCookie) -> float | None:
+        """GET the join page: None once in (the participant page), else the seconds to wait."""
+        async with http.get(f"{self.url}{path}", headers=self._headers(jar),
+                            allow_redirects=False) as response:
             await response.read()
-            jar = SimpleCookie()
-            for line in response.headers.getall("Set-Cookie", []):
-                jar.load(line)
+            self._keep(response, jar)
             if response.status != 200 or "session" not in jar:
                 raise RuntimeError(f"GET /j/ answered {response.status}")
-            return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+            retry = response.headers.get("Retry-After")
+            return float(retry) if retry is not None else None
 
     async def connect(self, phone: Phone, reconnection: bool = True) -> None:
         # Its own session (python-socketio puts the Cookie header in the session's jar, kept
@@ -151,18 +186,18 @@ class Fleet:
 
     async def join_one(self, phone: Phone, gate: asyncio.Semaphore, delay: float) -> dict:
         await asyncio.sleep(delay)
-        async with gate:
-            start = time.monotonic()
-            try:
-                if not phone.cookie:
-                    phone.cookie = await self.join_cookie(phone)
+        start = time.monotonic()
+        try:
+            if not phone.cookie:  # in line, a phone holds no slot of `gate` (it only waits)
+                phone.cookie = await self.join_cookie(phone, gate)
+            async with gate:
                 await self.connect(phone)
-                while not phone.snapshots and time.monotonic() - start < 30:
+                while not phone.snapshots and time.monotonic() - start < 30 + (phone.waited or 0):
                     await asyncio.sleep(0.01)
-                return {"ok": bool(phone.snapshots), "start": start,
-                        "ready": phone.snapshots[0] if phone.snapshots else None}
-            except Exception as exc:  # noqa: BLE001 - counted as a failed join
-                return {"ok": False, "start": start, "error": f"{type(exc).__name__}: {exc}"[:200]}
+            return {"ok": bool(phone.snapshots), "start": start, "waited": phone.waited,
+                    "ready": phone.snapshots[0] if phone.snapshots else None}
+        except Exception as exc:  # noqa: BLE001 - counted as a failed join
+            return {"ok": False, "start": start, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
     async def join(self, count: int, window: float = 0.0) -> dict:
         """`count` more phones open the join link and connect, spread over `window` seconds."""
@@ -176,6 +211,7 @@ class Fleet:
         return {"joined": sum(1 for o in outcomes if o["ok"]), "failed": len(outcomes) - sum(
             1 for o in outcomes if o["ok"]), "errors": errors[:5],
             "latencies": [o["ready"] - o["start"] for o in outcomes if o["ok"]],
+            "waited": [o["waited"] for o in outcomes if o.get("waited") is not None],
             "last_ready": max((o["ready"] for o in outcomes if o["ok"]), default=None)}
 
     async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> dict:

@@ -39,6 +39,14 @@ def test_join_storm():
     assert figures["join_latency_ms"]["n"] == PHONES
 
 
+def test_join_storm_through_the_join_line():
+    """Two phones a second let in: the others wait in line, and everyone gets in."""
+    figures = measure("join", "--admit", "2")
+    assert figures["joined"] == PHONES and figures["never_in"] == 0
+    assert figures["waited_in_line"] >= PHONES - 2 - 1 and figures["longest_wait_s"] > 0
+    assert figures["connected"] == PHONES + 2
+
+
 def test_burst_hidden_then_revealed():
     figures = measure("burst")
     for phase in ("hidden", "revealed"):
