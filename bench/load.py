@@ -631,7 +631,7 @@ def scenario_typing(the_hall: Hall, args) -> dict:
     seen: dict[str, set[str]] = {}
     for _t, data in pushes:
         if data["v"] not in seen:
-            seen[data["v"]] = svg_words(the_hall.url, the_hall.setup, data["v"])
+            seen[data["v"]] = svg_words(the_hall.url, the_hall.setup, data["v"], accounted=True)
     delays, missing = [], 0
     for entry in (e for e in entries if e["ok"]):
         shown = [t for t, data in pushes if t >= entry["acked"] and entry["text"] in seen[data["v"]]]

@@ -552,12 +552,17 @@ def prepare_wordcloud(database: Path, locale: str = "en", reveal: bool = True, *
         store.dispose()
 
 
-def svg_words(base_url: str, setup: Setup, v: str = "") -> set[str]:
-    """The words of the cloud's image as the screen gets it (`v`: the version pushed)."""
+def svg_words(base_url: str, setup: Setup, v: str = "", accounted: bool = False) -> set[str]:
+    """The words of the cloud's image as the screen gets it (`v`: the version pushed); with
+    `accounted`, also those it lists as left out (no room at the smallest legible size: that
+    image took them into account, and staff are told)."""
+    from live.render import missing_words
+
     status, _headers, body = http_get(base_url, f"/cloud/{setup.activity}.svg?t={setup.screen}&v={v}")
     if status != 200:
         raise RuntimeError(f"GET cloud image answered {status}")
-    return {"".join(t.itertext()) for t in ET.fromstring(body).iter(SVG_TEXT)}
+    drawn = {"".join(t.itertext()) for t in ET.fromstring(body).iter(SVG_TEXT)}
+    return drawn | set(missing_words(body)) if accounted else drawn
 
 
 def join_phones(base_url: str, setup: Setup, count: int, workers: int = 32) -> list:

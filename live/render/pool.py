@@ -45,7 +45,7 @@ from live.procpool import PoolFull, ProcessPool
 from live.render import HEIGHT, WIDTH
 
 IDLE_SECONDS = 300.0  # the workers stop after this long without a render (the next one starts them)
-RENDERER_VERSION = "3"  # keep in step with live.render.wordcloud.RENDERER_VERSION
+RENDERER_VERSION = "4"  # keep in step with live.render.wordcloud.RENDERER_VERSION
 FORMATS = ("svg", "png")
 
 

@@ -64,7 +64,7 @@ from live.render import HEIGHT, SCREEN_BODY, SCREEN_FLOOR, WIDTH, fonts, missing
 from live.render.fonts import Face
 
 # Bump when the output changes for the same input: it is part of every cache key.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 WORK_SCALE = 4  # the layout runs on a grid this many output pixels per cell
 GAP = 1 / 3  # clear space around each word, in ems of the bigger of two neighbours
 PAD = 0.015  # space around the words' extent when the image is cropped, share of the canvas
