@@ -92,6 +92,48 @@ def test_a_phone_asks_and_upvotes_with_the_keyboard_only(event):
     assert report["violations"] == []
 
 
+LIVE = """(sel) => { const e = document.querySelector(sel);
+  const region = e && e.closest('[aria-live], [role=status], [role=alert]');
+  return region ? [region.getAttribute('role'), region.getAttribute('aria-live'), e.textContent.trim()]
+                : null; }"""
+
+
+def test_a_phone_posts_an_idea_votes_and_sends_a_word_with_the_keyboard_only(event):
+    """An idea (Tab to the field, type, Tab to "Send my idea", Space), a dot on an idea (Tab,
+    Enter), a word (Tab, type, Enter): each acknowledged in a live region, read after the event."""
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, srv.url + page_paths(made, "en")["phone-ideas"])
+        tab_to(page, lambda f: f[0] == "TEXTAREA")
+        page.keyboard.type("Repair cafés in every town hall")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Send my idea")
+        page.keyboard.press("Space")
+        page.wait_for_selector("#board-status.is-ok", timeout=15_000)
+        posted = page.evaluate(LIVE, "#board-status")
+        path = tab_to(page, lambda f: f[0] == "BUTTON" and (f[4] or "").startswith("Vote"))
+        name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your vote is saved.')", timeout=15_000)
+        voted = page.evaluate(LIVE, "#board-status")
+        goto_live(page, srv.url + page_paths(made, "en")["phone-wordcloud"])
+        tab_to(page, lambda f: f[0] == "INPUT" and f[1] == "text")
+        page.keyboard.type("repairable")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#word-status.is-ok", timeout=15_000)
+        word = page.evaluate(LIVE, "#word-status")
+        mine = page.inner_text("#word-mine")
+        report = axe_report(page)
+        context.close()
+    assert posted[2] == "Your contribution is saved: a moderator will read it before it is shown.", posted
+    assert voted[2] == "Your vote is saved." and name.startswith("Vote: "), (voted, name, path[-1])
+    assert "repairable" in word[2] and "repairable" in mine, (word, mine)
+    for region in (posted, voted, word):  # polite live regions: said once the current speech ends
+        assert region[0] == "status" or region[1] == "polite", region
+    assert report["violations"] == []
+
+
 def test_a_moderator_approves_with_the_keyboard_only(event):
     srv, made = event
     session = made.sessions["en", "banner"]
@@ -133,12 +175,15 @@ def test_a_facilitator_drives_a_poll_with_the_keyboard_only(event):
         _press_console(page, "open", poll)
         page.wait_for_selector(f"#a{poll} .badge-open", timeout=15_000)
         after_open = page.evaluate(inside)
+        _press_console(page, "close", poll)
+        page.wait_for_selector(f"#a{poll} .badge-closed", timeout=15_000)
+        after_close = page.evaluate(inside)
         _press_console(page, "reveal", poll)
         page.wait_for_selector(f"#a{poll} .badge-revealed", timeout=15_000)
         in_item = page.evaluate(inside)
         context.close()
     # The button pressed is gone after each redraw: the focus stays on the same poll's controls.
-    assert after_show and after_open and in_item
+    assert after_show and after_open and after_close and in_item
 
 
 ZOOM_CHECK = """() => {
@@ -253,6 +298,13 @@ def test_screen_readers_hear_each_change_once(event):
                 if action in SAID:
                     page.wait_for_selector(f"#sr:text-is('{SAID[action]}')", state="attached", timeout=15_000)
             spoken = page.evaluate("window.spoken")
+            region = page.evaluate("() => ['role', 'aria-live'].map("
+                                   "n => document.getElementById('sr').getAttribute(n))")
+            # Where the announcement points: the results, as text (label, count and share per row).
+            page.get_by_role("link", name="See the results below").click()
+            target = page.evaluate("""() => { const h = document.getElementById('results');
+              return [h.tagName, h.textContent.trim(), Array.from(document.querySelectorAll('#stage .bar'),
+                      b => b.textContent.replace(/\\s+/g, ' ').trim())]; }""")
     finally:
         facilitator.disconnect()
         for phone in phones:
@@ -262,6 +314,9 @@ def test_screen_readers_hear_each_change_once(event):
     assert during == [], f"the live regions changed while only the counts did: {during}"
     said = [text for region, text in spoken[acked:] if region == "sr" and text]
     assert said == ["This poll is closed.", "See the results below"], said
+    assert region == ["status", "polite"], region
+    assert target[0].startswith("H") and target[1] == "Results", target
+    assert any(row.startswith("Yes") and "%" in row for row in target[2]), target
 
 
 

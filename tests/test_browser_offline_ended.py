@@ -50,12 +50,24 @@ def _words(info) -> int:
                  (info["cloud"],))[0][0]
 
 
-def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path):
+SAYS = {
+    "en": {"queued": "Queued, will be sent: ", "send": "Send my idea", "ended": "This session has ended.",
+           "unsent": "Not sent: {what} — This session has ended.", "clear": "Clear this list"},
+    "fr": {"queued": "En attente, sera envoyé : ", "send": "Envoyer mon idée",
+           "ended": "Cette session est terminée.",
+           "unsent": "Non envoyé : {what} — Cette session est terminée.", "clear": "Effacer cette liste"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path, lang):
     idea = "Allonger la durée de vie des ordinateurs"
-    with _served(tmp_path) as info:
+    says = SAYS[lang]
+    with _served(tmp_path, locale=lang) as info:
         _command(info, "show", info["cloud"])
         _command(info, "open", info["cloud"])
-        context = info["browser"].new_context(viewport={"width": 360, "height": 640}, locale="en-GB")
+        context = info["browser"].new_context(viewport={"width": 360, "height": 640},
+                                              locale="en-GB" if lang == "en" else "fr-FR")
         page = context.new_page()
         cut: list = []
         _cut_uplink(page, cut)
@@ -64,12 +76,12 @@ def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path):
         cut.append(True)
         page.fill("#word-text", "sobriété")
         page.locator("#word-text").press("Enter")
-        expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: sobriété")
+        expect(page.locator(OUTBOX)).to_contain_text(says["queued"] + "sobriété")
         _command(info, "show", info["wall"])  # the downlink still works: the wall comes
         expect(page.locator("#board-text")).to_be_visible()
         page.fill("#board-text", idea)
-        page.get_by_role("button", name="Send my idea").click()
-        expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: " + idea)
+        page.get_by_role("button", name=says["send"]).click()
+        expect(page.locator(OUTBOX)).to_contain_text(says["queued"] + idea)
         assert [item["l"] for item in _queued(page)] == ["sobriété", idea]
 
         _offline_reload(context, page)
@@ -77,16 +89,16 @@ def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path):
         context.set_offline(False)
         cut.clear()
         page.goto(f"{info['url']}/j/{info['code']}")
-        expect(page.locator("#code-error")).to_have_text("This session has ended.")
+        expect(page.locator("#code-error")).to_have_text(says["ended"])
         unsent = page.locator(UNSENT)
-        expect(unsent).to_have_text(["Not sent: sobriété — This session has ended.",
-                                     f"Not sent: {idea} — This session has ended."])
+        expect(unsent).to_have_text([says["unsent"].format(what=what) for what in ("sobriété", idea)])
         assert _queued(page) == []  # named once, not sent again
-        if os.environ.get("PALABRE_SCREENSHOTS"):
-            page.screenshot(path=str(Path(os.environ["PALABRE_SCREENSHOTS"]) / "phone-unsent-ended.png"))
+        shots = os.environ.get("PALABRE_SCREENSHOTS")
+        if shots:
+            page.screenshot(path=str(Path(shots) / f"phone-unsent-ended-{lang}.png"))
         page.reload()  # still there: the participant may copy the text
         expect(page.locator(UNSENT)).to_have_count(2)
-        page.get_by_role("button", name="Clear this list").click()
+        page.get_by_role("button", name=says["clear"]).click()
         expect(page.locator(UNSENT)).to_have_count(0)
         page.reload()
         expect(page.locator(UNSENT)).to_have_count(0)
