@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,16 +30,21 @@ def _norm(texts) -> set:
     return {re.sub(r"\s+", "", t) for t in texts}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    database = tmp_path_factory.mktemp("nojs") / "palabre.db"
-    info = seed(database)
+@contextmanager
+def _served(database: Path, locale: str):
+    info = seed(database, locale)
     with server(database) as srv, chromium() as browser:
-        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": locale})
         try:
             yield {**info, "url": srv.url, "facilitator": facilitator, "browser": browser}
         finally:
             facilitator.disconnect()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with _served(tmp_path_factory.mktemp("nojs") / "palabre.db", "en") as info:
+        yield info
 
 
 def _show(served, activity: int) -> None:
@@ -84,11 +90,10 @@ def _pages(page, url: str, name: str, size) -> tuple[int, set]:
     return count, seen
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_every_kind_fits_without_javascript(served, size):
+def _every_kind_fits(served, size, locale: str) -> None:
     every = _everything(served)
     context = served["browser"].new_context(viewport={"width": size[0], "height": size[1]},
-                                            java_script_enabled=False, locale="en-GB")
+                                            java_script_enabled=False, locale=locale)
     page = context.new_page()
     url = f"{served['url']}/screen/{served['screen']}"
     counts = {}
@@ -101,3 +106,14 @@ def test_every_kind_fits_without_javascript(served, size):
     finally:
         context.close()
     assert counts["single"] > 1 and counts["single-6x40"] == 1, counts
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_kind_fits_without_javascript(served, size):
+    _every_kind_fits(served, size, "en-GB")
+
+
+def test_a_french_session_fits_a_4_3_projector_without_javascript(tmp_path):
+    """French labels around the content (the screen speaks the session's language)."""
+    with _served(tmp_path / "palabre.db", "fr") as served_fr:
+        _every_kind_fits(served_fr, (1024, 768), "fr-FR")
