@@ -3,6 +3,7 @@ their static files, Socket.IO packets of its rooms, CPU, peak phones), counted i
 every few seconds, shown on the console, kept in the archive (with an estimate) and its import."""
 
 import json
+import re
 
 from archive_helpers import unzip, validate
 from conftest import choose_language, cid, events_named
@@ -93,6 +94,10 @@ def test_the_archive_has_the_footprint_with_its_estimate_and_the_import_keeps_it
     assert any("ademe" in url for url in section["sources"])
     report = files["report.html"].decode()
     assert 'id="footprint"' in report and "gCO2e" in report and "base-empreinte.ademe.fr" in report
+    served = report.split('id="footprint"')[1].split("</p>")[0]  # in the session's language (French)
+    assert re.search(r"Servi : [\d.]+ (ko|Mo) en \d+ requêtes", served), served
+    assert "Bytes" not in served and "téléphones connectés en même temps au pic : 0." in served
+    assert '<ul class="sources">' in report  # one per line: a long address never runs over another
     with store.read() as db:
         data, _, exported = export.session_zip(db, live["id"])  # (the download above counts too)
     docs = importer.read_archive(data)

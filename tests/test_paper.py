@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import add_poll, cid, command
 from sqlalchemy.exc import IntegrityError
@@ -166,6 +168,9 @@ def test_the_archive_keeps_paper_counts_apart_and_round_trips(store, live):
     assert main[0][-2:] == ["votes par téléphone", "votes papier"] and main[3][-1] == "5"
     report = files["report.html"].decode()
     assert "Décomptes papier saisis" in report and "5 votes papier" in report
+    log_rows = report.split('<table class="paper">')[1].split("</table>")[0]
+    assert "<td>modérateur</td>" in log_rows and "<td>animateur</td>" in log_rows  # who, in French
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d</td>", log_rows)  # when, for people
     with store.write() as db:
         (new_id,) = importer.create_sessions(db, importer.read_archive(data))
     with store.read() as db:

@@ -82,3 +82,39 @@ def test_paper_counts_show_on_the_projector_and_never_cut(browser, tmp_path):
             facilitator.disconnect()
             moderator.disconnect()
     assert errors == []
+
+
+def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_corrects(tmp_path):
+    """The console's paper page (a plain form) adds 12 for the second option, then corrects by
+    -2: a phone (360x640) showing the revealed results gets each total with its split at once,
+    and the page's log says who entered what and when."""
+    from support import open_poll, playwright_or_skip, prepare
+
+    expect = playwright_or_skip().expect
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup, reveal=True)
+    shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
+    errors: list[str] = []
+    with server(setup.database) as srv, chromium() as browser:
+        phone = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-GB",
+                                    is_mobile=True, has_touch=True).new_page()
+        console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+        for page in (phone, console):
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+        goto_live(phone, f"{srv.url}/j/{setup.code}")
+        console.goto(f"{srv.url}/f/{setup.facilitator}/paper")
+        second = phone.locator(".bar-value").nth(1)
+        for count, shown in (("12", "12 · 100% (0 phone + 12 paper)"),
+                             ("-2", "10 · 100% (0 phone + 10 paper)")):
+            console.select_option(f"#p{setup.activity} select[name=option]", str(setup.options[1]))
+            console.fill(f"#p{setup.activity} input[name=count]", count)
+            console.get_by_role("button", name="Add the paper count").click()
+            expect(second).to_have_text(shown)
+        log = console.locator(f"#p{setup.activity} .paper-log tbody tr")
+        expect(log).to_have_count(2)
+        expect(log.nth(1)).to_contain_text("facilitator")
+        expect(log.nth(1)).to_contain_text("-2")
+        second.scroll_into_view_if_needed()
+        phone.screenshot(path=str(shots / "paper-phone-360x640.png"))
+        console.screenshot(path=str(shots / "paper-console-1280x900.png"), full_page=True)
+    assert errors == []

@@ -262,6 +262,9 @@ def test_timers_go_into_the_archive_and_come_back(store, live):
     assert timers["a2"]["duration"] == 180 and timers["a2"]["ends_at"] is None
     assert 175 < timers["a2"]["left"] <= 180 and timers["a3"] is None
     assert b"timer_start" in unzip(data)["timeline.csv"]  # the timeline says when it ran
+    report = unzip(data)["report.html"].decode()  # the report says it too, in the session's language
+    assert "minuteur : 10 min (ferme l’activité à la fin du temps)" in report
+    assert "minuteur : 3 min<" in report and report.count('class="timer"') == 2
     docs = importer.read_archive(data)
     with store.write() as db:
         (new_id,) = importer.create_sessions(db, docs)

@@ -49,7 +49,8 @@ def _footprint_words(pgettext: Pgettext) -> dict:
         "footprint": pgettext("archive", "Footprint"),
         "footprint_served": pgettext("archive", "Served: {size} in {requests} HTTP requests and {packets} "
                                      "Socket.IO packets, {per} per participant; server CPU {cpu} s; "
-                                     "peak {phones} phones connected at once."),
+                                     "phones connected at once at the peak: {phones}."),
+        "size_kb": pgettext("archive", "{n} kB"), "size_mb": pgettext("archive", "{n} MB"),
         "footprint_estimate": pgettext("archive", "Estimate: {wh} Wh, {g} gCO2e (network {network} Wh, "
                                        "server {server} Wh), good to within a factor of about {factor} "
                                        "either way."),
@@ -125,6 +126,8 @@ def _files_words(pgettext: Pgettext) -> dict:
         "ended": pgettext("archive", "Ended"), "participants": pgettext("archive", "Participants"),
         "activities": pgettext("archive", "Activities"),
         "door_codes": pgettext("archive", "Voting codes"),
+        "timer": pgettext("archive", "timer: {length}"),
+        "timer_autoclose": pgettext("archive", "closes the activity when time is up"),
         "door_codes_counts": pgettext("archive", "%(issued)s issued: %(used)s used, %(unused)s unused, "
                                       "%(revoked)s revoked"),
         "participation": pgettext("archive", "Participation over time"),
@@ -179,6 +182,7 @@ def _report_words(pgettext: Pgettext) -> dict:
         "answered": pgettext("archive", "answered"), "highlighted": pgettext("archive", "highlighted"),
         "original_text": pgettext("archive", "text as sent"), "slot": pgettext("archive", "dot"),
         "moderator": pgettext("archive", "moderator"),
+        "facilitator": pgettext("archive", "facilitator"),
         "cloud_alt": pgettext("archive", "Word cloud: {title}"),
         "words_n": pgettext("archive", "{n} entries from {people} participants"),
         "items_n": pgettext("archive", "{n} contributions"),
