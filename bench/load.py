@@ -528,11 +528,14 @@ def scenario_reconnect(the_hall: Hall, args) -> dict:
     close_all([the_hall.facilitator, the_hall.screen_client])
     start = time.monotonic()
     up = the_hall.server.restart()
+    cpu = tree_cpu(the_hall.server.process.pid)  # the new server's start is not counted
+    the_hall.health(reset=True)
     answers = ask(the_hall.clients, "await_connected", timeout=200, since=start, wait=120)
     back = [t for a in answers for t in a["times"]]
+    figures = machine(the_hall, cpu, the_hall.health())
     the_hall.start_staff()
     last = max(back, default=up)
-    figures = machine(the_hall, tree_cpu(the_hall.server.process.pid), the_hall.health())
+    figures["cpu_ms_per_reconnect"] = round(figures["cpu_s"] * 1000 / max(1, len(back)), 2)
     return {"joined": joined["joined"], "back": len(back), "missing": sum(a["missing"] for a in answers),
             "restart_s": round(up - start, 2), "all_back_after_up_s": round(last - up, 2),
             "all_back_after_stop_s": round(last - start, 2),

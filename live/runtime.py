@@ -149,7 +149,8 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
 
         door = _Door(listener)
         # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
-        eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections)
+        eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
+                       protocol=_small_buffers_protocol())
         stop_accepting = door.close
     else:
         from gevent import pywsgi
@@ -167,6 +168,25 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
     socketio.sleep(STOP_FLUSH_SECONDS)
     out("stopped" if not left else f"stopped; {left} write(s) not finished (not acknowledged)")
     return stop.signum
+
+
+# Bytes of eventlet's read and write buffers per connection (8 KB and 16 KB by default). They
+# stay allocated as long as the connection is open, and a WebSocket reads and writes its raw
+# socket, not them: 24 KB of each phone's ~85 KB. HTTP requests and responses pass as well
+# through smaller buffers (a write larger than the buffer goes straight to the socket).
+CONNECTION_BUFFER = 2048
+
+
+def _small_buffers_protocol():
+    import eventlet.wsgi
+
+    class SmallBuffers(eventlet.wsgi.HttpProtocol):
+        """eventlet's HTTP protocol with CONNECTION_BUFFER-sized buffers."""
+
+        rbufsize = CONNECTION_BUFFER
+        wbufsize = CONNECTION_BUFFER
+
+    return SmallBuffers
 
 
 def exit_now(app, code: int = 0) -> None:

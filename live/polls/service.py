@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DB
@@ -116,8 +116,12 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
 
 def my_vote(db: DB, activity: Activity, participant_id: int) -> list[int] | None:
     """What this participant answered, if anything."""
-    return db.scalar(select(Vote.choice).where(
-        Vote.activity_id == activity.id, Vote.participant_id == participant_id))
+    return db.scalar(_MY_VOTE, {"activity": activity.id, "participant": participant_id})
+
+
+# Built once: a phone's snapshot (every reconnection) reads its vote with it.
+_MY_VOTE = select(Vote.choice).where(Vote.activity_id == bindparam("activity"),
+                                     Vote.participant_id == bindparam("participant"))
 
 
 def vote_count(db: DB, activity: Activity) -> int:

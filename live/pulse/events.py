@@ -17,7 +17,12 @@ def _view(db, session_id: int, role: str, participant_id: int | None) -> dict:
     return service.summary(db, session_id, role=role)
 
 
-views.register_part("pulse", _view, lifetime=service.WINDOW)
+def _mine(db, session_id: int, participant_id: int, shared: dict) -> dict:
+    """A phone's pulse: the shared on/off, and its own latest choice when on."""
+    return {**shared, "mine": service.mine(db, session_id, participant_id)} if shared.get("on") else shared
+
+
+views.register_part("pulse", _view, lifetime=service.WINDOW, mine=_mine)
 
 
 @realtime.handler("pace", roles=("participant",))

@@ -111,6 +111,8 @@ def apply(effects: Effects | None) -> None:
     if effects is None:
         return
     session_id = effects.session_id
+    if effects.state or effects.counts or effects.parts:
+        push.shared_changed(session_id)  # the phones' shared snapshot is built anew
     if effects.state:
         push.push_state(session_id)
     if effects.presence:

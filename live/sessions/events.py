@@ -25,6 +25,8 @@ def _link_current(session_id: int, role: str, token: str) -> bool:
 
 
 def _identify(db, auth: dict) -> tuple[Connection, Effects | None]:
+    """Who the socket is, from a read: a staff link, or a participant who has joined. A
+    participant's first socket (no participant yet for its cookie) raises `FirstJoin`."""
     locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
@@ -34,24 +36,50 @@ def _identify(db, auth: dict) -> tuple[Connection, Effects | None]:
     key = cookie.get("pid")
     if not key:
         raise DomainError("no_identity")
-    participant, changed = operations.join(db, live_session, key, request.remote_addr or "")
-    return Connection(request.sid, live_session.id, "participant", locale, participant.id), changed
+    participant = service.find_participant(db, live_session, key)
+    if participant is None:
+        raise FirstJoin(locale)
+    return Connection(request.sid, live_session.id, "participant", locale, participant.id), None
+
+
+class FirstJoin(Exception):  # noqa: N818 - not an error: the participant is created by a write
+    """A participant's first socket: it joins (a write) before it is identified."""
+
+    def __init__(self, locale: str):
+        super().__init__(locale)
+        self.locale = locale
+
+
+def _join(auth: dict, locale: str) -> tuple[Connection, Effects | None]:
+    """A participant's first socket: the participant is created (the one write of a connect)."""
+    with app_store().write() as db:
+        live_session = service.session_by_code(db, auth.get("code"))
+        participant, changed = operations.join(db, live_session, cookie.get("pid"), request.remote_addr or "")
+        return Connection(request.sid, live_session.id, "participant", locale, participant.id), changed
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    """Identify the socket (join code + cookie, or a capability token) and send a snapshot."""
+    """Identify the socket (join code + cookie, or a capability token) and send a snapshot.
+
+    A reconnection (and any socket of a participant who has joined) is one read: no write,
+    and the snapshot is the session's shared one plus this participant's own parts."""
     if not isinstance(auth, dict):
         _refuse("bad_payload", auth)
     if security.untrusted_host() is not None:  # the page came from a rebound name
         _refuse("host_refused_socket", auth)
+    data = None
     try:
-        with app_store().write() as db:
-            conn, changed = _identify(db, auth)
+        try:
+            with app_store().read() as db:
+                conn, changed = _identify(db, auth)
+                data = _snapshot_of(db, conn)
+        except FirstJoin as first:
+            conn, changed = _join(auth, first.locale)
     except DomainError as exc:
         _refuse(exc.code, auth)
     realtime.register(conn)
-    _send_snapshot(conn)
+    _send_snapshot(conn, data)
     if conn.participant_id is not None:  # one more connected (and maybe joined): counts pushed
         changed = (changed or Effects(conn.session_id)).presence_changed()
     effects.apply(changed)
@@ -72,10 +100,20 @@ def on_disconnect(*_args):
         effects.apply(Effects(conn.session_id).presence_changed())
 
 
-def _send_snapshot(conn: Connection) -> None:
-    with app_store().read() as db:
-        data = snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
-    socketio.emit("snapshot", data, to=conn.sid)
+def _snapshot_of(db, conn: Connection) -> dict | None:
+    """The snapshot of a participant's socket, read with its identity; staff sockets' are read
+    once the socket is registered (their `connected` count includes it)."""
+    if conn.participant_id is None:
+        return None
+    return snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
+
+
+def _send_snapshot(conn: Connection, data: dict | None = None) -> None:
+    if data is None:
+        with app_store().read() as db:
+            data = snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
+    # This socket is on this process: no detour through the message queue.
+    socketio.emit("snapshot", data, to=conn.sid, ignore_queue=True)
 
 
 @realtime.handler("sync", roles=("participant", "facilitator", "moderator", "screen"), write=False)

@@ -20,7 +20,7 @@ from live import activities, cluster
 from live.loops import Loop, guarded
 from live.realtime import STAFF_ROLES, local_connections, present_ids, present_sessions, room, socketio
 from live.sessions.model import Activity, LiveSession
-from live.sessions.views import aggregates, part, part_lifetime, presence, snapshot
+from live.sessions.views import aggregates, forget_shared, part, part_lifetime, presence, snapshot
 from live.store import app_store
 
 
@@ -33,6 +33,12 @@ def push_state(session_id: int, roles: tuple[str, ...] = ("participant", *STAFF_
         views = {role: snapshot(db, session, role) for role in roles}
     for role, view in views.items():
         socketio.emit("state", view, to=room(session_id, role))
+
+
+def shared_changed(session_id: int) -> None:
+    """What every phone of the session sees changed (state, counts, a part): the next phone
+    snapshot is built anew, not taken from the shared one (`views.shared_view`)."""
+    forget_shared(session_id)
 
 
 PART_INTERVAL = 0.5  # seconds between two pushes of a session part (the pulse) to the staff

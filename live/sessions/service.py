@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session as DB
 
 from live import activities, validation
@@ -103,9 +103,15 @@ def normalise_code(code: object) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())[:CODE_LENGTH * 2]
 
 
+# Built once (every socket's connect runs them: building a statement cost as much as running it).
+_BY_CODE = select(LiveSession).where(LiveSession.join_code == bindparam("code"))
+_PARTICIPANT = select(Participant).where(Participant.session_id == bindparam("session"),
+                                         Participant.device_key == bindparam("key"))
+
+
 def session_by_code(db: DB, code: object) -> LiveSession:
     """The session a participant joins with this code; refused if unknown or ended."""
-    session = db.scalar(select(LiveSession).where(LiveSession.join_code == normalise_code(code)))
+    session = db.scalar(_BY_CODE, {"code": normalise_code(code)})
     if session is None:
         raise NotFound("unknown_code")
     if session.state == "ended":
@@ -138,8 +144,7 @@ def join(db: DB, session: LiveSession, device_key: str, door_code: object = None
     with one-time codes, a first join must claim an unused one (`door_code`)."""
     if session.state == "ended":
         raise DomainError("session_ended")
-    participant = db.scalar(select(Participant).where(
-        Participant.session_id == session.id, Participant.device_key == device_key))
+    participant = db.scalar(_PARTICIPANT, {"session": session.id, "key": device_key})
     if participant is None:
         if doorcodes.required(db, session):
             doorcodes.claim(db, session, door_code)
@@ -153,8 +158,7 @@ def find_participant(db: DB, session: LiveSession, device_key: str | None) -> Pa
     """The participant for this device, if it has joined."""
     if not device_key:
         return None
-    return db.scalar(select(Participant).where(
-        Participant.session_id == session.id, Participant.device_key == device_key))
+    return db.scalar(_PARTICIPANT, {"session": session.id, "key": device_key})
 
 
 def set_display_name(db: DB, participant: Participant, name: object) -> None:

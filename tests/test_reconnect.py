@@ -1,0 +1,113 @@
+"""A phone coming back (a reconnection, a second tab): one read, no write, and a snapshot built
+from the view every phone of the session shares plus its own parts. It gets its own vote, its
+own items and its own pace, the current state version and the current counts; never another
+participant's private parts; and it comes back while another process holds the database's
+write lock (a backup, the command line), which a write on connect would have waited for."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing
+
+from conftest import cid, command, events_named
+from test_boards_service import add_board
+
+from live.realtime import socketio
+
+MINE, THEIRS = "Couper la veille des écrans", "Un serveur pour deux salles"
+
+
+def _browser(app, live):
+    browser = app.test_client()
+    browser.get(f"/j/{live['code']}")
+    return browser
+
+
+def _connect(app, live, browser):
+    return socketio.test_client(app, auth={"code": live["code"], "lang": "en"}, flask_test_client=browser)
+
+
+def _snapshot(sock) -> dict:
+    snaps = events_named(sock, "snapshot")
+    assert snaps, "no snapshot on connect"
+    return snaps[-1]
+
+
+def _state_version(store, session_id) -> int:
+    from live.sessions.model import LiveSession
+
+    with store.read() as db:
+        return db.get(LiveSession, session_id).version
+
+
+def test_a_phone_coming_back_gets_its_own_vote_the_current_version_and_counts(app, live, poll, store):
+    browsers = [_browser(app, live) for _ in range(3)]
+    first, second, third = (_connect(app, live, b) for b in browsers)
+    options = [o["id"] for o in _snapshot(first)["current"]["options"]]
+    assert first.emit("vote", {"cid": cid(), "activity": poll, "choice": options[1]}, callback=True)["ok"]
+    for sock in (first, second, third):
+        sock.disconnect()
+    # Back one after the other: the shared view serves them all, each with its own part.
+    again = [_connect(app, live, b) for b in browsers]
+    snaps = [_snapshot(s) for s in again]
+    assert [s["current"]["mine"] for s in snaps] == [[options[1]], None, None]
+    assert {s["version"] for s in snaps} == {_state_version(store, live["id"])}
+    assert all(s["current"]["answers"] == 1 and s["participants"] == 3 for s in snaps)
+
+    # A change here is seen by the next phone at once (not a second later from the shared view).
+    assert again[1].emit("vote", {"cid": cid(), "activity": poll, "choice": options[0]}, callback=True)["ok"]
+    command(store, live["id"], "reveal", poll)
+    late = _connect(app, live, browsers[2])
+    snap = _snapshot(late)
+    assert snap["current"]["answers"] == 2 and snap["current"]["revealed"] is True
+    assert snap["version"] == _state_version(store, live["id"])
+    assert snap["current"]["mine"] is None
+    assert sorted(o["count"] for o in snap["current"]["results"]["options"]) == [0, 1, 1]
+    for sock in [*again, late]:
+        sock.disconnect()
+
+
+def test_the_shared_view_never_carries_a_participants_private_items_or_pace(app, live, store):
+    wall = add_board(store, live["id"], columns=["Idées"], premoderation=False, private=True)
+    me_browser, other_browser = _browser(app, live), _browser(app, live)
+    me, other = _connect(app, live, me_browser), _connect(app, live, other_browser)
+    for sock, text in ((me, MINE), (other, THEIRS)):
+        ack = sock.emit("board_post", {"cid": cid(), "activity": wall, "text": text, "column": 0},
+                        callback=True)
+        assert ack["ok"], ack
+    facilitator = socketio.test_client(app, auth={"token": live["facilitator"], "lang": "en"})
+    assert facilitator.emit("pulse_switch", {"cid": cid(), "on": True}, callback=True)["ok"]
+    assert me.emit("pace", {"cid": cid(), "pace": "fast"}, callback=True)["ok"]
+    me.disconnect()
+    other.disconnect()
+
+    me, other = _connect(app, live, me_browser), _connect(app, live, other_browser)
+    mine, theirs = _snapshot(me), _snapshot(other)
+    assert [i["text"] for i in mine["current"]["mine"]["items"]] == [MINE]
+    assert [i["text"] for i in theirs["current"]["mine"]["items"]] == [THEIRS]
+    assert THEIRS not in json.dumps(mine, ensure_ascii=False)
+    assert MINE not in json.dumps(theirs, ensure_ascii=False)
+    assert mine["current"]["items"] is None and mine["current"]["published"] == 2  # the count only
+    assert mine["pulse"] == {"on": True, "mine": "fast"}
+    assert theirs["pulse"] == {"on": True, "mine": None}
+    for sock in (me, other, facilitator):
+        sock.disconnect()
+
+
+def test_a_phone_comes_back_while_another_process_holds_the_write_lock(app, live, poll, tmp_path):
+    app.extensions["palabre.store"].busy_timeout = 3.0
+    browser = _browser(app, live)
+    _connect(app, live, browser).disconnect()  # joined: the participant exists
+    with closing(sqlite3.connect(tmp_path / "palabre.db", timeout=1, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # a backup, the command line... holds the write lock
+        try:
+            started = time.monotonic()
+            sock = _connect(app, live, browser)
+            took = time.monotonic() - started
+            assert sock.is_connected() and _snapshot(sock)["current"]["id"] == poll
+            assert took < 2.0, f"the reconnection waited {took:.1f} s for the write lock"
+        finally:
+            other.execute("ROLLBACK")
+    sock.disconnect()
