@@ -59,6 +59,7 @@ class Phone:
         self.disconnected_at: float | None = None
         self.position = 0  # steady: the option index of its next vote
         self.waited: float | None = None  # seconds in the join line (None: let in at once)
+        self.polls = 0  # times it asked again from the line
         self.http: aiohttp.ClientSession | None = None
 
     async def forget(self) -> None:
@@ -138,6 +139,8 @@ class Fleet:
             if phone is not None and phone.waited is None:
                 phone.waited = 0.0
             await asyncio.sleep(waiting * self.rng.uniform(0.7, 1.3))
+            if phone is not None:
+                phone.polls += 1
             async with http.get(f"{self.url}/j/{self.code}/wait", headers=self._headers(jar)) as response:
                 answer = await response.json()
                 self._keep(response, jar)
@@ -212,6 +215,7 @@ class Fleet:
             1 for o in outcomes if o["ok"]), "errors": errors[:5],
             "latencies": [o["ready"] - o["start"] for o in outcomes if o["ok"]],
             "waited": [o["waited"] for o in outcomes if o.get("waited") is not None],
+            "polls": sum(p.polls for p in new),
             "last_ready": max((o["ready"] for o in outcomes if o["ok"]), default=None)}
 
     async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> dict:

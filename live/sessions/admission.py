@@ -261,12 +261,6 @@ def take_pass(session_id: int) -> bool:
     return isinstance(held[1], (int, float)) and held[1] >= time.time()
 
 
-def drop_pass() -> None:
-    """The device has joined: its admission is used up."""
-    if "adm_pass" in session:
-        session.pop("adm_pass")
-
-
 def has_pass(session_id: int) -> bool:
     """Whether this device holds an unused admission to this session (not used up)."""
     held = session.get("adm_pass")

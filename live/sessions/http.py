@@ -88,7 +88,6 @@ def participant(code: str):
         outbox = f"palabre:{code}:{access.outbox_name(key)}" if problem.code == "session_ended" else None
         return render_template("sessions/home.html", error=problem.code, code=code, outbox=outbox), 404
     session_id, participant_id = ids
-    admission.drop_pass()  # joined: the admission is used up
     g.footprint_session = session_id  # this page counts in the session's footprint
     with store().read() as db:
         view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
@@ -126,7 +125,6 @@ def _at_the_door(code: str, key: str):
     if outcome.changed:
         effects.apply(Effects(session_id).changed_queue())
     if outcome.admitted:
-        admission.give_pass(session_id)  # kept for the door code form, if the session asks one
         return None, None
     return _waiting_page(code, title, outcome), None
 
@@ -181,9 +179,7 @@ def door(code: str):
 
     def load(db):
         live_session = service.session_by_code(db, code)
-        # The first code typed after waiting in line was counted by the gate; the next ones count.
-        address = None if admission.take_pass(live_session.id) else request.remote_addr or ""
-        person, changed = operations.join(db, live_session, key, address, typed)
+        person, changed = operations.join(db, live_session, key, request.remote_addr or "", typed)
         return person.id, changed
 
     _ids, _changed, problem = effects.write_and_apply(load)
