@@ -27,7 +27,7 @@ run: $(STAMP) $(MO)
 # With PALABRE_POSTGRES_URL set (CI sets it), the services and Socket.IO tests run a second
 # time on that PostgreSQL database.
 PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/test_wordclouds_service.py \
-	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py
+	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py tests/test_paper.py
 
 test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live bench tests scripts wsgi.py

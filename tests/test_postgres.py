@@ -135,3 +135,40 @@ def test_twenty_phones_joining_at_once_with_one_door_code_admit_exactly_one(pg_u
         assert connection.execute(text("select count(*) from door_codes where used_at is not null")
                                   ).scalar() == 1
     engine.dispose()
+
+
+def test_twenty_concurrent_paper_corrections_never_take_a_total_below_zero(pg_url):
+    """Paper counts (issue 10, item 2): a paper total of 10, then twenty corrections of -1 at the
+    same instant from twenty transactions: ten go through, ten are refused, the total ends at 0
+    and each entry's `total_after` is the running total (the archive checks it on import)."""
+    from live.errors import DomainError
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    session_id, activity_id, options = _open_poll(pg_url)
+    store = Store(pg_url)
+    with store.write() as db:
+        live_session = sessions.get_session(db, session_id)
+        polls.add_paper(db, live_session, sessions.get_activity(db, live_session, activity_id),
+                        options[1], 10, "facilitator")
+    store.dispose()
+
+    def correct(db, index):
+        live_session = sessions.get_session(db, session_id)
+        activity = sessions.get_activity(db, live_session, activity_id)
+        return polls.add_paper(db, live_session, activity, options[1], -1, "moderator").total_after
+
+    totals, errors = _race([Store(pg_url) for _ in range(THREADS)], correct)
+    assert sorted(totals) == list(range(10)), totals
+    assert {e.code for e in errors if isinstance(e, DomainError)} == {"paper_negative"}
+    assert len(errors) == THREADS - 10
+    engine = create_engine(pg_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("select delta, total_after from paper_counts "
+                                       "where activity_id = :a order by id"), {"a": activity_id}).all()
+    engine.dispose()
+    running = 0
+    for delta, total_after in rows:
+        running += delta
+        assert total_after == running >= 0, rows
