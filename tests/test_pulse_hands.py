@@ -109,7 +109,7 @@ def test_plain_forms_raise_a_hand_react_and_let_the_console_clear(app, client, l
     assert 'data-react-n="clap">1<' in shown
     console.post(f"/f/{live['facilitator']}/hands", data={"clear": "1"})
     page = client.get(f"/j/{live['code']}").get_data(as_text=True)
-    assert "d like to speak" in page and "Your hand is raised" not in page
+    assert "d like to speak</button>" in page and "Your hand is raised: number 1" not in page
     client.set_cookie("plang", "fr")
     page = client.post(f"/j/{live['code']}/hand", data={"up": "true", "cid": cid()},
                        follow_redirects=True).get_data(as_text=True)

@@ -41,6 +41,8 @@ def check_contents(doc: dict) -> None:
         if person["display_name"] is not None:
             _at(f"participants/{n}/display_name", v.stored_text, person["display_name"], "name",
                 v.NAME_LENGTH)
+    for n, hand in enumerate(doc.get("pulse_hands") or []):
+        _at(f"pulse_hands/{n}/name", v.stored_text, hand["name"], "name", v.NAME_LENGTH, required=False)
     for n, activity in enumerate(doc["activities"]):
         _check_activity(f"activities/{n}", activity)
     for n, entry in enumerate(doc["timeline"]):

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session as DB
 
 from live import footprint
 from live.archive import kinds
+from live.archive import pulse as archived_pulse
 from live.archive.model import ArchiveState
 from live.archive.timefmt import date_text, time_text
-from live.pulse import service as pulse
 from live.sessions import doorcodes
 from live.sessions.model import Activity, LiveSession, Participant, TimelineEntry
 from live.store import utcnow
@@ -93,8 +93,7 @@ def session_document(db: DB, live_session: LiveSession, on_activity=None) -> dic
                           "display_name": p.display_name} for p in participants],
         "activities": activities,
         "timeline": timeline,
-        "pulse": [{"at": time_text(mark["at"]), "participant": refs.participant(mark["participant"]),
-                   "pace": mark["pace"]} for mark in pulse.timeline(db, live_session.id)],
+        **archived_pulse.document_part(db, live_session.id, refs),
     }
     doc["footprint"] = footprint.document(db, live_session.id, doc["session"]["participant_count"])
     return _with_door_codes(db, live_session.id, doc)

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session as DB
 
 from live.archive import drawing, kinds, report
+from live.archive import pulse as archived_pulse
 from live.archive.csvsafe import to_csv
 from live.archive.document import SCHEMA_VERSION, session_document, sessions_of_event
 from live.archive.labels import labels_for
@@ -153,6 +154,7 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
     }
     if SCHEMA_PATH.exists():
         files["archive.schema.json"] = SCHEMA_PATH.read_bytes()
+    images: dict[str, dict[str, str]] = {}
     files["participants.csv"] = to_csv(
         [labels["participant"], labels["joined_at"], labels["display_name"]],
         [[p["id"], p["joined_at"], p["display_name"]] for p in doc["participants"]], locale)
@@ -161,11 +163,12 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
         [[t["at"], t["action"], t["actor"], t["activity"],
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
-    if doc.get("pulse"):
-        files["pulse.csv"] = to_csv(
-            [labels["at"], labels["participant"], labels["pace"]],
-            [[m["at"], m["participant"], labels[f"pace_{m['pace']}"]] for m in doc["pulse"]], locale)
-    images: dict[str, dict[str, str]] = {}
+    files.update(archived_pulse.csv_files(doc, labels, locale))
+    pulse_chart = archived_pulse.chart_spec(doc, labels)
+    if pulse_chart:
+        drawn = render(pulse_chart)
+        files["pulse.svg"], files["pulse.png"] = drawn["svg"], drawn["png"]
+        images["pulse"] = {"svg": "pulse.svg", "png": "pulse.png"}
     if participation:
         drawn = render(participation)
         files["participation.svg"], files["participation.png"] = drawn["svg"], drawn["png"]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from live import footprint, validation
 from live.archive import kinds
+from live.archive import pulse as archived_pulse
 from live.archive.contents import ImportRefused, check_contents
 from live.archive.document import FORMAT, SCHEMA_VERSION
 from live.archive.export import SCHEMA_PATH
@@ -215,6 +216,7 @@ def _check_references(doc: dict) -> None:
     if len(set(people)) != len(people):
         raise ImportRefused("import_bad_reference", where="participants")
     people_set = set(people)
+    archived_pulse.check_references(doc, people_set)
     refs = [a["ref"] for a in doc["activities"]]
     if len(set(refs)) != len(refs):
         raise ImportRefused("import_bad_reference", where="activities")
@@ -324,6 +326,7 @@ def _create_session(db: DB, event: Event, doc: dict) -> int:
             raise ImportRefused("import_bad_reference", where="session/door_codes")
         doorcodes.restore(db, live_session.id, codes["issued"], codes["used"], codes["revoked"])
     footprint.restore(db, live_session.id, doc.get("footprint"))  # what the original served
+    archived_pulse.restore(db, live_session.id, doc, participant_ids)  # pace, hands, reactions
     purged = s["purged_at"] is not None
     frozen: dict[str, dict] = {}
     activity_ids: dict[str, int] = {}
@@ -389,7 +392,7 @@ _ANSWER_LISTS = ("votes", "entries", "groups", "items", "moderation")
 
 def rows_to_write(docs: list[dict]) -> int:
     """About how many rows importing `docs` writes (the job's progress counts up to it)."""
-    return sum(len(doc["participants"]) + len(doc["timeline"])
+    return sum(len(doc["participants"]) + len(doc["timeline"]) + archived_pulse.rows(doc)
                + sum(len(a.get(key) or []) for a in doc["activities"] for key in _ANSWER_LISTS)
                for doc in docs)
 

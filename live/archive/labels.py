@@ -40,7 +40,29 @@ def _labels(locale: str) -> dict[str, str]:
 
 def _tables(pgettext):
     return {**_files_words(pgettext), **_report_words(pgettext), **_moderation_words(pgettext),
-            **_footprint_words(pgettext)}
+            **_footprint_words(pgettext), **_pulse_words(pgettext)}
+
+
+def _pulse_words(pgettext: Pgettext) -> dict:
+    """The room's pulse: raised hands and quick reactions (CSV files, the report's chart)."""
+    return {
+        "pulse_title": pgettext("archive", "The room's pulse"),
+        "pace_average": pgettext("archive", "pace (average of the last 3 minutes)"),
+        "hands_per_bucket": pgettext("archive", "hands raised per {minutes} min"),
+        "reactions_per_bucket": pgettext("archive", "reactions per {minutes} min"),
+        "hand_ticket": pgettext("archive", "hand number"), "hand_raised": pgettext("archive", "raised (UTC)"),
+        "hand_ended": pgettext("archive", "ended (UTC)"), "hand_outcome": pgettext("archive", "how it ended"),
+        "hand_lowered": pgettext("archive", "lowered by the participant"),
+        "hand_spoke": pgettext("archive", "spoke"), "hand_cleared": pgettext("archive", "queue cleared"),
+        "reaction": pgettext("archive", "reaction"), "reaction_clap": pgettext("archive", "applause"),
+        "reaction_like": pgettext("archive", "like"), "reaction_love": pgettext("archive", "love"),
+        "reaction_laugh": pgettext("archive", "laughter"), "reaction_think": pgettext("archive", "thinking"),
+        "reaction_question": pgettext("archive", "question"),
+        "pulse_hands_line": pgettext("archive", "Hands raised: {hands}, of which {spoke} spoke."),
+        "pulse_paces_line": pgettext("archive", "Pace choices: {n}."),
+        "pulse_chart_alt": pgettext("archive", "Timeline of the room's pulse: pace average, hands raised and "
+                                    "reactions over time"),
+    }
 
 
 def _footprint_words(pgettext: Pgettext) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from live.archive import pulse as archived_pulse
 from live.archive.labels import labels_for
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "archive"
@@ -93,6 +94,7 @@ def session_context(doc: dict, files: dict[str, bytes], images: dict) -> dict:
     return {"doc": doc, "s": doc["session"], "L": labels, "images": embedded, "answers": answers,
             "ideas": ranked_items(doc, "ideas")[:TOP], "questions": ranked_items(doc, "questions")[:TOP],
             "moderation": moderation_rows(doc, labels), "files": sorted(files),
+            "pulse": archived_pulse.summary(doc, labels),
             "generated": labels["generated"].format(at=when(doc["export"]["exported_at"]),
                                                     version=doc["schema_version"])}
 

@@ -31,7 +31,7 @@ from live.archive import kinds
 from live.archive.document import archive_state, session_document
 from live.archive.model import ArchiveSettings, ArchiveState
 from live.errors import DomainError
-from live.pulse.model import PulseMark
+from live.pulse.model import PulseHand, PulseMark, PulseReaction
 from live.sessions.model import Activity, LiveSession, Participant
 from live.store import utcnow
 
@@ -136,7 +136,7 @@ def delete_rows(store, session_id: int, batch: int = BATCH, progress: Progress |
         hook = kinds.part_for(kind).purge
         if hook is not None:
             steps.append(lambda db, limit, hook=hook, ref=_ActivityRef(activity_id): hook(db, ref, limit))
-    for table in (ClientAck, PulseMark, Participant):
+    for table in (ClientAck, PulseMark, PulseHand, PulseReaction, Participant):
         steps.append(lambda db, limit, table=table: _delete_batch(db, table, session_id, limit))
     total = 0
     for step in steps:

@@ -138,6 +138,52 @@ def participation(spec: dict) -> dict[str, bytes]:
         plt.close(fig)
 
 
+def pulse(spec: dict) -> dict[str, bytes]:
+    """The room's pulse over time: the pace average (a line from too slow to too fast, above)
+    and hands raised and reactions per time bucket (bars, below)."""
+    from datetime import datetime, timedelta
+
+    plt = _pyplot()
+    from matplotlib import dates as mdates
+
+    fig, (top, low) = plt.subplots(2, 1, figsize=(8, 4.4), sharex=True, height_ratios=(3, 2))
+    times = [datetime.fromisoformat(t) for t in spec["buckets"]]
+    step = timedelta(minutes=spec["minutes"])
+    mids = [t + step / 2 for t in times]
+    top.axhline(0, color=GRID, linewidth=1)
+    top.plot(mids, [float("nan") if v is None else v for v in spec["average"]], color=BAR, linewidth=2,
+             marker="o", markersize=4, label=spec["average_label"])
+    top.set_ylim(-1.1, 1.1)
+    top.set_yticks([-1, 0, 1], [spec["slow_label"], spec["ok_label"], spec["fast_label"]])
+    top.legend(loc="upper left", fontsize=9, framealpha=0.85, edgecolor="none")
+    top.set_title(spec["title"], loc="left", fontsize=12, fontweight="bold")
+    width = spec["minutes"] / (24 * 60) * 0.4
+    low.bar(times, spec["reactions"], width=width, color="#9fb7cc", align="edge",
+            label=spec["reactions_label"])
+    low.bar([t + step * 0.45 for t in times], spec["hands"], width=width, color="#c2703d", align="edge",
+            label=spec["hands_label"])
+    from matplotlib.ticker import MaxNLocator
+
+    low.yaxis.set_major_locator(MaxNLocator(integer=True))
+    low.set_ylim(bottom=0)
+    low.legend(loc="upper left", fontsize=9, framealpha=0.85, edgecolor="none")
+    end = times[-1] + step
+    low.set_xticks(time_ticks(times[0], end))
+    low.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    low.set_xlim(times[0], end)
+    low.set_xlabel(spec["time_label"])
+    for ax in (top, low):
+        ax.grid(axis="y", color=GRID, linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    try:
+        return _save(fig)
+    finally:
+        plt.close(fig)
+
+
 TICK_MINUTES = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)
 
 
@@ -173,7 +219,7 @@ def wordcloud(spec: dict) -> dict[str, bytes]:
     return {"svg": cloud.to_svg().encode("utf-8"), "png": buffer.getvalue()}
 
 
-RENDERERS = {"bars": bars, "participation": participation, "wordcloud": wordcloud}
+RENDERERS = {"bars": bars, "participation": participation, "wordcloud": wordcloud, "pulse": pulse}
 
 
 def render(spec: dict) -> dict[str, bytes]:

@@ -436,6 +436,34 @@ function participantPage() {
   remember(view, true);
   render();
   showTimer();
+  /* The room's pulse: pulse-phone.js comes when it is switched on here, touched, or its hand moves. */
+  var pulse = null;
+  function withPulse(fn, failed) {
+    (pulse = pulse || import("./pulse-phone.js").then(function (m) { return m.pulsePhone(socket, box); }))
+      .then(fn, function () { pulse = null; if (failed) failed(); });
+  }
+  function showPulse(p, own) {
+    var el = $("pulse");
+    if (!p) return;
+    if (pulse || (p.on && !el) || (own && el && el.getAttribute("data-hand") !== (p.hand ? p.hand.ticket + ":" + p.hand.place : "")))
+      withPulse(function (w) { w.show(p, own); });
+    else if (el) el.hidden = !p.on;
+  }
+  socket.on("pulse", function (p) { showPulse(p, true); });
+  var pressed = null;  // the button that sends a form where `submitter` is unknown (older browsers)
+  ["focusin", "pointerdown", "submit"].forEach(function (type) {
+    body.addEventListener(type, function (e) {
+      var form = e.target, el = $("pulse");
+      if (!el || !el.contains(form)) return;
+      if (type !== "submit") { if (form.tagName === "BUTTON") pressed = form; return withPulse(function () {}); }
+      e.preventDefault();
+      var button = e.submitter || pressed;
+      withPulse(function (w) { w.submit(form, button); }, function () {
+        if (button && button.name) form.appendChild(hidden(button.name, button.value));
+        form.submit();  // no module: the plain form
+      });
+    }, true);
+  });
   var clouds = null, cloudsLoading = false;  // word clouds: wordcloud.js, loaded when one is on screen
   if ($("wordcloud")) loadClouds();
   stage.addEventListener("submit", onSubmit, false);
@@ -487,6 +515,7 @@ function participantPage() {
     remember(v, withMine);
     render();
     showTimer();
+    showPulse(v.pulse, withMine);
   }
 
   function mineOf(a) { return mine[a.id] || null; }

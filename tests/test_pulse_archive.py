@@ -1,0 +1,95 @@
+"""The room's pulse in the archive: pace marks, raised hands and quick reactions in session.json
+(valid against the schema), their CSV files (formula-neutralised names), the report's pulse
+timeline chart (SVG), the import round trip, and references an archive may not break."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from archive_helpers import unzip, validate
+
+from live.archive import export, importer
+from live.archive.contents import ImportRefused
+from live.archive.document import without_export_metadata
+from live.pulse import service
+from live.sessions import service as sessions
+from live.store import utcnow
+
+
+def _seed_pulse(store, session_id):
+    """Three participants over ten minutes: paces, three hands (spoke, lowered, still up), reactions."""
+    start = utcnow() - timedelta(minutes=10)
+    with store.write() as db:
+        s = sessions.get_session(db, session_id)
+        service.switch(db, s, True)
+        a, b, c = (sessions.join(db, s, key) for key in ("a", "b", "c"))
+        for minute, person, pace in ((0, a, "fast"), (1, b, "fast"), (4, a, "ok"), (8, c, "slow")):
+            service.mark_pace(db, s, person, pace, now=start + timedelta(minutes=minute))
+        service.raise_hand(db, s, a, "=HYPERLINK(\"x\")", now=start + timedelta(minutes=2))
+        service.raise_hand(db, s, b, None, now=start + timedelta(minutes=3))
+        hand = service.queue(db, session_id)[0]["hand"]
+        service.hand_done(db, s, hand, now=start + timedelta(minutes=5))
+        service.lower_hand(db, s, b, now=start + timedelta(minutes=6))
+        service.raise_hand(db, s, c, "Chloé", now=start + timedelta(minutes=7))
+        for minute, person, name in ((1, a, "clap"), (1, b, "clap"), (6, c, "question"), (9, a, "love")):
+            service.react(db, s, person, name, now=start + timedelta(minutes=minute))
+
+
+def _export(store, session_id):
+    with store.read() as db:
+        data, _, doc = export.session_zip(db, session_id)
+    return data, doc
+
+
+def test_the_archive_keeps_hands_and_reactions_with_a_pulse_chart(store, live):
+    _seed_pulse(store, live["id"])
+    data, doc = _export(store, live["id"])
+    validate(doc)
+    assert [(h["participant"], h["ticket"], h["outcome"]) for h in doc["pulse_hands"]] == [
+        ("p1", 1, "spoke"), ("p2", 2, "lowered"), ("p3", 3, None)]
+    assert [r["reaction"] for r in doc["pulse_reactions"]] == ["clap", "clap", "question", "love"]
+    files = unzip(data)
+    hands = list(csv.reader(io.StringIO(files["pulse-hands.csv"].decode("utf-8-sig")), delimiter=";"))
+    assert hands[1][:3] == ["1", "p1", "'=HYPERLINK(\"x\")"]  # a formula is text in a spreadsheet
+    assert hands[1][5] == "a parlé" and hands[3][5] == ""
+    reactions = list(csv.reader(io.StringIO(files["pulse-reactions.csv"].decode("utf-8-sig")), delimiter=";"))
+    assert [row[2] for row in reactions[1:]] == ["applaudissements", "applaudissements", "question", "j’adore"]
+    svg = files["pulse.svg"].decode("utf-8")
+    assert "<svg" in svg and "Le pouls de la salle" in svg and "Trop rapide".lower() in svg.lower()
+    report = files["report.html"].decode("utf-8")
+    assert 'id="pulse"' in report and "data:image/svg+xml;base64," in report
+    assert "Mains levées : 3, dont 1 ont parlé." in report and "👏 applaudissements 2" in report
+
+
+def test_the_pulse_survives_the_import_round_trip(store, live):
+    _seed_pulse(store, live["id"])
+    data, first = _export(store, live["id"])
+    docs = importer.read_archive(data)
+    with store.write() as db:
+        (new_id,) = importer.create_sessions(db, docs)
+    again_data, again = _export(store, new_id)
+    validate(again)
+    assert without_export_metadata(again) == without_export_metadata(first)
+    assert again["pulse_hands"] and again["pulse_reactions"] and again["pulse"]
+    assert unzip(again_data)["pulse.svg"] == unzip(data)["pulse.svg"]
+
+
+def _broken(doc, change):
+    doc = json.loads(json.dumps(doc))
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["pulse_reactions"][0].update(participant="p99"),
+    lambda d: d["pulse_hands"][1].update(ticket=1),
+    lambda d: d["pulse_hands"][1].update(outcome=None, ended_at=None, participant="p3"),
+    lambda d: d["pulse_hands"][2].update(outcome="spoke"),
+], ids=["unknown participant", "ticket twice", "two hands up at once", "ended without a time"])
+def test_an_archive_breaking_the_pulse_rules_is_refused(store, live, change):
+    _seed_pulse(store, live["id"])
+    _data, doc = _export(store, live["id"])
+    with pytest.raises(ImportRefused):
+        importer._check_references(_broken(doc, change))
