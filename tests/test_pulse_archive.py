@@ -54,7 +54,8 @@ def test_the_archive_keeps_hands_and_reactions_with_a_pulse_chart(store, live):
     hands = list(csv.reader(io.StringIO(files["pulse-hands.csv"].decode("utf-8-sig")), delimiter=";"))
     assert hands[1][:3] == ["1", "p1", "'=HYPERLINK(\"x\")"]  # a formula is text in a spreadsheet
     assert hands[1][5] == "a parlé" and hands[3][5] == ""
-    reactions = list(csv.reader(io.StringIO(files["pulse-reactions.csv"].decode("utf-8-sig")), delimiter=";"))
+    text = files["pulse-reactions.csv"].decode("utf-8-sig")
+    reactions = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert [row[2] for row in reactions[1:]] == ["applaudissements", "applaudissements", "question", "j’adore"]
     svg = files["pulse.svg"].decode("utf-8")
     assert "<svg" in svg and "Le pouls de la salle" in svg and "Trop rapide".lower() in svg.lower()
