@@ -56,7 +56,8 @@ def test_the_archive_keeps_hands_and_reactions_with_a_pulse_chart(store, live):
     assert hands[1][5] == "a parlé" and hands[3][5] == ""
     text = files["pulse-reactions.csv"].decode("utf-8-sig")
     reactions = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert [row[2] for row in reactions[1:]] == ["applaudissements", "applaudissements", "question", "j’adore"]
+    assert [row[2] for row in reactions[1:]] == [
+        "applaudissements", "applaudissements", "question", "j’adore"]
     svg = files["pulse.svg"].decode("utf-8")
     assert "<svg" in svg and "Le pouls de la salle" in svg and "Trop rapide".lower() in svg.lower()
     report = files["report.html"].decode("utf-8")
