@@ -80,6 +80,7 @@ def test_the_shared_view_never_carries_a_participants_private_items_or_pace(app,
     facilitator = socketio.test_client(app, auth={"token": live["facilitator"], "lang": "en"})
     assert facilitator.emit("pulse_switch", {"cid": cid(), "on": True}, callback=True)["ok"]
     assert me.emit("pace", {"cid": cid(), "pace": "fast"}, callback=True)["ok"]
+    assert me.emit("hand", {"cid": cid(), "up": True}, callback=True)["ok"]
     me.disconnect()
     other.disconnect()
 
@@ -90,8 +91,8 @@ def test_the_shared_view_never_carries_a_participants_private_items_or_pace(app,
     assert THEIRS not in json.dumps(mine, ensure_ascii=False)
     assert MINE not in json.dumps(theirs, ensure_ascii=False)
     assert mine["current"]["items"] is None and mine["current"]["published"] == 2  # the count only
-    assert mine["pulse"] == {"on": True, "mine": "fast"}
-    assert theirs["pulse"] == {"on": True, "mine": None}
+    assert mine["pulse"] == {"on": True, "mine": "fast", "hand": {"ticket": 1, "place": 1}}
+    assert theirs["pulse"] == {"on": True, "mine": None, "hand": None}
     for sock in (me, other, facilitator):
         sock.disconnect()
 
