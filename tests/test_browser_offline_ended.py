@@ -130,3 +130,26 @@ def test_an_idea_held_when_the_wall_closed_is_named_after_a_reload_in_french(tmp
         expect(page.locator(UNSENT)).to_have_count(0)
         context.close()
         assert _ideas(info, idea) == 0
+
+
+def test_an_answer_held_when_the_poll_closed_is_named_by_its_option(tmp_path):
+    with _served(tmp_path) as info:
+        _command(info, "show", info["poll"])
+        _command(info, "open", info["poll"])
+        context, page = _phone(info)
+        expect(page.locator("#prompt")).to_have_text("Which one?")
+        context.set_offline(True)
+        expect(page.locator("#conn")).to_be_visible()
+        page.get_by_role("radio", name="Disagree", exact=True).check()
+        page.get_by_role("button", name="Send my answer").click()
+        expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: Your answer: Disagree")
+        _command(info, "close", info["poll"])
+        _offline_reload(context, page)
+        context.set_offline(False)
+        goto_live(page, f"{info['url']}/j/{info['code']}")
+        refused = page.locator(UNSENT)
+        expect(refused).to_contain_text("Not sent: Your answer: Disagree — ", timeout=RECONNECT_MS)
+        assert _queued(page) == []
+        context.close()
+        votes = query(info["database"], "select count(*) from votes where activity_id = ?", (info["poll"],))
+        assert votes == [(0,)]

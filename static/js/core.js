@@ -777,7 +777,9 @@ function participantPage() {
     var choice = readChoice(a), refused = problem(a, choice);
     if (refused) { tell(refused, "is-error"); return; }
     var queued = box.push({ event: "vote", payload: { cid: newId(), activity: a.id, choice: choice },
-      label: T.your_answer_h, replace: "vote:" + a.id, failed: function (ack) {
+      label: actionOn(T.your_answer_h, [].concat(choice).map(function (c) {  // named by its options (or value)
+        return (a.options || []).filter(function (o) { return o.id === c; }).map(function (o) { return o.label; })[0] || c;
+      }).join(", ")), replace: "vote:" + a.id, failed: function (ack) {
         setButton(mine[a.id] ? T.change : T.send);
         tell(errorText(ack), "is-error");
       } });
