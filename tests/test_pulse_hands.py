@@ -122,3 +122,19 @@ def test_plain_forms_raise_a_hand_react_and_let_the_console_clear(app, client, l
     page = client.post(f"/j/{live['code']}/react", data={"reaction": "nope", "cid": cid()},
                        follow_redirects=True).get_data(as_text=True)
     assert "Choisissez une des réactions proposées." in page
+
+
+def test_hostile_payloads_are_refused_with_a_reason_not_a_server_error(store, live, phone, staff):
+    _on(store, live["id"])
+    sock, console = phone(), staff("facilitator")
+    junk = [None, [], {"x": 1}, "x" * 5000, 1e308, -1, "1; DROP TABLE", "\u202e", True]
+    for value in junk:
+        for sender, event, payload in (
+                (sock, "hand", {"up": value}), (sock, "hand", {"up": True, "name": value}),
+                (sock, "react", {"reaction": value}), (console, "hand_done", {"hand": value})):
+            ack = sender.emit(event, {"cid": cid(), **payload}, callback=True)
+            if ack["ok"]:
+                assert event == "hand", (event, payload, ack)  # a name or a yes/no it could read
+                continue
+            assert ack["error"]["code"] not in ("server_error", "database_busy"), (event, payload, ack)
+    assert _hand(sock, up=False) is None

@@ -97,3 +97,44 @@ def test_an_open_phone_gets_the_widget_hands_queue_and_reactions_rise(tmp_path):
         expect(screen.locator("[data-pulse-box]")).to_be_hidden()
         assert ana.evaluate("window.__stayed === true")
     assert not problems, problems
+
+
+def _french_session_with_hands(setup, hands: int) -> None:
+    from live.pulse import service
+    from live.sessions import service as sessions
+    from live.store import Store
+    from support import sqlite_url
+
+    store = Store(sqlite_url(setup.database))
+    try:
+        with store.write() as db:
+            s = sessions.get_session(db, setup.session_id)
+            s.locale = "fr"
+            service.switch(db, s, True)
+            for n in range(hands):
+                service.raise_hand(db, s, sessions.join(db, s, f"phone-{n}"), f"Personne {n}")
+            service.mark_pace(db, s, sessions.join(db, s, "phone-0"), "slow")
+    finally:
+        store.dispose()
+
+
+def test_french_pulse_fits_the_projector_and_the_phone(tmp_path):
+    setup = prepare(tmp_path / "palabre.db")
+    _french_session_with_hands(setup, 12)
+    shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
+    with server(setup.database, "eventlet") as srv, chromium() as browser:
+        for size in (PROJECTOR, {"width": 1280, "height": 720}):
+            screen = browser.new_context(viewport=size, locale="fr-FR").new_page()
+            screen.goto(f"{srv.url}/screen/{setup.screen}")
+            expect(screen.locator("[data-pulse-hands]")).to_contain_text("12 mains levées")
+            line = screen.locator("[data-pulse-box]").bounding_box()
+            stage = screen.locator("#stage").bounding_box()
+            assert line and stage and line["x"] >= 0 and line["x"] + line["width"] <= size["width"], line
+            assert line["y"] + line["height"] <= stage["y"] + 1, (line, stage)  # above the slide
+            screen.screenshot(path=str(shots / f"screen-pulse-fr-{size['width']}.png"))
+        phone = _phone(browser, f"{srv.url}/j/{setup.code}")
+        expect(phone.get_by_role("button", name="Je voudrais parler")).to_be_visible()
+        for name in ("Trop lent", "Applaudir", "Je voudrais parler"):
+            _inside_phone(phone.get_by_role("button", name=name))
+        phone.locator("#pulse").scroll_into_view_if_needed()
+        phone.screenshot(path=str(shots / "phone-pulse-fr.png"))
