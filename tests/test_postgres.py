@@ -172,3 +172,40 @@ def test_twenty_concurrent_paper_corrections_never_take_a_total_below_zero(pg_ur
     for delta, total_after in rows:
         running += delta
         assert total_after == running >= 0, rows
+
+
+def test_a_code_revoked_while_a_phone_uses_it_ends_either_used_or_revoked(pg_url):
+    """One-time codes: the organiser revokes ten codes at the very instant ten phones use them
+    (twenty transactions at once). Each code ends used (its phone admitted, the revocation
+    refused) or revoked (the phone refused), never both: the archive's counts add up."""
+    from live.errors import DomainError
+    from live.sessions import doorcodes
+    from live.sessions import service as sessions
+    from live.store import Store
+
+    store = Store(pg_url)
+    with store.write() as db:
+        live_session = sessions.create_session(db, sessions.create_event(db, "PG"), "workshop", "Door")
+        session_id, codes = live_session.id, doorcodes.issue(db, live_session, THREADS // 2)
+    store.dispose()
+
+    def use_or_revoke(db, index):
+        number, code = codes[index // 2]
+        live_session = sessions.get_session(db, session_id)
+        if index % 2:
+            doorcodes.revoke(db, live_session, number)
+            return ("revoked", number)
+        sessions.join(db, live_session, f"phone-{index}", code)
+        return ("used", number)
+
+    done, errors = _race([Store(pg_url) for _ in range(THREADS)], use_or_revoke)
+    assert all(isinstance(e, DomainError) for e in errors), errors
+    assert sorted(number for _, number in done) == list(range(1, THREADS // 2 + 1))  # one each
+    engine = create_engine(pg_url)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text(
+            "select number, case when used_at is not null and revoked_at is not null then 'both' "
+            "when used_at is not null then 'used' else 'revoked' end from door_codes "
+            "where session_id = :s"), {"s": session_id}).all())
+    engine.dispose()
+    assert rows == {number: state for state, number in done}

@@ -105,10 +105,15 @@ def revoke(db: DB, session: LiveSession, number: object) -> None:
                                            DoorCode.number == number))
     if row is None:
         raise NotFound("door_code_not_found")
-    if row.used_at is not None:
-        raise DomainError("door_code_used")  # the person is in: nothing to take back
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
+    # The database decides, as for `claim`: only a code still unused is revoked, so a phone
+    # using it at the same instant either got in first (refused here) or finds it revoked.
+    revoked = db.execute(update(DoorCode).where(
+        DoorCode.id == row.id, DoorCode.used_at.is_(None), DoorCode.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    if revoked.rowcount == 0:
+        db.refresh(row)
+        if row.used_at is not None:
+            raise DomainError("door_code_used")  # the person is in: nothing to take back
 
 
 def listing(db: DB, session: LiveSession) -> list[dict]:
