@@ -100,10 +100,11 @@ def test_an_open_phone_gets_the_widget_hands_queue_and_reactions_rise(tmp_path):
 
 
 def _french_session_with_hands(setup, hands: int) -> None:
+    from support import sqlite_url
+
     from live.pulse import service
     from live.sessions import service as sessions
     from live.store import Store
-    from support import sqlite_url
 
     store = Store(sqlite_url(setup.database))
     try:
