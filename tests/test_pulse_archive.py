@@ -95,3 +95,23 @@ def test_an_archive_breaking_the_pulse_rules_is_refused(store, live, change):
     _data, doc = _export(store, live["id"])
     with pytest.raises(ImportRefused):
         importer._check_references(_broken(doc, change))
+
+
+def test_a_purge_deletes_hands_and_reactions_and_their_archive_part(store, live):
+    from sqlalchemy import func, select
+
+    from live.archive import retention
+    from live.pulse.model import PulseHand, PulseMark, PulseReaction
+
+    _seed_pulse(store, live["id"])
+    with store.write() as db:
+        sessions.end_session(db, sessions.get_session(db, live["id"]), "facilitator")
+    retention.purge(store, live["id"], force=True)
+    with store.read() as db:
+        left = [db.scalar(select(func.count()).select_from(table).where(table.session_id == live["id"]))
+                for table in (PulseMark, PulseHand, PulseReaction)]
+    assert left == [0, 0, 0]
+    data, doc = _export(store, live["id"])
+    validate(doc)
+    assert "pulse_hands" not in doc and "pulse_reactions" not in doc and doc["pulse"] == []
+    assert "Chloé" not in unzip(data)["session.json"].decode("utf-8")
