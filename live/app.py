@@ -128,8 +128,8 @@ def _init_socketio(app: Flask) -> None:
         # Always given (None: one process): Flask-SocketIO keeps options from one app to the next.
         client_manager=queue,
         message_queue=None,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=float(app.config["PING_INTERVAL"]),
+        ping_timeout=float(app.config["PING_TIMEOUT"]),
         async_handlers=bool(app.config["ASYNC_HANDLERS"]),
     )
 

@@ -59,6 +59,10 @@ class Defaults:
     # (a socket sending faster than it is answered is read only as fast, and cut off at once
     # when it floods); True: each event in a task of its own (Flask-SocketIO's default).
     ASYNC_HANDLERS = False
+    # Seconds between two Engine.IO pings of a socket, and how long its answer may take before
+    # the socket is closed (a phone gone without a word: out of Wi-Fi, battery).
+    PING_INTERVAL = 20.0
+    PING_TIMEOUT = 20.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
     # Word clouds: hold back words of the profanity list until a moderator releases them

@@ -147,6 +147,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         import eventlet
         import eventlet.wsgi
 
+        _ping_without_a_task()
         door = _Door(listener)
         # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
         eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
@@ -187,6 +188,36 @@ def _small_buffers_protocol():
         wbufsize = CONNECTION_BUFFER
 
     return SmallBuffers
+
+
+def _ping_without_a_task() -> None:
+    """Engine.IO pings each socket from a green thread of its own, asleep for `ping_interval`
+    (25 s) between two pings: 7.5 KB of memory per socket. Under eventlet the ping is a timer
+    of the hub instead (what that thread did when it woke up: send a PING unless closed)."""
+    import time
+
+    import eventlet.hubs
+    from engineio import packet
+    from engineio import socket as engineio_socket
+
+    socket_class = engineio_socket.Socket
+    if not hasattr(socket_class, "schedule_ping") or not hasattr(socket_class, "_send_ping"):
+        return  # another python-engineio: its own way
+
+    def ping(sock) -> None:
+        if not sock.closing and not sock.closed:
+            sock.last_ping = time.time()
+            try:
+                sock.send(packet.Packet(packet.PING))
+            except Exception:  # noqa: BLE001, S110 - closed meanwhile: nothing to ping
+                pass
+
+    def schedule_ping(sock) -> None:
+        if sock.last_ping:  # (engineio's rule: only once the previous ping was answered)
+            sock.last_ping = None
+            eventlet.hubs.get_hub().schedule_call_global(sock.server.ping_interval, ping, sock)
+
+    socket_class.schedule_ping = schedule_ping
 
 
 def exit_now(app, code: int = 0) -> None:

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from contextlib import closing
 
+import pytest
 from conftest import cid, command, events_named
 from test_boards_service import add_board
 
@@ -112,3 +113,53 @@ def test_a_phone_comes_back_while_another_process_holds_the_write_lock(app, live
         finally:
             other.execute("ROLLBACK")
     sock.disconnect()
+
+
+def _frames_until(raw, wanted: str, timeout: float) -> bool:
+    """Read frames until `wanted` arrives (True) or `timeout` passes or the socket closes (False)."""
+    import websocket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        raw.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            frame = raw.recv()
+        except websocket.WebSocketTimeoutException:
+            return False
+        except (websocket.WebSocketConnectionClosedException, OSError):
+            return False
+        if frame == wanted:
+            return True
+        if frame == "":
+            return False
+    return False
+
+
+def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
+    """Under eventlet, pings are timers of the hub (not a sleeping green thread per socket):
+    every socket still gets them at the interval, and a socket that stops answering is closed."""
+    import websocket
+    from support import prepare, server
+
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    with server(database, "eventlet", PING_INTERVAL=1, PING_TIMEOUT=1) as srv:
+        address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, timeout=10)
+        try:
+            opened = json.loads(raw.recv()[1:])
+            assert opened["pingInterval"] == 1000
+            started = time.monotonic()
+            for _ in range(3):  # pinged, answered, pinged again
+                assert _frames_until(raw, "2", 5), "no ping"
+                raw.send("3")
+            assert 1.5 <= time.monotonic() - started <= 8
+            assert _frames_until(raw, "2", 5)  # then silence: the server closes the socket
+            assert not _frames_until(raw, "never", 10) and time.monotonic() - started < 20
+            with pytest.raises((websocket.WebSocketConnectionClosedException, OSError)):
+                for _ in range(3):
+                    raw.send("3")
+                    raw.recv()
+        finally:
+            raw.close()
+        assert srv.alive()

@@ -18,11 +18,8 @@ def _view(db, session_id: int, role: str, participant_id: int | None) -> dict:
 
 
 def _mine(db, session_id: int, participant_id: int, shared: dict) -> dict:
-    """A phone's pulse: the shared on/off, and its own latest choice and raised hand when on."""
-    if not shared.get("on"):
-        return shared
-    return {**shared, "mine": service.mine(db, session_id, participant_id),
-            "hand": service.my_hand(db, session_id, participant_id)}
+    """A phone's pulse: the shared view while off; when on, its own (its choice, its hand)."""
+    return service.participant_view(db, session_id, participant_id) if shared.get("on") else shared
 
 
 views.register_part("pulse", _view, lifetime=service.WINDOW, mine=_mine)
