@@ -173,5 +173,10 @@ def test_a_join_storm_beyond_the_rate_waits_in_line_and_everyone_gets_in_in_orde
                 "waiting": 0, "admitted": count} if c.messages("admission") else False, 15)
             status, _h, body = http_get(room.url, f"/f/{room.setup.facilitator}")
             assert status == 200 and f"let in over the last minute: {count}" in body.decode()
+            # Their sockets are accepted at once: they have joined (no line for them).
+            sockets = [connect(room.url, {"code": room.setup.code, "lang": "en"}, cookie=p.cookie)
+                       for p in phones]
+            assert all(s.connected for s in sockets)
+            room.phones.extend(sockets)
         finally:
             facilitator.disconnect()

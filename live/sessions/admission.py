@@ -242,6 +242,12 @@ def admit(session_id: int, address: str) -> Outcome:
     return outcome
 
 
+def ticket_session() -> int | None:
+    """The session whose line this device waits in (its cookie's ticket), if any."""
+    saved = session.get("adm")
+    return saved[0] if _valid(saved) else None
+
+
 def _valid(saved) -> bool:
     return (isinstance(saved, list) and len(saved) == 4 and isinstance(saved[0], int)
             and all(isinstance(v, (int, float)) for v in (saved[1], saved[3])) and isinstance(saved[2], str))

@@ -150,11 +150,14 @@ def _waiting_text(outcome) -> str:
 @bp.get("/j/<code>/wait")
 def wait(code: str):
     """The waiting page's script asks again: {go: the page} once let in, else {place, text, retry}."""
-    key = auth.device_key()
-    found = _new_device(code, key)
-    if found is None or admission.gate() is None or admission.has_pass(found[0]):
+    if admission.gate() is None:
         return {"go": url_for("sessions.participant", code=service.normalise_code(code))}
-    session_id, _title = found
+    session_id = admission.ticket_session()  # in line already: no query (the page checks again)
+    if session_id is None:
+        found = _new_device(code, auth.device_key())
+        if found is None or admission.has_pass(found[0]):
+            return {"go": url_for("sessions.participant", code=service.normalise_code(code))}
+        session_id = found[0]
     outcome = admission.admit(session_id, request.remote_addr or "")
     if outcome.changed:
         effects.apply(Effects(session_id).changed_queue())
