@@ -13,7 +13,7 @@ import pytest
 from conftest import choose_language
 from support import Listener, connect, server_room
 
-from live.sessions.admission import EXPIRY, Gate
+from live.sessions.admission import GRACE, RETRY_MIN, Gate
 from tests.realserver import http_get
 
 WAITING = re.compile(r"You are number (\d+) in line")
@@ -44,10 +44,11 @@ def test_a_phone_that_leaves_the_line_holds_nobody_up_and_gets_its_place_back_if
     assert gate.arrive(1, "a", now, now).admitted
     gone = gate.arrive(1, "b", now, now).ticket
     stays = gate.arrive(1, "c", now, now).ticket
-    for step in range(1, int(EXPIRY) + 3):  # only "c" keeps asking; tokens come back at 1/s
+    patience = 2 * RETRY_MIN + GRACE  # "b" was told to ask again within RETRY_MIN seconds
+    for step in range(1, int(patience * 2)):  # only "c" keeps asking; tokens come back at 1/s
         outcome = gate.poll(stays, now + step * 0.5, now + step * 0.5)
         assert not outcome.admitted, step  # "b", first in line, keeps its token while it may return
-    late = now + EXPIRY + 2
+    late = now + patience + 2
     assert gate.poll(stays, late, late).admitted  # "b" was dropped: "c" is first
     back = gate.poll(gone, late + 0.1, late + 0.1)  # "b" returns: its place (first), a token soon
     assert back.place == 1

@@ -13,7 +13,8 @@ and tries again by itself (a `<meta http-equiv="refresh">` without JavaScript, a
   never takes the token of an earlier one (a phone polling a little later than the one behind
   it still has its token kept). A ticket this process does not know (a restart, a ticket from
   another process) takes back its place from its issue time.
-- **Leaving.** A ticket not seen for `EXPIRY` seconds (its phone left the line, slept or closed
+- **Leaving.** A ticket not asked about within twice its page's delay plus `GRACE` seconds (its
+  phone left the line, slept or closed
   the page) is dropped: it no longer holds anyone up. If it comes back, it takes back its place.
 - **Per address.** New participants of one client address are paced at `JOIN_RATE_PER_MINUTE`
   (the whole minute's worth at once, then the refill): past it, a ticket waits for its
@@ -44,17 +45,19 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import current_app, g, session
 
 from live.sessions import views
 
-EXPIRY = 20.0  # seconds without news after which a waiting ticket no longer holds anyone up
+GRACE = 6.0  # seconds past twice its retry delay after which a silent ticket holds nobody up
 QUEUE_MAX = 20000  # tickets in line at once (then: a waiting page without a place)
 PARK_MINUTES = 10  # minutes of one address's join rate that may wait in line at once
 PASS_SECONDS = 120  # an admission given to the script's poll is used within this (the page load)
 SWEEP_EVERY = 1.0  # seconds between two sweeps of the dropped tickets
 RECENT = 60.0  # "admitted in the last minute"
-RETRY_MIN, RETRY_MAX = 2, 8  # seconds before the waiting page tries again
+# Seconds before the waiting page asks again: half the expected wait, so that a phone far back
+# asks a few times only (each time costs about a sixth of a join), one near the front every 2 s.
+RETRY_MIN, RETRY_MAX = 2, 20
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Ticket:
     key: tuple[float, str]  # (issued, wall clock; a random tie-break): the order of the line
     session_id: int
     not_before: float  # wall clock: its address's turn (0: now)
-    seen: float  # monotonic: last asked
+    until: float  # monotonic: dropped if not asked about again by then
 
 
 @dataclass
@@ -113,7 +116,8 @@ class Gate:
             if not_before is None:
                 return Outcome(False)
             self.issued += 1  # ties (the same clock reading) in the order of arrival
-            ticket = Ticket((wall, f"{self.issued:09d}{secrets.token_hex(3)}"), session_id, not_before, now)
+            ticket = Ticket((wall, f"{self.issued:09d}{secrets.token_hex(3)}"), session_id, not_before,
+                            now + GRACE)
             self._insert(ticket, wall)
             outcome = self._ask(ticket, now, wall)
             outcome.changed = True
@@ -129,9 +133,8 @@ class Gate:
             if ticket is None:  # dropped meanwhile, or issued by another process: its place again
                 if len(self.tickets) >= QUEUE_MAX:
                     return Outcome(False, ticket=saved)
-                ticket = Ticket(key, int(saved[0]), float(saved[3]), now)
+                ticket = Ticket(key, int(saved[0]), float(saved[3]), now + GRACE)
                 self._insert(ticket, wall)
-            ticket.seen = now
             outcome = self._ask(ticket, now, wall)
             outcome.changed = outcome.changed or changed
             return outcome
@@ -141,14 +144,17 @@ class Gate:
         if ticket.not_before > wall:  # its address's turn has not come: it holds nobody up
             ahead = len(self.eligible)
             eta = max(ticket.not_before - wall, (ahead + 1 - self.tokens) / self.rate)
-            return Outcome(False, ahead + 1, eta, saved)
-        ahead = bisect.bisect_left(self.eligible, ticket.key)
-        if ahead < math.floor(self.tokens):  # the tokens of those before it stay theirs
-            self.tokens -= 1
-            self._remove(ticket)
-            self.admitted.append((now, ticket.session_id))
-            return Outcome(True, changed=True)
-        return Outcome(False, ahead + 1, max(0.0, (ahead + 1 - self.tokens) / self.rate), saved)
+            outcome = Outcome(False, ahead + 1, eta, saved)
+        else:
+            ahead = bisect.bisect_left(self.eligible, ticket.key)
+            if ahead < math.floor(self.tokens):  # the tokens of those before it stay theirs
+                self.tokens -= 1
+                self._remove(ticket)
+                self.admitted.append((now, ticket.session_id))
+                return Outcome(True, changed=True)
+            outcome = Outcome(False, ahead + 1, max(0.0, (ahead + 1 - self.tokens) / self.rate), saved)
+        ticket.until = now + 2 * outcome.retry + GRACE
+        return outcome
 
     def _insert(self, ticket: Ticket, wall: float) -> None:
         self.tickets[ticket.key] = ticket
@@ -174,8 +180,7 @@ class Gate:
                 bisect.insort(self.eligible, key)
         if now - self.swept >= SWEEP_EVERY:
             self.swept = now
-            stale = now - EXPIRY
-            self.tickets = {k: t for k, t in self.tickets.items() if t.seen >= stale}
+            self.tickets = {k: t for k, t in self.tickets.items() if t.until >= now}
             self.eligible = [k for k in self.eligible if k in self.tickets]
             while self.admitted and self.admitted[0][0] < now - RECENT:
                 self.admitted.popleft()
@@ -202,8 +207,7 @@ class Gate:
     def figures(self, session_id: int, now: float) -> dict:
         """Waiting now and admitted in the last minute, for one session (this process)."""
         with self.lock:
-            stale = now - EXPIRY
-            waiting = sum(1 for t in self.tickets.values() if t.session_id == session_id and t.seen >= stale)
+            waiting = sum(1 for t in self.tickets.values() if t.session_id == session_id and t.until >= now)
             recent = sum(1 for at, s in self.admitted if s == session_id and at >= now - RECENT)
         return {"waiting": waiting, "admitted": recent}
 
@@ -237,19 +241,20 @@ def admit(session_id: int, address: str) -> Outcome:
     if outcome.admitted:
         if "adm" in session:
             session.pop("adm")
-    elif outcome.ticket is not None:
-        session["adm"] = outcome.ticket
+    elif outcome.ticket is not None:  # with the page's language (its next asks need no query)
+        language = g.get("session_language")
+        session["adm"] = [*outcome.ticket, language[0] if language else None]
     return outcome
 
 
-def ticket_session() -> int | None:
-    """The session whose line this device waits in (its cookie's ticket), if any."""
+def ticket_session() -> tuple[int, str | None] | None:
+    """The session whose line this device waits in (its cookie's ticket) and its language, if any."""
     saved = session.get("adm")
-    return saved[0] if _valid(saved) else None
+    return (saved[0], saved[4]) if _valid(saved) else None
 
 
 def _valid(saved) -> bool:
-    return (isinstance(saved, list) and len(saved) == 4 and isinstance(saved[0], int)
+    return (isinstance(saved, list) and len(saved) == 5 and isinstance(saved[0], int)
             and all(isinstance(v, (int, float)) for v in (saved[1], saved[3])) and isinstance(saved[2], str))
 
 

@@ -39,6 +39,10 @@ def _participant_language():
     code = (request.view_args or {}).get("code")
     if code is None or not request.path.startswith("/j/"):
         return
+    waiting = admission.ticket_session() if request.endpoint == "sessions.wait" else None
+    if waiting is not None:  # a phone in line asks again: its ticket knows the language
+        use_session_language(waiting[1] or "")
+        return
     with store().read() as db:
         locale = db.scalar(select(LiveSession.locale).where(
             LiveSession.join_code == service.normalise_code(code)))
@@ -152,7 +156,8 @@ def wait(code: str):
     """The waiting page's script asks again: {go: the page} once let in, else {place, text, retry}."""
     if admission.gate() is None:
         return {"go": url_for("sessions.participant", code=service.normalise_code(code))}
-    session_id = admission.ticket_session()  # in line already: no query (the page checks again)
+    waiting = admission.ticket_session()  # in line already: no query (the page checks again)
+    session_id = waiting[0] if waiting is not None else None
     if session_id is None:
         found = _new_device(code, auth.device_key())
         if found is None or admission.has_pass(found[0]):
