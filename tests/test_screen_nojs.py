@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support import chromium, connect, goto_live, new_cid, server
-from test_screen_fit import ITEMS, PROBLEMS, SIZES, seed
+from test_screen_fit import ITEMS, PROBLEMS, SIZES, seed, words
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 REFRESH = "() => (document.querySelector('meta[http-equiv=refresh]') || {}).content || null"
@@ -117,3 +117,57 @@ def test_a_french_session_fits_a_4_3_projector_without_javascript(tmp_path):
     """French labels around the content (the screen speaks the session's language)."""
     with _served(tmp_path / "palabre.db", "fr") as served_fr:
         _every_kind_fits(served_fr, (1024, 768), "fr-FR")
+
+
+def _seed_wide(database: Path) -> dict:
+    """Texts wider than the estimate's Latin average: capitals, CJK, emoji, no spaces (under the
+    longest question in words: a 300-character question in CJK above a 280-character CJK idea
+    would not fit a 4:3 screen at the smallest type allowed, docs/screen.md)."""
+    from support import sqlite_url
+
+    from live.boards import service as boards
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+    from live.store import Store, upgrade
+
+    upgrade(sqlite_url(database))
+    store = Store(sqlite_url(database))
+    samples = ["W" * 120, "漢字仮名交じり文" * 15, "🌍🔧♻️" * 30, "MÉMOIRE PARTAGÉE " * 7, "m" * 120,
+               "ก" * 120]
+    try:
+        with store.write() as db:
+            s = sessions.create_session(db, sessions.create_event(db, "W" * 200), "workshop", "M" * 200)
+            options = [f"{n}{samples[n % 6]}"[:120] for n in range(12)]
+            poll = polls.add_poll(db, s, "single", words(300, 6), options, {})
+            settings = {"columns": ["W" * 40, "漢" * 40, "M" * 40], "premoderation": False}
+            wall = boards.add_board(db, s, "ideas", words(300, 5), settings)
+            sessions.apply_command(db, s, "open", wall.id)
+            for n in range(9):
+                person = sessions.join(db, s, f"wide-{n}")
+                boards.post(db, s, wall, person, f"{n}{samples[n % 6] * 3}"[:280], n % 3)
+            sessions.apply_command(db, s, "reveal", wall.id)
+            return {"screen": s.screen_token, "facilitator": s.facilitator_token,
+                    "activities": [{"name": "wide-options", "id": poll.id},
+                                   {"name": "wide-wall", "id": wall.id}]}
+    finally:
+        store.dispose()
+
+
+def test_wide_scripts_fit_without_javascript(tmp_path):
+    """The estimate errs on the safe side for wide glyphs too (one size: the narrowest, 4:3)."""
+    database = tmp_path / "palabre.db"
+    info = _seed_wide(database)
+    with server(database) as srv, chromium() as browser:
+        facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
+        context = browser.new_context(viewport={"width": 1024, "height": 768}, java_script_enabled=False)
+        try:
+            page = context.new_page()
+            for a in info["activities"]:
+                ack = facilitator.call("command", {"cid": new_cid(), "action": "show", "activity": a["id"]},
+                                       timeout=15)
+                assert ack.get("ok"), ack
+                count, seen = _pages(page, f"{srv.url}/screen/{info['screen']}", a["name"], (1024, 768))
+                assert len(seen) == (12 if a["name"] == "wide-options" else 9), (a["name"], count, len(seen))
+        finally:
+            context.close()
+            facilitator.disconnect()
