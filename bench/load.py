@@ -392,6 +392,7 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
             "server_rss_mb": round(_proc_field(pid, "VmRSS") / 1024, 1),
             "processes": len(process_tree(pid)), "cpu_s": round(tree_cpu(pid) - cpu_before, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
+            "loop_stall_cpu_ms": stall.get("max_loop_cpu_gap_ms"),
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             **getattr(the_hall, "cluster_figures", dict)()}  # several processes: each one's
 
