@@ -376,11 +376,15 @@ class ClusterHall(Hall):
 
     def cluster_figures(self) -> dict:
         """Each process's connections, largest stall (since the scenario's reset), RSS of
-        its tree and CPU since it started; nginx's and Redis's RSS (not in rss_mb)."""
+        its tree and CPU since it started; nginx's and Redis's RSS and CPU since they started
+        (in neither rss_mb nor cpu_s)."""
         each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
                  "rss_mb": round(tree_rss_mb(h["pid"]), 1) if h.get("pid") else None,
                  "cpu_since_start_s": round(tree_cpu(h["pid"]), 2) if h.get("pid") else None}
                 for h in self.each]
-        redis = self.server.redis
-        return {"per_process": each, "nginx_rss_mb": round(self.server.nginx.rss_mb(), 1),
-                "redis_rss_mb": round(rss_mb(redis.process.pid), 1) if redis and redis.process else None}
+        redis, nginx = self.server.redis, self.server.nginx
+        redis_pid = redis.process.pid if redis and redis.process else None
+        return {"per_process": each, "nginx_rss_mb": round(nginx.rss_mb(), 1),
+                "nginx_cpu_since_start_s": round(tree_cpu(nginx.process.pid), 2) if nginx.process else None,
+                "redis_rss_mb": round(rss_mb(redis_pid), 1) if redis_pid else None,
+                "redis_cpu_since_start_s": round(tree_cpu(redis_pid), 2) if redis_pid else None}

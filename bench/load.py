@@ -280,6 +280,9 @@ class Hall:
         if not self.facilitator.connected:  # dropped under load (a ping unanswered): again
             self.facilitator = connect(self.url, {"token": self.setup.facilitator, "lang": "en"},
                                        listener=self.console)
+        if not self.screen_client.connected:  # so did the screen: a real one reconnects too
+            self.screen_client = connect(self.url, {"token": self.setup.screen, "lang": "en"},
+                                         listener=self.screen)
         ack = self.facilitator.call("command", {"cid": new_cid(), "action": action,
                                                 "activity": activity}, timeout=60)
         if not ack.get("ok"):
