@@ -52,7 +52,10 @@ export function pulsePhone(socket, box) {
     socket.timeout(8000).emit("react", { cid: newId(), reaction: name }, function (err, ack) {
       if (err) return notify(errorText(null), true);
       if (!ack.ok) return notify(errorText(ack), true);
-      say(status + " " + form.querySelector("[value=" + name + "]").textContent);
+      var button = form.querySelector("[value=" + name + "]");
+      say(status + " " + button.textContent);
+      button.className = "btn is-on";  // seen: lit for a moment
+      setTimeout(function () { button.className = "btn"; }, 700);
     });
   }
 
