@@ -17,17 +17,20 @@ at most once a minute (`Expiry`), and by `flask --app wsgi archive apply-retenti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as DB
 
 from live.errors import DomainError
-from live.store import Base, UTCDateTime, utcnow
+from live.store import Base, UTCDateTime, deferred_rows, utcnow
 
 DEFAULT_TTL_HOURS = 24
 EXPIRE_EVERY = 60.0  # seconds between two expiry passes of the write queue
@@ -119,14 +122,30 @@ def remember(db: DB, actor: str, client_id: str, event: str, response: dict, ses
              participant_id: int | None = None, sent: str | None = None) -> None:
     """Store the answer to this id (in the same transaction as what it did), with the digest of
     what was sent (`sent`). One Core INSERT (no ORM flush): the unique (actor, client id)
-    constraint refuses a second answer to the same id."""
-    db.execute(ClientAck.__table__.insert(), {
-        "actor": actor, "client_id": client_id, "event": event, "response": response,
-        "session_id": session_id, "participant_id": participant_id, "digest": sent, "at": utcnow()})
+    constraint refuses a second answer to the same id. In a group commit that defers rows
+    (`live.store.DeferredRows`), the ack is the write's guard: inserted with the others' in one
+    statement, and if another process answered the same id meanwhile, nothing of the write is
+    stored (the write queue answers it as a replay)."""
+    row = {"actor": actor, "client_id": client_id, "event": event, "response": response,
+           "session_id": session_id, "participant_id": participant_id, "digest": sent, "at": utcnow()}
     key = (actor, client_id)
+    deferred = deferred_rows(db)
+    if deferred is None:
+        db.execute(ClientAck.__table__.insert(), row)
+    else:
+        deferred.guard = (_guarded_insert(db.bind.dialect.name), row, key)
     if key in db.info.get(_CHECKED, ()):
         db.info[_KNOWN][key] = (response, event, sent)
         db.info.setdefault(_WRITTEN, set()).add(key)
+
+
+@functools.cache
+def _guarded_insert(dialect: str):
+    """INSERT ... ON CONFLICT (actor, client id) DO NOTHING RETURNING the keys stored."""
+    table = ClientAck.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_nothing(index_elements=[table.c.actor, table.c.client_id]) \
+        .returning(table.c.actor, table.c.client_id)
 
 
 def forget_unstored(db: DB, key: tuple[str, str] | None) -> None:
@@ -134,6 +153,13 @@ def forget_unstored(db: DB, key: tuple[str, str] | None) -> None:
     if key is not None and key in db.info.get(_WRITTEN, ()):
         db.info[_WRITTEN].discard(key)
         db.info[_KNOWN].pop(key, None)
+
+
+def read_again(db: DB, key: tuple[str, str] | None) -> None:
+    """Forget what this unit of work knows of `key`'s ack: `previous` reads it from the database
+    (another process stored it meanwhile)."""
+    forget_unstored(db, key)
+    db.info.get(_CHECKED, set()).discard(key)
 
 
 # --- expiry ----------------------------------------------------------------------------------

@@ -239,10 +239,13 @@ def _check_payload(payload) -> str | None:
     return None
 
 
-def handler(event: str, roles: tuple[str, ...], write: bool = True):
+def handler(event: str, roles: tuple[str, ...], write: bool = True, batched: bool = False):
     """Register a socket handler: checks role, rate, payload and replays; acks after commit.
 
     The decorated function gets (ctx, payload) and returns the ack's data (a dict).
+    `batched`: it writes nothing itself but rows deferred with `store.write_row` (a vote): the
+    write queue stores them with the other batched writes of its group commit, one statement
+    per table (`live.writer`).
     """
 
     def decorate(fn):
@@ -252,7 +255,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
             if conn is None:
                 return error("not_joined")
             footprint.count_in(conn.session_id, footprint.size_of(payload))
-            answer = _checked(fn, conn, payload, write, event)
+            answer = _checked(fn, conn, payload, write, event, batched)
             footprint.count_out(conn.session_id, footprint.size_of(answer), 1)  # the ack
             return answer
 
@@ -260,7 +263,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
         socketio.on_event(event, wrapped)
         return wrapped
 
-    def _checked(fn, conn: Connection, payload, write: bool, event: str) -> dict:
+    def _checked(fn, conn: Connection, payload, write: bool, event: str, batched: bool) -> dict:
         refused = _rate_limited(conn)  # first: a flood costs no query
         if refused is not None:
             return refused
@@ -272,7 +275,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True):
         problem = _check_payload(payload)
         if problem:
             return error(problem, conn)
-        return _run(fn, conn, payload, write, event)
+        return _run(fn, conn, payload, write, event, batched)
 
     return decorate
 
@@ -286,7 +289,7 @@ def _unknown_event(event=None, *_args):
     return refused or error("unknown_event", conn)
 
 
-def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
+def _run(fn, conn: Connection, payload: dict, write: bool, event: str, batched: bool = False) -> dict:
     cid = payload["cid"]
     try:
         if not write:
@@ -305,7 +308,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str) -> dict:
                 acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id, sent)
                 return ctx, answer
 
-            ctx, response = current_app.extensions["palabre.writer"].run(work, (conn.actor, cid))
+            ctx, response = current_app.extensions["palabre.writer"].run(work, (conn.actor, cid), batched)
             if ctx is None:
                 return response
     except DomainError as exc:

@@ -126,6 +126,45 @@ class Store:
         self.engine.dispose()
 
 
+# --- rows deferred to the end of a group commit ---------------------------------------------
+
+# In a unit of work (`db.info`): the rows of the write being run, when the write queue defers
+# them (`live.writer`: the writes of a group commit that only read, check and defer share one
+# multi-row statement per table instead of a statement and a savepoint each).
+DEFERRED = "palabre.deferred_rows"
+
+
+class DeferredRows:
+    """What one write defers: an optional guard row, then rows of upsert statements.
+
+    The guard (`guard`: statement, row, key) is inserted first with `ON CONFLICT DO NOTHING
+    RETURNING` its key: if it conflicts (the same client id answered meanwhile by another
+    process), nothing of the write is stored. `rows`: (statement, unique key or None, row), run
+    in the order given; two rows of the same statement and unique key go in successive
+    statements (an upsert cannot touch one row twice in one statement)."""
+
+    __slots__ = ("guard", "rows")
+
+    def __init__(self):
+        self.guard: tuple | None = None
+        self.rows: list[tuple] = []
+
+
+def deferred_rows(db: Session) -> DeferredRows | None:
+    """The rows of the write being run, if the write queue defers them; else None."""
+    return db.info.get(DEFERRED)
+
+
+def write_row(db: Session, statement, row: dict, unique: tuple | None = None) -> None:
+    """Run `statement` (an INSERT or upsert) for `row` now, or at the end of the group commit
+    with the rows of the other writes (see `DeferredRows`): its outcome is known then."""
+    rows = db.info.get(DEFERRED)
+    if rows is None:
+        db.execute(statement, row)
+    else:
+        rows.rows.append((statement, unique, row))
+
+
 # SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile).
 # Short: the archive worker writes in batches (purges, retention), and a worker process that
 # holds the lock may be preempted (it runs at low priority) for longer than a batch takes.

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy import event
 
 from live.errors import DomainError
-from live.store import storage_problem
+from live.store import DEFERRED, DeferredRows, storage_problem
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
@@ -30,12 +30,13 @@ BATCH_SECONDS = 0.025  # work run by one group commit before it commits (the loo
 
 
 class _Job:
-    __slots__ = ("work", "done", "result", "error", "key")
+    __slots__ = ("work", "done", "result", "error", "key", "batched")
 
-    def __init__(self, work, done, key=None):
+    def __init__(self, work, done, key=None, batched: bool = False):
         self.work = work
         self.done = done
         self.key = key  # (actor, client id) whose prior ack the work looks up, if any
+        self.batched = batched  # it only reads, checks and defers its rows (`_Group`)
         self.result = None
         self.error: BaseException | None = None
 
@@ -54,14 +55,16 @@ class WriteQueue:
         self.closed = False
         self.expiry = None
 
-    def run(self, work: Callable, key: tuple[str, str] | None = None):
+    def run(self, work: Callable, key: tuple[str, str] | None = None, batched: bool = False):
         """Run `work(db)` in the next group commit; return its result once committed (or raise).
 
         `key`: the (actor, client id) whose ack `work` looks up (`acks.previous`), read with the
-        others of its group commit in one query."""
+        others of its group commit in one query. `batched`: `work` writes nothing itself but
+        rows deferred with `store.write_row` (and its ack, `acks.remember`): they are stored
+        with those of the other batched writes, one statement per table (`_Group`)."""
         if self.closed:
             raise DomainError("server_stopping")  # nothing stored; the client tries again later
-        job = _Job(work, self.socketio.server.eio.create_event(), key)
+        job = _Job(work, self.socketio.server.eio.create_event(), key, batched)
         self.jobs.append(job)
         if not self.draining:
             self.draining = True
@@ -127,33 +130,16 @@ class WriteQueue:
     def _commit(self, batch: list[_Job]) -> int:
         """Run the jobs of `batch` in one transaction until BATCH_SECONDS have passed (one at
         least); commit. Returns how many were run (the others wait for the next commit)."""
-        from live import acks
-
         ran = len(batch)
         try:
             with self.store.write() as db:
-                start = time.perf_counter()
-                # The session's identity map holds objects weakly: a live session or a poll read
-                # by one job would be dropped once that job returns, and read again by the next
-                # (a query per vote). The group commit keeps what its jobs loaded.
-                held: list = []
-                event.listen(db, "loaded_as_persistent", lambda _db, instance: held.append(instance))
-                acks.prefetch(db, [job.key for job in batch if job.key is not None])
+                group = _Group(db, batch)
                 for index, job in enumerate(batch):
-                    if index and time.perf_counter() - start > BATCH_SECONDS:
+                    if index and time.perf_counter() - group.start > BATCH_SECONDS:
                         ran = index
                         break
-                    try:
-                        with db.begin_nested():
-                            job.result = job.work(db)
-                    except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
-                        if storage_problem(exc):
-                            # The database is full or locked: SQLite may have rolled back more
-                            # than this job. The whole group commit is given up (nothing of it
-                            # stored, every client told); the next one starts afresh.
-                            raise
-                        acks.forget_unstored(db, job.key)
-                        job.error = exc
+                    group.run(job)
+                group.settle()
         except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the batch is stored
             problem = storage_problem(exc)
             if problem:  # locked or full for now: one line, the clients are told (no traceback)
@@ -163,3 +149,139 @@ class WriteQueue:
             for job in batch[:ran]:
                 job.result, job.error = None, exc
         return ran
+
+
+class _Group:
+    """One group commit under way: its unit of work, and the rows its batched writes deferred.
+
+    A job run on its own (`batched` false) gets a savepoint: refused, it spoils nothing of the
+    others. A batched job (a vote) only reads, checks and defers its rows (`store.write_row`,
+    its ack as the guard: `acks.remember`); the rows of consecutive batched jobs are stored
+    together, one multi-row statement per table (`settle`), before the next job run on its own
+    and before the commit. A row refused there is retried alone: only its own job fails."""
+
+    def __init__(self, db, batch: list[_Job]):
+        from live import acks
+
+        self.db = db
+        self.start = time.perf_counter()
+        self.pending: list[tuple[_Job, DeferredRows]] = []
+        self.pending_keys: set = set()
+        # The session's identity map holds objects weakly: a live session or a poll read by one
+        # job would be dropped once that job returns, and read again by the next (a query per
+        # vote). The group commit keeps what its jobs loaded.
+        self.held: list = []
+        event.listen(db, "loaded_as_persistent", lambda _db, instance: self.held.append(instance))
+        acks.prefetch(db, [job.key for job in batch if job.key is not None])
+
+    def run(self, job: _Job) -> None:
+        """Run one job (its result or error is set on it)."""
+        if not job.batched or job.key in self.pending_keys:  # it may read what is pending
+            self.settle()
+        if job.batched:
+            self._run_batched(job)
+        else:
+            self._run_alone(job)
+
+    def _run_alone(self, job: _Job) -> None:
+        from live import acks
+
+        try:
+            with self.db.begin_nested():
+                job.result = job.work(self.db)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
+            if storage_problem(exc):
+                # The database is full or locked: SQLite may have rolled back more than this
+                # job. The whole group commit is given up (nothing of it stored, every client
+                # told); the next one starts afresh.
+                raise
+            acks.forget_unstored(self.db, job.key)
+            job.error = exc
+
+    def _run_batched(self, job: _Job) -> None:
+        from live import acks
+
+        rows = self.db.info[DEFERRED] = DeferredRows()
+        try:
+            job.result = job.work(self.db)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
+            if storage_problem(exc) or self.db.new or self.db.dirty or self.db.deleted:
+                raise  # it wrote outside its deferred rows: the group commit is given up
+            acks.forget_unstored(self.db, job.key)
+            job.error = exc
+            return
+        finally:
+            del self.db.info[DEFERRED]
+        if rows.guard is not None or rows.rows:
+            self.pending.append((job, rows))
+            self.pending_keys.add(job.key)
+
+    def settle(self) -> None:
+        """Store the pending rows: one statement per table for all of them; if that fails, each
+        write's rows alone (a refused row fails its own write only)."""
+        if not self.pending:
+            return
+        pending, self.pending, self.pending_keys = self.pending, [], set()
+        try:
+            with self.db.begin_nested():
+                conflicted = _store_rows(self.db, pending)
+        except Exception as exc:  # noqa: BLE001 - retried write by write
+            if storage_problem(exc):
+                raise
+            conflicted = self._store_one_by_one(pending)
+        for job in conflicted:  # another process answered its client id: answered the same
+            from live import acks
+
+            acks.read_again(self.db, job.key)
+            job.result, job.error = None, None
+            self._run_alone(job)
+
+    def _store_one_by_one(self, pending: list[tuple[_Job, DeferredRows]]) -> list[_Job]:
+        from live import acks
+
+        conflicted = []
+        for job, rows in pending:
+            try:
+                with self.db.begin_nested():
+                    conflicted += _store_rows(self.db, [(job, rows)])
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
+                if storage_problem(exc):
+                    raise
+                acks.forget_unstored(self.db, job.key)
+                job.result, job.error = None, exc
+        return conflicted
+
+
+def _store_rows(db, pending: list[tuple[_Job, DeferredRows]]) -> list[_Job]:
+    """Insert the guards, then the rows of the writes whose guard was stored, one statement per
+    table (per round of distinct unique keys). Returns the jobs whose guard conflicted."""
+    guards: dict = {}
+    for _job, rows in pending:
+        if rows.guard is not None:
+            guards.setdefault(rows.guard[0], []).append(rows.guard[1])
+    stored = set()
+    for statement, values in guards.items():
+        stored.update(tuple(row) for row in db.execute(statement, values))
+    conflicted = [job for job, rows in pending if rows.guard is not None and rows.guard[2] not in stored]
+    kept = [rows for job, rows in pending if job not in conflicted]
+    for statement, values in _rounds(kept):
+        db.execute(statement, values)
+    return conflicted
+
+
+def _rounds(kept: list[DeferredRows]) -> list[tuple]:
+    """(statement, rows) in order; a unique key's nth row goes in the statement's nth round (an
+    upsert cannot touch one row twice in one statement)."""
+    rounds: dict = {}  # statement -> [{unique key: row}, ...]
+    for rows in kept:
+        for statement, unique, row in rows.rows:
+            per_round = rounds.setdefault(statement, [])
+            key = object() if unique is None else unique
+            for taken in per_round:
+                if key not in taken:
+                    taken[key] = row
+                    break
+            else:
+                per_round.append({key: row})
+    return [(statement, list(values.values())) for statement, per_round in rounds.items()
+            for values in per_round]

@@ -67,11 +67,14 @@ def _replayable(live, fail_after_storing: bool = False):
     return work, (actor, "same-id")
 
 
-def test_a_client_id_sent_twice_in_one_group_commit_is_stored_once_and_answered_the_same(app, store, live):
+def test_a_client_id_sent_twice_in_one_group_commit_is_stored_once_and_answered_the_same(app, store, live,
+                                                                                        monkeypatch):
     """The acks of a group commit are read in one query; an id repeated inside the same group
     commit is still answered as the first time, and a rolled-back first one is not an answer."""
     from live.acks import ClientAck
     from live.writer import _Job
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
 
     writer = app.extensions["palabre.writer"]
     failing, key = _replayable(live, fail_after_storing=True)
@@ -84,3 +87,153 @@ def test_a_client_id_sent_twice_in_one_group_commit_is_stored_once_and_answered_
     assert [job.result for job in jobs[1:]] == [("first", None), ("replay", {"ok": True})]
     with store.read() as db:
         assert db.query(ClientAck).filter_by(client_id="same-id").count() == 1
+
+
+# --- votes of a group commit: one multi-row statement per table ------------------------------
+
+def _vote_job(live, poll, participant_id, cid, option, batched=True):
+    """A vote as the socket door makes it (`realtime._run`): a replay answered as the first
+    time, else the vote and its ack, both deferred to the group commit's multi-row statements."""
+    from live import acks
+    from live.polls import operations
+    from live.sessions.model import Participant
+    from live.writer import _Job
+
+    actor, payload = f"p{participant_id}", {"cid": cid, "activity": poll, "choice": option}
+    sent = acks.digest(payload)
+
+    def work(db):
+        prior = acks.previous(db, actor, cid, "vote", sent)
+        if prior is not None:
+            return "replay", prior
+        live_session = service.get_session(db, live["id"])
+        activity = service.get_activity(db, live_session, poll)
+        stored, _changed = operations.vote(db, live_session, activity, db.get(Participant, participant_id),
+                                           option, cid)
+        answer = {"ok": True, "activity": poll, "choice": stored}
+        acks.remember(db, actor, cid, "vote", answer, live["id"], participant_id, sent)
+        return "first", answer
+    return _Job(work, threading.Event(), (actor, cid), batched)
+
+
+def _voters(store, live, poll, count):
+    from live.polls import service as polls
+
+    with store.write() as db:
+        live_session = service.get_session(db, live["id"])
+        people = [service.join(db, live_session, f"device-{n}").id for n in range(count)]
+        options = [o.id for o in polls.options_of(db, service.get_activity(db, live_session, poll))]
+    return people, options
+
+
+def _stored_votes(store, poll):
+    from live.polls.model import Vote
+
+    with store.read() as db:
+        return {v.participant_id: (v.choice, v.changes) for v in db.query(Vote).filter_by(activity_id=poll)}
+
+
+def test_the_votes_of_a_group_commit_share_one_statement_and_each_gets_its_own_answer(app, store, live, poll,
+                                                                                       monkeypatch):
+    from sqlalchemy import event
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+
+    from live.acks import ClientAck
+
+    people, options = _voters(store, live, poll, 4)
+    jobs = [_vote_job(live, poll, person, f"c{n}", options[n % 2]) for n, person in enumerate(people)]
+    jobs.append(_vote_job(live, poll, people[0], "c-again", options[2]))  # changes its vote
+    jobs.append(_vote_job(live, poll, people[1], "c1", options[1]))  # a replay of c1
+    inserts = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda *args: inserts.append(args[2]) if args[2].lstrip().startswith("INSERT") else None)
+    with app.app_context():
+        assert app.extensions["palabre.writer"]._commit(jobs) == len(jobs)
+    assert [job.error for job in jobs] == [None] * len(jobs)
+    assert [job.result[0] for job in jobs] == ["first"] * 5 + ["replay"]
+    assert jobs[-1].result[1] == jobs[1].result[1]
+    # Two statements for the acks and the votes of the whole group commit, and a second one for
+    # the participant who voted twice (one upsert cannot touch a row twice).
+    assert len(inserts) == 3, inserts
+    assert _stored_votes(store, poll) == {people[0]: ([options[2]], 1), people[1]: ([options[1]], 0),
+                                          people[2]: ([options[0]], 0), people[3]: ([options[1]], 0)}
+    with store.read() as db:
+        assert db.query(ClientAck).count() == 5
+
+
+def test_a_vote_whose_id_another_process_answered_meanwhile_gets_that_answer(app, store, live, poll,
+                                                                             monkeypatch):
+    """Two processes (PostgreSQL) may take the same client id at once (a phone resending on its
+    new socket): the group commit that finds its ack already stored stores nothing of that vote
+    and answers it as the first time; the other votes of the statement are stored."""
+    from live import acks
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    people, options = _voters(store, live, poll, 3)
+    with app.app_context():
+        app.extensions["palabre.writer"]._commit([_vote_job(live, poll, people[1], "c1", options[0])])
+    # This group commit read the acks before the other process stored c1's.
+    monkeypatch.setattr(acks, "prefetch", lambda db, keys: db.info.setdefault(
+        acks._CHECKED, set()).update(keys) or db.info.setdefault(acks._KNOWN, {}))
+    jobs = [_vote_job(live, poll, people[0], "c0", options[1]),
+            _vote_job(live, poll, people[1], "c1", options[0]),
+            _vote_job(live, poll, people[2], "c2", options[2])]
+    with app.app_context():
+        app.extensions["palabre.writer"]._commit(jobs)
+    assert [job.error for job in jobs] == [None] * 3
+    assert [job.result[0] for job in jobs] == ["first", "replay", "first"]
+    assert jobs[1].result[1]["choice"] == [options[0]]
+    assert _stored_votes(store, poll) == {people[0]: ([options[1]], 0), people[1]: ([options[0]], 0),
+                                          people[2]: ([options[2]], 0)}
+
+
+def test_a_refused_row_fails_its_own_vote_only(app, store, live, poll, monkeypatch):
+    """A row the database refuses in the multi-row statement (here a vote of a participant who
+    does not exist: a foreign key) fails its own write; the others are stored and acked."""
+    from live import acks
+    from live.acks import ClientAck
+    from live.polls import service as polls
+    from live.store import utcnow, write_row
+    from live.writer import _Job
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    people, options = _voters(store, live, poll, 2)
+
+    def ghost(db):
+        write_row(db, polls._upsert(db.bind.dialect.name), {
+            "activity_id": poll, "participant_id": 10**6, "choice": [options[0]], "client_id": "g",
+            "changes": 0, "created_at": utcnow(), "updated_at": utcnow()}, unique=(poll, 10**6))
+        acks.remember(db, "p1000000", "g", "vote", {"ok": True}, live["id"], None, "digest")
+        return "first", {"ok": True}
+
+    jobs = [_vote_job(live, poll, people[0], "c0", options[0]),
+            _Job(ghost, threading.Event(), ("p1000000", "g"), True),
+            _vote_job(live, poll, people[1], "c1", options[1])]
+    with app.app_context():
+        app.extensions["palabre.writer"]._commit(jobs)
+    assert jobs[0].error is None and jobs[2].error is None
+    assert jobs[1].error is not None and jobs[1].result is None
+    assert _stored_votes(store, poll) == {people[0]: ([options[0]], 0), people[1]: ([options[1]], 0)}
+    with store.read() as db:
+        assert sorted(a.client_id for a in db.query(ClientAck)) == ["c0", "c1"]
+
+
+def test_a_write_run_on_its_own_sees_the_votes_queued_before_it(app, store, live, poll, monkeypatch):
+    """A write that is not a vote (a command, a word...) runs after the votes queued before it
+    are stored and before those queued after it, as if each had been stored alone."""
+    from live.polls import service as polls
+    from live.writer import _Job
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    people, options = _voters(store, live, poll, 2)
+
+    def count(db):
+        return polls.vote_count(db, service.get_activity(db, service.get_session(db, live["id"]), poll))
+
+    jobs = [_vote_job(live, poll, people[0], "c0", options[0]), _Job(count, threading.Event()),
+            _vote_job(live, poll, people[1], "c1", options[1]), _Job(count, threading.Event())]
+    with app.app_context():
+        app.extensions["palabre.writer"]._commit(jobs)
+    assert [job.error for job in jobs] == [None] * 4
+    assert [jobs[1].result, jobs[3].result] == [1, 2]

@@ -9,7 +9,7 @@ from live.sessions import service as sessions
 from live.sessions.model import Participant
 
 
-@realtime.handler("vote", roles=("participant",))
+@realtime.handler("vote", roles=("participant",), batched=True)
 def on_vote(ctx, payload):
     """Store a participant's vote; the ack means it is on disk."""
     live_session = sessions.get_session(ctx.db, ctx.conn.session_id)

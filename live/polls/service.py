@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DB
 
-from live import activities, validation
+from live import activities, store, validation
 from live.errors import DomainError
 from live.polls.model import Option, PaperCount, Vote
 from live.sessions import service as sessions
@@ -108,9 +108,11 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
     stored = check_choice(db, activity, choice)
     now = utcnow()
     # The unique constraint decides: a second vote from the same participant updates the first.
-    db.execute(_upsert(db.bind.dialect.name), {
+    # In a group commit, one statement stores the votes of all its writes (`store.write_row`).
+    store.write_row(db, _upsert(db.bind.dialect.name), {
         "activity_id": activity.id, "participant_id": participant.id, "choice": stored,
-        "client_id": client_id, "changes": 0, "created_at": now, "updated_at": now})
+        "client_id": client_id, "changes": 0, "created_at": now, "updated_at": now},
+        unique=(activity.id, participant.id))
     return stored
 
 
