@@ -158,12 +158,13 @@ export function connect(auth, handlers) {
 
 /* What the server refused for good (the session ended, the activity closed...) stays on the
    phone with its text, until the participant clears the list: docs/architecture.md. */
+var unsentKept = {};  // where localStorage refuses (a private mode): for this page's life
 function unsent(key, more) {
   var name = key + ":unsent", list;
-  try { list = JSON.parse(localStorage.getItem(name)) || []; } catch (e) { list = []; }
-  if (more) {
+  try { list = unsentKept[name] || JSON.parse(localStorage.getItem(name)) || []; } catch (e) { list = []; }
+  if (more && more.length) {
     list = list.concat(more).slice(-20);
-    try { if (list.length) localStorage.setItem(name, JSON.stringify(list)); else localStorage.removeItem(name); } catch (e) { /* private mode */ }
+    try { localStorage.setItem(name, JSON.stringify(list)); } catch (e) { unsentKept[name] = list; }
   }
   return list;
 }
@@ -178,6 +179,7 @@ function showUnsent(key, box) {  // in its own part of `box`, drawn again only w
   if (!list.length) return;
   var button = attr(h("button", "btn", T.ob_clear), { type: "button" });
   button.addEventListener("click", function () {
+    delete unsentKept[key + ":unsent"];
     try { localStorage.removeItem(key + ":unsent"); } catch (e) { /* private mode */ }
     showUnsent(key, box);
   }, false);
