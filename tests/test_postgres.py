@@ -209,3 +209,33 @@ def test_a_code_revoked_while_a_phone_uses_it_ends_either_used_or_revoked(pg_url
             "where session_id = :s"), {"s": session_id}).all())
     engine.dispose()
     assert rows == {number: state for state, number in done}
+
+
+def test_twenty_consoles_adding_a_minute_at_once_add_twenty_minutes(pg_url):
+    """The timer (issue 10, item 4): twenty "+1 min" from twenty transactions at the same instant
+    (facilitator tabs, processes) all count: none overwrites another's minute."""
+    from live.sessions import service as sessions
+    from live.sessions import timer
+    from live.store import Store
+
+    session_id, activity_id, _options = _open_poll(pg_url)
+    store = Store(pg_url)
+    with store.write() as db:
+        live_session = sessions.get_session(db, session_id)
+        timer.command(db, live_session, sessions.get_activity(db, live_session, activity_id), "start", 60)
+    with store.read() as db:
+        deadline = sessions.get_activity(db, sessions.get_session(db, session_id), activity_id).timer_ends_at
+    store.dispose()
+
+    def add(db, index):
+        live_session = sessions.get_session(db, session_id)
+        timer.command(db, live_session, sessions.get_activity(db, live_session, activity_id), "add")
+
+    _done, errors = _race([Store(pg_url) for _ in range(THREADS)], add)
+    assert errors == []
+    store = Store(pg_url)
+    with store.read() as db:
+        activity = sessions.get_activity(db, sessions.get_session(db, session_id), activity_id)
+        assert activity.timer_duration == 60 + THREADS * 60
+        assert (activity.timer_ends_at - deadline).total_seconds() == THREADS * 60
+    store.dispose()

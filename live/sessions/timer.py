@@ -61,6 +61,11 @@ def command(db: DB, session: LiveSession, activity: Activity, action: object, se
     """Start (with `seconds`; `autoclose`: close the activity at the deadline), pause, resume,
     add (a minute), or stop the timer of `activity`. Refused on an ended session."""
     lifecycle.require_active(session)
+    # One timer command of an activity at a time: its row is read again under a lock held until
+    # commit (PostgreSQL runs transactions at once: two "+1 min" read the same deadline, and one
+    # minute was lost; SQLite has one writer and ignores FOR UPDATE).
+    db.flush()
+    db.refresh(activity, with_for_update=True)
     lifecycle.move(lifecycle.TIMER_TRANSITIONS, state(activity), action, lifecycle.TIMER_REFUSALS)
     now = utcnow()
     detail: dict = {}
