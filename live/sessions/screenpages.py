@@ -16,10 +16,10 @@ import copy
 import unicodedata
 
 WIDTH = 123.0           # rem: the slide's width on a 4:3 screen (133.3rem less 2 x 5rem of padding)
-HEIGHT = 93.5           # rem: the screen's height less its padding (3.5rem + 3rem)
+HEIGHT = 95.0           # rem: the screen's height less its padding (3.5rem + 1.5rem)
 TOP = 5.0               # rem: the session's name, the state's pill (the timer is taller)
 TOP_TIMER = 7.2
-FOOT = 12.6             # rem: the footer's rule, padding and QR code
+FOOT = 14.8             # rem: the footer's rule, padding and QR code (13rem)
 LIST_PAD = 2.0          # rem: the list's padding above and below its lines
 MAX_PAGES = 60
 PROMPTS = ((200, 3.4, 3.5), (100, 4.4, 4.5), (0, 6.2, 6.0))  # longer than: font size, margins
@@ -112,7 +112,7 @@ def _bars(a: dict, room: float, dense: str) -> list[list[int]]:
 def _options(a: dict, room: float, dense: str) -> list[list[int]]:
     font, margin, indent = {"": (4.6, 1.6, 5.0), "long": (3.0, 1.0, 3.6)}[dense]
     heights = [lines(o["label"], font, WIDTH - indent) * font * 1.2 + margin for o in a["options"]]
-    return _pack(heights, room - LIST_PAD - 8.0)  # the count of answers under the options
+    return _pack(heights, room - LIST_PAD - 9.0)  # the count of answers under the options
 
 
 def _poll(view: dict, a: dict, number: int) -> dict | None:
