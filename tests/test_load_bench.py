@@ -86,13 +86,13 @@ def test_typing():
     assert figures["never_on_screen"] == 0
 
 
-def test_burst_on_two_processes_behind_nginx_sharing_redis():
+def _two_processes(*extra: str) -> None:
     """`--processes 2`: two servers behind the documented nginx block, a private Redis; the
     phones spread over both (each from its own loopback address), the screen on one."""
     require("redis-server", "PALABRE_REQUIRE_REDIS")
     require("nginx", "PALABRE_REQUIRE_NGINX")
     phones = 24  # nginx hashes each phone's address: with 24, both processes get some
-    figures = measure("burst", "--processes", "2", "--participants", str(phones), "--clients", "2")
+    figures = measure("burst", "--processes", "2", "--participants", str(phones), "--clients", "2", *extra)
     assert figures["processes"] == 2 and figures["joined"] == phones
     for phase in ("hidden", "revealed"):
         burst = figures[phase]
@@ -103,3 +103,13 @@ def test_burst_on_two_processes_behind_nginx_sharing_redis():
         assert burst["screen_pushes_max_per_s"] <= 10  # once per interval, not once per process
     assert figures["hidden"]["pushes_to_phones"] == 0  # no live count to phones while hidden
     assert figures["revealed"]["tallies_to_phones"] >= phones  # the revealed tally reached everyone
+
+
+def test_burst_on_two_processes_behind_nginx_sharing_redis():
+    _two_processes()
+
+
+def test_burst_on_two_processes_on_postgresql():
+    from conftest import require_postgres
+
+    _two_processes("--mode", "gevent", "--db", "postgresql", "--database-url", require_postgres())
