@@ -90,6 +90,17 @@ def test_no_word_is_drawn_under_the_projector_floor(cloud):
     assert floor * scale >= SCREEN_FLOOR
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("groups", [30, 80, 400])
+def test_what_is_left_out_is_never_heavier_than_what_is_drawn(groups, seed):
+    frequencies = inputs.wordcloud_input(groups, seed=seed)
+    cloud = render.StableWordCloud().generate_from_frequencies(frequencies)
+    drawn = {word.text for word in cloud.placed_}
+    assert drawn and drawn | set(cloud.missing_) == set(frequencies)
+    left_out = [frequencies[text] for text in cloud.missing_]
+    assert max(left_out, default=0) <= min(frequencies[text] for text in drawn)
+
+
 def test_more_words_than_max_words_are_listed_too():
     frequencies = {f"mot{n}": 1000 - n for n in range(render.MAX_WORDS + 20)}
     cloud = render.StableWordCloud().generate_from_frequencies(frequencies)

@@ -277,6 +277,7 @@ def _place(items: list[tuple[str, float]], width: int, height: int, font_path: s
     fitting = [item for item in items if item[0] not in too_wide]
     sizes = _sizes(fitting, width, height, font_path)
     placed: list[PlacedWord] = []
+    unplaced: list[str] = []
     for _attempt in range(5):
         placed, unplaced = _layout(fitting[:len(sizes)], sizes, width, height, font_path, color_of)
         if not unplaced or len(unplaced) >= len(sizes):
@@ -284,6 +285,10 @@ def _place(items: list[tuple[str, float]], width: int, height: int, font_path: s
         # A word found no room (the sizes are an estimate): as many of the lightest are left
         # out instead, so that what is left out is always the lightest.
         sizes = sizes[:len(sizes) - len(unplaced)]
+    if unplaced:  # still no room for some: none lighter than them is drawn either
+        missed = set(unplaced)
+        heaviest = max(weight for text, weight in fitting if text in missed)
+        placed = [word for word in placed if word.weight >= heaviest]
     shown = {word.text for word in placed}
     return placed, [text for text, _ in items if text not in shown]
 
