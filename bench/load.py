@@ -298,7 +298,8 @@ class Hall:
         return {"joined": sum(a["joined"] for a in answers), "failed": sum(a["failed"] for a in answers),
                 "errors": [e for a in answers for e in a["errors"]][:5], "seconds": last - start,
                 "latencies": latencies, "waited": [w for a in answers for w in a.get("waited", [])],
-                "polls": sum(a.get("polls", 0) for a in answers)}
+                "polls": sum(a.get("polls", 0) for a in answers),
+                "connect_retries": sum(a.get("connect_retries", 0) for a in answers)}
 
     def health(self, reset: bool = False) -> dict:
         try:
@@ -422,12 +423,13 @@ def scenario_join(the_hall: Hall, args) -> dict:
 
 def join_line(joined: dict, args) -> dict:
     """The join line's figures (live/sessions/admission.py): the gate's rate, how many phones
-    waited in line, the longest wait, how many times they asked again (`/j/<code>/wait`), and how
-    many never got in (failed: must be 0)."""
+    waited in line, the longest wait, how many times they asked again (`/j/<code>/wait`), how
+    many first socket connections were tried again (refused or timed out: the page's client
+    tries again too), and how many never got in (failed: must be 0)."""
     waited = joined.get("waited", [])
     return {"admit_per_second": getattr(args, "admit", None) or "off", "waited_in_line": len(waited),
             "longest_wait_s": round(max(waited, default=0.0), 2), "line_polls": joined.get("polls", 0),
-            "never_in": joined["failed"]}
+            "socket_retries": joined.get("connect_retries", 0), "never_in": joined["failed"]}
 
 
 def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) -> dict:

@@ -60,6 +60,7 @@ class Phone:
         self.position = 0  # steady: the option index of its next vote
         self.waited: float | None = None  # seconds in the join line (None: let in at once)
         self.polls = 0  # times it asked again from the line
+        self.retries = 0  # first connections tried again
         self.http: aiohttp.ClientSession | None = None
 
     async def forget(self) -> None:
@@ -194,13 +195,25 @@ class Fleet:
             if not phone.cookie:  # in line, a phone holds no slot of `gate` (it only waits)
                 phone.cookie = await self.join_cookie(phone, gate)
             async with gate:
-                await self.connect(phone)
+                await self.connect_again(phone)
                 while not phone.snapshots and time.monotonic() - start < 30 + (phone.waited or 0):
                     await asyncio.sleep(0.01)
             return {"ok": bool(phone.snapshots), "start": start, "waited": phone.waited,
-                    "ready": phone.snapshots[0] if phone.snapshots else None}
+                    "retries": phone.retries, "ready": phone.snapshots[0] if phone.snapshots else None}
         except Exception as exc:  # noqa: BLE001 - counted as a failed join
             return {"ok": False, "start": start, "error": f"{type(exc).__name__}: {exc}"[:200]}
+
+    async def connect_again(self, phone: Phone, attempts: int = 3) -> None:
+        """Connect, and again after 1-2 s if refused or timed out (as the page's Socket.IO client
+        does: a phone on the page does not give up); the last failure is raised."""
+        for attempt in range(attempts):
+            try:
+                return await self.connect(phone)
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                phone.retries += 1
+                await asyncio.sleep(self.rng.uniform(1, 2))
 
     async def join(self, count: int, window: float = 0.0) -> dict:
         """`count` more phones open the join link and connect, spread over `window` seconds."""
@@ -216,6 +229,7 @@ class Fleet:
             "latencies": [o["ready"] - o["start"] for o in outcomes if o["ok"]],
             "waited": [o["waited"] for o in outcomes if o.get("waited") is not None],
             "polls": sum(p.polls for p in new),
+            "connect_retries": sum(p.retries for p in new),
             "last_ready": max((o["ready"] for o in outcomes if o["ok"]), default=None)}
 
     async def emit_vote(self, phone: Phone, activity: int, choice, record: list) -> dict:

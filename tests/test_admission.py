@@ -40,19 +40,19 @@ def test_the_gate_lets_in_its_rate_and_keeps_the_order_of_arrival():
 
 def test_a_phone_that_leaves_the_line_holds_nobody_up_and_gets_its_place_back_if_it_returns():
     gate = Gate(rate=1)
-    now = 0.0
-    assert gate.arrive(1, "a", now, now).admitted
-    gone = gate.arrive(1, "b", now, now).ticket
-    stays = gate.arrive(1, "c", now, now).ticket
+    assert gate.arrive(1, "a", 0.0, 0.0).admitted
+    gone = gate.arrive(1, "b", 0.0, 0.0).ticket  # first in line, then silent
+    stays = gate.arrive(1, "c", 0.0, 0.0).ticket
+    assert not gate.poll(stays, 1.2, 1.2).admitted  # the one token is kept for "b"
+    assert gate.poll(stays, 2.1, 2.1).admitted  # the next one is "c"'s: "b" holds up nobody
+    late = gate.arrive(1, "d", 2.2, 2.2)
+    assert late.place == 2 and not late.admitted
+    assert gate.poll(late.ticket, 3.3, 3.3).admitted
+    assert gate.figures(1, 5.0)["waiting"] == 1  # "b" may still come back
     patience = 2 * RETRY_MIN + GRACE  # "b" was told to ask again within RETRY_MIN seconds
-    for step in range(1, int(patience * 2)):  # only "c" keeps asking; tokens come back at 1/s
-        outcome = gate.poll(stays, now + step * 0.5, now + step * 0.5)
-        assert not outcome.admitted, step  # "b", first in line, keeps its token while it may return
-    late = now + patience + 2
-    assert gate.poll(stays, late, late).admitted  # "b" was dropped: "c" is first
-    back = gate.poll(gone, late + 0.1, late + 0.1)  # "b" returns: its place (first), a token soon
-    assert back.place == 1
-    assert gate.poll(gone, late + 1.5, late + 1.5).admitted
+    assert gate.figures(1, patience + 1)["waiting"] == 0
+    back = gate.poll(gone, patience + 2, patience + 2)  # its place again (first), its token
+    assert back.admitted
 
 
 def test_one_address_is_paced_without_holding_up_the_others_and_its_flood_is_bounded():

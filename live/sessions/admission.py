@@ -58,6 +58,7 @@ RECENT = 60.0  # "admitted in the last minute"
 # Seconds before the waiting page asks again: half the expected wait, so that a phone far back
 # asks a few times only (each time costs about a sixth of a join), one near the front every 2 s.
 RETRY_MIN, RETRY_MAX = 2, 20
+LINE_SECONDS = 3.0  # while phones wait, tokens kept for them: more than the front's delay (2 s ± 30 %)
 
 
 @dataclass
@@ -89,8 +90,9 @@ class Outcome:
 
 
 class Gate:
-    """A token bucket (`rate` admissions a second, a second's worth at once) in front of a line of
-    tickets; pure (clocks passed in) so that it can be tested on its own."""
+    """A token bucket (`rate` admissions a second, a second's worth at once, `LINE_SECONDS`' worth
+    kept while phones wait) in front of a line of tickets; pure (clocks passed in) so that it
+    can be tested on its own."""
 
     def __init__(self, rate: float, per_minute: int = 0):
         self.rate, self.per_minute = float(rate), int(per_minute)
@@ -172,7 +174,11 @@ class Gate:
     def _tick(self, now: float, wall: float) -> None:
         """Refill the tokens, let in the parked tickets whose turn came, drop the stale ones."""
         if self.refilled is not None:
-            self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.refilled) * self.rate)
+            # A second's worth at once; while phones wait, the tokens of the seconds between two
+            # asks of the phones at the front are kept for them (else the line would move at
+            # the rate of their asks, not at `rate`).
+            cap = max(1.0, self.rate * (LINE_SECONDS if self.eligible else 1.0))
+            self.tokens = min(cap, self.tokens + (now - self.refilled) * self.rate)
         self.refilled = now
         while self.parked and self.parked[0][0] <= wall:
             _at, key = heapq.heappop(self.parked)
