@@ -82,12 +82,13 @@ def test_a_private_wall_on_the_phone_the_console_and_the_projector(tmp_path):
             assert ack.get("ok"), ack
         finally:
             facilitator.disconnect()
-        expect(phone.locator("#board-items")).to_contain_text(THEIRS)
+        expect(phone.locator("#board-items")).to_contain_text(THEIRS, timeout=15000)
         expect(note).to_be_empty()
-        expect(badge).to_have_count(0)
-        expect(screen.locator("#stage")).to_contain_text(THEIRS)
+        expect(badge).to_have_count(0, timeout=15000)
+        expect(screen.locator("#stage")).to_contain_text(THEIRS, timeout=15000)
         vote = phone.locator("#board-items .idea", has_text=THEIRS).locator("form.board-vote button")
         vote.click()
-        expect(phone.locator("#board-items .idea", has_text=THEIRS)).to_contain_text("votre vote")
+        theirs = phone.locator("#board-items .idea", has_text=THEIRS)
+        expect(theirs).to_contain_text("votre vote", timeout=15000)
         phone.screenshot(path=str(shots / "private-phone-revealed-360x640.png"))
     assert problems == []

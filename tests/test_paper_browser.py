@@ -84,7 +84,7 @@ def test_paper_counts_show_on_the_projector_and_never_cut(browser, tmp_path):
     assert errors == []
 
 
-def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_corrects(tmp_path):
+def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_corrects(browser, tmp_path):
     """The console's paper page (a plain form) adds 12 for the second option, then corrects by
     -2: a phone (360x640) showing the revealed results gets each total with its split at once,
     and the page's log says who entered what and when."""
@@ -95,7 +95,7 @@ def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_correc
     open_poll(setup, reveal=True)
     shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
     errors: list[str] = []
-    with server(setup.database) as srv, chromium() as browser:
+    with server(setup.database) as srv:
         phone = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-GB",
                                     is_mobile=True, has_touch=True).new_page()
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
@@ -109,7 +109,7 @@ def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_correc
             console.select_option(f"#p{setup.activity} select[name=option]", str(setup.options[1]))
             console.fill(f"#p{setup.activity} input[name=count]", count)
             console.get_by_role("button", name="Add the paper count").click()
-            expect(second).to_have_text(shown)
+            expect(second).to_have_text(shown, timeout=15000)  # (phones: revealed counts every 2 s)
         log = console.locator(f"#p{setup.activity} .paper-log tbody tr")
         expect(log).to_have_count(2)
         expect(log.nth(1)).to_contain_text("facilitator")
@@ -117,4 +117,6 @@ def test_a_phone_sees_phone_and_paper_apart_as_the_facilitator_enters_and_correc
         second.scroll_into_view_if_needed()
         phone.screenshot(path=str(shots / "paper-phone-360x640.png"))
         console.screenshot(path=str(shots / "paper-console-1280x900.png"), full_page=True)
+        phone.context.close()
+        console.context.close()
     assert errors == []
