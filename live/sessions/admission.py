@@ -12,10 +12,11 @@ and tries again by itself (a `<meta http-equiv="refresh">` without JavaScript, a
   ticket is let in when fewer tickets wait before it than there are tokens, so a later phone
   never takes the token of an earlier one (a phone polling a little later than the one behind
   it still has its token kept). A ticket this process does not know (a restart, a ticket from
-  another process) takes back its place from its issue time.
+  another process) takes back its place from its issue time (within `TICKET_AGE`).
 - **Leaving.** A ticket not asked about within twice its page's delay plus `GRACE` seconds (its
-  phone left the line, slept or closed
-  the page) is dropped: it no longer holds anyone up. If it comes back, it takes back its place.
+  phone left the line, slept or closed the page) is dropped: it no longer holds anyone up. If
+  it comes back (within `TICKET_AGE`), it takes back its place. Meanwhile it holds one token
+  at most: the tokens of the seconds between two asks of the front are kept (`LINE_SECONDS`).
 - **Per address.** New participants of one client address are paced at `JOIN_RATE_PER_MINUTE`
   (the whole minute's worth at once, then the refill): past it, a ticket waits for its
   address's turn (`not_before`) without holding up the tickets of other addresses; a venue
@@ -52,6 +53,7 @@ from live.sessions import views
 GRACE = 6.0  # seconds past twice its retry delay after which a silent ticket holds nobody up
 QUEUE_MAX = 20000  # tickets in line at once (then: a waiting page without a place)
 PARK_MINUTES = 10  # minutes of one address's join rate that may wait in line at once
+TICKET_AGE = 900  # seconds: an older ticket (a phone back the next hour) queues again at the back
 PASS_SECONDS = 120  # an admission given to the script's poll is used within this (the page load)
 SWEEP_EVERY = 1.0  # seconds between two sweeps of the dropped tickets
 RECENT = 60.0  # "admitted in the last minute"
@@ -240,7 +242,7 @@ def admit(session_id: int, address: str) -> Outcome:
         return Outcome(True)
     now, wall = time.monotonic(), time.time()
     saved = session.get("adm")
-    if _valid(saved) and saved[0] == session_id:
+    if _valid(saved) and saved[0] == session_id and wall - saved[1] < TICKET_AGE:
         outcome = the_gate.poll(saved, now, wall)
     else:
         outcome = the_gate.arrive(session_id, address, now, wall)
