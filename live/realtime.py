@@ -11,6 +11,7 @@ session looks like (snapshots) and the coalescing broadcaster live in `live.sess
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -217,8 +218,7 @@ def _rate_limited(conn: Connection) -> dict | None:
         return None
     if ratelimit.flooding(key):
         log.warning("%s keeps flooding while refused: disconnected", key)
-        _connections.pop(conn.sid, None)
-        socketio.server.disconnect(conn.sid, namespace="/")
+        _cut_off(conn.sid)
     refusal = _refusals.get(conn.locale)
     if refusal is None:
         refusal = _refusals[conn.locale] = error("rate_limited", conn)
@@ -226,6 +226,23 @@ def _rate_limited(conn: Connection) -> dict | None:
 
 
 _refusals: dict[str, dict] = {}  # locale -> the rate_limited ack (the same for everyone)
+
+
+def _cut_off(sid: str) -> None:
+    """Disconnect a flooding socket and stop reading it. The frames it sent before being cut off
+    wait, unread, in its TCP socket: eventlet's WebSocket went on reading (and unmasking) them
+    until the client's answer to the close, 20,000 tiny events holding the loop 0.4 s of CPU.
+    Its socket is shut now, and the rest of the flood is never read."""
+    _connections.pop(sid, None)
+    environ = socketio.server.get_environ(sid, namespace="/") or {}
+    socketio.server.disconnect(sid, namespace="/")
+    raw = environ.get("eventlet.input")
+    sock = raw.get_socket() if hasattr(raw, "get_socket") else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass  # already gone
 
 
 def _check_payload(payload) -> str | None:

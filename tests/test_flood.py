@@ -57,7 +57,7 @@ def test_a_flooding_socket_is_cut_off_and_its_next_socket_starts_with_no_fresh_b
         room.phones.append(flooder)
 
         _health(room.url, reset=True)
-        answers = _flood(flooder, activity, 2000)
+        answers = _flood(flooder, activity, 20000)
         assert wait_until(lambda: not flooder.connected, 15), answers  # cut off
         # Refusing costs the loop next to nothing: its largest stall in CPU time (the time it
         # waited for a core on a busy machine left out) stays far below 100 ms.
