@@ -236,9 +236,9 @@ CLOUD = r"""async () => {
 }"""
 
 
-def _cloud_fits(page, name: str, groups: int | None) -> None:
+def _cloud_fits(page, name: str, groups: int | None) -> list[str]:
     """Every word of the cloud's image at 2.5 % of the screen's height or more, inside the slide;
-    the cloud spans 85 % of the free width or height; the words left out are listed."""
+    the cloud spans 85 % of the free width or height; the words left out are listed (returned)."""
     page.wait_for_function("() => { const i = document.getElementById('cloud-img');"
                            " return i && i.complete && i.naturalWidth > 0; }", timeout=60000)
     found = page.evaluate(CLOUD)
@@ -246,6 +246,20 @@ def _cloud_fits(page, name: str, groups: int | None) -> None:
     assert found["words"] >= 20 and found["used"] >= 0.85, (name, page.viewport_size, found)
     if groups:  # more than fits: the lightest are left out, and listed
         assert found["missing"] and found["words"] + len(found["missing"]) == groups, found
+    return found["missing"]
+
+
+def _console_names_what_is_left_out(context, served, missing: list[str], locale: str) -> None:
+    """The facilitator's console names the heaviest 12 words left out, then how many others."""
+    page = context.new_page()
+    try:
+        goto_live(page, served["url"] + served["console"])
+        crowded = next(a for a in served["activities"] if a["name"] == "wordcloud-crowded")
+        note = page.locator(f".wc-missing[data-cloud='{crowded['id']}']")
+        others = {"en": f" and {len(missing) - 12} others", "fr": f" et {len(missing) - 12} autres"}
+        assert note.inner_text().endswith(", ".join(missing[:12]) + others[locale[:2]]), note.inner_text()
+    finally:
+        page.close()
 
 
 # The items of the slide (rows, options, cards): all of them, or those visible now, by their text.
@@ -295,7 +309,7 @@ def _served(database: Path, locale: str):
     with server(database) as srv:
         facilitator = connect(srv.url, {"token": info["facilitator"], "lang": locale})
         try:
-            yield {**info, "url": srv.url, "facilitator": facilitator}
+            yield {**info, "url": srv.url, "facilitator": facilitator, "console": f"/f/{info['facilitator']}"}
         finally:
             facilitator.disconnect()
 
@@ -321,16 +335,17 @@ def _every_kind_fits(served, browser, width: int, height: int, locale: str) -> N
     try:
         goto_live(page, f"{served['url']}/screen/{served['screen']}")
         assert page.locator("html").get_attribute("lang") == locale[:2]
-        pages = {}
+        pages, missing = {}, []
         for a in served["activities"]:
             _show(page, served["facilitator"], a["id"])
             if a["name"].startswith("wordcloud"):  # its image, drawn in a worker process, has come
-                _cloud_fits(page, a["name"], a.get("groups"))
+                missing = _cloud_fits(page, a["name"], a.get("groups")) or missing
             if shots:
                 page.screenshot(path=str(Path(shots) / f"fit-{a['name']}-{width}x{height}.png"))
             pages[a["name"]] = _pages_fit(page, a["name"])
         # The long lists turn in pages; a few short rows fit at once.
         assert pages["single-6x40"] == 1 and pages["single"] > 1, pages
+        _console_names_what_is_left_out(context, served, missing, locale)
         # The join QR code in the footer can be scanned from the back of the room.
         qr = page.locator(".foot-qr").bounding_box()
         assert min(qr["width"], qr["height"]) >= 0.12 * height, qr

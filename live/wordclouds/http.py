@@ -8,6 +8,7 @@ from flask_babel import gettext
 from live import auth
 from live.errors import DomainError, is_id
 from live.i18n import message
+from live.render import missing_words
 from live.sessions import effects
 from live.sessions import operations as agenda
 from live.sessions import service as sessions
@@ -55,6 +56,8 @@ def cloud_image(activity_id: int):
     frequencies = images.current_frequencies(activity_id) or {}
     theme = request.args.get("theme") if request.args.get("theme") in images.THEMES else "light"
     _digest, svg = images.images().get(frequencies, theme)
+    if theme == "light":  # what the cloud leaves out now (also after a restart, before any entry)
+        images.images().missing[activity_id] = missing_words(svg)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600" if request.args.get("v") else "no-store"
     return response

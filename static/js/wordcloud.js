@@ -2,16 +2,19 @@
    wordclouds/_participant.html and _screen.html (the server's, at load); the cloud image follows
    `cloud` pushes; the phone sends and withdraws its words over the socket (the forms post
    without it). */
-import { doc, body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, hidden, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, WC, $, h, add, attr, clear, hasClass, fill, counted, newId, notify, errorText, hidden, wcEntries, wcFrozen, plural } from "./core.js";
 
 /* Staff pages (console, moderator): the words a cloud's image could not draw (no font for
    them, or no room), from the `missing` of `cloud` pushes, under the cloud (the
    cloud_missing_note macro's markup). `missingNote(id)` draws the note for a page drawing the
    cloud again. */
-var missingWords = {};
+var missingWords = {}, MISSING_SHOWN = 12;  // the heaviest first, then how many others
 function fillMissing(p, words) {
   p.hidden = !(words && words.length);
-  p.textContent = p.hidden ? "" : fill(WC.missing, { words: words.join(", ") });
+  if (p.hidden) { p.textContent = ""; return; }
+  var rest = words.length - MISSING_SHOWN, listed = words.slice(0, MISSING_SHOWN).join(", ");
+  if (rest > 0) listed += fill(WC.others[plural(rest)], { n: rest });
+  p.textContent = fill(WC.missing, { words: listed });
 }
 export function missingNote(id) {
   var p = attr(h("p", "wc-missing notice"), { role: "status", "data-cloud": id });
