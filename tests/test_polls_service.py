@@ -97,6 +97,18 @@ def test_ranking_borda_score(store, live):
     assert scores == {a: 3, b: 5, c: 1}
 
 
+def test_the_same_answer_from_several_participants_counts_once_each(store, live):
+    """The tally reads each distinct answer once with its number of voters (it is pushed ten
+    times a second): identical rankings and identical multiple choices still count per voter."""
+    ranking = _open(store, live, "ranking")
+    a, b, c = _option_ids(store, ranking)
+    for device, order in [("d1", [a, b, c]), ("d2", [b, a, c]), ("d3", [b, c, a]), ("d4", [b, a, c])]:
+        _vote(store, live["id"], ranking, device, order)
+    tally = _tally(store, ranking)
+    assert {o["id"]: o["score"] for o in tally["options"]} == {a: 4, b: 7, c: 1}
+    assert tally["total"] == 4
+
+
 @pytest.mark.parametrize("poll_type, choice, code", [
     ("single", 999999, "unknown_option"),
     ("single", "abc", "bad_choice"),

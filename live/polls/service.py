@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Text, bindparam, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DB
@@ -136,25 +137,25 @@ def tally(db: DB, activity: Activity) -> dict:
     is phones and paper together, `phone` and `paper` apart; `total` (what percentages are of)
     counts phone voters and paper ballots (for a multiple choice, at least the largest paper
     count of an option), `phone_total` and `paper_total` apart."""
-    choices = list(db.scalars(select(Vote.choice).where(Vote.activity_id == activity.id)))
-    phones = len(choices)
+    choices = _choices(db, activity)
+    phones = sum(voters for _choice, voters in choices)
     if activity.type == "scale":
-        return _scale_tally(activity, choices, paper_totals(db, activity))
+        return _scale_tally(activity, choices, phones, paper_totals(db, activity))
     options = options_of(db, activity)
     counts = {o.id: 0 for o in options}
     if activity.type == "ranking":
         # Borda count: with n options, first place gets n-1 points, last gets 0.
         n = len(options)
-        for choice in choices:
+        for choice, voters in choices:
             for rank, option_id in enumerate(choice):
                 if option_id in counts:
-                    counts[option_id] += n - 1 - rank
+                    counts[option_id] += (n - 1 - rank) * voters
         return {"total": phones, "max_score": phones * (n - 1),
                 "options": [{"id": o.id, "label": o.label, "score": counts[o.id]} for o in options]}
-    for choice in choices:
+    for choice, voters in choices:
         for option_id in choice:
             if option_id in counts:
-                counts[option_id] += 1
+                counts[option_id] += voters
     paper = paper_totals(db, activity)
     ballots = (sum if activity.type == "single" else _largest)(paper.values())
     return {"total": phones + ballots, "phone_total": phones, "paper_total": ballots,
@@ -162,18 +163,27 @@ def tally(db: DB, activity: Activity) -> dict:
                          "phone": counts[o.id], "paper": paper.get(o.id, 0)} for o in options]}
 
 
+def _choices(db: DB, activity: Activity) -> list[tuple[list, int]]:
+    """Each distinct stored choice once, with how many voted it: the tally is pushed ten times a
+    second during a burst, and reading (and decoding) every vote each time cost more than
+    storing them. Grouped on the stored text (PostgreSQL's json cannot be grouped)."""
+    text = cast(Vote.choice, Text)
+    rows = db.execute(select(text, func.count()).where(Vote.activity_id == activity.id).group_by(text))
+    return [(json.loads(stored), voters) for stored, voters in rows if stored is not None]
+
+
 def _largest(values) -> int:
     return max(values, default=0)
 
 
-def _scale_tally(activity: Activity, choices: list, paper: dict) -> dict:
+def _scale_tally(activity: Activity, choices: list[tuple[list, int]], phones: int, paper: dict) -> dict:
     counts = {value: 0 for value in range(1, activity.settings["scale_max"] + 1)}
-    for choice in choices:
-        counts[choice[0]] = counts.get(choice[0], 0) + 1
+    for choice, voters in choices:
+        counts[choice[0]] = counts.get(choice[0], 0) + voters
     ballots = sum(paper.values())
-    total = len(choices) + ballots
-    weighted = sum(c[0] for c in choices) + sum(v * n for v, n in paper.items())
-    return {"total": total, "phone_total": len(choices), "paper_total": ballots,
+    total = phones + ballots
+    weighted = sum(c[0] * voters for c, voters in choices) + sum(v * n for v, n in paper.items())
+    return {"total": total, "phone_total": phones, "paper_total": ballots,
             "mean": weighted / total if total else None,
             "buckets": [{"value": v, "count": n + paper.get(v, 0), "phone": n, "paper": paper.get(v, 0)}
                         for v, n in counts.items()]}
