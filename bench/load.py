@@ -758,6 +758,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the scenarios asked for, printing each one's figures; 1 if an acknowledged vote is missing."""
     if args.participants < 1:
         raise SystemExit("--participants must be at least 1")
+    if args.processes < 1:
+        raise SystemExit("--processes must be at least 1")
     args.participants_given = "--participants" in " ".join(sys.argv)
     chosen = args.scenario or ["burst"]
     scenarios = list(SCENARIOS) if "all" in chosen else list(dict.fromkeys(chosen))
