@@ -278,15 +278,25 @@ class Hall:
 
     def command(self, action: str, activity: int) -> None:
         if not self.facilitator.connected:  # dropped under load (a ping unanswered): again
-            self.facilitator = connect(self.url, {"token": self.setup.facilitator, "lang": "en"},
-                                       listener=self.console)
+            self.facilitator = self.reconnect(self.setup.facilitator, self.console)
         if not self.screen_client.connected:  # so did the screen: a real one reconnects too
-            self.screen_client = connect(self.url, {"token": self.setup.screen, "lang": "en"},
-                                         listener=self.screen)
+            self.screen_client = self.reconnect(self.setup.screen, self.screen)
         ack = self.facilitator.call("command", {"cid": new_cid(), "action": action,
                                                 "activity": activity}, timeout=60)
         if not ack.get("ok"):
             raise RuntimeError(f"command {action} refused: {ack}")
+
+    def reconnect(self, token: str, listener: Listener):
+        """A staff socket again, patiently (a server busy with thousands of phones may take
+        longer than a test's 15 s to answer): three tries of 60 s at most."""
+        tries = 3
+        while True:
+            tries -= 1
+            try:
+                return connect(self.url, {"token": token, "lang": "en"}, listener=listener, timeout=60)
+            except ConnectionError:
+                if not tries:
+                    raise
 
     def join(self, participants: int, window: float = 0.0) -> dict:
         start = time.monotonic()
