@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from a11y import axe_report, describe
 from support import Listener, chromium, connect, playwright_or_skip, prepare, server
 
 from tests.realserver import join_cookie
@@ -39,6 +40,14 @@ def test_a_phone_in_line_gets_in_by_itself(tmp_path, script):
             phone.screenshot(path=str(shots / f"join-line-waiting-{'js' if script else 'nojs'}-phone.png"))
             expect(phone.get_by_role("heading", name="Look at the screen")).to_be_visible(timeout=30000)
             expect(line).to_have_text("In line to join: 0 · let in over the last minute: 2", timeout=10000)
+            if script:  # axe-core on a waiting page that stays (its script blocked): tests/a11y.py
+                probe = browser.new_context(viewport=PHONE).new_page()
+                probe.route("**/waiting.js", lambda route: route.abort())
+                join_cookie(srv.url, setup.code)  # the token again, so that the probe waits
+                probe.goto(f"{srv.url}/j/{setup.code}")
+                expect(probe.locator("#wait-place")).to_contain_text("in line")
+                violations = axe_report(probe)["violations"]
+                assert violations == [], describe(violations)
             assert console.wait_for(lambda c: any(m.get("waiting") for m in c.messages("admission")), 5)
             if script:  # its socket is accepted at once: one phone connected
                 assert console.wait_for(lambda c: any(m.get("connected") == 1
