@@ -23,7 +23,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select, tuple_
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -76,19 +76,27 @@ _WRITTEN = "palabre.acks.written"
 PREFETCH_CHUNK = 200
 
 
+_PREFETCH = select(ClientAck.actor, ClientAck.client_id, ClientAck.response, ClientAck.event,
+                   ClientAck.digest).where(ClientAck.actor.in_(bindparam("actors", expanding=True)),
+                                           ClientAck.client_id.in_(bindparam("ids", expanding=True)))
+
+
 def prefetch(db: DB, keys) -> None:
     """Read the acks of these (actor, client id) pairs in one query, for `previous` in this unit
     of work (the write queue calls it for each group commit: one query, not one per message)."""
     keys = list(dict.fromkeys(keys))
     known = db.info.setdefault(_KNOWN, {})
     checked = db.info.setdefault(_CHECKED, set())
+    wanted = set(keys)
     for start in range(0, len(keys), PREFETCH_CHUNK):
         chunk = keys[start:start + PREFETCH_CHUNK]
-        pair = tuple_(ClientAck.actor, ClientAck.client_id)
-        rows = db.execute(select(ClientAck.actor, ClientAck.client_id, ClientAck.response, ClientAck.event,
-                                 ClientAck.digest).where(pair.in_(chunk)))
+        # Two plain IN lists (the pairs picked out here): half the CPU of a tuple IN, whose
+        # rows of parameters are rendered anew for every query.
+        rows = db.execute(_PREFETCH, {"actors": sorted({a for a, _c in chunk}),
+                                      "ids": sorted({c for _a, c in chunk})})
         for row in rows:
-            known[(row.actor, row.client_id)] = (row.response, row.event, row.digest)
+            if (row.actor, row.client_id) in wanted:
+                known[(row.actor, row.client_id)] = (row.response, row.event, row.digest)
     checked.update(keys)
 
 
