@@ -138,8 +138,14 @@ def test_answered_questions_have_a_proper_heading(event, javascript):
         for lang in ("fr", "en"):
             for name in ("phone-questions", "screen-questions"):
                 viewport = PHONE if name.startswith("phone") else PROJECTOR
-                context, page = _open(browser, srv.url + page_paths(made, lang)[name], javascript, viewport)
+                url = srv.url + page_paths(made, lang)[name]
+                context, page = _open(browser, url, javascript, viewport)
                 headings[lang, name] = page.eval_on_selector_all("h2, h3", HEADINGS)
+                pill = page.locator(".pager")  # without JavaScript, the screen's pages are pages
+                total = int(pill.inner_text().split("/")[1]) if not javascript and pill.count() else 1
+                for number in range(2, total + 1):
+                    page.goto(f"{url}{'&' if '?' in url else '?'}page={number}")
+                    headings[lang, name] += page.eval_on_selector_all("h2, h3", HEADINGS)
                 context.close()
     for name in ("phone-questions", "screen-questions"):
         assert "Questions répondues" in headings["fr", name], headings["fr", name]
