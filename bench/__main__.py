@@ -14,6 +14,7 @@ BENCHMARKS = {
     "purge": "bench.purge",
     "load": "bench.load",
     "presence": "bench.presence",
+    "votecpu": "bench.votecpu",
 }
 
 

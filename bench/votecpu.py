@@ -1,0 +1,122 @@
+"""The CPU of a vote inside one process: N phones vote at once, no network, CPU seconds per vote.
+
+    python -m bench votecpu [--participants 1000] [--rounds 3]
+
+Runs in a child process under eventlet (as the server): a fresh SQLite file (synchronous=FULL),
+a session with an open 4-option poll, N participants joined through the join page, each with
+a Flask-SocketIO test client (the real Socket.IO packets and handlers, the write queue, its
+group commits, the acks and the coalesced pushes; no sockets, no client processes), then
+every phone votes at once. Prints the process's CPU seconds per vote for each round (a new
+poll each time) and their median: the figure the machine's load moves least, to compare two
+commits side by side. `--profile` prints the functions of `live/` that took the most CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options."""
+    parser.add_argument("--participants", type=int, default=1000, help="phones voting at once (1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts, each on a new poll (3)")
+    parser.add_argument("--profile", action="store_true", help="print a CPU profile of the last round")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure in a child process (eventlet patches the whole process); its exit status."""
+    if args.participants < 1 or args.rounds < 1:
+        raise SystemExit("--participants and --rounds must be at least 1")
+    command = [sys.executable, "-m", "bench.votecpu", str(args.participants), str(args.rounds),
+               "profile" if args.profile else "-"]
+    return subprocess.run(command, cwd=ROOT, timeout=1800, check=False).returncode  # noqa: S603 - our own module
+
+
+def _child(participants: int, rounds: int, profile: bool) -> int:
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # eventlet's notice on import
+    import eventlet
+
+    eventlet.monkey_patch()
+    import tempfile
+    import time
+    import uuid
+
+    from live import create_app
+    from live.polls import service as polls
+    from live.realtime import socketio
+    from live.sessions import service as sessions
+
+    scratch = tempfile.mkdtemp(prefix="palabre-votecpu-")
+    app = create_app({"SECRET_KEY": uuid.uuid4().hex, "HOST": "127.0.0.1", "ASYNC_MODE": "eventlet",
+                      "DATABASE_URL": f"sqlite:///{scratch}/palabre.db", "RATE_LIMIT_PER_10S": 10**6,
+                      "JOIN_RATE_PER_MINUTE": 10**7, "ADMIT_PER_SECOND": 0})
+    store = app.extensions["palabre.store"]
+    with store.write() as db:
+        session = sessions.create_session(db, sessions.create_event(db, "Bench", "Here", "2026-01-01"),
+                                          "round_table", "Votes")
+        session_id, code = session.id, session.join_code
+    phones = []
+    for _ in range(participants):
+        browser = app.test_client()
+        browser.get(f"/j/{code}")
+        phones.append(socketio.test_client(app, auth={"code": code, "lang": "en"}, flask_test_client=browser))
+    figures = []
+    for round_ in range(rounds):
+        with store.write() as db:
+            live_session = sessions.get_session(db, session_id)
+            poll = polls.add_poll(db, live_session, "single", f"Round {round_}?", ["A", "B", "C", "D"])
+            poll_id, options = poll.id, [o.id for o in polls.options_of(db, poll)]
+        for action in ("show", "open"):
+            with store.write() as db:
+                sessions.apply_command(db, sessions.get_session(db, session_id), action, poll_id)
+        eventlet.sleep(0.5)
+        acks: list = []
+
+        def vote(phone, index, poll_id=poll_id, options=options, acks=acks):
+            acks.append(phone.emit("vote", {"cid": uuid.uuid4().hex[:16], "activity": poll_id,
+                                            "choice": options[index % len(options)]}, callback=True))
+
+        profiler = _profiler() if profile and round_ == rounds - 1 else None
+        pool = eventlet.GreenPool(participants + 1)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for index, phone in enumerate(phones):
+            pool.spawn(vote, phone, index)
+        pool.waitall()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if profiler is not None:
+            profiler.disable()
+        ok = sum(1 for a in acks if isinstance(a, dict) and a.get("ok"))
+        figures.append(cpu / participants * 1000)
+        print(f"round {round_ + 1}: {ok} of {participants} acked ok, CPU {cpu:.3f} s = "
+              f"{figures[-1]:.3f} ms per vote, wall {wall:.2f} s", flush=True)
+        if ok != participants:
+            return 1
+    print(f"median CPU per vote  {statistics.median(figures):.3f} ms ({participants} votes at once)")
+    if profile:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats("live/", 40)
+    return 0
+
+
+def _profiler():
+    import cProfile
+    import time
+
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    return profiler
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
+    os._exit(_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "profile"))
