@@ -171,3 +171,23 @@ def test_wide_scripts_fit_without_javascript(tmp_path):
         finally:
             context.close()
             facilitator.disconnect()
+
+
+def test_a_page_number_out_of_range_shows_a_real_page(client, store, live):
+    """?page= beyond the last, below 1 or not a number: the last or the first page, never an
+    empty slide or an error (the server's door, no browser)."""
+    from conftest import add_poll, command
+
+    poll = add_poll(store, live["id"], options=[words(120, n) for n in range(12)])
+    for action in ("show", "open", "reveal"):
+        command(store, live["id"], action, poll)
+    url = f"/screen/{live['screen']}"
+    pills = {}
+    for page in ("", "?page=2", "?page=99", "?page=-3", "?page=x"):
+        html = client.get(url + page).get_data(as_text=True)
+        pills[page] = re.search(r'class="pager">Page (\d+)/(\d+)<', html).groups()
+        assert 'class="bar"' in html or "bar-label" in html, page
+    total = pills[""][1]
+    assert int(total) > 1
+    assert pills[""] == pills["?page=-3"] == pills["?page=x"] == ("1", total)
+    assert pills["?page=2"] == ("2", total) and pills["?page=99"] == (total, total)
