@@ -141,6 +141,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         socketio.run(app, host=host, port=port, use_reloader=False, log_output=False,
                      allow_unsafe_werkzeug=True)
         return 0
+    _freeze_startup_objects()
     stop = _StopRequest()
     stop.install()
     if mode == "eventlet":
@@ -188,6 +189,17 @@ def _small_buffers_protocol():
         wbufsize = CONNECTION_BUFFER
 
     return SmallBuffers
+
+
+def _freeze_startup_objects() -> None:
+    """What the start created (modules, the application, SQLAlchemy's mappers...: some 200,000
+    objects) lives as long as the process: moved out of the garbage collector's reach, so that
+    its full collections, every few hundred connections, scan what came after only (they held
+    the loop 0.12-0.15 s of CPU each during a reconnect storm of 500 phones)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _ping_without_a_task() -> None:
