@@ -88,9 +88,17 @@ def test_wait_yields_through_the_injected_sleep(pool):
     assert calls and set(calls) == {0.01}
 
 
+def _slow() -> dict:
+    """A crowded cloud: tens of milliseconds to render, so that even on a loaded machine (this
+    thread descheduled right after the submit) the render is not over at the first look."""
+    from wordcloud_input import wordcloud_input
+
+    return {**wordcloud_input(300), f"pas encore {time.monotonic_ns()}": 1}
+
+
 def test_wait_gives_up_after_its_timeout(pool):
     with pytest.raises(TimeoutError):  # a render in a worker is never done at the first look
-        pool.render(C).wait(time.sleep, timeout=0)
+        pool.render(_slow()).wait(time.sleep, timeout=0)
 
 
 def test_a_failed_render_raises_in_the_caller(pool):
@@ -106,7 +114,7 @@ def test_unknown_formats_are_refused_at_once(pool):
 
 def test_result_before_done_is_an_error_not_a_block(pool):
     with pytest.raises(RuntimeError):
-        pool.render(B).result()
+        pool.render(_slow()).result()
 
 
 def test_threads_keep_beating_while_a_cloud_renders(pool):
