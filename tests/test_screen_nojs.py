@@ -30,10 +30,17 @@ def _norm(texts) -> set:
     return {re.sub(r"\s+", "", t) for t in texts}
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one at a time)."""
+    with chromium() as the_browser:
+        yield the_browser
+
+
 @contextmanager
-def _served(database: Path, locale: str):
+def _served(database: Path, locale: str, browser):
     info = seed(database, locale)
-    with server(database) as srv, chromium() as browser:
+    with server(database) as srv:
         facilitator = connect(srv.url, {"token": info["facilitator"], "lang": locale})
         try:
             yield {**info, "url": srv.url, "facilitator": facilitator, "browser": browser}
@@ -42,8 +49,8 @@ def _served(database: Path, locale: str):
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    with _served(tmp_path_factory.mktemp("nojs") / "palabre.db", "en") as info:
+def served(tmp_path_factory, browser):
+    with _served(tmp_path_factory.mktemp("nojs") / "palabre.db", "en", browser) as info:
         yield info
 
 
@@ -113,9 +120,9 @@ def test_every_kind_fits_without_javascript(served, size):
     _every_kind_fits(served, size, "en-GB")
 
 
-def test_a_french_session_fits_a_4_3_projector_without_javascript(tmp_path):
+def test_a_french_session_fits_a_4_3_projector_without_javascript(tmp_path, browser):
     """French labels around the content (the screen speaks the session's language)."""
-    with _served(tmp_path / "palabre.db", "fr") as served_fr:
+    with _served(tmp_path / "palabre.db", "fr", browser) as served_fr:
         _every_kind_fits(served_fr, (1024, 768), "fr-FR")
 
 
@@ -153,11 +160,11 @@ def _seed_wide(database: Path) -> dict:
         store.dispose()
 
 
-def test_wide_scripts_fit_without_javascript(tmp_path):
+def test_wide_scripts_fit_without_javascript(tmp_path, browser):
     """The estimate errs on the safe side for wide glyphs too (one size: the narrowest, 4:3)."""
     database = tmp_path / "palabre.db"
     info = _seed_wide(database)
-    with server(database) as srv, chromium() as browser:
+    with server(database) as srv:
         facilitator = connect(srv.url, {"token": info["facilitator"], "lang": "en"})
         context = browser.new_context(viewport={"width": 1024, "height": 768}, java_script_enabled=False)
         try:
