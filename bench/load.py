@@ -553,6 +553,7 @@ def scenario_reconnect(the_hall: Hall, args) -> dict:
     back = [t for a in answers for t in a["times"]]
     figures = machine(the_hall, cpu, the_hall.health())
     the_hall.start_staff()
+    figures["connected"] = the_hall.health().get("connections")  # the staff are back too
     last = max(back, default=up)
     figures["cpu_ms_per_reconnect"] = round(figures["cpu_s"] * 1000 / max(1, len(back)), 2)
     return {"joined": joined["joined"], "back": len(back), "missing": sum(a["missing"] for a in answers),
