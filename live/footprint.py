@@ -188,7 +188,7 @@ def totals(db, session_id: int) -> dict:
             counts[name] += getattr(tally, name)
         counts["cpu_seconds"] += tally.cpu()
         counts["peak_phones"] = max(counts["peak_phones"], tally.peak_phones)
-    counts["cpu_seconds"] = round(counts["cpu_seconds"], 3)
+    counts["cpu_seconds"] = round(float(counts["cpu_seconds"]), 3)  # 0.0, not 0, when none
     return counts
 
 

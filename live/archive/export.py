@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session as DB
 
-from live.archive import drawing, kinds, report
+from live.archive import drawing, kinds, report, tallies
 from live.archive import pulse as archived_pulse
 from live.archive.csvsafe import to_csv
 from live.archive.document import SCHEMA_VERSION, session_document, sessions_of_event
@@ -164,6 +164,7 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
     files.update(archived_pulse.csv_files(doc, labels, locale))
+    files.update(tallies.csv_files(doc, labels, locale))
     pulse_chart = archived_pulse.chart_spec(doc, labels)
     if pulse_chart:
         drawn = render(pulse_chart)
