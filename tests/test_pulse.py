@@ -95,7 +95,8 @@ def test_plain_forms_switch_and_send_the_pace_without_javascript(app, client, li
     with store.read() as db:
         assert service.summary(db, live["id"])["counts"]["slow"] == 1
     shown = console.get(f"/f/{live['facilitator']}").get_data(as_text=True)
-    assert 'data-pulse-n="slow">1<' in shown and 'data-pulse-n="average">-1.00<' in shown
+    assert 'data-pulse-n="slow">1<' in shown and 'data-pulse-n="average">-1,00<' in shown
+    assert ">Trop lent<" in shown  # the console speaks French here: the number too
 
 
 def test_the_form_refuses_a_bad_pace_and_speaks_french(app, client, live):

@@ -18,8 +18,16 @@ from live.store import app_store
 
 
 def switch(db: DB, session: LiveSession, on: object) -> tuple[bool, Effects]:
-    """The facilitator switches the widget on or off: every room gets a fresh snapshot."""
-    return service.switch(db, session, on), Effects(session.id).changed_state().changed_pulse()
+    """The facilitator switches the widget on or off: every room gets a fresh snapshot.
+    Switching it off lowers every raised hand (outcome "cleared"): switched on again, the queue
+    starts empty, and each phone whose hand was up is told."""
+    wanted = service.switch(db, session, on)
+    changed = Effects(session.id).changed_state().changed_pulse()
+    if not wanted:
+        people = service.clear_hands(db, session)
+        if people:
+            changed.tell_part("pulse", people)
+    return wanted, changed
 
 
 def pace(db: DB, session: LiveSession, participant: Participant, raw: object) -> tuple[str, Effects]:

@@ -77,11 +77,20 @@ def summary(db: DB, session_id: int, now: datetime | None = None, role: str = "f
     average = round(sum(latest.values()) / len(latest), 2) if latest else None
     waiting = queue(db, session_id)
     data = {"session": session_id, "on": enabled(db, session_id), "window": WINDOW,
-            "counts": counts, "voters": len(latest), "average": average,
+            "counts": counts, "voters": len(latest), "average": average, "gauge": gauge(average),
             "hands": len(waiting), "react_window": REACT_WINDOW, **reaction_counts(db, session_id, now)}
     if role != "screen":
         data["queue"] = waiting[:QUEUE_SHOWN]
     return data
+
+
+def gauge(average: float | None) -> str | None:
+    """The pace in words a room reads from afar: fast, bit_fast, ok, bit_slow, slow (None: no
+    choice counts). Within 0.2 of 0 it suits the room; from 0.6 on it is too fast (or slow)."""
+    if average is None:
+        return None
+    side = "fast" if average > 0 else "slow"
+    return "ok" if abs(average) < 0.2 else side if abs(average) >= 0.6 else f"bit_{side}"
 
 
 def mine(db: DB, session_id: int, participant_id: int, now: datetime | None = None) -> str | None:

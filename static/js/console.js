@@ -1,7 +1,7 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
 import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
-import { showPulse, onHands } from "./pulse-staff.js";
+import { showPulse, onHands, onSwitch } from "./pulse-staff.js";
 import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
 /* The button that submitted a form (SubmitEvent.submitter, or the last button clicked where the
@@ -75,6 +75,7 @@ function consolePage() {
   doc.addEventListener("submit", onCommand, false);
   doc.addEventListener("submit", onTimer, false);
   doc.addEventListener("submit", function (e) { onHands(e, socket, commands); }, false);
+  doc.addEventListener("submit", function (e) { onSwitch(e, socket, commands); }, false);
 
   /* The join line (live/sessions/admission.py): waiting now, let in over the last minute. */
   function showLine(d) {
@@ -88,6 +89,7 @@ function consolePage() {
     if (!newer(view, v)) return;
     view = v;
     showLine(v.admission);
+    showPulse(v.pulse);
     render();
   }
 

@@ -11,18 +11,40 @@ export function showPulse(p) {
   if (!p || !p.counts) return;
   var box = document.querySelector("[data-pulse-box]");  // the screen's line: shown while on
   if (box) box.hidden = !p.on;
+  switched(p.on);
   var cells = document.querySelectorAll("[data-pulse-n]");
   for (var i = 0; i < cells.length; i++) {
     var key = cells[i].getAttribute("data-pulse-n");
-    cells[i].textContent = key === "average"
-      ? (p.average === null ? "–" : (p.average > 0 ? "+" : "") + p.average.toFixed(2))
+    cells[i].textContent = key === "average" ? paceNumber(p.average)
       : key === "hands" ? String(p.hands || 0) : String(p.counts[key] || 0);
   }
+  var words = document.querySelectorAll("[data-pulse-word]");
+  for (i = 0; i < words.length; i++) words[i].textContent = JSON.parse(words[i].getAttribute("data-words"))[p.gauge || "none"];
   var counts = document.querySelectorAll("[data-react-n]");
   for (i = 0; i < counts.length; i++) counts[i].textContent = String((p.reactions || {})[counts[i].getAttribute("data-react-n")] || 0);
   hands(p);
   if (p.queue) queue(p.queue);
   rise(p);
+}
+
+/* The average as the page's language writes it (-1,00 in French), signed as the server's. */
+function paceNumber(average) {
+  if (average === null || average === undefined) return "–";
+  try {
+    return new Intl.NumberFormat(document.documentElement.lang || undefined,
+      { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero" }).format(average);
+  } catch (e) { return (average > 0 ? "+" : "") + average.toFixed(2); }
+}
+
+/* The console's panel: switched on or off from any console, every console shows it. */
+function switched(on) {
+  var parts = document.querySelectorAll("[data-pulse-on], [data-pulse-off]");
+  for (var i = 0; i < parts.length; i++) parts[i].hidden = parts[i].hasAttribute("data-pulse-on") ? !on : on;
+  var form = document.querySelector("form.pulse-switch");
+  if (!form) return;
+  form.elements.on.value = on ? "false" : "true";
+  var button = form.querySelector("button");
+  button.textContent = button.getAttribute(on ? "data-off" : "data-on");
 }
 
 function hands(p) {  // the screen: "3 hands raised", never who
@@ -80,4 +102,12 @@ export function onHands(e, socket, commands) {
   e.preventDefault();
   if (button.name === "clear") commands.push({ event: "hands_clear", payload: { cid: newId() } });
   else commands.push({ event: "hand_done", payload: { cid: newId(), hand: parseInt(button.value, 10) } });
+}
+
+/* The console's switch sent over the socket: every console (this one too) follows the push. */
+export function onSwitch(e, socket, commands) {
+  var form = e.target;
+  if (!form.classList || !form.classList.contains("pulse-switch") || !socket.connected || e.defaultPrevented) return;
+  e.preventDefault();
+  commands.push({ event: "pulse_switch", payload: { cid: newId(), on: form.elements.on.value === "true" } });
 }
