@@ -12,8 +12,10 @@ runs (docs/deployment.md), on one machine.
   (127.x.y.z, as phones at a venue each have their own) and stays on one process.
 
 Why nginx and not SO_REUSEPORT or one port per process handed to the clients: it is what the
-deployment guide tells an operator to run, and the only one of the three under which a phone
-that falls back to long-polling keeps talking to the process that holds its session.
+deployment guide tells an operator to run. With SO_REUSEPORT the kernel places each TCP
+connection, so the requests of a phone that falls back to long-polling would scatter over
+processes that do not hold its session; one port per process would need the phones to pick a
+port, when the join link and the QR code name one address.
 """
 
 from __future__ import annotations
