@@ -143,7 +143,7 @@ class Phone:
 
 @pytest.mark.server
 def test_a_join_storm_beyond_the_rate_waits_in_line_and_everyone_gets_in_in_order(tmp_path):
-    rate, count = 5, 30
+    rate, count = 2, 24  # they arrive faster than 2 a second, even on a loaded machine
     with server_room(tmp_path, ADMIT_PER_SECOND=rate) as room:
         console = Listener("admission")
         facilitator = connect(room.url, {"token": room.setup.facilitator, "lang": "en"}, listener=console)
@@ -151,8 +151,7 @@ def test_a_join_storm_beyond_the_rate_waits_in_line_and_everyone_gets_in_in_orde
             phones = [Phone(room.url, room.setup.code) for _ in range(count)]
             first = [p.open() for p in phones]  # they arrive one after the other: the order of the line
             waiting = [p for p, admitted in zip(phones, first, strict=True) if not admitted]
-            # Let in at once: a second's worth, then only while the tokens outnumber those waiting
-            # (at most LINE_SECONDS' worth), however slowly they arrive.
+            # Let in at once: a second's worth, then only while the tokens outnumber those waiting.
             assert len(waiting) >= count - rate * (1 + LINE_SECONDS), len(waiting)
             assert [p.places[0] for p in waiting] == sorted(p.places[0] for p in waiting)
             assert console.wait_for(lambda c: any(m.get("waiting", 0) >= 5
