@@ -154,6 +154,137 @@ def test_a_moderator_approves_with_the_keyboard_only(event):
     assert gone, "the approved item still offers Approve"
 
 
+OUTLINED = """() => { const e = document.activeElement, s = e && getComputedStyle(e);
+  return s ? [s.outlineStyle, parseFloat(s.outlineWidth)] : null; }"""
+RANKED = "() => Array.from(document.querySelectorAll('.js-ranking .rank-label'), e => e.textContent.trim())"
+
+
+def _focus_is_visible(page) -> bool:
+    """The focused control has a visible focus indicator (the 3 px outline of palabre.css)."""
+    style = page.evaluate(OUTLINED)
+    return bool(style) and style[0] not in ("none", "hidden") and style[1] >= 2
+
+
+def test_a_phone_ranks_with_the_keyboard_only(event):
+    """Tab to the first option's "Move down" arrow, Enter then Space: it goes down two places and
+    keeps the focus (visible); Shift+Tab back to "Move up" of the same option, Enter: up one; Tab
+    to "Send my answer", Enter: acknowledged, and the order is the one stored (after a reload)."""
+    srv, made = event
+    url = srv.url + page_paths(made, "en")["phone-ranking"]
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, url)
+        before = page.evaluate(RANKED)
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "▼")
+        name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Space")
+        after_down = page.evaluate(RANKED)
+        visible = _focus_is_visible(page)
+        page.keyboard.press("Shift+Tab")  # the same option's "Move up"
+        up_name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        page.keyboard.press("Enter")
+        ranked = page.evaluate(RANKED)
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] in ("Send my answer", "Change my answer"))
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".form-status.is-ok", timeout=15_000)
+        status = page.inner_text(".form-status")
+        goto_live(page, url)
+        stored = page.evaluate(RANKED)
+        context.close()
+    first = before[0]
+    assert name.endswith(first), name
+    assert after_down.index(first) == 2 and visible, (before, after_down)
+    assert up_name.endswith(first) and ranked.index(first) == 1, (up_name, ranked)
+    assert status == "Your answer is saved."
+    assert stored == ranked, (stored, ranked)
+
+
+def test_a_phone_takes_back_a_dot_with_the_keyboard_only(event):
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, srv.url + page_paths(made, "en")["phone-ideas"])
+        tab_to(page, lambda f: f[0] == "BUTTON" and (f[4] or "") == "Vote")
+        voted_on = page.evaluate("() => document.activeElement.getAttribute('aria-label')")[len("Vote: "):]
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your vote is saved.')", timeout=15_000)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        path = tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Take back my vote", limit=120)
+        name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        visible = _focus_is_visible(page)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your vote is taken back.')", timeout=15_000)
+        left = page.locator("button:text-is('Take back my vote')").count()
+        context.close()
+    assert name == f"Take back my vote: {voted_on}", (name, voted_on, path[-1])
+    assert visible
+    assert left == 0
+
+
+def test_a_phone_edits_and_withdraws_its_idea_with_the_keyboard_only(event):
+    """Post an idea, Tab to "Edit: …", Enter: the focus is in its text; select all, type, Tab to
+    "Save", Enter: changed; Tab to "Withdraw: …", Enter: withdrawn, and the idea is gone."""
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        goto_live(page, srv.url + page_paths(made, "en")["phone-ideas"])
+        tab_to(page, lambda f: f[0] == "TEXTAREA")
+        page.keyboard.type("Lend tools between neighbours")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Send my idea")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok", timeout=15_000)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Edit")
+        edit_name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        visible = _focus_is_visible(page)
+        page.keyboard.press("Enter")
+        in_text = page.evaluate("() => document.activeElement.tagName")
+        page.keyboard.press("ControlOrMeta+A")
+        page.keyboard.type("Lend tools and skills between neighbours")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Save")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your contribution is changed.')", timeout=15_000)
+        mine = page.inner_text("#board-mine")
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == "Withdraw")
+        withdraw_name = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#board-status.is-ok:text-is('Your contribution is withdrawn.')",
+                               timeout=15_000)
+        gone = wait_until(lambda: "Lend tools" not in page.inner_text("#board-mine"),
+                          timeout=10, sleep=lambda s: page.wait_for_timeout(s * 1000))
+        context.close()
+    assert edit_name == "Edit: Lend tools between neighbours" and visible and in_text == "TEXTAREA"
+    assert "Lend tools and skills between neighbours" in mine, mine
+    assert withdraw_name == "Withdraw: Lend tools and skills between neighbours"
+    assert gone, "the withdrawn idea is still listed"
+
+
+def test_a_moderator_rejects_with_the_keyboard_only(event):
+    srv, made = event
+    session = made.sessions["en", "banner"]
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        goto_live(page, f"{srv.url}/m/{session['moderator']}?lang=en")
+        path = tab_to(page, lambda f: f[1] == "act" and (f[2] or "").startswith("reject:"), limit=300)
+        item = path[-1][2].split(":")[1]
+        visible = _focus_is_visible(page)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".form-status.is-ok", timeout=15_000)
+        done = page.inner_text(".form-status.is-ok")
+        gone = wait_until(lambda: page.locator(f"button[name=act][value^='reject:{item}:']").count() == 0,
+                          timeout=10, sleep=lambda s: page.wait_for_timeout(s * 1000))
+        context.close()
+    assert visible
+    assert done.startswith("Done.")
+    assert gone, "the rejected item still offers Reject"
+
+
 def _press_console(page, action: str, activity: int) -> None:
     key = f"{action}-{activity}"
     tab_to(page, lambda f: f[3] == key, limit=200)
