@@ -167,7 +167,7 @@ def moderation_view(db: DB, activity: Activity) -> dict:
     return {
         "activity": activity.id, "kind": activity.kind, "prompt": activity.prompt,
         "state": activity.state, "settings": activity.settings, "version": activity.version,
-        "stamp": stamp(db, activity),
+        "stamp": stamp(db, activity), "private": is_private(activity),
         "queue": [moderation_item(db, i, counts) for i in queue],
         "published": [moderation_item(db, i, counts) for i in published],
         "removed": [moderation_item(db, i, counts) for i in removed],

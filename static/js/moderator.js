@@ -36,6 +36,7 @@ function cloudModeration(socket, queue) {
       clear(meta);
       add(meta, h("span", "badge badge-" + a.state, T.states[a.state] || a.state));
       if (wcFrozen(a)) add(meta, " ", h("span", "badge badge-frozen", WC.frozen));
+      if (!a.revealed) add(meta, " ", h("span", "badge badge-private", WC.private));
       add(meta, " ", h("span", "wc-counts", counted("participants", a.answers) + " · " + wcEntries(a.entries || 0)));
       later(a.id);
     });
@@ -459,7 +460,8 @@ function boardNode(b, token) {
   var sec = attr(h("section", "panel board-mod"), { id: "board-" + id, "aria-labelledby": "board-title-" + id,
     "data-activity": id, "data-stamp": b.stamp, "data-version": b.version });
   add(sec, attr(h("h2", null, (b.kind === "ideas" ? M.ideas : M.questions) + " · " + b.prompt), { id: "board-title-" + id }),
-      h("p", "stats", fill(M.stats, b.counts) + " · " + (s.premoderation ? M.pre : M.post)));
+      h("p", "stats", fill(M.stats, b.counts) + " · " + (s.premoderation ? M.pre : M.post)),
+      attr(add(h("p", "item-meta mod-private"), h("span", "badge badge-private", WC.private)), b.private ? {} : { hidden: "" }));
   var form = attr(h("form", "mod-form"), { method: "post", action: "/m/" + token + "/boards/" + id + "/moderate" });
   add(form, csrf(), add(h("label", "field mod-by"), M.by + " ", attr(h("input"), { name: "by", maxlength: "40", autocomplete: "name" })));
   var bulk = attr(h("div", "mod-bulk"), { role: "group", "aria-label": M.selected_items });
@@ -638,6 +640,10 @@ function moderatorPage() {
     people(v.participants);
     if (clouds) clouds.view(v);
     if (boards) boardsOf(v).forEach(boards.version);
+    boardsOf(v).forEach(function (a) {  // a private wall shows its badge until revealed
+      var note = $("board-" + a.id) && $("board-" + a.id).querySelector(".mod-private");
+      if (note) note.hidden = !(a.settings && a.settings.private) || a.revealed;
+    });
     order();
     onScreen(v);
   }

@@ -78,6 +78,7 @@ function phoneNode(a, mine) {
   var s = a.settings || {}, cap = s.entries_per_participant, left = Math.max(0, cap - mine.length);
   var box = attr(h("div", "wordcloud"), { id: "wordcloud", "data-cloud": a.id, "data-cap": cap, "data-state": a.state });
   add(box, attr(h("h2", "prompt", a.prompt), { id: "prompt" }));
+  if (!a.revealed && WC.priv) add(box, add(attr(h("p", "private-note"), { id: "word-private" }), h("span", "badge badge-private", WC.priv[0]), " " + WC.priv[1]));
   if (a.state === "open") {
     var input = attr(h("input"), { id: "word-text", name: "text", maxlength: s.max_length, autocomplete: "off",
                                    autocapitalize: "none", enterkeyhint: "send", spellcheck: "true",
