@@ -115,3 +115,42 @@ def test_a_purge_deletes_hands_and_reactions_and_their_archive_part(store, live)
     validate(doc)
     assert "pulse_hands" not in doc and "pulse_reactions" not in doc and doc["pulse"] == []
     assert "Chloé" not in unzip(data)["session.json"].decode("utf-8")
+
+
+def _md_rows(text: str, title: str) -> list[list[str]]:
+    """The rows of the Markdown table under the bold line starting with `title`."""
+    import re
+
+    block = text.split(f"**{title}", 1)[1].split("\n\n", 2)[1]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            for line in block.splitlines() if line.startswith("|") and not line.startswith("| ---")]
+
+
+def test_the_minutes_and_the_spreadsheet_have_the_pulse(client, store, live):
+    from odf.opendocument import load
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    from live.archive.csvsafe import is_formula
+
+    _seed_pulse(store, live["id"])
+    text = client.post(f"/admin/archive/sessions/{live['id']}/export.md").get_data(as_text=True)
+    assert "## Le pouls de la salle" in text  # the session speaks French
+    timeline = _md_rows(text, "Avis sur le rythme : 4.")
+    assert timeline[0][:2] == ["heure (UTC)", "rythme (moyenne des 3 dernières minutes)"]
+    assert len(timeline) > 5
+    assert timeline[1][1] == "1,00" and "-1,00" in [row[1] for row in timeline]  # written the French way
+    assert sum(int(row[2]) for row in timeline[1:]) == 3 and sum(int(row[3]) for row in timeline[1:]) == 4
+    hands = _md_rows(text, "Mains levées : 3")
+    assert [row[:2] for row in hands[1:]] == [["1", "'=HYPERLINK(\"x\")"], ["2", ""], ["3", "Chloé"]]
+    assert [row[4] for row in hands[1:]] == ["a parlé", "baissée par le participant", ""]
+    reactions = {name.split()[0]: n for name, n in _md_rows(text, "réaction")[1:]}
+    assert reactions == {"👏": "2", "❓": "1", "❤️": "1"}
+    book = load(io.BytesIO(client.post(f"/admin/archive/sessions/{live['id']}/export.ods").data))
+    sheet = next(s for s in book.spreadsheet.getElementsByType(Table) if s.getAttribute("name") == "pulse")
+    rows = [["".join(str(n) for p in c.getElementsByType(P) for n in p.childNodes)
+             for c in r.getElementsByType(TableCell)] for r in sheet.getElementsByType(TableRow)]
+    cells = [c for row in rows for c in row]
+    assert "'=HYPERLINK(\"x\")" in cells and "Chloé" in cells and not [c for c in cells if is_formula(c)]
+    assert not any(c.getAttribute("formula") for c in sheet.getElementsByType(TableCell))
+    assert ["3", "Chloé"] == rows[[r[:1] for r in rows].index(["3"])][:2]

@@ -14,6 +14,7 @@ import io
 import re
 
 from live.archive import kinds, report
+from live.archive import pulse as archived_pulse
 from live.archive.csvsafe import neutralise
 from live.archive.export import activity_stem, slug
 from live.archive.labels import labels_for
@@ -78,7 +79,26 @@ def session_markdown(doc: dict, level: int = 1) -> str:
     lines += [f"- **{md_text(k)}**: {md_text(v)}" for k, v in facts if v not in (None, "")]
     for activity in doc["activities"]:
         lines += _activity_md(activity, labels, level + 1)
+    lines += _pulse_md(doc, labels, level + 1)
     return "\n".join(lines) + "\n"
+
+
+def _pulse_md(doc: dict, labels: dict, level: int) -> list[str]:
+    """The room's pulse, when it was used: a section of its tables (`archived_pulse.tables`)."""
+    tables = archived_pulse.tables(doc, labels)
+    if not tables:
+        return []
+    from babel.numbers import format_decimal
+
+    def number(value):  # the pace average written as the session's language writes it
+        return format_decimal(value, "0.00", locale=doc["session"]["locale"]) \
+            if isinstance(value, float) else value
+
+    lines = ["", f"{'#' * level} {md_text(labels['pulse_title'])}"]
+    for title, header, rows in tables:
+        cells = [[number(v) for v in row] for row in rows]
+        lines += ["", f"**{md_text(title)}**", ""] + _md_table(header, cells)
+    return lines
 
 
 def event_markdown(event_title: str, docs: list[dict]) -> str:
@@ -128,6 +148,21 @@ def _sheet(name: str, activity: dict, labels: dict):
     return sheet
 
 
+def _pulse_sheet(name: str, doc: dict, labels: dict):
+    """The room's pulse as one sheet (its tables one under the other), or None when unused."""
+    from odf.table import Table
+
+    tables = archived_pulse.tables(doc, labels)
+    if not tables:
+        return None
+    sheet = Table(name=name)
+    sheet.addElement(_row([labels["pulse_title"]]))
+    for title, header, rows in tables:
+        for values in ([], [title], header, *rows):
+            sheet.addElement(_row(values))
+    return sheet
+
+
 def _sheet_name(text: str, taken: set[str]) -> str:
     """A sheet name spreadsheets accept: at most 31 characters, none of []*?:/\\', unique."""
     name = SHEET_NAME.sub("-", text)[:31] or "sheet"
@@ -142,6 +177,7 @@ def _sheet_name(text: str, taken: set[str]) -> str:
 def spreadsheet(docs: list[dict]) -> bytes:
     """An .ods with one sheet per activity of the sessions `docs` (event: prefixed S1, S2...)."""
     from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table
 
     book, taken = OpenDocumentSpreadsheet(), set()
     for index, doc in enumerate(docs, start=1):
@@ -150,7 +186,10 @@ def spreadsheet(docs: list[dict]) -> bytes:
         for activity in doc["activities"]:
             name = _sheet_name(prefix + activity_stem(activity).rsplit("/", 1)[-1], taken)
             book.spreadsheet.addElement(_sheet(name, activity, labels))
-    if not docs or not any(doc["activities"] for doc in docs):
+        pulse = _pulse_sheet(_sheet_name(prefix + "pulse", taken), doc, labels)
+        if pulse is not None:
+            book.spreadsheet.addElement(pulse)
+    if not book.spreadsheet.getElementsByType(Table):
         book.spreadsheet.addElement(_sheet_name_only("-", taken))
     out = io.BytesIO()
     book.write(out)

@@ -159,3 +159,29 @@ def summary(doc: dict, labels: dict) -> dict | None:
             "reactions": [(validation.REACTIONS[name], labels[f"reaction_{name}"], n)
                           for name, n in counts.items() if n],
             "paces": len(doc.get("pulse") or [])}
+
+
+def tables(doc: dict, labels: dict) -> list[tuple[str, list, list]]:
+    """The pulse as tables for the minutes and the spreadsheet, each (title, header, rows) when
+    it has rows: the timeline per time bucket (pace average, hands raised, reactions), the hands
+    in order (ticket, the name only if the participant gave one, how it ended), the reactions
+    counted by kind. No participant reference: the minutes are read by people."""
+    out = []
+    spec, facts = chart_spec(doc, labels), summary(doc, labels)
+    if spec is None or facts is None:
+        return out
+    out.append((labels["pulse_paces_line"].format(n=facts["paces"]),
+                [labels["time_axis"], labels["pace_average"], spec["hands_label"], spec["reactions_label"]],
+                [[bucket[11:16], average, hands, reactions] for bucket, average, hands, reactions
+                 in zip(spec["buckets"], spec["average"], spec["hands"], spec["reactions"], strict=True)]))
+    hands = doc.get("pulse_hands") or []
+    if hands:
+        out.append((labels["pulse_hands_line"].format(hands=facts["hands"], spoke=facts["spoke"]),
+                    [labels["hand_ticket"], labels["display_name"], labels["hand_raised"],
+                     labels["hand_ended"], labels["hand_outcome"]],
+                    [[h["ticket"], h["name"] or "", h["raised_at"], h["ended_at"] or "",
+                      labels[f"hand_{h['outcome']}"] if h["outcome"] else ""] for h in hands]))
+    if facts["reactions"]:
+        out.append((labels["reaction"], [labels["reaction"], labels["count"]],
+                    [[f"{emoji} {label}", n] for emoji, label, n in facts["reactions"]]))
+    return out
