@@ -477,3 +477,36 @@ def test_presence_sets_are_shared_counted_once_and_expire_with_their_process(tmp
         assert second.connected(7, {2, 3}) == 2  # Redis gone: this process's own count
     finally:
         redis.stop()
+
+
+def test_a_phone_on_the_other_process_sees_its_hand_move_up(cluster):
+    """The per-phone `pulse` push (a raised hand's place) reaches a phone connected to the other
+    process: the facilitator on process 0 marks the first hand spoken, the phone on process 1
+    moves up to place 1; switching the widget off lowers its hand, told there too."""
+    the_cluster, _redis, url = cluster
+    setup = the_cluster.setup
+    facilitator, _cookie, _address = the_cluster.connect(0, {"token": setup["facilitator"], "lang": "en"})
+    assert facilitator.call("pulse_switch", {"cid": new_cid(), "on": True}, timeout=15)["ok"]
+    near = _phone(the_cluster, 0)
+    far_listener = Listener("pulse")
+    far, _cookie, _address = the_cluster.connect(1, {"code": setup["code"], "lang": "en"}, far_listener)
+    first = near["client"].call("hand", {"cid": new_cid(), "up": True}, timeout=15)
+    assert first["ok"] and first["hand"]["place"] == 1, first
+    second = far.call("hand", {"cid": new_cid(), "up": True}, timeout=15)
+    assert second["ok"] and second["hand"]["place"] == 2, second
+    spoke = facilitator.call("hand_done", {"cid": new_cid(), "hand": _first_hand(url)}, timeout=15)
+    assert spoke["ok"], spoke
+    ticket = second["hand"]["ticket"]
+    moved = {"ticket": ticket, "place": 1}
+    assert far_listener.wait_for(lambda seen: moved in [m.get("hand") for m in seen.messages("pulse")], 10), \
+        far_listener.messages("pulse")
+    assert facilitator.call("pulse_switch", {"cid": new_cid(), "on": False}, timeout=15)["ok"]
+    assert far_listener.wait_for(lambda seen: seen.messages("pulse")[-1].get("hand") is None, 10), \
+        far_listener.messages("pulse")
+
+
+def _first_hand(url: str) -> int:
+    """The id of the first raised hand in the queue (read from the shared database)."""
+    from multiprocess import scalar
+
+    return scalar(url, "SELECT id FROM pulse_hands WHERE ended_at IS NULL ORDER BY raised_at, id LIMIT 1")
