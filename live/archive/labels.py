@@ -189,6 +189,8 @@ def _report_words(pgettext: Pgettext) -> dict:
         "ideas_ranked": pgettext("archive", "Ideas, ranked"),
         "questions_ranked": pgettext("archive", "Questions, ranked"),
         "none": pgettext("archive", "None."), "chart_alt": pgettext("archive", "Bar chart: {title}"),
+        "chart_alt_paper": pgettext("archive", "Bar chart: {title}. Each bar is the phone votes with the "
+                                    "paper votes stacked after them (hatched); the table below gives both."),
         "files": pgettext("archive", "Files of this archive"), "rank": pgettext("archive", "rank"),
         "total": pgettext("archive", "total"), "no_participant_data": pgettext("archive", "not kept"),
         "answers_total": pgettext("archive", "Answers (all activities)"),

@@ -14,6 +14,7 @@ import textwrap
 VERSION = "3"
 INK = "#1f2933"
 BAR = "#2f5f8a"
+PAPER = "#b5651d"  # paper votes, stacked after the phones' (hatched too: not told by colour alone)
 GRID = "#d5dbe1"
 WRAP = 34
 MAX_LABEL_LINES = 3
@@ -69,8 +70,8 @@ def bars(spec: dict) -> dict[str, bytes]:
     top = max(values + [1])
     texts = [(f"{v} ({round(100 * v / total)} %)" if spec.get("percent") and total else str(v))
              for v in values]
+    _series(ax, list(positions), values, spec, vertical)
     if vertical:
-        ax.bar(positions, values, color=BAR, width=0.6)
         ax.set_xticks(list(positions), labels)
         ax.set_ylim(0, top * 1.18)
         ax.set_ylabel(spec.get("unit", ""))
@@ -78,7 +79,6 @@ def bars(spec: dict) -> dict[str, bytes]:
             ax.text(x, v + top * 0.02, text, ha="center", va="bottom", fontsize=10)
         ax.grid(axis="y", color=GRID, linewidth=0.8)
     else:
-        ax.barh(positions, values, color=BAR, height=0.6)
         ax.set_yticks(list(positions), labels)
         ax.invert_yaxis()
         ax.set_xlim(0, top * 1.25)
@@ -101,6 +101,26 @@ def bars(spec: dict) -> dict[str, bytes]:
         return _save(fig)
     finally:
         plt.close(fig)
+
+
+def _series(ax, positions: list, values: list, spec: dict, vertical: bool) -> None:
+    """One bar per value; or, when paper counts were entered (`stack`: phone values, paper
+    values), the phones' bar then the paper's stacked on it, each with its id in the SVG
+    (phone-N, paper-N), and a legend naming both (`legend`)."""
+    draw, size = (ax.bar, {"width": 0.6}) if vertical else (ax.barh, {"height": 0.6})
+    stack = spec.get("stack")
+    if not stack:
+        draw(positions, values, color=BAR, **size)
+        return
+    phone, paper = ([v or 0 for v in part] for part in stack)
+    names = spec.get("legend") or ["", ""]
+    first = draw(positions, phone, color=BAR, label=names[0], **size)
+    second = draw(positions, paper, color=PAPER, hatch="///", edgecolor="white", linewidth=0,
+                  label=names[1], **{("bottom" if vertical else "left"): phone}, **size)
+    for n, (a, b) in enumerate(zip(first, second, strict=True)):
+        a.set_gid(f"phone-{n}")
+        b.set_gid(f"paper-{n}")
+    ax.legend(loc="best", fontsize=9, frameon=True, edgecolor=GRID)
 
 
 def participation(spec: dict) -> dict[str, bytes]:

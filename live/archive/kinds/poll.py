@@ -115,11 +115,16 @@ def charts(doc: dict, labels: dict) -> list[dict]:
         names = [o["label"] for o in results["options"]]
         values = [o["count"] for o in results["options"]]
         unit = labels["votes"]
-    return [{"chart": "bars", "name": "results", "title": doc["prompt"], "labels": names,
-             "values": values, "unit": unit, "total": results.get("total") or 0,
-             "percent": doc["type"] in ("single", "multiple", "scale"),
-             "vertical": doc["type"] == "scale",
-             "note": labels["answers_n"].format(n=results.get("total") or 0)}]
+    spec = {"chart": "bars", "name": "results", "title": doc["prompt"], "labels": names,
+            "values": values, "unit": unit, "total": results.get("total") or 0,
+            "percent": doc["type"] in ("single", "multiple", "scale"),
+            "vertical": doc["type"] == "scale",
+            "note": labels["answers_n"].format(n=results.get("total") or 0)}
+    if doc.get("paper") and doc["type"] != "ranking":  # phones and paper apart, stacked
+        rows = results.get("buckets") or results.get("options") or []
+        spec["stack"] = [[r.get("phone", r["count"]) for r in rows], [r.get("paper", 0) for r in rows]]
+        spec["legend"] = [labels["phone_votes"], labels["paper_votes"]]
+    return [spec]
 
 
 def import_(db: DB, activity, doc: dict, participant_ids: dict) -> None:
