@@ -6,7 +6,6 @@ from live import realtime
 from live.polls import operations
 from live.sessions import effects
 from live.sessions import service as sessions
-from live.sessions.model import Participant
 
 
 @realtime.handler("vote", roles=("participant",), batched=True)
@@ -14,7 +13,7 @@ def on_vote(ctx, payload):
     """Store a participant's vote; the ack means it is on disk."""
     live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
     activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
-    participant = ctx.db.get(Participant, ctx.conn.participant_id)
+    participant = sessions.participant_ref(ctx.db, ctx.conn.participant_id)
     stored, changed = operations.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
                                       payload["cid"])
     ctx.after(lambda: effects.apply(changed))
