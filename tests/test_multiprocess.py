@@ -506,7 +506,7 @@ def test_a_phone_on_the_other_process_sees_its_hand_move_up(cluster):
 
 
 def _first_hand(url: str) -> int:
-    """The id of the first raised hand in the queue (read from the shared database)."""
+    """The id of the first raised hand in the queue (read from the database both processes use)."""
     from multiprocess import scalar
 
     return scalar(url, "SELECT id FROM pulse_hands WHERE ended_at IS NULL ORDER BY raised_at, id LIMIT 1")
