@@ -163,13 +163,8 @@ def session_files(doc: dict, render=None) -> dict[str, bytes]:
         [[t["at"], t["action"], t["actor"], t["activity"],
           json.dumps(t["detail"], ensure_ascii=False) if t["detail"] else ""] for t in doc["timeline"]],
         locale)
-    files.update(archived_pulse.csv_files(doc, labels, locale))
     files.update(tallies.csv_files(doc, labels, locale))
-    pulse_chart = archived_pulse.chart_spec(doc, labels)
-    if pulse_chart:
-        drawn = render(pulse_chart)
-        files["pulse.svg"], files["pulse.png"] = drawn["svg"], drawn["png"]
-        images["pulse"] = {"svg": "pulse.svg", "png": "pulse.png"}
+    files.update(archived_pulse.files(doc, labels, locale, render, images))
     if participation:
         drawn = render(participation)
         files["participation.svg"], files["participation.png"] = drawn["svg"], drawn["png"]

@@ -94,6 +94,18 @@ def csv_files(doc: dict, labels: dict, locale: str) -> dict[str, bytes]:
     return files
 
 
+def files(doc: dict, labels: dict, locale: str, render, images: dict) -> dict[str, bytes]:
+    """The pulse's files of the archive: its CSVs and, when used, its chart drawn by `render`
+    (pulse.svg, pulse.png, added to the report's `images`)."""
+    out = csv_files(doc, labels, locale)
+    spec = chart_spec(doc, labels)
+    if spec:
+        drawn = render(spec)
+        out["pulse.svg"], out["pulse.png"] = drawn["svg"], drawn["png"]
+        images["pulse"] = {"svg": "pulse.svg", "png": "pulse.png"}
+    return out
+
+
 def _buckets(times: list[datetime]) -> tuple[datetime, int, int]:
     """The first bucket, the bucket length in minutes and the number of buckets (at most ~40)."""
     start, end = min(times), max(times)
