@@ -3,7 +3,7 @@
    twice a second); the console redraws its queue of raised hands from the server's <template>;
    the screen shows how many hands are up and lets each new reaction rise and fade (only fade
    when the viewer prefers reduced motion: static/css/screen.css). */
-import { fill, plural, canonical, newId } from "./core.js";
+import { fill, plural, canonical, newId, notify, errorText, T } from "./core.js";
 
 var shownQueue = null, reacted = null;
 
@@ -109,5 +109,7 @@ export function onSwitch(e, socket, commands) {
   var form = e.target;
   if (!form.classList || !form.classList.contains("pulse-switch") || !socket.connected || e.defaultPrevented) return;
   e.preventDefault();
-  commands.push({ event: "pulse_switch", payload: { cid: newId(), on: form.elements.on.value === "true" } });
+  commands.push({ event: "pulse_switch", payload: { cid: newId(), on: form.elements.on.value === "true" },
+                  done: function () { notify(""); },
+                  failed: function (why) { notify(why === true ? T.no_reply : errorText(why), true); } });
 }
