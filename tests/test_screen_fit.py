@@ -462,3 +462,52 @@ def test_results_revealed_on_a_phone_are_pointed_to(served, browser):
     finally:
         _command(facilitator, "hide", poll["id"])
         context.close()
+
+
+ZOOMED = [(960, 540), (512, 384)]
+
+
+@pytest.mark.parametrize("size", ZOOMED, ids=[f"{w}x{h}@2x" for w, h in ZOOMED])
+def test_the_screen_zoomed_to_200_percent_cuts_nothing(served, browser, size):
+    """Browser zoom at 200 % on the projector's browser (1920x1080 and 1024x768 seen as half the
+    CSS pixels, each two device pixels): a poll with results, an idea wall and a Q&A still fit,
+    with no horizontal scrolling and no text under 2.5 % of the height, on every page."""
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        wide = {}
+        for a in served["activities"]:
+            if a["name"] not in ("single", "ideas", "questions"):
+                continue
+            _show(page, served["facilitator"], a["id"])
+            if page.locator(".pager").count():
+                page.keyboard.press("p")  # turned by hand only (drawing twice the pixels is slow)
+            _pages_fit(page, a["name"])
+            scroll = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            if scroll[0] > scroll[1]:
+                wide[a["name"]] = scroll
+    finally:
+        context.close()
+    assert wide == {}, f"horizontal scrolling at 200 %: {wide}"
+
+
+def test_a_screen_opened_on_a_slide_in_pages_keeps_its_page(served, browser):
+    """A screen (re)loaded while a slide in pages is already on shows page 1 and keeps it until
+    the 8 s turn (its first paging used to start before the page timer was set: the pages then
+    flickered from one to the next without a pause)."""
+    single = next(a for a in served["activities"] if a["name"] == "single")
+    _command(served["facilitator"], "show", single["id"])
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        goto_live(page, f"{served['url']}/screen/{served['screen']}")
+        page.locator(".pager").wait_for(timeout=15000)
+        seen = set()
+        for _ in range(10):
+            seen.add(page.locator(".pager").inner_text())
+            page.wait_for_timeout(200)
+    finally:
+        context.close()
+    assert len(seen) == 1 and next(iter(seen)).startswith("Page 1/"), seen

@@ -18,6 +18,8 @@ function screenPage() {
   }
   var qr = body.getAttribute("data-qr");
   var shownKey = null;
+  /* The pages' state, set before the first render (which may already page the slide). */
+  var PAGE_MS = 8000, pages = [], at = 0, timer = null, paused = false;
 
   render();
   showTimer(view);
@@ -180,7 +182,6 @@ function screenPage() {
      PAGE_MS (P or Pause stops and restarts that), or with PageDown/PageUp (a presenter's clicker);
      "Page 1/3" by the state. An item is
      on a page when its box ends inside the list's with the items of the pages before hidden. */
-  var PAGE_MS = 8000, pages = [], at = 0, timer = null, paused = false;
   function boxOf(el) {  // a `display: contents` row has no box: the union of its cells
     var r = el.getBoundingClientRect();
     if (r.width || r.height || !el.children.length) return r;
