@@ -106,6 +106,24 @@ def _boards(db, s, prompt) -> list[dict]:
             {"name": "spotlight", "id": spot.id, "reveal": True}]
 
 
+CJK = "漢字仮名交じり文の長い質問と答え"  # 16 wide characters
+
+
+def cjk_spotlight(db, s):
+    """A 300-character question in CJK above a 280-character CJK idea in the spotlight: the widest
+    text the forms allow twice (the question alone takes seven lines at the floor on a 4:3 screen)."""
+    from live.boards import moderation
+    from live.boards import service as boards
+    from live.sessions import service as sessions
+
+    wall = boards.add_board(db, s, "ideas", (CJK * 19)[:300], {"premoderation": False})
+    sessions.apply_command(db, s, "open", wall.id)
+    idea = boards.post(db, s, wall, sessions.join(db, s, "cjk"), (CJK[::-1] * 18)[:280])
+    db.flush()
+    moderation.set_display(db, s, wall, "facilitator", {"spotlight": idea.id})
+    return wall
+
+
 def _crowded_cloud(db, s, prompt) -> dict:
     """200 distinct entries (522 in all): more than fits on a screen at the smallest legible size."""
     from live.sessions import service as sessions
@@ -145,6 +163,7 @@ def seed(database: Path, locale: str = "en") -> dict:
             made.append({"name": "wordcloud", "id": cloud.id, "reveal": True})
             made.append(_crowded_cloud(db, s, prompt))
             made += _boards(db, s, prompt)
+            made.append({"name": "cjk-spotlight", "id": cjk_spotlight(db, s).id, "reveal": True})
             for item in made:
                 if item["reveal"] and not sessions.get_activity(db, s, item["id"]).revealed:
                     sessions.apply_command(db, s, "reveal", item["id"])

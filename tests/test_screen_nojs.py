@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support import chromium, connect, goto_live, new_cid, server
-from test_screen_fit import ITEMS, PROBLEMS, SIZES, seed, words
+from test_screen_fit import ITEMS, PROBLEMS, SIZES, cjk_spotlight, seed, words
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 REFRESH = "() => (document.querySelector('meta[http-equiv=refresh]') || {}).content || null"
@@ -128,8 +128,8 @@ def test_a_french_session_fits_a_4_3_projector_without_javascript(tmp_path, brow
 
 def _seed_wide(database: Path) -> dict:
     """Texts wider than the estimate's Latin average: capitals, CJK, emoji, no spaces (under the
-    longest question in words: a 300-character question in CJK above a 280-character CJK idea
-    would not fit a 4:3 screen at the smallest type allowed, docs/screen.md)."""
+    longest question in words); and a 300-character question in CJK above a 280-character CJK
+    idea in the spotlight (the question's type goes down to the floor, docs/screen.md)."""
     from support import sqlite_url
 
     from live.boards import service as boards
@@ -153,9 +153,11 @@ def _seed_wide(database: Path) -> dict:
                 person = sessions.join(db, s, f"wide-{n}")
                 boards.post(db, s, wall, person, f"{n}{samples[n % 6] * 3}"[:280], n % 3)
             sessions.apply_command(db, s, "reveal", wall.id)
+            spot = cjk_spotlight(db, s)
             return {"screen": s.screen_token, "facilitator": s.facilitator_token,
                     "activities": [{"name": "wide-options", "id": poll.id},
-                                   {"name": "wide-wall", "id": wall.id}]}
+                                   {"name": "wide-wall", "id": wall.id},
+                                   {"name": "cjk-spotlight", "id": spot.id}]}
     finally:
         store.dispose()
 
@@ -174,7 +176,8 @@ def test_wide_scripts_fit_without_javascript(tmp_path, browser):
                                        timeout=15)
                 assert ack.get("ok"), ack
                 count, seen = _pages(page, f"{srv.url}/screen/{info['screen']}", a["name"], (1024, 768))
-                assert len(seen) == (12 if a["name"] == "wide-options" else 9), (a["name"], count, len(seen))
+                wanted = {"wide-options": 12, "wide-wall": 9, "cjk-spotlight": 1}[a["name"]]
+                assert len(seen) == wanted and (count == 1 or a["name"] != "cjk-spotlight"), (a, count, seen)
         finally:
             context.close()
             facilitator.disconnect()

@@ -23,6 +23,7 @@ FOOT = 14.8             # rem: the footer's rule, padding and QR code (13rem)
 LIST_PAD = 2.0          # rem: the list's padding above and below its lines
 MAX_PAGES = 60
 PROMPTS = ((200, 3.4, 3.5), (100, 4.4, 4.5), (0, 6.2, 6.0))  # longer than: font size, margins
+TIGHT = (0, 2.6, 2.5)  # the question above a spotlight that does not fit under it otherwise
 
 
 def _glyph(ch: str) -> float:
@@ -60,11 +61,11 @@ def lines(text: str, font: float, width: float) -> int:
     return count
 
 
-def _body(view: dict, a: dict) -> float:
+def _body(view: dict, a: dict, tight: bool = False) -> float:
     """The height (rem) the slide leaves to its body: under the top line and the question, above
-    the footer."""
+    the footer. `tight`: the question at the floor's type (screen.css: .prompt.tight)."""
     prompt = a.get("prompt") or ""
-    _longer, font, margins = next(p for p in PROMPTS if len(prompt) > p[0])
+    _longer, font, margins = TIGHT if tight else next(p for p in PROMPTS if len(prompt) > p[0])
     top = TOP_TIMER if a.get("timer") else TOP
     return HEIGHT - top - lines(prompt, font, WIDTH) * font * 1.12 - margins - FOOT
 
@@ -183,8 +184,11 @@ def _wall_layout(columns: list[str], per_column: list[list[dict]], room: float):
 def _wall(view: dict, a: dict, number: int) -> dict | None:
     items, columns = a.get("items"), (a.get("settings") or {}).get("columns") or [""]
     room = _body(view, a) - LIST_PAD
-    if a.get("spotlight"):  # one big card: type as large as fits
-        return {"a": a, "big": _big(a["spotlight"], room), "columns": {}, "dense": "", "n": 1, "total": 1}
+    if a.get("spotlight"):  # one big card: type as large as fits, under a smaller question if need be
+        tight = _card(a["spotlight"], 3.0, 1.25, WIDTH - 3.0) + 4.0 > room
+        room = _body(view, a, tight) - LIST_PAD
+        return {"a": a, "big": _big(a["spotlight"], room), "columns": {}, "dense": "", "n": 1, "total": 1,
+                "tight": tight}
     if items is None:
         return None
     per_column = [[i for i in items if i.get("column") == c or len(columns) == 1]

@@ -37,6 +37,12 @@ export function fitBoard(body) {
    [big, "tiny"]].forEach(function (step) {
     if (step[0] && cramped()) step[0].classList.add(step[1]);
   });
+  var prompt = body.parentNode.querySelector(".prompt"), spot = box.querySelector(".is-spotlight");
+  if (spot && prompt && cramped()) {  // a long question in a wide script (CJK): its type down to the floor
+    prompt.classList.add("tight");
+    spot.classList.remove("smaller", "smallest", "tiny");
+    ["smaller", "smallest", "tiny"].forEach(function (c) { if (cramped()) spot.classList.add(c); });
+  }
 }
 
 export function boardScreenNode(a) {
