@@ -461,6 +461,11 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
         s, activity, at, lambda d: d.get("answers", 0))), 30)
     pushes = pushes_of(the_hall.screen, activity, at, lambda d: d.get("answers", 0))
     after = the_hall.phone_status()
+    if reveal:  # phones get the tally at most every LIVE_PHONE_PUSH_INTERVAL (2 s): wait for it
+        until = time.monotonic() + 8
+        while after["tallies"] - before["tallies"] < len(ok) and time.monotonic() < until:
+            time.sleep(0.25)
+            after = the_hall.phone_status()
     return {"votes": len(votes), "acked_ok": len(ok), "refused": len(votes) - len(ok) - sum(
         1 for v in votes if v["acked"] is None), "no_ack": sum(1 for v in votes if v["acked"] is None),
         "stored": the_hall.stored(activity), "on_screen": max((c for _t, c in pushes), default=0),
