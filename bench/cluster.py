@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.load import ClientProcess, Hall, prepare_hall, process_tree, tree_cpu, tree_rss_mb
-from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url
+from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url, stop_process
 
 DOCS = ROOT / "docs" / "deployment.md"
 
@@ -77,16 +77,6 @@ def rss_mb(pid: int | None) -> float:
     return 0.0
 
 
-def stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
 class PrivateRedis:
     """redis-server on a free port in `workdir`, without persistence."""
 
@@ -111,7 +101,7 @@ class PrivateRedis:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        stop(process)
+        stop_process(process)
 
 
 def nginx_config(workdir: Path, port: int, backends: list[int], connections: int) -> str:
@@ -167,7 +157,7 @@ class Nginx:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        stop(process)
+        stop_process(process)
 
 
 class Cluster:
