@@ -314,6 +314,7 @@ def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: 
             servers = Cluster(folder, args.mode, args.processes, url, args.queue,
                               participants + 64)
             the_hall = ClusterHall(servers, setup, polls, folder, url)
+            the_hall.client_kind = getattr(args, "client", the_hall.client_kind)
             try:
                 servers.start()
                 the_hall.start_staff()
@@ -340,9 +341,18 @@ class ClusterHall(Hall):
 
     def start_clients(self, count: int) -> None:
         self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log",
-                                      source=i) for i in range(count)]
+                                      source=i, kind=self.client_kind) for i in range(count)]
+
+    def cpu_now(self) -> dict:
+        """`Hall.cpu_now`, and nginx's and Redis's CPU (they share the cores too)."""
+        redis, nginx = self.server.redis, self.server.nginx
+        return {**super().cpu_now(),
+                "nginx": tree_cpu(nginx.process.pid) if nginx.process else 0.0,
+                "redis": tree_cpu(redis.process.pid) if redis and redis.process else 0.0}
 
     def health(self, reset: bool = False) -> dict:
+        if reset:
+            self.mark()
         each = []
         for url in self.server.backends:
             try:

@@ -67,6 +67,11 @@ MAX_CLIENTS = 8
 BURST_OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
 STEADY_OPTIONS = tuple(f"Option {n}" for n in range(1, 13))  # 12: a phone's 12 votes in turn
 FLOOD_EVENTS = 20000
+# The phones' client processes: the same phones, commands and records (bench/loadclient.py),
+# over python-socketio's AsyncClient or over the protocol spoken by hand (bench/rawclient.py,
+# which takes the machine's cores less from the server: docs/performance.md).
+CLIENTS = {"raw": "bench.rawclient", "socketio": "bench.loadclient"}
+DEFAULT_CLIENT = "raw"
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -162,13 +167,15 @@ def raise_fd_limit() -> int:
 # --- the client processes ------------------------------------------------------------------
 
 class ClientProcess:
-    """One `bench.loadclient` process: JSON commands in, one JSON answer per command out."""
+    """One client process (`bench.rawclient` or `bench.loadclient`, see CLIENTS): JSON commands
+    in, one JSON answer per command out."""
 
-    def __init__(self, url: str, code: str, log: Path, source: int | None = None):
+    def __init__(self, url: str, code: str, log: Path, source: int | None = None,
+                 kind: str = DEFAULT_CLIENT):
         self._log = open(log, "ab")  # noqa: SIM115 - closed by stop()
         extra = [] if source is None else [str(source)]  # phones from their own addresses
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "bench.loadclient", url, code, *extra], cwd=ROOT, text=True,
+            [sys.executable, "-m", CLIENTS[kind], url, code, *extra], cwd=ROOT, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -261,6 +268,9 @@ class Hall:
         self.console = Listener("results", "state")
         self.facilitator = self.screen_client = None
         self.clients: list[ClientProcess] = []
+        self.others: list[ClientProcess] = []  # client processes of one scenario (the flooder)
+        self.client_kind = DEFAULT_CLIENT
+        self.marks: dict = {}
 
     @property
     def url(self) -> str:
@@ -273,8 +283,29 @@ class Hall:
                                      listener=self.screen)
 
     def start_clients(self, count: int) -> None:
-        self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log")
-                        for i in range(count)]
+        self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log",
+                                      kind=self.client_kind) for i in range(count)]
+
+    def cpu_now(self) -> dict:
+        """CPU seconds used so far by what shares the machine with the server: the client
+        processes, this process (the facilitator's and the screen's sockets) and, with several
+        server processes, nginx and Redis (`ClusterHall`)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {"clients": sum(tree_cpu(c.process.pid) for c in self.clients + self.others),
+                "bench": usage.ru_utime + usage.ru_stime}
+
+    def mark(self) -> None:
+        """A phase starts (every scenario resets /healthz then): the clients' CPU counts from here."""
+        self.marks = {"at": time.monotonic(), **self.cpu_now()}
+
+    def sharing(self) -> dict:
+        """How the machine was shared since `mark`: every CPU figure of `cpu_now` for the phase,
+        and the client processes' RSS."""
+        now, marks = self.cpu_now(), self.marks or {"at": time.monotonic()}
+        processes = self.clients + self.others
+        return {"phase_s": round(time.monotonic() - marks["at"], 2), "client_processes": len(processes),
+                "clients_rss_mb": round(sum(tree_rss_mb(c.process.pid) for c in processes), 1),
+                **{f"{name}_cpu_s": round(value - marks.get(name, value), 2) for name, value in now.items()}}
 
     def command(self, action: str, activity: int) -> None:
         if not self.facilitator.connected:  # dropped under load (a ping unanswered): again
@@ -312,6 +343,8 @@ class Hall:
                 "connect_retries": sum(a.get("connect_retries", 0) for a in answers)}
 
     def health(self, reset: bool = False) -> dict:
+        if reset:
+            self.mark()
         try:
             status, _h, body = http_get(self.url, "/healthz?reset=1" if reset else "/healthz", timeout=30)
             return json.loads(body) if status == 200 else {}
@@ -338,7 +371,8 @@ class Hall:
 
 
 @contextmanager
-def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", admit: float | None = None, **config):
+def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", admit: float | None = None,
+         client: str = DEFAULT_CLIENT, **config):
     """A server on a fresh database with staff connected and `clients` client processes."""
     database = workdir / "palabre.db"
     if kind == "wordcloud":
@@ -349,6 +383,7 @@ def hall(workdir: Path, mode: str, clients: int, kind: str = "polls", admit: flo
     config.setdefault("ADMIT_PER_SECOND", admit or 0)  # the join line (--admit; 0: none)
     server = HallServer(database, mode, log=workdir / f"server-{mode}.log", **config)
     the_hall = Hall(server, setup, polls, workdir)
+    the_hall.client_kind = client
     try:
         server.start()
         the_hall.start_staff()
@@ -400,14 +435,21 @@ def pushes_of(listener: Listener, activity: int, since: float, count: Callable[[
 
 
 def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
-    """The figures every scenario prints."""
+    """The figures every scenario prints: the server's, then how the machine's cores were shared
+    since the phase began (`Hall.sharing`: the client processes' CPU and RSS, this process's
+    CPU, nginx's and Redis's with several processes; `cores_busy`: all of it and the server's
+    CPU over the phase's wall time, at most the number of cores)."""
     pid = the_hall.server.process.pid
+    cpu = tree_cpu(pid) - cpu_before
+    sharing = the_hall.sharing()
+    others = sum(v for k, v in sharing.items() if k.endswith("_cpu_s"))
     return {"connected": the_hall.health().get("connections"), "rss_mb": round(tree_rss_mb(pid), 1),
             "server_rss_mb": round(_proc_field(pid, "VmRSS") / 1024, 1),
-            "processes": len(process_tree(pid)), "cpu_s": round(tree_cpu(pid) - cpu_before, 2),
+            "processes": len(process_tree(pid)), "cpu_s": round(cpu, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
             "loop_stall_cpu_ms": stall.get("max_loop_cpu_gap_ms"),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), **sharing,
+            "cores_busy": round((cpu + others) / sharing["phase_s"], 2) if sharing["phase_s"] else None,
             **getattr(the_hall, "cluster_figures", dict)()}  # several processes: each one's
 
 
@@ -469,12 +511,19 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
     return {"votes": len(votes), "acked_ok": len(ok), "refused": len(votes) - len(ok) - sum(
         1 for v in votes if v["acked"] is None), "no_ack": sum(1 for v in votes if v["acked"] is None),
         "stored": the_hall.stored(activity), "on_screen": max((c for _t, c in pushes), default=0),
+        **per_vote(figures, len(votes)),
         "release_to_last_ack_s": round(max((v["acked"] for v in ok), default=at) - at, 3),
         "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
         "vote_to_screen_ms": spread(on_screen_latencies(votes, pushes)),
         "screen_pushes": len(pushes), **screen_pace(pushes),
         "pushes_to_phones": after["results"] - before["results"],
         "tallies_to_phones": after["tallies"] - before["tallies"], **figures}
+
+
+def per_vote(figures: dict, votes: int) -> dict:
+    """Milliseconds of CPU per vote sent: the server's (every process) and the client processes'."""
+    return {"server_cpu_ms_per_vote": round(figures["cpu_s"] * 1000 / max(1, votes), 3),
+            "clients_cpu_ms_per_vote": round(figures["clients_cpu_s"] * 1000 / max(1, votes), 3)}
 
 
 def screen_pace(pushes: list[tuple[float, int]]) -> dict:
@@ -535,7 +584,7 @@ def scenario_steady(the_hall: Hall, args) -> dict:
     console = pushes_of(the_hall.console, activity, start, progress)
     after = the_hall.phone_status()
     return {"joined": joined["joined"], "votes": len(votes), "acked_ok": len(ok),
-            "votes_per_s": round(len(ok) / elapsed, 1),
+            "votes_per_s": round(len(ok) / elapsed, 1), **per_vote(figures, len(votes)),
             "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
             "vote_to_screen_ms": spread(on_screen_latencies(votes, screen)),
             "vote_to_console_ms": spread(on_screen_latencies(votes, console)),
@@ -572,7 +621,9 @@ def scenario_flood(the_hall: Hall, args) -> dict:
     activity = the_hall.polls.steady
     for action in ("show", "open"):
         the_hall.command(action, activity)
-    flooder = ClientProcess(the_hall.url, the_hall.setup.code, the_hall.workdir / "flooder.log")
+    flooder = ClientProcess(the_hall.url, the_hall.setup.code, the_hall.workdir / "flooder.log",
+                            kind=the_hall.client_kind)
+    the_hall.others = [flooder]
     try:
         flooder.send("join", count=1)
         flooder.answer(60)
@@ -589,6 +640,7 @@ def scenario_flood(the_hall: Hall, args) -> dict:
         figures = machine(the_hall, cpu, the_hall.health())
     finally:
         flooder.stop()
+        the_hall.others = []
     ok = [v for v in votes if v["ok"]]
     return {"joined": joined["joined"], "flood_sent": flood["sent"],
             "flood_seconds": round(flood["seconds"], 2),
@@ -701,6 +753,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="soak: share of the phones that reconnect every second (0.02)")
     parser.add_argument("--flood-events", type=int, default=FLOOD_EVENTS,
                         help=f"flood: events the hostile socket sends ({FLOOD_EVENTS})")
+    parser.add_argument("--client", choices=tuple(CLIENTS), default=DEFAULT_CLIENT,
+                        help="the phones' client: raw (the protocol spoken over aiohttp's WebSocket, "
+                             "bench/rawclient.py) or socketio (python-socketio's AsyncClient, "
+                             f"bench/loadclient.py); {DEFAULT_CLIENT} by default")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_cluster_arguments(parser)
 
@@ -748,10 +804,12 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
 
             place = cluster_hall(folder, args, clients, participants, scenario)
         else:
-            place = hall(folder, args.mode, clients, kind, admit=getattr(args, "admit", None))
+            place = hall(folder, args.mode, clients, kind, admit=getattr(args, "admit", None),
+                         client=getattr(args, "client", DEFAULT_CLIENT))
         with place as the_hall:
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
+            "client": getattr(args, "client", DEFAULT_CLIENT),
             "processes": getattr(args, "processes", 1), **figures}
 
 

@@ -26,7 +26,6 @@ import uuid
 from http.cookies import SimpleCookie
 
 import aiohttp
-import socketio
 
 CONCURRENT_JOINS = 64  # joins in flight at once in one client process
 COMMANDS = ("join", "burst", "steady", "words", "churn", "await_connected", "flood", "status", "close")
@@ -51,7 +50,7 @@ class Phone:
     def __init__(self, index: int):
         self.index = index
         self.cookie = ""
-        self.client: socketio.AsyncClient | None = None
+        self.client = None  # socketio.AsyncClient, or bench.rawclient.RawSocket
         self.connects: list[float] = []
         self.snapshots: list[float] = []
         self.results = 0  # `results` pushes received
@@ -75,7 +74,7 @@ class Phone:
     def connected(self) -> bool:
         return self.client is not None and self.client.connected
 
-    def attach(self, client: socketio.AsyncClient) -> None:
+    def attach(self, client) -> None:
         self.client = client
 
         @client.event
@@ -174,6 +173,8 @@ class Fleet:
             return float(retry) if retry is not None else None
 
     async def connect(self, phone: Phone, reconnection: bool = True) -> None:
+        import socketio  # here: bench.rawclient's processes do without it
+
         # Its own session (python-socketio puts the Cookie header in the session's jar, kept
         # for its reconnections) over the process's one connection pool.
         await phone.forget()
@@ -375,9 +376,9 @@ class Fleet:
         return {"closed": len(self.phones)}
 
 
-async def serve(url: str, code: str, source: int | None = None) -> None:
+async def serve(url: str, code: str, source: int | None = None, fleet_class: type = Fleet) -> None:
     """Obey the commands on stdin until `close` (or the end of stdin)."""
-    fleet = Fleet(url, code, source)
+    fleet = fleet_class(url, code, source)
     await fleet.open()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -398,13 +399,13 @@ async def serve(url: str, code: str, source: int | None = None) -> None:
             return
 
 
-def main() -> None:
+def main(fleet_class: type = Fleet) -> None:
     raise_fd_limit()
     url, code = sys.argv[1], sys.argv[2]
     if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise SystemExit("the load clients only talk to a server on this machine (127.0.0.1)")
     source = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    asyncio.run(serve(url, code, source))
+    asyncio.run(serve(url, code, source, fleet_class))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 No timing is asserted (timing goals are the benchmark's to print, on a quiet machine): each
 scenario starts the real server, drives its phones from a client process, and must come back
 with what a user would notice: everyone joined, every acknowledged vote stored and on screen,
-everyone back after a restart, the sockets let go once everyone left.
+everyone back after a restart, the sockets let go once everyone left. Every scenario runs with
+both clients of the phones (`--client raw`, the protocol spoken by hand, and `--client socketio`,
+python-socketio's AsyncClient): the same phones must give the same counts.
 """
 
 from __future__ import annotations
@@ -19,80 +21,106 @@ from multiprocess import require
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 PHONES = 4
+CLIENTS = ("raw", "socketio")
 TINY = ["--participants", str(PHONES), "--clients", "1", "--duration", "3", "--period", "1",
         "--churn", "0.3", "--flood-events", "300", "--json"]
 
 
-def measure(scenario: str, *extra: str) -> dict:
+@pytest.fixture(params=CLIENTS)
+def client(request) -> str:
+    """The phones' client process (`--client`)."""
+    return request.param
+
+
+def measure(scenario: str, *extra: str, client: str = "raw") -> dict:
     """`python -m bench load --scenario <scenario>` at a tiny size (a subprocess: the tests never
     import the benchmarks); its figures."""
-    done = subprocess.run([sys.executable, "-m", "bench", "load", "--scenario", scenario, *TINY, *extra],
+    done = subprocess.run([sys.executable, "-m", "bench", "load", "--scenario", scenario, *TINY,
+                           "--client", client, *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["client"] == client
+    return figures
 
 
-def test_join_storm():
-    figures = measure("join", "--window", "0.5")
+def assert_sharing(figures: dict, processes: int = 1) -> None:
+    """A phase's figures say how the cores were shared: the client processes' CPU and RSS beside
+    the server's."""
+    assert figures["client_processes"] == processes
+    assert figures["clients_rss_mb"] > 10 * processes  # a Python process with its phones
+    assert figures["clients_cpu_s"] >= 0 and figures["bench_cpu_s"] >= 0 and figures["phase_s"] > 0
+
+
+def test_join_storm(client):
+    figures = measure("join", "--window", "0.5", client=client)
     assert figures["joined"] == PHONES and figures["failed"] == 0
     assert figures["connected"] == PHONES + 2  # the phones, the facilitator and the screen
     assert figures["join_latency_ms"]["n"] == PHONES
+    assert_sharing(figures)
+    assert figures["clients_cpu_s"] > 0  # joining costs the clients something
 
 
-def test_join_storm_through_the_join_line():
+def test_join_storm_through_the_join_line(client):
     """Two phones a second let in: the others wait in line, and everyone gets in."""
-    figures = measure("join", "--admit", "2")
+    figures = measure("join", "--admit", "2", client=client)
     assert figures["joined"] == PHONES and figures["never_in"] == 0
     assert figures["waited_in_line"] >= PHONES - 2 - 1 and figures["longest_wait_s"] > 0
     assert figures["connected"] == PHONES + 2
 
 
-def test_burst_hidden_then_revealed():
-    figures = measure("burst")
+def test_burst_hidden_then_revealed(client):
+    figures = measure("burst", client=client)
     for phase in ("hidden", "revealed"):
         burst = figures[phase]
         assert burst["votes"] == burst["acked_ok"] == burst["stored"] == burst["on_screen"] == PHONES
         assert burst["vote_to_screen_ms"]["n"] == PHONES
+        assert_sharing(burst)
+        assert burst["clients_cpu_ms_per_vote"] >= 0 and burst["server_cpu_ms_per_vote"] > 0
+    assert figures["revealed"]["tallies_to_phones"] >= PHONES  # the phones parsed the revealed tally
 
 
-def test_steady():
-    figures = measure("steady")
+def test_steady(client):
+    figures = measure("steady", client=client)
     assert figures["acked_ok"] == figures["votes"] >= PHONES
     assert figures["on_screen"] == figures["acked_ok"]  # every change counted once on the screen
 
 
-def test_reconnect_storm():
-    figures = measure("reconnect")
+def test_reconnect_storm(client):
+    figures = measure("reconnect", client=client)
     assert figures["back"] == PHONES and figures["missing"] == 0
     assert figures["connected"] == PHONES + 2
 
 
-def test_flood():
-    figures = measure("flood")
+def test_flood(client):
+    figures = measure("flood", client=client)
     assert figures["flood_sent"] > 0
     assert figures["others_acked_ok"] == figures["others_votes"] > 0  # the others still vote
+    assert figures["flooder_disconnected"]  # cut off by the server
+    assert_sharing(figures, processes=2)  # the phones' process and the flooder's
 
 
-def test_soak():
-    figures = measure("soak")
+def test_soak(client):
+    figures = measure("soak", client=client)
     assert figures["reconnections"] > 0
     assert figures["connected_at_end"] == PHONES
     assert figures["sockets_after_all_left"] == 2  # only the facilitator and the screen are left
 
 
-def test_typing():
-    figures = measure("typing")
+def test_typing(client):
+    figures = measure("typing", client=client)
     assert figures["acked_ok"] == figures["entries"] == PHONES
     assert figures["never_on_screen"] == 0
 
 
-def _two_processes(*extra: str) -> None:
+def _two_processes(*extra: str, client: str = "raw") -> None:
     """`--processes 2`: two servers behind the documented nginx block, a private Redis; the
     phones spread over both (each from its own loopback address), the screen on one."""
     require("redis-server", "PALABRE_REQUIRE_REDIS")
     require("nginx", "PALABRE_REQUIRE_NGINX")
     phones = 24  # nginx hashes each phone's address: with 24, both processes get some
-    figures = measure("burst", "--processes", "2", "--participants", str(phones), "--clients", "2", *extra)
+    figures = measure("burst", "--processes", "2", "--participants", str(phones), "--clients", "2", *extra,
+                      client=client)
     assert figures["processes"] == 2 and figures["joined"] == phones
     for phase in ("hidden", "revealed"):
         burst = figures[phase]
@@ -101,12 +129,14 @@ def _two_processes(*extra: str) -> None:
         each = [p["connections"] for p in burst["per_process"]]
         assert len(each) == 2 and sum(each) == phones + 2 and min(each) > 0, each
         assert burst["screen_pushes_max_per_s"] <= 10  # once per interval, not once per process
+        assert_sharing(burst, processes=2)
+        assert burst["nginx_cpu_s"] >= 0 and burst["redis_cpu_s"] >= 0  # they share the cores too
     assert figures["hidden"]["pushes_to_phones"] == 0  # no live count to phones while hidden
     assert figures["revealed"]["tallies_to_phones"] >= phones  # the revealed tally reached everyone
 
 
-def test_burst_on_two_processes_behind_nginx_sharing_redis():
-    _two_processes()
+def test_burst_on_two_processes_behind_nginx_sharing_redis(client):
+    _two_processes(client=client)
 
 
 def test_burst_on_two_processes_on_postgresql():
