@@ -77,6 +77,24 @@ def server(database: Path, mode: str = "eventlet", **config) -> Iterator[Server]
         process.stop()
 
 
+@contextmanager
+def workshop(database: Path, title: str = "Atelier 1 : un numérique plus sobre") -> Iterator[tuple]:
+    """A new database file holding one event (Chartres, 2022) and one workshop session, opened in
+    one write transaction: yields `(db, session)` to add activities to, then commits and closes."""
+    from live import create_app
+    from live.sessions import service as sessions
+
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(database),
+                      "ASYNC_MODE": "threading"})
+    store = app.extensions["palabre.store"]
+    try:
+        with store.write() as db:
+            event = sessions.create_event(db, "Human Tech Days 2022 — Chartres", "Chartres", "2022-04-05")
+            yield db, sessions.create_session(db, event, "workshop", title)
+    finally:
+        store.dispose()
+
+
 def query(database: Path, sql: str, params: tuple = ()) -> list[tuple]:
     """Rows of a query on the SQLite file, read directly (not through the app)."""
     with closing(sqlite3.connect(database, timeout=10)) as con:

@@ -9,9 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from support import chromium, connect, goto_live, new_cid, playwright_or_skip, server, sqlite_url
+from support import chromium, connect, goto_live, new_cid, playwright_or_skip, server, workshop
 
-from live import create_app
 from live.boards import service
 from live.sessions import service as sessions
 
@@ -23,12 +22,7 @@ MINE, THEIRS = "Éteindre les écrans la nuit", "Mutualiser les serveurs de la r
 
 
 def _seed(database: Path) -> dict:
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(database),
-                      "ASYNC_MODE": "threading"})
-    store = app.extensions["palabre.store"]
-    with store.write() as db:
-        event = sessions.create_event(db, "Human Tech Days 2022 — Chartres", "Chartres", "2022-04-05")
-        s = sessions.create_session(db, event, "workshop", "Atelier 1 : un numérique plus sobre")
+    with workshop(database) as (db, s):
         wall = service.add_board(db, s, "ideas", "Comment imaginer un numérique plus sobre ?",
                                  {"columns": ["Idées"], "premoderation": False, "private": True})
         sessions.show(db, s, wall, "facilitator")
@@ -36,7 +30,6 @@ def _seed(database: Path) -> dict:
         service.post(db, s, wall, sessions.join(db, s, "someone-else"), THEIRS, 0)
         info = {"wall": wall.id, "code": s.join_code, "facilitator": s.facilitator_token,
                 "screen": s.screen_token}
-    store.dispose()
     return info
 
 

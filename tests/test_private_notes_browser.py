@@ -9,9 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from support import chromium, connect, goto_live, new_cid, playwright_or_skip, server, sqlite_url
+from support import chromium, connect, goto_live, new_cid, playwright_or_skip, server, workshop
 
-from live import create_app
 from live.boards import service as boards
 from live.sessions import service as sessions
 from live.wordclouds import service as clouds
@@ -23,12 +22,7 @@ PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def _seed(database: Path) -> dict:
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(database),
-                      "ASYNC_MODE": "threading"})
-    store = app.extensions["palabre.store"]
-    with store.write() as db:
-        event = sessions.create_event(db, "Human Tech Days 2022 — Chartres", "Chartres", "2022-04-05")
-        s = sessions.create_session(db, event, "workshop", "Atelier 1 : un numérique plus sobre")
+    with workshop(database) as (db, s):
         wall = boards.add_board(db, s, "ideas", "Comment imaginer un numérique plus sobre ?",
                                 {"columns": ["Idées"], "premoderation": False, "private": True})
         cloud = clouds.add_wordcloud(db, s, "En un mot, la sobriété ?", {})
@@ -37,7 +31,6 @@ def _seed(database: Path) -> dict:
         sessions.open_activity(db, s, cloud, "facilitator")
         info = {"wall": wall.id, "cloud": cloud.id, "code": s.join_code, "facilitator": s.facilitator_token,
                 "moderator": s.moderator_token}
-    store.dispose()
     return info
 
 
