@@ -2,7 +2,8 @@
 
 Phones get no live tally while the results are hidden (they need none to vote, and 5,000
 phones told ten times a second was most of the server's work); once revealed they get the tally
-with the reveal, then at most every PHONE_PUSH_INTERVAL while it changes. The screen and the
+with the reveal, then at most every PHONE_PUSH_INTERVAL while it changes, once the counts have
+settled: a burst costs each phone one tally, with its final count. The screen and the
 console keep their aggregates at most every PUSH_INTERVAL (10 a second). Rates are checked as
 upper bounds over a measured window (a slow machine sends fewer, never more).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support import Listener, connect, join_cookie, new_cid, server_room, stored_votes
@@ -75,3 +77,45 @@ def test_phones_get_no_tally_while_hidden_and_a_slow_one_once_revealed(tmp_path)
         for listener in listeners:
             assert listener.wait_for(lambda s: bool(s.messages("results"))
                                      and counts(s.messages("results")[-1]) == expected, 10)
+
+
+def test_a_burst_brings_each_phone_one_tally_with_the_final_count(tmp_path):
+    """Revealed results, phones voting in a burst (rounds of votes at once, shorter together
+    than the interval): each phone gets one tally, once the burst is over, with the final count
+    (a tally at the burst's first vote was out of date at once, and one more send per phone)."""
+    interval = 2.0
+    with server_room(tmp_path, PHONE_PUSH_INTERVAL=interval) as room:
+        activity, options = room.setup.activity, room.setup.options
+        listeners = [Listener("results", "state") for _ in range(8)]
+        phones = [connect(room.url, {"code": room.setup.code, "lang": "en"},
+                          cookie=join_cookie(room.url, room.setup.code), listener=listener)
+                  for listener in listeners]
+        room.phones += phones
+        for action in ("show", "open", "reveal"):
+            room.command(action)
+        for listener in listeners:
+            assert listener.wait_for(lambda s: any(
+                "results" in ((d or {}).get("current") or {}) for d in s.messages("state")), 15)
+        before = [listener.count("results") for listener in listeners]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(len(phones)) as pool:
+            for round_ in range(5):  # each round's votes share a group commit; a round every ~0.2 s
+                acks = list(pool.map(lambda p, r=round_: vote(p[1], activity, options[(p[0] + r) % 4]),
+                                     enumerate(phones)))
+                assert all(ack["ok"] for ack in acks), acks
+                time.sleep(0.15)  # the phones' pace (the burst spans several broadcaster ticks)
+        last_ack = time.perf_counter()
+        assert last_ack - start < interval, "the burst must be shorter than the interval"
+        _total, stored = stored_votes(room.setup.database, activity)
+        final = {option: stored.get(option, 0) for option in options}
+        for listener in listeners:
+            assert listener.wait_for(lambda s: len(s.messages("results")) > before[listeners.index(s)], 10)
+        # Nothing more comes within the interval after it: one tally per phone for the burst.
+        assert room.screen.quiet_for("results", 0.5, 15)
+        assert listeners[0].quiet_for("results", interval + 0.3, 15)
+        for listener, had in zip(listeners, before, strict=True):
+            with listener._changed:
+                new = listener.received["results"][had:]
+            assert len(new) == 1, [counts(d) for _t, d in new]
+            at, data = new[0]
+            assert at >= last_ack and counts(data) == final

@@ -4,9 +4,10 @@
 change. Live aggregates (vote counts...) are not pushed per answer: `mark_dirty` notes the
 activity and the `Broadcaster` pushes each one to the staff rooms at most every `PUSH_INTERVAL`
 seconds; phones get no live count while results are hidden, and revealed results at most every
-`PHONE_PUSH_INTERVAL` seconds. `mark_presence` does the same for the count of
-participants (behind a message queue, publishing this process's connected participants to
-Redis first, and again every `cluster.PRESENCE_REFRESH` seconds, so the count is the room's).
+`PHONE_PUSH_INTERVAL` seconds, once the counts have settled (a burst costs each phone one
+tally, with its final count). `mark_presence` does the same for the count of participants
+(behind a message queue, publishing this process's connected participants to Redis first,
+and again every `cluster.PRESENCE_REFRESH` seconds, so the count is the room's).
 Built on `live.realtime` (rooms, emits); features call these after a commit.
 """
 
@@ -41,6 +42,7 @@ def shared_changed(session_id: int) -> None:
     forget_shared(session_id)
 
 
+PHONE_QUIET = 0.5  # seconds without a change before the phones get the tally (at most)
 PART_INTERVAL = 0.5  # seconds between two pushes of a session part (the pulse) to the staff
 PART_REFRESH = 10.0  # seconds between pushes of a part whose marks are expiring
 
@@ -53,15 +55,21 @@ class Broadcaster:
     it is hidden. Phones get no live count while the results are hidden (a phone needs none to
     vote: 5,000 phones ten times a second was most of the server's work in a burst); once
     revealed, they get the tally with the `state` push of the reveal, then at most every
-    `PHONE_PUSH_INTERVAL` seconds (2 s) while it changes.
+    `PHONE_PUSH_INTERVAL` seconds (2 s) while it changes, and only once the counts have been
+    still for `phone_quiet()` (0.5 s) or the interval has passed since the first change they
+    were not told: a burst of votes shorter than the interval costs each phone one tally, sent
+    once it is over, with the final count (a tally pushed at the first vote of a burst was
+    out of date at once, and 5,000 sends in the middle of the burst).
     """
 
     def __init__(self, app):
         self.app = app
         self.dirty: set[tuple[int, int]] = set()
-        # Activities whose revealed results the phones have not had yet (held back by their
-        # PHONE_PUSH_INTERVAL); staff rooms are not sent them again.
-        self.owed: set[tuple[int, int]] = set()
+        # Activities whose revealed results the phones have not had yet -> when they were first
+        # owed (held back until the counts settle, within PHONE_PUSH_INTERVAL); staff rooms are
+        # not sent them again.
+        self.owed: dict[tuple[int, int], float] = {}
+        self.changed_at: dict[tuple[int, int], float] = {}  # an activity's last change (marked)
         self.presence: set[int] = set()
         self.last_presence = 0.0
         self.last_published = time.monotonic()  # presence sets refreshed in Redis
@@ -86,6 +94,7 @@ class Broadcaster:
     def mark(self, session_id: int, activity_id: int) -> None:
         """Note that an activity's aggregates changed; pushed on the next tick."""
         self.dirty.add((session_id, activity_id))
+        self.changed_at[(session_id, activity_id)] = time.monotonic()
         self.loop.start()
 
     def mark_presence(self, session_id: int) -> None:
@@ -181,26 +190,39 @@ class Broadcaster:
         if self.dirty or self.owed:
             now = time.monotonic()
             batch, self.dirty = self.dirty, set()
-            # Results owed to phones are read again only once the phones' interval is over.
-            due = {key for key in self.owed if self._phones_due(key[1], now)}
-            self.owed -= due
+            # Results owed to phones are read again only once the counts settled.
+            due = [key for key, since in self.owed.items() if self._phones_due(key, since, now)]
+            for key in due:
+                del self.owed[key]
             interval = self.app.config["PUSH_INTERVAL"]
             with self.app.app_context():
-                for session_id, activity_id in batch | due:
-                    staff = (session_id, activity_id) in batch
-                    if staff and not self._slot(f"results:{activity_id}", interval):
+                for session_id, activity_id in batch:
+                    if not self._slot(f"results:{activity_id}", interval):
                         # Another process pushed these counts this interval (they are read
                         # afresh at each push): ours go out at the next free interval.
                         self.dirty.add((session_id, activity_id))
                         continue
                     # One activity failing must not keep the others from being pushed.
-                    guarded("broadcaster", self._push, session_id, activity_id, staff)
+                    guarded("broadcaster", self._push, session_id, activity_id)
+                for session_id, activity_id in due:
+                    guarded("broadcaster", self._push_phones, session_id, activity_id)
 
     def _phone_interval(self) -> float:
         return float(self.app.config.get("PHONE_PUSH_INTERVAL", 2.0))
 
-    def _phones_due(self, activity_id: int, now: float) -> bool:
-        return now - self.last_participant_push.get(activity_id, float("-inf")) >= self._phone_interval()
+    def phone_quiet(self) -> float:
+        """Seconds the counts stay still before the phones are told (0.5 s; less with a short
+        PHONE_PUSH_INTERVAL, as in tests)."""
+        return min(PHONE_QUIET, self._phone_interval() / 4)
+
+    def _phones_due(self, key: tuple[int, int], since: float, now: float) -> bool:
+        """Whether the phones may be told the tally owed since `since`: not within the interval
+        of the last tally, and once the counts have been still a moment or they have waited an
+        interval (votes that never stop still reach the phones every interval)."""
+        interval = self._phone_interval()
+        if now - self.last_participant_push.get(key[1], float("-inf")) < interval:
+            return False
+        return now - self.changed_at.get(key, since) >= self.phone_quiet() or now - since >= interval
 
     def _slot(self, key: str, seconds: float) -> bool:
         """Whether this process may push `key` now: once per `seconds` for the whole room
@@ -211,27 +233,35 @@ class Broadcaster:
             return True  # one process: the tick itself comes once per interval
         return self.local_slots.take(key, seconds)
 
-    def _push(self, session_id: int, activity_id: int, staff: bool = True) -> None:
+    def _push(self, session_id: int, activity_id: int) -> None:
+        """The counts changed: the staff rooms get them now; the phones, if revealed, later
+        (owed until the counts settle: `_phones_due`)."""
         with app_store().read() as db:
             data = aggregates(db, activity_id)
         if data is None:
             return
-        for role in STAFF_ROLES if staff else ():
+        for role in STAFF_ROLES:
             if role == "screen" and not data["revealed"]:
                 socketio.emit("results", _without_results(data), to=room(session_id, role))
             else:
                 socketio.emit("results", data, to=room(session_id, role))
-        if not data["revealed"]:
-            return  # hidden: phones get nothing
+        if data["revealed"]:
+            self.owed.setdefault((session_id, activity_id), time.monotonic())
+        elif (session_id, activity_id) not in self.owed:  # hidden: phones get nothing
+            self.changed_at.pop((session_id, activity_id), None)
+
+    def _push_phones(self, session_id: int, activity_id: int) -> None:
+        """The tally owed to the phones, read afresh (the counts of now)."""
         now = time.monotonic()
-        if not self._phones_due(activity_id, now):
-            self.owed.add((session_id, activity_id))
-            return
         self.last_participant_push[activity_id] = now  # pushed, or tried: next try an interval on
-        if self._slot(f"phones:{activity_id}", self._phone_interval()):
+        if not self._slot(f"phones:{activity_id}", self._phone_interval()):
+            self.owed.setdefault((session_id, activity_id), now)  # another process pushed it: later
+            return
+        with app_store().read() as db:
+            data = aggregates(db, activity_id)
+        if data is not None and data["revealed"]:
             socketio.emit("results", data, to=room(session_id, "participant"))
-        else:
-            self.owed.add((session_id, activity_id))  # another process pushed them: later
+        self.changed_at.pop((session_id, activity_id), None)  # told: a later change marks it again
 
 
 def _without_results(data: dict) -> dict:
