@@ -343,6 +343,11 @@ class ClusterHall(Hall):
         self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log",
                                       source=i, kind=self.client_kind) for i in range(count)]
 
+    def profiled_pids(self) -> list[tuple[str, int]]:
+        """Every server process (their pids from /healthz) and the client processes."""
+        return [(f"server{i}", h["pid"]) for i, h in enumerate(self.each) if h.get("pid")] + [
+            (f"client{i}", c.process.pid) for i, c in enumerate(self.clients)]
+
     def cpu_now(self) -> dict:
         """`Hall.cpu_now`, and nginx's and Redis's CPU (they share the cores too)."""
         redis, nginx = self.server.redis, self.server.nginx

@@ -35,6 +35,7 @@ import math
 import os
 import queue
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,6 +272,7 @@ class Hall:
         self.others: list[ClientProcess] = []  # client processes of one scenario (the flooder)
         self.client_kind = DEFAULT_CLIENT
         self.marks: dict = {}
+        self.profile: Path | None = None  # --profile: where py-spy's records go
 
     @property
     def url(self) -> str:
@@ -293,6 +295,40 @@ class Hall:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {"clients": sum(tree_cpu(c.process.pid) for c in self.clients + self.others),
                 "bench": usage.ru_utime + usage.ru_stime}
+
+    def profiled_pids(self) -> list[tuple[str, int]]:
+        """(role, pid) of every Python process of the run: the server's, the clients'."""
+        return [("server", self.server.process.pid)] + [
+            (f"client{i}", c.process.pid) for i, c in enumerate(self.clients)]
+
+    @contextmanager
+    def profiled(self, label: str):
+        """With `--profile DIR`: py-spy samples every Python process of the run during the
+        block (100 times a second, without pausing them), one file of collapsed stacks each,
+        DIR/<label>-<role>-<pid>.txt (flamegraph.pl and speedscope read them)."""
+        if not self.profile:
+            yield
+            return
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+        if spy is None:
+            raise SystemExit("--profile needs py-spy (requirements-dev.txt)")
+        Path(self.profile).mkdir(parents=True, exist_ok=True)
+        with open(Path(self.profile) / "py-spy.log", "ab") as log:
+            spies = [subprocess.Popen(  # noqa: S603 - py-spy from our environment
+                [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--nonblocking",
+                 "--output", str(Path(self.profile) / f"{label}-{role}-{pid}.txt")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log) for role, pid in self.profiled_pids()]
+            time.sleep(0.3)  # attached
+            try:
+                yield
+            finally:
+                for spy_process in spies:
+                    spy_process.send_signal(signal.SIGINT)  # py-spy writes its file and stops
+                for spy_process in spies:
+                    try:
+                        spy_process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        spy_process.kill()
 
     def mark(self) -> None:
         """A phase starts (every scenario resets /healthz then): the clients' CPU counts from here."""
@@ -494,7 +530,8 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
     the_hall.health(reset=True)
     cpu = tree_cpu(pid)
     at = time.monotonic() + 0.5
-    answers = ask(the_hall.clients, "burst", timeout=120, at=at, activity=activity, choices=choices)
+    with the_hall.profiled("revealed" if reveal else "hidden"):
+        answers = ask(the_hall.clients, "burst", timeout=120, at=at, activity=activity, choices=choices)
     votes = [v for a in answers for v in a["votes"]]
     stall = the_hall.health()
     figures = machine(the_hall, cpu, stall)
@@ -541,11 +578,15 @@ def screen_pace(pushes: list[tuple[float, int]]) -> dict:
 
 
 def scenario_burst(the_hall: Hall, args) -> dict:
+    the_hall.mark()
+    cpu = tree_cpu(the_hall.server.process.pid)
     joined = the_hall.join(args.participants)
+    join_cpu = {"join_cpu_s": round(tree_cpu(the_hall.server.process.pid) - cpu, 2),
+                "join_clients_cpu_s": the_hall.sharing()["clients_cpu_s"]}
     polls = the_hall.polls
     hidden = one_burst(the_hall, polls.hidden, False, args.participants)
     revealed = one_burst(the_hall, polls.revealed, True, args.participants)
-    return {"joined": joined["joined"], "join_s": round(joined["seconds"], 2),
+    return {"joined": joined["joined"], "join_s": round(joined["seconds"], 2), **join_cpu,
             "hidden": hidden, "revealed": revealed}
 
 
@@ -757,6 +798,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the phones' client: raw (the protocol spoken over aiohttp's WebSocket, "
                              "bench/rawclient.py) or socketio (python-socketio's AsyncClient, "
                              f"bench/loadclient.py); {DEFAULT_CLIENT} by default")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="burst: py-spy records every server and client process during each "
+                             "burst (collapsed stacks in DIR; run as root)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_cluster_arguments(parser)
 
@@ -807,6 +851,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
             place = hall(folder, args.mode, clients, kind, admit=getattr(args, "admit", None),
                          client=getattr(args, "client", DEFAULT_CLIENT))
         with place as the_hall:
+            the_hall.profile = getattr(args, "profile", None)
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
