@@ -150,7 +150,8 @@ class RawSocket:
         url, headers, auth, timeout = self.target
         try:
             async with asyncio.timeout(timeout):
-                ws = await self.http.ws_connect(f"{url}&t={time.time()}", headers=headers,
+                # compress=15: offers WebSocket compression, as every browser does.
+                ws = await self.http.ws_connect(f"{url}&t={time.time()}", headers=headers, compress=15,
                                                 timeout=aiohttp.ClientWSTimeout(ws_close=30))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ConnectionError(f"connection error: {exc}") from exc
