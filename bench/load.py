@@ -646,7 +646,9 @@ def scenario_reconnect(the_hall: Hall, args) -> dict:
     the_hall.health(reset=True)
     answers = ask(the_hall.clients, "await_connected", timeout=200, since=start, wait=120)
     back = [t for a in answers for t in a["times"]]
-    figures = machine(the_hall, cpu, the_hall.health())
+    health = the_hall.health()
+    figures = machine(the_hall, cpu, health)
+    figures["connect_line_longest"] = health.get("connect_most_waiting")  # live/connectgate.py
     the_hall.start_staff()
     figures["connected"] = the_hall.health().get("connections")  # the staff are back too
     last = max(back, default=up)

@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, cluster, footprint, procpool, runtime, security
+from live import auth, cluster, connectgate, footprint, procpool, runtime, security
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
@@ -133,6 +133,10 @@ def _init_socketio(app: Flask) -> None:
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         async_handlers=bool(app.config["ASYNC_HANDLERS"]),
     )
+    if int(app.config["CONNECT_SLOTS"]) > 0:  # sockets set up a few at a time, in order
+        gate = connectgate.ConnectGate(int(app.config["CONNECT_SLOTS"]), float(app.config["CONNECT_LEASE"]))
+        app.extensions["palabre.connect_gate"] = gate
+        app.wsgi_app = connectgate.middleware(app.wsgi_app, gate)
 
 
 def _without_websocket_compression(wsgi_app):

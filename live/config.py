@@ -63,6 +63,11 @@ class Defaults:
     # the socket is closed (a phone gone without a word: out of Wi-Fi, battery).
     PING_INTERVAL = 20.0
     PING_TIMEOUT = 20.0
+    # Sockets being set up at once (Engine.IO handshake to the answer of their CONNECT); the
+    # others wait their turn in arrival order (live/connectgate.py; 0: no limit). A slot is given
+    # back at the latest after CONNECT_LEASE seconds.
+    CONNECT_SLOTS = 64
+    CONNECT_LEASE = 5.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
     # Word clouds: hold back words of the profanity list until a moderator releases them

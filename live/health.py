@@ -50,6 +50,14 @@ class Heartbeat:
         self.beats += 1
 
 
+def _gate_figures(gate) -> dict:
+    """The connect gate's line (live/connectgate.py): set-ups waiting now, the longest line."""
+    if gate is None:
+        return {}
+    return {"connect_waiting": gate.waiting(), "connect_most_waiting": gate.most_waiting,
+            "connect_waited": gate.waited}
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness, open connections and the largest event-loop stall since the last reset."""
@@ -62,7 +70,8 @@ def healthz():
             "max_loop_cpu_gap_ms": round(beat.max_cpu_gap * 1000, 1), "beats": beat.beats,
             "loop_errors": loops.error_counts(),
             "queued_writes": current_app.extensions["palabre.writer"].queued(),
-            "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager)}
+            "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager),
+            **_gate_figures(current_app.extensions.get("palabre.connect_gate"))}
     if request.args.get("reset"):
         beat.max_gap = beat.max_cpu_gap = 0.0
     return jsonify(body)

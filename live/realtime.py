@@ -21,7 +21,7 @@ from flask import current_app, request
 from flask_socketio import SocketIO, join_room
 from sqlalchemy.exc import DataError
 
-from live import acks, footprint
+from live import acks, connectgate, footprint
 from live.errors import DomainError
 from live.packets import TolerantPacket
 from live.store import app_store, storage_problem
@@ -41,6 +41,11 @@ class CountingSocketIO(SocketIO):
     context (they read the cookie, the address, the page's host)."""
 
     def _handle_event(self, handler, message, namespace, sid, *args):
+        if message == "connect":  # answered (accepted or refused): the next socket's turn
+            try:
+                return super()._handle_event(handler, message, namespace, sid, *args)
+            finally:
+                connectgate.connected(self.server.get_environ(sid, namespace=namespace))
         if not getattr(handler, "app_context_only", False):
             return super()._handle_event(handler, message, namespace, sid, *args)
         environ = self.server.get_environ(sid, namespace=namespace)

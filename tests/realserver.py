@@ -80,6 +80,8 @@ class Server:
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
         self._log = None
+        # Kept across `restart`: phones keep their cookies when the server comes back.
+        self._secret = "k-" + secrets.token_urlsafe(32)
 
     @property
     def url(self) -> str:
@@ -95,7 +97,7 @@ class Server:
             "LIVE_PUBLIC_URL": self.url,
             "LIVE_DATABASE_URL": sqlite_url(self.database),
             # A prefix keeps it a string (LIVE_* values are parsed as JSON when they can be).
-            "LIVE_SECRET_KEY": "k-" + secrets.token_urlsafe(32),
+            "LIVE_SECRET_KEY": self._secret,
             "PYTHONUNBUFFERED": "1",
             # Every phone of a test or a benchmark comes from 127.0.0.1 (a test may set it lower).
             "LIVE_JOIN_RATE_PER_MINUTE": "1000000",
@@ -120,6 +122,20 @@ class Server:
             if not taken:
                 break
         raise RuntimeError(f"the server ({self.mode}) did not start; its log ends with:\n{self.log_tail()}")
+
+    def restart(self, timeout: float = 60.0) -> float:
+        """SIGTERM, then the same server on the same port with the same secret key (a venue's
+        restart: the phones' cookies still hold); the moment it answers again."""
+        port = self.port
+        self.stop()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self.port = port
+        self.process = subprocess.Popen(
+            [sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(), stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT)
+        if not self._wait_until_answering(timeout):
+            raise RuntimeError(f"the server did not come back:\n{self.log_tail()}")
+        return time.monotonic()
 
     def _wait_until_answering(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,125 @@
+"""The connect gate: sockets are set up a few at a time, in the order they arrive.
+
+A hall reconnecting after a restart opens thousands of sockets within a second or two. Left to
+itself the event loop accepts them all and interleaves their set-ups: every socket gets its
+Engine.IO handshake (`OPEN`) after about as long as all the handshakes take together, then
+waits as long again for the answer to its Socket.IO `CONNECT` (identified, its snapshot read).
+Every phone is back at about the same moment, the last one's; a client that gives up on a
+step taking that long (Socket.IO's JavaScript client closes a transport not open within 20 s,
+python-socketio's reconnection waits 1 s for the `CONNECT` answer) drops the socket the server
+has just paid for and tries again seconds later, with all the others: the storm feeds itself
+(5,000 phones on 2 cores: 62,000 abandoned attempts, 114 s of CPU, 6 phones back after 120 s).
+
+The gate lets at most `slots` sockets be between their handshake request and the answer to
+their `CONNECT`; the others wait, in arrival order, before their handshake (a green thread
+asleep, their request already read). Each socket's own set-up then takes a few milliseconds
+of the loop, and the phones come back one after the other, the first ones at once. A slot is
+given back when the socket's `CONNECT` is answered (accepted or refused), when its request
+ends, or after `lease` seconds (a client that never sends its `CONNECT` keeps no slot).
+Other requests (pages, long-polling requests of an open session) never wait here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from functools import partial
+
+ENVIRON_KEY = "palabre.connect_slot"
+
+
+class ConnectGate:
+    """At most `slots` socket set-ups at once; the others wait in arrival order (FIFO)."""
+
+    def __init__(self, slots: int, lease: float, clock=time.monotonic):
+        self.slots = max(1, int(slots))
+        self.lease = float(lease)
+        self._clock = clock
+        self._lock = threading.Lock()  # green under eventlet/gevent (patched)
+        self._holders: OrderedDict[int, float] = OrderedDict()  # token -> since (oldest first)
+        self._waiting: deque[tuple[int, threading.Event]] = deque()
+        self._next = 0
+        self.entered = 0  # set-ups let through
+        self.waited = 0  # ... of which waited for a slot
+        self.most_waiting = 0  # the longest line seen
+
+    def enter(self) -> int:
+        """Wait for a slot (at most until a holder's lease runs out); a token for `leave`."""
+        with self._lock:
+            self._next += 1
+            token = self._next
+            self._expire()
+            self.entered += 1
+            if len(self._holders) < self.slots and not self._waiting:
+                self._holders[token] = self._clock()
+                return token
+            ready = threading.Event()
+            self._waiting.append((token, ready))
+            self.waited += 1
+            self.most_waiting = max(self.most_waiting, len(self._waiting))
+        while not ready.wait(self._until_a_lease_ends()):
+            with self._lock:
+                self._expire()
+        return token
+
+    def leave(self, token: int | None) -> None:
+        """Give a slot back (idempotent: a token already given back changes nothing)."""
+        if token is None:
+            return
+        with self._lock:
+            if self._holders.pop(token, None) is not None:
+                self._hand_over()
+
+    def waiting(self) -> int:
+        """Set-ups waiting for a slot now."""
+        return len(self._waiting)
+
+    def _until_a_lease_ends(self) -> float:
+        with self._lock:
+            if not self._holders:
+                return self.lease
+            oldest = next(iter(self._holders.values()))
+            return max(0.01, oldest + self.lease - self._clock())
+
+    def _expire(self) -> None:
+        """Holders past their lease lose their slot (their socket is not closed for it)."""
+        now = self._clock()
+        while self._holders and next(iter(self._holders.values())) + self.lease <= now:
+            self._holders.popitem(last=False)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self._waiting and len(self._holders) < self.slots:
+            token, ready = self._waiting.popleft()
+            self._holders[token] = self._clock()
+            ready.set()
+
+
+def is_socket_opening(environ: dict, path: str = "/socket.io/") -> bool:
+    """An Engine.IO handshake: a request to the socket path without a session id yet."""
+    return environ.get("PATH_INFO", "").rstrip("/") == path.rstrip("/") \
+        and "sid=" not in environ.get("QUERY_STRING", "")
+
+
+def middleware(wsgi_app, gate: ConnectGate):
+    """`wsgi_app` behind the gate: a socket's handshake request waits for a slot first."""
+
+    def gated(environ, start_response):
+        if not is_socket_opening(environ):
+            return wsgi_app(environ, start_response)
+        token = gate.enter()
+        environ[ENVIRON_KEY] = partial(gate.leave, token)
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            gate.leave(token)  # a WebSocket's request ends with it; long-polling's at once
+
+    return gated
+
+
+def connected(environ: dict | None) -> None:
+    """The socket of this request got its `CONNECT` answered: its slot goes to the next one."""
+    leave = environ.pop(ENVIRON_KEY, None) if environ else None
+    if leave is not None:
+        leave()
