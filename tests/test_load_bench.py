@@ -76,7 +76,8 @@ def test_burst_hidden_then_revealed(client):
         assert burst["votes"] == burst["acked_ok"] == burst["stored"] == burst["on_screen"] == PHONES
         assert burst["vote_to_screen_ms"]["n"] == PHONES
         assert_sharing(burst)
-        assert burst["clients_cpu_ms_per_vote"] >= 0 and burst["server_cpu_ms_per_vote"] > 0
+        # 4 votes may cost less than a clock tick (10 ms): present, not necessarily > 0
+        assert burst["clients_cpu_ms_per_vote"] >= 0 and burst["server_cpu_ms_per_vote"] >= 0
     assert figures["revealed"]["tallies_to_phones"] >= PHONES  # the phones parsed the revealed tally
 
 
