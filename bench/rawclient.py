@@ -20,7 +20,8 @@ socket with `41`. JSON is encoded as python-socketio encodes it (no spaces).
 
 Reconnection is the participant page's (static/js/core.js: socket.io-client's defaults):
 after a lost connection (closed, or no ping for pingInterval + pingTimeout), try again after
-1 s doubling up to 5 s, each delay ± 50 % at random (socket.io-client's `Backoff`), for ever;
+1 s doubling up to 5 s, each delay ± 50 % at random (socket.io-client's `Backoff`), for ever,
+each attempt given 20 s (its `timeout`);
 cut by the server, connect once more at once (the page asks why); refused by the server
 (`44`), stop. Events received before the namespace connect is answered (the snapshot the
 server sends from its connect handler) are handled once connected, in order.
@@ -42,6 +43,7 @@ from bench.loadclient import Fleet, Phone, main
 RECONNECTION_DELAY = 1000  # ms: socket.io-client's reconnectionDelay
 RECONNECTION_DELAY_MAX = 5000  # reconnectionDelayMax
 RANDOMIZATION_FACTOR = 0.5  # randomizationFactor
+RECONNECTION_TIMEOUT = 20.0  # s: socket.io-client's `timeout`, for each reconnection attempt
 _running: set[asyncio.Task] = set()  # background tasks, kept from the garbage collector
 
 
@@ -103,10 +105,9 @@ class RawSocket:
                       transports=None, wait_timeout: float = 30) -> None:
         """Open the socket (WebSocket only, as the benchmark's python-socketio phones)."""
         base = "ws" + url[len("http"):] if url.startswith("http") else url
-        self.target = (f"{base}/socket.io/?EIO=4&transport=websocket", dict(headers or {}), auth,
-                       wait_timeout)
+        self.target = (f"{base}/socket.io/?EIO=4&transport=websocket", dict(headers or {}), auth)
         self.stopped = False
-        await self._open()
+        await self._open(wait_timeout)
 
     async def emit(self, event: str, data=None, callback=None) -> None:
         if not self.connected:
@@ -146,8 +147,8 @@ class RawSocket:
 
     # --- the connection
 
-    async def _open(self) -> None:
-        url, headers, auth, timeout = self.target
+    async def _open(self, timeout: float) -> None:
+        url, headers, auth = self.target
         try:
             async with asyncio.timeout(timeout):
                 # compress=15: offers WebSocket compression, as every browser does.
@@ -297,7 +298,7 @@ class RawSocket:
             if self.stopped:
                 return
             try:
-                await self._open()
+                await self._open(RECONNECTION_TIMEOUT)
                 return
             except Refused:
                 return
