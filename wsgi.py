@@ -75,16 +75,18 @@ if __name__ == "__main__":
         print(f"Organiser page (this machine only, no password): "
               f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
     from live.archive import worker as archive_worker
+
+    # No worker process at start: a hall of phones needs the memory more. Word clouds render in
+    # worker processes started when a cloud is shown or opened (they warm up, fonts loaded,
+    # before its first entry) or at its first render; archives build in a worker process
+    # started with the first archive (matplotlib and two chart processes: the heaviest), which
+    # keeps drawn charts in the instance folder. Each stops after 5 minutes without work
+    # (`procpool.reap_idle`, from start_background), multiprocessing's resource tracker with the
+    # last, and starts again when needed. All stop with the server (at exit, or when it dies).
+    archive_worker.start(config, app.instance_path)
     from live.render.pool import default_pool
 
-    # Word clouds render in worker processes: started now so that they warm up (fonts loaded)
-    # before the first cloud, stopped after 5 minutes without a render (`procpool.reap_idle`,
-    # from start_background) and started again by the next one. Archives build in a worker
-    # process started with the first archive (matplotlib and two chart processes: the heaviest),
-    # stopped after 5 minutes without one; it keeps drawn charts in the instance folder. All
-    # stop with the server (at exit, or when it dies).
-    default_pool().start()
-    archive_worker.start(config, app.instance_path)
+    default_pool().idle_seconds = float(config["WORKER_IDLE_SECONDS"])
     from live.app import start_background, stop_background
 
     start_background(app)  # the broadcaster and the word-cloud renders; stopped on the way out

@@ -64,8 +64,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     footprint.reset()  # counts of another app of this process (tests) are not this one's
     app.extensions["palabre.footprint"] = Loop("footprint", socketio, lambda: footprint.flush(store),
                                                lambda: footprint.FLUSH_SECONDS)
-    app.extensions["palabre.pool_reaper"] = Loop("pool reaper", socketio, procpool.reap_idle,
-                                                 lambda: POOL_REAP_SECONDS)
+    app.extensions["palabre.pool_reaper"] = Loop(
+        "pool reaper", socketio, procpool.reap_idle,
+        lambda: min(POOL_REAP_SECONDS, max(0.5, float(app.config["WORKER_IDLE_SECONDS"]) / 2)))
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")

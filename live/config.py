@@ -82,6 +82,9 @@ class Defaults:
     # charts are deleted beyond ARCHIVE_CHART_CACHE_MB megabytes.
     ARCHIVE_CHART_CACHE = ""
     ARCHIVE_CHART_CACHE_MB = 64
+    # Worker processes (word-cloud renders, archives) stop after this many seconds without work
+    # and start again when needed: an idle worker weighs tens of megabytes a hall needs more.
+    WORKER_IDLE_SECONDS = 300.0
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"
     SESSION_COOKIE_HTTPONLY = True

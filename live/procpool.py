@@ -8,7 +8,9 @@ need alike, so that none of them writes it again:
 - **Stopped when idle**: a pool made with `idle_timeout` stops its workers once no call has
   been made for that long and none is unfinished (`stop_if_idle`; the server calls
   `reap_idle()` every few seconds); the next call starts them again. An idle worker costs
-  tens of megabytes that a hall of phones needs more.
+  tens of megabytes that a hall of phones needs more. Once no pool runs, multiprocessing's
+  resource tracker (a helper process the first spawned pool started) stops too
+  (`stop_tracker_if_unused`); the next pool starts it again.
 - **Lower priority**: workers `os.nice(nice)` themselves (on a two-core laptop the event loop
   must win the CPU; a render or an archive can wait).
 - **Exit with their parent**: each worker watches its parent (its sentinel, and its pid) and
@@ -100,7 +102,10 @@ class ProcessPool:
         """Start every worker now (each runs its initializer); the futures give their pids."""
         with self._lock:
             self.start()
+            self._last_used = time.monotonic()  # idle time counts from now (and the warm-up's end)
             self.warming = [self._executor.submit(os.getpid) for _ in range(self.workers)]
+            for future in self.warming:
+                future.add_done_callback(self._touch)
             return self.warming
 
     def ready(self) -> bool:
@@ -160,7 +165,10 @@ class ProcessPool:
             executor, self._executor = self._executor, None
             self._pending, self.warming = set(), []
         if executor is not None:
+            manager = getattr(executor, "_executor_manager_thread", None)
             executor.shutdown(wait=wait, cancel_futures=True)
+            if manager is not None:
+                _STOPPING.append(manager)
 
     def broken(self) -> bool:
         """Whether a worker of the running pool has died (the executor says so, or its exit code
@@ -197,8 +205,70 @@ _POOLS: weakref.WeakSet[ProcessPool] = weakref.WeakSet()
 
 
 def reap_idle() -> int:
-    """Stop the workers of every pool idle past its `idle_timeout`; how many pools stopped."""
-    return sum(1 for pool in list(_POOLS) if pool.stop_if_idle())
+    """Stop the workers of every pool idle past its `idle_timeout`, and multiprocessing's
+    resource tracker once no pool runs (`stop_tracker_if_unused`); how many pools stopped."""
+    stopped = sum(1 for pool in list(_POOLS) if pool.stop_if_idle())
+    stop_tracker_if_unused()
+    return stopped
+
+
+# The manager threads of stopped executors, until they have finished (`_release_stopped`).
+_STOPPING: list[threading.Thread] = []
+_DEAD_TRACKERS: list[int] = []  # resource trackers told to stop, not yet reaped
+# What a finished manager thread still holds: the queues, whose named semaphores stay
+# registered with the resource tracker as long as they live.
+_MANAGER_HOLDS = ("call_queue", "result_queue", "work_ids_queue", "pending_work_items", "processes",
+                  "thread_wakeup", "shutdown_lock", "executor_reference")
+
+
+def _release_stopped() -> bool:
+    """Let go of what the finished manager threads of stopped executors hold (under eventlet a
+    finished thread stays referenced from a cycle: its queues, and their semaphores, would wait
+    for a full garbage collection); whether every stopped executor is finished."""
+    for manager in list(_STOPPING):
+        if manager.is_alive():
+            continue
+        for name in _MANAGER_HOLDS:
+            if hasattr(manager, name):
+                setattr(manager, name, None)
+        _STOPPING.remove(manager)
+    return not _STOPPING
+
+
+def _semaphores_alive() -> int:
+    """Named semaphores of this process not yet unlinked (each registered with the tracker)."""
+    from multiprocessing import util
+    from multiprocessing.synchronize import SemLock
+
+    cleanup = getattr(SemLock, "_cleanup", None)
+    finalizers = list(getattr(util, "_finalizer_registry", {}).values())
+    return sum(1 for finalizer in finalizers if getattr(finalizer, "_callback", None) is cleanup)
+
+
+def stop_tracker_if_unused() -> bool:
+    """Stop multiprocessing's resource tracker (a helper process of ~12 MB that spawned pools
+    start, and that would otherwise run as long as the server) once no pool runs and every
+    semaphore it watched is gone; the next pool starts it again. Whether it was stopped."""
+    from multiprocessing import resource_tracker
+
+    for pid in list(_DEAD_TRACKERS):  # reaped once it has exited (no zombie left)
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _DEAD_TRACKERS.remove(pid)
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    if tracker is None or getattr(tracker, "_fd", None) is None or getattr(tracker, "_pid", None) is None:
+        return False
+    if any(pool.running for pool in list(_POOLS)) or not _release_stopped() or _semaphores_alive():
+        return False
+    with tracker._lock:
+        fd, pid = tracker._fd, tracker._pid
+        tracker._fd = tracker._pid = None
+    os.close(fd)  # the tracker ends at the end of its pipe (its own main loop)
+    _DEAD_TRACKERS.append(pid)
+    return True
 
 
 def _stop_before_exit(pool: ProcessPool) -> None:

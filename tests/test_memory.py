@@ -17,13 +17,26 @@ from base64 import b64encode
 from pathlib import Path
 
 import pytest
-from realserver import prepare
-from support import server
+from realserver import prepare, prepare_wordcloud
+from support import Listener, connect, join_cookie, send_word, server, server_room, wait_until
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 PER_SOCKET_KB = 120  # measured 60 KB (eventlet) and 82 KB (gevent); 184-191 KB with compression
 OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium and Firefox send
+
+
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (the server's workers and helpers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
 
 def handshake(port: int, extensions: str) -> str:
@@ -67,3 +80,26 @@ def test_a_connected_phone_costs_the_server_a_bounded_memory(mode):
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["joined"] == 200 and figures["failed"] == 0, figures
     assert 0 < figures["server_rss_per_socket_kb"] < PER_SOCKET_KB, figures
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_worker_processes_start_when_a_cloud_needs_them_and_stop_when_idle(tmp_path, mode):
+    """No process but the server's own at start and while phones join; a word cloud's command
+    starts its render worker (and multiprocessing's resource tracker); both stop once idle for
+    WORKER_IDLE_SECONDS; the next entry starts them again and its image reaches the screen."""
+    setup = prepare_wordcloud(tmp_path / "palabre.db")
+    with server_room(tmp_path, mode, setup=setup, WORKER_IDLE_SECONDS=1) as the_room:
+        pid = the_room.server.process.pid
+        phone = connect(the_room.url, {"code": setup.code, "lang": "en"},
+                        cookie=join_cookie(the_room.url, setup.code))
+        the_room.phones.append(phone)
+        assert children(pid) == [], "a worker process started with the server"
+        the_room.command("close")  # the cloud on screen: its render worker starts
+        assert wait_until(lambda: len(children(pid)) >= 2, 30), children(pid)
+        assert wait_until(lambda: children(pid) == [], 60), f"still running when idle: {children(pid)}"
+        the_room.command("open")
+        assert wait_until(lambda: children(pid) != [], 30)
+        heard = Listener("cloud")
+        the_room.phones.append(connect(the_room.url, {"token": setup.screen, "lang": "en"}, listener=heard))
+        assert send_word(phone, setup, "sobriété")["ok"]
+        assert heard.wait_for(lambda listener: listener.count("cloud") > 0, 30), "no image after the restart"

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 _pool: ProcessPool | None = None
 _settings: tuple = (None, 64.0)  # the chart cache's folder and size, for the worker's start
 IDLE_SECONDS = 300.0  # the worker stops after this long without an archive (the next starts it)
+_idle_seconds = IDLE_SECONDS  # WORKER_IDLE_SECONDS, given at the server's start
 _stores: dict = {}
 _in_worker = False  # set in the worker process
 _drawing_ready = False
@@ -32,7 +33,7 @@ def _executor() -> ProcessPool:
     global _pool
     if _pool is None:
         _pool = ProcessPool(1, initializer=_mark_worker, initargs=_settings, max_pending=64,
-                            idle_timeout=IDLE_SECONDS)
+                            idle_timeout=_idle_seconds)
     return _pool
 
 
@@ -60,9 +61,10 @@ def start(config, instance_path: str | None = None) -> None:
     loaded, weighs tens of megabytes a full hall needs more). The first archive then pays for
     starting Python and importing matplotlib (a second or two); the chart cache on disk
     (`chart_cache(config, instance_path)`) spares it redrawing what was drawn before."""
-    global _settings
+    global _settings, _idle_seconds
     if not in_process(config):
         _settings = (chart_cache(config, instance_path), float(config.get("ARCHIVE_CHART_CACHE_MB", 64)))
+        _idle_seconds = float(config.get("WORKER_IDLE_SECONDS", IDLE_SECONDS))
 
 
 def warm_up(cache_folder: str | None = None, cache_mb: float = 64) -> int:

@@ -17,13 +17,14 @@ library eventlet or gevent has monkey-patched, and which runs threads (the execu
 database's), copies locks in whatever state they were and the hub's sockets; a spawned worker is
 a fresh interpreter that never sees the patching. (`forkserver` would do too, on Unix only;
 spawn also works on macOS and Windows laptops.) The price, ~1 s to import wordcloud and load
-the font, is paid once per worker at `start()` (pre-warm), not on the first render. The
+the font, is paid once per worker at `start()` (pre-warm: the server starts the pool when a
+word cloud is shown or opened, `live.wordclouds.images.prepare`), not on the first render. The
 processes are `live.procpool`'s: at a lower priority than the server, exiting if the server
 dies, shut down at exit, replaced when one died.
 
 Use, from a Socket.IO background task:
 
-    pool = default_pool().start()                  # at app start: workers warm up meanwhile
+    pool = default_pool().start()                  # a cloud shown: workers warm up meanwhile
     job = pool.render({"sobriété": 12, "low-tech": 8})
     svg = job.wait(socketio.sleep)                 # the loop keeps turning while it renders
 
@@ -102,19 +103,24 @@ class RenderJob:
 class RenderPool:
     """Worker processes rendering word clouds, with a content cache."""
 
-    def __init__(self, workers: int = 1, cache_size: int = 64, start_method: str = "spawn"):
+    def __init__(self, workers: int = 1, cache_size: int = 64, start_method: str = "spawn",
+                 idle_seconds: float = IDLE_SECONDS):
         self.workers, self.cache_size, self.start_method = workers, cache_size, start_method
+        self.idle_seconds = idle_seconds
         self._executor: ProcessPool | None = None
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._in_flight: dict[str, _Slot] = {}
         self._lock = threading.RLock()
 
     def start(self) -> RenderPool:
-        """Start and pre-warm the workers (returns at once; they warm up in the background)."""
+        """Start and pre-warm the workers unless they run (returns at once; they warm up in the
+        background). They stop after `idle_seconds` without a render; the next start or render
+        starts them again."""
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPool(self.workers, method=self.start_method,
-                                             initializer=_warm_worker, idle_timeout=IDLE_SECONDS)
+                                             initializer=_warm_worker, idle_timeout=self.idle_seconds)
+            if not self._executor.running:
                 self._executor.warm()  # one call per worker: each warms up before running it
         return self
 

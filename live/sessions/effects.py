@@ -8,7 +8,8 @@ handler or a form route) calls `apply(effects)`, the one place where changes bec
 both doors send the same pushes for the same operation.
 
 A kind of activity may add to what `apply` does: `on_counts(kind, fn)` (a word cloud renders
-its image again), `on_tell(kind, fn)` (a board sends `board_mine` to each participant's room).
+its image again), `on_tell(kind, fn)` (a board sends `board_mine` to each participant's room),
+`on_command(kind, fn)` (a word cloud shown or opened starts its render workers).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from live.web import store
 _ON_COUNTS: dict[str, Callable[[int, int], None]] = {}
 # kind -> how to tell participants their own view: (session_id, activity_id, people) -> None
 _ON_TELL: dict[str, Callable[[int, int, set[int]], None]] = {}
+# kind -> what to do when a facilitator command (show, open, reveal...) targeted an activity of
+# this kind: (session_id, activity_id) -> None (a word cloud's render workers start now)
+_ON_COMMAND: dict[str, Callable[[int, int], None]] = {}
 # session part -> how to tell participants their own view of it: (session_id, people) -> None
 _ON_TELL_PART: dict[str, Callable[[int, set[int]], None]] = {}
 
@@ -42,6 +46,7 @@ class Effects:
     tell: dict[int, tuple[str, set[int]]] = field(default_factory=dict)  # activity -> (kind, people)
     parts: set[str] = field(default_factory=set)  # session parts changed (`views.register_part`)
     told: dict[str, set[int]] = field(default_factory=dict)  # session part -> participants to tell
+    commanded: dict[int, str] = field(default_factory=dict)  # activity id -> kind: a command targeted it
 
     def changed_state(self) -> Effects:
         """Every room must get a fresh snapshot."""
@@ -78,6 +83,11 @@ class Effects:
         self.counts[activity.id] = activity.kind
         return self
 
+    def command_on(self, activity) -> Effects:
+        """A facilitator command (show, open, reveal...) targeted `activity`."""
+        self.commanded[activity.id] = activity.kind
+        return self
+
     def tell_participants(self, activity, people) -> Effects:
         """These participants' own view of `activity` changed (their items, their dots...)."""
         kind, known = self.tell.setdefault(activity.id, (activity.kind, set()))
@@ -99,6 +109,11 @@ def on_counts(kind: str, fn: Callable[[int, int], None]) -> None:
 def on_tell(kind: str, fn: Callable[[int, int, set[int]], None]) -> None:
     """Register how participants of an activity of `kind` are told their own view."""
     _ON_TELL[kind] = fn
+
+
+def on_command(kind: str, fn: Callable[[int, int], None]) -> None:
+    """Register what else happens when a facilitator command targets an activity of `kind`."""
+    _ON_COMMAND[kind] = fn
 
 
 def on_tell_part(name: str, fn: Callable[[int, set[int]], None]) -> None:
@@ -129,6 +144,9 @@ def apply(effects: Effects | None) -> None:
     for activity_id, (kind, people) in effects.tell.items():
         if people and kind in _ON_TELL:
             _ON_TELL[kind](session_id, activity_id, people)
+    for activity_id, kind in effects.commanded.items():
+        if kind in _ON_COMMAND:
+            _ON_COMMAND[kind](session_id, activity_id)
 
 
 def write_and_apply(fn: Callable) -> tuple[object, Effects | None, DomainError | None]:

@@ -27,7 +27,8 @@ def join(db, session: LiveSession, device_key: str, address: str | None = None, 
 def command(db, session: LiveSession, action: object, activity_id: object):
     """A facilitator command (show, open, close, reveal, hide, reset, end...; lifecycle.py)."""
     activity = service.apply_command(db, session, action, activity_id)
-    return activity, Effects(session.id).changed_state()
+    changed = Effects(session.id).changed_state()
+    return activity, changed.command_on(activity) if activity is not None else changed
 
 
 def move(db, session: LiveSession, activity_id: object, offset: int):

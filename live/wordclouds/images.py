@@ -134,6 +134,17 @@ class CloudImages:
                                      roles=("facilitator", "moderator"))
 
 
+def prepare(_session_id: int, _activity_id: int) -> None:
+    """A cloud is about to be used (a command on it): start the render workers now, in the
+    background, so that its first image does not wait for them (a second or two to start and
+    load the fonts). Only a server does (eventlet, gevent): the CLI and the tests' in-process
+    clients render when asked."""
+    if socketio.async_mode in ("eventlet", "gevent"):
+        from live.render import pool
+
+        pool.default_pool().start()
+
+
 def _start_render(frequencies: dict[str, int], theme: str):
     from live.render import pool
 

@@ -37,3 +37,5 @@ def moderate(db, session: LiveSession, activity: Activity, action: object, key: 
 
 # When a cloud's counts change, its image is rendered again (debounced) and the rooms told.
 effects.on_counts("wordcloud", images.schedule)
+# A cloud shown, opened, revealed...: the render workers start (if stopped) before its first entry.
+effects.on_command("wordcloud", images.prepare)
