@@ -90,6 +90,10 @@ if __name__ == "__main__":
     from live.app import start_background, stop_background
 
     start_background(app)  # the broadcaster and the word-cloud renders; stopped on the way out
+    from live.wordclouds.images import prepare_shown_clouds
+
+    with app.app_context():
+        prepare_shown_clouds()  # a word cloud on screen when the server (re)starts: its workers
     try:
         # Until SIGTERM or SIGINT (Ctrl-C): then no new connection, queued writes committed.
         runtime.serve(app, socketio, listener, int(config["MAX_CONNECTIONS"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 from base64 import b64encode
@@ -88,18 +89,27 @@ def test_worker_processes_start_when_a_cloud_needs_them_and_stop_when_idle(tmp_p
     starts its render worker (and multiprocessing's resource tracker); both stop once idle for
     WORKER_IDLE_SECONDS; the next entry starts them again and its image reaches the screen."""
     setup = prepare_wordcloud(tmp_path / "palabre.db")
+    with sqlite3.connect(setup.database) as db:  # the join banner on screen, not the cloud
+        db.execute("update live_sessions set current_activity_id = null")
     with server_room(tmp_path, mode, setup=setup, WORKER_IDLE_SECONDS=1) as the_room:
         pid = the_room.server.process.pid
         phone = connect(the_room.url, {"code": setup.code, "lang": "en"},
                         cookie=join_cookie(the_room.url, setup.code))
         the_room.phones.append(phone)
         assert children(pid) == [], "a worker process started with the server"
-        the_room.command("close")  # the cloud on screen: its render worker starts
+        the_room.command("show")  # the cloud on screen: its render worker starts
         assert wait_until(lambda: len(children(pid)) >= 2, 30), children(pid)
         assert wait_until(lambda: children(pid) == [], 60), f"still running when idle: {children(pid)}"
-        the_room.command("open")
+        the_room.command("close")
         assert wait_until(lambda: children(pid) != [], 30)
+        the_room.command("open")
         heard = Listener("cloud")
         the_room.phones.append(connect(the_room.url, {"token": setup.screen, "lang": "en"}, listener=heard))
         assert send_word(phone, setup, "sobriété")["ok"]
         assert heard.wait_for(lambda listener: listener.count("cloud") > 0, 30), "no image after the restart"
+
+
+def test_a_server_restarted_with_a_cloud_on_screen_starts_its_render_worker(tmp_path):
+    setup = prepare_wordcloud(tmp_path / "palabre.db")
+    with server(setup.database, "eventlet") as running:
+        assert wait_until(lambda: len(children(running.process.pid)) >= 2, 30)

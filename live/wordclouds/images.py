@@ -145,6 +145,23 @@ def prepare(_session_id: int, _activity_id: int) -> None:
         pool.default_pool().start()
 
 
+def prepare_shown_clouds() -> bool:
+    """At a server's start: if a live session has a word cloud on screen (a restart in the
+    middle of one), its render workers start now, as its command would have started them.
+    Whether one was found."""
+    from sqlalchemy import select
+
+    from live.sessions.model import Activity, LiveSession
+
+    with app_store().read() as db:
+        on_screen = LiveSession.current_activity_id == Activity.id
+        shown = db.execute(select(Activity.id).join(LiveSession, on_screen)
+                           .where(LiveSession.state == "live", Activity.kind == "wordcloud").limit(1)).first()
+    if shown is not None:
+        prepare(0, shown[0])
+    return shown is not None
+
+
 def _start_render(frequencies: dict[str, int], theme: str):
     from live.render import pool
 
