@@ -6,6 +6,7 @@ Everything else uses `socketio.start_background_task` and `socketio.sleep`.
 from __future__ import annotations
 
 import os
+import sys
 
 _patched: str | None = None
 
@@ -25,8 +26,12 @@ def monkey_patch() -> str:
 
             eventlet.monkey_patch()
         elif mode == "gevent":
+            import gevent
             from gevent import monkey
 
+            # Each greenlet would keep the stack that spawned it (some 30 frames' worth of
+            # objects, about 5 KB per socket) for tracing tools Palabre does not use.
+            gevent.config.track_greenlet_tree = False
             monkey.patch_all()
         _patched = mode
     return mode
@@ -157,7 +162,8 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
     else:
         from gevent import pywsgi
 
-        server = pywsgi.WSGIServer(listener, app, log=None)
+        _ping_without_a_task()
+        server = pywsgi.WSGIServer(listener, app, log=None, handler_class=_small_buffers_handler())
         server.start()
         stop_accepting = server.close
     while stop.signum is None:
@@ -177,6 +183,19 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
 # socket, not them: 24 KB of each phone's ~85 KB. HTTP requests and responses pass as well
 # through smaller buffers (a write larger than the buffer goes straight to the socket).
 CONNECTION_BUFFER = 2048
+
+
+def _small_buffers_handler():
+    from gevent import pywsgi
+
+    class SmallBuffers(pywsgi.WSGIHandler):
+        """gevent's WSGI handler with a CONNECTION_BUFFER-sized read buffer (8 KB by default,
+        kept as long as the connection is open; a WebSocket reads its raw socket)."""
+
+        def __init__(self, sock, address, server, rfile=None):
+            super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
+
+    return SmallBuffers
 
 
 def _small_buffers_protocol():
@@ -204,11 +223,11 @@ def _freeze_startup_objects() -> None:
 
 def _ping_without_a_task() -> None:
     """Engine.IO pings each socket from a green thread of its own, asleep for `ping_interval`
-    (25 s) between two pings: 7.5 KB of memory per socket. Under eventlet the ping is a timer
-    of the hub instead (what that thread did when it woke up: send a PING unless closed)."""
+    (25 s) between two pings: 7.5 KB of memory per socket under eventlet, more under gevent.
+    The ping is a timer of the event loop instead (what that thread did when it woke up: send
+    a PING unless closed)."""
     import time
 
-    import eventlet.hubs
     from engineio import packet
     from engineio import socket as engineio_socket
 
@@ -224,12 +243,35 @@ def _ping_without_a_task() -> None:
             except Exception:  # noqa: BLE001, S110 - closed meanwhile: nothing to ping
                 pass
 
+    later = _timer_of_the_loop()
+
     def schedule_ping(sock) -> None:
         if sock.last_ping:  # (engineio's rule: only once the previous ping was answered)
             sock.last_ping = None
-            eventlet.hubs.get_hub().schedule_call_global(sock.server.ping_interval, ping, sock)
+            later(sock.server.ping_interval, ping, sock)
 
     socket_class.schedule_ping = schedule_ping
+
+
+def _timer_of_the_loop():
+    """`later(seconds, fn, *args)`: call fn(*args) from the event loop itself after `seconds`
+    (it must not block: a ping only queues a packet)."""
+    if "gevent" in sys.modules and async_mode() == "gevent":
+        import gevent
+
+        def later(seconds: float, fn, *args) -> None:
+            timer = gevent.get_hub().loop.timer(seconds)
+
+            def fire() -> None:
+                timer.close()
+                fn(*args)
+
+            timer.start(fire)
+
+        return later
+    import eventlet.hubs
+
+    return lambda seconds, fn, *args: eventlet.hubs.get_hub().schedule_call_global(seconds, fn, *args)
 
 
 def exit_now(app, code: int = 0) -> None:

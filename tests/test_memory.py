@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from base64 import b64encode
 from pathlib import Path
 
@@ -113,3 +114,26 @@ def test_a_server_restarted_with_a_cloud_on_screen_starts_its_render_worker(tmp_
     setup = prepare_wordcloud(tmp_path / "palabre.db")
     with server(setup.database, "eventlet") as running:
         assert wait_until(lambda: len(children(running.process.pid)) >= 2, 30)
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_pings_come_from_timers_of_the_loop_at_the_interval(tmp_path, mode):
+    """Engine.IO's pings are timers of the event loop, not a green thread asleep per socket
+    (several KB each): a socket answering them is pinged at the interval, again and again."""
+    import websocket
+
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    with server(database, mode, PING_INTERVAL=1, PING_TIMEOUT=5) as running:
+        address = running.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, timeout=10)
+        try:
+            assert json.loads(raw.recv()[1:])["pingInterval"] == 1000
+            started, pings = time.monotonic(), 0
+            while pings < 4 and time.monotonic() - started < 20:
+                if raw.recv() == "2":
+                    pings += 1
+                    raw.send("3")
+            assert pings == 4 and 2.5 <= time.monotonic() - started <= 15
+        finally:
+            raw.close()
