@@ -163,3 +163,27 @@ def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
         finally:
             raw.close()
         assert srv.alive()
+
+
+def test_the_join_page_of_a_returning_phone_writes_nothing(app, live, poll, tmp_path):
+    """A phone that has joined reloads its page (a reconnection, a tab woken up): one read,
+    nothing written. Another process holds the database's write lock meanwhile, with a short
+    wait for it: a page that wrote (as every load of the join page did) would be refused."""
+    app.extensions["palabre.store"].busy_timeout = 0.3
+    browser = _browser(app, live)  # joined: the participant exists
+    sock = _connect(app, live, browser)
+    options = [o["id"] for o in _snapshot(sock)["current"]["options"]]
+    assert sock.emit("vote", {"cid": cid(), "activity": poll, "choice": options[1]}, callback=True)["ok"]
+    sock.disconnect()
+    with closing(sqlite3.connect(tmp_path / "palabre.db", timeout=1, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # a backup, the command line... holds the write lock
+        try:
+            page = browser.get(f"/j/{live['code']}")
+            assert page.status_code == 200
+            html = page.get_data(as_text=True)
+            assert "Question ?" in html and 'name="choice"' in html
+            newcomer = app.test_client().get(f"/j/{live['code']}")  # a new phone must write: refused
+            assert newcomer.status_code != 200
+        finally:
+            other.execute("ROLLBACK")
+    assert app.test_client().get(f"/j/{live['code']}").status_code == 200  # and joins once it is free

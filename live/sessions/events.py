@@ -14,7 +14,7 @@ from live.errors import DomainError
 from live.realtime import Connection, socketio
 from live.sessions import capabilities, effects, operations, service
 from live.sessions.effects import Effects
-from live.sessions.views import snapshot
+from live.sessions.views import phone_snapshot, snapshot
 from live.store import app_store
 
 
@@ -24,22 +24,23 @@ def _link_current(session_id: int, role: str, token: str) -> bool:
         return capabilities.is_current(db, session_id, role, token)
 
 
-def _identify(db, auth: dict) -> tuple[Connection, Effects | None]:
-    """Who the socket is, from a read: a staff link, or a participant who has joined. A
-    participant's first socket (no participant yet for its cookie) raises `FirstJoin`."""
+def _identify(db, auth: dict) -> tuple[Connection, int | None]:
+    """Who the socket is, from a read: a staff link, or a participant who has joined (with its
+    session's state version, read with it). A participant's first socket (no participant yet
+    for its cookie) raises `FirstJoin`."""
     locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
         still_allowed = partial(_link_current, live_session.id, role, auth["token"])
         return Connection(request.sid, live_session.id, role, locale, still_allowed=still_allowed), None
-    live_session = service.session_by_code(db, auth.get("code"))
     key = cookie.get("pid")
+    phone = service.phone_identity(db, auth.get("code"), key)  # one query, no object loaded
     if not key:
         raise DomainError("no_identity")
-    participant = service.find_participant(db, live_session, key)
-    if participant is None:
+    if phone.participant_id is None:
         raise FirstJoin(locale)
-    return Connection(request.sid, live_session.id, "participant", locale, participant.id), None
+    conn = Connection(request.sid, phone.session_id, "participant", locale, phone.participant_id)
+    return conn, phone.version
 
 
 class FirstJoin(Exception):  # noqa: N818 - not an error: the participant is created by a write
@@ -72,8 +73,8 @@ def on_connect(auth=None):
     try:
         try:
             with app_store().read() as db:
-                conn, changed = _identify(db, auth)
-                data = _snapshot_of(db, conn)
+                conn, version = _identify(db, auth)
+                data, changed = _snapshot_of(db, conn, version), None
         except FirstJoin as first:
             conn, changed = _join(auth, first.locale)
     except DomainError as exc:
@@ -100,12 +101,13 @@ def on_disconnect(*_args):
         effects.apply(Effects(conn.session_id).presence_changed())
 
 
-def _snapshot_of(db, conn: Connection) -> dict | None:
-    """The snapshot of a participant's socket, read with its identity; staff sockets' are read
-    once the socket is registered (their `connected` count includes it)."""
+def _snapshot_of(db, conn: Connection, version: int | None) -> dict | None:
+    """The snapshot of a participant's socket, read with its identity (its shared part is the
+    view of `version` every phone shares); staff sockets' are read once the socket is registered
+    (their `connected` count includes it)."""
     if conn.participant_id is None:
         return None
-    return snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
+    return phone_snapshot(db, conn.session_id, version, conn.participant_id)
 
 
 def _send_snapshot(conn: Connection, data: dict | None = None) -> None:

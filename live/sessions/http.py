@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from live.sessions import access, admission, capabilities, effects, operations, 
 from live.sessions.access import staff_session
 from live.sessions.effects import Effects
 from live.sessions.model import LiveSession
-from live.sessions.views import snapshot
+from live.sessions.views import phone_snapshot, snapshot
 from live.web import error_page, store, write_or_flash
 
 bp = Blueprint("sessions", __name__)
@@ -70,9 +71,46 @@ def join_form():
 
 @bp.get("/j/<code>")
 def participant(code: str):
-    """The participant page: what is on screen now, the vote form, the confirmation. A new
-    device may first wait in line (live/sessions/admission.py): the waiting page."""
+    """The participant page: what is on screen now, the vote form, the confirmation. A phone
+    that has joined gets it from one read (no write); a new device joins first, and may first
+    wait in line (live/sessions/admission.py): the waiting page."""
     key = auth.device_key()
+    found = _returning(code, key)
+    if found is None:
+        found = _first_visit(code, key)
+        if not isinstance(found, Joined):
+            return found  # the waiting page, the door code form, or why it cannot join
+    session_id, view = found
+    g.footprint_session = session_id  # this page counts in the session's footprint
+    return render_template("sessions/participant.html", view=view, code=code,
+                           form_cid=secrets.token_urlsafe(12), kept=access.take_kept_text(),
+                           me=access.outbox_name(key))
+
+
+class Joined(NamedTuple):
+    """A phone in its session: the participant page's data."""
+
+    session_id: int
+    view: dict
+
+
+def _returning(code: str, key: str) -> Joined | None:
+    """(session id, snapshot) of a device that has joined this session, from one read; None for
+    a new device or a code that cannot be joined (the join path says why)."""
+    with store().read() as db:
+        try:
+            phone = service.phone_identity(db, code, key)
+        except DomainError:
+            return None
+        if phone.participant_id is None:
+            return None
+        return Joined(phone.session_id,
+                      phone_snapshot(db, phone.session_id, phone.version, phone.participant_id))
+
+
+def _first_visit(code: str, key: str):
+    """A new device joins (the participant's one write): `Joined`, or the page to show instead
+    (the waiting page, the door code form, why it cannot join)."""
     waiting, address = _at_the_door(code, key)
     if waiting is not None:
         return waiting
@@ -92,12 +130,9 @@ def participant(code: str):
         outbox = f"palabre:{code}:{access.outbox_name(key)}" if problem.code == "session_ended" else None
         return render_template("sessions/home.html", error=problem.code, code=code, outbox=outbox), 404
     session_id, participant_id = ids
-    g.footprint_session = session_id  # this page counts in the session's footprint
     with store().read() as db:
-        view = snapshot(db, service.get_session(db, session_id), "participant", participant_id)
-    return render_template("sessions/participant.html", view=view, code=code,
-                           form_cid=secrets.token_urlsafe(12), kept=access.take_kept_text(),
-                           me=access.outbox_name(key))
+        return Joined(session_id, snapshot(db, service.get_session(db, session_id), "participant",
+                                           participant_id))
 
 
 def _new_device(code: str, key: str):

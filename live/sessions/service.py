@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -110,6 +111,34 @@ _PARTICIPANT = select(Participant).where(Participant.session_id == bindparam("se
                                          Participant.device_key == bindparam("key"))
 
 
+class Phone(NamedTuple):
+    """Who a phone is in a session, read in one query without loading any object."""
+
+    session_id: int
+    version: int  # the session's state version (a snapshot built for it is current)
+    participant_id: int | None  # None: this device has not joined yet
+
+
+# One query, columns only: the session of a join code and this device's participant in it. A
+# reconnection (and a returning phone's page) needs nothing else to be identified; loading the
+# session and the participant as objects cost most of the connect handler.
+_PHONE = select(LiveSession.id, LiveSession.state, LiveSession.version, Participant.id).outerjoin(
+    Participant, and_(Participant.session_id == LiveSession.id,
+                      Participant.device_key == bindparam("key"))).where(
+    LiveSession.join_code == bindparam("code"))
+
+
+def phone_identity(db: DB, code: object, device_key: str | None) -> Phone:
+    """The session of this join code and this device's participant in it (None if it has not
+    joined); refused as `session_by_code` is (unknown code, session ended)."""
+    row = db.execute(_PHONE, {"code": normalise_code(code), "key": device_key or ""}).first()
+    if row is None:
+        raise NotFound("unknown_code")
+    if row[1] == "ended":
+        raise DomainError("session_ended")
+    return Phone(row[0], row[2], row[3] if device_key else None)
+
+
 def session_by_code(db: DB, code: object) -> LiveSession:
     """The session a participant joins with this code; refused if unknown or ended."""
     session = db.scalar(_BY_CODE, {"code": normalise_code(code)})
@@ -165,6 +194,17 @@ def participant_ref(db: DB, participant_id: int) -> Participant:
         make_transient_to_detached(participant)
         db.add(participant)
     return participant
+
+
+def activity_ref(db: DB, activity_id: int) -> Activity:
+    """The activity with this id, not read (its other columns are read if ever used): a phone's
+    snapshot asks its kind's `mine` hook for its own answer, which needs the id only."""
+    activity = db.identity_map.get(db.identity_key(Activity, activity_id))
+    if activity is None:
+        activity = Activity(id=activity_id)
+        make_transient_to_detached(activity)
+        db.add(activity)
+    return activity
 
 
 def find_participant(db: DB, session: LiveSession, device_key: str | None) -> Participant | None:

@@ -83,8 +83,18 @@ def snapshot(db: DB, session: LiveSession, role: str, participant_id: int | None
     A participant's is the view every phone shares (`shared_view`) plus its own parts: its
     answer (`current.mine`) and its own view of each session part."""
     if participant_id is None or role != "participant":
-        return _personal(db, session, _build(db, session, role, participant_id), participant_id)
-    return _personal(db, session, shared_view(db, session, role), participant_id)
+        return _personal(db, session.id, _build(db, session, role, participant_id), participant_id)
+    return _personal(db, session.id, shared_view(db, session, role), participant_id)
+
+
+def phone_snapshot(db: DB, session_id: int, version: int, participant_id: int) -> dict:
+    """A participant's snapshot when its session's state version is known (read with its
+    identity, `service.phone_identity`): the session is loaded only if the shared view of that
+    version must be built."""
+    entry = _shared_cache().get((session_id, "participant"))
+    if entry is not None and entry[0] == version and time.monotonic() - entry[1] < SHARED_SECONDS:
+        return _personal(db, session_id, entry[2], participant_id)
+    return snapshot(db, service.get_session(db, session_id), "participant", participant_id)
 
 
 def shared_view(db: DB, session: LiveSession, role: str) -> dict:
@@ -142,20 +152,18 @@ def _build(db: DB, session: LiveSession, role: str, participant_id: int | None) 
     return data
 
 
-def _personal(db: DB, session: LiveSession, shared: dict, participant_id: int | None) -> dict:
+def _personal(db: DB, session_id: int, shared: dict, participant_id: int | None) -> dict:
     """A copy of `shared` with the clock and, for a participant, its own parts."""
     data = dict(shared)
     current = shared["current"]
-    if current is not None and participant_id is not None:
-        activity = db.get(Activity, current["id"])
-        if activity is not None:
-            data["current"] = {**current, "mine": activities.hooks_for(activity.kind).mine(
-                db, activity, participant_id)}
+    if current is not None and participant_id is not None:  # (the shared view gives the kind)
+        data["current"] = {**current, "mine": activities.hooks_for(current["kind"]).mine(
+            db, service.activity_ref(db, current["id"]), participant_id)}
     if current is not None and "timer" in current:
         data["now"] = timer_service.millis(utcnow())  # the server's clock: timers count down from it
     if participant_id is not None:
         for name, mine in _PART_MINE.items():
-            data[name] = mine(db, session.id, participant_id, shared[name])
+            data[name] = mine(db, session_id, participant_id, shared[name])
     return data
 
 
