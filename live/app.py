@@ -7,6 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
 from live import auth, cluster, connectgate, footprint, procpool, runtime, security
+from live.collector import QuietCollector
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, select_locale
@@ -60,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["palabre.deadlines"] = Deadlines(app)
     app.extensions["palabre.heartbeat"] = Heartbeat()
     app.extensions["palabre.writer"] = WriteQueue(app, store, socketio)
+    app.extensions["palabre.collector"] = QuietCollector(socketio, app.extensions["palabre.writer"].idle_for)
     # Worker processes (renders, archives) idle past their pool's idle_timeout are stopped.
     footprint.reset()  # counts of another app of this process (tests) are not this one's
     app.extensions["palabre.footprint"] = Loop("footprint", socketio, lambda: footprint.flush(store),
@@ -93,9 +95,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 # The app's background loops: the coalescing broadcaster, the event-loop heartbeat (started by
 # the first GET /healthz: it wakes 100 times a second), the word-cloud renders, the idle worker
 # processes' reaper, the timers' deadlines (an activity that closes itself) and the footprint's
-# flush (the in-memory counts written every few seconds).
+# flush (the in-memory counts written every few seconds), the garbage collector's full passes
+# (run when no write is under way: live/collector.py).
 BACKGROUND = ("palabre.broadcaster", "palabre.cloud_images", "palabre.pool_reaper", "palabre.deadlines",
-              "palabre.footprint")
+              "palabre.footprint", "palabre.collector")
 POOL_REAP_SECONDS = 10.0
 STOPPED_ON_SHUTDOWN = (*BACKGROUND, "palabre.heartbeat")
 

@@ -72,6 +72,10 @@ def healthz():
             "queued_writes": current_app.extensions["palabre.writer"].queued(),
             "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager),
             **_gate_figures(current_app.extensions.get("palabre.connect_gate"))}
+    collector = current_app.extensions.get("palabre.collector")
+    if collector is not None:  # the garbage collector's full passes (live/collector.py)
+        body["gc_full_passes"] = collector.passes
+        body["gc_longest_full_ms"] = round(collector.longest * 1000, 1)
     if request.args.get("reset"):
         beat.max_gap = beat.max_cpu_gap = 0.0
     return jsonify(body)

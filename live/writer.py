@@ -54,6 +54,7 @@ class WriteQueue:
         self.in_flight = 0  # jobs of the group commit under way
         self.closed = False
         self.expiry = None
+        self.busy_at = time.monotonic()  # when a write last came or was committed
 
     def run(self, work: Callable, key: tuple[str, str] | None = None, batched: bool = False):
         """Run `work(db)` in the next group commit; return its result once committed (or raise).
@@ -66,6 +67,7 @@ class WriteQueue:
             raise DomainError("server_stopping")  # nothing stored; the client tries again later
         job = _Job(work, self.socketio.server.eio.create_event(), key, batched)
         self.jobs.append(job)
+        self.busy_at = time.monotonic()
         if not self.draining:
             self.draining = True
             self.socketio.start_background_task(self._drain)
@@ -73,6 +75,12 @@ class WriteQueue:
         if job.error is not None:
             raise job.error
         return job.result
+
+    def idle_for(self) -> float:
+        """Seconds since the last write came or was committed (0 while writes wait)."""
+        if self.jobs or self.draining:
+            return 0.0
+        return time.monotonic() - self.busy_at
 
     def queued(self) -> int:
         """How many writes wait for their group commit (the one under way included)."""
@@ -113,6 +121,7 @@ class WriteQueue:
             for job in batch[:ran]:
                 job.done.set()
             self.socketio.sleep(0)  # let the loop breathe between batches
+        self.busy_at = time.monotonic()
         self._expire_acks()
 
     def _expire_acks(self) -> None:
