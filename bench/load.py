@@ -273,6 +273,7 @@ class Hall:
         self.client_kind = DEFAULT_CLIENT
         self.marks: dict = {}
         self.profile: Path | None = None  # --profile: where py-spy's records go
+        self.profile_idle = False  # --profile-idle: waits sampled too
 
     @property
     def url(self) -> str:
@@ -305,7 +306,8 @@ class Hall:
     def profiled(self, label: str):
         """With `--profile DIR`: py-spy samples every Python process of the run during the
         block (100 times a second, without pausing them), one file of collapsed stacks each,
-        DIR/<label>-<role>-<pid>.txt (flamegraph.pl and speedscope read them)."""
+        DIR/<label>-<role>-<pid>.txt (flamegraph.pl and speedscope read them); with
+        `--profile-idle`, where each process waits too (wall time, not only CPU)."""
         if not self.profile:
             yield
             return
@@ -316,6 +318,7 @@ class Hall:
         with open(Path(self.profile) / "py-spy.log", "ab") as log:
             spies = [subprocess.Popen(  # noqa: S603 - py-spy from our environment
                 [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--nonblocking",
+                 *(["--idle"] if self.profile_idle else []),
                  "--output", str(Path(self.profile) / f"{label}-{role}-{pid}.txt")],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log) for role, pid in self.profiled_pids()]
             time.sleep(0.3)  # attached
@@ -803,6 +806,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="burst: py-spy records every server and client process during each "
                              "burst (collapsed stacks in DIR; run as root)")
+    parser.add_argument("--profile-idle", action="store_true",
+                        help="with --profile: sample the processes' waits too (wall time, not only CPU)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_cluster_arguments(parser)
 
@@ -854,6 +859,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
                          client=getattr(args, "client", DEFAULT_CLIENT))
         with place as the_hall:
             the_hall.profile = getattr(args, "profile", None)
+            the_hall.profile_idle = getattr(args, "profile_idle", False)
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
