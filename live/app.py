@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, cluster, connectgate, footprint, procpool, runtime, security
+from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime, security
 from live.collector import QuietCollector
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
@@ -130,8 +130,9 @@ def _init_socketio(app: Flask) -> None:
         # LIVE_ALLOWED_ORIGINS' (added to it, not instead of it).
         cors_allowed_origins=security.socket_origins(app.config),
         max_http_buffer_size=app.config["MAX_PAYLOAD"],
-        # Always given (None: one process): Flask-SocketIO keeps options from one app to the next.
-        client_manager=queue,
+        # Always given: Flask-SocketIO keeps options from one app to the next. Rooms indexed per
+        # socket (live/rooms.py), with Redis between processes or not.
+        client_manager=queue or rooms.Manager(),
         message_queue=None,
         ping_interval=float(app.config["PING_INTERVAL"]),
         ping_timeout=float(app.config["PING_TIMEOUT"]),

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import socketio
 
 from live.errors import StartRefused
+from live.rooms import RoomIndex
 
 log = logging.getLogger(__name__)
 CHANNEL = "palabre"
@@ -57,8 +58,9 @@ def _redis_options() -> dict:
             "retry": Retry(NoBackoff(), 0)}
 
 
-class RedisQueue(socketio.RedisManager):
-    """python-socketio's Redis manager with a bounded back-off and a reconnection hook."""
+class RedisQueue(RoomIndex, socketio.RedisManager):
+    """python-socketio's Redis manager with a bounded back-off and a reconnection hook (and
+    each socket's rooms indexed: live/rooms.py)."""
 
     def __init__(self, url: str, on_reconnect: Callable[[], None] | None = None):
         super().__init__(url, channel=CHANNEL, redis_options=_redis_options())
