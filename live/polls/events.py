@@ -13,7 +13,7 @@ def on_vote(ctx, payload):
     """Store a participant's vote; the ack means it is on disk."""
     live_session = sessions.get_session(ctx.db, ctx.conn.session_id)
     activity = sessions.get_activity(ctx.db, live_session, payload.get("activity"))
-    participant = sessions.participant_ref(ctx.db, ctx.conn.participant_id)
+    participant = sessions.participant_ref(ctx.conn.participant_id)
     stored, changed = operations.vote(ctx.db, live_session, activity, participant, payload.get("choice"),
                                       payload["cid"])
     ctx.after(lambda: effects.apply(changed))

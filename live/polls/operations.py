@@ -6,9 +6,10 @@ from __future__ import annotations
 from live.polls import service
 from live.sessions.effects import Effects
 from live.sessions.model import Activity, LiveSession, Participant
+from live.sessions.service import ParticipantRef
 
 
-def vote(db, session: LiveSession, activity: Activity, person: Participant, choice: object,
+def vote(db, session: LiveSession, activity: Activity, person: Participant | ParticipantRef, choice: object,
          cid: str | None = None):
     """Store (or change) a participant's vote: (the stored choice, effects)."""
     stored = service.vote(db, session, activity, person, choice, cid)

@@ -98,8 +98,8 @@ def check_choice(db: DB, activity: Activity, choice: object) -> list[int]:
     return validation.poll_choice(activity.type, activity.settings, option_ids, choice)
 
 
-def vote(db: DB, session: LiveSession, activity: Activity, participant: Participant, choice: object,
-         client_id: str | None = None) -> list[int]:
+def vote(db: DB, session: LiveSession, activity: Activity, participant: Participant | sessions.ParticipantRef,
+         choice: object, client_id: str | None = None) -> list[int]:
     """Store (or change) a participant's vote; one row per (poll, participant) in the database."""
     _require_poll(activity)
     if session.state == "ended":
