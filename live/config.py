@@ -55,6 +55,9 @@ class Defaults:
     PUSH_INTERVAL = 0.1
     # Phones: seconds between two pushes of revealed results (none while results are hidden).
     PHONE_PUSH_INTERVAL = 2.0
+    # A push to a room of more sockets than this (the phones' tally) is sent this many sockets at
+    # a time, the event loop serving the others in between.
+    PUSH_SLICE = 200
     # False: each socket's events are handled in order, one at a time, by the task reading it
     # (a socket sending faster than it is answered is read only as fast, and cut off at once
     # when it floods); True: each event in a task of its own (Flask-SocketIO's default).

@@ -19,7 +19,16 @@ from flask import current_app
 
 from live import activities, cluster
 from live.loops import Loop, guarded
-from live.realtime import STAFF_ROLES, local_connections, present_ids, present_sessions, room, socketio
+from live.realtime import (
+    STAFF_ROLES,
+    emit_in_slices,
+    emit_whole,
+    local_connections,
+    present_ids,
+    present_sessions,
+    room,
+    socketio,
+)
 from live.sessions.model import Activity, LiveSession
 from live.sessions.views import aggregates, forget_shared, part, part_lifetime, presence, snapshot
 from live.store import app_store
@@ -32,8 +41,8 @@ def push_state(session_id: int, roles: tuple[str, ...] = ("participant", *STAFF_
         if session is None:
             return
         views = {role: snapshot(db, session, role) for role in roles}
-    for role, view in views.items():
-        socketio.emit("state", view, to=room(session_id, role))
+    for role, view in views.items():  # after a sliced push under way: pushes stay in order
+        emit_whole("state", view, room(session_id, role))
 
 
 def shared_changed(session_id: int) -> None:
@@ -260,7 +269,7 @@ class Broadcaster:
         with app_store().read() as db:
             data = aggregates(db, activity_id)
         if data is not None and data["revealed"]:
-            socketio.emit("results", data, to=room(session_id, "participant"))
+            emit_in_slices("results", data, room(session_id, "participant"))
         self.changed_at.pop((session_id, activity_id), None)  # told: a later change marks it again
 
 
