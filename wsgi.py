@@ -5,6 +5,7 @@ if __name__ == "__main__":
     from live import runtime
 
     runtime.monkey_patch()
+    runtime.without_client_libraries()
 
 from live import create_app  # noqa: E402
 from live.errors import StartRefused  # noqa: E402

@@ -37,6 +37,18 @@ def monkey_patch() -> str:
     return mode
 
 
+# What python-socketio and python-engineio import for their *clients* when it is installed (the
+# development tools: the benchmark's and the tests' phones; `make run` does not install them).
+CLIENT_LIBRARIES = ("aiohttp", "requests", "websocket")
+
+
+def without_client_libraries() -> None:
+    """Keep the Socket.IO clients' libraries out of a server process, which never uses them:
+    14 MB where they are installed. Call before flask_socketio is imported."""
+    for name in CLIENT_LIBRARIES:
+        sys.modules.setdefault(name, None)  # `import aiohttp` then fails: the client is left out
+
+
 class PortInUse(OSError):
     """Another process (another Palabre?) already listens on the port."""
 

@@ -261,11 +261,51 @@ def upgrade(url: str) -> None:
 
     Under a lock: several server processes started together on an empty database migrate one
     at a time (the first creates the tables, the others find them there and wait meanwhile).
+    A database already at the newest schema (every restart) is recognised without Alembic:
+    importing it and running its environment would leave 16 MB in the server for nothing.
     """
+    if at_heads(url):
+        return
     from alembic import command
 
     with migration_lock(url):
         command.upgrade(alembic_config(url), "heads")
+
+
+def script_heads() -> set[str]:
+    """The newest revisions of `live/migrations/versions` (those no other revision follows),
+    read from the scripts' `revision` and `down_revision` assignments."""
+    import ast
+
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                else getattr(node, "target", None) if isinstance(node, ast.AnnAssign) else None
+            name = getattr(target, "id", None)
+            if name in ("revision", "down_revision") and node.value is not None:
+                value = ast.literal_eval(node.value)
+                values = set(value) if isinstance(value, (tuple, list)) else {value} - {None}
+                (revisions if name == "revision" else followed).update(values)
+    return revisions - followed
+
+
+def at_heads(url: str) -> bool:
+    """Whether the database's schema is the newest one (its `alembic_version` rows are exactly
+    `script_heads()`); False when it has none (a new database) or cannot be read."""
+    from sqlalchemy import pool, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            stored = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+    return bool(stored) and stored == script_heads()
 
 
 # pg_advisory_lock's key for migrations (any constant shared by every Palabre process).

@@ -66,3 +66,42 @@ def test_state_checks_keep_existing_rows_and_refuse_unknown_states(tmp_path):
             con.execute(sql)
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     con.close()
+
+
+def test_the_newest_revisions_read_from_the_scripts_are_alembics(tmp_path):
+    """`script_heads` (no Alembic import) finds the heads Alembic finds; a database migrated to
+    them is at its heads, an older one is not, and upgrading that one still migrates it."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from live.store import alembic_config, at_heads, script_heads
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert script_heads() == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    assert not at_heads(url)  # no tables yet
+    command.upgrade(alembic_config(url), "0002")
+    assert not at_heads(url)
+    upgrade(url)
+    assert at_heads(url)
+    with sqlite3.connect(tmp_path / "m.db") as db:
+        stored = {row[0] for row in db.execute("select version_num from alembic_version")}
+    assert stored == script_heads()
+
+
+def test_a_server_on_a_migrated_database_never_loads_alembic(tmp_path):
+    """Every restart finds the schema current without Alembic (16 MB the server keeps)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    probe = ("import sys; from live import create_app; create_app({'DATABASE_URL': sys.argv[1], "
+             "'SECRET_KEY': 'k'}); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('alembic', 'mako')))")
+    done = subprocess.run([sys.executable, "-c", probe, url], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

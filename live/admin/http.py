@@ -13,7 +13,7 @@ from live.errors import DomainError
 from live.i18n import message
 from live.quickstart import presets
 from live.security import limiter
-from live.sessions import capabilities, cards, doorcodes, service
+from live.sessions import capabilities, doorcodes, service
 from live.sessions.http import _links
 from live.web import store, write_or_flash
 
@@ -146,6 +146,8 @@ def table_card(session_id: int):
         except DomainError:
             abort(404)
         title, code, join = live_session.title, live_session.join_code, _links(live_session)["join"]
+    from live.sessions import cards  # reportlab: loaded by the first card printed, not by every server
+
     pdf = cards.table_card(title, join, code, cards.Wifi(*wifi) if wifi else None)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="palabre-{code}-card.pdf"'
@@ -183,6 +185,8 @@ def codes_sheet(session_id: int):
         codes = [(row["number"], row["code"]) for row in doorcodes.listing(db, live_session)
                  if row["state"] == "unused" and row["code"]]
         title, code, join = live_session.title, live_session.join_code, _links(live_session)["join"]
+    from live.sessions import cards
+
     response = Response(cards.codes_sheet(title, join, codes), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="palabre-{code}-codes.pdf"'
     response.headers["Cache-Control"] = "no-store"
