@@ -10,7 +10,7 @@ from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime
 from live.collector import QuietCollector
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
-from live.i18n import babel, select_locale
+from live.i18n import babel, install_template_gettext, select_locale
 from live.loops import Loop, guarded
 from live.precompressed import StaticCompression
 from live.realtime import socketio
@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="../translations")
+    install_template_gettext(app)  # (after init_app, which installs Flask-Babel's own)
     security.init_app(app)
     app.context_processor(auth.organiser_globals)  # (auth uses security: not the other way)
     # Registered before Compress: after-request functions run last-registered first, so the
