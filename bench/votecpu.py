@@ -60,6 +60,7 @@ def _child(participants: int, rounds: int, profile: bool) -> int:
                       "DATABASE_URL": f"sqlite:///{scratch}/palabre.db", "RATE_LIMIT_PER_10S": 10**6,
                       "JOIN_RATE_PER_MINUTE": 10**7, "ADMIT_PER_SECOND": 0})
     store = app.extensions["palabre.store"]
+    app.extensions["palabre.collector"].start()  # the garbage collector as the server runs it
     with store.write() as db:
         session = sessions.create_session(db, sessions.create_event(db, "Bench", "Here", "2026-01-01"),
                                           "round_table", "Votes")
