@@ -177,6 +177,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         from gevent import pywsgi
 
         _ping_without_a_task()
+        _lean_gevent_websockets()
         server = pywsgi.WSGIServer(listener, app, log=None, handler_class=_small_buffers_handler())
         server.start()
         stop_accepting = server.close
@@ -192,11 +193,51 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
     return stop.signum
 
 
-# Bytes of eventlet's read and write buffers per connection (8 KB and 16 KB by default). They
-# stay allocated as long as the connection is open, and a WebSocket reads and writes its raw
-# socket, not them: 24 KB of each phone's ~85 KB. HTTP requests and responses pass as well
-# through smaller buffers (a write larger than the buffer goes straight to the socket).
-CONNECTION_BUFFER = 2048
+# Bytes of eventlet's read and write buffers per connection (8 KB and 16 KB by default; gevent's
+# read buffer, 8 KB). They stay allocated as long as the connection is open, and a WebSocket
+# reads and writes its raw socket, not them: 24 KB of each phone's ~85 KB. HTTP requests and
+# responses pass as well through smaller buffers (a write larger than the buffer goes straight
+# to the socket; a phone's request head, about 1 KB, is read in one or two reads).
+CONNECTION_BUFFER = 1024
+
+
+class _HandshakeDone:
+    """What stands for wsproto's handshake once it is over: it has no more events."""
+
+    @staticmethod
+    def events():
+        return iter(())
+
+
+def _lean_gevent_websockets() -> None:
+    """Under gevent each WebSocket (simple-websocket over wsproto) kept its opening handshake
+    for good once it was over: h11's connection state and buffers and the request with all its
+    headers, about 3 KB per socket. It is let go of as soon as the socket is open (wsproto
+    then only asks it for events, and there are none left)."""
+    import simple_websocket
+    from engineio.async_drivers import gevent as engineio_gevent
+
+    if not hasattr(simple_websocket.Server, "handshake") or \
+            getattr(engineio_gevent, "SimpleWebSocketWSGI", None) is None:
+        return  # another simple-websocket or python-engineio: their own way
+
+    class LeanServer(simple_websocket.Server):
+        def handshake(self):
+            super().handshake()
+            if getattr(self.ws, "connection", None) is not None:
+                self.ws.handshake = _HandshakeDone()
+
+    class LeanWebSocketWSGI(engineio_gevent.WebSocketWSGI):
+        def __call__(self, environ, start_response):
+            self.ws = LeanServer(environ, **self.server_args)
+            ret = self.app(self)
+            if self.ws.mode == "gunicorn":
+                raise StopIteration()
+            if self.ws.mode == "werkzeug":
+                raise ConnectionError()
+            return ret
+
+    engineio_gevent._async["websocket"] = LeanWebSocketWSGI
 
 
 def _small_buffers_handler():
