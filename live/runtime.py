@@ -213,7 +213,10 @@ def _lean_gevent_websockets() -> None:
     """Under gevent each WebSocket (simple-websocket over wsproto) kept its opening handshake
     for good once it was over: h11's connection state and buffers and the request with all its
     headers, about 3 KB per socket. It is let go of as soon as the socket is open (wsproto
-    then only asks it for events, and there are none left)."""
+    then only asks it for events, and there are none left). And a socket the server closes is
+    shut at once (below)."""
+    import socket
+
     import simple_websocket
     from engineio.async_drivers import gevent as engineio_gevent
 
@@ -226,6 +229,17 @@ def _lean_gevent_websockets() -> None:
             super().handshake()
             if getattr(self.ws, "connection", None) is not None:
                 self.ws.handshake = _HandshakeDone()
+
+        def close(self, reason=None, message=None):
+            """Closed by the server (a ping unanswered, a disconnection): the close frame
+            is sent, then the connection is shut, as eventlet does. Left open, the reading
+            greenlet waited for the phone's answer for ever: a phone gone without a word
+            (asleep, out of the Wi-Fi) left its socket and greenlet behind."""
+            super().close(reason, message)
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # its reader sees the end and closes it
+            except OSError:
+                pass  # already gone
 
     class LeanWebSocketWSGI(engineio_gevent.WebSocketWSGI):
         def __call__(self, environ, start_response):

@@ -43,19 +43,24 @@ def children(pid: int) -> list[int]:
 
 def handshake(port: int, extensions: str) -> str:
     """The head of the server's answer to a WebSocket handshake offering `extensions`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        return open_websocket(sock, port, extensions)
+
+
+def open_websocket(sock: socket.socket, port: int, extensions: str = "") -> str:
+    """Send a WebSocket handshake (Engine.IO's) on `sock`; the head of the server's answer."""
     request = (
         "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {b64encode(b'palabre-memory12').decode()}\r\n"
         f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {extensions}\r\n\r\n")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+    sock.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
     return head.split(b"\r\n\r\n")[0].decode("latin-1")
 
 
@@ -137,3 +142,23 @@ def test_pings_come_from_timers_of_the_loop_at_the_interval(tmp_path, mode):
             assert pings == 4 and 2.5 <= time.monotonic() - started <= 15
         finally:
             raw.close()
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_phone_gone_silent_is_let_go_of_connection_included(tmp_path, mode):
+    """A phone that vanishes (no answer to pings, not even to the close) is closed after
+    PING_INTERVAL + PING_TIMEOUT, its TCP connection included: under gevent simple-websocket
+    waited for the phone's answer to its close for ever, a socket and its greenlet left behind
+    for each phone gone."""
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    with server(database, mode, PING_INTERVAL=1, PING_TIMEOUT=1) as running, \
+            socket.create_connection(("127.0.0.1", running.port), timeout=20) as sock:
+        assert open_websocket(sock, running.port).startswith("HTTP/1.1 101")
+        started, ended = time.monotonic(), False
+        while not ended and time.monotonic() - started < 20:  # the server's frames, never answered
+            try:
+                ended = sock.recv(4096) == b""
+            except TimeoutError:
+                break
+        assert ended, "the server kept the silent phone's connection open"
