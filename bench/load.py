@@ -399,9 +399,13 @@ class Hall:
 
     def phone_status(self) -> dict:
         answers = ask(self.clients, "status", timeout=60)
+        pushes: dict[str, int] = {}
+        for answer in answers:
+            for event, count in answer.get("pushes", {}).items():
+                pushes[event] = pushes.get(event, 0) + count
         return {"connected": sum(a["connected"] for a in answers),
                 "results": sum(sum(a["results"]) for a in answers),
-                "tallies": sum(sum(a["tallies"]) for a in answers)}
+                "tallies": sum(sum(a["tallies"]) for a in answers), "pushes": pushes}
 
     def close(self) -> None:
         for client in self.clients:
@@ -557,7 +561,11 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
         "vote_to_screen_ms": spread(on_screen_latencies(votes, pushes)),
         "screen_pushes": len(pushes), **screen_pace(pushes),
         "pushes_to_phones": after["results"] - before["results"],
-        "tallies_to_phones": after["tallies"] - before["tallies"], **figures}
+        "tallies_to_phones": after["tallies"] - before["tallies"],
+        # what the phones received from the open to the end of the burst, by event
+        "phones_received": {event: count - before["pushes"].get(event, 0)
+                            for event, count in sorted(after["pushes"].items())
+                            if count > before["pushes"].get(event, 0)}, **figures}
 
 
 def per_vote(figures: dict, votes: int) -> dict:

@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 import uuid
+from collections import Counter
 from http.cookies import SimpleCookie
 
 import aiohttp
@@ -55,6 +56,7 @@ class Phone:
         self.snapshots: list[float] = []
         self.results = 0  # `results` pushes received
         self.tallies = 0  # ... of which carried the tally ("results" key)
+        self.pushes: Counter = Counter()  # every event received, by name
         self.disconnected_at: float | None = None
         self.position = 0  # steady: the option index of its next vote
         self.waited: float | None = None  # seconds in the join line (None: let in at once)
@@ -87,13 +89,19 @@ class Phone:
 
         @client.on("snapshot")
         async def snapshot(_data=None):
+            self.pushes["snapshot"] += 1
             self.snapshots.append(time.monotonic())
 
         @client.on("results")
         async def results(data=None):
+            self.pushes["results"] += 1
             self.results += 1
             if isinstance(data, dict) and "results" in data:
                 self.tallies += 1
+
+        @client.on("*")
+        async def other(event, *_data):  # state, presence, cloud...: counted by name
+            self.pushes[event] += 1
 
 
 class Fleet:
@@ -363,7 +371,8 @@ class Fleet:
 
     def status(self) -> dict:
         return {"phones": len(self.phones), "connected": sum(1 for p in self.phones if p.connected),
-                "results": [p.results for p in self.phones], "tallies": [p.tallies for p in self.phones]}
+                "results": [p.results for p in self.phones], "tallies": [p.tallies for p in self.phones],
+                "pushes": sum((p.pushes for p in self.phones), Counter())}
 
     async def close(self) -> dict:
         async def one(phone: Phone) -> None:

@@ -244,6 +244,8 @@ class RawSocket:
 
     async def _trigger(self, name: str, *args):
         handler = self.handlers.get(name)
+        if handler is None and name not in ("connect", "disconnect") and "*" in self.handlers:
+            handler, args = self.handlers["*"], (name, *args)  # python-socketio's catch-all
         if handler is None:
             return None
         result = handler(*args)

@@ -79,6 +79,9 @@ def test_burst_hidden_then_revealed(client):
         # 4 votes may cost less than a clock tick (10 ms): present, not necessarily > 0
         assert burst["clients_cpu_ms_per_vote"] >= 0 and burst["server_cpu_ms_per_vote"] >= 0
     assert figures["revealed"]["tallies_to_phones"] >= PHONES  # the phones parsed the revealed tally
+    # Both clients count every push by name: the revealed tally, nothing while hidden.
+    assert figures["revealed"]["phones_received"].get("results", 0) >= PHONES
+    assert "results" not in figures["hidden"]["phones_received"]
 
 
 def test_steady(client):
