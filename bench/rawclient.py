@@ -304,7 +304,7 @@ class RawSocket:
                 return
             except Refused:
                 return
-            except ConnectionError:
+            except Exception:  # noqa: BLE001, S112 - refused connection, timeout, reset...: again
                 continue
 
 
