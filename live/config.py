@@ -48,9 +48,10 @@ class Defaults:
     JOIN_RATE_PER_MINUTE = 120
     # Join admission (live/sessions/admission.py): new participants let in per second (a second's
     # worth at once); the others wait in line on a small page that tries again by itself (0: no
-    # line, everyone in at once). A join costs about 7 ms of server CPU (page, socket, snapshots:
-    # docs/performance.md): 80 a second leave part of a core to the room.
-    ADMIT_PER_SECOND = 80
+    # line, everyone in at once). A join costs about 5.5 ms of server CPU (page, socket,
+    # snapshots: docs/performance.md): 100 a second leave part of a core to the room (0.55 of
+    # one), and 5,000 phones arriving within a minute get in as they arrive.
+    ADMIT_PER_SECOND = 100
     # Broadcaster: seconds between aggregate pushes per activity (0.1 = at most 10 a second).
     PUSH_INTERVAL = 0.1
     # Phones: seconds between two pushes of revealed results (none while results are hidden).
