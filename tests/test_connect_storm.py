@@ -37,8 +37,8 @@ def hall(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     servers: list[Server] = []
 
-    def start(**config) -> Server:
-        server = Server(setup.database, "eventlet", log=tmp_path / "server.log", **config).start()
+    def start(mode: str = "eventlet", **config) -> Server:
+        server = Server(setup.database, mode, log=tmp_path / "server.log", **config).start()
         servers.append(server)
         return server
 
@@ -82,10 +82,11 @@ async def _leave(phones: list[socketio.AsyncClient]) -> None:
     await asyncio.gather(*(p.eio.http.close() for p in phones if p.eio.http), return_exceptions=True)
 
 
-def test_a_restart_brings_every_phone_back_through_the_gate(hall):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_restart_brings_every_phone_back_through_the_gate(hall, mode):
     """Two set-ups at a time: the others wait their turn, and every phone is back."""
     setup, start = hall
-    server = start(CONNECT_SLOTS=2)
+    server = start(mode, CONNECT_SLOTS=2)
     cookies = [join_cookie(server.url, setup.code) for _ in range(PHONES)]
 
     async def storm() -> tuple[int, int]:
