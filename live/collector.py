@@ -10,11 +10,10 @@ itself: once the write queue has been idle for `QUIET` seconds, at most every `E
 and every `LATEST` seconds whatever happens, so that cyclic garbage never waits longer. The
 objects of the start are out of its reach anyway (`runtime._freeze_startup_objects`).
 
-The young generations were not cheap either: with Python's threshold (a pass every 700 net
-allocations) a burst of 1,000 votes ran about 100 of them, 0.18-0.2 s of its 0.32-0.39 s of CPU
-(`bench votecpu` with a `gc.callbacks` probe: 1.6 ms a pass). With `YOUNG` (20,000) the same burst runs 2-3, 7-30 ms in all, and
-costs 0.20-0.23 ms of CPU per vote. What waits longer to be freed is cyclic garbage only (what
-reference counting frees goes at once): at most 20,000 objects more.
+The young generations keep Python's threshold: they were expensive in bursts (about 100
+passes for 1,000 votes, 0.18-0.2 s of the burst's 0.32-0.39 s of CPU) only because each group
+commit of the write queue left its session as cyclic garbage (`writer._hold`); a threshold of
+20,000 hid it in bursts, but made each pass of a steady stream of votes a stall of 30-90 ms.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ QUIET = 2.0  # seconds without a write before a full pass may run
 LATEST = 120.0  # seconds: the longest time between two full passes, busy or not
 CHECK = 0.5  # seconds between two looks
 OUT_OF_REACH = 1_000_000  # the oldest generation's threshold while the server runs its passes
-YOUNG = 20_000  # net allocations between two passes over the youngest generation (Python: 700)
 
 
 class QuietCollector:
@@ -48,7 +46,7 @@ class QuietCollector:
         """Take the full passes over from the collector's own rule (idempotent)."""
         if self.thresholds is None:
             self.thresholds = gc.get_threshold()
-            gc.set_threshold(max(YOUNG, self.thresholds[0]), self.thresholds[1], OUT_OF_REACH)
+            gc.set_threshold(self.thresholds[0], self.thresholds[1], OUT_OF_REACH)
         self.last = time.monotonic()
         self.loop.start()
 
