@@ -71,7 +71,7 @@ class Defaults:
     # others wait their turn in arrival order (live/connectgate.py; 0: no limit). A slot is given
     # back at the latest after CONNECT_LEASE seconds.
     CONNECT_SLOTS = 64
-    CONNECT_LEASE = 5.0
+    CONNECT_LEASE = 1.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
     # Word clouds: hold back words of the profanity list until a moderator releases them
