@@ -104,11 +104,12 @@ class Store:
 
         SQLite waits for a lock held by another process inside its C code, which would freeze
         the whole event loop: it waits at most `LOCK_POLL seconds` there, and the rest of
-        `busy_timeout` is spent in short sleeps that let the loop run (cooperative under
+        `busy_timeout` is spent in short sleeps (1 to 10 ms) that let the loop run (cooperative under
         eventlet/gevent). Past `busy_timeout` the OperationalError ("database is locked") is
         raised: nothing was written.
         """
         deadline = time.monotonic() + self.busy_timeout
+        pause, longest = LOCK_RETRY
         while True:
             db = self._sessions()
             try:
@@ -119,7 +120,8 @@ class Store:
                 db.close()
                 if storage_problem(exc) != "database_busy" or time.monotonic() >= deadline:
                     raise
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -165,10 +167,14 @@ def write_row(db: Session, statement, row: dict, unique: tuple | None = None) ->
         rows.rows.append((statement, unique, row))
 
 
-# SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile).
-# Short: the archive worker writes in batches (purges, retention), and a worker process that
-# holds the lock may be preempted (it runs at low priority) for longer than a batch takes.
-LOCK_POLL = 0.02
+# SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile):
+# one millisecond, then `Store._begin_write` (and the archive importer) wait in cooperative
+# sleeps. With two server processes on one file, each group commit holds the write lock for
+# up to ~25 ms of Python; 20 ms here froze the other process's loop 9-10 % of a burst (py-spy,
+# 2,000 phones, docs/performance.md).
+LOCK_POLL = 0.001
+# The cooperative sleeps between two tries for the write lock: doubling from the first to the last.
+LOCK_RETRY = (0.001, 0.01)
 
 # SQLite result codes and PostgreSQL SQLSTATEs of a database that is there but cannot take a
 # write right now: the client is told so (and may try again); nothing was written.
