@@ -205,6 +205,19 @@ def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) 
     return bool(predicate())
 
 
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (a server's workers and helpers; zombies left out)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def process_alive(pid: int) -> bool:
     """True while process `pid` runs (a zombie has exited, whoever reaps it)."""
     try:

@@ -13,7 +13,6 @@ import urllib.request
 import uuid
 import zipfile
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -183,24 +182,11 @@ def test_rows_to_write_counts_what_an_import_writes():
     assert importer.rows_to_write([doc]) == 30 + 7 + 1
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (the server's worker processes)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 @pytest.mark.server
 def test_an_import_whose_worker_is_killed_leaves_nothing(tmp_path):
     """kill -9 of the worker processes in the middle of an import: the job says it failed and
     nothing of the half-written archive stays in the database."""
-    from support import prepare, query, server, wait_until
+    from support import children, prepare, query, server, wait_until
 
     data = big_archive(60_000, voters=10)
     setup = prepare(tmp_path / "palabre.db")
@@ -217,7 +203,7 @@ def test_an_import_whose_worker_is_killed_leaves_nothing(tmp_path):
             progress_path = answer.url.removeprefix(base)
         assert wait_until(lambda: query(setup.database, "select done from archive_jobs")[0][0] > 0,
                           timeout=60), "no batch was ever written"
-        for child in _children(process.process.pid):
+        for child in children(process.process.pid):
             os.kill(child, signal.SIGKILL)
         assert wait_until(lambda: query(setup.database, "select state from archive_jobs")[0][0] == "failed",
                           timeout=30), get(progress_path)[-600:]

@@ -20,25 +20,12 @@ from pathlib import Path
 
 import pytest
 from realserver import prepare, prepare_wordcloud
-from support import Listener, connect, join_cookie, send_word, server, server_room, wait_until
+from support import Listener, children, connect, join_cookie, send_word, server, server_room, wait_until
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 PER_SOCKET_KB = 120  # measured 60 KB (eventlet) and 82 KB (gevent); 184-191 KB with compression
 OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium and Firefox send
-
-
-def children(pid: int) -> list[int]:
-    """The live processes whose parent is `pid` (the server's workers and helpers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
 
 
 def handshake(port: int, extensions: str) -> str:
