@@ -10,6 +10,7 @@ from conftest import choose_language, cid, events_named
 from support import pushes_settled
 
 from live import footprint
+from live.app import stop_background
 from live.archive import export, importer
 
 
@@ -55,6 +56,7 @@ def test_socket_traffic_and_the_peak_of_phones_are_counted_and_written_by_the_fl
     # Written to the database by the flush; nothing counted twice, nothing lost. The pushes
     # the vote and the disconnection cause are sent (and counted) first.
     assert pushes_settled(app)
+    stop_background(app)  # no periodic push (presence refresh...) counts anew meanwhile
     footprint.flush(store)
     assert live["id"] not in footprint.session_ids()
     with store.read() as db:
