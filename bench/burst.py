@@ -22,14 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE, MODES
 from tests.realserver import Burst, room, skewed_choices
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options."""
     parser.add_argument("--participants", type=int, default=500, help="phones voting at once (500)")
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
-                        help="the server's async mode (eventlet)")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                        help=f"the server's async mode ({DEFAULT_MODE})")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Report:
     server_cpu: float | None = None  # seconds of server CPU from the release to the last ack
 
 
-def measure(participants: int = 500, mode: str = "eventlet", workdir: Path | None = None,
+def measure(participants: int = 500, mode: str = DEFAULT_MODE, workdir: Path | None = None,
         out: Callable[[str], None] = print) -> Report:
     """Start the server, connect everyone, burst the votes, and measure."""
     with tempfile.TemporaryDirectory(prefix="palabre-burst-") as scratch:

@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE, MODES
 from tests.realserver import (
     Listener,
     Server,
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--words", type=int, default=1, help="entries per participant")
     parser.add_argument("--spread", type=float, default=10.0, help="seconds over which they type")
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
     print(json.dumps(latency(args.participants, args.words, args.spread, args.mode), indent=1))
 
 
-def latency(participants: int = 200, words_each: int = 1, spread: float = 10.0, mode: str = "eventlet",
+def latency(participants: int = 200, words_each: int = 1, spread: float = 10.0, mode: str = DEFAULT_MODE,
             workdir: Path | None = None, seed: int = 11) -> dict:
     """Phones type distinct words over `spread` seconds; delays from each ack to the image."""
     import tempfile

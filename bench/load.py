@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE, MODES
 from tests.realserver import (
     ROOT,
     Listener,
@@ -792,8 +793,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", action="append", choices=(*SCENARIOS, "all"),
                         help="what to run (repeatable; burst when none is given; all: every one)")
     parser.add_argument("--participants", type=int, default=1000, help="phones (1000; typing: 200)")
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
-                        help="the server's async mode (eventlet)")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                        help=f"the server's async mode ({DEFAULT_MODE})")
     parser.add_argument("--clients", type=int, default=None,
                         help=f"client processes (one per {PHONES_PER_CLIENT} phones, at most {MAX_CLIENTS})")
     parser.add_argument("--duration", type=float, default=None,

@@ -16,13 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE, MODES
 from tests.realserver import Listener, Server, close_all, connect, join_phones, prepare
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options."""
     parser.add_argument("--participants", type=int, default=300)
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -35,7 +36,7 @@ def _shown(ears: Listener, connected: int, timeout: float) -> bool:
                          and e.messages("presence")[-1]["connected"] == connected, timeout)
 
 
-def presence(participants: int = 300, mode: str = "eventlet", workdir: Path | None = None) -> dict:
+def presence(participants: int = 300, mode: str = DEFAULT_MODE, workdir: Path | None = None) -> dict:
     """Phones join then leave; the screen's `presence` pushes."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="palabre-presence-"))
     setup = prepare(workdir / "palabre.db")

@@ -17,6 +17,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE, MODES
 from tests.purgeload import describe, measure
 
 GOAL_GAP_MS = 100.0
@@ -26,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options."""
     parser.add_argument("--participants", type=int, default=20_000,
                         help="participants of the purged session (20000)")
-    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet",
-                        help="the server's async mode (eventlet)")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                        help=f"the server's async mode ({DEFAULT_MODE})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE
+
 
 class Defaults:
     """Values used when nothing else is set."""
@@ -13,8 +15,8 @@ class Defaults:
     # Where the server listens. 0.0.0.0 so that phones on the venue Wi-Fi can reach it.
     HOST = "0.0.0.0"  # noqa: S104 - on purpose: the venue's phones must reach it
     PORT = 5000
-    # "eventlet" (the default of the stack) or "gevent" or "threading" (tests, CLI).
-    ASYNC_MODE = "eventlet"
+    # "eventlet" or "gevent" (live/runtime.py names the default), or "threading" (tests, CLI).
+    ASYNC_MODE = DEFAULT_MODE
     # SQLAlchemy URL; empty means a SQLite file in the instance folder.
     DATABASE_URL = ""
     # "FULL": a commit is on disk before the vote is acknowledged ("acknowledged = stored").

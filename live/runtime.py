@@ -10,10 +10,14 @@ import sys
 
 _patched: str | None = None
 
+# The async mode when LIVE_ASYNC_MODE names none (docs/performance.md says why this one).
+DEFAULT_MODE = "eventlet"
+MODES = ("eventlet", "gevent")
+
 
 def async_mode() -> str:
-    """The async mode chosen by LIVE_ASYNC_MODE (eventlet by default)."""
-    return os.environ.get("LIVE_ASYNC_MODE", "eventlet")
+    """The async mode chosen by LIVE_ASYNC_MODE (DEFAULT_MODE when it names none)."""
+    return os.environ.get("LIVE_ASYNC_MODE") or DEFAULT_MODE
 
 
 def monkey_patch() -> str:

@@ -22,9 +22,9 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 try:  # tests/ on the path (pytest), or the repository root (python -m bench)
-    from realserver import Server, close_all, connect, join_cookie, new_cid, prepare, sqlite_url
+    from realserver import MODE, Server, close_all, connect, join_cookie, new_cid, prepare, sqlite_url
 except ImportError:  # pragma: no cover
-    from tests.realserver import Server, close_all, connect, join_cookie, new_cid, prepare, sqlite_url
+    from tests.realserver import MODE, Server, close_all, connect, join_cookie, new_cid, prepare, sqlite_url
 
 NOW = "2026-01-01 10:00:00.000000"
 BASELINE_VOTES = 150  # votes measured before the purge (about as long as the purge lasts)
@@ -171,7 +171,7 @@ def _purge_form(base: str, database: Path, big: int):
     return refused, confirm
 
 
-def measure(workdir: Path, participants: int = 20_000, mode: str = "eventlet",
+def measure(workdir: Path, participants: int = 20_000, mode: str = MODE,
             timeout: float = 90) -> PurgeReport:
     """Seed, start the server, measure the baseline, purge while voting; the figures."""
     workdir = Path(workdir)

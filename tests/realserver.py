@@ -35,7 +35,12 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from live.runtime import DEFAULT_MODE
+
 ROOT = Path(__file__).resolve().parent.parent
+# The async mode of every server a test or a benchmark starts without choosing one: the server's
+# own default, unless PALABRE_TEST_ASYNC_MODE names the other (to run the whole suite under it).
+MODE = os.environ.get("PALABRE_TEST_ASYNC_MODE") or DEFAULT_MODE
 OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 
@@ -72,7 +77,7 @@ class Server:
     The server's output goes to `log` (next to the database unless given).
     """
 
-    def __init__(self, database: Path, mode: str = "eventlet", log: Path | None = None, **config):
+    def __init__(self, database: Path, mode: str = MODE, log: Path | None = None, **config):
         self.database = Path(database)
         self.mode = mode
         self.config = config
@@ -502,7 +507,7 @@ class Room:
 
 
 @contextmanager
-def room(workdir: Path, mode: str = "eventlet", setup: Setup | None = None, *,
+def room(workdir: Path, mode: str = MODE, setup: Setup | None = None, *,
          server_class: type[Server] = Server, screen_events: tuple[str, ...] = (),
          **config) -> Iterator[Room]:
     """A server with a facilitator and a screen connected; phones join with `Room.join`.

@@ -25,6 +25,7 @@ from typing import NoReturn
 
 import pytest
 from realserver import (  # noqa: F401 - re-exported for the tests
+    MODE,
     OPTIONS,
     Burst,
     Listener,
@@ -54,7 +55,7 @@ VOTES_UNIQUE = "uq_votes_one_per_participant"
 
 
 @contextmanager
-def server_room(workdir: Path, mode: str = "eventlet", **options) -> Iterator[Room]:
+def server_room(workdir: Path, mode: str = MODE, **options) -> Iterator[Room]:
     """`realserver.room`, printing the server's log if the block fails."""
     with room(workdir, mode, **options) as the_room:
         try:
@@ -65,7 +66,7 @@ def server_room(workdir: Path, mode: str = "eventlet", **options) -> Iterator[Ro
 
 
 @contextmanager
-def server(database: Path, mode: str = "eventlet", **config) -> Iterator[Server]:
+def server(database: Path, mode: str = MODE, **config) -> Iterator[Server]:
     """A bare server on `database` (no clients), stopped on exit."""
     process = Server(database, mode, **config)
     try:

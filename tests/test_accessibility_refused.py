@@ -44,7 +44,7 @@ def _end_session(srv, setup) -> None:
 def test_a_refused_reconnection_says_why(tmp_path, why, lang):
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         context = browser.new_context(viewport={"width": 360, "height": 640})
         page = context.new_page()
         goto_live(page, f"{srv.url}/j/{setup.code}?lang={lang}")
@@ -65,7 +65,7 @@ def test_a_refused_reconnection_says_why(tmp_path, why, lang):
 def test_an_unknown_code_is_refused_with_its_message(tmp_path, lang):
     """The page's own connect() (static/js/core.js) with a code no session has."""
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         page = browser.new_page()
         page.goto(f"{srv.url}/?lang={lang}")
         page.evaluate("() => import('/static/js/core.js').then(m => { m.connect({code: 'ZZZZZZ'}, {}); })")

@@ -30,7 +30,7 @@ def event(tmp_path_factory):
     """The seeded event served by the real server, for the whole module."""
     database = tmp_path_factory.mktemp("a11y-use") / "palabre.db"
     made = seed(database)
-    with server(database, "eventlet") as srv:
+    with server(database) as srv:
         yield srv, made
 
 

@@ -22,7 +22,7 @@ def test_a_phone_in_line_gets_in_by_itself(tmp_path, script):
     setup = prepare(tmp_path / "palabre.db")  # an English session
     shots = Path(os.environ.get("PALABRE_SCREENSHOTS", tmp_path))
     # A phone every 5 s: once a first phone took the token, the next one waits up to 5 s.
-    with server(setup.database, "eventlet", ADMIT_PER_SECOND=0.2) as srv, chromium() as browser:
+    with server(setup.database, ADMIT_PER_SECOND=0.2) as srv, chromium() as browser:
         console = Listener("presence", "admission")
         facilitator = connect(srv.url, {"token": setup.facilitator, "lang": "en"}, listener=console)
         try:

@@ -32,7 +32,7 @@ def _watch(page, problems):
 def test_phone_votes_and_screen_shows_count_after_reveal(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
@@ -89,7 +89,7 @@ def test_a_phone_on_a_poll_follows_an_idea_wall_shown_later_with_its_strings(tmp
     finally:
         store.dispose()
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
                                     is_mobile=True).new_page()
@@ -122,7 +122,7 @@ def test_console_buttons_ask_before_reset_and_the_answer_is_respected(tmp_path):
     open_poll(setup)
     answers: list[bool] = [False, True]
     asked: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         console.on("dialog", lambda d: (asked.append(d.message),
                                         d.accept() if answers.pop(0) else d.dismiss()))
@@ -146,7 +146,7 @@ def test_the_console_builds_its_add_forms_when_opened_and_they_post(tmp_path):
     poll. Without JavaScript the fields are there."""
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         _watch(console, problems)
         console.goto(f"{srv.url}/f/{setup.facilitator}")

@@ -60,7 +60,7 @@ def test_phone_word_reaches_the_screen_and_moderation_removes_it(tmp_path):
     markup = json.loads(HOSTILE.read_text(encoding="utf-8"))["markup"]
     problems: list[str] = []
     clients: list = []
-    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as srv, chromium() as browser:
+    with server(setup.database, RATE_LIMIT_PER_10S=100000) as srv, chromium() as browser:
         try:
             screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
             desk = {"width": 1280, "height": 900}
@@ -134,7 +134,7 @@ def test_phone_and_screen_follow_a_word_cloud_shown_opened_and_revealed_without_
     finally:
         store.dispose()
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
         phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True,
@@ -225,7 +225,7 @@ def _ink_extent(page, box) -> tuple[float, float]:
 def test_the_cloud_uses_the_screen_and_its_words_keep_apart(tmp_path, viewport):
     setup = prepare_wordcloud(tmp_path / "palabre.db", entries_per_participant=10)
     phones: list = []
-    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000,
+    with server(setup.database, RATE_LIMIT_PER_10S=100000,
                 WORDCLOUD_RATE_PER_10S=100000) as srv, chromium() as browser:
         try:
             phones = _typed(srv, setup, CROWD)

@@ -57,7 +57,7 @@ def _twenty_sockets_one_cookie(room):
 
 @pytest.mark.server
 def test_twenty_votes_at_once_through_the_server_keep_one_row(tmp_path):
-    with server_room(tmp_path, "eventlet") as room:
+    with server_room(tmp_path) as room:
         room.command("show")
         room.command("open")
         burst, rows = _twenty_sockets_one_cookie(room)
@@ -75,7 +75,7 @@ def test_without_the_constraint_the_server_no_longer_keeps_one_row(tmp_path):
     """The same scenario on a schema without `uq_votes_one_per_participant`: it breaks."""
     setup = prepare(tmp_path / "loose.db")
     drop_vote_uniqueness(setup.database)
-    with server_room(tmp_path, "eventlet", setup=setup) as room:
+    with server_room(tmp_path, setup=setup) as room:
         room.command("show")
         room.command("open")
         burst, rows = _twenty_sockets_one_cookie(room)
@@ -90,7 +90,7 @@ def test_without_the_constraint_the_server_no_longer_keeps_one_row(tmp_path):
 def test_a_replayed_client_id_gets_the_same_ack_and_stores_nothing(tmp_path):
     """Same cid again (one socket or ten at once): same ack, no write; with another choice:
     refused, no write."""
-    with server_room(tmp_path, "eventlet") as room:
+    with server_room(tmp_path) as room:
         room.command("show")
         room.command("open")
         first, second, third = room.setup.options[:3]

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 import socketio
 import websocket
-from realserver import Server, http_get, join_cookie, prepare
+from realserver import MODE, Server, http_get, join_cookie, prepare
 from support import wait_until
 
 pytestmark = pytest.mark.server
@@ -37,7 +37,7 @@ def hall(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     servers: list[Server] = []
 
-    def start(mode: str = "eventlet", **config) -> Server:
+    def start(mode: str = MODE, **config) -> Server:
         server = Server(setup.database, mode, log=tmp_path / "server.log", **config).start()
         servers.append(server)
         return server

@@ -62,7 +62,7 @@ def test_ending_a_session_in_chromium_is_confirmed_once(tmp_path, script):
     expect = playwright_or_skip().expect
     setup = prepare(tmp_path / "palabre.db")
     dialogs: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         page = browser.new_context(locale="en-GB", java_script_enabled=script).new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
         page.goto(f"{srv.url}/f/{setup.facilitator}")

@@ -31,7 +31,7 @@ def test_a_phone_joins_with_its_code_and_a_second_phone_cannot_reuse_it(tmp_path
     setup = prepare(tmp_path / "palabre.db")  # an English session
     (code,) = _issue(setup, 1)
     shots = Path(os.environ.get("PALABRE_SCREENSHOTS", tmp_path))
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
         phone.goto(f"{srv.url}/j/{setup.code}")
         field = phone.get_by_label("Your voting code")

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from realserver import ROOT, room
+from realserver import MODE, ROOT, room
 from support import (
     Listener,
     Room,
@@ -49,7 +49,7 @@ SECRET = "k-the-same-secret-key-across-restarts"  # phones keep their identity
 class FaultyServer(Server):
     """The real server, with failures injected while `control` (a JSON file) asks for them."""
 
-    def __init__(self, database: Path, mode: str = "eventlet", **config):
+    def __init__(self, database: Path, mode: str = MODE, **config):
         super().__init__(database, mode, **config)
         self.control = Path(database).with_suffix(".faults.json")
         self.inject()
@@ -66,7 +66,7 @@ class FaultyServer(Server):
 
 
 @contextmanager
-def faulty_room(setup, mode: str = "eventlet", **config) -> Iterator[Room]:
+def faulty_room(setup, mode: str = MODE, **config) -> Iterator[Room]:
     """A FaultyServer on `setup`'s database, a facilitator and a screen connected."""
     with room(Path(setup.database).parent, mode, setup, server_class=FaultyServer,
               screen_events=("cloud",), **config) as the_room:

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 def test_the_console_line_follows_a_phone_joining(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         phone = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-GB",
                                     has_touch=True, is_mobile=True).new_page()

@@ -59,7 +59,7 @@ def test_the_real_server_survives_the_hostile_corpus_on_every_event(tmp_path):
     # Every field at once must stay under LIVE_MAX_PAYLOAD (16 KB): the long texts go alone below.
     values = [v for v in CORPUS_VALUES if not (isinstance(v, str) and len(v) > 1000)]
     long_word = "x" * SIZES["long_word_chars"]
-    with server(database, "eventlet", RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
+    with server(database, RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
         cookie = join_cookie(srv.url, setup.code)
         phone = connect(srv.url, {"code": setup.code, "lang": "en"}, cookie)
         staff = connect(srv.url, {"token": setup.facilitator, "lang": "en"})
@@ -118,7 +118,7 @@ def test_malformed_socket_io_packets_are_refused_without_a_traceback(tmp_path):
 
     database = tmp_path / "palabre.db"
     setup = prepare(database)
-    with server(database, "eventlet") as srv:
+    with server(database) as srv:
         address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         for frame in MALFORMED_FRAMES:
             raw = websocket.create_connection(address, timeout=10)

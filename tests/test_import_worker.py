@@ -124,7 +124,7 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
     data = big_archive(PEOPLE)
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000) as process:
+    with server(setup.database, RATE_LIMIT_PER_10S=100000) as process:
         base = process.url
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
@@ -190,7 +190,7 @@ def test_an_import_whose_worker_is_killed_leaves_nothing(tmp_path):
 
     data = big_archive(60_000, voters=10)
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as process:
+    with server(setup.database) as process:
         base = process.url
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 

@@ -193,7 +193,7 @@ def test_rotation_cuts_an_open_socket_of_the_real_server_within_a_second(tmp_pat
     from support import Listener, close_all, connect, prepare, server
 
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as process:
+    with server(setup.database) as process:
         base = process.url
         listener = Listener("snapshot")
         screen = connect(base, {"token": setup.screen, "lang": "en"}, listener=listener)

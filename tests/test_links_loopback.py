@@ -25,7 +25,7 @@ def test_every_link_a_loopback_server_prints_answers(tmp_path):
     from support import prepare, server
 
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet", PUBLIC_URL="") as process:
+    with server(setup.database, PUBLIC_URL="") as process:
         lines = [line for line in process.log_tail(60).splitlines()
                  if "Palabre" in line or "Organiser" in line or "Organisateur" in line]
         printed = re.findall(r"https?://[^\s)]+", "\n".join(lines))

@@ -104,7 +104,7 @@ def test_worker_processes_start_when_a_cloud_needs_them_and_stop_when_idle(tmp_p
 
 def test_a_server_restarted_with_a_cloud_on_screen_starts_its_render_worker(tmp_path):
     setup = prepare_wordcloud(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as running:
+    with server(setup.database) as running:
         assert wait_until(lambda: len(children(running.process.pid)) >= 2, 30)
 
 

@@ -133,7 +133,7 @@ def _watch(page, path):
 def test_the_moderator_page_draws_every_change_from_its_socket_and_never_fetches_itself(tmp_path):
     setup, ids = _workshop(tmp_path / "palabre.db")
     path = f"/m/{setup.moderator}"
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         room = _Room(srv.url, setup)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -49,7 +49,7 @@ LIVE_TIMEOUT = 15  # seconds for the page to load and receive its snapshot
 def test_participant_page_first_load_stays_within_budget(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -95,7 +95,7 @@ def _open_wall_of_30_ideas(setup) -> None:
 def test_participant_page_with_a_wall_of_30_ideas_stays_within_budget(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     _open_wall_of_30_ideas(setup)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -144,7 +144,7 @@ def test_idea_wall_and_q_and_a_phone_pages_first_load_stay_within_budget(tmp_pat
     setup = prepare(tmp_path / "palabre.db")
     _show_board(setup, kind, IDEAS + tuple(f"{text} (bis)" for text in IDEAS) if kind == "ideas"
                 else QUESTIONS + ("Quand aura lieu le prochain atelier ?",))
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -211,7 +211,7 @@ def test_every_page_of_a_workshop_has_an_ecoindex_of_at_least_85(tmp_path):
     pages = {"participant": f"/j/{setup.code}", "screen": f"/screen/{setup.screen}",
              "console": f"/f/{setup.facilitator}", "moderator": f"/m/{setup.moderator}"}
     measured = {}
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         for name, path in pages.items():
             dom: list[int] = []
             rows, sockets = _first_load(browser, srv.url + path, dom)
@@ -351,7 +351,7 @@ def test_participant_page_with_the_pace_widget_on_stays_within_budget(tmp_path):
             pulse.switch(db, sessions.get_session(db, setup.session_id), True)
     finally:
         store.dispose()
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
         page = browser.new_page()
         page.goto(f"{srv.url}/j/{setup.code}")

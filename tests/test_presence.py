@@ -38,7 +38,7 @@ def test_connected_and_joined_counts_reach_the_staff_coalesced_as_phones_come_an
     setup = prepare(tmp_path / "palabre.db")
     staff_ears, phone_ears = Listener("presence", "snapshot"), Listener("presence")
     clients: list = []
-    with server(setup.database, "eventlet") as srv:
+    with server(setup.database) as srv:
         try:
             screen = connect(srv.url, {"token": setup.screen, "lang": "en"}, listener=staff_ears)
             console = connect(srv.url, {"token": setup.facilitator, "lang": "en"})
@@ -76,7 +76,7 @@ def test_the_join_banner_on_the_projector_counts_phones_live(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     ears = Listener("presence")
     phones: list = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         try:
             screen = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-GB").new_page()
             screen.goto(f"{srv.url}/screen/{setup.screen}")

@@ -17,7 +17,7 @@ PHONE = {"width": 360, "height": 640}
 def test_phone_says_too_slow_and_the_console_follows_live(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         phone = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True, is_mobile=True).new_page()
         screen = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-GB").new_page()

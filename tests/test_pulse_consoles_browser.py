@@ -22,7 +22,7 @@ def _console(browser, url):
 def test_every_open_console_follows_the_switch_and_the_screen_says_the_pace(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         first = _console(browser, f"{srv.url}/f/{setup.facilitator}")
         other = _console(browser, f"{srv.url}/f/{setup.facilitator}")
         screen = browser.new_context(viewport=PROJECTOR, locale="fr-FR").new_page()

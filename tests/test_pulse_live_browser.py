@@ -67,7 +67,7 @@ def test_an_open_phone_gets_the_widget_hands_queue_and_reactions_rise(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     problems: list[str] = []
     shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         ana = _phone(browser, f"{srv.url}/j/{setup.code}")
         ben = _phone(browser, f"{srv.url}/j/{setup.code}")
         console = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
@@ -123,7 +123,7 @@ def test_french_pulse_fits_the_projector_and_the_phone(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     _french_session_with_hands(setup, 12)
     shots = Path(os.environ.get("PALABRE_SCREENSHOTS") or tmp_path)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         for size in (PROJECTOR, {"width": 1280, "height": 720}):
             screen = browser.new_context(viewport=size, locale="fr-FR").new_page()
             screen.goto(f"{srv.url}/screen/{setup.screen}")

@@ -28,7 +28,7 @@ def test_from_the_organiser_home_to_a_projected_first_poll_in_five_clicks(tmp_pa
     database = tmp_path / "palabre.db"
     problems: list[str] = []
     clicks: list[str] = []
-    with server(database, "eventlet") as srv, chromium() as browser:
+    with server(database) as srv, chromium() as browser:
         laptop = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
         console = laptop.new_page()
         _watch(console, problems)

@@ -143,7 +143,7 @@ def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
 
     database = tmp_path / "palabre.db"
     prepare(database)
-    with server(database, "eventlet", PING_INTERVAL=1, PING_TIMEOUT=1) as srv:
+    with server(database, PING_INTERVAL=1, PING_TIMEOUT=1) as srv:
         address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         raw = websocket.create_connection(address, timeout=10)
         try:

@@ -357,7 +357,7 @@ def test_the_real_server_refuses_forged_posts_foreign_hosts_and_oversized_forms(
     from support import prepare, query, server
 
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as process:
+    with server(setup.database) as process:
         base = process.url
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         with opener.open(f"{base}/j/{setup.code}", timeout=10) as page:

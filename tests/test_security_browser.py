@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 def test_replacing_the_screen_link_tells_the_projector_and_scripted_forms_carry_the_token(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         screen = browser.new_context(locale="en-GB").new_page()
         console = browser.new_context(locale="en-GB").new_page()
         screen.goto(f"{srv.url}/screen/{setup.screen}")

@@ -27,7 +27,7 @@ def _make_french(setup) -> None:
 def test_a_french_session_in_english_browsers_speaks_french_on_screen_and_phones(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     _make_french(setup)
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         english = {"locale": "en-GB", "extra_http_headers": {"Accept-Language": "en-GB,en;q=0.9"}}
         screen = browser.new_context(viewport={"width": 1920, "height": 1080}, **english).new_page()
         screen.goto(f"{srv.url}/screen/{setup.screen}")

@@ -47,7 +47,7 @@ def test_phone_and_projector_count_down_the_same_timer(tmp_path):
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
     problems: list[str] = []
-    with server(setup.database, "eventlet") as srv, chromium() as browser:
+    with server(setup.database) as srv, chromium() as browser:
         screen = browser.new_context(viewport=PROJECTOR, locale="en-GB").new_page()
         console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
         phone_context = browser.new_context(viewport=PHONE, locale="en-GB", has_touch=True, is_mobile=True)

@@ -39,7 +39,7 @@ def _children(pid: int) -> list[int]:
 def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_path):
     setup = prepare_wordcloud(tmp_path / "palabre.db", entries_per_participant=10)
     phones: list = []
-    with server(setup.database, "eventlet", RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
+    with server(setup.database, RATE_LIMIT_PER_10S=100000, WORDCLOUD_RATE_PER_10S=100000) as srv:
         try:
             _gap(srv.url)  # starts the heartbeat task
             heard = Listener("cloud")
