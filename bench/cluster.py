@@ -110,8 +110,9 @@ def nginx_config(workdir: Path, port: int, backends: list[int], connections: int
     if not found:
         raise RuntimeError("docs/deployment.md has no ```nginx block")
     block, listens = re.subn(r"listen\s+\d+;", f"listen 127.0.0.1:{port} backlog=4096;", found.group(1))
-    servers = "".join(f"    server 127.0.0.1:{b};\n" for b in backends)
-    block, upstreams = re.subn(r"(    server 127\.0\.0\.1:\d+;\n)+", servers, block)
+    server = re.search(r"    server 127\.0\.0\.1:\d+([^;\n]*);", block)  # with its parameters
+    servers = "".join(f"    server 127.0.0.1:{b}{server.group(1) if server else ''};\n" for b in backends)
+    block, upstreams = re.subn(r"(    server 127\.0\.0\.1:\d+[^;\n]*;\n)+", servers, block)
     if listens != 1 or upstreams != 1:
         raise RuntimeError("the documented nginx block changed shape")
     paths = ""
@@ -169,6 +170,7 @@ class Cluster:
         self.workdir, self.mode, self.count = workdir, mode, processes
         self.database_url, self.queue_url, self.connections = database_url, queue, connections
         self.config = config
+        self.secret = "k-" + os.urandom(24).hex()  # the same across a restart: phones keep their cookies
         self.redis = None if queue else PrivateRedis(workdir)
         self.nginx = Nginx(workdir)
         self.ports: list[int] = []
@@ -187,7 +189,7 @@ class Cluster:
         env.update({"LIVE_ASYNC_MODE": self.mode, "LIVE_HOST": "127.0.0.1",
                     "LIVE_PUBLIC_URL": self.url, "LIVE_DATABASE_URL": self.database_url,
                     "LIVE_MESSAGE_QUEUE": self.queue_url or self.redis.url,
-                    "LIVE_SECRET_KEY": "k-" + os.urandom(24).hex(), "PYTHONUNBUFFERED": "1",
+                    "LIVE_SECRET_KEY": self.secret, "PYTHONUNBUFFERED": "1",
                     "LIVE_JOIN_RATE_PER_MINUTE": "1000000"})
         env.update({f"LIVE_{key}": str(value) for key, value in self.config.items()})
         return env
@@ -206,6 +208,11 @@ class Cluster:
         if self.redis is not None:
             self.redis.start()
         self.ports = [free_port() for _ in range(self.count)]
+        self._start_servers(timeout)
+        self.nginx.start(self.ports, self.connections)
+        return self
+
+    def _start_servers(self, timeout: float) -> None:
         self.process = subprocess.Popen(["/bin/sh", "-c", self.script()], cwd=ROOT,  # noqa: S603
                                         env=self._env(), stdin=subprocess.DEVNULL,
                                         start_new_session=True)
@@ -217,12 +224,30 @@ class Cluster:
                 return False
 
         if not wait_until(lambda: self.process.poll() is None and all(map(answering, self.backends)),
-                          timeout, 0.2):
+                          timeout, 0.05):
             tails = "\n".join(self.log_tail(i) for i in range(self.count))
             self.stop()
             raise RuntimeError(f"the servers did not start:\n{tails}")
-        self.nginx.start(self.ports, self.connections)
-        return self
+
+    def restart(self, timeout: float = 90.0) -> float:
+        """Every server process at once, as an operator restarts the documented command line
+        (or `systemctl restart` of every unit): SIGTERM to all, then all started again on the
+        same ports, nginx and Redis left running; the moment every one answers again."""
+        self._stop_servers()
+        self._start_servers(timeout)
+        return time.monotonic()
+
+    def _stop_servers(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            group = process.pid  # the sh and every server: a session of their own
+            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(group, sig)
+                except ProcessLookupError:
+                    break
+                if wait_until(lambda: process.poll() is not None and not _group_alive(group), grace, 0.05):
+                    break
 
     def log_tail(self, index: int, lines: int = 20) -> str:
         path = self.workdir / f"server-{index}-{self.mode}.log"
@@ -233,16 +258,7 @@ class Cluster:
 
     def stop(self) -> None:
         self.nginx.stop()
-        process, self.process = self.process, None
-        if process is not None:
-            group = process.pid  # the sh and every server: a session of their own
-            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(group, sig)
-                except ProcessLookupError:
-                    break
-                if wait_until(lambda: process.poll() is not None and not _group_alive(group), grace, 0.1):
-                    break
+        self._stop_servers()
         if self.redis is not None:
             self.redis.stop()
 
@@ -257,7 +273,7 @@ def _group_alive(group: int) -> bool:
 
 # --- the hall of `python -m bench load` on several processes ----------------------------------
 
-UNSUPPORTED = {"reconnect": "restarts one server", "soak": "counts one server's open files"}
+UNSUPPORTED = {"soak": "counts one server's open files"}
 
 
 def postgres_schema(url: str) -> str:
@@ -367,8 +383,10 @@ class ClusterHall(Hall):
                 each.append({})
         self.each = each
         gaps = [h.get("max_loop_gap_ms") for h in each if h.get("max_loop_gap_ms") is not None]
+        lines = [h["connect_most_waiting"] for h in each if h.get("connect_most_waiting") is not None]
         return {"connections": sum(h.get("connections", 0) for h in each),
-                "max_loop_gap_ms": max(gaps) if gaps else None}
+                "max_loop_gap_ms": max(gaps) if gaps else None,
+                "connect_most_waiting": max(lines) if lines else None}
 
     def stored(self, activity: int) -> int:
         from sqlalchemy import create_engine, text

@@ -12,7 +12,8 @@ limit is raised to its hard limit. Scenarios (`--scenario`, repeatable, or `all`
 - join       N phones open the join page and connect (`--window` spreads their arrival)
 - burst      everyone votes at one instant, results hidden (a fresh poll), then revealed (another)
 - steady     each phone changes its vote every `--period` s (± 50 %) for `--duration` s
-- reconnect  the server is restarted (SIGTERM, same port): how long until every phone is back
+- reconnect  the server is restarted (SIGTERM, same port; several processes: all at once): how
+             long until every phone is back on the current state version
 - flood      one hostile socket sends 20,000 tiny events while the others vote steadily
 - soak       connection churn for `--duration` s (600 by default): RSS back within ±10 % of its
              plateau, and no socket left behind once everyone leaves
@@ -347,7 +348,7 @@ class Hall:
                 "clients_rss_mb": round(sum(tree_rss_mb(c.process.pid) for c in processes), 1),
                 **{f"{name}_cpu_s": round(value - marks.get(name, value), 2) for name, value in now.items()}}
 
-    def command(self, action: str, activity: int) -> None:
+    def command(self, action: str, activity: int) -> dict:
         if not self.facilitator.connected:  # dropped under load (a ping unanswered): again
             self.facilitator = self.reconnect(self.setup.facilitator, self.console)
         if not self.screen_client.connected:  # so did the screen: a real one reconnects too
@@ -356,6 +357,7 @@ class Hall:
                                                 "activity": activity}, timeout=60)
         if not ack.get("ok"):
             raise RuntimeError(f"command {action} refused: {ack}")
+        return ack
 
     def reconnect(self, token: str, listener: Listener):
         """A staff socket again, patiently (a server busy with thousands of phones may take
@@ -649,26 +651,44 @@ def scenario_steady(the_hall: Hall, args) -> dict:
 
 
 def scenario_reconnect(the_hall: Hall, args) -> dict:
+    """Every phone connected, the server restarted (one process: SIGTERM and the same server
+    again; several: every process at once, as `systemctl restart` or the documented command
+    line run again would): when each phone is back, with its snapshot of the current state
+    version; then a change of state after the storm, and when every phone shows it (with
+    several processes it crosses Redis to the phones of the other process)."""
     joined = the_hall.join(args.participants)
-    the_hall.command("show", the_hall.polls.hidden)
+    version = the_hall.command("show", the_hall.polls.hidden).get("version")
     close_all([the_hall.facilitator, the_hall.screen_client])
     start = time.monotonic()
     up = the_hall.server.restart()
     cpu = tree_cpu(the_hall.server.process.pid)  # the new server's start is not counted
     the_hall.health(reset=True)
-    answers = ask(the_hall.clients, "await_connected", timeout=200, since=start, wait=120)
+    with the_hall.profiled("reconnect"):
+        answers = ask(the_hall.clients, "await_connected", timeout=200, since=start, wait=120)
     back = [t for a in answers for t in a["times"]]
     health = the_hall.health()
     figures = machine(the_hall, cpu, health)
     figures["connect_line_longest"] = health.get("connect_most_waiting")  # live/connectgate.py
+    figures["tree_processes"] = figures.pop("processes", None)  # not --processes
+    versions = {}
+    for answer in answers:
+        for seen, count in answer.get("versions", {}).items():
+            versions[seen] = versions.get(seen, 0) + count
     the_hall.start_staff()
     figures["connected"] = the_hall.health().get("connections")  # the staff are back too
     last = max(back, default=up)
     figures["cpu_ms_per_reconnect"] = round(figures["cpu_s"] * 1000 / max(1, len(back)), 2)
+    changed = time.monotonic()
+    newer = the_hall.command("open", the_hall.polls.hidden).get("version")
+    shown = ask(the_hall.clients, "await_version", timeout=90, version=newer, wait=60)
     return {"joined": joined["joined"], "back": len(back), "missing": sum(a["missing"] for a in answers),
             "restart_s": round(up - start, 2), "all_back_after_up_s": round(last - up, 2),
             "all_back_after_stop_s": round(last - start, 2),
-            "back_after_up_ms": spread([t - up for t in back]), **figures}
+            "back_after_up_ms": spread([t - up for t in back]),
+            "state_version_before": version, "phones_by_version_when_back": versions,
+            "phones_behind_when_back": sum(c for v, c in versions.items() if v == "None" or int(v) < version),
+            "next_change_on_every_phone_ms": round((max(a["at"] for a in shown) - changed) * 1000),
+            "phones_behind_next_change": sum(a["behind"] for a in shown), **figures}
 
 
 def scenario_flood(the_hall: Hall, args) -> dict:

@@ -29,7 +29,8 @@ from http.cookies import SimpleCookie
 import aiohttp
 
 CONCURRENT_JOINS = 64  # joins in flight at once in one client process
-COMMANDS = ("join", "burst", "steady", "words", "churn", "await_connected", "flood", "status", "close")
+COMMANDS = ("join", "burst", "steady", "words", "churn", "await_connected", "await_version", "flood",
+            "status", "close")
 
 
 def raise_fd_limit() -> int:
@@ -62,6 +63,7 @@ class Phone:
         self.waited: float | None = None  # seconds in the join line (None: let in at once)
         self.polls = 0  # times it asked again from the line
         self.retries = 0  # first connections tried again
+        self.version = None  # the session's state version of its last snapshot or `state`
         self.http: aiohttp.ClientSession | None = None
 
     async def forget(self) -> None:
@@ -76,6 +78,11 @@ class Phone:
     def connected(self) -> bool:
         return self.client is not None and self.client.connected
 
+    def seen(self, data) -> None:
+        """A snapshot or a `state` push: the state version the phone now shows."""
+        if isinstance(data, dict) and isinstance(data.get("version"), int):
+            self.version = max(self.version or 0, data["version"])
+
     def attach(self, client) -> None:
         self.client = client
 
@@ -88,9 +95,15 @@ class Phone:
             self.disconnected_at = time.monotonic()
 
         @client.on("snapshot")
-        async def snapshot(_data=None):
+        async def snapshot(data=None):
             self.pushes["snapshot"] += 1
             self.snapshots.append(time.monotonic())
+            self.seen(data)
+
+        @client.on("state")
+        async def state(data=None):
+            self.pushes["state"] += 1
+            self.seen(data)
 
         @client.on("results")
         async def results(data=None):
@@ -189,8 +202,8 @@ class Fleet:
         connector, owned = self.connector_of(phone)
         phone.http = aiohttp.ClientSession(connector=connector, connector_owner=owned,
                                            cookie_jar=aiohttp.CookieJar(unsafe=True))
-        client = socketio.AsyncClient(reconnection=reconnection, reconnection_delay=1,
-                                      reconnection_delay_max=5, randomization_factor=0.5,
+        client = socketio.AsyncClient(reconnection=reconnection, reconnection_delay=0.5,
+                                      reconnection_delay_max=2, randomization_factor=0.5,
                                       handle_sigint=False, http_session=phone.http, request_timeout=30,
                                       # Offers WebSocket compression, as every browser does.
                                       websocket_extra_options={"compress": 15})
@@ -339,7 +352,19 @@ class Fleet:
                 break
             await asyncio.sleep(0.05)
         back = [max(p.connects) for p in self.phones if p.connects and p.connects[-1] >= since]
-        return {"back": len(back), "missing": len(self.phones) - len(back), "times": back}
+        return {"back": len(back), "missing": len(self.phones) - len(back), "times": back,
+                "versions": dict(Counter(str(p.version) for p in self.phones))}
+
+    async def await_version(self, version: int, wait: float) -> dict:
+        """Wait (at most `wait` s) until every phone shows state `version` (or a later one);
+        when the last one did, and how many still do not."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if all((p.version or 0) >= version for p in self.phones):
+                break
+            await asyncio.sleep(0.02)
+        behind = sum(1 for p in self.phones if (p.version or 0) < version)
+        return {"behind": behind, "at": time.monotonic()}
 
     async def flood(self, count: int, activity: int) -> dict:
         """This process's first phone sends `count` tiny events as fast as it can."""

@@ -18,9 +18,9 @@ namespace connect with its auth (`40{"code":...,"lang":"en"}`), answered `40{"si
 with an ack id when an answer is wanted (`42<id>[...]`, answered `43<id>[...]`); the server cuts a
 socket with `41`. JSON is encoded as python-socketio encodes it (no spaces).
 
-Reconnection is the participant page's (static/js/core.js: socket.io-client's defaults):
+Reconnection is the participant page's (static/js/core.js, socket.io-client's `Backoff`):
 after a lost connection (closed, or no ping for pingInterval + pingTimeout), try again after
-1 s doubling up to 5 s, each delay ± 50 % at random (socket.io-client's `Backoff`), for ever,
+0.5 s doubling up to 2 s, each delay ± 50 % at random (capped at 2 s), for ever,
 each attempt given 20 s (its `timeout`);
 cut by the server, connect once more at once (the page asks why); refused by the server
 (`44`), stop. Events received before the namespace connect is answered (the snapshot the
@@ -40,8 +40,8 @@ import aiohttp
 
 from bench.loadclient import Fleet, Phone, main
 
-RECONNECTION_DELAY = 1000  # ms: socket.io-client's reconnectionDelay
-RECONNECTION_DELAY_MAX = 5000  # reconnectionDelayMax
+RECONNECTION_DELAY = 500  # ms: the page's reconnectionDelay (socket.io-client's default: 1000)
+RECONNECTION_DELAY_MAX = 2000  # reconnectionDelayMax (default: 5000)
 RANDOMIZATION_FACTOR = 0.5  # randomizationFactor
 RECONNECTION_TIMEOUT = 20.0  # s: socket.io-client's `timeout`, for each reconnection attempt
 _running: set[asyncio.Task] = set()  # background tasks, kept from the garbage collector

@@ -140,7 +140,8 @@ def _init_socketio(app: Flask) -> None:
         async_handlers=bool(app.config["ASYNC_HANDLERS"]),
     )
     if int(app.config["CONNECT_SLOTS"]) > 0:  # sockets set up a few at a time, in order
-        gate = connectgate.ConnectGate(int(app.config["CONNECT_SLOTS"]), float(app.config["CONNECT_LEASE"]))
+        gate = connectgate.ConnectGate(int(app.config["CONNECT_SLOTS"]), float(app.config["CONNECT_LEASE"]),
+                                       int(app.config["CONNECT_SLOTS_PER_ADDRESS"]))
         app.extensions["palabre.connect_gate"] = gate
         app.wsgi_app = connectgate.middleware(app.wsgi_app, gate)
 

@@ -71,8 +71,11 @@ class Defaults:
     PING_TIMEOUT = 20.0
     # Sockets being set up at once (Engine.IO handshake to the answer of their CONNECT); the
     # others wait their turn in arrival order (live/connectgate.py; 0: no limit). A slot is given
-    # back at the latest after CONNECT_LEASE seconds.
+    # back at the latest after CONNECT_LEASE seconds. One client address holds at most
+    # CONNECT_SLOTS_PER_ADDRESS of them (the others always get the rest): a hall behind one NAT
+    # shares one address, and 32 set-ups at once still keep the event loop busy.
     CONNECT_SLOTS = 64
+    CONNECT_SLOTS_PER_ADDRESS = 32
     CONNECT_LEASE = 1.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000

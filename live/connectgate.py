@@ -30,34 +30,41 @@ ENVIRON_KEY = "palabre.connect_slot"
 
 
 class ConnectGate:
-    """At most `slots` socket set-ups at once; the others wait in arrival order (FIFO)."""
+    """At most `slots` socket set-ups at once, at most `per_address` of them from one client
+    address; the others wait in arrival order (FIFO), a set-up whose address holds its share
+    letting the next ones of other addresses pass it."""
 
-    def __init__(self, slots: int, lease: float, clock=time.monotonic):
+    def __init__(self, slots: int, lease: float, per_address: int | None = None, clock=time.monotonic):
         self.slots = max(1, int(slots))
+        self.per_address = min(self.slots, max(1, int(per_address or self.slots)))
         self.lease = float(lease)
         self._clock = clock
         self._lock = threading.Lock()  # green under eventlet/gevent (patched)
-        self._holders: OrderedDict[int, float] = OrderedDict()  # token -> since (oldest first)
-        self._waiting: deque[tuple[int, threading.Event]] = deque()
+        # token -> (since, address), oldest first; slots held per address
+        self._holders: OrderedDict[int, tuple[float, str]] = OrderedDict()
+        self._held: dict[str, int] = {}
+        self._waiting: deque[tuple[int, str, threading.Event]] = deque()
+        # Set-ups put aside while their address held its share, per address: each is older
+        # than every one still in `_waiting` (they were at its head), so they go first.
+        self._parked: dict[str, deque[tuple[int, str, threading.Event]]] = {}
         self._next = 0
         self.entered = 0  # set-ups let through
         self.waited = 0  # ... of which waited for a slot
         self.most_waiting = 0  # the longest line seen
 
-    def enter(self) -> int:
+    def enter(self, address: str = "") -> int:
         """Wait for a slot (at most until a holder's lease runs out); a token for `leave`."""
+        ready = threading.Event()
         with self._lock:
             self._next += 1
             token = self._next
-            self._expire()
             self.entered += 1
-            if len(self._holders) < self.slots and not self._waiting:
-                self._holders[token] = self._clock()
+            self._waiting.append((token, address, ready))
+            self._expire()  # hands the free slots over, in order
+            if ready.is_set():
                 return token
-            ready = threading.Event()
-            self._waiting.append((token, ready))
             self.waited += 1
-            self.most_waiting = max(self.most_waiting, len(self._waiting))
+            self.most_waiting = max(self.most_waiting, self.waiting())
         while not ready.wait(self._until_a_lease_ends()):
             with self._lock:
                 self._expire()
@@ -68,32 +75,68 @@ class ConnectGate:
         if token is None:
             return
         with self._lock:
-            if self._holders.pop(token, None) is not None:
+            held = self._holders.pop(token, None)
+            if held is not None:
+                self._release(held[1])
                 self._hand_over()
 
     def waiting(self) -> int:
         """Set-ups waiting for a slot now."""
-        return len(self._waiting)
+        return len(self._waiting) + sum(len(line) for line in self._parked.values())
 
     def _until_a_lease_ends(self) -> float:
         with self._lock:
             if not self._holders:
                 return self.lease
-            oldest = next(iter(self._holders.values()))
+            oldest = next(iter(self._holders.values()))[0]
             return max(0.01, oldest + self.lease - self._clock())
+
+    def _release(self, address: str) -> None:
+        left = self._held[address] - 1
+        if left:
+            self._held[address] = left
+        else:
+            del self._held[address]
 
     def _expire(self) -> None:
         """Holders past their lease lose their slot (their socket is not closed for it)."""
         now = self._clock()
-        while self._holders and next(iter(self._holders.values())) + self.lease <= now:
-            self._holders.popitem(last=False)
+        while self._holders and next(iter(self._holders.values()))[0] + self.lease <= now:
+            self._release(self._holders.popitem(last=False)[1][1])
         self._hand_over()
 
     def _hand_over(self) -> None:
-        while self._waiting and len(self._holders) < self.slots:
-            token, ready = self._waiting.popleft()
-            self._holders[token] = self._clock()
+        while len(self._holders) < self.slots:
+            waiter = self._next_parked() or self._next_waiting()
+            if waiter is None:
+                return
+            token, address, ready = waiter
+            self._holders[token] = (self._clock(), address)
+            self._held[address] = self._held.get(address, 0) + 1
             ready.set()
+
+    def _next_parked(self) -> tuple[int, str, threading.Event] | None:
+        """The oldest set-up put aside whose address has a slot free again."""
+        free = [line for address, line in self._parked.items()
+                if self._held.get(address, 0) < self.per_address]
+        if not free:
+            return None
+        line = min(free, key=lambda waiters: waiters[0][0])
+        waiter = line.popleft()
+        if not line:
+            del self._parked[waiter[1]]
+        return waiter
+
+    def _next_waiting(self) -> tuple[int, str, threading.Event] | None:
+        """The next set-up in arrival order whose address has a slot free; those whose address
+        holds its share are put aside on the way."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            address = waiter[1]
+            if self._held.get(address, 0) < self.per_address and address not in self._parked:
+                return waiter
+            self._parked.setdefault(address, deque()).append(waiter)
+        return None
 
 
 def is_socket_opening(environ: dict, path: str = "/socket.io/") -> bool:
@@ -108,7 +151,7 @@ def middleware(wsgi_app, gate: ConnectGate):
     def gated(environ, start_response):
         if not is_socket_opening(environ):
             return wsgi_app(environ, start_response)
-        token = gate.enter()
+        token = gate.enter(environ.get("REMOTE_ADDR") or "")
         environ[ENVIRON_KEY] = partial(gate.leave, token)
         try:
             return wsgi_app(environ, start_response)

@@ -102,8 +102,9 @@ def nginx_config(workdir: Path, port: int, backends: list[int]) -> str:
     """nginx.conf around the documented block, with its ports changed to the test's."""
     block = documented_nginx_block()
     block, listens = re.subn(r"listen\s+\d+;", f"listen 127.0.0.1:{port};", block)
-    servers = "".join(f"    server 127.0.0.1:{b};\n" for b in backends)
-    block, upstreams = re.subn(r"(    server 127\.0\.0\.1:\d+;\n)+", servers, block)
+    server = re.search(r"    server 127\.0\.0\.1:\d+([^;\n]*);", block)  # with its parameters
+    servers = "".join(f"    server 127.0.0.1:{b}{server.group(1) if server else ''};\n" for b in backends)
+    block, upstreams = re.subn(r"(    server 127\.0\.0\.1:\d+[^;\n]*;\n)+", servers, block)
     assert listens == 1 and upstreams == 1, "the documented nginx block changed shape"
     temp = {name: workdir / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for folder in temp.values():

@@ -63,13 +63,13 @@ def test_the_listen_backlog_takes_a_hall(hall):
 
 async def _phones(server: Server, code: str, cookies: list[str]) -> list[socketio.AsyncClient]:
     """Phones as python-socketio clients reconnecting by themselves (its defaults: 1 s for the
-    answer to `CONNECT` when reconnecting; the page's back-off: 1 s doubling to 5 s, ± 0.5)."""
+    answer to `CONNECT` when reconnecting; the page's back-off: 0.5 s doubling to 2 s, ± 50 %)."""
     phones = []
     for cookie in cookies:
         # Its own cookie jar that keeps cookies of 127.0.0.1 (aiohttp's default drops them): the
         # Cookie header given to `connect` is put there and sent again on every reconnection.
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        phone = socketio.AsyncClient(reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
+        phone = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2,
                                      randomization_factor=0.5, handle_sigint=False, http_session=http)
         await phone.connect(server.url, headers={"Cookie": cookie}, auth={"code": code, "lang": "en"},
                             transports=["websocket"], wait_timeout=15)
@@ -131,3 +131,66 @@ def test_a_socket_that_never_says_connect_holds_its_slot_only_for_its_lease(hall
     finally:
         silent.close()
     assert wait_until(lambda: _health(server)["connections"] == 0, 10)
+
+
+def _silent_sockets(server: Server, address: str, count: int) -> list:
+    """WebSockets opened from `address` that never say `CONNECT`, each without waiting for
+    the others' `OPEN` (those that wait for a slot get theirs later)."""
+    import socket as sockets
+    import threading
+
+    opened: list = []
+
+    def one() -> None:
+        sock = sockets.create_connection(("127.0.0.1", server.port), timeout=40, source_address=(address, 0))
+        try:
+            opened.append(websocket.create_connection(
+                f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", socket=sock,
+                timeout=40))
+        except (OSError, websocket.WebSocketException):  # the server stopped at the end of the test
+            sock.close()
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return opened
+
+
+async def _phones_from(server: Server, code: str, cookies: list[str], address: str) -> int:
+    """Phones from one address (a hall behind one NAT) connecting together; how many got in
+    within 10 s each."""
+    async def one(cookie: str) -> bool:
+        connector = aiohttp.TCPConnector(local_addr=(address, 0))
+        http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True))
+        phone = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http)
+        try:
+            await asyncio.wait_for(phone.connect(
+                server.url, headers={"Cookie": cookie}, auth={"code": code, "lang": "en"},
+                transports=["websocket"], wait_timeout=10), 10)
+            return phone.connected
+        except (socketio.exceptions.ConnectionError, TimeoutError):
+            return False
+        finally:
+            await phone.shutdown()
+            await http.close()
+
+    return sum(await asyncio.gather(*(one(c) for c in cookies)))
+
+
+def test_one_address_holds_at_most_its_share_of_the_gate(hall):
+    """Four slots, two per address, a lease of 30 s: a client opening six WebSockets from one
+    address and never sending `CONNECT` holds two slots (its other sockets wait), and a hall
+    of twelve phones behind another single address (a venue's NAT) all get in meanwhile, two
+    at a time. Without a bound per address the silent client held every slot for 30 s."""
+    setup, start = hall
+    server = start(CONNECT_SLOTS=4, CONNECT_SLOTS_PER_ADDRESS=2, CONNECT_LEASE=30)
+    cookies = [join_cookie(server.url, setup.code) for _ in range(12)]
+    silent = _silent_sockets(server, "127.0.0.2", 6)
+    try:
+        assert wait_until(lambda: len(silent) + _health(server)["connect_waiting"] == 6, 10), _health(server)
+        assert asyncio.run(_phones_from(server, setup.code, cookies, "127.0.0.3")) == 12
+        assert len(silent) == 2  # the two let through got their OPEN; the others still wait
+        assert _health(server)["connect_waiting"] == 4
+    finally:
+        for ws in silent:
+            ws.close()

@@ -143,6 +143,21 @@ def test_burst_on_two_processes_behind_nginx_sharing_redis(client):
     _two_processes(client=client)
 
 
+def test_reconnect_storm_on_two_processes_behind_nginx():
+    """Both processes restarted at once: every phone back (through nginx) with the state version
+    of before the restart, and a change made after the storm reaches every phone, whichever
+    process it is on (through Redis)."""
+    require("redis-server", "PALABRE_REQUIRE_REDIS")
+    require("nginx", "PALABRE_REQUIRE_NGINX")
+    phones = 24
+    figures = measure("reconnect", "--processes", "2", "--participants", str(phones), "--clients", "2")
+    assert figures["processes"] == 2 and figures["joined"] == phones
+    assert figures["back"] == phones and figures["missing"] == 0
+    assert figures["phones_behind_when_back"] == 0 and figures["phones_behind_next_change"] == 0
+    each = [p["connections"] for p in figures["per_process"]]
+    assert len(each) == 2 and sum(each) == phones and min(each) > 0, each
+
+
 def test_burst_on_two_processes_on_postgresql():
     from conftest import require_postgres
 

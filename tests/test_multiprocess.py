@@ -510,3 +510,37 @@ def _first_hand(url: str) -> int:
     from multiprocess import scalar
 
     return scalar(url, "SELECT id FROM pulse_hands WHERE ended_at IS NULL ORDER BY raised_at, id LIMIT 1")
+
+
+def test_after_every_process_restarts_nginx_lets_the_phones_back_at_once(cluster):
+    """Both processes restarted at once behind the documented nginx: while they are down the
+    phones' attempts fail; once they answer again, phones from four addresses (both processes)
+    connect through nginx at once. nginx's default (`max_fails=1 fail_timeout=10s`) marked both
+    processes down at the first failed attempt and then let one connection through per process
+    every 10 s, a WebSocket's success counting only when it closes: 4,999 phones waited."""
+    the_cluster, _redis, _url = cluster
+    setup = the_cluster.setup
+    auth = {"code": setup["code"], "lang": "en"}
+    phones = [the_cluster.connect(index, auth) for index in (0, 1, 0, 1)]  # cookie, address each
+    close_all([client for client, _cookie, _address in phones])
+    for server in the_cluster.backends:
+        server.stop()
+    for _client, cookie, address in phones:  # their attempts while the servers are down
+        with pytest.raises(Exception):  # noqa: B017, PT011 - refused by nginx (502) or reset
+            close_all([connect_from(address, the_cluster.nginx.url, auth, cookie)])
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda server: server.restart(60), the_cluster.backends))
+    started = time.monotonic()
+    back = []
+    for _client, cookie, address in phones:
+        def connected(address=address, cookie=cookie):
+            try:
+                back.append(connect_from(address, the_cluster.nginx.url, auth, cookie))
+                return True
+            except Exception:  # noqa: BLE001 - nginx still refusing: try again
+                return False
+        wait_until(connected, 8, step=0.2)
+    the_cluster.clients.extend(back)
+    assert len(back) == len(phones), f"{len(back)} of {len(phones)} back within 8 s"
+    assert time.monotonic() - started < 8
+    assert sorted(health(s)["connections"] for s in the_cluster.backends) == [2, 2]

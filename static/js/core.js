@@ -117,7 +117,11 @@ export function errorText(ack) {
 /* The page's one socket (handlers: snapshot, state, results, connect, refused). */
 export function connect(auth, handlers) {
   auth.lang = LANG;
-  var socket = io({ auth: auth, transports: ["websocket", "polling"], tryAllTransports: true });
+  // Back-off: 0.5 s doubling to 2 s, each delay +/- 50 % (socket.io's default: 1 s to 5 s). A
+  // phone is back within 2 s of the server; the herd this lets in at once waits in the
+  // server's connect gate (docs/performance.md, "The reconnect storm").
+  var socket = io({ auth: auth, transports: ["websocket", "polling"], tryAllTransports: true,
+                    reconnectionDelay: 500, reconnectionDelayMax: 2000 });
   var conn = $("conn");
   var timer = null;
 
