@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
-from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime, security
+from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime, security, wsdeflate
 from live.collector import QuietCollector
 from live.config import Defaults, load_secret_key
 from live.health import Heartbeat
@@ -85,7 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # handlers it collected while unbound onto each new server (one per app, e.g. in tests).
     _register_features(app)
     _init_socketio(app)
-    app.wsgi_app = _without_websocket_compression(app.wsgi_app)
+    # WebSocket compression without a compressor kept per socket (live/wsdeflate.py)
+    app.wsgi_app = wsdeflate.middleware(app.wsgi_app)
     app.after_request(_security_headers)
     app.before_request(_remember_language)
     app.before_request(auth.organiser_pages_guard)  # after every other check, as a blueprint's
@@ -144,21 +145,6 @@ def _init_socketio(app: Flask) -> None:
                                        int(app.config["CONNECT_SLOTS_PER_ADDRESS"]))
         app.extensions["palabre.connect_gate"] = gate
         app.wsgi_app = connectgate.middleware(app.wsgi_app, gate)
-
-
-def _without_websocket_compression(wsgi_app):
-    """The WSGI app with WebSocket compression (permessage-deflate) declined: every browser
-    offers it, and eventlet's and gevent's WebSocket servers accept it, each socket then keeping
-    its own zlib compressor (and decompressor) between messages: about 107 KB more per phone
-    (a compressor's window and hash tables), 500 MB for a hall of 5,000, where a push to a phone
-    is a few hundred bytes of JSON. Without the request's offer the handshake agrees to none,
-    and the browser sends and receives plain frames (RFC 7692: the server may decline)."""
-
-    def app(environ, start_response):
-        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-        return wsgi_app(environ, start_response)
-
-    return app
 
 
 def _register_features(app: Flask) -> None:

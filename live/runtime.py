@@ -172,6 +172,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _ping_without_a_task()
         _fair_hub()
         _fast_unmask()
+        _stateless_compression(mode)
         door = _Door(listener)
         # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
         eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
@@ -182,6 +183,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
 
         _ping_without_a_task()
         _lean_gevent_websockets()
+        _stateless_compression(mode)
         server = pywsgi.WSGIServer(listener, app, log=None, handler_class=_small_buffers_handler())
         server.start()
         stop_accepting = server.close
@@ -337,6 +339,12 @@ def _fast_unmask() -> None:
     from eventlet import websocket
 
     websocket.RFC6455WebSocket._apply_mask = staticmethod(unmask)
+
+
+def _stateless_compression(mode: str) -> None:
+    from live import wsdeflate
+
+    wsdeflate.install(mode)
 
 
 def _ping_without_a_task() -> None:

@@ -15,12 +15,23 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from base64 import b64encode
 from pathlib import Path
 
 import pytest
 from realserver import prepare, prepare_wordcloud
-from support import Listener, children, connect, join_cookie, send_word, server, server_room, wait_until
+from support import (
+    Listener,
+    children,
+    connect,
+    join_cookie,
+    open_poll,
+    send_word,
+    server,
+    server_room,
+    wait_until,
+)
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,14 +63,108 @@ def open_websocket(sock: socket.socket, port: int, extensions: str = "") -> str:
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
-def test_websocket_compression_is_declined(tmp_path, mode):
-    """A browser's offer of permessage-deflate is declined: the socket opens, uncompressed."""
-    database = tmp_path / "palabre.db"
-    prepare(database)
-    with server(database, mode) as running:
-        head = handshake(running.port, OFFER)
-    assert head.startswith("HTTP/1.1 101"), head
-    assert "sec-websocket-extensions" not in head.lower(), head
+def test_websocket_compression_keeps_no_context_between_messages(tmp_path, mode):
+    """A browser's offer of permessage-deflate is agreed without context takeover either way and
+    with the phone's smallest window (live/wsdeflate.py): a large message (the snapshot) arrives
+    compressed on its own, readable by a fresh inflater; small ones (Engine.IO's open packet)
+    arrive plain; the phone's own compressed messages (its CONNECT, a vote), each compressed on
+    its own, are understood."""
+    from live import wsdeflate
+
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    with server(setup.database, mode) as running:
+        cookie = join_cookie(running.url, setup.code)
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+            frames = Frames(sock)
+            head = frames.open(running.port, OFFER, cookie)
+            agreed = [line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                      if line.lower().startswith("sec-websocket-extensions:")]
+            assert head.startswith("HTTP/1.1 101") and len(agreed) == 1, head
+            params = {p.strip() for p in agreed[0].split(";")}
+            assert {"permessage-deflate", "server_no_context_takeover", "client_no_context_takeover",
+                    f"client_max_window_bits={wsdeflate.CLIENT_WINDOW_BITS}"} <= params, params
+            frames.window_bits = wsdeflate.CLIENT_WINDOW_BITS
+            opened, compressed = frames.next()
+            assert opened.startswith("0{") and not compressed  # small: as it is
+            frames.send("40" + json.dumps({"code": setup.code, "lang": "en"}))
+            seen = frames.until(lambda text: text.startswith('42["snapshot"'))
+            snapshot, compressed = seen[-1]
+            assert compressed and len(snapshot) >= wsdeflate.MIN_BYTES, (len(snapshot), compressed)
+            assert all(not c for text, c in seen if len(text) < wsdeflate.MIN_BYTES), seen
+            vote = {"cid": "memory12-1", "activity": setup.activity, "choice": setup.options[0]}
+            frames.send("421" + json.dumps(["vote", vote]))
+            answer, _ = frames.until(lambda text: text.startswith("431"))[-1]
+    assert '"ok":true' in answer.replace(" ", ""), answer
+
+
+class Frames:
+    """WebSocket frames over a raw socket, as a phone's browser sends and reads them: each
+    message it sends compressed on its own; each compressed one it reads inflated by a fresh
+    inflater (no context kept, as agreed), so that one relying on an earlier message fails."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.buffer = sock, b""
+        self.window_bits = 15  # the window the phone compresses with (as agreed)
+
+    def open(self, port: int, extensions: str, cookie: str) -> str:
+        """The WebSocket handshake (Engine.IO's); the head of the server's answer."""
+        self.sock.sendall(
+            ("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+             f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             f"Origin: http://127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+             f"Sec-WebSocket-Key: {b64encode(b'palabre-memory12').decode()}\r\n"
+             f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {extensions}\r\n\r\n").encode())
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            assert chunk, self.buffer
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        return head.decode("latin-1")
+
+    def _read(self, count: int) -> bytes:
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the socket"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def next(self) -> tuple[str, bool]:
+        first, second = self._read(2)
+        assert first & 0x80, "a fragmented message"
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(self._read(2), "big")
+        elif length == 127:
+            length = int.from_bytes(self._read(8), "big")
+        payload, compressed = self._read(length), bool(first & 0x40)
+        if compressed:
+            payload = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+        if first & 0x0F == 0x9:  # a ping (none expected this soon): answered
+            return self.next()
+        return payload.decode(), compressed
+
+    def until(self, done, limit: int = 50) -> list[tuple[str, bool]]:
+        seen = []
+        for _ in range(limit):
+            seen.append(self.next())
+            if seen[-1][0] == "2":  # Engine.IO's ping
+                self.send("3", compress=False)
+            if done(seen[-1][0]):
+                return seen
+        raise AssertionError(f"not received: {seen}")
+
+    def send(self, text: str, compress: bool = True) -> None:
+        payload = text.encode()
+        if compress:
+            deflater = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.window_bits)
+            payload = (deflater.compress(payload) + deflater.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        mask = b"mask"
+        head = bytes([0x81 | (0x40 if compress else 0)])
+        size = len(payload)
+        head += bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big")
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])

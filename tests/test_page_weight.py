@@ -9,7 +9,8 @@ has received the server's `snapshot`. Then:
 - bytes: each response's body as transferred (compressed, as served: Chromium's encoded body
   size) plus its headers, plus the WebSocket frames received until the page is live, as sent:
   Chromium reports their payloads decompressed, so when the server agreed to permessage-deflate
-  (eventlet does), each is compressed again here as the server did (`_on_the_wire`).
+  (it does, without context takeover: live/wsdeflate.py), each is compressed again here as the
+  server did (`_on_the_wire`).
 
 Budget: at most 5 requests and 35 KB (35,000 bytes): the page, the stylesheet, the Socket.IO
 client, one module of ours (static/js/core.js) and the WebSocket; the same with an idea wall
@@ -38,18 +39,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 MAX_REQUESTS = 5
 MAX_BYTES = 35_000
 WALL_MAX_REQUESTS = 5
-# 30 ideas, in the page and in the snapshot. The snapshot's frame is sent uncompressed since
-# WebSocket compression is declined (live/app.py: a compressor kept per socket cost the server
-# ~107 KB per phone): 7 KB for 30 ideas where it was ~2 KB compressed, hence 41 KB, not 37.
-WALL_MAX_BYTES = 41_000
+# 30 ideas, in the page and in the snapshot (its frame compressed, live/wsdeflate.py).
+WALL_MAX_BYTES = 37_000
 MIN_ECOINDEX = 85
 LIVE_TIMEOUT = 15  # seconds for the page to load and receive its snapshot
 
 
-def test_participant_page_first_load_stays_within_budget(tmp_path):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_participant_page_first_load_stays_within_budget(tmp_path, mode):
+    """(Under gevent too: Chromium takes either server's agreement to compress, live/wsdeflate.py.)"""
     setup = prepare(tmp_path / "palabre.db")
     open_poll(setup)
-    with server(setup.database) as srv, chromium() as browser:
+    with server(setup.database, mode) as srv, chromium() as browser:
         rows, sockets = _first_load(browser, f"{srv.url}/j/{setup.code}")
 
     total_bytes = sum(row["bytes"] for row in rows) + sum(s["bytes"] for s in sockets)
@@ -289,15 +290,21 @@ def _watch(ws) -> dict:
 
 def _on_the_wire(state: dict, agreed: str) -> dict:
     """The frames' size as sent: each frame's header and payload. Chromium reports payloads
-    decompressed: when the server agreed to permessage-deflate (eventlet does), each is
-    compressed again here as the server compressed it (zlib, default level, raw deflate, 15-bit
-    window, context kept from frame to frame unless `server_no_context_takeover`)."""
+    decompressed: when the server agreed to permessage-deflate, each is compressed again here as
+    the server compressed it: without context takeover (live/wsdeflate.py), each message of at
+    least `wsdeflate.MIN_BYTES` characters on its own with the server's compressor, the others
+    as they are; with context takeover (a server's default), every message, zlib's defaults."""
+    from live import wsdeflate
+
     compressor, wire = None, 0
     for data in state["payloads"]:
         length = len(data)
-        if agreed:
-            if compressor is None or "server_no_context_takeover" in agreed:
-                compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        if agreed and "server_no_context_takeover" in agreed:
+            if len(data.decode(errors="replace")) >= wsdeflate.MIN_BYTES:
+                fresh = wsdeflate.compressor()
+                length = len(fresh.compress(data) + fresh.flush(zlib.Z_SYNC_FLUSH)) - 4
+        elif agreed:
+            compressor = compressor or zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
             length = len(compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)) - 4
         wire += length + (2 if length < 126 else 4 if length < 65536 else 10)
     return {"url": state["url"], "frames": state["frames"], "snapshot": state["snapshot"],
