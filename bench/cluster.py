@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.load import ClientProcess, Hall, prepare_hall, process_tree, tree_cpu, tree_rss_mb
+from bench.load import ClientProcess, Hall, prepare_hall, process_tree, tree_cpu, tree_pss_mb, tree_rss_mb
 from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url, stop_process
 
 DOCS = ROOT / "docs" / "deployment.md"
@@ -405,6 +405,7 @@ class ClusterHall(Hall):
         (in neither rss_mb nor cpu_s)."""
         each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
                  "rss_mb": round(tree_rss_mb(h["pid"]), 1) if h.get("pid") else None,
+                 "pss_mb": round(tree_pss_mb(h["pid"]), 1) if h.get("pid") else None,
                  "cpu_since_start_s": round(tree_cpu(h["pid"]), 2) if h.get("pid") else None}
                 for h in self.each]
         redis, nginx = self.server.redis, self.server.nginx

@@ -20,7 +20,8 @@ limit is raised to its hard limit. Scenarios (`--scenario`, repeatable, or `all`
 - typing     200 phones (or N) send a word each to a word cloud over 10 s: entry -> screen
 
 Every scenario prints: phones connected, RSS of the server's whole process tree (workers
-included), server CPU, the largest event-loop stall (`/healthz`), the load average, and its own
+included; `pss_mb`, its proportional share: pages shared between its processes counted once),
+server CPU, the largest event-loop stall (`/healthz`), the load average, and its own
 figures: release -> last ack, ack latency (emit -> ack) and vote -> screen latency p50/p95/p99,
 votes stored vs acknowledged vs on screen. Vote -> screen: the k-th vote acknowledged (in ack
 order) is on screen with the first `results` push of the screen that counts k votes (a burst:
@@ -137,6 +138,22 @@ def _proc_field(pid: int, name: str) -> int:
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of the process tree, in MB."""
     return sum(_proc_field(p, "VmRSS") for p in process_tree(pid)) / 1024
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional memory of the process tree, in MB (each page shared by k processes counts
+    1/k in each: the shared libraries and interpreter, which `tree_rss_mb` counts once per
+    process, count once for the machine)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except (OSError, ValueError):
+            continue
+    return total / 1024
 
 
 def tree_cpu(pid: int) -> float:
@@ -490,6 +507,7 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
     sharing = the_hall.sharing()
     others = sum(v for k, v in sharing.items() if k.endswith("_cpu_s"))
     return {"connected": the_hall.health().get("connections"), "rss_mb": round(tree_rss_mb(pid), 1),
+            "pss_mb": round(tree_pss_mb(pid), 1),
             "server_rss_mb": round(_proc_field(pid, "VmRSS") / 1024, 1),
             "processes": len(process_tree(pid)), "cpu_s": round(cpu, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
