@@ -274,13 +274,33 @@ def _small_buffers_handler():
 
 
 def _small_buffers_protocol():
+    import http.client
+
     import eventlet.wsgi
 
+    no_headers = http.client.HTTPMessage()  # shared, never written to
+
     class SmallBuffers(eventlet.wsgi.HttpProtocol):
-        """eventlet's HTTP protocol with CONNECTION_BUFFER-sized buffers."""
+        """eventlet's HTTP protocol with CONNECTION_BUFFER-sized buffers, whose WebSockets let go
+        of their opening request's headers once open. Each kept them as long as it was open:
+        the parsed headers (an `email` message, ~2.7 KB) and the environ's `headers_raw`, a
+        second copy of them (~0.5 KB) that nothing reads (the environ's HTTP_* keys hold them)."""
 
         rbufsize = CONNECTION_BUFFER
         wbufsize = CONNECTION_BUFFER
+
+        def get_environ(self):
+            environ = super().get_environ()
+            environ.pop("headers_raw", None)
+            set_idle = environ.get("eventlet.set_idle")
+            if set_idle is not None:  # eventlet's WebSocket calls it once its handshake is sent
+
+                def opened():
+                    set_idle()
+                    self.headers = no_headers
+
+                environ["eventlet.set_idle"] = opened
+            return environ
 
     return SmallBuffers
 

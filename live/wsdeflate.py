@@ -92,8 +92,21 @@ def _install_eventlet() -> None:
             return None
         return compressor()  # one message's, never kept
 
+    message = cls.Message
+    getvalue = message.getvalue
+
+    def getvalue_once(self):
+        """A message's text, read once: its inflater (a fresh one per message, ~7 KB) and
+        decoders let go of then. The reader keeps the last message it read until the next one
+        arrives: each phone's socket kept its inflater between two votes."""
+        try:
+            return getvalue(self)
+        finally:
+            self.decompressor = self.decoder = None
+
     cls._pack_message = _pack_message
     cls._get_permessage_deflate_enc = _get_permessage_deflate_enc
+    message.getvalue = getvalue_once
     cls._palabre_deflate = True
 
 
