@@ -699,7 +699,8 @@ def scenario_reconnect(the_hall: Hall, args) -> dict:
     changed = time.monotonic()
     newer = the_hall.command("open", the_hall.polls.hidden).get("version")
     shown = ask(the_hall.clients, "await_version", timeout=90, version=newer, wait=60)
-    return {"joined": joined["joined"], "back": len(back), "missing": sum(a["missing"] for a in answers),
+    return {"joined": joined["joined"], "join_failed": joined["failed"], "join_errors": joined["errors"],
+            "back": len(back), "missing": sum(a["missing"] for a in answers),
             "restart_s": round(up - start, 2), "all_back_after_up_s": round(last - up, 2),
             "all_back_after_stop_s": round(last - start, 2),
             "back_after_up_ms": spread([t - up for t in back]),

@@ -222,8 +222,13 @@ class Fleet:
                 await self.connect_again(phone)
                 while not phone.snapshots and time.monotonic() - start < 30 + (phone.waited or 0):
                     await asyncio.sleep(0.01)
-            return {"ok": bool(phone.snapshots), "start": start, "waited": phone.waited,
-                    "retries": phone.retries, "ready": phone.snapshots[0] if phone.snapshots else None}
+            outcome = {"ok": bool(phone.snapshots), "start": start, "waited": phone.waited,
+                       "retries": phone.retries, "ready": phone.snapshots[0] if phone.snapshots else None}
+            if not phone.snapshots:  # said why, with what the phone saw
+                outcome["error"] = (f"no snapshot after {time.monotonic() - start:.1f} s (connected: "
+                                    f"{phone.connected}, connects: {len(phone.connects)}, "
+                                    f"pushes: {dict(phone.pushes)}, retries: {phone.retries})")
+            return outcome
         except Exception as exc:  # noqa: BLE001 - counted as a failed join
             return {"ok": False, "start": start, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
