@@ -119,7 +119,10 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
 
 def my_vote(db: DB, activity: Activity, participant_id: int) -> list[int] | None:
     """What this participant answered, if anything."""
-    return db.scalar(_MY_VOTE, {"activity": activity.id, "participant": participant_id})
+    # Through the session's connection: one column, no ORM execution around it (every
+    # reconnection's snapshot reads it).
+    return db.connection().execute(_MY_VOTE, {"activity": activity.id,
+                                              "participant": participant_id}).scalar()
 
 
 # Built once: a phone's snapshot (every reconnection) reads its vote with it.
