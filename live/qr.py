@@ -6,12 +6,12 @@ import base64
 import io
 from functools import lru_cache
 
-import segno
-
 
 @lru_cache(maxsize=256)
 def qr_svg(url: str) -> bytes:
     """A standalone SVG QR code of `url`, dark on light, scalable, with a quiet zone."""
+    import segno  # loaded by the first QR code drawn
+
     buffer = io.BytesIO()
     segno.make(url, error="m", micro=False).save(
         buffer, kind="svg", scale=10, border=2, dark="#111111", light="#ffffff",

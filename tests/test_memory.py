@@ -254,3 +254,22 @@ def test_a_phone_gone_silent_is_let_go_of_connection_included(tmp_path, mode):
             except TimeoutError:
                 break
         assert ended, "the server kept the silent phone's connection open"
+
+
+def test_a_server_loads_the_libraries_of_walls_clouds_and_qr_codes_when_first_used(tmp_path):
+    """A hall of phones voting keeps out of memory what only a moderation queue (rapidfuzz), a
+    word cloud's words (snowballstemmer) or a QR code (segno) need: about 5 MB per process, each
+    loaded by its first use."""
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    probe = ("import sys; from live import create_app; create_app({'DATABASE_URL': sys.argv[1], "
+             "'SECRET_KEY': 'k'}); lazy = ('rapidfuzz', 'snowballstemmer', 'segno'); "
+             "print(sorted(m for m in lazy if m in sys.modules)); "
+             "from live.wordclouds.normalize import group_key; from live.qr import qr_svg; "
+             "from live.boards.similar import duplicates; group_key('durables', 'fr'); "
+             "qr_svg('http://127.0.0.1/j/ABC'); duplicates([(1, 'réparer')], [(2, 'réparer')]); "
+             "print(sorted(m for m in lazy if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe, f"sqlite:///{database}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "['rapidfuzz', 'segno', 'snowballstemmer']"]

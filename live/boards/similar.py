@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process, utils
-
 from live.wordclouds import normalize
 from live.wordclouds.lexicon import fold  # how two texts are compared: case and accents folded
 
@@ -17,6 +15,8 @@ MAX_SUGGESTIONS = 40
 def duplicates(candidates: Iterable[tuple[int, str]], others: Iterable[tuple[int, str]],
                cutoff: int = DUPLICATE_SCORE) -> list[dict]:
     """Pairs {item, like, score}: each candidate with the items it probably repeats."""
+    from rapidfuzz import fuzz, process, utils  # loaded by the first moderation queue (2.4 MB)
+
     pool = {item_id: fold(text) for item_id, text in others}
     pairs: dict[frozenset, dict] = {}
     for item_id, text in candidates:

@@ -45,12 +45,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-
-import snowballstemmer
-from snowballstemmer.basestemmer import BaseStemmer
+from typing import TYPE_CHECKING
 
 from live.text import TextError, clean
 from live.wordclouds import lexicon
+
+if TYPE_CHECKING:
+    from snowballstemmer.basestemmer import BaseStemmer
 
 MAX_LENGTH = 40
 LOCALES = ("fr", "en")
@@ -230,6 +231,8 @@ def _foreign_stem(word: str, locale: str) -> str:
 
 @cache
 def _stemmer(language: str) -> BaseStemmer:
+    import snowballstemmer  # loaded by the first word to stem (2.5 MB a server without a cloud keeps)
+
     return snowballstemmer.stemmer(_STEMMER_LANGUAGES[language])
 
 
