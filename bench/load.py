@@ -643,8 +643,9 @@ def scenario_steady(the_hall: Hall, args) -> dict:
     the_hall.health(reset=True)
     cpu, start = tree_cpu(pid), time.monotonic()
     duration = args.duration or 30.0
-    answers = ask(the_hall.clients, "steady", timeout=duration + 120, until=start + duration,
-                  period=args.period, activity=activity, options=the_hall.polls.options[activity])
+    with the_hall.profiled("steady"):
+        answers = ask(the_hall.clients, "steady", timeout=duration + 120, until=start + duration,
+                      period=args.period, activity=activity, options=the_hall.polls.options[activity])
     elapsed = time.monotonic() - start
     votes = [v for a in answers for v in a["votes"]]
     figures = machine(the_hall, cpu, the_hall.health())
@@ -852,8 +853,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "bench/rawclient.py) or socketio (python-socketio's AsyncClient, "
                              f"bench/loadclient.py); {DEFAULT_CLIENT} by default")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="burst: py-spy records every server and client process during each "
-                             "burst (collapsed stacks in DIR; run as root)")
+                        help="burst and steady: py-spy records every server and client process "
+                             "during each burst or the steady votes (collapsed stacks in DIR; "
+                             "run as root)")
     parser.add_argument("--profile-idle", action="store_true",
                         help="with --profile: sample the processes' waits too (wall time, not only CPU)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -1,14 +1,16 @@
 """The CPU of a vote inside one process: N phones vote at once, no network, CPU seconds per vote.
 
-    python -m bench votecpu [--participants 1000] [--rounds 3]
+    python -m bench votecpu [--participants 1000] [--rounds 3] [--rate VOTES_PER_S]
 
 Runs in a child process under eventlet (as the server): a fresh SQLite file (synchronous=FULL),
 a session with an open 4-option poll, N participants joined through the join page, each with
 a Flask-SocketIO test client (the real Socket.IO packets and handlers, the write queue, its
 group commits, the acks and the coalesced pushes; no sockets, no client processes), then
-every phone votes at once. Prints the process's CPU seconds per vote for each round (a new
-poll each time) and their median: the figure the machine's load moves least, to compare two
-commits side by side. `--profile` prints the functions of `live/` that took the most CPU.
+every phone votes at once (`--rate R`: one after another, R votes a second, as a steady
+stream of phones changing their votes brings them: each vote nearly alone). Prints the
+process's CPU seconds per vote for each round (a new poll each time), the group commits they
+took, and their median: the figure the machine's load moves least, to compare two commits
+side by side. `--profile` prints the functions of `live/` that took the most CPU.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--participants", type=int, default=1000, help="phones voting at once (1000)")
     parser.add_argument("--rounds", type=int, default=3, help="bursts, each on a new poll (3)")
     parser.add_argument("--profile", action="store_true", help="print a CPU profile of the last round")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="votes a second, one after another (0: all at once, the default)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.participants < 1 or args.rounds < 1:
         raise SystemExit("--participants and --rounds must be at least 1")
     command = [sys.executable, "-m", "bench.votecpu", str(args.participants), str(args.rounds),
-               "profile" if args.profile else "-"]
+               "profile" if args.profile else "-", str(args.rate)]
     return subprocess.run(command, cwd=ROOT, timeout=1800, check=False).returncode  # noqa: S603 - our own module
 
 
-def _child(participants: int, rounds: int, profile: bool) -> int:
+def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0) -> int:
     import warnings
 
     warnings.simplefilter("ignore", DeprecationWarning)  # eventlet's notice on import
@@ -88,8 +92,11 @@ def _child(participants: int, rounds: int, profile: bool) -> int:
 
         profiler = _profiler() if profile and round_ == rounds - 1 else None
         pool = eventlet.GreenPool(participants + 1)
+        commits_before = app.extensions["palabre.writer"].commits
         cpu, wall = time.process_time(), time.perf_counter()
         for index, phone in enumerate(phones):
+            if rate > 0:  # a steady stream: the index-th vote at index / rate seconds
+                eventlet.sleep(max(0.0, wall + index / rate - time.perf_counter()))
             pool.spawn(vote, phone, index)
         pool.waitall()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -97,11 +104,13 @@ def _child(participants: int, rounds: int, profile: bool) -> int:
             profiler.disable()
         ok = sum(1 for a in acks if isinstance(a, dict) and a.get("ok"))
         figures.append(cpu / participants * 1000)
+        commits = app.extensions["palabre.writer"].commits - commits_before
         print(f"round {round_ + 1}: {ok} of {participants} acked ok, CPU {cpu:.3f} s = "
-              f"{figures[-1]:.3f} ms per vote, wall {wall:.2f} s", flush=True)
+              f"{figures[-1]:.3f} ms per vote, wall {wall:.2f} s, {commits} group commits", flush=True)
         if ok != participants:
             return 1
-    print(f"median CPU per vote  {statistics.median(figures):.3f} ms ({participants} votes at once)")
+    how = f"{rate:g} votes a second" if rate > 0 else "at once"
+    print(f"median CPU per vote  {statistics.median(figures):.3f} ms ({participants} votes {how})")
     if profile:
         import pstats
 
@@ -120,4 +129,5 @@ def _profiler():
 
 if __name__ == "__main__":
     sys.stdout.reconfigure(line_buffering=True)
-    os._exit(_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "profile"))
+    os._exit(_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "profile",
+                    float(sys.argv[4]) if len(sys.argv) > 4 else 0.0))

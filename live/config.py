@@ -61,6 +61,9 @@ class Defaults:
     # A push to a room of more sockets than this (the phones' tally) is sent this many sockets at
     # a time, the event loop serving the others in between.
     PUSH_SLICE = 200
+    # Seconds the write queue waits for more writes before a group commit while writes keep
+    # coming (a room changing its votes): they share the commit and its fsync (0: never wait).
+    WRITE_GATHER = 0.005
     # False: each socket's events are handled in order, one at a time, by the task reading it
     # (a socket sending faster than it is answered is read only as fast, and cut off at once
     # when it floods); True: each event in a task of its own (Flask-SocketIO's default).

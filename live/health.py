@@ -70,6 +70,7 @@ def healthz():
             "max_loop_cpu_gap_ms": round(beat.max_cpu_gap * 1000, 1), "beats": beat.beats,
             "loop_errors": loops.error_counts(),
             "queued_writes": current_app.extensions["palabre.writer"].queued(),
+            "group_commits": current_app.extensions["palabre.writer"].commits,
             "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager),
             **_gate_figures(current_app.extensions.get("palabre.connect_gate"))}
     collector = current_app.extensions.get("palabre.collector")

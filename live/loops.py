@@ -53,14 +53,20 @@ class Loop:
     many apps). Each iteration runs through `guarded`.
     """
 
-    def __init__(self, name: str, socketio, step: Callable[[], None], interval: Callable[[], float]):
+    def __init__(self, name: str, socketio, step: Callable[[], None], interval: Callable[[], float],
+                 cadence: bool = False):
         self.name = name
         self.socketio = socketio
         self.step = step
         self.interval = interval
+        # cadence: a step starts every `interval` from the start of the one before (not an
+        # interval after it ended), and `wake()` may run one at once; else a plain pause.
+        self.cadence = cadence
         self.state = "idle"
         self._server = None
         self._finished = threading.Event()
+        self._wake = None  # the event `wake()` sets (cadence loops, made when the task starts)
+        self.stepped_at = float("-inf")  # monotonic time the last step started
 
     @property
     def running(self) -> bool:
@@ -73,6 +79,8 @@ class Loop:
             self.state = "running"
             self._server = self.socketio.server
             self._finished.clear()
+            if self.cadence:  # its first step comes at once
+                self._wake = self.socketio.server.eio.create_event()
             self.socketio.start_background_task(self._run)
         return self
 
@@ -89,12 +97,31 @@ class Loop:
     def _alive(self) -> bool:
         return self.state == "running" and self.socketio.server is self._server
 
+    def wake(self) -> None:
+        """Run the next step now rather than at its time (a cadence loop that is running; the
+        caller decides whether it is due: the loop does not check the interval)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def _pause(self) -> None:
+        if not self.cadence:
+            self.socketio.sleep(self.interval())
+            return
+        left = self.stepped_at + self.interval() - time.monotonic()
+        if left > 0:
+            self._wake.wait(left)
+        else:
+            self.socketio.sleep(0)  # late: the next step at once, the others served first
+        self._wake.clear()
+
     def _run(self) -> None:
         try:
             while self._alive():
-                self.socketio.sleep(self.interval())
+                self._pause()
                 if not self._alive():
                     break
+                self.stepped_at = time.monotonic()
                 guarded(self.name, self.step)
         finally:
+            self._wake = None
             self._finished.set()

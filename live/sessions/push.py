@@ -90,7 +90,10 @@ class Broadcaster:
         # When this process last pushed (or tried to push) revealed results to phones.
         self.last_participant_push: dict[int, float] = {}
         self.ticks = 0  # completed ticks (tests wait on it: a condition, not a sleep)
-        self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"])
+        self.results_pushed_at = float("-inf")  # when a tick last pushed counts to staff rooms
+        self.phone_pushes = 0  # phones' tallies being sent (each in its own task)
+        self.loop = Loop("broadcaster", socketio, self._tick, lambda: app.config["PUSH_INTERVAL"],
+                         cadence=True)
 
     def start(self) -> None:
         """Start pushing (idempotent; the first change starts it too, unless stopped)."""
@@ -101,10 +104,15 @@ class Broadcaster:
         self.loop.stop()
 
     def mark(self, session_id: int, activity_id: int) -> None:
-        """Note that an activity's aggregates changed; pushed on the next tick."""
+        """Note that an activity's aggregates changed; pushed on the next tick, at once if no
+        counts went out within the interval (the leading edge: a lone vote is on screen without
+        waiting for the end of an interval; a stream of votes is pushed once per interval)."""
+        now = time.monotonic()
         self.dirty.add((session_id, activity_id))
-        self.changed_at[(session_id, activity_id)] = time.monotonic()
+        self.changed_at[(session_id, activity_id)] = now
         self.loop.start()
+        if now - self.results_pushed_at >= self.app.config["PUSH_INTERVAL"]:
+            self.loop.wake()
 
     def mark_presence(self, session_id: int) -> None:
         """Note that participants joined, connected or left; counts are pushed at most twice a
@@ -180,7 +188,7 @@ class Broadcaster:
 
     def idle(self) -> bool:
         """Nothing waits to be pushed (no changed counts, no results owed, no new participants)."""
-        return not (self.dirty or self.owed or self.presence or self.parts)
+        return not (self.dirty or self.owed or self.presence or self.parts or self.phone_pushes)
 
     def _tick(self) -> None:
         try:
@@ -204,6 +212,8 @@ class Broadcaster:
             for key in due:
                 del self.owed[key]
             interval = self.app.config["PUSH_INTERVAL"]
+            if batch:
+                self.results_pushed_at = now
             with self.app.app_context():
                 for session_id, activity_id in batch:
                     if not self._slot(f"results:{activity_id}", interval):
@@ -213,8 +223,17 @@ class Broadcaster:
                         continue
                     # One activity failing must not keep the others from being pushed.
                     guarded("broadcaster", self._push, session_id, activity_id)
-                for session_id, activity_id in due:
-                    guarded("broadcaster", self._push_phones, session_id, activity_id)
+            for key in due:  # thousands of sockets: in their own task, not holding the staff's
+                self.last_participant_push[key[1]] = now  # (not due again before it runs)
+                self.phone_pushes += 1
+                socketio.start_background_task(self._phones_task, *key)
+
+    def _phones_task(self, session_id: int, activity_id: int) -> None:
+        try:
+            with self.app.app_context():
+                guarded("broadcaster", self._push_phones, session_id, activity_id)
+        finally:
+            self.phone_pushes -= 1
 
     def _phone_interval(self) -> float:
         return float(self.app.config.get("PHONE_PUSH_INTERVAL", 2.0))
