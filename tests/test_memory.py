@@ -273,3 +273,44 @@ def test_a_server_loads_the_libraries_of_walls_clouds_and_qr_codes_when_first_us
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-2:] == ["[]", "['rapidfuzz', 'segno', 'snowballstemmer']"]
+
+
+def test_eventlet_resolves_names_in_a_thread_without_dnspython(tmp_path):
+    """Under eventlet a server leaves out eventlet's resolver and dnspython (8 MB of each
+    process): a name is resolved in a thread, and a slow lookup does not hold the event loop
+    (a green thread ticks every 10 ms meanwhile)."""
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    probe = """
+import os, sys, time
+os.environ["LIVE_ASYNC_MODE"] = "eventlet"
+from live import runtime
+runtime.monkey_patch()
+from live import create_app
+create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "k"})
+import socket
+import eventlet
+from eventlet.patcher import original
+blocking, pause = original("socket"), original("time").sleep
+lookup = blocking.getaddrinfo
+blocking.getaddrinfo = lambda *args, **kwargs: (pause(0.5), lookup(*args, **kwargs))[1]
+ticks = []
+def tick():
+    while len(ticks) < 200:
+        ticks.append(time.monotonic())
+        eventlet.sleep(0.01)
+ticker = eventlet.spawn(tick)
+eventlet.sleep(0.05)
+started = time.monotonic()
+address = socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)[0][4][0]
+took = time.monotonic() - started
+ticker.kill()
+during = [t for t in ticks if started <= t <= started + took]
+print("dns" in sys.modules, address, round(took, 2), len(during))
+"""
+    done = subprocess.run([sys.executable, "-c", probe, f"sqlite:///{database}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded, address, took, ticks = done.stdout.split()
+    assert loaded == "False" and address in ("127.0.0.1", "::1"), done.stdout
+    assert float(took) >= 0.5 and int(ticks) >= 10, done.stdout  # the loop went on meanwhile
