@@ -9,7 +9,9 @@ savepoint (a refused item never spoils the others), commits once, wakes the wait
 who ack only then: acknowledged = stored — and yields to the event loop before the next batch.
 A batch stops taking items once it has run `BATCH_SECONDS` (the event loop is blocked meanwhile:
 the rest wait for the next commit), so a burst of cheap votes shares few commits and fsyncs
-while a slow item never holds everyone. No transaction is held across a yield.
+while a slow item never holds everyone. While writes keep coming one by one (a room changing
+its votes), the task first waits a few milliseconds for the others (`_gather`), so that they
+share a commit too. No transaction is held across a yield.
 """
 
 from __future__ import annotations
