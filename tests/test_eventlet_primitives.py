@@ -6,12 +6,19 @@ and a real eventlet server still acknowledges, pushes and lets go of a silent ph
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
+import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
-from support import new_cid, server_room
+import pytest
+from realserver import prepare
+from support import join_cookie, new_cid, open_poll, server, server_room
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,3 +139,79 @@ def test_votes_and_pushes_through_an_eventlet_server(tmp_path):
             ack = phones[0].call("vote", {"cid": new_cid(), "activity": room.setup.activity,
                                           "choice": option}, timeout=15)
             assert ack["ok"] and ack["choice"] == [option]
+
+
+def _masked(text: str) -> bytes:
+    """A phone's text frame (masked, as a browser sends it)."""
+    data, mask = text.encode(), os.urandom(4)
+    size = len(data)
+    head = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def _texts(sock: socket.socket, buffer: bytearray) -> Iterator[str]:
+    """The server's text frames (unmasked, uncompressed: no extension offered)."""
+    while True:
+        while len(buffer) < 2 or len(buffer) < _frame_size(buffer):
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            buffer += chunk
+        size, start = _frame_size(buffer), 2 if buffer[1] & 127 < 126 else 4
+        frame = bytes(buffer[start:size])
+        del buffer[:size]
+        yield frame.decode()
+
+
+def _frame_size(buffer: bytearray) -> int:
+    length = buffer[1] & 127
+    if length < 126:
+        return 2 + length
+    return 4 + int.from_bytes(buffer[2:4], "big") if len(buffer) >= 4 else 1 << 30
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_frames_split_or_together_are_each_read_once(tmp_path, mode):
+    """A vote whose frame comes one byte per TCP segment, and three votes in one segment, are
+    each read whole and answered once, in order, with the writers' packet queues and the write
+    queue's events of `runtime` (eventlet) as with gevent's."""
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    with server(setup.database, mode) as running, \
+            socket.create_connection(("127.0.0.1", running.port), timeout=15) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(
+            ("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+             f"Host: 127.0.0.1:{running.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             f"Origin: http://127.0.0.1:{running.port}\r\n"
+             f"Cookie: {join_cookie(running.url, setup.code)}\r\n"
+             "Sec-WebSocket-Key: cGFsYWJyZS1ldmVudGxldA==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        texts = _texts(sock, bytearray())
+        assert next(texts).startswith("0{")
+        sock.sendall(_masked("40" + json.dumps({"code": setup.code, "lang": "en"})))
+        assert any(t.startswith('42["snapshot"') for t in itertools.islice(texts, 10))
+
+        def vote(ack: int, option: int) -> bytes:
+            payload = {"cid": f"split-{ack}", "activity": setup.activity, "choice": option}
+            return _masked(f"42{ack}" + json.dumps(["vote", payload]))
+
+        for byte in vote(1, setup.options[0]):  # one byte per segment
+            sock.send(bytes([byte]))
+        sock.sendall(vote(2, setup.options[1]) + vote(3, setup.options[2]) + vote(4, setup.options[0]))
+        answers = _acks(texts, 4)
+    assert [a[:3] for a in answers] == ["431", "432", "433", "434"], answers
+    assert all('"ok":true' in a.replace(" ", "") for a in answers), answers
+
+
+def _acks(texts: Iterator[str], count: int) -> list[str]:
+    found = []
+    for text in itertools.islice(texts, 50):
+        if text.startswith("43"):
+            found.append(text)
+            if len(found) == count:
+                break
+    return found
