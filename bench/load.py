@@ -18,6 +18,7 @@ limit is raised to its hard limit. Scenarios (`--scenario`, repeatable, or `all`
 - soak       connection churn for `--duration` s (600 by default): RSS back within ±10 % of its
              plateau, and no socket left behind once everyone leaves
 - typing     200 phones (or N) send a word each to a word cloud over 10 s: entry -> screen
+- rounds     everyone votes at once, `--rounds` times (reset between): server CPU per vote
 
 Every scenario prints: phones connected, RSS of the server's whole process tree (workers
 included; `pss_mb`, its proportional share: pages shared between its processes counted once),
@@ -65,7 +66,7 @@ from tests.realserver import (
     svg_words,
 )
 
-SCENARIOS = ("join", "burst", "steady", "reconnect", "flood", "soak", "typing")
+SCENARIOS = ("join", "burst", "steady", "reconnect", "flood", "soak", "typing", "rounds")
 PHONES_PER_CLIENT = 500  # phones per client process when --clients is not given
 MAX_CLIENTS = 8
 BURST_OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
@@ -821,9 +822,52 @@ def scenario_typing(the_hall: Hall, args) -> dict:
             "entry_to_screen_ms": spread(delays), **figures}
 
 
+def _process_times(pid: int) -> tuple[float, float]:
+    """The user and system CPU seconds of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def scenario_rounds(the_hall: Hall, args) -> dict:
+    """Everyone votes at once, `--rounds` times on the same poll (reset and opened again between
+    two): the server's CPU per vote over thousands of votes, a figure fine enough to compare
+    two commits or the two async modes side by side (a burst's own is counted in clock ticks)."""
+    joined = the_hall.join(args.participants)
+    poll, pid = the_hall.polls.hidden, the_hall.server.process.pid
+    choices = skewed_choices(the_hall.polls.options[poll], args.participants)
+    the_hall.command("show", poll)
+    used, votes, walls, stalls, acked = [0.0, 0.0], 0, [], [], 0
+    for _round in range(args.rounds):
+        the_hall.command("open", poll)
+        time.sleep(0.3)  # the open's pushes have reached the phones: not part of the burst
+        the_hall.health(reset=True)
+        before, at = _process_times(pid), time.monotonic() + 0.2
+        answers = ask(the_hall.clients, "burst", timeout=120, at=at, activity=poll, choices=choices)
+        after = _process_times(pid)
+        used = [used[0] + after[0] - before[0], used[1] + after[1] - before[1]]
+        ok = [v for a in answers for v in a["votes"] if v["ok"]]
+        votes, acked = votes + sum(len(a["votes"]) for a in answers), acked + len(ok)
+        walls.append(round(max((v["acked"] for v in ok), default=at) - at, 3))
+        stalls.append(the_hall.health().get("max_loop_gap_ms"))
+        the_hall.command("reset", poll)
+    return {"joined": joined["joined"], "rounds": args.rounds, "votes": votes, "acked_ok": acked,
+            "server_cpu_ms_per_vote": round(sum(used) * 1000 / max(1, votes), 4),
+            "server_user_ms_per_vote": round(used[0] * 1000 / max(1, votes), 4),
+            "server_system_ms_per_vote": round(used[1] * 1000 / max(1, votes), 4),
+            "release_to_last_ack_s": spread_s(walls), "loop_stall_ms_max": max(stalls, default=None),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def spread_s(values: list[float]) -> dict:
+    """Smallest, median and largest of a few durations."""
+    ordered = sorted(values)
+    return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]} if ordered else {}
+
+
 RUNNERS = {"join": scenario_join, "burst": scenario_burst, "steady": scenario_steady,
            "reconnect": scenario_reconnect, "flood": scenario_flood, "soak": scenario_soak,
-           "typing": scenario_typing}
+           "typing": scenario_typing, "rounds": scenario_rounds}
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -840,6 +884,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
     parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds: bursts on the same poll (30)")
     parser.add_argument("--window", type=float, default=0.0, help="join: seconds over which phones arrive")
     parser.add_argument("--admit", type=float, default=default_admit(),
                         help="the join line: new participants let in per second (the server's default, "

@@ -84,6 +84,15 @@ def test_burst_hidden_then_revealed(client):
     assert "results" not in figures["hidden"]["phones_received"]
 
 
+def test_rounds(client):
+    """Bursts on the same poll, reset between two: every vote of every round acked, the server's
+    CPU per vote (user and system) over all of them."""
+    figures = measure("rounds", "--rounds", "2", client=client)
+    assert figures["votes"] == figures["acked_ok"] == 2 * PHONES
+    assert figures["server_cpu_ms_per_vote"] >= figures["server_user_ms_per_vote"] >= 0
+    assert figures["release_to_last_ack_s"]["max"] >= figures["release_to_last_ack_s"]["min"] >= 0
+
+
 def test_steady(client):
     figures = measure("steady", client=client)
     assert figures["acked_ok"] == figures["votes"] >= PHONES
