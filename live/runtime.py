@@ -300,6 +300,13 @@ def _lean_gevent_websockets() -> None:
                 raise ConnectionError()
             return ret
 
+        def wait(self):
+            """An empty message is no Engine.IO packet: python-engineio raised on it outside
+            its guard, and gevent logged a traceback for each (a log-flooding vector). It ends
+            the socket instead, as a closed connection does."""
+            message = super().wait()
+            return None if message in ("", b"") else message
+
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
 
 
@@ -312,6 +319,14 @@ def _small_buffers_handler():
 
         def __init__(self, sock, address, server, rfile=None):
             super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
+
+        def handle(self):
+            """A client gone before its answer is sent (a refused request, a phone leaving):
+            nothing to tell anyone. gevent logged a traceback for each."""
+            try:
+                super().handle()
+            except ConnectionError:
+                pass
 
     return SmallBuffers
 
