@@ -241,3 +241,30 @@ def _same_markup_as_the_server(page, base, path) -> None:
     assert page.locator("#boards [data-drawn]").count() >= 2  # both boards drawn by the script
     for sec, (drawn, served) in compared.items():
         assert drawn == served, f"{sec} differs:\n{drawn}\n{served}"
+
+
+def test_the_focus_stays_on_its_button_when_the_boards_change_places(tmp_path):
+    """The facilitator puts the Q&A on screen: its section moves first on the moderator page, and
+    a keyboard user's focus stays on the button it was on (moving a section takes the focus away
+    unless the page gives it back)."""
+    setup, ids = _workshop(tmp_path / "palabre.db")
+    with server(setup.database) as srv, chromium() as browser:
+        room = _Room(srv.url, setup)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            goto_live(page, f"{srv.url}/m/{setup.moderator}")
+            first = "() => document.querySelector('#boards .board-mod').id"
+            assert page.evaluate(first) == f"board-{ids['wall']}"  # the wall is on screen
+            question = room.call(room.phone(), "board_post", {"activity": ids["qa"],
+                                                              "text": "Who pays the repair?"})["item"]
+            button = page.locator(f"#item-{question} button[name=act]").first
+            button.wait_for(timeout=WAIT)
+            page.locator("#boards[data-synced='1']").wait_for(state="attached", timeout=WAIT)
+            button.focus()
+            value = button.get_attribute("value")
+            room.call(room.facilitator, "command", {"action": "show", "activity": ids["qa"]})
+            page.wait_for_function(f"() => ({first})() === 'board-{ids['qa']}'", timeout=WAIT)
+            focused = page.evaluate("() => [document.activeElement.name, document.activeElement.value]")
+        finally:
+            close_all(room.clients)
+    assert focused == ["act", value], f"the focus left the button: {focused}"

@@ -586,7 +586,9 @@ function arrange(box, nodes) {
   nodes = nodes.filter(function (n) { return n && n.parentNode === box; });
   var now = Array.prototype.filter.call(box.children, function (n) { return nodes.indexOf(n) >= 0; });
   if (now.every(function (n, i) { return n === nodes[i]; })) return;
+  var focused = doc.activeElement;  // moving its section takes the focus away: give it back
   nodes.forEach(function (n) { box.appendChild(n); });
+  if (focused && focused !== doc.activeElement && box.contains(focused)) focused.focus();
 }
 
 function moderatorPage() {
