@@ -198,6 +198,8 @@ def _changes_appear(page, room, ids) -> None:
     page.locator(f"#wc-{ids['cloud']} .all-groups .g-text", has_text="sober").wait_for(timeout=CLOUD_WAIT)
     page.locator(f"#wc-{ids['cloud']} .wc-merge option", has_text="local").first.wait_for(
         state="attached", timeout=CLOUD_WAIT)
+    # The counts come with the next `results` push, not with the groups: wait for them too.
+    page.locator(f"#wc-{ids['cloud']} .wc-counts", has_text="2 entries").wait_for(timeout=WAIT)
     page.locator("#boards[data-synced='1']").wait_for(state="attached", timeout=WAIT)
     return first
 
