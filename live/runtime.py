@@ -311,11 +311,17 @@ def _lean_gevent_websockets() -> None:
 
 
 def _small_buffers_handler():
+    import http.client
+
     from gevent import pywsgi
+
+    no_headers = http.client.HTTPMessage()  # shared, never written to
 
     class SmallBuffers(pywsgi.WSGIHandler):
         """gevent's WSGI handler with a CONNECTION_BUFFER-sized read buffer (8 KB by default,
-        kept as long as the connection is open; a WebSocket reads its raw socket)."""
+        kept as long as the connection is open; a WebSocket reads its raw socket), which lets
+        go of a WebSocket's request headers once its environ is made (pywsgi reads them no
+        more; they were kept, parsed, ~2.2 KB, as long as the WebSocket stayed open)."""
 
         def __init__(self, sock, address, server, rfile=None):
             super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
@@ -327,6 +333,12 @@ def _small_buffers_handler():
                 super().handle()
             except ConnectionError:
                 pass
+
+        def get_environ(self):
+            environ = super().get_environ()
+            if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.headers = no_headers
+            return environ
 
     return SmallBuffers
 
