@@ -63,7 +63,8 @@ class Broadcaster:
     `PUSH_INTERVAL` (0.1 s: 10 a second) while they change; the screen without the tally while
     it is hidden. The loop keeps the interval's cadence (a tick every interval from the start of
     the one before), and a change after an interval without a push is pushed at once (`mark`
-    wakes the loop): a lone vote reaches the screen without waiting for the interval's end. Phones get no live count while the results are hidden (a phone needs none to
+    wakes the loop): a lone vote reaches the screen without waiting for the interval's end.
+    Phones get no live count while the results are hidden (a phone needs none to
     vote: 5,000 phones ten times a second was most of the server's work in a burst); once
     revealed, they get the tally with the `state` push of the reveal, then at most every
     `PHONE_PUSH_INTERVAL` seconds (2 s) while it changes, and only once the counts have been
