@@ -29,9 +29,15 @@ run: $(STAMP) $(MO)
 PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/test_wordclouds_service.py \
 	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py tests/test_paper.py
 
+# Both async modes stay first-class: the tests that start the real server (browsers aside) run a
+# second time under the mode that is not the default (live/runtime.py names the default).
+OTHER_MODE = $(shell $(BIN)/python -c "from live.runtime import DEFAULT_MODE, MODES; print(*(m for m in MODES if m != DEFAULT_MODE))")
+
 test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live bench tests scripts wsgi.py
 	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	@echo "The real server's tests again, under $(OTHER_MODE):"
+	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -m "server and not browser"
 	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
 		echo "Services and Socket.IO again, on PostgreSQL:"; \
 		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q $(PG_TESTS); \
