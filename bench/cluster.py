@@ -33,7 +33,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.load import ClientProcess, Hall, prepare_hall, process_tree, tree_cpu, tree_pss_mb, tree_rss_mb
+from bench.load import (
+    MAX_CLIENTS,
+    ClientProcess,
+    Hall,
+    gate_config,
+    prepare_hall,
+    process_tree,
+    tree_cpu,
+    tree_pss_mb,
+    tree_rss_mb,
+)
+from bench.loadclient import CONCURRENT_JOINS
 from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url, stop_process
 
 DOCS = ROOT / "docs" / "deployment.md"
@@ -120,8 +131,11 @@ def nginx_config(workdir: Path, port: int, backends: list[int], connections: int
         (workdir / name).mkdir(exist_ok=True)
         paths += f"    {name}_temp_path {workdir / name};\n"
     user = "user root;\n" if os.geteuid() == 0 else ""
-    # Each proxied socket holds two connections (client and upstream) in one worker.
-    per_worker = 2 * connections + 512
+    # Each proxied socket holds two connections (client and upstream) in one worker, and so do
+    # the join pages in flight (64 per client process): with only 512 to spare, nginx ran out
+    # near the end of a 5,000-phone join on two processes and closed a new connection at once
+    # ("worker_connections are not enough"): one phone's join page failed (ServerDisconnected).
+    per_worker = 2 * (connections + CONCURRENT_JOINS * MAX_CLIENTS) + 512
     return (f"{user}worker_processes 1;\ndaemon off;\npid {workdir}/nginx.pid;\n"
             f"worker_rlimit_nofile {per_worker + 64};\n"
             f"error_log {workdir}/nginx-error.log warn;\n"
@@ -328,7 +342,7 @@ def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: 
             else:
                 setup, polls = prepare_hall(database, url)
             servers = Cluster(folder, args.mode, args.processes, url, args.queue,
-                              participants + 64)
+                              participants + 64, **gate_config(args))
             the_hall = ClusterHall(servers, setup, polls, folder, url)
             the_hall.client_kind = getattr(args, "client", the_hall.client_kind)
             try:

@@ -903,6 +903,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "run as root)")
     parser.add_argument("--profile-idle", action="store_true",
                         help="with --profile: sample the processes' waits too (wall time, not only CPU)")
+    parser.add_argument("--connect-slots", type=int, default=None, metavar="N",
+                        help="the server's connect gate: N slots, N/2 per client address "
+                             "(LIVE_CONNECT_SLOTS, LIVE_CONNECT_SLOTS_PER_ADDRESS; default: the server's)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_cluster_arguments(parser)
 
@@ -928,6 +931,12 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL for --db postgresql")
 
 
+def gate_config(args) -> dict:
+    """The connect gate's settings asked for with --connect-slots (none: the server's defaults)."""
+    slots = getattr(args, "connect_slots", None)
+    return {} if slots is None else {"CONNECT_SLOTS": slots, "CONNECT_SLOTS_PER_ADDRESS": max(1, slots // 2)}
+
+
 def cluster_wanted(args) -> bool:
     """Whether the run needs the several-process set-up (nginx, Redis)."""
     return (getattr(args, "processes", 1) > 1 or bool(getattr(args, "queue", None))
@@ -951,7 +960,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
             place = cluster_hall(folder, args, clients, participants, scenario)
         else:
             place = hall(folder, args.mode, clients, kind, admit=getattr(args, "admit", None),
-                         client=getattr(args, "client", DEFAULT_CLIENT))
+                         client=getattr(args, "client", DEFAULT_CLIENT), **gate_config(args))
         with place as the_hall:
             the_hall.profile = getattr(args, "profile", None)
             the_hall.profile_idle = getattr(args, "profile_idle", False)
