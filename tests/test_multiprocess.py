@@ -541,6 +541,7 @@ def test_after_every_process_restarts_nginx_lets_the_phones_back_at_once(cluster
                 return False
         wait_until(connected, 8, step=0.2)
     the_cluster.clients.extend(back)
-    assert len(back) == len(phones), f"{len(back)} of {len(phones)} back within 8 s"
-    assert time.monotonic() - started < 8
+    # Each within 8 s of the previous one: with nginx's default the third and fourth phones
+    # waited for the next 10 s window of their process.
+    assert len(back) == len(phones), f"{len(back)} of {len(phones)} back, {time.monotonic() - started:.1f} s"
     assert sorted(health(s)["connections"] for s in the_cluster.backends) == [2, 2]
