@@ -262,21 +262,12 @@ class _HandshakeDone:
         return iter(())
 
 
-def _lean_gevent_websockets() -> None:
-    """Under gevent each WebSocket (simple-websocket over wsproto) kept its opening handshake
-    for good once it was over: h11's connection state and buffers and the request with all its
-    headers, about 3 KB per socket. It is let go of as soon as the socket is open (wsproto
-    then only asks it for events, and there are none left). And a socket the server closes is
-    shut at once (below)."""
+def _lean_websocket_server():
+    """simple-websocket's server as `_lean_gevent_websockets` wants it (see there)."""
     import socket
 
     import gevent
     import simple_websocket
-    from engineio.async_drivers import gevent as engineio_gevent
-
-    if not hasattr(simple_websocket.Server, "handshake") or \
-            getattr(engineio_gevent, "SimpleWebSocketWSGI", None) is None:
-        return  # another simple-websocket or python-engineio: their own way
 
     class LeanServer(simple_websocket.Server):
         def handshake(self):
@@ -306,6 +297,24 @@ def _lean_gevent_websockets() -> None:
                 self.sock.shutdown(socket.SHUT_RDWR)  # its reader sees the end and closes it
             except OSError:
                 pass  # already gone
+
+    return LeanServer
+
+
+def _lean_gevent_websockets() -> None:
+    """Under gevent each WebSocket (simple-websocket over wsproto) kept its opening handshake
+    for good once it was over: h11's connection state and buffers and the request with all its
+    headers, about 3 KB per socket. It is let go of as soon as the socket is open (wsproto
+    then only asks it for events, and there are none left). And a socket the server closes is
+    shut at once (`_lean_websocket_server`)."""
+    import simple_websocket
+    from engineio.async_drivers import gevent as engineio_gevent
+
+    if not hasattr(simple_websocket.Server, "handshake") or \
+            getattr(engineio_gevent, "SimpleWebSocketWSGI", None) is None:
+        return  # another simple-websocket or python-engineio: their own way
+
+    LeanServer = _lean_websocket_server()
 
     class LeanWebSocketWSGI(engineio_gevent.WebSocketWSGI):
         def __call__(self, environ, start_response):
