@@ -460,7 +460,12 @@ def _fast_unmask() -> None:
 def _stateless_compression(mode: str) -> None:
     from live import wsdeflate
 
-    wsdeflate.install(mode)
+    if mode == "eventlet":
+        from eventlet import websocket
+
+        wsdeflate.install(mode, websocket)
+    else:
+        wsdeflate.install(mode)
 
 
 @functools.cache

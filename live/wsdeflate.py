@@ -65,17 +65,17 @@ def _agreed(offer: str) -> str | None:
     return None
 
 
-def install(mode: str) -> None:
-    """Compress as above in `mode`'s WebSocket server (idempotent)."""
+def install(mode: str, eventlet_websocket=None) -> None:
+    """Compress as above in `mode`'s WebSocket server (idempotent). Under eventlet,
+    `eventlet_websocket` is its `eventlet.websocket` module (only `live.runtime` imports the
+    async library)."""
     if mode == "eventlet":
-        _install_eventlet()
+        _install_eventlet(eventlet_websocket)
     elif mode == "gevent":
         _install_simple_websocket()
 
 
-def _install_eventlet() -> None:
-    from eventlet import websocket
-
+def _install_eventlet(websocket) -> None:
     cls = websocket.RFC6455WebSocket
     if getattr(cls, "_palabre_deflate", False):
         return
