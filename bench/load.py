@@ -513,6 +513,9 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
             "processes": len(process_tree(pid)), "cpu_s": round(cpu, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
             "loop_stall_cpu_ms": stall.get("max_loop_cpu_gap_ms"),
+            # the garbage collector's full passes since the server started, and the longest
+            "gc_full_passes": stall.get("gc_full_passes"),
+            "gc_longest_full_ms": stall.get("gc_longest_full_ms"),
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), **sharing,
             "cores_busy": round((cpu + others) / sharing["phase_s"], 2) if sharing["phase_s"] else None,
             **getattr(the_hall, "cluster_figures", dict)()}  # several processes: each one's
