@@ -330,12 +330,13 @@ class Fleet:
         return {"entries": record}
 
     async def churn(self, until: float, share: float, every: float, activity: int, options: list) -> dict:
-        """Until `until`, every `every` s a `share` of the phones close their socket and open a new
-        one (same cookie: the same participant), and vote once."""
+        """Until `until`, every `every` s a `share` of the phones (at least one) close their socket
+        and open a new one (same cookie: the same participant), and vote once."""
         cycles = reconnected = 0
+        count = min(len(self.phones), max(1, round(share * len(self.phones)))) if share > 0 else 0
         while time.monotonic() < until:
             cycles += 1
-            picked = [p for p in self.phones if self.rng.random() < share]
+            picked = self.rng.sample(self.phones, count)  # each phone drawn alone left a few with none
             await asyncio.gather(*(self.cycle(p, activity, options) for p in picked))
             reconnected += sum(1 for p in picked if p.connected)
             await asyncio.sleep(every)
