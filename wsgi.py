@@ -45,16 +45,22 @@ if __name__ == "__main__":
     import os
     import sys
 
-    from live import runtime
+    from live import launcher, runtime
     from live.config import ensure_admin_password
     from live.i18n import message
     from live.netinfo import public_base_url
     from live.realtime import socketio
 
     config = app.config
+    processes = int(config["PROCESSES"])
+    if processes > 1 and not config["MESSAGE_QUEUE"]:
+        print(_refused(f"LIVE_PROCESSES={processes} needs LIVE_MESSAGE_QUEUE (Redis): the processes "
+                       "share the room through it"), file=sys.stderr, flush=True)
+        sys.exit(2)
     # Bind first: a second server on a taken port stops here, before it starts anything.
     try:
-        listener = runtime.listen(config["HOST"], int(config["PORT"]))
+        listeners = [runtime.listen(config["HOST"], port)
+                     for port in launcher.ports(int(config["PORT"]), processes)]
     except runtime.PortInUse as exc:
         with app.app_context():
             lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
@@ -65,6 +71,9 @@ if __name__ == "__main__":
     # password all the same (created once, kept private in the instance folder).
     created = ensure_admin_password(app)
     print(f"Palabre is running ({socketio.async_mode}). Participants join at: {base}/", flush=True)
+    if processes > 1:
+        print(f"{processes} processes, on ports {', '.join(str(s.getsockname()[1]) for s in listeners)} "
+              f"(behind nginx: docs/deployment.md)", flush=True)
     if created:
         print(f"Organiser page: http://127.0.0.1:{config['PORT']}/admin/ — password: {created} "
               f"(kept in {app.instance_path}/admin_password; set LIVE_ADMIN_PASSWORD to choose one)",
@@ -75,6 +84,8 @@ if __name__ == "__main__":
     else:
         print(f"Organiser page (this machine only, no password): "
               f"http://127.0.0.1:{config['PORT']}/admin/", flush=True)
+    # The application is built: the other processes are forked from it (live/launcher.py).
+    family, listener = launcher.fork_servers(app, socketio, listeners)
     from live.archive import worker as archive_worker
 
     # No worker process at start: a hall of phones needs the memory more. Word clouds render in
@@ -101,4 +112,6 @@ if __name__ == "__main__":
                       out=lambda line: print(line, flush=True))
     finally:
         stop_background(app)
-    runtime.exit_now(app)
+        if family.first:
+            launcher.stop_children(family)
+    runtime.exit_now(app, 1 if family.lost is not None else 0)

@@ -1,10 +1,12 @@
 """Several server processes for `python -m bench load --processes N`: the set-up an operator
 runs (docs/deployment.md), on one machine.
 
-- N `python wsgi.py` processes on free 127.0.0.1 ports, started together by one `sh` (as the
-  documented command line does with `&`), so that the benchmark's process-tree figures (RSS,
-  CPU) cover every server and its workers; every process has the same secret key, database
-  and message queue;
+- N server processes on consecutive free 127.0.0.1 ports, started as docs/deployment.md tells
+  an operator: one `LIVE_PROCESSES=N python wsgi.py`, which builds the application once and
+  forks the others from it (live/launcher.py); with `--separate-processes`, N `python wsgi.py`
+  started together by one `sh` (as before the launcher, for comparison). The benchmark's
+  process-tree figures (RSS, PSS, CPU) cover every server and its workers; every process has
+  the same secret key, database and message queue;
 - Redis as Flask-SocketIO's message queue: `--queue URL`, or a private `redis-server` on a free
   port in the scratch folder (no persistence), stopped at the end;
 - nginx in front, with the very ```nginx block of docs/deployment.md (its ports changed):
@@ -45,7 +47,15 @@ from bench.load import (
     tree_rss_mb,
 )
 from bench.loadclient import CONCURRENT_JOINS
-from tests.realserver import ROOT, free_port, http_get, prepare_wordcloud, sqlite_url, stop_process
+from tests.realserver import (
+    ROOT,
+    free_port,
+    free_ports,
+    http_get,
+    prepare_wordcloud,
+    sqlite_url,
+    stop_process,
+)
 
 DOCS = ROOT / "docs" / "deployment.md"
 
@@ -180,8 +190,9 @@ class Cluster:
     `bench.load.HallServer` (`url`, `process`, `start`, `stop`) for the scenarios."""
 
     def __init__(self, workdir: Path, mode: str, processes: int, database_url: str,
-                 queue: str | None, connections: int, **config):
+                 queue: str | None, connections: int, separate: bool = False, **config):
         self.workdir, self.mode, self.count = workdir, mode, processes
+        self.separate = separate  # N `python wsgi.py` rather than one LIVE_PROCESSES=N
         self.database_url, self.queue_url, self.connections = database_url, queue, connections
         self.config = config
         self.secret = "k-" + os.urandom(24).hex()  # the same across a restart: phones keep their cookies
@@ -209,7 +220,13 @@ class Cluster:
         return env
 
     def script(self) -> str:
-        """The documented command line: one `LIVE_PORT=... python wsgi.py &` per process."""
+        """The documented command line: `LIVE_PORT=... LIVE_PROCESSES=N python wsgi.py` (its
+        first process is the tree's root); separately, one `LIVE_PORT=... python wsgi.py &`
+        per process under an `sh`."""
+        if not self.separate:
+            log = shlex.quote(str(self.workdir / f"server-{self.mode}.log"))
+            return (f"exec env LIVE_PORT={self.ports[0]} LIVE_PROCESSES={self.count} "
+                    f"{shlex.quote(sys.executable)} wsgi.py >{log} 2>&1")
         lines = ["pids=", "trap 'kill -TERM $pids 2>/dev/null; wait' TERM INT"]
         for index, port in enumerate(self.ports):
             log = shlex.quote(str(self.workdir / f"server-{index}-{self.mode}.log"))
@@ -221,7 +238,11 @@ class Cluster:
     def start(self, timeout: float = 90.0) -> Cluster:
         if self.redis is not None:
             self.redis.start()
-        self.ports = [free_port() for _ in range(self.count)]
+        if self.separate:
+            self.ports = [free_port() for _ in range(self.count)]
+        else:
+            first = free_ports(self.count)
+            self.ports = list(range(first, first + self.count))
         self._start_servers(timeout)
         self.nginx.start(self.ports, self.connections)
         return self
@@ -264,7 +285,8 @@ class Cluster:
                     break
 
     def log_tail(self, index: int, lines: int = 20) -> str:
-        path = self.workdir / f"server-{index}-{self.mode}.log"
+        path = self.workdir / (f"server-{index}-{self.mode}.log" if self.separate
+                               else f"server-{self.mode}.log")
         try:
             return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
@@ -342,7 +364,8 @@ def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: 
             else:
                 setup, polls = prepare_hall(database, url)
             servers = Cluster(folder, args.mode, args.processes, url, args.queue,
-                              participants + 64, **gate_config(args))
+                              participants + 64, getattr(args, "separate_processes", False),
+                              **gate_config(args))
             the_hall = ClusterHall(servers, setup, polls, folder, url)
             the_hall.client_kind = getattr(args, "client", the_hall.client_kind)
             try:
@@ -417,10 +440,19 @@ class ClusterHall(Hall):
         """Each process's connections, largest stall (since the scenario's reset), RSS of
         its tree and CPU since it started; nginx's and Redis's RSS and CPU since they started
         (in neither rss_mb nor cpu_s)."""
+        servers = {h["pid"] for h in self.each if h.get("pid")}
+
+        def own(pid: int) -> list[int]:  # its tree without the servers forked from it
+            tree = process_tree(pid)
+            others = {p for s in servers - {pid} if s in tree for p in process_tree(s)}
+            return [p for p in tree if p not in others]
+
+        def figure(h: dict, measure, digits: int):
+            return round(sum(measure(p, alone=True) for p in own(h["pid"])), digits) if h.get("pid") else None
+
         each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
-                 "rss_mb": round(tree_rss_mb(h["pid"]), 1) if h.get("pid") else None,
-                 "pss_mb": round(tree_pss_mb(h["pid"]), 1) if h.get("pid") else None,
-                 "cpu_since_start_s": round(tree_cpu(h["pid"]), 2) if h.get("pid") else None}
+                 "rss_mb": figure(h, tree_rss_mb, 1), "pss_mb": figure(h, tree_pss_mb, 1),
+                 "cpu_since_start_s": figure(h, tree_cpu, 2)}
                 for h in self.each]
         redis, nginx = self.server.redis, self.server.nginx
         redis_pid = redis.process.pid if redis and redis.process else None

@@ -136,17 +136,17 @@ def _proc_field(pid: int, name: str) -> int:
     return 0
 
 
-def tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int, alone: bool = False) -> float:
     """Resident memory of the process tree, in MB."""
-    return sum(_proc_field(p, "VmRSS") for p in process_tree(pid)) / 1024
+    return sum(_proc_field(p, "VmRSS") for p in ([pid] if alone else process_tree(pid))) / 1024
 
 
-def tree_pss_mb(pid: int) -> float:
+def tree_pss_mb(pid: int, alone: bool = False) -> float:
     """Proportional memory of the process tree, in MB (each page shared by k processes counts
     1/k in each: the shared libraries and interpreter, which `tree_rss_mb` counts once per
     process, count once for the machine)."""
     total = 0
-    for p in process_tree(pid):
+    for p in [pid] if alone else process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -157,10 +157,10 @@ def tree_pss_mb(pid: int) -> float:
     return total / 1024
 
 
-def tree_cpu(pid: int) -> float:
+def tree_cpu(pid: int, alone: bool = False) -> float:
     """CPU seconds (user + system) used so far by the live processes of the tree."""
     total = 0
-    for p in process_tree(pid):
+    for p in [pid] if alone else process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
@@ -925,6 +925,10 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes; more than 1: behind nginx (the documented block), "
                              "sharing the room through Redis")
+    parser.add_argument("--separate-processes", action="store_true",
+                        help="with --processes N: N `python wsgi.py` started separately, each building "
+                             "its own application, instead of one `LIVE_PROCESSES=N python wsgi.py` "
+                             "forking the others from the first once built (for comparison)")
     parser.add_argument("--queue", default=None,
                         help="Redis URL of the message queue (default with --processes > 1: a private "
                              "redis-server on a free port, stopped at the end)")

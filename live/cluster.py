@@ -70,6 +70,16 @@ class RedisQueue(RoomIndex, socketio.RedisManager):
         self._last_complaint = 0.0
         self._failed_at = float("-inf")
 
+    def after_fork(self) -> None:
+        """In a process forked from the one that built it (live/launcher.py): a host of its own
+        (each process skips the messages its own host id published: a shared one would skip the
+        others'), its own Redis connections and push slots' identity."""
+        self.host_id = uuid.uuid4().hex
+        self.connected = False  # connected again at the first publish or by the listener
+        slots = getattr(self, "slots", None)
+        if slots is not None:
+            slots.after_fork()
+
     def _complain(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()
         if now - self._last_complaint >= QUIET:
@@ -167,10 +177,20 @@ class Slots:
     def __init__(self, url: str):
         import redis
 
+        self.url = url
         self.client = redis.Redis.from_url(url, **_redis_options())
         self.local = LocalSlots()
         self.failed_at = float("-inf")
         self.process = uuid.uuid4().hex  # this process's entries in the presence sets
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that built it (live/launcher.py): its own identity
+        in the presence sets and its own connections."""
+        import redis
+
+        self.process = uuid.uuid4().hex
+        self.client = redis.Redis.from_url(self.url, **_redis_options())
+        self.local = LocalSlots()
 
     def _redis(self, work: Callable):
         """`work(client)`, retried once on a new connection; None with Redis gone (and for

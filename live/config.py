@@ -15,6 +15,9 @@ class Defaults:
     # Where the server listens. 0.0.0.0 so that phones on the venue Wi-Fi can reach it.
     HOST = "0.0.0.0"  # noqa: S104 - on purpose: the venue's phones must reach it
     PORT = 5000
+    # Server processes started by `python wsgi.py` (one per core), built once and forked, on
+    # PORT, PORT + 1, ...: behind nginx, with LIVE_MESSAGE_QUEUE (live/launcher.py).
+    PROCESSES = 1
     # "eventlet" or "gevent" (live/runtime.py names the default), or "threading" (tests, CLI).
     ASYNC_MODE = DEFAULT_MODE
     # SQLAlchemy URL; empty means a SQLite file in the instance folder.

@@ -131,13 +131,38 @@ def listen(host: str, port: int, backlog: int = 4096):
     return sock
 
 
+def after_fork() -> None:
+    """In a process forked from a built application (live/launcher.py), before it serves: an
+    event loop of its own. gevent's fork (monkey patched) renews its loop by itself; eventlet's
+    hub would keep the parent's epoll (the same kernel object: each process would be woken by
+    the other's sockets), its timers and its thread pool (threads do not survive a fork)."""
+    if _patched != "eventlet":
+        return
+    import eventlet.hubs
+    from eventlet import tpool
+
+    local = eventlet.hubs._threadlocal
+    old = getattr(local, "hub", None)
+    if old is not None:
+        poll = getattr(old, "poll", None)
+        if poll is not None and hasattr(poll, "close"):
+            poll.close()  # this process's copy of the descriptor only
+        del local.hub
+    eventlet.hubs.get_hub()
+    if tpool._setup_already:  # its threads stayed in the parent
+        tpool._setup_already, tpool._threads = False, []
+        tpool._reqq = tpool._rspq = tpool._rsock = tpool._wsock = tpool._coro = None
+
+
 # Queued writes get this long to commit once a stop is asked; their acks this long to leave.
 STOP_DRAIN_SECONDS = 3.0
 STOP_FLUSH_SECONDS = 0.3
 
 
 class _StopRequest:
-    """Set by SIGTERM or SIGINT; a second signal stops at once."""
+    """Set by SIGTERM or SIGINT; a second Ctrl-C (SIGINT) stops at once. A SIGTERM once a stop
+    is under way changes nothing: with several processes (LIVE_PROCESSES) a service manager
+    signals every process and the first one signals the others again as it stops."""
 
     def __init__(self):
         self.signum: int | None = None
@@ -149,8 +174,12 @@ class _StopRequest:
             signal.signal(signum, self._handle)
 
     def _handle(self, signum, _frame) -> None:
+        import signal
+
         if self.signum is not None:
-            os._exit(128 + signum)  # asked twice: do not wait for the queued writes
+            if signum == signal.SIGINT:
+                os._exit(128 + signum)  # Ctrl-C twice: do not wait for the queued writes
+            return
         self.signum = signum  # only a flag: the main task notices it within 0.1 s
 
 
@@ -214,15 +243,12 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _ping_without_a_task()
         _fair_hub()
         _fast_unmask()
-        _empty_message_ends_socket()
         _stateless_compression(mode)
         _lean_eventlet_primitives()
         door = _Door(listener)
-        # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised. With
-        # its default `debug=True` an error escaping the application sent its whole traceback
-        # (the server's paths and code) to the client: the log keeps it, the client gets a 500.
+        # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
         eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
-                       protocol=_small_buffers_protocol(), debug=False)
+                       protocol=_small_buffers_protocol())
         stop_accepting = door.close
     else:
         from gevent import pywsgi
@@ -458,26 +484,6 @@ def _fast_unmask() -> None:
     from eventlet import websocket
 
     websocket.RFC6455WebSocket._apply_mask = staticmethod(unmask)
-
-
-def _empty_message_ends_socket() -> None:
-    """An empty WebSocket message is no Engine.IO packet: python-engineio raised on it outside
-    its guard, and eventlet answered the raise by writing an HTTP 500 into the WebSocket's
-    stream (and, with its default `debug`, the traceback). It ends the socket instead, as a
-    closed connection does: the same as gevent's wrapper (`_lean_gevent_websockets`)."""
-    from eventlet import websocket
-
-    cls = websocket.RFC6455WebSocket
-    if getattr(cls, "_palabre_empty_ends", False):
-        return
-    wait = cls.wait
-
-    def wait_for_a_message(self):
-        message = wait(self)
-        return None if message in ("", b"") else message
-
-    cls.wait = wait_for_a_message
-    cls._palabre_empty_ends = True
 
 
 def _stateless_compression(mode: str) -> None:

@@ -232,7 +232,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN (so that BEGIN IMMEDIATE works).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal_mode(cursor)
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(LOCK_POLL * 1000)}")
@@ -244,6 +244,29 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         # reads stay deferred and, in WAL mode, never wait for a writer.
         write = conn.get_execution_options().get("palabre_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+# How long a new connection waits for the file's lock to set WAL mode (processes started
+# together open the file in the same instant: LIVE_PROCESSES forks them at once).
+WAL_WAIT_SECONDS = 5.0
+
+
+def _wal_mode(cursor) -> None:
+    """PRAGMA journal_mode=WAL, waiting in short cooperative sleeps while another process opening
+    the same file holds its lock (with LOCK_POLL's 1 ms, one process of two started together
+    died at start: 'database is locked')."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # cooperative: the process is monkey patched
 
 
 def default_sqlite_url(instance_path: str) -> str:

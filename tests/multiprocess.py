@@ -17,12 +17,13 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from realserver import ROOT, Listener, Server, free_port, http_get, stop_process
+from realserver import ROOT, Listener, Server, free_port, free_ports, http_get, stop_process
 from sqlalchemy import create_engine, text
 
 DOCS = ROOT / "docs" / "deployment.md"
@@ -223,6 +224,63 @@ def servers(workdir: Path, url: str, modes: tuple[str, ...], **config) -> list[S
     config.setdefault("ADMIN_PASSWORD", "pw-" + secrets.token_urlsafe(8))
     return [Server(Path(workdir) / f"unused-{i}.db", mode, log=Path(workdir) / f"server-{i}-{mode}.log",
                    DATABASE_URL=url, **config) for i, mode in enumerate(modes)]
+
+
+class Backend:
+    """One process of a `Forked` start, asked directly (its port)."""
+
+    def __init__(self, port: int, family: Forked):
+        self.port, self.family = port, family
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.family.log_path
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.family.log_tail(lines)
+
+
+class Forked(Server):
+    """`LIVE_PROCESSES=N python wsgi.py`: the application built once, N - 1 processes forked
+    from it, on consecutive ports (live/launcher.py). `backends`: one per process."""
+
+    def __init__(self, workdir: Path, url: str, mode: str, processes: int = 2, **config):
+        config.setdefault("SECRET_KEY", "k-" + secrets.token_urlsafe(32))
+        config.setdefault("RATE_LIMIT_PER_10S", 100000)
+        config.setdefault("ADMIN_PASSWORD", "pw-" + secrets.token_urlsafe(8))
+        super().__init__(Path(workdir) / "unused.db", mode, log=Path(workdir) / f"forked-{mode}.log",
+                         DATABASE_URL=url, PROCESSES=processes, **config)
+        self.count = processes
+
+    @property
+    def backends(self) -> list[Backend]:
+        return [Backend(self.port + i, self) for i in range(self.count)]
+
+    def start(self, timeout: float = 60.0) -> Forked:
+        self.port = free_ports(self.count)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(),
+                                        stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+        def answering() -> bool:
+            try:
+                return self.process.poll() is None and all(
+                    http_get(b.url, "/healthz", timeout=2)[0] == 200 for b in self.backends)
+            except OSError:
+                return False
+
+        if not wait_until(answering, timeout, 0.1):
+            self.stop()
+            raise RuntimeError(f"the processes did not start:\n{self.log_tail()}")
+        return self
+
+    def pids(self) -> list[int]:
+        return [health(b)["pid"] for b in self.backends]
 
 
 def health(server: Server) -> dict:

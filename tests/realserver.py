@@ -54,6 +54,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_ports(count: int, attempts: int = 200) -> int:
+    """The first of `count` consecutive TCP ports free on 127.0.0.1 right now (a server started
+    with LIVE_PROCESSES=count listens on LIVE_PORT, LIVE_PORT + 1, ...)."""
+    for _ in range(attempts):
+        first = free_port()
+        if first + count > 65536:
+            continue
+        probes = []
+        try:
+            for port in range(first, first + count):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of a SQLite file."""
     return f"sqlite:///{Path(path).resolve()}"
