@@ -538,6 +538,17 @@ class _Getter:
 _EMPTY = object()  # what a getter is woken with when its timeout came first
 
 
+class FewItems(list):
+    """What a deque is used for (append, popleft, remove, len) for the few items a socket's
+    queues hold: a deque allocates a block of 64 slots even empty (744 bytes), an empty list 56.
+    `popleft` moves the rest (a few items: cheaper than the deque's block)."""
+
+    __slots__ = ()
+
+    def popleft(self):
+        return self.pop(0)
+
+
 class GreenQueue:
     """The queue of each Engine.IO socket (the packets its writer task sends) under eventlet:
     what python-engineio uses of `eventlet.queue.Queue` (put, get with or without a timeout,
@@ -553,9 +564,7 @@ class GreenQueue:
     get_hub = getcurrent = Empty = None  # eventlet's, set by `_lean_eventlet_primitives`
 
     def __init__(self, maxsize=0):
-        from collections import deque
-
-        self._items = deque()
+        self._items = FewItems()
         self._getters: list = []  # rarely more than one (a list: lighter than a deque)
         self._unfinished = 0
         self._all_done = None  # a GreenEvent join() waits on
@@ -661,6 +670,37 @@ def _lean_eventlet_primitives() -> None:
     GreenQueue.Empty = drivers["queue_empty"]  # eventlet's `queue.Empty` (the standard library's)
     drivers["event"] = green_event_class()
     drivers["queue"] = GreenQueue
+    _fewer_deques()
+
+
+def _fewer_deques() -> None:
+    """Three of the four deques each socket kept under eventlet (744 bytes each, most of them
+    empty for the socket's whole life; 2.2 KB a phone) are `FewItems`: the links of its
+    connection's green thread (eventlet's server pool links every one), the waiters of its
+    WebSocket's send lock; and its WebSocket's message queue of the old (hixie) protocol, which
+    an RFC 6455 WebSocket never uses, is not made. (The fourth, the writer's queue, is
+    `GreenQueue`'s.)"""
+    from eventlet import greenthread, websocket
+
+    if getattr(greenthread.GreenThread.link, "few", False):
+        return
+    link = greenthread.GreenThread.link
+
+    def few_links(self, func, *args, **kwargs):
+        if self._exit_funcs is None:
+            self._exit_funcs = FewItems()
+        return link(self, func, *args, **kwargs)
+
+    few_links.few = True
+    greenthread.GreenThread.link = few_links
+    init = websocket.RFC6455WebSocket.__init__
+
+    def lighter(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._msgs = None  # read by the old protocol's `wait` only
+        self._sendlock._waiters = FewItems()
+
+    websocket.RFC6455WebSocket.__init__ = lighter
 
 
 def _ping_without_a_task() -> None:

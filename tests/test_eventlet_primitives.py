@@ -112,6 +112,30 @@ CHECKS = textwrap.dedent("""
     e.clear()
     started = time.monotonic()
     assert e.wait(0.1) is False and time.monotonic() - started >= 0.08
+
+    # links of a green thread (eventlet's server pool links each connection's) and a
+    # WebSocket's send lock keep no deque: still called, and woken, in order
+    from eventlet import greenthread, semaphore, websocket
+    calls = []
+    t = eventlet.spawn(lambda: None)
+    for n in range(3):
+        t.link(lambda _t, n=n: calls.append(n))
+    t.wait(); eventlet.sleep(0)
+    assert calls == [0, 1, 2] and isinstance(t._exit_funcs, runtime.FewItems), calls
+    ws = websocket.RFC6455WebSocket(None, {}, 13)
+    assert ws._msgs is None and isinstance(ws._sendlock._waiters, runtime.FewItems)
+    lock, order = ws._sendlock, []
+    def hold(n):
+        with lock:
+            order.append(n)
+            eventlet.sleep(0.01)
+    lock.acquire()
+    holders = [eventlet.spawn(hold, n) for n in range(4)]
+    eventlet.sleep(0.02)
+    lock.release()
+    for h in holders:
+        h.wait()
+    assert order == [0, 1, 2, 3] and not lock._waiters, order
     print("ok")
 """)
 
