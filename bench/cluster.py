@@ -309,6 +309,9 @@ def _group_alive(group: int) -> bool:
 
 # --- the hall of `python -m bench load` on several processes ----------------------------------
 
+# Each process's /healthz counts of its writes since it started (live/writelock.py, live/store.py).
+WRITE_FIGURES = ("group_commits", "write_lock_waits", "write_lock_tries", "write_lock_waited_ms",
+                 "write_lock_longest_ms")
 UNSUPPORTED = {"soak": "counts one server's open files"}
 
 
@@ -451,8 +454,11 @@ class ClusterHall(Hall):
             return round(sum(measure(p, alone=True) for p in own(h["pid"])), digits) if h.get("pid") else None
 
         each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
+                 "stall_cpu_ms": h.get("max_loop_cpu_gap_ms"),
                  "rss_mb": figure(h, tree_rss_mb, 1), "pss_mb": figure(h, tree_pss_mb, 1),
-                 "cpu_since_start_s": figure(h, tree_cpu, 2)}
+                 "cpu_since_start_s": figure(h, tree_cpu, 2),
+                 # the writes: group commits, waits for SQLite's lock held by the other process
+                 **{k: h[k] for k in WRITE_FIGURES if k in h}}
                 for h in self.each]
         redis, nginx = self.server.redis, self.server.nginx
         redis_pid = redis.process.pid if redis and redis.process else None

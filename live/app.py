@@ -13,7 +13,7 @@ from live.health import Heartbeat
 from live.i18n import babel, install_template_gettext, select_locale
 from live.loops import Loop, guarded
 from live.precompressed import StaticCompression
-from live.realtime import socketio
+from live.realtime import SLICE, deliver_in_slices, socketio
 from live.sessions.deadlines import Deadlines
 from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
@@ -125,6 +125,8 @@ def _init_socketio(app: Flask) -> None:
         # Stops the start (StartRefused) when the library is missing or Redis does not answer.
         queue = cluster.queue_manager(app.config["MESSAGE_QUEUE"],
                                       lambda: guarded("queue resync", resync_local, app))
+        queue.deliver_in_slices = deliver_in_slices  # others' large pushes, in slices
+        queue.slice_size = int(app.config.get("PUSH_SLICE", SLICE))
     socketio.init_app(
         app,
         async_mode=runtime.effective_mode(app.config["ASYNC_MODE"]),

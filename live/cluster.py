@@ -80,6 +80,36 @@ class RedisQueue(RoomIndex, socketio.RedisManager):
         if slots is not None:
             slots.after_fork()
 
+    # Set by the app (`live.realtime.deliver_in_slices`): sends an emit of another process to
+    # this process's sockets of a large room in slices; returns False to have it sent whole.
+    deliver_in_slices: Callable[[str, object, str, int], bool] | None = None
+    slice_size = 200  # sockets per slice (the app's LIVE_PUSH_SLICE)
+
+    def _handle_emit(self, message):
+        deliver = self.deliver_in_slices
+        data = message.get("data")
+        if (deliver is not None and message.get("host_id") != self.host_id
+                and message.get("callback") is None and not message.get("binary")
+                and message.get("skip_sid") is None and (message.get("namespace") or "/") == "/"
+                and isinstance(message.get("room"), str) and isinstance(data, list) and len(data) == 1
+                and deliver(message["event"], data[0], message["room"], self.slice_size)):
+            return
+        super()._handle_emit(message)
+
+    @staticmethod
+    def can_publish_alone(data) -> bool:
+        """Whether `publish_emit` can carry `data` (no binary attachment)."""
+        from socketio.packet import Packet
+
+        return not Packet.data_is_binary([data])
+
+    def publish_emit(self, event: str, data, room: str) -> None:
+        """Publish an emit to a room for the other processes only (this one sends it itself),
+        as python-socketio's `emit` publishes it (no callback, no attachment)."""
+        self._publish({"method": "emit", "event": event, "data": [data], "binary": False,
+                       "namespace": "/", "room": room, "skip_sid": None, "callback": None,
+                       "host_id": self.host_id})
+
     def _complain(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()
         if now - self._last_complaint >= QUIET:

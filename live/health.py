@@ -71,6 +71,7 @@ def healthz():
             "loop_errors": loops.error_counts(),
             "queued_writes": current_app.extensions["palabre.writer"].queued(),
             "group_commits": current_app.extensions["palabre.writer"].commits,
+            **current_app.extensions["palabre.store"].figures(),
             "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager),
             **_gate_figures(current_app.extensions.get("palabre.connect_gate"))}
     collector = current_app.extensions.get("palabre.collector")

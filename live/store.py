@@ -72,6 +72,9 @@ class Store:
         # One writer at a time. Under eventlet/gevent this lock is cooperative (monkey
         # patched), so a writer never waits inside SQLite's C code for another writer.
         self._write_lock = threading.Lock()
+        # Writes that found SQLite's lock taken, their failed tries, seconds waited (`figures`).
+        self.lock_waits = self.lock_tries = 0
+        self.lock_waited = self.lock_longest = 0.0
 
     def set_info(self, **info) -> None:
         """Values every unit of work sees in `db.info` (e.g. the key capability links derive from)."""
@@ -106,22 +109,42 @@ class Store:
         the whole event loop: it waits at most `LOCK_POLL seconds` there, and the rest of
         `busy_timeout` is spent in short sleeps (1 to 10 ms) that let the loop run (cooperative under
         eventlet/gevent). Past `busy_timeout` the OperationalError ("database is locked") is
-        raised: nothing was written.
+        raised: nothing was written. The waits are counted (`figures`, /healthz).
         """
-        deadline = time.monotonic() + self.busy_timeout
+        started = time.monotonic()
+        deadline = started + self.busy_timeout
         pause, longest = LOCK_RETRY
+        tries = 0
         while True:
             db = self._sessions()
             try:
                 transaction = db.begin()
                 db.connection(execution_options={"palabre_write": True})
+                if tries:
+                    self._count_wait(tries, time.monotonic() - started)
                 return db, transaction
             except OperationalError as exc:
                 db.close()
+                tries += 1
                 if storage_problem(exc) != "database_busy" or time.monotonic() >= deadline:
+                    self._count_wait(tries, time.monotonic() - started)
                     raise
             time.sleep(pause)
             pause = min(pause * 2, longest)
+
+    def _count_wait(self, tries: int, seconds: float) -> None:
+        self.lock_waits += 1
+        self.lock_tries += tries
+        self.lock_waited += seconds
+        self.lock_longest = max(self.lock_longest, seconds)
+
+    def figures(self) -> dict:
+        """For /healthz: the writes that found SQLite's write lock held by another process (or
+        connection), the tries they made (each one up to `LOCK_POLL` waiting inside SQLite, the
+        event loop held), the seconds they waited in all and the longest wait."""
+        return {"write_lock_waits": self.lock_waits, "write_lock_tries": self.lock_tries,
+                "write_lock_waited_ms": round(self.lock_waited * 1000, 1),
+                "write_lock_longest_ms": round(self.lock_longest * 1000, 1)}
 
     def dispose(self) -> None:
         """Close every pooled connection."""
