@@ -692,6 +692,9 @@ def scenario_reconnect(the_hall: Hall, args) -> dict:
     health = the_hall.health()
     figures = machine(the_hall, cpu, health)
     figures["connect_line_longest"] = health.get("connect_most_waiting")  # live/connectgate.py
+    # The gate of each process: its line (waits) and how long a set-up held its slot.
+    figures["connect_gate"] = [{k[len("connect_"):]: v for k, v in h.items() if k.startswith("connect_")}
+                               for h in (getattr(the_hall, "each", None) or [health])]
     figures["tree_processes"] = figures.pop("processes", None)  # not --processes
     versions = {}
     for answer in answers:

@@ -79,9 +79,11 @@ class Defaults:
     # others wait their turn in arrival order (live/connectgate.py; 0: no limit). A slot is given
     # back at the latest after CONNECT_LEASE seconds. One client address holds at most
     # CONNECT_SLOTS_PER_ADDRESS of them (the others always get the rest): a hall behind one NAT
-    # shares one address, and 32 set-ups at once still keep the event loop busy.
-    CONNECT_SLOTS = 64
-    CONNECT_SLOTS_PER_ADDRESS = 32
+    # shares one address (so does every phone behind a reverse proxy), and 64 set-ups at once
+    # still keep the event loop busy: each holds its slot for a round trip through the phone
+    # (60-110 ms in a storm of 5,000; 32 per address let ~350 a second through, docs/performance.md).
+    CONNECT_SLOTS = 128
+    CONNECT_SLOTS_PER_ADDRESS = 64
     CONNECT_LEASE = 1.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000

@@ -51,9 +51,14 @@ class ConnectGate:
         self.entered = 0  # set-ups let through
         self.waited = 0  # ... of which waited for a slot
         self.most_waiting = 0  # the longest line seen
+        # Slots given back (`leave` or a lease run out), seconds held in all and at most; seconds
+        # spent in the line before a slot, in all and at most (set-ups that waited).
+        self.released = 0
+        self.held_s = self.held_max_s = 0.0
+        self.line_s = self.line_max_s = 0.0
 
     def enter(self, address: str = "") -> int:
-        """Wait for a slot (at most until a holder's lease runs out); a token for `leave`."""
+        """Wait for a slot; a token for `leave`."""
         ready = threading.Event()
         with self._lock:
             self._next += 1
@@ -65,9 +70,17 @@ class ConnectGate:
                 return token
             self.waited += 1
             self.most_waiting = max(self.most_waiting, self.waiting())
-        while not ready.wait(self._until_a_lease_ends()):
+        arrived = self._clock()
+        # Each waiter looks at the leases once per `lease` from its arrival (a holder there then
+        # has run out by the first look): waiting until the oldest holder's lease ends woke the
+        # whole line at once, every time (thousands of wake-ups within 10 ms: ~8 % of the CPU of
+        # a reconnect storm of 2,500 per process).
+        while not ready.wait(self.lease):
             with self._lock:
                 self._expire()
+        waited = self._clock() - arrived
+        self.line_s += waited
+        self.line_max_s = max(self.line_max_s, waited)
         return token
 
     def leave(self, token: int | None) -> None:
@@ -77,21 +90,28 @@ class ConnectGate:
         with self._lock:
             held = self._holders.pop(token, None)
             if held is not None:
-                self._release(held[1])
+                self._release(held)
                 self._hand_over()
 
     def waiting(self) -> int:
         """Set-ups waiting for a slot now."""
         return len(self._waiting) + sum(len(line) for line in self._parked.values())
 
-    def _until_a_lease_ends(self) -> float:
-        with self._lock:
-            if not self._holders:
-                return self.lease
-            oldest = next(iter(self._holders.values()))[0]
-            return max(0.01, oldest + self.lease - self._clock())
+    def figures(self) -> dict:
+        """The line and the slots' use since the start (`/healthz`)."""
+        return {"connect_waiting": self.waiting(), "connect_most_waiting": self.most_waiting,
+                "connect_waited": self.waited, "connect_entered": self.entered,
+                "connect_line_mean_ms": round(self.line_s * 1000 / max(1, self.waited), 1),
+                "connect_line_max_ms": round(self.line_max_s * 1000, 1),
+                "connect_hold_mean_ms": round(self.held_s * 1000 / max(1, self.released), 1),
+                "connect_hold_max_ms": round(self.held_max_s * 1000, 1)}
 
-    def _release(self, address: str) -> None:
+    def _release(self, holder: tuple[float, str]) -> None:
+        since, address = holder
+        held = self._clock() - since
+        self.released += 1
+        self.held_s += held
+        self.held_max_s = max(self.held_max_s, held)
         left = self._held[address] - 1
         if left:
             self._held[address] = left
@@ -102,7 +122,7 @@ class ConnectGate:
         """Holders past their lease lose their slot (their socket is not closed for it)."""
         now = self._clock()
         while self._holders and next(iter(self._holders.values()))[0] + self.lease <= now:
-            self._release(self._holders.popitem(last=False)[1][1])
+            self._release(self._holders.popitem(last=False)[1])
         self._hand_over()
 
     def _hand_over(self) -> None:
@@ -166,3 +186,4 @@ def connected(environ: dict | None) -> None:
     leave = environ.pop(ENVIRON_KEY, None) if environ else None
     if leave is not None:
         leave()
+

@@ -54,8 +54,7 @@ def _gate_figures(gate) -> dict:
     """The connect gate's line (live/connectgate.py): set-ups waiting now, the longest line."""
     if gate is None:
         return {}
-    return {"connect_waiting": gate.waiting(), "connect_most_waiting": gate.most_waiting,
-            "connect_waited": gate.waited}
+    return gate.figures()
 
 
 @bp.get("/healthz")
