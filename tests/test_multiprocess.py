@@ -633,14 +633,15 @@ def test_processes_forked_from_one_start_share_the_room_and_stop_together(forked
     assert family.log_tail().count("stopped") == 2, family.log_tail()
 
 
-def test_a_forked_process_that_dies_stops_the_start_and_the_first_takes_the_others_along(tmp_path):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_forked_process_that_dies_stops_the_start_and_the_first_takes_the_others_along(tmp_path, mode):
     """A service manager restarts what stopped: when one process of `LIVE_PROCESSES=2` dies, the
     first stops too (status 1, saying which); when the first dies (kill -9), the other follows
     (no process left behind on the port)."""
     redis = Redis(tmp_path).start()
     try:
         url = sqlite_url(tmp_path / "dies.db")
-        family = Forked(tmp_path, url, "eventlet", MESSAGE_QUEUE=redis.url)
+        family = Forked(tmp_path, url, mode, MESSAGE_QUEUE=redis.url)
         try:
             first, second = family.start().pids()
             os.kill(second, 9)
