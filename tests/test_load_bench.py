@@ -103,6 +103,9 @@ def test_reconnect_storm(client):
     figures = measure("reconnect", client=client)
     assert figures["back"] == PHONES and figures["missing"] == 0
     assert figures["connected"] == PHONES + 2
+    # The new server's connect gate: every phone's set-up through it, each holding its slot a while.
+    [gate] = figures["connect_gate"]
+    assert gate["entered"] >= PHONES and gate["hold_mean_ms"] > 0 and gate["waiting"] == 0
 
 
 def test_flood(client):
@@ -165,6 +168,8 @@ def test_reconnect_storm_on_two_processes_behind_nginx():
     assert figures["phones_behind_when_back"] == 0 and figures["phones_behind_next_change"] == 0
     each = [p["connections"] for p in figures["per_process"]]
     assert len(each) == 2 and sum(each) == phones and min(each) > 0, each
+    gates = figures["connect_gate"]  # each process's own line
+    assert len(gates) == 2 and sum(g["entered"] for g in gates) >= phones, gates
 
 
 def test_burst_on_two_processes_on_postgresql():
