@@ -37,6 +37,23 @@ def _refused(reason: str) -> str:
     return catalogue.gettext("Palabre cannot start: %(reason)s") % {"reason": reason}
 
 
+def _whole_number(name: str, lowest: int, highest: int) -> int:
+    """The setting `name` (LIVE_<name>) as a whole number within bounds; else the start stops
+    saying which setting and what it takes (status 2), not with a traceback."""
+    import sys
+
+    value = app.config[name]
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not lowest <= number <= highest or isinstance(value, float):
+        print(_refused(f"LIVE_{name}={value!r}: a whole number from {lowest} to {highest}"),
+              file=sys.stderr, flush=True)
+        sys.exit(2)
+    return number
+
+
 # Palabre's spawned workers (live/procpool.py) do not import this file again; any other
 # process started with "spawn" would, as __mp_main__: it must not build a second application.
 app = _build() if __name__ != "__mp_main__" else None
@@ -52,7 +69,7 @@ if __name__ == "__main__":
     from live.realtime import socketio
 
     config = app.config
-    processes = int(config["PROCESSES"])
+    port, processes = _whole_number("PORT", 1, 65535), _whole_number("PROCESSES", 1, 64)
     if processes > 1 and not config["MESSAGE_QUEUE"]:
         print(_refused(f"LIVE_PROCESSES={processes} needs LIVE_MESSAGE_QUEUE (Redis): the processes "
                        "share the room through it"), file=sys.stderr, flush=True)
@@ -60,7 +77,7 @@ if __name__ == "__main__":
     # Bind first: a second server on a taken port stops here, before it starts anything.
     try:
         listeners = [runtime.listen(config["HOST"], port)
-                     for port in launcher.ports(int(config["PORT"]), processes)]
+                     for port in launcher.ports(port, processes)]
     except runtime.PortInUse as exc:
         with app.app_context():
             lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
