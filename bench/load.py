@@ -418,6 +418,17 @@ class Hall:
         with closing(sqlite3.connect(self.setup.database, timeout=30)) as con:
             return con.execute("select count(*) from votes where activity_id = ?", (activity,)).fetchone()[0]
 
+    def stored_votes(self, activity: int) -> int:
+        """Every vote the database took for `activity`, changes included: one row per phone,
+        plus its `changes` (each vote after its first updates the row and counts one)."""
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(self.setup.database, timeout=30)) as con:
+            rows, changes = con.execute("select count(*), coalesce(sum(changes), 0) from votes "
+                                        "where activity_id = ?", (activity,)).fetchone()
+        return rows + changes
+
     def phone_status(self) -> dict:
         answers = ask(self.clients, "status", timeout=60)
         pushes: dict[str, int] = {}
@@ -666,7 +677,7 @@ def scenario_steady(the_hall: Hall, args) -> dict:
             "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
             "vote_to_screen_ms": spread(on_screen_latencies(votes, screen)),
             "vote_to_console_ms": spread(on_screen_latencies(votes, console)),
-            "on_screen": max((c for _t, c in screen), default=0),
+            "stored": the_hall.stored_votes(activity), "on_screen": max((c for _t, c in screen), default=0),
             "screen_pushes_per_s": round(len(screen) / elapsed, 1),
             "phone_pushes_per_phone_per_s": round((after["results"] - before["results"])
                                                   / max(1, after["connected"]) / elapsed, 2),
@@ -1009,7 +1020,7 @@ def run(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         figures = measure(scenario, args)
         print(json.dumps(figures) if args.json else describe(figures) + "\n", flush=True)
-        for phase in (figures.get("hidden"), figures.get("revealed")):
+        for phase in (figures.get("hidden"), figures.get("revealed"), figures if scenario == "steady" else None):
             if phase and phase["stored"] < phase["acked_ok"]:
                 lost = True
     return 1 if lost else 0

@@ -97,6 +97,7 @@ def test_steady(client):
     figures = measure("steady", client=client)
     assert figures["acked_ok"] == figures["votes"] >= PHONES
     assert figures["on_screen"] == figures["acked_ok"]  # every change counted once on the screen
+    assert figures["stored"] == figures["acked_ok"]  # and once in the database
 
 
 def test_reconnect_storm(client):
