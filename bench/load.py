@@ -1020,7 +1020,8 @@ def run(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         figures = measure(scenario, args)
         print(json.dumps(figures) if args.json else describe(figures) + "\n", flush=True)
-        for phase in (figures.get("hidden"), figures.get("revealed"), figures if scenario == "steady" else None):
+        steady = figures if scenario == "steady" else None
+        for phase in (figures.get("hidden"), figures.get("revealed"), steady):
             if phase and phase["stored"] < phase["acked_ok"]:
                 lost = True
     return 1 if lost else 0
