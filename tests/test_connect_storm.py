@@ -84,7 +84,7 @@ async def _leave(phones: list[socketio.AsyncClient]) -> None:
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_a_restart_brings_every_phone_back_through_the_gate(hall, mode):
-    """Two set-ups at a time: the others wait their turn, and every phone is back."""
+    """Two set-ups at a time: every phone is back (those arriving together wait their turn)."""
     setup, start = hall
     server = start(mode, CONNECT_SLOTS=2)
     cookies = [join_cookie(server.url, setup.code) for _ in range(PHONES)]
@@ -107,12 +107,14 @@ def test_a_restart_brings_every_phone_back_through_the_gate(hall, mode):
     assert back == PHONES
     assert connections == PHONES
     health = _health(server)
-    assert health["connect_waited"] > 0  # the line was used, and everyone got through
-    # What the benchmark reads of the line (the new server's, since its start): every set-up
-    # counted, how long they waited and held their slot.
+    # What the benchmark reads of the gate (the new server's, since its start): every set-up
+    # counted, how long they held their slot, and how long those that waited stood in line.
+    # Whether any phone waited depends on how their retries spread (a CI run on a quiet machine
+    # saw none wait for 2 slots): the line itself is tested with silent sockets below.
     assert health["connect_entered"] >= PHONES
-    assert health["connect_line_max_ms"] > 0 and health["connect_line_mean_ms"] > 0
     assert 0 < health["connect_hold_mean_ms"] <= health["connect_hold_max_ms"]
+    if health["connect_waited"]:
+        assert health["connect_line_max_ms"] > 0 and health["connect_line_mean_ms"] > 0
 
 
 def test_a_socket_that_never_says_connect_holds_its_slot_only_for_its_lease(hall):
