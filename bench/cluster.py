@@ -42,6 +42,7 @@ from bench.load import (
     gate_config,
     prepare_hall,
     process_tree,
+    stored_query,
     tree_cpu,
     tree_pss_mb,
     tree_rss_mb,
@@ -309,7 +310,7 @@ def _group_alive(group: int) -> bool:
 
 # --- the hall of `python -m bench load` on several processes ----------------------------------
 
-# Each process's /healthz counts of its writes since it started (live/writelock.py, live/store.py).
+# Each process's /healthz counts of its writes since it started (live/writer.py, live/store.py).
 WRITE_FIGURES = ("group_commits", "write_lock_waits", "write_lock_tries", "write_lock_waited_ms",
                  "write_lock_longest_ms")
 UNSUPPORTED = {"soak": "counts one server's open files"}
@@ -428,14 +429,13 @@ class ClusterHall(Hall):
                 "max_loop_gap_ms": max(gaps) if gaps else None,
                 "connect_most_waiting": max(lines) if lines else None}
 
-    def stored(self, activity: int) -> int:
+    def stored(self, activity: int, changes: bool = False) -> int:
         from sqlalchemy import create_engine, text
 
         engine = create_engine(self.database_url)
         try:
             with engine.connect() as connection:
-                return connection.execute(text("select count(*) from votes where activity_id = :a"),
-                                          {"a": activity}).scalar()
+                return connection.execute(text(stored_query(changes)), {"a": activity}).scalar()
         finally:
             engine.dispose()
 

@@ -411,23 +411,14 @@ class Hall:
         except (OSError, ValueError):
             return {}
 
-    def stored(self, activity: int) -> int:
+    def stored(self, activity: int, changes: bool = False) -> int:
+        """Votes stored for `activity`: one row per phone; with `changes`, every vote the
+        database took, each vote after a phone's first counting one (it updates the row)."""
         import sqlite3
         from contextlib import closing
 
         with closing(sqlite3.connect(self.setup.database, timeout=30)) as con:
-            return con.execute("select count(*) from votes where activity_id = ?", (activity,)).fetchone()[0]
-
-    def stored_votes(self, activity: int) -> int:
-        """Every vote the database took for `activity`, changes included: one row per phone,
-        plus its `changes` (each vote after its first updates the row and counts one)."""
-        import sqlite3
-        from contextlib import closing
-
-        with closing(sqlite3.connect(self.setup.database, timeout=30)) as con:
-            rows, changes = con.execute("select count(*), coalesce(sum(changes), 0) from votes "
-                                        "where activity_id = ?", (activity,)).fetchone()
-        return rows + changes
+            return con.execute(stored_query(changes).replace(":a", "?"), (activity,)).fetchone()[0]
 
     def phone_status(self) -> dict:
         answers = ask(self.clients, "status", timeout=60)
@@ -610,6 +601,12 @@ def per_vote(figures: dict, votes: int) -> dict:
             "clients_cpu_ms_per_vote": round(figures["clients_cpu_s"] * 1000 / max(1, votes), 3)}
 
 
+def stored_query(changes: bool) -> str:
+    """The count of `Hall.stored` (one parameter, `:a`, the activity)."""
+    counted = "count(*) + coalesce(sum(changes), 0)" if changes else "count(*)"
+    return f"select {counted} from votes where activity_id = :a"  # noqa: S608 - no input in it
+
+
 def screen_pace(pushes: list[tuple[float, int]]) -> dict:
     """The most `results` pushes the screen got within one second, and how many repeated the
     count before them (several processes each pushing the same aggregate would show both)."""
@@ -677,7 +674,8 @@ def scenario_steady(the_hall: Hall, args) -> dict:
             "ack_ms": spread([v["acked"] - v["sent"] for v in ok]),
             "vote_to_screen_ms": spread(on_screen_latencies(votes, screen)),
             "vote_to_console_ms": spread(on_screen_latencies(votes, console)),
-            "stored": the_hall.stored_votes(activity), "on_screen": max((c for _t, c in screen), default=0),
+            "stored": the_hall.stored(activity, changes=True),
+            "on_screen": max((c for _t, c in screen), default=0),
             "screen_pushes_per_s": round(len(screen) / elapsed, 1),
             "phone_pushes_per_phone_per_s": round((after["results"] - before["results"])
                                                   / max(1, after["connected"]) / elapsed, 2),

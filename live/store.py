@@ -279,7 +279,6 @@ def _wal_mode(cursor) -> None:
     the same file holds its lock (with LOCK_POLL's 1 ms, one process of two started together
     died at start: 'database is locked')."""
     import sqlite3
-    import time
 
     deadline = time.monotonic() + WAL_WAIT_SECONDS
     while True:
