@@ -46,6 +46,7 @@ from bench.load import (
     tree_cpu,
     tree_pss_mb,
     tree_rss_mb,
+    tree_waited,
 )
 from bench.loadclient import CONCURRENT_JOINS
 from tests.realserver import (
@@ -404,6 +405,11 @@ class ClusterHall(Hall):
         """Every server process (their pids from /healthz) and the client processes."""
         return [(f"server{i}", h["pid"]) for i, h in enumerate(self.each) if h.get("pid")] + [
             (f"client{i}", c.process.pid) for i, c in enumerate(self.clients)]
+
+    def waits_now(self) -> dict:
+        """`Hall.waits_now`, and nginx's."""
+        nginx = self.server.nginx
+        return {**super().waits_now(), "nginx": tree_waited(nginx.process.pid) if nginx.process else 0.0}
 
     def cpu_now(self) -> dict:
         """`Hall.cpu_now`, and nginx's and Redis's CPU (they share the cores too)."""

@@ -169,6 +169,23 @@ def tree_cpu(pid: int, alone: bool = False) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def tree_waited(pid: int) -> float:
+    """Seconds the live processes of the tree (every thread) spent ready to run but waiting for
+    a core (the run queue: /proc/PID/task/TID/schedstat's second field), so far."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total += int(Path(f"/proc/{p}/task/{task}/schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 def open_fds(pid: int) -> int:
     """How many files (sockets included) the process holds open."""
     try:
@@ -317,6 +334,13 @@ class Hall:
         return {"clients": sum(tree_cpu(c.process.pid) for c in self.clients + self.others),
                 "bench": usage.ru_utime + usage.ru_stime}
 
+    def waits_now(self) -> dict:
+        """Seconds so far that the server's processes and the client processes (every thread)
+        were ready to run but waited for a core (`tree_waited`): how much the cores were
+        fought over, which CPU seconds do not say."""
+        return {"server": tree_waited(self.server.process.pid),
+                "clients": sum(tree_waited(c.process.pid) for c in self.clients + self.others)}
+
     def profiled_pids(self) -> list[tuple[str, int]]:
         """(role, pid) of every Python process of the run: the server's, the clients'."""
         return [("server", self.server.process.pid)] + [
@@ -356,13 +380,17 @@ class Hall:
     def mark(self) -> None:
         """A phase starts (every scenario resets /healthz then): the clients' CPU counts from here."""
         self.marks = {"at": time.monotonic(), **self.cpu_now()}
+        self.wait_marks = self.waits_now()
 
     def sharing(self) -> dict:
         """How the machine was shared since `mark`: every CPU figure of `cpu_now` for the phase,
         and the client processes' RSS."""
         now, marks = self.cpu_now(), self.marks or {"at": time.monotonic()}
         processes = self.clients + self.others
+        waits, wait_marks = self.waits_now(), getattr(self, "wait_marks", {})
         return {"phase_s": round(time.monotonic() - marks["at"], 2), "client_processes": len(processes),
+                "waited_for_a_core_s": {name: round(value - wait_marks.get(name, value), 2)
+                                        for name, value in waits.items()},
                 "clients_rss_mb": round(sum(tree_rss_mb(c.process.pid) for c in processes), 1),
                 **{f"{name}_cpu_s": round(value - marks.get(name, value), 2) for name, value in now.items()}}
 

@@ -50,6 +50,10 @@ def assert_sharing(figures: dict, processes: int = 1) -> None:
     assert figures["client_processes"] == processes
     assert figures["clients_rss_mb"] > 10 * processes  # a Python process with its phones
     assert figures["clients_cpu_s"] >= 0 and figures["bench_cpu_s"] >= 0 and figures["phase_s"] > 0
+    # and how long the server's and the clients' processes waited for a core meanwhile
+    waited = figures["waited_for_a_core_s"]
+    assert {"server", "clients"} <= set(waited) and min(waited.values()) >= 0, waited
+    assert ("nginx" in waited) == ("nginx_cpu_s" in figures)
 
 
 def test_join_storm(client):
