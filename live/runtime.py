@@ -245,6 +245,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _fast_unmask()
         _stateless_compression(mode)
         _lean_eventlet_primitives()
+        _writer_when_needed(mode)
         door = _Door(listener)
         # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
         eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
@@ -255,6 +256,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
 
         _ping_without_a_task()
         _lean_gevent_websockets()
+        _writer_when_needed(mode)
         _stateless_compression(mode)
         server = pywsgi.WSGIServer(listener, app, log=None, handler_class=_small_buffers_handler())
         server.start()
@@ -733,6 +735,22 @@ def _ping_without_a_task() -> None:
             later(sock.server.ping_interval, ping, sock)
 
     socket_class.schedule_ping = schedule_ping
+
+
+def _writer_when_needed(mode: str) -> None:
+    """A WebSocket's writer green thread runs only while it has packets to send
+    (live/outbox.py), not for the socket's whole life: ~7 KB less per phone."""
+    from live import outbox
+
+    if mode == "gevent":
+        import gevent
+        import gevent.event
+
+        outbox.install(gevent.spawn_raw, gevent.event.Event)
+    else:
+        import eventlet
+
+        outbox.install(eventlet.spawn_n, green_event_class())
 
 
 def _timer_of_the_loop():

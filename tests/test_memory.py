@@ -256,6 +256,67 @@ def test_a_phone_gone_silent_is_let_go_of_connection_included(tmp_path, mode):
         assert ended, "the server kept the silent phone's connection open"
 
 
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_phone_that_talks_but_never_answers_pings_is_let_go(tmp_path, mode):
+    """A phone that keeps sending (Engine.IO NOOPs) but never answers a ping is let go after
+    PING_INTERVAL + PING_TIMEOUT: its connection ends (python-engineio sends no CLOSE packet
+    then). Under eventlet the packets of a WebSocket are sent by a writer started when one is
+    queued, not by one waiting for the socket's whole life (live/outbox.py): the WebSocket is
+    still closed, at the same time."""
+    import websocket
+
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    with server(database, mode, PING_INTERVAL=1, PING_TIMEOUT=2) as running:
+        address = running.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, timeout=1)
+        seen, ended, started = [], False, time.monotonic()
+        try:
+            assert raw.recv().startswith("0{")
+            while not ended and time.monotonic() - started < 30:
+                raw.send("6")  # talking, never answering the pings
+                try:
+                    message = raw.recv()
+                except websocket.WebSocketTimeoutException:
+                    continue
+                except websocket.WebSocketConnectionClosedException:
+                    ended = True
+                    continue
+                ended = message == ""
+                seen.append(message)
+        finally:
+            raw.close()
+        assert "2" in seen and ended, seen
+        assert 3 <= time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_phone_gets_every_answer_of_a_quick_series_once(tmp_path, mode):
+    """A phone sends 60 events in one write: it gets 60 answers, one for each, none twice
+    (under eventlet its writer starts and ends as packets come, live/outbox.py)."""
+    setup = prepare(tmp_path / "palabre.db")
+    with server(setup.database, mode, RATE_LIMIT_PER_10S=100000) as running:
+        cookie = join_cookie(running.url, setup.code)
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+            frames = Frames(sock)
+            assert frames.open(running.port, "", cookie).startswith("HTTP/1.1 101")
+            frames.until(lambda m: m.startswith("0{"))
+            frames.send("40" + json.dumps({"code": setup.code, "lang": "en"}), compress=False)
+            frames.until(lambda m: m.startswith("40"))
+            for number in range(60):
+                frames.send(f'42{number}["no_such_event", {{}}]', compress=False)
+            answers: list[str] = []
+
+            def all_answered(message: str) -> bool:
+                if message.startswith("43"):
+                    answers.append(message)
+                return len(answers) >= 60
+
+            frames.until(all_answered, limit=300)
+            numbers = [int(m[2:m.index("[")]) for m in answers]
+            assert sorted(numbers) == list(range(60)), numbers
+
+
 def test_a_server_loads_the_libraries_of_walls_clouds_and_qr_codes_when_first_used(tmp_path):
     """A hall of phones voting keeps out of memory what only a moderation queue (rapidfuzz), a
     word cloud's words (snowballstemmer) or a QR code (segno) need: about 5 MB per process, each
