@@ -33,14 +33,22 @@ PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/tes
 # second time under the mode that is not the default (live/runtime.py names the default).
 OTHER_MODE = $(shell $(BIN)/python -c "from live.runtime import DEFAULT_MODE, MODES; print(*(m for m in MODES if m != DEFAULT_MODE))")
 
+# The suite waits on sockets, processes and browsers more than it computes: the SQLite stage and
+# the other mode's pass run on TEST_WORKERS pytest-xdist workers (`--dist loadgroup`: the tests
+# that load the machine or measure time share one worker, one after the other; tests/conftest.py
+# names them). The PostgreSQL stage stays serial (one database; each run clears old schemas).
+# `make test TEST_WORKERS=0` runs everything in one process.
+TEST_WORKERS ?= 2
+PARALLEL = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+
 test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live bench tests scripts wsgi.py
-	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q -rfE $(PARALLEL)
 	@echo "The real server's tests again, under $(OTHER_MODE):"
-	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -m "server and not browser"
+	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -rfE $(PARALLEL) -m "server and not browser"
 	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
 		echo "Services and Socket.IO again, on PostgreSQL:"; \
-		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q $(PG_TESTS); \
+		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q -rfE $(PG_TESTS); \
 	fi
 
 lint: $(TEST_STAMP)

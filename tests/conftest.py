@@ -234,3 +234,23 @@ def staff(app, live):
 def events_named(sock, name):
     """The payloads a test socket received for event `name`."""
     return [e["args"][0] for e in sock.get_received() if e["name"] == name]
+
+
+# --- running in parallel (pytest-xdist: `make test` runs `pytest -n 2 --dist loadgroup`) -------
+# The tests that measure time or load the machine (storms of joins or votes, kill -9 under load,
+# memory and CPU figures) run one after the other on one worker, never two of them at once;
+# every other test goes to whichever worker is free. They come first, so that their worker starts
+# on them while the other takes the rest (as the last group they made the run's tail). Without -n
+# only that order changes (the tests do not depend on their order).
+HEAVY_FILES = frozenset({
+    "test_admission.py", "test_connect_storm.py", "test_flood.py", "test_steady_stream.py",
+    "test_load_bench.py", "test_votecpu_bench.py", "test_faults.py", "test_memory.py",
+    "test_fanout.py", "test_concurrency.py",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in HEAVY_FILES:
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+    items.sort(key=lambda item: item.path.name not in HEAVY_FILES)  # stable: heavy ones first
