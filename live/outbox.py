@@ -58,7 +58,10 @@ class Outbox:
                     return  # no switch since the get: a packet queued now starts a writer
                 self.queue.task_done()
                 if pkt is None:
-                    self.queue.put(None)  # as python-engineio's poll: the end stays seen
+                    # The end stays in the queue, as python-engineio's poll leaves it, but as a
+                    # task done: Socket.close(wait=True) waits in queue.join() for every task.
+                    self.queue.put(None)
+                    self.queue.task_done()
                     self._close()
                     return
                 try:
