@@ -13,7 +13,7 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from live import auth, cluster, loops, realtime
+from live import auth, cluster, loops, realtime, runtime
 from live.loops import Loop
 from live.realtime import socketio
 
@@ -72,7 +72,8 @@ def healthz():
             "group_commits": current_app.extensions["palabre.writer"].commits,
             **current_app.extensions["palabre.store"].figures(),
             "pid": os.getpid(), "queue": cluster.queue_state(socketio.server.manager),
-            **_gate_figures(current_app.extensions.get("palabre.connect_gate"))}
+            **_gate_figures(current_app.extensions.get("palabre.connect_gate")),
+            **runtime.turn_figures()}
     collector = current_app.extensions.get("palabre.collector")
     if collector is not None:  # the garbage collector's full passes (live/collector.py)
         body["gc_full_passes"] = collector.passes

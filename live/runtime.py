@@ -257,6 +257,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _ping_without_a_task()
         _lean_gevent_websockets()
         _writer_when_needed(mode)
+        _fair_gevent_hub()
         _stateless_compression(mode)
         server = pywsgi.WSGIServer(listener, app, log=None, handler_class=_small_buffers_handler())
         server.start()
@@ -307,12 +308,15 @@ def _lean_websocket_server():
                 self.ws.handshake = _HandshakeDone()
 
         def _handle_events(self):
-            """Its reader reads on while the socket has data, without giving the loop a
-            turn: a client sending thousands of frames at once held the loop ~160 ms (in CPU)
-            while they were parsed, before it was cut off. Once a few of its messages wait,
-            the reader pauses 1 ms: a timer, so the loop runs its timers and other sockets
+            """What a read brought is parsed and handled in turn (`_fair_gevent_hub`). Its
+            reader reads on while the socket has data, without giving the loop a turn: a
+            client sending thousands of frames at once held the loop ~160 ms (in CPU) while
+            they were parsed, before it was cut off. Once a few of its messages wait, the
+            reader pauses 1 ms: a timer, so the loop runs its timers and other sockets
             (`sleep(0)` only passes to greenlets already ready). A phone never has that many
             waiting; tests/test_flood.py measures the stall."""
+            if _turns is not None:
+                _turns.wait_turn()
             going = super()._handle_events()
             if len(self.input_buffer) >= READ_AHEAD:
                 gevent.sleep(0.001)
@@ -467,6 +471,76 @@ def _fair_hub() -> None:
         return epoll.poll(-1 if seconds is None else seconds, cap)
 
     hub.do_poll = do_poll
+
+
+class _Turns:
+    """At most `cap` gevent WebSockets' messages parsed and handled between two passes over the
+    loop's timers; the others wait in line, in their order of arrival (`_fair_gevent_hub`)."""
+
+    def __init__(self, loop, cap: int):
+        from collections import deque
+
+        from gevent.hub import Waiter
+
+        self.cap = cap
+        self.served = 0  # messages handled since the loop last polled
+        self.line = deque()
+        self.longest = 0  # the longest line seen (tests, benchmarks)
+        self._waiter = Waiter
+        self._new_turn = loop.prepare()  # runs once per turn of the loop, before it polls
+        self._new_turn.start(self._reset)
+        self._release = loop.timer(0.0)  # at the next pass over the timers
+
+    def _reset(self) -> None:
+        self.served = 0
+
+    def wait_turn(self) -> None:
+        """Return at once while this turn has room and nobody waits; else wait in line."""
+        self.served += 1
+        if self.served <= self.cap and not self.line:
+            return
+        waiter = self._waiter()
+        self.line.append(waiter)
+        self.longest = max(self.longest, len(self.line))
+        if not self._release.active:
+            self._release.start(self._serve_line)
+        waiter.get()
+
+    def _serve_line(self) -> None:
+        """In the hub, at a pass over the timers: the next `cap` in line handle their messages."""
+        try:
+            for _ in range(min(self.cap, len(self.line))):
+                self.line.popleft().switch(None)
+        finally:
+            if self.line:
+                self._release.start(self._serve_line)
+
+
+_turns: _Turns | None = None
+
+
+def turn_figures() -> dict:
+    """Under gevent with turns (`_fair_gevent_hub`): the messages waiting in line now and the
+    longest line since the start (/healthz); empty otherwise."""
+    if _turns is None:
+        return {}
+    return {"turn_line": len(_turns.line), "turn_line_max": _turns.longest}
+
+
+def _fair_gevent_hub() -> None:
+    """gevent's loop (libev) runs every socket that epoll reports ready before its timers: 5,000
+    phones voting at once were 5,000 frames parsed and handled in one stretch, during which no
+    timer fired (no group commit, no ack, no heartbeat), as under eventlet (`_fair_hub`) but
+    with no cap to ask epoll for. Each WebSocket's reader still reads its socket when it is
+    ready (a system call, its bytes kept), but parses and handles them only in turn: at most
+    `EVENTS_PER_POLL` per turn of the loop (`LIVE_EVENTS_PER_POLL`; 0: gevent's own way), the
+    others in line, served `EVENTS_PER_POLL` at a time at each pass over the timers."""
+    global _turns
+    import gevent
+
+    cap = int(os.environ.get("LIVE_EVENTS_PER_POLL", EVENTS_PER_POLL))
+    if cap > 0 and _turns is None:
+        _turns = _Turns(gevent.get_hub().loop, cap)
 
 
 def unmask(data, mask, length=None, offset=0) -> bytes:
