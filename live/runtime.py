@@ -820,11 +820,18 @@ def _writer_when_needed(mode: str) -> None:
         import gevent
         import gevent.event
 
-        outbox.install(gevent.spawn_raw, gevent.event.Event)
+        hub = gevent.get_hub
+        writers = outbox.Writers(gevent.spawn_raw, lambda fn, *args: hub().loop.run_callback(fn, *args),
+                                 lambda: hub().switch())
+        outbox.install(writers.start, gevent.event.Event)
     else:
         import eventlet
+        import eventlet.hubs
 
-        outbox.install(eventlet.spawn_n, green_event_class())
+        hub = eventlet.hubs.get_hub
+        writers = outbox.Writers(eventlet.spawn_n, lambda fn, *args: hub().schedule_call_global(0, fn, *args),
+                                 lambda: hub().switch())
+        outbox.install(writers.start, green_event_class())
 
 
 def _timer_of_the_loop():
