@@ -201,7 +201,7 @@ def _read(sock, wait) -> None:
             if not sock.closed:
                 sock.server.logger.info('%s: Unexpected error "%s", closing connection', sock.sid, exc)
             return
-        if data is None:  # closed by the phone
+        if not data:  # closed by the phone, or an empty message: no Engine.IO packet, the end
             return
         try:
             sock.receive(packet.Packet(encoded_packet=data))

@@ -243,13 +243,16 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _ping_without_a_task()
         _fair_hub()
         _fast_unmask()
+        _empty_message_ends_socket()
         _stateless_compression(mode)
         _lean_eventlet_primitives()
         _writer_when_needed(mode)
         door = _Door(listener)
-        # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised.
+        # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised. With
+        # its default `debug=True` an error escaping the application sent its whole traceback
+        # (the server's paths and code) to the client: the log keeps it, the client gets a 500.
         eventlet.spawn(eventlet.wsgi.server, door, app, log_output=False, max_size=max_connections,
-                       protocol=_small_buffers_protocol())
+                       protocol=_small_buffers_protocol(), debug=False)
         stop_accepting = door.close
     else:
         from gevent import pywsgi
@@ -560,6 +563,26 @@ def _fast_unmask() -> None:
     from eventlet import websocket
 
     websocket.RFC6455WebSocket._apply_mask = staticmethod(unmask)
+
+
+def _empty_message_ends_socket() -> None:
+    """An empty WebSocket message is no Engine.IO packet: python-engineio raised on it outside
+    its guard, and eventlet answered the raise by writing an HTTP 500 into the WebSocket's
+    stream (and, with its default `debug`, the traceback). It ends the socket instead, as a
+    closed connection does: the same as gevent's wrapper (`_lean_gevent_websockets`)."""
+    from eventlet import websocket
+
+    cls = websocket.RFC6455WebSocket
+    if getattr(cls, "_palabre_empty_ends", False):
+        return
+    wait = cls.wait
+
+    def wait_for_a_message(self):
+        message = wait(self)
+        return None if message in ("", b"") else message
+
+    cls.wait = wait_for_a_message
+    cls._palabre_empty_ends = True
 
 
 def _stateless_compression(mode: str) -> None:
