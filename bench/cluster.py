@@ -127,7 +127,8 @@ class PrivateRedis:
         stop_process(process)
 
 
-def nginx_config(workdir: Path, port: int, backends: list[int], connections: int) -> str:
+def nginx_config(workdir: Path, port: int, backends: list[int], connections: int,
+                 workers: str = "1") -> str:
     """nginx.conf around the documented block (ports changed), sized for `connections`."""
     found = re.search(r"```nginx\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
     if not found:
@@ -148,7 +149,7 @@ def nginx_config(workdir: Path, port: int, backends: list[int], connections: int
     # near the end of a 5,000-phone join on two processes and closed a new connection at once
     # ("worker_connections are not enough"): one phone's join page failed (ServerDisconnected).
     per_worker = 2 * (connections + CONCURRENT_JOINS * MAX_CLIENTS) + 512
-    return (f"{user}worker_processes 1;\ndaemon off;\npid {workdir}/nginx.pid;\n"
+    return (f"{user}worker_processes {workers};\ndaemon off;\npid {workdir}/nginx.pid;\n"
             f"worker_rlimit_nofile {per_worker + 64};\n"
             f"error_log {workdir}/nginx-error.log warn;\n"
             f"events {{ worker_connections {per_worker}; }}\n"
@@ -156,8 +157,9 @@ def nginx_config(workdir: Path, port: int, backends: list[int], connections: int
 
 
 class Nginx:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, workers: str = "1"):
         self.workdir = workdir
+        self.workers = workers  # worker_processes (1, as docs/deployment.md says; "auto": one per core)
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -167,7 +169,7 @@ class Nginx:
 
     def start(self, backends: list[int], connections: int) -> Nginx:
         conf = self.workdir / "nginx.conf"
-        conf.write_text(nginx_config(self.workdir, self.port, backends, connections))
+        conf.write_text(nginx_config(self.workdir, self.port, backends, connections, self.workers))
         error_log = self.workdir / "nginx-error.log"
         self.process = subprocess.Popen(  # noqa: S603 - the system's nginx
             [binary("nginx"), "-c", str(conf), "-p", str(self.workdir), "-e", str(error_log)],
@@ -192,14 +194,15 @@ class Cluster:
     `bench.load.HallServer` (`url`, `process`, `start`, `stop`) for the scenarios."""
 
     def __init__(self, workdir: Path, mode: str, processes: int, database_url: str,
-                 queue: str | None, connections: int, separate: bool = False, **config):
+                 queue: str | None, connections: int, separate: bool = False,
+                 nginx_workers: str = "1", **config):
         self.workdir, self.mode, self.count = workdir, mode, processes
         self.separate = separate  # N `python wsgi.py` rather than one LIVE_PROCESSES=N
         self.database_url, self.queue_url, self.connections = database_url, queue, connections
         self.config = config
         self.secret = "k-" + os.urandom(24).hex()  # the same across a restart: phones keep their cookies
         self.redis = None if queue else PrivateRedis(workdir)
-        self.nginx = Nginx(workdir)
+        self.nginx = Nginx(workdir, nginx_workers)
         self.ports: list[int] = []
         self.process: subprocess.Popen | None = None  # the `sh` whose children are the servers
 
@@ -370,7 +373,7 @@ def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: 
                 setup, polls = prepare_hall(database, url)
             servers = Cluster(folder, args.mode, args.processes, url, args.queue,
                               participants + 64, getattr(args, "separate_processes", False),
-                              **gate_config(args))
+                              getattr(args, "nginx_workers", "1"), **gate_config(args))
             the_hall = ClusterHall(servers, setup, polls, folder, url)
             the_hall.client_kind = getattr(args, "client", the_hall.client_kind)
             try:

@@ -950,6 +950,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the server's connect gate: N slots, N/2 per client address "
                              "(LIVE_CONNECT_SLOTS, LIVE_CONNECT_SLOTS_PER_ADDRESS; default: the server's)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a server setting for the run, as LIVE_KEY=VALUE (repeatable; e.g. "
+                             "--set WRITE_GATHER=0.015): to compare a setting side by side")
     add_cluster_arguments(parser)
 
 
@@ -976,12 +979,22 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the database: a fresh SQLite file, or a fresh schema in "
                              "--database-url / PALABRE_POSTGRES_URL (postgresql+psycopg://...)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL for --db postgresql")
+    parser.add_argument("--nginx-workers", default="1", metavar="N|auto",
+                        help="nginx's worker_processes in front of several processes (1, as "
+                             "docs/deployment.md recommends; auto: one per core)")
 
 
 def gate_config(args) -> dict:
-    """The connect gate's settings asked for with --connect-slots (none: the server's defaults)."""
+    """The server settings asked for: --connect-slots (the connect gate), --set KEY=VALUE."""
     slots = getattr(args, "connect_slots", None)
-    return {} if slots is None else {"CONNECT_SLOTS": slots, "CONNECT_SLOTS_PER_ADDRESS": max(1, slots // 2)}
+    config = {} if slots is None else {"CONNECT_SLOTS": slots,
+                                       "CONNECT_SLOTS_PER_ADDRESS": max(1, slots // 2)}
+    for setting in getattr(args, "set", None) or ():  # --set KEY=VALUE
+        key, sep, value = setting.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--set {setting!r}: KEY=VALUE expected")
+        config[key.strip().upper().removeprefix("LIVE_")] = value
+    return config
 
 
 def cluster_wanted(args) -> bool:

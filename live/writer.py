@@ -119,8 +119,7 @@ class WriteQueue:
     def _drain_all(self) -> None:
         while self.jobs:
             self._gather()
-            batch = [self.jobs.popleft() for _ in range(min(self.max_batch, len(self.jobs)))]
-            self.in_flight = len(batch)
+            batch: list[_Job] = []  # taken once the write lock is (`_take`)
             try:
                 ran = self._commit(batch)
             finally:
@@ -163,9 +162,10 @@ class WriteQueue:
     def _commit(self, batch: list[_Job]) -> int:
         """Run the jobs of `batch` in one transaction until BATCH_SECONDS have passed (one at
         least); commit. Returns how many were run (the others wait for the next commit)."""
-        ran = len(batch)
+        ran = 0
         try:
             with self.store.write() as db:
+                ran = self._take(batch)
                 group = _Group(db, batch)
                 for index, job in enumerate(batch):
                     if index and time.perf_counter() - group.start > BATCH_SECONDS:
@@ -175,6 +175,8 @@ class WriteQueue:
                 group.settle()
             self.commits += 1
         except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the batch is stored
+            if not batch:  # the write lock was not had: the jobs it was for are told
+                ran = self._take(batch)
             problem = storage_problem(exc)
             if problem:  # locked or full for now: one line, the clients are told (no traceback)
                 log.warning("group commit of %d write(s) not stored: %s", len(batch), problem)
@@ -183,6 +185,15 @@ class WriteQueue:
             for job in batch[:ran]:
                 job.result, job.error = None, exc
         return ran
+
+    def _take(self, batch: list[_Job]) -> int:
+        """Fill `batch` from the queue (at most `max_batch`); how many. Taken once the write
+        lock is had: with two processes on one SQLite file, the writes that arrive while this
+        one waits for the other's commit join this commit instead of waiting for the next
+        (and its own wait for the lock)."""
+        batch.extend(self.jobs.popleft() for _ in range(min(self.max_batch, len(self.jobs))))
+        self.in_flight = len(batch)
+        return len(batch)
 
 
 _HELD = "palabre.writer.held"  # in a group commit's `db.info`: what its jobs loaded

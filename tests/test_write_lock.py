@@ -112,6 +112,34 @@ def test_a_vote_waits_for_another_process_without_freezing_and_is_stored_once_it
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_votes_that_come_while_another_process_holds_the_lock_share_the_commit_after_it(tmp_path, mode):
+    """A group commit takes its writes once it has the lock, not before: the votes that came
+    while the other process committed are stored with the one that was waiting, in one commit
+    (they did not wait for a second turn at the lock), and each is acknowledged once stored."""
+    setup, server = _started(tmp_path, mode)
+    clients = []
+    try:
+        clients += _open(server, setup)
+        phones = [_phone(server, setup)[0] for _ in range(3)]
+        clients += phones
+        before = _healthz(server.url)["group_commits"]
+        with held(setup.database):
+            first = _vote_later(phones[0], setup, setup.options[0])
+            assert not first[0].wait(0.5), f"acknowledged while the lock was held: {first[1]}"
+            later = [_vote_later(phone, setup, setup.options[1]) for phone in phones[1:]]
+            assert not any(done.wait(0.5) for done, _answer in later), "acknowledged while the lock was held"
+            assert stored_votes(setup.database, setup.activity)[0] == 0
+        for done, answer in [first, *later]:
+            assert done.wait(10) and answer[0].get("ok"), answer
+        assert stored_votes(setup.database, setup.activity) == (
+            3, Counter({setup.options[0]: 1, setup.options[1]: 2}))
+        assert _healthz(server.url)["group_commits"] - before == 1  # one turn at the lock for all
+    finally:
+        close_all(clients)
+        server.stop()
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_process_that_keeps_the_lock_too_long_gets_votes_refused_then_stored_once_free(tmp_path, mode):
     """Held past the server's wait (SQLITE_BUSY_TIMEOUT): the phone is told "busy" and nothing is
     stored (its client may send it again); once let go, the next vote is stored at once."""
