@@ -160,6 +160,12 @@ def test_burst_on_two_processes_behind_nginx_sharing_redis(client):
     _two_processes(client=client)
 
 
+def test_burst_on_two_processes_with_a_setting_and_nginx_workers_given():
+    """`--set KEY=VALUE` (a server setting for the run) and `--nginx-workers auto` (one nginx
+    worker per core), to compare them side by side: the run still stores and shows every vote."""
+    _two_processes("--set", "WRITE_GATHER=0.015", "--nginx-workers", "auto")
+
+
 def test_reconnect_storm_on_two_processes_behind_nginx():
     """Both processes restarted at once: every phone back (through nginx) with the state version
     of before the restart, and a change made after the storm reaches every phone, whichever
