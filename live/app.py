@@ -86,7 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_features(app)
     _init_socketio(app)
     # WebSocket compression without a compressor kept per socket (live/wsdeflate.py)
-    app.wsgi_app = wsdeflate.middleware(app.wsgi_app)
+    app.wsgi_app = wsdeflate.middleware(runtime.direct(app.wsgi_app))
     app.after_request(_security_headers)
     app.before_request(_remember_language)
     app.before_request(auth.organiser_pages_guard)  # after every other check, as a blueprint's
@@ -146,7 +146,7 @@ def _init_socketio(app: Flask) -> None:
         gate = connectgate.ConnectGate(int(app.config["CONNECT_SLOTS"]), float(app.config["CONNECT_LEASE"]),
                                        int(app.config["CONNECT_SLOTS_PER_ADDRESS"]))
         app.extensions["palabre.connect_gate"] = gate
-        app.wsgi_app = connectgate.middleware(app.wsgi_app, gate)
+        app.wsgi_app = connectgate.middleware(runtime.direct(app.wsgi_app), gate)
 
 
 def _register_features(app: Flask) -> None:

@@ -375,3 +375,63 @@ print("dns" in sys.modules, address, round(took, 2), len(during))
     loaded, address, took, ticks = done.stdout.split()
     assert loaded == "False" and address in ("127.0.0.1", "::1"), done.stdout
     assert float(took) >= 0.5 and int(ticks) >= 10, done.stdout  # the loop went on meanwhile
+
+
+def test_a_waiting_reader_keeps_no_c_stack_for_the_wsgi_layers_objects():
+    """A phone's reader waits under every WSGI layer for the socket's whole life, and greenlet
+    keeps the C stack it waits on: a layer that is an object called (Flask's app, the Socket.IO
+    middleware, Engine.IO's WebSocket) added ~750 bytes of it per phone; called through
+    `runtime.direct` (its bound `__call__`), none."""
+    import tracemalloc
+
+    import greenlet
+
+    from live import runtime
+
+    class Layer:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, environ):
+            return self.inner(environ)
+
+    main = greenlet.getcurrent()
+
+    def saved_per_reader(wrap) -> float:
+        app = lambda environ: main.switch()  # noqa: E731 - the reader's wait
+        for _ in range(4):
+            app = wrap(Layer(app))
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            readers = [greenlet.greenlet(app) for _ in range(200)]
+            for reader in readers:
+                reader.switch({})
+            return (tracemalloc.get_traced_memory()[0] - before) / len(readers)
+        finally:
+            tracemalloc.stop()
+            for reader in readers:
+                reader.throw(greenlet.GreenletExit)
+
+    called = saved_per_reader(lambda layer: layer)
+    direct = saved_per_reader(runtime.direct)
+    assert called - direct > 4 * 500, (called, direct)
+
+
+def test_the_application_calls_no_object_under_a_request(tmp_path):
+    """What the WSGI server calls, and each layer of Palabre's in turn, is a function or a
+    bound method: no object called through C under a phone's reader (see above)."""
+    import types
+
+    from live import create_app, runtime
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "SECRET_KEY": "k"})
+    plain = (types.FunctionType, types.MethodType)
+    assert isinstance(runtime.direct(app), types.MethodType)
+    layer, seen = app.wsgi_app, 0
+    while isinstance(layer, types.FunctionType) and layer.__closure__:
+        layer = next(c.cell_contents for c in layer.__closure__  # the layer it wraps
+                     if callable(c.cell_contents) and not isinstance(c.cell_contents, type))
+        assert isinstance(layer, plain), layer
+        seen += 1
+    assert seen >= 1
