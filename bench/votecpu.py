@@ -1,6 +1,6 @@
 """The CPU of a vote inside one process: N phones vote at once, no network, CPU seconds per vote.
 
-    python -m bench votecpu [--participants 1000] [--rounds 3] [--rate VOTES_PER_S]
+    python -m bench votecpu [--participants 1000] [--rounds 3] [--rate VOTES_PER_S] [--gather A,B]
 
 Runs in a child process under eventlet (as the server): a fresh SQLite file (synchronous=FULL),
 a session with an open 4-option poll, N participants joined through the join page, each with
@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", action="store_true", help="print a CPU profile of the last round")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="votes a second, one after another (0: all at once, the default)")
+    parser.add_argument("--gather", default="",
+                        help="WRITE_GATHER values taken in turn, round after round (e.g. 0.005,0.010): "
+                             "two settings compared in one process, minutes apart at most")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     if args.participants < 1 or args.rounds < 1:
         raise SystemExit("--participants and --rounds must be at least 1")
     command = [sys.executable, "-m", "bench.votecpu", str(args.participants), str(args.rounds),
-               "profile" if args.profile else "-", str(args.rate)]
+               "profile" if args.profile else "-", str(args.rate), args.gather or "-"]
     return subprocess.run(command, cwd=ROOT, timeout=1800, check=False).returncode  # noqa: S603 - our own module
 
 
-def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0) -> int:
+def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0, gathers: tuple = ()) -> int:
     import warnings
 
     warnings.simplefilter("ignore", DeprecationWarning)  # eventlet's notice on import
@@ -83,7 +86,10 @@ def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0) -> 
         browser.get(f"/j/{code}")
         phones.append(socketio.test_client(app, auth={"code": code, "lang": "en"}, flask_test_client=browser))
     figures = []
+    by_gather: dict = {}
     for round_ in range(rounds):
+        if gathers:
+            app.config["WRITE_GATHER"] = gathers[round_ % len(gathers)]
         with store.write() as db:
             live_session = sessions.get_session(db, session_id)
             poll = polls.add_poll(db, live_session, "single", f"Round {round_}?", ["A", "B", "C", "D"])
@@ -113,12 +119,16 @@ def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0) -> 
         ok = sum(1 for a in acks if isinstance(a, dict) and a.get("ok"))
         figures.append(cpu / participants * 1000)
         commits = commits_seen[0] - commits_before
+        by_gather.setdefault(app.config["WRITE_GATHER"], []).append(figures[-1])
         print(f"round {round_ + 1}: {ok} of {participants} acked ok, CPU {cpu:.3f} s = "
-              f"{figures[-1]:.3f} ms per vote, wall {wall:.2f} s, {commits} commits", flush=True)
+              f"{figures[-1]:.3f} ms per vote, wall {wall:.2f} s, {commits} commits, "
+              f"gather {app.config['WRITE_GATHER']:g} s", flush=True)
         if ok != participants:
             return 1
     how = f"{rate:g} votes a second" if rate > 0 else "at once"
     print(f"median CPU per vote  {statistics.median(figures):.3f} ms ({participants} votes {how})")
+    for gather, values in by_gather.items() if gathers else ():
+        print(f"  gather {gather:g} s: median {statistics.median(values):.3f} ms over {len(values)} rounds")
     if profile:
         import pstats
 
@@ -137,5 +147,7 @@ def _profiler():
 
 if __name__ == "__main__":
     sys.stdout.reconfigure(line_buffering=True)
+    given = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] != "-" else ""
     os._exit(_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "profile",
-                    float(sys.argv[4]) if len(sys.argv) > 4 else 0.0))
+                    float(sys.argv[4]) if len(sys.argv) > 4 else 0.0,
+                    tuple(float(g) for g in given.split(",") if g)))
