@@ -435,3 +435,38 @@ def test_the_application_calls_no_object_under_a_request(tmp_path):
         assert isinstance(layer, plain), layer
         seen += 1
     assert seen >= 1
+
+
+def test_eventlets_connection_handler_is_made_without_a_c_level_call():
+    """eventlet serves a connection from its handler's `__init__` (a phone's reader waits in
+    it): made by `runtime._made_directly`, the handler runs it in the caller's interpreter
+    loop, and keeps ~750 bytes less of saved C stack per phone; it serves all the same."""
+    import tracemalloc
+
+    import greenlet
+
+    from live import runtime
+
+    main = greenlet.getcurrent()
+
+    class Handler:
+        def __init__(self, conn_state, server):
+            self.served = conn_state
+            main.switch()  # the reader's wait
+
+    def saved_per_reader(make) -> float:
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            readers = [greenlet.greenlet(lambda: make("conn", "server")) for _ in range(200)]
+            for reader in readers:
+                reader.switch()
+            return (tracemalloc.get_traced_memory()[0] - before) / len(readers)
+        finally:
+            tracemalloc.stop()
+            for reader in readers:
+                assert isinstance(reader.switch(), Handler)  # served, then made
+
+    called = saved_per_reader(Handler)
+    direct = saved_per_reader(runtime._made_directly(Handler))
+    assert called - direct > 500, (called, direct)
