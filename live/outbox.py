@@ -189,8 +189,6 @@ def install(spawn, event_class) -> None:
         wait = _waiter(self, ws)
         _socket_timeout(self, ws)
         if self.connected:  # the socket was already connected: an upgrade from long-polling
-            if getattr(ws, "_palabre_reply", None):  # the handshake's answer, held (live.runtime)
-                ws._send(b"")
             if not _upgraded(self, ws, wait):
                 return []
         else:

@@ -245,7 +245,6 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _fair_hub()
         _fast_unmask()
         _empty_message_ends_socket()
-        _handshake_reply_with_first_frame()
         _stateless_compression(mode)
         _lean_eventlet_primitives()
         _writer_when_needed(mode)
@@ -599,80 +598,6 @@ def _empty_message_ends_socket() -> None:
 
     cls.wait = wait_for_a_message
     cls._palabre_empty_ends = True
-
-
-class _HeldReply:
-    """A connection's socket whose writes are kept (the answer to a WebSocket's handshake)."""
-
-    __slots__ = ("sock", "reply")
-
-    def __init__(self, sock):
-        self.sock, self.reply = sock, b""
-
-    def sendall(self, data) -> None:
-        self.reply += data
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
-
-
-class _InputWith:
-    """`environ["eventlet.input"]` giving `sock` as its socket."""
-
-    __slots__ = ("source", "sock")
-
-    def __init__(self, source, sock):
-        self.source, self.sock = source, sock
-
-    def get_socket(self):
-        return self.sock
-
-    def __getattr__(self, name):
-        return getattr(self.source, name)
-
-
-def _handshake_reply_with_first_frame() -> None:
-    """Under eventlet the answer to a WebSocket's opening handshake (`101 Switching Protocols`)
-    was a write of its own, and Engine.IO's OPEN packet, sent right after it, another: each
-    write to a socket is a system call and a TCP segment (the 101's was 6 % of a reconnection's
-    CPU in py-spy). The 101 now waits for the socket's first frame and leaves with it, in one
-    write (the phone gets the same bytes); anything written to the WebSocket sends it first
-    (`live.outbox` sends it alone when a socket upgraded from long-polling waits for the
-    phone's probe before it writes)."""
-    from eventlet import websocket
-
-    wsgi_class, ws_class = websocket.WebSocketWSGI, websocket.RFC6455WebSocket
-    if getattr(wsgi_class._handle_hybi_request, "held", False):
-        return
-    handle, send = wsgi_class._handle_hybi_request, ws_class._send
-
-    def held_reply(self, environ):
-        source = environ.get("eventlet.input")
-        if source is None:
-            return handle(self, environ)
-        sock = source.get_socket()
-        held = _HeldReply(sock)
-        environ["eventlet.input"] = _InputWith(source, held)
-        try:
-            ws = handle(self, environ)
-        except BaseException:
-            if held.reply:
-                sock.sendall(held.reply)
-            raise
-        finally:
-            environ["eventlet.input"] = source
-        ws.socket = sock
-        if held.reply:
-            ws._palabre_reply = held.reply
-        return ws
-
-    def send_after_reply(self, frame):
-        reply = self.__dict__.pop("_palabre_reply", None)
-        send(self, frame if reply is None else reply + frame)
-
-    held_reply.held = True
-    wsgi_class._handle_hybi_request = held_reply
-    ws_class._send = send_after_reply
 
 
 def _stateless_compression(mode: str) -> None:

@@ -1,8 +1,7 @@
 """A phone whose WebSocket was refused at first (a proxy, a flaky network) connects by
-long-polling, then upgrades to a WebSocket (the page's client does: `tryAllTransports`).
-Under eventlet the answer to the WebSocket's handshake waits for the socket's first frame and
-leaves with it, in one write (live/runtime.py): a socket that upgrades writes nothing before
-the phone's probe, so the answer must leave on its own then, or the phone never gets it."""
+long-polling, then upgrades to a WebSocket (the page's client does: `tryAllTransports`): the
+probe is answered and the socket then speaks over the WebSocket, under both modes (the
+WebSocket's reader and writer are Palabre's own, live/outbox.py)."""
 
 from __future__ import annotations
 
