@@ -66,9 +66,9 @@ class Defaults:
     PUSH_SLICE = 200
     # Seconds the write queue waits for more writes before a group commit while writes keep
     # coming (a room changing its votes): they share the commit and its fsync (0: never wait).
-    # 10 ms rather than 5: twice the votes per commit, a third less CPU per vote in a steady
-    # stream (docs/performance.md, "30 November, late night").
-    WRITE_GATHER = 0.010
+    # 10 ms was tried (9 % less CPU per vote in paired rounds) and put back: under gevent it
+    # raised the flood test's largest loop gap from 22-71 to 78-117 ms (docs/performance.md).
+    WRITE_GATHER = 0.005
     # False: each socket's events are handled in order, one at a time, by the task reading it
     # (a socket sending faster than it is answered is read only as fast, and cut off at once
     # when it floods); True: each event in a task of its own (Flask-SocketIO's default).

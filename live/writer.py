@@ -30,7 +30,7 @@ from live.store import DEFERRED, DeferredRows, storage_problem
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
 BATCH_SECONDS = 0.025  # work run by one group commit before it commits (the loop waits meanwhile)
-GATHER = 0.010  # seconds a busy queue waits for more writes before a group commit (WRITE_GATHER)
+GATHER = 0.005  # seconds a busy queue waits for more writes before a group commit (WRITE_GATHER)
 BUSY = 0.1  # seconds since the last commit within which the queue counts as busy
 
 
@@ -138,11 +138,8 @@ class WriteQueue:
         (the unit of work, the acks' read, the session's and the poll's, the statements, the
         commit) against ~0.2 ms per vote in a burst's commits, and one process could not keep
         up. While the queue is busy (a commit ended within `BUSY` s) and not full, it waits
-        `WRITE_GATHER` s (10 ms) for the writes arriving meanwhile, which share the commit; a
-        write in a quiet room is committed at once. Nobody is acked before the commit. 10 ms
-        rather than 5: at ~1,300 votes a second, about twice the votes per commit (every commit's
-        fixed cost - its unit of work, the acks' read, its statements, its fsync - shared by
-        twice as many), for 5 ms more before the ack."""
+        `WRITE_GATHER` s (5 ms) for the writes arriving meanwhile, which share the commit; a
+        write in a quiet room is committed at once. Nobody is acked before the commit."""
         gather = float(self.app.config.get("WRITE_GATHER", GATHER))
         if gather <= 0 or len(self.jobs) >= self.max_batch:
             return
