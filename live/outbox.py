@@ -13,18 +13,11 @@ ping_timeout` without any packet to send. A phone that stops answering pings sto
 them (one ping, then nothing): python-engineio's service task closes it `ping_timeout` after
 that ping, as before, long before that idle time is over (and under eventlet the reader's
 socket times out after the same silence from the phone).
-
-The packets the queue holds when the writer runs leave in one write to the socket (each its own
-WebSocket frame, in order): a reconnection queues the snapshot and the answer to its `CONNECT`
-together, one system call (and one TCP segment over loopback) less per phone.
 """
 
 from __future__ import annotations
 
 from engineio import exceptions, packet
-
-# Packets at most in one write: a socket that fell behind sends what waits in slices.
-WRITE_BATCH = 32
 
 
 class Outbox:
@@ -32,11 +25,10 @@ class Outbox:
     runs. Everything else goes to the queue itself (the long-polling path never sees this:
     it is put in place once the socket is a WebSocket)."""
 
-    __slots__ = ("queue", "ws", "spawn", "empty", "sending", "ended", "done", "send_many")
+    __slots__ = ("queue", "ws", "spawn", "empty", "sending", "ended", "done")
 
     def __init__(self, queue, ws, spawn, empty):
         self.queue, self.ws, self.spawn, self.empty = queue, ws, spawn, empty
-        self.send_many = frames_sender(ws)
         self.sending = False
         self.ended = None  # an event `finish` waits on while the last packets are sent
         self.done = False  # the WebSocket is closed: queued packets stay queued, as before
@@ -60,48 +52,27 @@ class Outbox:
     def _send_queued(self) -> None:
         try:
             while not self.done:
-                messages, end = self._take()
-                if messages and not self._send(messages):
-                    return
-                if end:
+                try:
+                    pkt = self.queue.get(block=False)
+                except self.empty:
+                    return  # no switch since the get: a packet queued now starts a writer
+                self.queue.task_done()
+                if pkt is None:
                     # The end stays in the queue, as python-engineio's poll leaves it, but as a
                     # task done: Socket.close(wait=True) waits in queue.join() for every task.
                     self.queue.put(None)
                     self.queue.task_done()
                     self._close()
                     return
-                if not messages:
-                    return  # no switch since the get: a packet queued now starts a writer
+                try:
+                    self.ws.send(pkt.encode())
+                except Exception:  # noqa: BLE001 - gone: closed, as python-engineio's writer does
+                    self._close()
+                    return
         finally:
             self.sending = False
             if self.ended is not None:
                 self.ended.set()
-
-    def _take(self) -> tuple[list, bool]:
-        """The packets queued now (at most WRITE_BATCH), encoded, and whether the end came."""
-        messages = []
-        while len(messages) < WRITE_BATCH:
-            try:
-                pkt = self.queue.get(block=False)
-            except self.empty:
-                break
-            self.queue.task_done()
-            if pkt is None:
-                return messages, True
-            messages.append(pkt.encode())
-        return messages, False
-
-    def _send(self, messages: list) -> bool:
-        try:
-            if len(messages) > 1 and self.send_many is not None:
-                self.send_many(messages)
-            else:
-                for message in messages:
-                    self.ws.send(message)
-        except Exception:  # noqa: BLE001 - gone: closed, as python-engineio's writer does
-            self._close()
-            return False
-        return True
 
     def _close(self) -> None:
         self.done = True
@@ -113,30 +84,6 @@ class Outbox:
         if self.sending:
             self.ended = event_class()
             self.ended.wait()
-
-
-def frames_sender(ws):
-    """`send_many(messages)`: the messages as WebSocket frames in one write to the socket, for
-    the WebSocket servers of both modes (eventlet's, simple-websocket's under gevent); None for
-    any other (each message then sent on its own)."""
-    pack, write = getattr(ws, "_pack_message", None), getattr(ws, "_send", None)
-    if pack is not None and write is not None:  # eventlet's RFC6455WebSocket
-        def eventlet_many(messages):
-            write(b"".join([pack(m, masked=ws.client) for m in messages]))
-
-        return eventlet_many
-    inner = getattr(ws, "ws", None)  # python-engineio's wrapper of simple-websocket's
-    if inner is None or not hasattr(inner, "connected") or not hasattr(getattr(inner, "ws", None), "send"):
-        return None
-    from wsproto.events import Message, TextMessage
-
-    def simple_websocket_many(messages):
-        if not inner.connected:
-            raise ConnectionError("closed")
-        inner.sock.sendall(b"".join([inner.ws.send(Message(data=m) if isinstance(m, bytes)
-                                                   else TextMessage(data=str(m))) for m in messages]))
-
-    return simple_websocket_many
 
 
 class Writers:
