@@ -294,6 +294,13 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
         raise DomainError("item_not_votable")
     budget = activity.settings.get("budget") or 0
     once = None if (activity.settings.get("stack") and budget) else item.id
+    if budget:
+        # One dot of a participant at a time: the database locks the participant's row until
+        # this dot is committed, so the free slot read next counts every dot before it.
+        # PostgreSQL runs two processes' transactions at once: without the lock both read the
+        # same free slot, and the second tap was refused as "already voted" with dots left
+        # (SQLite has one writer anyway and ignores FOR UPDATE).
+        db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
     try:
         with db.begin_nested():
             if not budget:
