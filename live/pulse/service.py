@@ -161,6 +161,12 @@ def raise_hand(db: DB, session: LiveSession, participant: Participant, name: obj
                                              PulseHand.participant_id == participant.id,
                                              PulseHand.ended_at.is_(None)))
     if hand is None:
+        # One new hand of a session at a time: the database locks the session's row until this
+        # hand is committed, so the last ticket read next is every hand's before it. PostgreSQL
+        # runs two processes' transactions at once: without the lock, hands raised in the same
+        # instant read the same last ticket and all but one were refused by its unique number
+        # (SQLite has one writer anyway and ignores FOR UPDATE).
+        db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
         last = db.scalar(select(func.max(PulseHand.ticket)).where(PulseHand.session_id == session.id))
         db.add(PulseHand(session_id=session.id, participant_id=participant.id, ticket=(last or 0) + 1,
                          name=name, raised_at=now or utcnow()))
