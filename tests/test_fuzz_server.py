@@ -136,3 +136,33 @@ def test_malformed_socket_io_packets_are_refused_without_a_traceback(tmp_path):
         log = srv.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
     assert log.count("malformed Socket.IO packet") >= 8
+
+
+def test_an_empty_websocket_message_ends_its_socket_at_once(tmp_path):
+    """An empty WebSocket message is no Engine.IO packet. python-engineio raised on it outside
+    its guard: gevent logged a traceback per frame, and under eventlet the socket's writer
+    stayed behind until the ping timeout (tens of seconds) with the connection open. Both
+    modes now end that socket at once, as a closed connection does; the server keeps serving."""
+    import websocket
+
+    database = tmp_path / "palabre.db"
+    setup = prepare(database)
+    with server(database) as srv:
+        address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, timeout=10)
+        try:
+            assert raw.recv().startswith("0")  # the Engine.IO handshake
+            raw.send("")
+            try:  # well before the first ping (25 s): a close frame, or the connection ends
+                answer = raw.recv()
+            except websocket.WebSocketConnectionClosedException:
+                answer = ""
+            assert answer == "", answer
+        finally:
+            raw.close()
+        phone = connect(srv.url, {"code": setup.code, "lang": "en"}, join_cookie(srv.url, setup.code))
+        try:
+            assert phone.call("sync", {"cid": new_cid()}, timeout=15)["ok"]
+        finally:
+            phone.disconnect()
+        assert "Traceback" not in srv.log_path.read_text(errors="replace"), srv.log_tail(60)
