@@ -577,6 +577,24 @@ def test_socketio_redis_manager_internals_the_queue_overrides():
                                              "skip_sid", "callback", "host_id")))
 
 
+# --- Flask-Babel -----------------------------------------------------------------------------------
+
+def test_flask_babel_keeps_the_requests_locale_in_its_context_namespace():
+    """i18n._translations: Flask-Babel keeps what it found for the request in `g._flask_babel` (a
+    namespace Palabre adds its cached catalogue to), its locale as `babel_locale`, which
+    get_locale() sets and force_locale() and refresh() replace or remove."""
+    import flask_babel
+
+    patch = "i18n._translations"
+    needs(patch, "flask_babel._get_current_context() returning g._flask_babel, a SimpleNamespace",
+          "g._flask_babel = SimpleNamespace()" in source(flask_babel._get_current_context))
+    needs(patch, "get_locale() keeping the locale as ctx.babel_locale",
+          "ctx.babel_locale = locale" in source(flask_babel.get_locale))
+    needs(patch, "force_locale() and refresh() replacing or removing babel_locale",
+          "babel_locale" in source(flask_babel.force_locale)
+          and "'babel_locale'" in source(flask_babel.refresh))
+
+
 # --- psycopg -------------------------------------------------------------------------------------
 
 def test_psycopg_waits_through_a_replaceable_module_function():
