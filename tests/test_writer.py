@@ -237,3 +237,22 @@ def test_a_write_run_on_its_own_sees_the_votes_queued_before_it(app, store, live
         app.extensions["palabre.writer"]._commit(jobs)
     assert [job.error for job in jobs] == [None] * 4
     assert [jobs[1].result, jobs[3].result] == [1, 2]
+
+
+def test_a_burst_of_200_writes_queued_together_is_stored_in_one_group_commit(app, store, monkeypatch):
+    """A hall voting at one instant: the writes waiting together share one commit (and its
+    fixed cost), not one per 64; each is stored and woken."""
+    from live.writer import _Job
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    writer = app.extensions["palabre.writer"]
+    jobs = [_Job(lambda db, n=n: service.create_event(db, f"burst {n}").id,
+                 writer.socketio.server.eio.create_event()) for n in range(200)]
+    writer.jobs.extend(jobs)
+    before = writer.commits
+    with app.app_context():
+        writer._drain_all()
+    assert writer.commits - before == 1
+    assert all(job.done.is_set() and job.error is None for job in jobs)
+    with store.read() as db:
+        assert db.query(Event).filter(Event.title.like("burst %")).count() == 200
