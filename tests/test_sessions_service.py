@@ -145,3 +145,36 @@ def test_bad_titles_are_refused(store, title):
 def test_unknown_command_is_refused(store, live):
     with pytest.raises(DomainError, match="bad_command"):
         command(store, live["id"], "explode")
+
+
+def test_one_device_joining_through_two_processes_at_once_is_one_participant(store, live):
+    # Two Store objects on one database behave like two server processes (a phone's socket on
+    # one, its form post on the other). On PostgreSQL both transactions run at once: the second
+    # insert of the same device met the unique device key and the join failed with a database
+    # error; it now finds the participant the other one made.
+    import threading
+
+    from live.store import Store
+
+    other = Store(store.url)
+    try:
+        for round_ in range(6):
+            found: list[object] = []
+            start = threading.Barrier(4)
+
+            def join_one(st, device=f"phone-{round_}", found=found, start=start):
+                start.wait()
+                try:
+                    with st.write() as db:
+                        found.append(service.join(db, service.get_session(db, live["id"]), device).id)
+                except Exception as exc:  # noqa: BLE001 - a database refusal is the failure looked for
+                    found.append(repr(exc)[:120])
+
+            threads = [threading.Thread(target=join_one, args=((store, other)[n % 2],)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert len(found) == 4 and len(set(found)) == 1 and isinstance(found[0], int), found
+    finally:
+        other.dispose()

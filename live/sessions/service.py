@@ -7,6 +7,7 @@ from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
 from live import activities, validation
@@ -179,8 +180,17 @@ def join(db: DB, session: LiveSession, device_key: str, door_code: object = None
         if doorcodes.required(db, session):
             doorcodes.claim(db, session, door_code)
         participant = Participant(session_id=session.id, device_key=device_key)
-        db.add(participant)
-        db.flush()
+        try:
+            with db.begin_nested():
+                db.add(participant)
+                db.flush()
+        except IntegrityError:
+            # The same device joined through another process meanwhile (PostgreSQL runs both
+            # transactions at once; the unique device key made this one wait for the other's
+            # commit): the participant is the one it made.
+            participant = db.scalar(_PARTICIPANT, {"session": session.id, "key": device_key})
+            if participant is None:
+                raise
     return participant
 
 

@@ -83,6 +83,11 @@ def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Par
     except EntryError as exc:
         raise DomainError(f"entry_{exc.code}", limit=exc.limit) from None
     cap = activity.settings["entries_per_participant"]
+    # One entry of a participant at a time: the database locks the participant's row until this
+    # entry is committed, so the free slot read next counts every entry before it (PostgreSQL
+    # runs two processes' transactions at once: a phone's socket on one, its offline form on the
+    # other; SQLite has one writer anyway and ignores FOR UPDATE).
+    db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
     used = set(db.scalars(select(WordEntry.slot).where(
         WordEntry.activity_id == activity.id, WordEntry.participant_id == participant.id,
         WordEntry.slot.is_not(None))))
