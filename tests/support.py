@@ -293,3 +293,35 @@ def pushes_settled(app, timeout: float = 5.0) -> bool:
             return True
         socketio.sleep(0.02)
     return False
+
+
+def race(writes) -> list:
+    """Run each `(store, fn)` of `writes` in a thread of its own, all released at once, each as
+    `fn(db)` in one write of its store: two Store objects on one database stand for two server
+    processes (on PostgreSQL their transactions run at the same time). The outcomes, in finishing
+    order: what `fn` returned ("ok" for None), a DomainError's code, or another exception's repr
+    (a refusal by the database: the failure these races look for)."""
+    import threading
+
+    from live.errors import DomainError
+
+    outcomes: list = []
+    start = threading.Barrier(len(writes))
+
+    def run(store, fn):
+        start.wait()
+        try:
+            with store.write() as db:
+                result = fn(db)
+            outcomes.append("ok" if result is None else result)
+        except DomainError as exc:
+            outcomes.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - reported, the test's assertion names it
+            outcomes.append(repr(exc)[:200])
+
+    threads = [threading.Thread(target=run, args=write) for write in writes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

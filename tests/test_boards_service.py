@@ -1,11 +1,11 @@
 """Idea walls and Q&A in the service layer: settings, posting, dot votes, moderation, merge."""
 
-import threading
 
 import pytest
 from conftest import command
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from support import race
 
 from live.boards import service, similar
 from live.boards.model import BoardVote, Item, ModerationEntry
@@ -259,26 +259,11 @@ def test_concurrent_taps_from_two_processes_never_exceed_the_budget(store, live,
 
 def _race_taps(store, other, live, wall, ids, device) -> list[str]:
     """Eight taps of one participant released at once, alternately from either store."""
-    outcomes: list[str] = []
-    start = threading.Barrier(8)
+    def tap(db, item_id):
+        s = sessions.get_session(db, live["id"])
+        service.vote(db, s, sessions.get_activity(db, s, wall), sessions.join(db, s, device), item_id)
 
-    def tap(st, item_id):
-        start.wait()
-        try:
-            with st.write() as db:
-                s = sessions.get_session(db, live["id"])
-                service.vote(db, s, sessions.get_activity(db, s, wall),
-                             sessions.join(db, s, device), item_id)
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.code)
-
-    threads = [threading.Thread(target=tap, args=((store, other)[n % 2], ids[n % 5])) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return race([((store, other)[n % 2], lambda db, item_id=ids[n % 5]: tap(db, item_id)) for n in range(8)])
 
 
 def test_merge_combines_votes_counting_each_participant_once(store, live):

@@ -3,7 +3,7 @@ phone told its place as the queue moves, the screen told only how many; reaction
 the last minutes and limited per participant (its own token bucket); both doors, both languages."""
 
 from conftest import choose_language, cid, events_named
-from support import pushes_settled, wait_for_event
+from support import pushes_settled, race, wait_for_event
 
 from live.pulse import service
 from live.sessions import service as sessions
@@ -144,39 +144,26 @@ def test_hands_raised_at_once_from_two_processes_all_get_their_own_ticket(store,
     # Two Store objects on one database behave like two server processes. On PostgreSQL both
     # processes' transactions run at once: two hands raised in the same instant read the same
     # last ticket, and the second one was refused by the unique ticket number.
-    import threading
-
     from live.store import Store
+
+    def raise_one(db, device):
+        s = sessions.get_session(db, live["id"])
+        service.raise_hand(db, s, sessions.join(db, s, device))
 
     _on(store, live["id"])
     other = Store(store.url)
-    failures: list[str] = []
     try:
         for round_ in range(4):
-            start = threading.Barrier(8)
-
-            def raise_one(st, device, start=start):
-                start.wait()
-                try:
-                    with st.write() as db:
-                        s = sessions.get_session(db, live["id"])
-                        service.raise_hand(db, s, sessions.join(db, s, device))
-                except Exception as exc:  # noqa: BLE001 - any refusal is the failure looked for
-                    failures.append(f"{device}: {exc!r}")
-
+            devices = [f"r{round_}-{n}" for n in range(8)]
             with store.write() as db:  # the participants exist before the race
                 s = sessions.get_session(db, live["id"])
-                for n in range(8):
-                    sessions.join(db, s, f"r{round_}-{n}")
-            threads = [threading.Thread(target=raise_one, args=((store, other)[n % 2], f"r{round_}-{n}"))
-                       for n in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+                for device in devices:
+                    sessions.join(db, s, device)
+            outcomes = race([((store, other)[n % 2], lambda db, device=device: raise_one(db, device))
+                             for n, device in enumerate(devices)])
+            assert outcomes == ["ok"] * 8, outcomes
     finally:
         other.dispose()
-    assert failures == []
     with store.read() as db:
         tickets = [h["ticket"] for h in service.hands_timeline(db, live["id"])]
     assert sorted(tickets) == list(range(1, 33))

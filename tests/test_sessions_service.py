@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import add_poll, command
+from support import race
 
 from live.errors import DomainError
 from live.sessions import service
@@ -152,29 +153,17 @@ def test_one_device_joining_through_two_processes_at_once_is_one_participant(sto
     # one, its form post on the other). On PostgreSQL both transactions run at once: the second
     # insert of the same device met the unique device key and the join failed with a database
     # error; it now finds the participant the other one made.
-    import threading
-
     from live.store import Store
+
+    def join(db, device):
+        return service.join(db, service.get_session(db, live["id"]), device).id
 
     other = Store(store.url)
     try:
         for round_ in range(6):
-            found: list[object] = []
-            start = threading.Barrier(4)
-
-            def join_one(st, device=f"phone-{round_}", found=found, start=start):
-                start.wait()
-                try:
-                    with st.write() as db:
-                        found.append(service.join(db, service.get_session(db, live["id"]), device).id)
-                except Exception as exc:  # noqa: BLE001 - a database refusal is the failure looked for
-                    found.append(repr(exc)[:120])
-
-            threads = [threading.Thread(target=join_one, args=((store, other)[n % 2],)) for n in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert len(found) == 4 and len(set(found)) == 1 and isinstance(found[0], int), found
+            device = f"phone-{round_}"
+            found = race([((store, other)[n % 2], lambda db, device=device: join(db, device))
+                          for n in range(4)])
+            assert len(set(found)) == 1 and isinstance(found[0], int), found
     finally:
         other.dispose()

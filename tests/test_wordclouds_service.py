@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import command
+from support import race
 
 from live.errors import DomainError
 from live.sessions import service as sessions
@@ -108,37 +109,20 @@ def test_words_sent_at_once_from_two_processes_fill_the_free_slots(store, live, 
     # one, its offline form post on the other). On PostgreSQL both transactions run at once:
     # two words of one participant read the same free slot, and the second was refused by the
     # database's unique slot instead of taking the next free one.
-    import threading
-
     from live.store import Store
+
+    def type_one(db, device, word):
+        s = sessions.get_session(db, live["id"])
+        service.add_entry(db, s, sessions.get_activity(db, s, cloud), sessions.join(db, s, device), word)
 
     other = Store(store.url)
     try:
         for round_ in range(6):
             device = f"typist-{round_}"
             send(store, live, cloud, device, "premier")  # the participant exists, one slot left
-            outcomes: list[str] = []
-            start = threading.Barrier(4)
-
-            def type_one(st, word, device=device, outcomes=outcomes, start=start):
-                start.wait()
-                try:
-                    with st.write() as db:
-                        s = sessions.get_session(db, live["id"])
-                        service.add_entry(db, s, sessions.get_activity(db, s, cloud),
-                                          sessions.join(db, s, device), word)
-                    outcomes.append("ok")
-                except DomainError as exc:
-                    outcomes.append(exc.code)
-                except Exception as exc:  # noqa: BLE001 - a database refusal is the failure looked for
-                    outcomes.append(repr(exc)[:120])
-
-            threads = [threading.Thread(target=type_one, args=((store, other)[n % 2], f"mot{n}"))
-                       for n in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            outcomes = race([((store, other)[n % 2],
+                              lambda db, word=f"mot{n}", device=device: type_one(db, device, word))
+                             for n in range(4)])
             assert sorted(outcomes) == ["ok"] + ["too_many_entries"] * 3, outcomes
     finally:
         other.dispose()
