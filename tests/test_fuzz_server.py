@@ -127,11 +127,7 @@ def test_malformed_socket_io_packets_are_refused_without_a_traceback(tmp_path):
                 raw.send(frame)
             finally:
                 raw.close()
-        phone = connect(srv.url, {"code": setup.code, "lang": "en"}, join_cookie(srv.url, setup.code))
-        try:
-            assert phone.call("sync", {"cid": new_cid()}, timeout=15)["ok"]
-        finally:
-            phone.disconnect()
+        _a_phone_is_still_served(srv, setup)
         assert srv.alive()
         log = srv.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
@@ -160,9 +156,14 @@ def test_an_empty_websocket_message_ends_its_socket_at_once(tmp_path):
             assert answer == "", answer
         finally:
             raw.close()
-        phone = connect(srv.url, {"code": setup.code, "lang": "en"}, join_cookie(srv.url, setup.code))
-        try:
-            assert phone.call("sync", {"cid": new_cid()}, timeout=15)["ok"]
-        finally:
-            phone.disconnect()
+        _a_phone_is_still_served(srv, setup)
         assert "Traceback" not in srv.log_path.read_text(errors="replace"), srv.log_tail(60)
+
+
+def _a_phone_is_still_served(srv, setup) -> None:
+    """A new phone joins and gets its answer: the server kept serving."""
+    phone = connect(srv.url, {"code": setup.code, "lang": "en"}, join_cookie(srv.url, setup.code))
+    try:
+        assert phone.call("sync", {"cid": new_cid()}, timeout=15)["ok"]
+    finally:
+        phone.disconnect()
