@@ -8,13 +8,13 @@ MO := translations/fr/LC_MESSAGES/messages.mo
 
 .PHONY: run test lint bench screenshots clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-$(TEST_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(TEST_STAMP): $(STAMP) requirements-dev.txt constraints.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(TEST_STAMP)
 
 $(MO): translations/fr/LC_MESSAGES/messages.po $(STAMP)
