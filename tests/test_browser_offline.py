@@ -147,9 +147,16 @@ def test_an_idea_typed_offline_survives_a_reload_and_is_stored_once(tmp_path):
         assert _queued(page) == []
 
 
+def _in(page):
+    """A sleep for `wait_until` that lets Playwright deliver the page's events meanwhile."""
+    return lambda seconds: page.wait_for_timeout(seconds * 1000)
+
+
 def _drop_acks(page, dropping: list) -> None:
     """Route the page's WebSocket through Playwright; while `dropping` holds True, the server's
-    acknowledgements (Socket.IO packets "43...") never reach the page."""
+    acknowledgements (Socket.IO packets "43...") never reach the page. The messages both ways go
+    through this process's Playwright client: they move only while the test is in a Playwright
+    call (an `expect`, `page.wait_for_timeout`), never during a time.sleep."""
     def route(ws):
         upstream = ws.connect_to_server()
         upstream.on_message(lambda message: None if (dropping and str(message).startswith("43"))
@@ -171,7 +178,10 @@ def test_an_idea_stored_whose_ack_was_lost_is_sent_again_and_stored_once(tmp_pat
         dropping.append(True)
         page.fill("#board-text", text)
         page.get_by_role("button", name="Send my idea").click()
-        assert wait_until(lambda: _ideas(info, text) == 1, 10)  # stored, but the phone never heard
+        # Stored, but the phone never heard. Waiting in the page (not time.sleep): the routed
+        # socket's messages pass through this process, the idea too when it leaves after the click
+        # returned (board-phone.js still loading, on a slow machine).
+        assert wait_until(lambda: _ideas(info, text) == 1, 10, sleep=_in(page))
         expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: " + text)
         _offline_reload(context, page)
         dropping.clear()
