@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import add_poll, command
+from sqlalchemy import select
 from support import race
 
 from live.errors import DomainError
@@ -165,5 +166,48 @@ def test_one_device_joining_through_two_processes_at_once_is_one_participant(sto
             found = race([((store, other)[n % 2], lambda db, device=device: join(db, device))
                           for n in range(4)])
             assert len(set(found)) == 1 and isinstance(found[0], int), found
+    finally:
+        other.dispose()
+
+
+def test_codes_issued_through_two_processes_at_once_are_numbered_once_each(store, live):
+    # Two organiser pages (two server processes) issuing codes in the same instant: on PostgreSQL
+    # both transactions read the same last number and the second was refused by the unique
+    # number (a database error instead of its codes).
+    from live.sessions import doorcodes
+    from live.store import Store
+
+    def issue(db):
+        return [number for number, _code in doorcodes.issue(db, service.get_session(db, live["id"]), 2)]
+
+    other = Store(store.url)
+    try:
+        for round_ in range(4):
+            numbers = race([((store, other)[n % 2], issue) for n in range(4)])
+            assert all(isinstance(got, list) for got in numbers), numbers
+            assert sorted(sum(numbers, [])) == list(range(8 * round_ + 1, 8 * round_ + 9)), numbers
+    finally:
+        other.dispose()
+
+
+def test_activities_added_through_two_processes_at_once_each_take_their_own_place(store, live):
+    # Two consoles (two server processes) adding activities in the same instant: on PostgreSQL
+    # both transactions read the same last position and the agenda held two activities at one
+    # place (no constraint refuses it), so their order and "move up/down" were undefined.
+    from live.polls import service as polls
+    from live.sessions.model import Activity
+    from live.store import Store
+
+    def add(db):
+        polls.add_poll(db, service.get_session(db, live["id"]), "single", "Question ?", ["Oui", "Non"])
+
+    other = Store(store.url)
+    try:
+        for round_ in range(4):
+            assert race([((store, other)[n % 2], add) for n in range(4)]) == ["ok"] * 4
+            with store.read() as db:
+                places = sorted(db.scalars(select(Activity.position).where(
+                    Activity.session_id == live["id"])))
+            assert places == list(range(1, 4 * round_ + 5)), places
     finally:
         other.dispose()

@@ -68,6 +68,12 @@ def issue(db: DB, session: LiveSession, count: object) -> list[tuple[int, str]]:
     """`count` new codes for the session: [(number, clear code)]."""
     if not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
         raise DomainError("bad_code_count", limit=MAX_BATCH)
+    # One batch of a session at a time: the database locks the session's row until this batch is
+    # committed, so the last number read next is every batch's before it (PostgreSQL runs two
+    # processes' transactions at once: without the lock, two batches issued in the same instant
+    # read the same last number and the second was refused by its unique number; SQLite has one
+    # writer anyway and ignores FOR UPDATE).
+    db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
     last = db.scalar(select(func.max(DoorCode.number)).where(DoorCode.session_id == session.id)) or 0
     if last + count > MAX_CODES:
         raise DomainError("too_many_codes", limit=MAX_CODES)

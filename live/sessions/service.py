@@ -277,6 +277,12 @@ def add_activity(db: DB, session: LiveSession, kind: str, prompt: object, settin
     """Append an activity to the agenda (features validate their own settings first)."""
     if session.state == "ended":
         raise DomainError("session_ended")
+    # One new activity of a session at a time: the database locks the session's row until this
+    # one is committed, so the last position read next is every activity's before it (PostgreSQL
+    # runs two processes' transactions at once: without the lock, two activities added in the
+    # same instant took the same place, and the agenda's order was undefined; no constraint
+    # refuses it, as moving an activity swaps two places; SQLite has one writer anyway).
+    db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
     position = db.scalar(select(func.coalesce(func.max(Activity.position), 0)).where(
         Activity.session_id == session.id)) + 1
     activity = Activity(session_id=session.id, position=position, kind=kind, type=type_,
