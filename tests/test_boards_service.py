@@ -426,3 +426,48 @@ def test_closed_board_refuses_posts_and_votes(store, live):
     with pytest.raises(DomainError) as exc:
         act(store, live["id"], wall, service.post, "trop tard")
     assert exc.value.code == "board_closed"
+
+
+def _race_posts(store, other, live, wall, device) -> list:
+    """Four ideas of one participant sent at once, alternately from either store."""
+    def post(db, text):
+        s = sessions.get_session(db, live["id"])
+        service.post(db, s, sessions.get_activity(db, s, wall), sessions.join(db, s, device), text)
+
+    return race([((store, other)[n % 2], lambda db, text=f"{device} {n}": post(db, text)) for n in range(4)])
+
+
+def _posted(store, live, wall, device, n, minutes_ago=0) -> None:
+    """`n` ideas of `device` on the wall, posted `minutes_ago` (60: out of the pace's minute)."""
+    from datetime import timedelta
+
+    from live.store import utcnow
+
+    with store.write() as db:
+        person = sessions.join(db, sessions.get_session(db, live["id"]), device)
+        then = utcnow() - timedelta(minutes=minutes_ago)
+        db.add_all(Item(activity_id=wall, participant_id=person.id, column=0, text=f"idée {k}",
+                        original_text=f"idée {k}", history=[], status="visible", flagged=False,
+                        created_at=then, updated_at=then) for k in range(n))
+
+
+def test_ideas_sent_at_once_from_two_processes_keep_the_pace_and_the_cap(store, live):
+    # Two Store objects on one database behave like two server processes (a phone's socket on
+    # one, its offline form on the other). On PostgreSQL both transactions run at once: ideas of
+    # one participant sent in the same instant all counted the same ideas before them, and more
+    # than the pace (5 a minute) or the cap (30 on a wall) went through.
+    wall = add_board(store, live["id"])
+    other = Store(store.url)
+    try:
+        for round_ in range(4):
+            device = f"fast-{round_}"
+            _posted(store, live, wall, device, service.POSTS_PER_MINUTE - 1)
+            outcomes = _race_posts(store, other, live, wall, device)
+            assert sorted(outcomes) == ["ok"] + ["posting_too_fast"] * 3, outcomes
+        for round_ in range(4):  # one idea left
+            device = f"prolific-{round_}"
+            _posted(store, live, wall, device, service.MAX_ITEMS_PER_PARTICIPANT - 1, minutes_ago=60)
+            outcomes = _race_posts(store, other, live, wall, device)
+            assert sorted(outcomes) == ["ok"] + ["too_many_items"] * 3, outcomes
+    finally:
+        other.dispose()

@@ -210,6 +210,11 @@ def post(db: DB, session: LiveSession, activity: Activity, participant: Particip
 
 
 def _check_pace(db: DB, activity: Activity, participant: Participant) -> None:
+    # One idea of a participant at a time: the database locks the participant's row until this
+    # idea is committed, so the ideas counted next are every idea before it (PostgreSQL runs two
+    # processes' transactions at once: without the lock, ideas sent in the same instant through
+    # a socket and the offline form all counted the same ones and overran the pace or the cap).
+    db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
     mine = select(func.count(Item.id)).where(Item.activity_id == activity.id,
                                             Item.participant_id == participant.id)
     if (db.scalar(mine.where(Item.status != "withdrawn")) or 0) >= MAX_ITEMS_PER_PARTICIPANT:
