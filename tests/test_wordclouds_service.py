@@ -104,6 +104,16 @@ def test_entries_on_closed_cloud_are_refused(store, live, cloud):
         send(store, live, cloud, "a", "local")
 
 
+def _race_words(store, other, live, cloud, device, word_rate=None) -> list:
+    """Four words of one participant sent at once, alternately from either store."""
+    def type_one(db, word):
+        s = sessions.get_session(db, live["id"])
+        service.add_entry(db, s, sessions.get_activity(db, s, cloud), sessions.join(db, s, device), word,
+                          word_rate=word_rate)
+
+    return race([((store, other)[n % 2], lambda db, word=f"mot{n}": type_one(db, word)) for n in range(4)])
+
+
 def test_words_sent_at_once_from_two_processes_fill_the_free_slots(store, live, cloud):
     # Two Store objects on one database behave like two server processes (a phone's socket on
     # one, its offline form post on the other). On PostgreSQL both transactions run at once:
@@ -111,18 +121,34 @@ def test_words_sent_at_once_from_two_processes_fill_the_free_slots(store, live, 
     # database's unique slot instead of taking the next free one.
     from live.store import Store
 
-    def type_one(db, device, word):
-        s = sessions.get_session(db, live["id"])
-        service.add_entry(db, s, sessions.get_activity(db, s, cloud), sessions.join(db, s, device), word)
-
     other = Store(store.url)
     try:
         for round_ in range(6):
             device = f"typist-{round_}"
             send(store, live, cloud, device, "premier")  # the participant exists, one slot left
-            outcomes = race([((store, other)[n % 2],
-                              lambda db, word=f"mot{n}", device=device: type_one(db, device, word))
-                             for n in range(4)])
+            outcomes = _race_words(store, other, live, cloud, device)
             assert sorted(outcomes) == ["ok"] + ["too_many_entries"] * 3, outcomes
+    finally:
+        other.dispose()
+
+
+def test_words_sent_at_once_from_two_processes_keep_the_word_rate(store, live):
+    # The word rate (so many words sent or taken back per 10 s) across two processes: on
+    # PostgreSQL both transactions run at once, the words of one participant sent in the same
+    # instant all counted the same words before them, and more than the rate went through.
+    from live.store import Store
+
+    with store.write() as db:
+        s = sessions.get_session(db, live["id"])
+        roomy = service.add_wordcloud(db, s, "En dix mots ?", {"entries_per_participant": 10}).id
+    command(store, live["id"], "open", roomy)
+    other = Store(store.url)
+    try:
+        for round_ in range(6):
+            device = f"hasty-{round_}"
+            for word in ("sobriété", "partage"):  # two of the three words of the rate
+                send(store, live, roomy, device, word)
+            outcomes = _race_words(store, other, live, roomy, device, word_rate=3)
+            assert sorted(outcomes) == ["ok"] + ["words_too_fast"] * 3, outcomes
     finally:
         other.dispose()

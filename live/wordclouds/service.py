@@ -61,6 +61,13 @@ def slow_down(db: DB, participant_id: int, limit: int | None = None) -> None:
     whichever thread or process runs the write.
     """
     limit = Defaults.WORDCLOUD_RATE_PER_10S if limit is None else limit
+    # One word of a participant at a time (sent or taken back): the database locks the
+    # participant's row until this write is committed, so the words counted next, and the free
+    # slot `add_entry` reads, are every word before it. PostgreSQL runs two processes'
+    # transactions at once (a phone's socket on one, its offline form on the other): without the
+    # lock, words sent in the same instant all counted the same ones and overran the rate, or
+    # took the same slot; SQLite has one writer anyway and ignores FOR UPDATE.
+    db.execute(select(Participant.id).where(Participant.id == participant_id).with_for_update())
     since = utcnow() - timedelta(seconds=10)
     recent = db.scalar(select(func.count(WordEntry.id)).where(
         WordEntry.participant_id == participant_id,
@@ -72,7 +79,7 @@ def slow_down(db: DB, participant_id: int, limit: int | None = None) -> None:
 def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Participant,
               text: object, client_id: str | None = None, word_rate: int | None = None) -> WordEntry:
     """Store one entry in the participant's next free slot; refused past the cap or the rate."""
-    slow_down(db, participant.id, word_rate)
+    slow_down(db, participant.id, word_rate)  # and the participant's row locked until committed
     _require_cloud(activity)
     if session.state == "ended":
         raise DomainError("session_ended")
@@ -83,11 +90,6 @@ def add_entry(db: DB, session: LiveSession, activity: Activity, participant: Par
     except EntryError as exc:
         raise DomainError(f"entry_{exc.code}", limit=exc.limit) from None
     cap = activity.settings["entries_per_participant"]
-    # One entry of a participant at a time: the database locks the participant's row until this
-    # entry is committed, so the free slot read next counts every entry before it (PostgreSQL
-    # runs two processes' transactions at once: a phone's socket on one, its offline form on the
-    # other; SQLite has one writer anyway and ignores FOR UPDATE).
-    db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
     used = set(db.scalars(select(WordEntry.slot).where(
         WordEntry.activity_id == activity.id, WordEntry.participant_id == participant.id,
         WordEntry.slot.is_not(None))))
