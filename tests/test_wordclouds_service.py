@@ -132,16 +132,22 @@ def test_words_sent_at_once_from_two_processes_fill_the_free_slots(store, live, 
         other.dispose()
 
 
-def test_words_sent_at_once_from_two_processes_keep_the_word_rate(store, live):
+@pytest.fixture
+def roomy(store, live):
+    """An open word cloud of ten words a participant."""
+    with store.write() as db:
+        s = sessions.get_session(db, live["id"])
+        activity_id = service.add_wordcloud(db, s, "En dix mots ?", {"entries_per_participant": 10}).id
+    command(store, live["id"], "open", activity_id)
+    return activity_id
+
+
+def test_words_sent_at_once_from_two_processes_keep_the_word_rate(store, live, roomy):
     # The word rate (so many words sent or taken back per 10 s) across two processes: on
     # PostgreSQL both transactions run at once, the words of one participant sent in the same
     # instant all counted the same words before them, and more than the rate went through.
     from live.store import Store
 
-    with store.write() as db:
-        s = sessions.get_session(db, live["id"])
-        roomy = service.add_wordcloud(db, s, "En dix mots ?", {"entries_per_participant": 10}).id
-    command(store, live["id"], "open", roomy)
     other = Store(store.url)
     try:
         for round_ in range(6):
@@ -149,6 +155,38 @@ def test_words_sent_at_once_from_two_processes_keep_the_word_rate(store, live):
             for word in ("sobriété", "partage"):  # two of the three words of the rate
                 send(store, live, roomy, device, word)
             outcomes = _race_words(store, other, live, roomy, device, word_rate=3)
+            assert sorted(outcomes) == ["ok"] + ["words_too_fast"] * 3, outcomes
+    finally:
+        other.dispose()
+
+
+def test_words_taken_back_at_once_from_two_processes_keep_the_word_rate(store, live, roomy):
+    # Taking words back counts in the rate too: four taken back in the same instant through two
+    # processes, with one left under the rate, let more than one through on PostgreSQL.
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from live.store import Store, utcnow
+    from live.wordclouds.model import WordEntry
+
+    def take_back(db, device, entry_id):
+        s = sessions.get_session(db, live["id"])
+        service.withdraw_entry(db, sessions.get_activity(db, s, roomy), sessions.join(db, s, device),
+                               entry_id, word_rate=1)
+
+    other = Store(store.url)
+    try:
+        for round_ in range(6):
+            device = f"regretful-{round_}"
+            ids = [send(store, live, roomy, device, word)
+                   for word in ("sobriété", "partage", "réemploi", "lenteur")]
+            with store.write() as db:  # sent a minute ago: out of the rate's 10 s
+                db.execute(update(WordEntry).where(WordEntry.id.in_(ids)).values(
+                    created_at=utcnow() - timedelta(minutes=1)))
+            outcomes = race([((store, other)[n % 2],
+                              lambda db, entry_id=entry_id, device=device: take_back(db, device, entry_id))
+                             for n, entry_id in enumerate(ids)])
             assert sorted(outcomes) == ["ok"] + ["words_too_fast"] * 3, outcomes
     finally:
         other.dispose()
