@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import wraps
@@ -391,8 +392,10 @@ def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, .
 
 
 SLICE = 200  # sockets of a large room sent a push between two yields (LIVE_PUSH_SLICE)
+SLICE_PAUSE = 0.02  # seconds the loop serves the others between two slices (LIVE_PUSH_SLICE_PAUSE)
 _slicing: list = []  # the lock of sliced emits: one at a time (made at first use, once
 # eventlet or gevent has patched `threading`: a green lock)
+_waiting = [0]  # emits waiting for that lock: a paced emit under way sends its rest at once
 
 
 def _slicing_lock():
@@ -401,14 +404,33 @@ def _slicing_lock():
     return _slicing[0]
 
 
+@contextmanager
+def _in_turn():
+    """Hold the lock of sliced emits, counted as waiting until it is ours."""
+    _waiting[0] += 1
+    try:
+        lock = _slicing_lock()
+        lock.acquire()
+    finally:
+        _waiting[0] -= 1
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def emit_in_slices(event: str, data: dict, to: str) -> None:
-    """Emit to a room, `SLICE` of its sockets at a time, letting the event loop serve the others
-    in between: queuing a push for 5,000 phones and waking their 5,000 writer tasks was one
-    stretch of 0.2-0.4 s during which nobody else was served (a steady stream of votes saw it
-    every time the phones got their tally). Encoded once. Sliced emits wait for each other, and
-    `emit_whole` waits for them: a phone gets the pushes of a room in the order they were made.
-    Behind a message queue (several processes) the emit is published whole to the others, each
-    of which sends it to its own sockets in slices too (`deliver_in_slices`)."""
+    """Emit to a room, `SLICE` of its sockets at a time, pausing `SLICE_PAUSE` between two
+    slices so that the event loop serves the others meanwhile: queuing a push for 5,000 phones
+    and waking their 5,000 writer tasks was one stretch of 0.2-0.4 s during which nobody else
+    was served (a steady stream of votes saw it every time the phones got their tally), and
+    slices with only a yield between them still came in one stretch (4,000 phones: 100-300 ms
+    of acks queued behind them every 2 s). Encoded once. Sliced emits wait for each other, and
+    `emit_whole` waits for them: a phone gets the pushes of a room in the order they were made;
+    while another emit waits, the rest of the slices go out without pausing (a `state` push
+    does not wait for a paced tally). Behind a message queue (several processes) the emit is
+    published whole to the others, each of which sends it to its own sockets in slices too
+    (`deliver_in_slices`, without pauses: its listener delivers the others' emits in turn)."""
     manager = socketio.server.manager
     members = manager.rooms.get("/", {}).get(to) or {}
     size = int(current_app.config.get("PUSH_SLICE", SLICE))
@@ -416,11 +438,12 @@ def emit_in_slices(event: str, data: dict, to: str) -> None:
     if len(members) <= size or (shared and not manager.can_publish_alone(data)):
         emit_whole(event, data, to)
         return
-    with _slicing_lock():
+    pause = float(current_app.config.get("PUSH_SLICE_PAUSE", SLICE_PAUSE))
+    with _in_turn():
         if shared:
             manager.publish_emit(event, data, to)  # for the other processes' sockets
         _count_emit(socketio.server, to, "/", event, (data,))
-        _send_in_slices(event, data, to, size)
+        _send_in_slices(event, data, to, size, pause)
 
 
 def deliver_in_slices(event: str, data, to: str, size: int = SLICE) -> bool:
@@ -431,12 +454,12 @@ def deliver_in_slices(event: str, data, to: str, size: int = SLICE) -> bool:
     members = socketio.server.manager.rooms.get("/", {}).get(to) or {}
     if len(members) <= size:
         return False
-    with _slicing_lock():
+    with _in_turn():
         _send_in_slices(event, data, to, size)
     return True
 
 
-def _send_in_slices(event: str, data, to: str, size: int) -> None:
+def _send_in_slices(event: str, data, to: str, size: int, pause: float = 0.0) -> None:
     from engineio import packet as eio_packet
     from socketio import packet
 
@@ -445,13 +468,13 @@ def _send_in_slices(event: str, data, to: str, size: int) -> None:
     frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
     for index, (_sid, eio_sid) in enumerate(list(manager.get_participants("/", to))):
         if index and index % size == 0:
-            socketio.sleep(0)
+            socketio.sleep(0 if _waiting[0] else pause)
         socketio.server._send_eio_packet(eio_sid, frame)
 
 
 def emit_whole(event: str, data: dict, to: str) -> None:
     """Emit to a room at once, after any sliced emit under way (see `emit_in_slices`)."""
-    with _slicing_lock():
+    with _in_turn():
         socketio.emit(event, data, to=to)
 
 

@@ -79,6 +79,21 @@ def test_phones_get_no_tally_while_hidden_and_a_slow_one_once_revealed(tmp_path)
                                      and counts(s.messages("results")[-1]) == expected, 10)
 
 
+def revealed_phones(room, count: int) -> tuple[list, list[Listener]]:
+    """`count` phones joined, the poll shown, open and revealed: each has had the tally."""
+    listeners = [Listener("results", "state") for _ in range(count)]
+    phones = [connect(room.url, {"code": room.setup.code, "lang": "en"},
+                      cookie=join_cookie(room.url, room.setup.code), listener=listener)
+              for listener in listeners]
+    room.phones += phones
+    for action in ("show", "open", "reveal"):
+        room.command(action)
+    for listener in listeners:
+        assert listener.wait_for(lambda s: any(
+            "results" in ((d or {}).get("current") or {}) for d in s.messages("state")), 15)
+    return phones, listeners
+
+
 def test_a_burst_brings_each_phone_one_tally_with_the_final_count(tmp_path):
     """Revealed results, phones voting in a burst (rounds of votes at once, shorter together
     than the interval): each phone gets one tally, once the burst is over, with the final count
@@ -87,16 +102,7 @@ def test_a_burst_brings_each_phone_one_tally_with_the_final_count(tmp_path):
     # Slices of 3 sockets: the tally reaches the 8 phones in three slices (realtime.emit_in_slices).
     with server_room(tmp_path, PHONE_PUSH_INTERVAL=interval, PUSH_SLICE=3) as room:
         activity, options = room.setup.activity, room.setup.options
-        listeners = [Listener("results", "state") for _ in range(8)]
-        phones = [connect(room.url, {"code": room.setup.code, "lang": "en"},
-                          cookie=join_cookie(room.url, room.setup.code), listener=listener)
-                  for listener in listeners]
-        room.phones += phones
-        for action in ("show", "open", "reveal"):
-            room.command(action)
-        for listener in listeners:
-            assert listener.wait_for(lambda s: any(
-                "results" in ((d or {}).get("current") or {}) for d in s.messages("state")), 15)
+        phones, listeners = revealed_phones(room, 8)
         before = [listener.count("results") for listener in listeners]
         start = time.perf_counter()
         with ThreadPoolExecutor(len(phones)) as pool:
@@ -120,3 +126,46 @@ def test_a_burst_brings_each_phone_one_tally_with_the_final_count(tmp_path):
             assert len(new) == 1, [counts(d) for _t, d in new]
             at, data = new[0]
             assert at >= last_ack and counts(data) == final
+
+
+def test_a_large_rooms_tally_is_spread_out_and_a_move_is_not_held_behind_it(tmp_path):
+    """The phones' tally goes to a large room a slice at a time with a pause between slices (the
+    loop serves the votes meanwhile: 4,000 phones' tally in one stretch held every ack behind
+    it), yet a facilitator's move during it is not held back: the rest of the tally goes out
+    at once, then the move, in that order on every phone."""
+    pause = 1.0  # 8 phones, slices of 2: three pauses, the tally spread over 3 s
+    with server_room(tmp_path, PHONE_PUSH_INTERVAL=1.0, PUSH_SLICE=2, PUSH_SLICE_PAUSE=pause) as room:
+        activity, options = room.setup.activity, room.setup.options
+        phones, listeners = revealed_phones(room, 8)
+
+        def tally(answers: int) -> list[float]:
+            """When each phone got the tally counting `answers` votes."""
+            for listener in listeners:
+                assert listener.wait_for(lambda s: any(
+                    d["answers"] == answers for d in s.messages("results")), 30)
+            with_answers = []
+            for listener in listeners:
+                with listener._changed:
+                    with_answers.append(min(t for t, d in listener.received["results"]
+                                            if d["answers"] == answers))
+            return with_answers
+
+        assert vote(phones[0], activity, options[0])["ok"]
+        arrived = tally(1)
+        assert max(arrived) - min(arrived) >= 2 * pause, arrived  # not all at once
+
+        assert vote(phones[1], activity, options[1])["ok"]
+        deadline = time.monotonic() + 30
+        while not any(d["answers"] == 2 for listener in listeners for d in listener.messages("results")):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)  # the first slice is out: the rest are paced
+        states_before = [listener.count("state") for listener in listeners]
+        moved = time.perf_counter()
+        room.command("close")
+        arrived = tally(2)
+        for listener, had in zip(listeners, states_before, strict=True):
+            assert listener.wait_for(lambda s, had=had: s.count("state") > had, 15)
+            with listener._changed:
+                state_at = listener.received["state"][had][0]
+            assert state_at > max(t for t, d in listener.received["results"] if d["answers"] == 2)
+            assert state_at - moved < 2 * pause  # not after the paced tally's three pauses
