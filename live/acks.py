@@ -60,11 +60,14 @@ class ClientAck(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)  # built once
+
+
 def digest(payload: dict, leave_out: tuple[str, ...] = ("cid",)) -> str:
     """A digest of what a message carries (its `cid`, and `leave_out`, aside): two sends of the
     same item give the same digest, whatever the order of their keys."""
     kept = {str(k): v for k, v in payload.items() if k not in leave_out}
-    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=repr)
+    text = _CANONICAL.encode(kept)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
