@@ -821,7 +821,7 @@ def _ping_without_a_task() -> None:
     """Engine.IO pings each socket from a green thread of its own, asleep for `ping_interval`
     (25 s) between two pings: 7.5 KB of memory per socket under eventlet, more under gevent.
     The ping is a timer of the event loop instead (what that thread did when it woke up: send
-    a PING unless closed)."""
+    a PING unless closed), every `ping_interval` from the previous ping's sending."""
     import time
 
     from engineio import packet
@@ -842,9 +842,16 @@ def _ping_without_a_task() -> None:
     later = _timer_of_the_loop()
 
     def schedule_ping(sock) -> None:
-        if sock.last_ping:  # (engineio's rule: only once the previous ping was answered)
+        # (engineio's rule: only once the previous ping was answered.) The next ping comes
+        # `ping_interval` after the previous one was sent, not after its answer was read: a
+        # socket read late on a busy server (or answered late by a busy client) was pinged every
+        # interval + that delay, and python-engineio's client, which gives up when it has had
+        # nothing to send for max(ping_interval, ping_timeout) + 5 s, dropped a screen's socket
+        # during a 4,000-phone vote stream.
+        sent = sock.last_ping
+        if sent:
             sock.last_ping = None
-            later(sock.server.ping_interval, ping, sock)
+            later(max(0.0, sock.server.ping_interval - (time.time() - sent)), ping, sock)
 
     socket_class.schedule_ping = schedule_ping
 

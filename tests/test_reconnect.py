@@ -165,6 +165,34 @@ def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
         assert srv.alive()
 
 
+def test_pings_keep_their_interval_when_the_answers_come_late(tmp_path):
+    """The server pings every `ping_interval` from the previous ping, however late the answer
+    (within the timeout): a client answering 0.9 s late is pinged every second, not every 1.9 s
+    (python-engineio's client gives up after max(interval, timeout) + 5 s without sending: a busy
+    hall's screen lost its socket so)."""
+    import websocket
+    from support import prepare, server
+
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    with server(database, PING_INTERVAL=1, PING_TIMEOUT=3) as srv:
+        address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, timeout=10)
+        try:
+            raw.recv()  # the open packet
+            pinged = []
+            for _ in range(4):
+                assert _frames_until(raw, "2", 5), "no ping"
+                pinged.append(time.monotonic())
+                time.sleep(0.9)
+                raw.send("3")
+            gaps = [b - a for a, b in zip(pinged, pinged[1:], strict=False)]
+            assert sum(gaps) / len(gaps) < 1.45, gaps  # 1.9 s each when counted from the answer
+        finally:
+            raw.close()
+        assert srv.alive()
+
+
 def test_the_join_page_of_a_returning_phone_writes_nothing(app, live, poll, tmp_path):
     """A phone that has joined reloads its page (a reconnection, a tab woken up): one read,
     nothing written. Another process holds the database's write lock meanwhile, with a short
