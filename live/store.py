@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
@@ -188,6 +188,14 @@ def write_row(db: Session, statement, row: dict, unique: tuple | None = None) ->
         db.execute(statement, row)
     else:
         rows.rows.append((statement, unique, row))
+
+
+def lock_row(db: Session, model, row_id: int) -> None:
+    """Lock one row (`SELECT ... FOR UPDATE`) until the transaction ends: a read-then-write
+    under a rule (the last number, a free slot, a count under a limit) made by two processes at
+    once is then made one after the other. PostgreSQL runs two processes' transactions at the
+    same time; SQLite has one writer anyway and ignores FOR UPDATE."""
+    db.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
 # SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile):

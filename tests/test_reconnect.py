@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 
 import pytest
 from conftest import cid, command, events_named
@@ -135,34 +135,44 @@ def _frames_until(raw, wanted: str, timeout: float) -> bool:
     return False
 
 
-def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
-    """Under eventlet, pings are timers of the hub (not a sleeping green thread per socket):
-    every socket still gets them at the interval, and a socket that stops answering is closed."""
+@contextmanager
+def _raw_engineio_socket(tmp_path, **settings):
+    """A real server with `settings`, and a bare Engine.IO WebSocket to it (no Socket.IO on
+    top: the test answers pings by hand): (the socket, its open packet). The server must still
+    be running once the socket is closed."""
     import websocket
     from support import prepare, server
 
     database = tmp_path / "palabre.db"
     prepare(database)
-    with server(database, PING_INTERVAL=1, PING_TIMEOUT=1) as srv:
+    with server(database, **settings) as srv:
         address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         raw = websocket.create_connection(address, timeout=10)
         try:
-            opened = json.loads(raw.recv()[1:])
-            assert opened["pingInterval"] == 1000
-            started = time.monotonic()
-            for _ in range(3):  # pinged, answered, pinged again
-                assert _frames_until(raw, "2", 5), "no ping"
-                raw.send("3")
-            assert 1.5 <= time.monotonic() - started <= 8
-            assert _frames_until(raw, "2", 5)  # then silence: the server closes the socket
-            assert not _frames_until(raw, "never", 10) and time.monotonic() - started < 20
-            with pytest.raises((websocket.WebSocketConnectionClosedException, OSError)):
-                for _ in range(3):
-                    raw.send("3")
-                    raw.recv()
+            yield raw, json.loads(raw.recv()[1:])
         finally:
             raw.close()
         assert srv.alive()
+
+
+def test_sockets_are_pinged_and_one_that_stops_answering_is_closed(tmp_path):
+    """Under eventlet, pings are timers of the hub (not a sleeping green thread per socket):
+    every socket still gets them at the interval, and a socket that stops answering is closed."""
+    import websocket
+
+    with _raw_engineio_socket(tmp_path, PING_INTERVAL=1, PING_TIMEOUT=1) as (raw, opened):
+        assert opened["pingInterval"] == 1000
+        started = time.monotonic()
+        for _ in range(3):  # pinged, answered, pinged again
+            assert _frames_until(raw, "2", 5), "no ping"
+            raw.send("3")
+        assert 1.5 <= time.monotonic() - started <= 8
+        assert _frames_until(raw, "2", 5)  # then silence: the server closes the socket
+        assert not _frames_until(raw, "never", 10) and time.monotonic() - started < 20
+        with pytest.raises((websocket.WebSocketConnectionClosedException, OSError)):
+            for _ in range(3):
+                raw.send("3")
+                raw.recv()
 
 
 def test_pings_keep_their_interval_when_the_answers_come_late(tmp_path):
@@ -170,27 +180,15 @@ def test_pings_keep_their_interval_when_the_answers_come_late(tmp_path):
     (within the timeout): a client answering 0.9 s late is pinged every second, not every 1.9 s
     (python-engineio's client gives up after max(interval, timeout) + 5 s without sending: a busy
     hall's screen lost its socket so)."""
-    import websocket
-    from support import prepare, server
-
-    database = tmp_path / "palabre.db"
-    prepare(database)
-    with server(database, PING_INTERVAL=1, PING_TIMEOUT=3) as srv:
-        address = srv.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        raw = websocket.create_connection(address, timeout=10)
-        try:
-            raw.recv()  # the open packet
-            pinged = []
-            for _ in range(4):
-                assert _frames_until(raw, "2", 5), "no ping"
-                pinged.append(time.monotonic())
-                time.sleep(0.9)
-                raw.send("3")
-            gaps = [b - a for a, b in zip(pinged, pinged[1:], strict=False)]
-            assert sum(gaps) / len(gaps) < 1.45, gaps  # 1.9 s each when counted from the answer
-        finally:
-            raw.close()
-        assert srv.alive()
+    with _raw_engineio_socket(tmp_path, PING_INTERVAL=1, PING_TIMEOUT=3) as (raw, _opened):
+        pinged = []
+        for _ in range(4):
+            assert _frames_until(raw, "2", 5), "no ping"
+            pinged.append(time.monotonic())
+            time.sleep(0.9)
+            raw.send("3")
+        gaps = [b - a for a, b in zip(pinged, pinged[1:], strict=False)]
+        assert sum(gaps) / len(gaps) < 1.45, gaps  # 1.9 s each when counted from the answer
 
 
 def test_the_join_page_of_a_returning_phone_writes_nothing(app, live, poll, tmp_path):

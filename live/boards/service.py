@@ -74,7 +74,7 @@ from live.boards.views import (  # noqa: F401 - re-exported
 from live.errors import DomainError, NotFound
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
-from live.store import UTCDateTime, utcnow
+from live.store import UTCDateTime, lock_row, utcnow
 
 # --- lifecycle -----------------------------------------------------------------------------
 
@@ -210,11 +210,10 @@ def post(db: DB, session: LiveSession, activity: Activity, participant: Particip
 
 
 def _check_pace(db: DB, activity: Activity, participant: Participant) -> None:
-    # One idea of a participant at a time: the database locks the participant's row until this
-    # idea is committed, so the ideas counted next are every idea before it (PostgreSQL runs two
-    # processes' transactions at once: without the lock, ideas sent in the same instant through
-    # a socket and the offline form all counted the same ones and overran the pace or the cap).
-    db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
+    # One idea of a participant at a time: without the lock, ideas sent in the same instant
+    # through a socket and the offline form (two processes) counted the same ones and overran the
+    # pace or the cap.
+    lock_row(db, Participant, participant.id)
     mine = select(func.count(Item.id)).where(Item.activity_id == activity.id,
                                             Item.participant_id == participant.id)
     if (db.scalar(mine.where(Item.status != "withdrawn")) or 0) >= MAX_ITEMS_PER_PARTICIPANT:
@@ -300,12 +299,9 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
     budget = activity.settings.get("budget") or 0
     once = None if (activity.settings.get("stack") and budget) else item.id
     if budget:
-        # One dot of a participant at a time: the database locks the participant's row until
-        # this dot is committed, so the free slot read next counts every dot before it.
-        # PostgreSQL runs two processes' transactions at once: without the lock both read the
-        # same free slot, and the second tap was refused as "already voted" with dots left
-        # (SQLite has one writer anyway and ignores FOR UPDATE).
-        db.execute(select(Participant.id).where(Participant.id == participant.id).with_for_update())
+        # One dot of a participant at a time: without the lock, two taps through two processes
+        # read the same free slot, and the second was refused as "already voted" with dots left.
+        lock_row(db, Participant, participant.id)
     try:
         with db.begin_nested():
             if not budget:

@@ -15,7 +15,7 @@ from live.errors import DomainError
 from live.polls.model import Option, PaperCount, Vote
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
-from live.store import utcnow
+from live.store import lock_row, utcnow
 
 # The limits and rules of a poll live in `live.validation` (forms, sockets and imports share them).
 MAX_OPTIONS = validation.MAX_OPTIONS
@@ -214,11 +214,9 @@ def add_paper(db: DB, session: LiveSession, activity: Activity, target: object, 
     option_ids = frozenset() if activity.type == "scale" else _option_ids(db, activity)
     scale_max = (activity.settings or {}).get("scale_max", 0)
     option_id, value, count = validation.paper_entry(activity.type, option_ids, scale_max, target, delta)
-    # One paper entry of a poll at a time: the database locks the poll's row until this entry is
-    # committed, so the total read next includes every entry before it (PostgreSQL runs
-    # transactions at once; SQLite has one writer anyway and ignores FOR UPDATE). Without it two
-    # corrections of -5 on a total of 5 both pass, and the archive's running totals disagree.
-    db.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
+    # One paper entry of a poll at a time: without the lock, two corrections of -5 on a total of
+    # 5 both pass, and the archive's running totals disagree.
+    lock_row(db, Activity, activity.id)
     before = db.scalar(select(func.coalesce(func.sum(PaperCount.delta), 0)).where(
         PaperCount.activity_id == activity.id, PaperCount.option_id == option_id if option_id is not None
         else PaperCount.value == value)) or 0

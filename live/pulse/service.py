@@ -19,7 +19,7 @@ from live import validation
 from live.errors import DomainError
 from live.pulse.model import PulseHand, PulseMark, PulseReaction, PulseSetting
 from live.sessions.model import LiveSession, Participant
-from live.store import utcnow
+from live.store import lock_row, utcnow
 
 WINDOW = 180  # seconds a participant's latest choice counts
 REACT_WINDOW = 120  # seconds a reaction counts on the console
@@ -161,12 +161,10 @@ def raise_hand(db: DB, session: LiveSession, participant: Participant, name: obj
                                              PulseHand.participant_id == participant.id,
                                              PulseHand.ended_at.is_(None)))
     if hand is None:
-        # One new hand of a session at a time: the database locks the session's row until this
-        # hand is committed, so the last ticket read next is every hand's before it. PostgreSQL
-        # runs two processes' transactions at once: without the lock, hands raised in the same
-        # instant read the same last ticket and all but one were refused by its unique number
-        # (SQLite has one writer anyway and ignores FOR UPDATE).
-        db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
+        # One new hand of a session at a time: without the lock, hands raised in the same
+        # instant through two processes read the same last ticket and all but one were refused
+        # by its unique number.
+        lock_row(db, LiveSession, session.id)
         last = db.scalar(select(func.max(PulseHand.ticket)).where(PulseHand.session_id == session.id))
         db.add(PulseHand(session_id=session.id, participant_id=participant.id, ticket=(last or 0) + 1,
                          name=name, raised_at=now or utcnow()))

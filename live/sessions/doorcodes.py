@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session as DB
 
 from live.errors import DomainError, NotFound
 from live.sessions.model import DoorCode, LiveSession
-from live.store import utcnow
+from live.store import lock_row, utcnow
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed from paper
 LENGTH = 8  # 31^8: about 40 bits, and joins are rate limited per address
@@ -68,12 +68,9 @@ def issue(db: DB, session: LiveSession, count: object) -> list[tuple[int, str]]:
     """`count` new codes for the session: [(number, clear code)]."""
     if not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
         raise DomainError("bad_code_count", limit=MAX_BATCH)
-    # One batch of a session at a time: the database locks the session's row until this batch is
-    # committed, so the last number read next is every batch's before it (PostgreSQL runs two
-    # processes' transactions at once: without the lock, two batches issued in the same instant
-    # read the same last number and the second was refused by its unique number; SQLite has one
-    # writer anyway and ignores FOR UPDATE).
-    db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
+    # One batch of a session at a time: without the lock, two batches issued in the same instant
+    # by two processes read the same last number and the second was refused by its unique number.
+    lock_row(db, LiveSession, session.id)
     last = db.scalar(select(func.max(DoorCode.number)).where(DoorCode.session_id == session.id)) or 0
     if last + count > MAX_CODES:
         raise DomainError("too_many_codes", limit=MAX_CODES)

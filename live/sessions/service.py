@@ -21,7 +21,7 @@ from live.sessions.model import (
     Participant,
     TimelineEntry,
 )
-from live.store import utcnow
+from live.store import lock_row, utcnow
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or from a screen is typed right.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -277,12 +277,10 @@ def add_activity(db: DB, session: LiveSession, kind: str, prompt: object, settin
     """Append an activity to the agenda (features validate their own settings first)."""
     if session.state == "ended":
         raise DomainError("session_ended")
-    # One new activity of a session at a time: the database locks the session's row until this
-    # one is committed, so the last position read next is every activity's before it (PostgreSQL
-    # runs two processes' transactions at once: without the lock, two activities added in the
-    # same instant took the same place, and the agenda's order was undefined; no constraint
-    # refuses it, as moving an activity swaps two places; SQLite has one writer anyway).
-    db.execute(select(LiveSession.id).where(LiveSession.id == session.id).with_for_update())
+    # One new activity of a session at a time: without the lock, two activities added in the
+    # same instant by two processes took the same place, and the agenda's order was undefined (no
+    # constraint refuses it: moving an activity swaps two places).
+    lock_row(db, LiveSession, session.id)
     position = db.scalar(select(func.coalesce(func.max(Activity.position), 0)).where(
         Activity.session_id == session.id)) + 1
     activity = Activity(session_id=session.id, position=position, kind=kind, type=type_,

@@ -14,7 +14,7 @@ from live.config import Defaults
 from live.errors import DomainError
 from live.sessions import service as sessions
 from live.sessions.model import Activity, LiveSession, Participant
-from live.store import utcnow
+from live.store import lock_row, utcnow
 from live.wordclouds.model import WordEntry, WordGroupState
 from live.wordclouds.normalize import EntryError, group_key, is_profane, label, normalize_entry
 
@@ -61,13 +61,10 @@ def slow_down(db: DB, participant_id: int, limit: int | None = None) -> None:
     whichever thread or process runs the write.
     """
     limit = Defaults.WORDCLOUD_RATE_PER_10S if limit is None else limit
-    # One word of a participant at a time (sent or taken back): the database locks the
-    # participant's row until this write is committed, so the words counted next, and the free
-    # slot `add_entry` reads, are every word before it. PostgreSQL runs two processes'
-    # transactions at once (a phone's socket on one, its offline form on the other): without the
-    # lock, words sent in the same instant all counted the same ones and overran the rate, or
-    # took the same slot; SQLite has one writer anyway and ignores FOR UPDATE.
-    db.execute(select(Participant.id).where(Participant.id == participant_id).with_for_update())
+    # One word of a participant at a time (sent or taken back): without the lock, words sent in
+    # the same instant through a phone's socket and its offline form (two processes) counted the
+    # same ones and overran the rate, or took the same slot in `add_entry`.
+    lock_row(db, Participant, participant_id)
     since = utcnow() - timedelta(seconds=10)
     recent = db.scalar(select(func.count(WordEntry.id)).where(
         WordEntry.participant_id == participant_id,
