@@ -15,6 +15,7 @@ BENCHMARKS = {
     "load": "bench.load",
     "presence": "bench.presence",
     "votecpu": "bench.votecpu",
+    "yardstick": "bench.yardstick",
 }
 
 

@@ -1010,6 +1010,9 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
     if scenario == "typing" and participants == 1000 and not getattr(args, "participants_given", False):
         participants = 200
     run_args = argparse.Namespace(**{**vars(args), "participants": participants})
+    from bench.yardstick import measure as yardstick
+
+    speed = yardstick(3)  # this machine's speed, before the server starts (bench/yardstick.py)
     with tempfile.TemporaryDirectory(prefix="palabre-load-") as scratch:
         folder = Path(workdir or scratch)
         kind = "wordcloud" if scenario == "typing" else "polls"
@@ -1027,7 +1030,8 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
-            "processes": getattr(args, "processes", 1), **figures}
+            "processes": getattr(args, "processes", 1), "yardstick_ms": speed,
+            "yardstick_after_ms": yardstick(3), **figures}  # before and after: the host's speed held?
 
 
 def describe(figures: dict, indent: str = "") -> str:

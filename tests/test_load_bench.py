@@ -41,7 +41,17 @@ def measure(scenario: str, *extra: str, client: str = "raw") -> dict:
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["client"] == client
+    # the machine's speed before and after (bench/yardstick.py), to compare figures across days
+    assert figures["yardstick_ms"] > 0 and figures["yardstick_after_ms"] > 0
     return figures
+
+
+def test_the_yardstick_prints_this_machines_speed():
+    done = subprocess.run([sys.executable, "-m", "bench", "yardstick", "--repeat", "2", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["yardstick_ms"] > 0 and figures["votes"] == 5000
 
 
 def assert_sharing(figures: dict, processes: int = 1) -> None:
