@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import types
+from collections.abc import Callable
 
 _patched: str | None = None
 
@@ -286,8 +287,35 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
 CONNECTION_BUFFER = 1024
 
 
-# Messages a gevent WebSocket's reader lets wait before it gives the loop a turn.
+# Messages a gevent WebSocket's reader lets wait before it gives the loop a turn; and messages
+# a socket's events are handled for in a row, without the loop turning, before they give it one.
 READ_AHEAD = 4
+
+
+class _InARow:
+    """How many messages one WebSocket has handed its handler in a row, without waiting: a
+    flooding client's frames are all there already, so its reader never blocked and the loop
+    never turned while thousands were handled (refused, then dropped after the cut-off: 70-110
+    ms of CPU in tests/test_flood.py, both modes). Every `READ_AHEAD` such messages it gives the
+    loop a turn (`give_turn`): timers (the heartbeat, the group commit) and the other sockets
+    run. A phone never has that many waiting."""
+
+    __slots__ = ("give_turn", "count", "polls")
+
+    def __init__(self, give_turn: Callable[[], None]):
+        self.give_turn = give_turn
+        self.count = 0
+        self.polls = -1  # eventlet: `_polls` when the last message came
+
+    def one(self, waited: bool) -> None:
+        """One message about to be handled; `waited`: the loop turned since the one before."""
+        if waited:
+            self.count = 0
+            return
+        self.count += 1
+        if self.count >= READ_AHEAD:
+            self.count = 0
+            self.give_turn()
 
 
 class _HandshakeDone:
@@ -353,7 +381,12 @@ def _lean_gevent_websockets() -> None:
             getattr(engineio_gevent, "SimpleWebSocketWSGI", None) is None:
         return  # another simple-websocket or python-engineio: their own way
 
+    import gevent
+
     LeanServer = _lean_websocket_server()
+
+    def _pause():  # a timer: the loop runs its timers and other sockets (`sleep(0)` does not)
+        gevent.sleep(0.001)
 
     class LeanWebSocketWSGI(engineio_gevent.WebSocketWSGI):
         def __call__(self, environ, start_response):
@@ -368,8 +401,14 @@ def _lean_gevent_websockets() -> None:
         def wait(self):
             """An empty message is no Engine.IO packet: python-engineio raised on it outside
             its guard, and gevent logged a traceback for each (a log-flooding vector). It ends
-            the socket instead, as a closed connection does."""
+            the socket instead, as a closed connection does. A message already waiting is
+            handled without the loop turning: every few in a row, a turn (`_InARow`)."""
+            in_a_row = getattr(self, "in_a_row", None)
+            if in_a_row is None:
+                in_a_row = self.in_a_row = _InARow(_pause)
+            waited = not self.ws.input_buffer
             message = super().wait()
+            in_a_row.one(waited)
             return None if message in ("", b"") else message
 
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
@@ -469,6 +508,9 @@ def _freeze_startup_objects() -> None:
 EVENTS_PER_POLL = 64
 
 
+_polls = 0  # eventlet's loop's polls so far (`_fair_hub`): it turned when this changed
+
+
 def _fair_hub() -> None:
     """eventlet's hub serves every socket that epoll reports ready before it looks at its timers
     again: 5,000 phones voting at once were 5,000 reads and handlers in one stretch (~0.65 s),
@@ -476,7 +518,8 @@ def _fair_hub() -> None:
     heartbeat. Asking epoll for at most `EVENTS_PER_POLL` ready sockets at a time (the others
     stay ready: epoll reports them at the next pass) lets the timers in between: the writes of
     the first sockets are committed and acknowledged while the others are read.
-    `LIVE_EVENTS_PER_POLL` overrides it (0: eventlet's own way)."""
+    `LIVE_EVENTS_PER_POLL` overrides it (0: eventlet's own way). Its polls are counted
+    (`_polls`): a socket's messages handled with no poll between came in a row (`_InARow`)."""
     import eventlet.hubs
 
     hub = eventlet.hubs.get_hub()
@@ -486,6 +529,8 @@ def _fair_hub() -> None:
         return  # another hub (poll, selects...): its own way
 
     def do_poll(seconds):
+        global _polls
+        _polls += 1
         return epoll.poll(-1 if seconds is None else seconds, cap)
 
     hub.do_poll = do_poll
@@ -585,6 +630,7 @@ def _empty_message_ends_socket() -> None:
     its guard, and eventlet answered the raise by writing an HTTP 500 into the WebSocket's
     stream (and, with its default `debug`, the traceback). It ends the socket instead, as a
     closed connection does: the same as gevent's wrapper (`_lean_gevent_websockets`)."""
+    import eventlet
     from eventlet import websocket
 
     cls = websocket.RFC6455WebSocket
@@ -593,7 +639,15 @@ def _empty_message_ends_socket() -> None:
     wait = cls.wait
 
     def wait_for_a_message(self):
+        in_a_row = self.__dict__.get("_palabre_in_a_row")
+        if in_a_row is None:
+            in_a_row = self._palabre_in_a_row = _InARow(eventlet.sleep)  # sleep(0): a timer
+        # eventlet reads each frame from the socket when asked: one already there comes
+        # without a switch. The loop turned meanwhile if it polled (`_fair_hub`; without it,
+        # every message counts as in a row).
         message = wait(self)
+        in_a_row.one(_polls != in_a_row.polls)
+        in_a_row.polls = _polls
         return None if message in ("", b"") else message
 
     cls.wait = wait_for_a_message

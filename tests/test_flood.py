@@ -5,8 +5,12 @@ participants (each with a fresh budget) without end."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import choose_language
@@ -16,6 +20,7 @@ from support import Listener, connect, join_cookie, new_cid, server_room, wait_u
 from live.ratelimit import Buckets
 
 BUDGET = 40  # RATE_LIMIT_PER_10S in the server below: the default
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _flood(phone, activity: int, count: int) -> dict:
@@ -115,3 +120,72 @@ def test_refusing_keeps_no_history():
     assert buckets.strikes("p1") == 20000 - 40
     assert buckets.hit("p1", 40, 10, now=start + 10)  # refilled: allowed again, strikes reset
     assert buckets.strikes("p1") == 0
+
+
+# A socket's backlog (a flooding client's frames, all there already), read by the server's own
+# WebSocket under each async library, while a timer ticks, as the heartbeat and the group
+# commit do: how many messages in a row were handed on with no tick in between.
+BACKLOG = textwrap.dedent("""
+    import sys
+    mode, backlog = sys.argv[1], 400
+    if mode == "gevent":
+        from gevent import monkey
+        monkey.patch_all()
+        import gevent as hub
+        from engineio.async_drivers import gevent as driver
+        from live import runtime
+
+        runtime._lean_gevent_websockets()
+
+        class Read:  # simple-websocket's server once its reader has read the whole backlog
+            input_buffer = [f"4{n}" for n in range(backlog)]
+
+            def receive(self, timeout=None):
+                return self.input_buffer.pop(0) if self.input_buffer else None
+
+        ws = driver._async["websocket"].__new__(driver._async["websocket"])
+        ws.ws = Read()
+    else:
+        import eventlet as hub
+        hub.monkey_patch()
+        import socket
+        from eventlet import websocket
+        from live import runtime
+
+        runtime._fair_hub()
+        runtime._empty_message_ends_socket()
+        ours, theirs = socket.socketpair()
+        ws = websocket.RFC6455WebSocket(ours, {}, version=13)
+        client = websocket.RFC6455WebSocket(theirs, {}, version=13, client=True)
+        theirs.sendall(b"".join(client._pack_message(f"4{n}", masked=True) for n in range(backlog)))
+
+    ticks = [0]
+
+    def tick():  # a timer at each turn of the loop (eventlet's sleep(0) is one, gevent's is not)
+        while True:
+            hub.sleep(0 if mode == "eventlet" else 0.0005)
+            ticks[0] += 1
+
+    hub.spawn(tick)
+    hub.sleep(0.002)
+    seen = []
+    for _ in range(backlog):
+        assert ws.wait() is not None
+        seen.append(ticks[0])
+    runs = [seen.count(t) for t in set(seen)]
+    print(max(runs), len(seen))
+""")
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_sockets_backlog_gives_the_loop_turns_while_it_is_handled(mode):
+    """A flooding socket's frames are all there already: its reader never waited, so the loop
+    never turned while thousands were handled (refused, then dropped after the cut-off), and
+    the others, the heartbeat and the group commit waited 70-110 ms of CPU. Every few messages
+    in a row, the reader now gives the loop a turn (`runtime._InARow`)."""
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", BACKLOG, mode], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    longest, handled = map(int, done.stdout.split())
+    assert handled == 400
+    assert longest <= 10, f"{longest} messages handled in a row with no timer run"
