@@ -17,7 +17,7 @@ from conftest import choose_language
 from realserver import http_get
 from support import Listener, connect, join_cookie, new_cid, server_room, wait_until
 
-from live.ratelimit import Buckets
+from live.ratelimit import WINDOW_SECONDS, Buckets
 
 BUDGET = 40  # RATE_LIMIT_PER_10S in the server below: the default
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,12 +62,16 @@ def test_a_flooding_socket_is_cut_off_and_its_next_socket_starts_with_no_fresh_b
         room.phones.append(flooder)
 
         _health(room.url, reset=True)
+        start = time.monotonic()
         answers = _flood(flooder, activity, 20000)
         assert wait_until(lambda: not flooder.connected, 15), answers  # cut off
+        refilled = (time.monotonic() - start) * BUDGET / WINDOW_SECONDS
         # Refusing costs the loop next to nothing: its largest stall in CPU time (the time it
         # waited for a core on a busy machine left out) stays far below 100 ms.
         assert _health(room.url)["max_loop_cpu_gap_ms"] < 100
-        assert answers["ok"] <= BUDGET + 5  # the budget (and what refilled meanwhile), no more
+        # The budget and what refilled meanwhile (4 a second: the 40 accepted votes wait for
+        # their commits one after the other, 1-3 s on a busy machine), no more.
+        assert answers["ok"] <= BUDGET + 1 + refilled, (answers, refilled)
         ack = honest.call("vote", {"cid": new_cid(), "activity": activity, "choice": options[0]},
                           timeout=15)
         assert ack["ok"], ack  # the others go on
