@@ -7,6 +7,7 @@ import ipaddress
 import secrets
 
 from flask import current_app, request, session
+from werkzeug.http import parse_cookie
 
 
 def device_key(create: bool = True) -> str | None:
@@ -17,6 +18,23 @@ def device_key(create: bool = True) -> str | None:
         session["pid"] = key
         session.permanent = True
     return key
+
+
+class _Cookies:
+    """What a session interface reads of a request: its cookies."""
+
+    __slots__ = ("cookies",)
+
+    def __init__(self, environ: dict):
+        self.cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+
+
+def cookie_session(app, environ: dict):
+    """The signed session cookie of a request known by its WSGI environ only (a socket's
+    `CONNECT`, answered without a request context): decoded by the app's own session interface,
+    as Flask does for a request (signature, salt, age and fallback keys checked alike; a cookie
+    that fails them reads as an empty session)."""
+    return app.session_interface.open_session(app, _Cookies(environ))
 
 
 def is_local_request() -> bool:

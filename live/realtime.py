@@ -21,8 +21,9 @@ from functools import wraps
 
 import flask_socketio
 from flask import current_app, request
-from flask_socketio import SocketIO, join_room
+from flask_socketio import SocketIO
 from sqlalchemy.exc import DataError
+from werkzeug.wsgi import get_host
 
 from live import acks, connectgate, footprint
 from live.errors import DomainError
@@ -57,15 +58,21 @@ class CountingSocketIO(SocketIO):
     builds a whole request context for every event (a request object, URL matching, the cookie
     session decoded and its signer rebuilt), which cost about as much CPU as storing the vote.
     They read who sent the event from `connection()` (the socket id in `_event_sid`), never
-    from `request` or the cookie; connect, disconnect and unknown events keep the request
-    context (they read the cookie, the address, the page's host)."""
+    from `request` or the cookie. Connect and disconnect handlers marked `environ_only` run in
+    an application context too, reading the socket's request from its WSGI environ
+    (`opening()`: the cookie, the address, the page's host); unknown events keep the request
+    context."""
 
     def _handle_event(self, handler, message, namespace, sid, *args):
         if message == "connect":  # answered (accepted or refused): the next socket's turn
             try:
+                if getattr(handler, "environ_only", False):
+                    return self._handle_opening(handler, message, namespace, sid, *args)
                 return super()._handle_event(handler, message, namespace, sid, *args)
             finally:
                 connectgate.connected(self.server.get_environ(sid, namespace=namespace))
+        if message == "disconnect" and getattr(handler, "environ_only", False):
+            return self._handle_opening(handler, message, namespace, sid, *args)
         if not getattr(handler, "app_context_only", False):
             return super()._handle_event(handler, message, namespace, sid, *args)
         environ = self.server.get_environ(sid, namespace=namespace)
@@ -76,6 +83,28 @@ class CountingSocketIO(SocketIO):
             try:
                 return handler(*args)
             finally:
+                _event_sid.reset(token)
+
+    def _handle_opening(self, handler, message, namespace, sid, *args):
+        """A connect or disconnect handler marked `environ_only`, run in an application context
+        with the socket's request read from its WSGI environ (`opening()`): Flask-SocketIO's
+        request context for it (a request object, URL matching, the cookie session opened, its
+        signer rebuilt) was ~12 % of a reconnection's CPU. Its cookie is decoded by the app's
+        session interface as Flask does (`auth.cookie_session`), only when the handler asks."""
+        environ = self.server.get_environ(sid, namespace=namespace)
+        if not environ:  # a socket already gone: as Flask-SocketIO does, nothing is run
+            return "", 400
+        if namespace in self.exception_handlers or self.default_exception_handler is not None:
+            return super()._handle_event(handler, message, namespace, sid, *args)
+        with environ["flask.app"].app_context():
+            token = _event_sid.set(sid)
+            opened = _opening.set(Opening(sid, environ))
+            try:
+                if message == "connect":
+                    return handler(args[1] if len(args) > 1 else None)
+                return handler(*args)
+            finally:
+                _opening.reset(opened)
                 _event_sid.reset(token)
 
     def emit(self, event, *args, **kwargs):
@@ -125,10 +154,66 @@ class Connection:
         return f"{self.role[0]}{self.session_id}"
 
 
+class Opening:
+    """The request of the socket whose connect or disconnect is being handled, read from its
+    WSGI environ (see `CountingSocketIO._handle_opening`)."""
+
+    __slots__ = ("sid", "environ", "_cookie")
+
+    def __init__(self, sid: str, environ: dict):
+        self.sid, self.environ, self._cookie = sid, environ, None
+
+    @property
+    def cookie(self):
+        """The signed session cookie, decoded (an empty session when missing or forged)."""
+        if self._cookie is None:
+            from live.auth import cookie_session
+
+            self._cookie = cookie_session(current_app, self.environ)
+        return self._cookie
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self.environ.get("REMOTE_ADDR")
+
+    @property
+    def host(self) -> str:
+        """`host[:port]` as `request.host` gives it."""
+        return get_host(self.environ)
+
+    @contextmanager
+    def request_context(self):
+        """A whole request context, for what needs one (the locale the request asks for)."""
+        with current_app.request_context(self.environ):
+            yield
+
+
+def opening() -> Opening:
+    """The socket being connected or disconnected (`environ_only` handlers), or, for a handler
+    run in Flask-SocketIO's request context, its request."""
+    current = _opening.get()
+    if current is not None:
+        return current
+    return Opening(request.sid, request.environ)
+
+
+def environ_only(fn):
+    """Mark a connect or disconnect handler that reads its request through `opening()` only."""
+    fn.environ_only = True
+    return fn
+
+
+def socket_id() -> str:
+    """The id of the socket being handled."""
+    sid = _event_sid.get()
+    return request.sid if sid is None else sid
+
+
 _connections: dict[str, Connection] = {}
 # The socket whose event is being handled (an application-context-only handler, see
 # `CountingSocketIO`): each greenlet has its own value.
 _event_sid: ContextVar[str | None] = ContextVar("palabre_event_sid", default=None)
+_opening: ContextVar[Opening | None] = ContextVar("palabre_opening", default=None)
 # session id -> participant id -> sockets open (in this process): the "connected now" count.
 _present: dict[int, dict[int, int]] = {}
 
@@ -146,9 +231,11 @@ def participant_room(session_id: int, participant_id: int) -> str:
 def register(connection: Connection) -> None:
     """Remember a connected socket and put it in its rooms."""
     _connections[connection.sid] = connection
-    join_room(room(connection.session_id, connection.role))
+    server = socketio.server
+    server.enter_room(connection.sid, room(connection.session_id, connection.role), namespace="/")
     if connection.participant_id is not None:
-        join_room(participant_room(connection.session_id, connection.participant_id))
+        server.enter_room(connection.sid, participant_room(connection.session_id, connection.participant_id),
+                          namespace="/")
         present = _present.setdefault(connection.session_id, {})
         present[connection.participant_id] = present.get(connection.participant_id, 0) + 1
         footprint.phones(connection.session_id, len(present))
@@ -476,6 +563,22 @@ def emit_whole(event: str, data: dict, to: str) -> None:
     """Emit to a room at once, after any sliced emit under way (see `emit_in_slices`)."""
     with _in_turn():
         socketio.emit(event, data, to=to)
+
+
+def send_to_socket(conn: Connection, event: str, data) -> None:
+    """One event to one socket of this process (a snapshot on connect), encoded once: an emit
+    walked the whole snapshot looking for binary parts (Palabre sends none) and encoded it twice
+    (once to count its size in the session's footprint, once for the wire)."""
+    from engineio import packet as eio_packet
+    from socketio import packet
+
+    server = socketio.server
+    eio_sid = server.manager.eio_sid_from_sid(conn.sid, "/")
+    if eio_sid is None:  # gone meanwhile
+        return
+    encoded = server.packet_class(packet.EVENT, namespace="/", data=[event, data], binary=False).encode()
+    footprint.count_out(conn.session_id, len(encoded) + 3, 1)  # as `size_of`: the JSON, give or take
+    server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, encoded))
 
 
 def emit_to_participant(session_id: int, participant_id: int, event: str, data: dict) -> None:

@@ -150,12 +150,14 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def untrusted_host() -> str | None:
-    """The host name the request names when this server does not answer to it, else None."""
+def untrusted_host(host: str | None = None) -> str | None:
+    """The host name the request names (or `host`, `host[:port]` as `request.host` gives it)
+    when this server does not answer to it, else None."""
     trusted = current_app.config.get("PALABRE_TRUSTED_HOSTS")
     if trusted is None:
         return None
-    host = request.host
+    if host is None:
+        host = request.host
     name = _host_name(host)
     if _is_ip(name) or host_is_trusted(host, trusted):
         return None

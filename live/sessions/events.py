@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import request
-from flask import session as cookie
+from flask import has_request_context
 from flask_babel import get_locale
 from socketio.exceptions import ConnectionRefusedError  # noqa: A004 - not the built-in OSError
 
@@ -24,22 +23,35 @@ def _link_current(session_id: int, role: str, token: str) -> bool:
         return capabilities.is_current(db, session_id, role, token)
 
 
+def _locale(auth) -> str:
+    """The language the socket's client asks for (`auth.lang`; the page always gives it), else
+    the one its request asks for (?lang=, the lang cookie, the browser's)."""
+    lang = auth.get("lang") if isinstance(auth, dict) else None
+    if lang in ("fr", "en"):
+        return lang
+    if has_request_context():
+        return str(get_locale() or "fr")
+    with realtime.opening().request_context():
+        return str(get_locale() or "fr")
+
+
 def _identify(db, auth: dict) -> tuple[Connection, int | None]:
     """Who the socket is, from a read: a staff link, or a participant who has joined (with its
     session's state version, read with it). A participant's first socket (no participant yet
     for its cookie) raises `FirstJoin`."""
-    locale = auth.get("lang") if auth.get("lang") in ("fr", "en") else str(get_locale() or "fr")
+    locale = _locale(auth)
+    sid = realtime.socket_id()
     if "token" in auth:
         live_session, role = service.session_by_token(db, auth["token"])
         still_allowed = partial(_link_current, live_session.id, role, auth["token"])
-        return Connection(request.sid, live_session.id, role, locale, still_allowed=still_allowed), None
-    key = cookie.get("pid")
+        return Connection(sid, live_session.id, role, locale, still_allowed=still_allowed), None
+    key = realtime.opening().cookie.get("pid")
     phone = service.phone_identity(db, auth.get("code"), key)  # one query, no object loaded
     if not key:
         raise DomainError("no_identity")
     if phone.participant_id is None:
         raise FirstJoin(locale)
-    conn = Connection(request.sid, phone.session_id, "participant", locale, phone.participant_id)
+    conn = Connection(sid, phone.session_id, "participant", locale, phone.participant_id)
     return conn, phone.version
 
 
@@ -53,13 +65,16 @@ class FirstJoin(Exception):  # noqa: N818 - not an error: the participant is cre
 
 def _join(auth: dict, locale: str) -> tuple[Connection, Effects | None]:
     """A participant's first socket: the participant is created (the one write of a connect)."""
+    request = realtime.opening()
     with app_store().write() as db:
         live_session = service.session_by_code(db, auth.get("code"))
-        participant, changed = operations.join(db, live_session, cookie.get("pid"), request.remote_addr or "")
+        participant, changed = operations.join(db, live_session, request.cookie.get("pid"),
+                                               request.remote_addr or "")
         return Connection(request.sid, live_session.id, "participant", locale, participant.id), changed
 
 
 @socketio.on("connect")
+@realtime.environ_only  # no request context: the socket's request is `realtime.opening()`
 def on_connect(auth=None):
     """Identify the socket (join code + cookie, or a capability token) and send a snapshot.
 
@@ -67,7 +82,7 @@ def on_connect(auth=None):
     and the snapshot is the session's shared one plus this participant's own parts."""
     if not isinstance(auth, dict):
         _refuse("bad_payload", auth)
-    if security.untrusted_host() is not None:  # the page came from a rebound name
+    if security.untrusted_host(realtime.opening().host) is not None:  # the page came from a rebound name
         _refuse("host_refused_socket", auth)
     data = None
     try:
@@ -87,16 +102,16 @@ def on_connect(auth=None):
 
 
 def _refuse(code: str, auth) -> None:
-    lang = auth.get("lang") if isinstance(auth, dict) and auth.get("lang") in ("fr", "en") else None
-    error = realtime.error(code, realtime.Connection("", 0, "", lang or str(get_locale() or "fr")))["error"]
+    error = realtime.error(code, realtime.Connection("", 0, "", _locale(auth)))["error"]
     # The client gets `err.message` (the text) and `err.data` ({code, message}).
     raise ConnectionRefusedError(error["message"], error)
 
 
 @socketio.on("disconnect")
+@realtime.environ_only
 def on_disconnect(*_args):
     """Forget the socket; a participant's leaving changes the connected count (pushed coalesced)."""
-    conn = realtime.forget(request.sid)
+    conn = realtime.forget(realtime.socket_id())
     if conn is not None and conn.participant_id is not None:
         effects.apply(Effects(conn.session_id).presence_changed())
 
@@ -115,7 +130,7 @@ def _send_snapshot(conn: Connection, data: dict | None = None) -> None:
         with app_store().read() as db:
             data = snapshot(db, service.get_session(db, conn.session_id), conn.role, conn.participant_id)
     # This socket is on this process: no detour through the message queue.
-    socketio.emit("snapshot", data, to=conn.sid, ignore_queue=True)
+    realtime.send_to_socket(conn, "snapshot", data)
 
 
 @realtime.handler("sync", roles=("participant", "facilitator", "moderator", "screen"), write=False)
