@@ -213,3 +213,5 @@ def _read(sock, wait) -> None:
         except Exception:  # noqa: BLE001 - logged, the connection closed properly
             sock.server.logger.exception("Unknown receive error")
             return
+        if sock.closed:  # closed by the server meanwhile (a flooder cut off): nothing more is read
+            return

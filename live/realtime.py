@@ -341,13 +341,22 @@ _refusals: dict[str, dict] = {}  # locale -> the rate_limited ack (the same for 
 
 
 def _cut_off(sid: str) -> None:
-    """Disconnect a flooding socket and stop reading it. The frames it sent before being cut off
-    wait, unread, in its TCP socket: eventlet's WebSocket went on reading (and unmasking) them
-    until the client's answer to the close, 20,000 tiny events holding the loop 0.4 s of CPU
-    (gevent's simple-websocket 0.17 s). Its socket is shut now: the rest is never read."""
+    """Disconnect a flooding socket and stop reading it. Socket.IO's disconnect alone left the
+    Engine.IO connection open until the client closed it, which a hostile one does not, and
+    shutting the TCP socket for reading does not stop reads on Linux (what was buffered, and
+    what keeps coming, is still delivered): its reader went on reading, unmasking and dropping
+    every frame it sent for as long as it sent them. Its Engine.IO socket is closed too
+    (Socket.IO's DISCONNECT, Engine.IO's CLOSE, then the WebSocket's close), and its reader
+    stops at the next frame (`live.outbox`)."""
     _connections.pop(sid, None)
-    environ = socketio.server.get_environ(sid, namespace="/") or {}
-    socketio.server.disconnect(sid, namespace="/")
+    server = socketio.server
+    environ = server.get_environ(sid, namespace="/") or {}
+    eio_sid = server.manager.eio_sid_from_sid(sid, "/")
+    server.disconnect(sid, namespace="/")
+    eio_socket = server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+    if eio_socket is not None:
+        eio_socket.close(wait=False, reason=server.eio.reason.SERVER_DISCONNECT)
+        server.eio.sockets.pop(eio_sid, None)
     sock = _raw_socket(environ)
     if sock is not None:
         try:

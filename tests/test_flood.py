@@ -193,3 +193,41 @@ def test_a_sockets_backlog_gives_the_loop_turns_while_it_is_handled(mode):
     longest, handled = map(int, done.stdout.split())
     assert handled == 400
     assert longest <= 10, f"{longest} messages handled in a row with no timer run"
+
+
+@pytest.mark.server
+def test_a_flooder_that_keeps_sending_after_its_cut_off_is_no_longer_read(tmp_path):
+    """A hostile client neither closes its connection when it is cut off nor stops sending.
+    Socket.IO's disconnect alone left its Engine.IO connection open, and the server went on
+    reading (and dropping) every frame it sent, for as long as it sent them. The server now
+    closes the connection at the cut-off: the client's sends fail soon after."""
+    import websocket
+
+    with server_room(tmp_path, RATE_LIMIT_PER_10S=BUDGET) as room:
+        room.command("show")
+        room.command("open")
+        activity, options = room.setup.activity, room.setup.options
+        cookie = join_cookie(room.url, room.setup.code)
+        address = room.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        raw = websocket.create_connection(address, cookie=cookie, timeout=5)
+        try:
+            assert raw.recv().startswith("0")  # Engine.IO's handshake
+            raw.send(json.dumps({"code": room.setup.code, "lang": "en"}).join(("40", "")))
+            opening = [raw.recv(), raw.recv()]  # the snapshot, and Socket.IO's CONNECT answer
+            assert any(frame.startswith("40") for frame in opening), opening
+            start, sent, refused_at = time.monotonic(), 0, None
+            while time.monotonic() - start < 6:  # sends, never reads, for 6 s at most
+                try:
+                    raw.send(f'42{sent}["vote",{{"cid":"r{sent}","activity":{activity},"choice":{options[0]}}}]')
+                except (websocket.WebSocketException, OSError):
+                    refused_at = time.monotonic() - start
+                    break
+                sent += 1
+            # Cut off after its budget (40 votes, a fraction of a second): the server closed the
+            # connection, and the sends failed well before the 6 s were over.
+            assert refused_at is not None and refused_at < 4, (sent, refused_at)
+        finally:
+            raw.close()
+        honest = room.join(1)[0]  # the others are still served
+        ack = honest.call("vote", {"cid": new_cid(), "activity": activity, "choice": options[0]}, timeout=15)
+        assert ack["ok"], ack
