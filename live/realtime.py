@@ -354,7 +354,8 @@ def _cut_off(sid: str) -> None:
     eio_sid = server.manager.eio_sid_from_sid(sid, "/")
     server.disconnect(sid, namespace="/")
     eio_socket = server.eio.sockets.get(eio_sid) if eio_sid is not None else None
-    if eio_socket is not None:
+    if eio_socket is not None:  # not `eio.disconnect`: it waits for the queue to be sent, and a
+        # flooder that reads nothing would hold this reader until its socket times out
         eio_socket.close(wait=False, reason=server.eio.reason.SERVER_DISCONNECT)
         server.eio.sockets.pop(eio_sid, None)
     sock = _raw_socket(environ)
