@@ -256,3 +256,199 @@ def test_a_burst_of_200_writes_queued_together_is_stored_in_one_group_commit(app
     assert all(job.done.is_set() and job.error is None for job in jobs)
     with store.read() as db:
         assert db.query(Event).filter(Event.title.like("burst %")).count() == 200
+
+
+# --- votes and commands in one group commit: each vote sees what the writes before it left ---
+
+def _in_one_group_commit(app, store, sends) -> list:
+    """Queue `sends` (each a call through the socket door, or a write of the queue, waiting for
+    its answer) in this order, all in one group commit; their answers. The group commit waits
+    for the store's write lock, held until every write is queued."""
+    from support import wait_until
+
+    writer = app.extensions["palabre.writer"]
+    answers: list = [None] * len(sends)
+
+    def send(index):
+        try:
+            answers[index] = sends[index]()
+        except Exception as exc:  # noqa: BLE001 - a refused write of the queue: its error is the answer
+            answers[index] = exc
+
+    threads = []
+    before = writer.commits
+    with store._write_lock:
+        for index in range(len(sends)):
+            threads.append(threading.Thread(target=send, args=(index,)))
+            threads[-1].start()
+            assert wait_until(lambda n=index + 1: len(writer.jobs) == n, timeout=10)
+    for thread in threads:
+        thread.join(30)
+    assert writer.commits - before == 1  # one group commit took them all
+    return answers
+
+
+def _vote(sock, poll, choice):
+    from conftest import cid
+    return lambda: sock.emit("vote", {"cid": cid(), "activity": poll, "choice": choice}, callback=True)
+
+
+def _command(sock, action, activity):
+    from conftest import cid
+    return lambda: sock.emit("command", {"cid": cid(), "action": action, "activity": activity}, callback=True)
+
+
+def _french_phone(app, live):
+    from live.realtime import socketio
+
+    browser = app.test_client()
+    browser.get(f"/j/{live['code']}")
+    return socketio.test_client(app, auth={"code": live["code"], "lang": "fr"}, flask_test_client=browser)
+
+
+def _poll_options(store, live, poll):
+    from live.polls import service as polls
+
+    with store.read() as db:
+        activity = service.get_activity(db, service.get_session(db, live["id"]), poll)
+        return [o.id for o in polls.options_of(db, activity)]
+
+
+def _stored(store, poll) -> list:
+    from live.polls.model import Vote
+
+    with store.read() as db:
+        return sorted(v.choice for v in db.query(Vote).filter_by(activity_id=poll))
+
+
+def _codes(answers) -> list:
+    return ["ok" if a["ok"] else a["error"]["code"] for a in answers]
+
+
+def test_votes_after_a_close_in_their_group_commit_are_refused_and_after_a_reopen_taken(
+        app, store, live, poll, phone, staff, monkeypatch):
+    """A burst's votes share their reads of the session and the poll; a close sent amid them is
+    seen by every vote after it (refused in its phone's language, not stored), and so is the
+    reopening after that, as when each vote was stored alone."""
+    from live.i18n import message
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    a, b, c = _poll_options(store, live, poll)
+    phones, french, facilitator = [phone() for _ in range(3)], _french_phone(app, live), staff("facilitator")
+    answers = _in_one_group_commit(app, store, [
+        _vote(phones[0], poll, a), _vote(phones[1], poll, b),
+        _command(facilitator, "close", poll),
+        _vote(phones[2], poll, c), _vote(phones[0], poll, c), _vote(french, poll, a),
+        _command(facilitator, "open", poll),
+        _vote(phones[2], poll, b),
+    ])
+    assert _codes(answers) == ["ok", "ok", "ok", "poll_closed", "poll_closed", "poll_closed", "ok", "ok"]
+    with app.app_context():
+        assert answers[5]["error"]["message"] == message("poll_closed", "fr") != message("poll_closed", "en")
+    assert _stored(store, poll) == sorted([[a], [b], [b]])
+
+
+def test_votes_after_the_session_ended_in_their_group_commit_are_refused(app, store, live, poll, phone, staff,
+                                                                          monkeypatch):
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    a, b, _c = _poll_options(store, live, poll)
+    phones, facilitator = [phone() for _ in range(2)], staff("facilitator")
+    answers = _in_one_group_commit(app, store, [
+        _vote(phones[0], poll, a), _command(facilitator, "end", None), _vote(phones[1], poll, b)])
+    assert _codes(answers) == ["ok", "ok", "session_ended"]
+    assert _stored(store, poll) == [[a]]
+
+
+def test_a_vote_after_its_poll_was_deleted_in_the_same_group_commit_finds_no_poll(
+        app, store, live, poll, phone, monkeypatch):
+    """The poll a vote read earlier in the group commit (here a refused one) is deleted by a write
+    queued after it: the next vote is told there is no such poll (not that it is closed)."""
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    a, _b, _c = _poll_options(store, live, poll)
+    writer = app.extensions["palabre.writer"]
+    sock = phone()
+
+    def close_and_delete(db):
+        live_session = service.get_session(db, live["id"])
+        service.apply_command(db, live_session, "close", poll)
+        service.delete_activity(db, live_session, service.get_activity(db, live_session, poll))
+
+    answers = _in_one_group_commit(app, store, [
+        _vote(sock, poll, 424242), lambda: writer.run(close_and_delete), _vote(sock, poll, a)])
+    assert answers[1] is None
+    assert _codes([answers[0], answers[2]]) == ["unknown_option", "activity_not_found"]
+
+
+def test_a_vote_after_its_poll_changed_options_in_the_same_group_commit_uses_the_new_ones(
+        app, store, live, poll, phone, monkeypatch):
+    """The options a vote checked earlier in the group commit are replaced by a write queued
+    after it (the poll edited before anyone voted): the next votes are checked against the new."""
+    from conftest import add_poll
+
+    from live.polls import service as polls
+    from live.polls.model import Option
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    add_poll(store, live["id"])  # options after the poll's: its new ones cannot take its old ids
+    old = _poll_options(store, live, poll)
+    with store.read() as db:
+        first_new = max(o.id for o in db.query(Option)) + 1  # the id the edit gives its first option
+    writer = app.extensions["palabre.writer"]
+    sock = phone()
+
+    def edit(db):
+        live_session = service.get_session(db, live["id"])
+        activity = service.get_activity(db, live_session, poll)
+        polls.update_poll(db, live_session, activity, "Autre ?", ["Rouge", "Vert"])
+
+    answers = _in_one_group_commit(app, store, [
+        _vote(sock, poll, 424242), lambda: writer.run(edit),
+        _vote(sock, poll, old[0]), _vote(sock, poll, first_new)])
+    assert _codes([answers[0], answers[2], answers[3]]) == ["unknown_option", "unknown_option", "ok"]
+    assert _poll_options(store, live, poll) == [first_new, first_new + 1]
+    assert _stored(store, poll) == [[first_new]]
+
+
+def test_a_vote_after_its_participant_was_removed_in_the_same_group_commit_is_not_stored(
+        app, store, live, poll, phone, monkeypatch):
+    """A participant removed by a write queued amid a burst (their data purged): their next vote
+    is refused and stores nothing; the others' votes of the group commit are stored."""
+    from sqlalchemy import delete
+
+    from live.sessions.model import Participant
+
+    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    a, b, c = _poll_options(store, live, poll)
+    phones = [phone() for _ in range(3)]
+    with store.read() as db:
+        people = sorted(p.id for p in db.query(Participant).filter_by(session_id=live["id"]))
+    writer = app.extensions["palabre.writer"]
+
+    def remove(db):
+        db.execute(delete(Participant).where(Participant.id == people[1]))
+
+    answers = _in_one_group_commit(app, store, [
+        _vote(phones[0], poll, a), lambda: writer.run(remove),
+        _vote(phones[1], poll, b), _vote(phones[2], poll, c)])
+    assert answers[0]["ok"] and answers[1] is None and answers[3]["ok"]
+    assert answers[2]["ok"] is False
+    assert _stored(store, poll) == sorted([[a], [c]])
+
+
+def test_a_poll_closed_by_another_process_between_two_group_commits_refuses_the_next_votes(
+        app, store, live, poll, phone):
+    """Nothing a group commit read outlives it: a poll closed by another process (another store
+    on the same database) after one group commit is closed for the votes of the next."""
+    from live.store import Store
+
+    a, b, _c = _poll_options(store, live, poll)
+    sock = phone()
+    assert _vote(sock, poll, a)()["ok"]
+    other = Store(store.url)
+    try:
+        with other.write() as db:
+            service.apply_command(db, service.get_session(db, live["id"]), "close", poll)
+    finally:
+        other.dispose()
+    assert _codes([_vote(sock, poll, b)()]) == ["poll_closed"]
+    assert _stored(store, poll) == [[a]]
