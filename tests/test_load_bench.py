@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from multiprocess import require
+from realserver import MODE
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +35,15 @@ def client(request) -> str:
 
 def measure(scenario: str, *extra: str, client: str = "raw") -> dict:
     """`python -m bench load --scenario <scenario>` at a tiny size (a subprocess: the tests never
-    import the benchmarks); its figures."""
+    import the benchmarks), its server in the async mode of the run (the other mode's pass of
+    `make test` runs these again under it) unless `extra` names one; its figures."""
     done = subprocess.run([sys.executable, "-m", "bench", "load", "--scenario", scenario, *TINY,
-                           "--client", client, *extra],
+                           "--client", client, "--mode", MODE, *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["client"] == client
+    assert figures["mode"] == (extra[extra.index("--mode") + 1] if "--mode" in extra else MODE)
     # the machine's speed before and after (bench/yardstick.py), to compare figures across days
     assert figures["yardstick_ms"] > 0 and figures["yardstick_after_ms"] > 0
     return figures
