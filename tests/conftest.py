@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
 from werkzeug.datastructures import MultiDict
 
 from live import create_app
@@ -55,14 +61,57 @@ def pg_url(pg_empty_url):
     return pg_empty_url
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory for every app this process makes (each test
+    has a new app, whose new Jinja environment would compile each template it renders again:
+    most of an HTTP test's time). Keyed by template and checked against its source, as Jinja's
+    file cache; all these apps configure Jinja alike (create_app). The real servers the tests
+    start are other processes and compile their own."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _migrated_sqlite_template() -> Path:
+    """A SQLite file migrated to the newest schema, made once per process (each pytest-xdist
+    worker has its own) in a temporary folder removed at exit."""
+    if not _SQLITE_TEMPLATE:
+        from live.store import upgrade
+
+        folder = Path(tempfile.mkdtemp(prefix="palabre-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "palabre.db"
+        upgrade(f"sqlite:///{template}")
+        _SQLITE_TEMPLATE.append(template)
+    return _SQLITE_TEMPLATE[0]
+
+
 def database_url(tmp_path) -> str:
     """The test database: a new SQLite file, or a new schema in the PostgreSQL test database.
 
-    A fresh schema per test (not one schema dropped and recreated) keeps each test apart from
-    the background pushes of earlier tests' apps, which may still be finishing a query.
+    The SQLite file is a copy of one the migrations made once in this process: the same schema
+    as `upgrade` gives a new file (create_app then finds it current), without running the
+    migrations again for every test (tests/test_migrations.py runs them). A fresh schema per
+    test (not one schema dropped and recreated) keeps each test apart from the background
+    pushes of earlier tests' apps, which may still be finishing a query.
     """
     if not POSTGRES_URL:
-        return f"sqlite:///{tmp_path / 'palabre.db'}"
+        database = tmp_path / "palabre.db"
+        if not database.exists():
+            shutil.copyfile(_migrated_sqlite_template(), database)
+        return f"sqlite:///{database}"
     from sqlalchemy import create_engine, text
 
     schema = f"test_{uuid.uuid4().hex[:12]}"
