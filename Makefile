@@ -30,7 +30,9 @@ PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/tes
 	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py tests/test_paper.py tests/test_pulse_hands.py
 
 # Both async modes stay first-class: the tests that start the real server (browsers aside) run a
-# second time under the mode that is not the default (live/runtime.py names the default).
+# second time under the mode that is not the default (live/runtime.py names the default), but
+# for those marked `once` (tests/conftest.py): they name their mode themselves and so already
+# ran under both, or repeat a benchmark scenario with its other client.
 OTHER_MODE = $(shell $(BIN)/python -c "from live.runtime import DEFAULT_MODE, MODES; print(*(m for m in MODES if m != DEFAULT_MODE))")
 
 # The suite waits on sockets, processes and browsers more than it computes: the SQLite stage and
@@ -45,7 +47,7 @@ test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live bench tests scripts wsgi.py
 	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q -rfE $(PARALLEL)
 	@echo "The real server's tests again, under $(OTHER_MODE):"
-	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -rfE $(PARALLEL) -m "server and not browser"
+	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -rfE $(PARALLEL) -m "server and not browser and not once"
 	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
 		echo "Services and Socket.IO again, on PostgreSQL:"; \
 		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q -rfE $(PG_TESTS); \

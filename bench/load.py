@@ -949,6 +949,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connect-slots", type=int, default=None, metavar="N",
                         help="the server's connect gate: N slots, N/2 per client address "
                              "(LIVE_CONNECT_SLOTS, LIVE_CONNECT_SLOTS_PER_ADDRESS; default: the server's)")
+    parser.add_argument("--yardstick-repeat", type=int, default=3, metavar="N",
+                        help="runs of the yardstick before and after the scenario, the fastest kept (3)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a server setting for the run, as LIVE_KEY=VALUE (repeatable; e.g. "
@@ -1012,7 +1014,8 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
     run_args = argparse.Namespace(**{**vars(args), "participants": participants})
     from bench.yardstick import measure as yardstick
 
-    speed = yardstick(3)  # this machine's speed, before the server starts (bench/yardstick.py)
+    repeat = getattr(args, "yardstick_repeat", 3)
+    speed = yardstick(repeat)  # this machine's speed, before the server starts (bench/yardstick.py)
     with tempfile.TemporaryDirectory(prefix="palabre-load-") as scratch:
         folder = Path(workdir or scratch)
         kind = "wordcloud" if scenario == "typing" else "polls"
@@ -1031,7 +1034,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
             "processes": getattr(args, "processes", 1), "yardstick_ms": speed,
-            "yardstick_after_ms": yardstick(3), **figures}  # before and after: the host's speed held?
+            "yardstick_after_ms": yardstick(repeat), **figures}  # before and after: the host's speed held?
 
 
 def describe(figures: dict, indent: str = "") -> str:

@@ -6,6 +6,7 @@ import atexit
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -298,8 +299,34 @@ HEAVY_FILES = frozenset({
 })
 
 
+# `make test` runs the real server's tests a second time under the other async mode. A test
+# that names its mode itself (parametrized on "mode": it runs under both in each pass), and the
+# load benchmark's scenarios with its second client implementation (which client drives the
+# phones does not depend on the server's mode: both clients run in the default mode's pass, the
+# raw one again under the other mode), would only repeat themselves: they are marked `once` and
+# that pass leaves them out.
+ASYNC_MODES = {"eventlet", "gevent"}
+
+
+def _once(item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("mode") in ASYNC_MODES:
+        return True
+    return item.path.name == "test_load_bench.py" and params.get("client", "raw") != "raw"
+
+
+def pytest_sessionfinish(session):
+    """The Chromium the browser tests of this process shared (tests/support.py) is stopped with
+    the process's tests."""
+    support = sys.modules.get("support")
+    if support is not None:
+        support._stop_chromium()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in HEAVY_FILES:
             item.add_marker(pytest.mark.xdist_group("heavy"))
+        if _once(item):
+            item.add_marker(pytest.mark.once)
     items.sort(key=lambda item: item.path.name not in HEAVY_FILES)  # stable: heavy ones first

@@ -13,6 +13,7 @@ the one way the browser tests start Chromium.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -177,21 +178,56 @@ def playwright_or_skip():
     return api
 
 
+_CHROMIUM: dict = {}  # this process's Playwright and Chromium, started by the first browser test
+
+
+def _running_chromium(api, executable: str):
+    """The Chromium this process launched (one per pytest-xdist worker, launched again if it
+    died), stopped when the process exits. Launching it and its Playwright driver takes 1.5-2 s,
+    more than many a browser test: once per process instead of once per test."""
+    browser = _CHROMIUM.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    if "playwright" not in _CHROMIUM:
+        _CHROMIUM["playwright"] = api.sync_playwright().start()
+        atexit.register(_stop_chromium)
+    browser = _CHROMIUM["playwright"].chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                                      headless=True)
+    _CHROMIUM["browser"] = browser
+    return browser
+
+
+def _stop_chromium() -> None:
+    browser, playwright = _CHROMIUM.pop("browser", None), _CHROMIUM.pop("playwright", None)
+    try:
+        if browser is not None and browser.is_connected():
+            browser.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
 @contextmanager
 def chromium() -> Iterator:
     """The one way a test starts a browser: the system's Chromium, headless, through Playwright,
-    with no network of its own (CHROMIUM_ARGS); closed when the block ends, even on failure.
+    with no network of its own (CHROMIUM_ARGS). What the block opened in it (every context, so
+    every page, cookie and storage) is closed when the block ends, even on failure: the next
+    block finds the browser as a new one. The browser itself stays up for the process's next
+    tests (`_running_chromium`).
 
     Skips when Chromium or Playwright is missing, fails instead when PALABRE_REQUIRE_BROWSER=1.
     """
     executable = chromium_or_skip()
     api = playwright_or_skip()
-    with api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = _running_chromium(api, executable)
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        if browser.is_connected():
+            for context in browser.contexts:
+                if context not in before:
+                    context.close()
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) -> bool:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PHONES = 4
 CLIENTS = ("raw", "socketio")
 TINY = ["--participants", str(PHONES), "--clients", "1", "--duration", "3", "--period", "1",
-        "--churn", "0.3", "--flood-events", "300", "--json"]
+        "--churn", "0.3", "--flood-events", "300", "--yardstick-repeat", "1", "--json"]
 
 
 @pytest.fixture(params=CLIENTS)
