@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import os
 import shutil
@@ -104,24 +105,72 @@ def database_url(tmp_path) -> str:
 
     The SQLite file is a copy of one the migrations made once in this process: the same schema
     as `upgrade` gives a new file (create_app then finds it current), without running the
-    migrations again for every test (tests/test_migrations.py runs them). A fresh schema per
-    test (not one schema dropped and recreated) keeps each test apart from the background
-    pushes of earlier tests' apps, which may still be finishing a query.
+    migrations again for every test (tests/test_migrations.py runs them). On PostgreSQL, the
+    statements the migrations ran once in this process are run again in the new schema
+    (`_migration_script`). A fresh schema per test (not one schema dropped and recreated)
+    keeps each test apart from the background pushes of earlier tests' apps, which may still
+    be finishing a query.
     """
     if not POSTGRES_URL:
         database = tmp_path / "palabre.db"
         if not database.exists():
             shutil.copyfile(_migrated_sqlite_template(), database)
         return f"sqlite:///{database}"
-    from sqlalchemy import create_engine, text
-
+    script = _migration_script()
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
+    with _postgres_engine().begin() as connection:
+        # one round trip: no statement has parameters (nor a %), see _migration_script
+        connection.connection.cursor().execute(
+            f'CREATE SCHEMA "{schema}"; SET LOCAL search_path TO "{schema}"; {script}')
+    return _in_schema(schema)
+
+
+@functools.cache
+def _postgres_engine():
+    from sqlalchemy import create_engine
+
+    return create_engine(POSTGRES_URL)
+
+
+def _in_schema(schema: str) -> str:
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@functools.cache
+def _migration_script() -> str:
+    """The statements the migrations ran on a new PostgreSQL schema, recorded once per process
+    from a real `upgrade` (migrating a schema takes 0.5-1.3 s, most of a PostgreSQL test's
+    time), as one script that each test's new schema runs: the same tables, indexes,
+    constraints, rows and `alembic_version` as the migrations make. The schema is not named in
+    them (a connection's search_path is its schema). Only what changes the schema is kept: the
+    migrations' and Alembic's own reads, and the migration lock, are not replayed.
+    tests/test_migrations.py runs the migrations themselves."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from live.store import upgrade
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with _postgres_engine().begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    recorded: list[tuple] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if schema not in str(conn.engine.url):
+            return  # another engine of this process (an earlier test's app still pushing)
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if verb not in ("SELECT", "SHOW") and "pg_advisory" not in statement:
+            recorded.append((statement, parameters, executemany))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        upgrade(_in_schema(schema))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    unfit = [sql for sql, parameters, many in recorded if parameters or many or "%" in sql or schema in sql]
+    assert recorded and not unfit, f"migration statements that cannot be replayed in one script: {unfit}"
+    return ";\n".join(sql for sql, _p, _m in recorded)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,6 +13,7 @@ the one way the browser tests start Chromium.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import re
@@ -178,26 +179,43 @@ def playwright_or_skip():
     return api
 
 
-_CHROMIUM: dict = {}  # this process's Playwright and Chromium, started by the first browser test
+_CHROMIUM: dict = {"depth": 0}  # this process's Playwright and Chromium, started by the first browser test
 
 
 def _running_chromium(api, executable: str):
     """The Chromium this process launched (one per pytest-xdist worker, launched again if it
-    died), stopped when the process exits. Launching it and its Playwright driver takes 1.5-2 s,
-    more than many a browser test: once per process instead of once per test."""
+    died), stopped when the process's tests end. Launching it and its Playwright driver takes
+    1.5-2 s, more than many a browser test: once per process instead of once per test."""
     browser = _CHROMIUM.get("browser")
     if browser is not None and browser.is_connected():
         return browser
     if "playwright" not in _CHROMIUM:
         _CHROMIUM["playwright"] = api.sync_playwright().start()
-        atexit.register(_stop_chromium)
+        atexit.register(_stop_chromium)  # beside tests/conftest.py's, for any other user
     browser = _CHROMIUM["playwright"].chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
                                                       headless=True)
     _CHROMIUM["browser"] = browser
     return browser
 
 
+def _wake_playwright() -> None:
+    """Playwright's sync API runs its asyncio loop in a greenlet of this thread: while it lives,
+    asyncio sees a loop running in the thread, and `asyncio.run` (or a library that checks for a
+    running loop) fails in the tests that follow. Between `chromium()` blocks the loop is set
+    aside (`_rest_playwright`), as if Playwright had stopped, and set back here before any call
+    into Playwright."""
+    if "resting" in _CHROMIUM:
+        asyncio.events._set_running_loop(_CHROMIUM.pop("resting"))
+
+
+def _rest_playwright() -> None:
+    if "playwright" in _CHROMIUM and "resting" not in _CHROMIUM:
+        _CHROMIUM["resting"] = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+
+
 def _stop_chromium() -> None:
+    _wake_playwright()
     browser, playwright = _CHROMIUM.pop("browser", None), _CHROMIUM.pop("playwright", None)
     try:
         if browser is not None and browser.is_connected():
@@ -213,21 +231,28 @@ def chromium() -> Iterator:
     with no network of its own (CHROMIUM_ARGS). What the block opened in it (every context, so
     every page, cookie and storage) is closed when the block ends, even on failure: the next
     block finds the browser as a new one. The browser itself stays up for the process's next
-    tests (`_running_chromium`).
+    tests (`_running_chromium`; tests/conftest.py stops it at the end).
 
     Skips when Chromium or Playwright is missing, fails instead when PALABRE_REQUIRE_BROWSER=1.
     """
     executable = chromium_or_skip()
     api = playwright_or_skip()
-    browser = _running_chromium(api, executable)
-    before = set(browser.contexts)
+    _wake_playwright()
+    _CHROMIUM["depth"] += 1
     try:
-        yield browser
+        browser = _running_chromium(api, executable)
+        before = set(browser.contexts)
+        try:
+            yield browser
+        finally:
+            if browser.is_connected():
+                for context in browser.contexts:
+                    if context not in before:
+                        context.close()
     finally:
-        if browser.is_connected():
-            for context in browser.contexts:
-                if context not in before:
-                    context.close()
+        _CHROMIUM["depth"] -= 1
+        if _CHROMIUM["depth"] == 0:
+            _rest_playwright()
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05, sleep=time.sleep) -> bool:
