@@ -38,20 +38,30 @@ OTHER_MODE = $(shell $(BIN)/python -c "from live.runtime import DEFAULT_MODE, MO
 # The suite waits on sockets, processes and browsers more than it computes: the SQLite stage and
 # the other mode's pass run on TEST_WORKERS pytest-xdist workers (`--dist loadgroup`: the tests
 # that load the machine or measure time share one worker, one after the other; tests/conftest.py
-# names them). The PostgreSQL stage stays serial (one database; each run clears old schemas).
-# `make test TEST_WORKERS=0` runs everything in one process.
+# names them). The PostgreSQL stage is one process (one database; each run clears the schemas
+# earlier runs left) and runs beside the other mode's pass, whose heavy tests keep one worker
+# busy after the other is done; its report follows that pass's. The two never share a schema
+# (the benchmark's are named apart). `make test TEST_WORKERS=0` runs everything in one process.
 TEST_WORKERS ?= 2
 PARALLEL = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 test: $(TEST_STAMP) $(MO)
 	$(BIN)/ruff check live bench tests scripts wsgi.py
 	env -u PALABRE_TEST_DATABASE_URL $(BIN)/python -m pytest -q -rfE $(PARALLEL)
-	@echo "The real server's tests again, under $(OTHER_MODE):"
-	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -rfE $(PARALLEL) -m "server and not browser and not once"
-	@if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
-		echo "Services and Socket.IO again, on PostgreSQL:"; \
-		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q -rfE $(PG_TESTS); \
-	fi
+	@pg_log=$$(mktemp); pg=; \
+	if [ -n "$$PALABRE_POSTGRES_URL" ]; then \
+		PALABRE_TEST_DATABASE_URL="$$PALABRE_POSTGRES_URL" $(BIN)/python -m pytest -q -rfE \
+			-p no:cacheprovider $(PG_TESTS) > "$$pg_log" 2>&1 & pg=$$!; \
+	fi; \
+	echo "The real server's tests again, under $(OTHER_MODE)$${pg:+ (and, beside them, on PostgreSQL)}:"; \
+	status=0; \
+	env -u PALABRE_TEST_DATABASE_URL PALABRE_TEST_ASYNC_MODE=$(OTHER_MODE) $(BIN)/python -m pytest -q -rfE \
+		$(PARALLEL) -m "server and not browser and not once" || status=$$?; \
+	if [ -n "$$pg" ]; then \
+		wait $$pg || status=$$?; \
+		echo "Services and Socket.IO again, on PostgreSQL:"; cat "$$pg_log"; \
+	fi; \
+	rm -f "$$pg_log"; exit $$status
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check live bench tests scripts wsgi.py
