@@ -238,7 +238,10 @@ def test_two_processes_behind_nginx_share_the_room(cluster):
     # Revealed: phones get the results at most every PHONE_PUSH_INTERVAL (2 s), whichever
     # process pushes them (with 2 s slots in Redis, not 2 s per process).
     # Over 3 s at least (on a quiet machine 24 votes took 1.4 s: no 2 s interval ended inside).
-    _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.15, 1.0), min_gap=1.6,
+    # The gaps are seen by the phone, so one push delivered late shortens the next gap (1.53 s
+    # once, under CI's load). Two processes each pushing every 2 s, unaware of each other,
+    # always make a gap of 1 s or less: 1.2 s still tells them apart.
+    _votes_across_processes(the_cluster, phones, phones[0]["listener"], (0.15, 1.0), min_gap=1.2,
                             pace=0.13)
     last.update({phone["cookie"]: setup["options"][(VOTES - 1) % 4] for phone in phones})
     last[twin[0]] = twin[1]
