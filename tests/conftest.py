@@ -23,6 +23,7 @@ from live import create_app
 from live.app import stop_background
 from live.polls import service as polls
 from live.realtime import socketio
+from live.runtime import MODES
 from live.sessions import service as sessions
 
 _counter = itertools.count()
@@ -354,12 +355,9 @@ HEAVY_FILES = frozenset({
 # phones does not depend on the server's mode: both clients run in the default mode's pass, the
 # raw one again under the other mode), would only repeat themselves: they are marked `once` and
 # that pass leaves them out.
-ASYNC_MODES = {"eventlet", "gevent"}
-
-
 def _once(item) -> bool:
     params = getattr(getattr(item, "callspec", None), "params", {})
-    if params.get("mode") in ASYNC_MODES:
+    if params.get("mode") in MODES:
         return True
     return item.path.name == "test_load_bench.py" and params.get("client", "raw") != "raw"
 
