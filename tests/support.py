@@ -338,10 +338,12 @@ def wait_for_event(sock, name: str, predicate=lambda payload: True, timeout: flo
         socketio.sleep(0.02)
 
 
-def pushes_settled(app, timeout: float = 5.0) -> bool:
+def pushes_settled(app, timeout: float = 30.0) -> bool:
     """Wait until everything the app had to push has been pushed: the broadcaster has nothing
     pending (results held back by the phones' once-a-second limit included) and has ticked
-    twice since the call, and no word-cloud render is pending. A condition, not a sleep."""
+    twice since the call, and no word-cloud render is pending. A condition, not a sleep: the
+    first render starts a worker process, ~3 s on a quiet machine and more than 5 s under CI's
+    load, so the default wait is long (a passing test never waits for it)."""
     from live.realtime import socketio
 
     broadcaster = app.extensions["palabre.broadcaster"]

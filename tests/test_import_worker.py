@@ -117,8 +117,8 @@ def _upload_request(base: str, token: str, data: bytes) -> urllib.request.Reques
 @pytest.mark.server
 def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
     """While the worker writes 200,000 participants, a phone next door keeps voting: every vote
-    is acknowledged, and the event loop's largest stall stays under 100 ms (above the noise of a
-    busy machine, measured first)."""
+    is acknowledged, and the event loop never runs 100 ms of its own CPU without yielding (its
+    wall-clock stalls stay within the noise of a busy machine, measured first)."""
     from support import close_all, connect, join_cookie, new_cid, open_poll, prepare, query, server
 
     data = big_archive(PEOPLE)
@@ -159,17 +159,21 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
                 progress = get(progress_url.removeprefix(base))
                 seen.add(re.sub(r"\s+", " ", re.search(r"<main.*</main>", progress, re.S).group(0)))
             took = time.monotonic() - started
-            gap = json.loads(get("/healthz"))["max_loop_gap_ms"]
+            health = json.loads(get("/healthz"))
+            gap, cpu_gap = health["max_loop_gap_ms"], health["max_loop_cpu_gap_ms"]
         finally:
             close_all([phone])
     print(f"import of {PEOPLE} participants: {took:.1f} s, {votes} votes meanwhile, largest loop gap "
-          f"{gap} ms (without an import: {baseline} ms)")
+          f"{gap} ms, {cpu_gap} ms of the loop's CPU (without an import: {baseline} ms)")
     assert "Imported: 1 session, read only." in progress, progress[-600:]
     assert any("rows written" in page for page in seen), "no progress was ever shown"
     assert votes > 0 and acked == votes
-    # On a machine busy with other work the loop can stall without any import; the bound then
-    # allows that noise (measured above), never the seconds an import on the loop takes.
-    assert gap < max(LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS / 2)
+    # What the loop itself did without yielding, in its thread's CPU time: the time the process
+    # waited for a core on a busy machine is left out (CI once saw a 106 ms wall-clock gap with
+    # 2 test workers and their browsers on 2 cores). An import on the loop would take seconds of
+    # CPU. The wall-clock gap still allows the machine's noise, measured above, and no more.
+    assert cpu_gap < LOOP_GAP_LIMIT_MS
+    assert gap < max(2 * LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS)
     session_id = max(row[0] for row in query(setup.database, "select id from live_sessions"))
     assert query(setup.database, "select count(*) from participants where session_id = ?",
                  (session_id,)) == [(PEOPLE,)]
