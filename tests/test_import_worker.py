@@ -107,6 +107,16 @@ def _baseline(get, vote) -> float:
     return json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"]
 
 
+def _assert_the_loop_kept_turning(gap: float, cpu_gap: float, baseline: float) -> None:
+    """What the loop itself did without yielding, in its thread's CPU time, stays under the
+    limit: the time the process waited for a core on a busy machine is left out (CI once saw a
+    106 ms wall-clock gap with 2 test workers and their browsers on 2 cores), and an import on
+    the loop would take seconds of CPU. The wall-clock gap may add the machine's noise,
+    measured before the import, and no more."""
+    assert cpu_gap < LOOP_GAP_LIMIT_MS
+    assert gap < max(2 * LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS)
+
+
 def _upload_request(base: str, token: str, data: bytes) -> urllib.request.Request:
     """The archive page's upload form, posted with `data` as the archive."""
     body, kind = _multipart({"csrf_token": token}, "big.zip", data)
@@ -168,12 +178,7 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
     assert "Imported: 1 session, read only." in progress, progress[-600:]
     assert any("rows written" in page for page in seen), "no progress was ever shown"
     assert votes > 0 and acked == votes
-    # What the loop itself did without yielding, in its thread's CPU time: the time the process
-    # waited for a core on a busy machine is left out (CI once saw a 106 ms wall-clock gap with
-    # 2 test workers and their browsers on 2 cores). An import on the loop would take seconds of
-    # CPU. The wall-clock gap still allows the machine's noise, measured above, and no more.
-    assert cpu_gap < LOOP_GAP_LIMIT_MS
-    assert gap < max(2 * LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS)
+    _assert_the_loop_kept_turning(gap, cpu_gap, baseline)
     session_id = max(row[0] for row in query(setup.database, "select id from live_sessions"))
     assert query(setup.database, "select count(*) from participants where session_id = ?",
                  (session_id,)) == [(PEOPLE,)]
