@@ -1,6 +1,7 @@
 """The real server driven from outside: launch it, seed its database, connect clients.
 
-`Server` runs `python wsgi.py` as a subprocess on 127.0.0.1 (a free port, its own SQLite file);
+`Server` runs `python wsgi.py` as a subprocess on 127.0.0.1 (a free port, its own SQLite file;
+in the tests, `wsgi.py` run in a child of tests/forkserver.py, which did its imports once);
 `prepare` / `prepare_wordcloud` seed a session before it starts; `connect` opens a Socket.IO
 client over WebSocket, `join_cookie` opens the join link like a phone; `room` gives a server
 with a facilitator and a screen connected, phones join with `Room.join` and vote with
@@ -13,12 +14,14 @@ It imports nothing from pytest. Needs the Socket.IO client (`python-socketio[cli
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import http.client
 import json
 import os
 import random
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -92,6 +95,141 @@ def stop_process(process) -> None:
             process.wait(10)
 
 
+# --- the fork server (tests only) ---------------------------------------------------------
+
+# Set by tests/conftest.py: servers start as children of tests/forkserver.py (wsgi.py's imports
+# done once per async mode and test process) instead of `python wsgi.py`. The benchmarks and
+# scripts, which do not load conftest, keep `python wsgi.py`.
+FORK_SERVERS = False
+
+
+class ForkedProcess:
+    """A server forked by the fork server, driven as a `subprocess.Popen` is (pid, poll, wait,
+    terminate, kill, send_signal, returncode). Its exit status comes from the fork server, its
+    parent."""
+
+    def __init__(self, pid: int, forks: _ForkServer):
+        self.pid = pid
+        self.args = ["wsgi.py"]
+        self._forks = forks
+
+    @property
+    def returncode(self) -> int | None:
+        return self._forks.status(self.pid)
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        status = self._forks.wait(self.pid, timeout)
+        if status is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return status
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class _ForkServer:
+    """tests/forkserver.py for one async mode, started with the first server of that mode."""
+
+    _running: dict[str, _ForkServer] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "forkserver.py"), mode, str(ROOT)], cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("LIVE_")},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.lock = threading.Lock()  # one fork request at a time
+        self.changed = threading.Condition()
+        self.started: list[int] = []
+        self.exited: dict[int, int] = {}
+        threading.Thread(target=self._read, name=f"forkserver-{mode}", daemon=True).start()
+
+    @classmethod
+    def of(cls, mode: str) -> _ForkServer:
+        with cls._guard:
+            forks = cls._running.get(mode)
+            if forks is None or forks.process.poll() is not None:
+                forks = cls._running[mode] = cls(mode)
+            return forks
+
+    @classmethod
+    def stop_all(cls) -> None:
+        """Close every fork server's stdin: each stops the servers it started, then exits."""
+        with cls._guard:
+            running, cls._running = list(cls._running.values()), {}
+        for forks in running:
+            with contextlib.suppress(OSError):
+                forks.process.stdin.close()
+        for forks in running:
+            try:
+                forks.process.wait(30)
+            except subprocess.TimeoutExpired:
+                forks.process.kill()
+                forks.process.wait(10)
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            message = json.loads(line)
+            with self.changed:
+                if "pid" in message:
+                    self.started.append(message["pid"])
+                else:
+                    self.exited[message["exited"]] = message["status"]
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def fork(self, env: dict, log: Path) -> ForkedProcess:
+        """A new server process: `wsgi.py` run with `env`, its output appended to `log`."""
+        request = json.dumps({"env": env, "cwd": str(ROOT), "log": str(log)}) + "\n"
+        with self.lock:
+            self.process.stdin.write(request.encode())
+            self.process.stdin.flush()
+            with self.changed:
+                # The first request waits for the imports (seconds); later ones for a fork.
+                if not self.changed.wait_for(lambda: self.started or self.process.poll() is not None, 120):
+                    raise RuntimeError(f"the fork server ({self.mode}) did not answer")
+                if not self.started:
+                    raise RuntimeError(f"the fork server ({self.mode}) stopped")
+                return ForkedProcess(self.started.pop(0), self)
+
+    def status(self, pid: int) -> int | None:
+        with self.changed:
+            return self.exited.get(pid)
+
+    def wait(self, pid: int, timeout: float | None) -> int | None:
+        with self.changed:
+            self.changed.wait_for(lambda: pid in self.exited or self.process.poll() is not None, timeout)
+            return self.exited.get(pid)
+
+
+def _forkable(env: dict) -> bool:
+    """Whether a server with `env` may be forked: not when it changes what the interpreter does
+    at its start (PYTHONPATH with a sitecustomize, as tests/test_faults.py's injected failures,
+    PYTHONMALLOC...), which a fork would not do again."""
+    return all(env.get(name) == os.environ.get(name)
+               for name in {*env, *os.environ} if name.startswith("PYTHON") and name != "PYTHONUNBUFFERED")
+
+
+def stop_fork_servers() -> None:
+    """Stop the fork servers of this process, and the servers they started (the session's end)."""
+    _ForkServer.stop_all()
+
+
+atexit.register(stop_fork_servers)
+
+
 class Server:
     """The real server (`python wsgi.py`) as a subprocess on 127.0.0.1. Always `stop()` it.
 
@@ -139,9 +277,7 @@ class Server:
         for _attempt in range(3):
             self.port = free_port()
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
-            self.process = subprocess.Popen(
-                [sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(),
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            self.process = self._launch()
             if self._wait_until_answering(timeout):
                 return self
             taken = "already in use" in self.log_tail()  # "Port N is already in use"
@@ -157,12 +293,19 @@ class Server:
         self.stop()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
         self.port = port
-        self.process = subprocess.Popen(
-            [sys.executable, "wsgi.py"], cwd=ROOT, env=self._env(), stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = self._launch()
         if not self._wait_until_answering(timeout):
             raise RuntimeError(f"the server did not come back:\n{self.log_tail()}")
         return time.monotonic()
+
+    def _launch(self) -> subprocess.Popen | ForkedProcess:
+        """`python wsgi.py`, or the same forked from the fork server in the tests."""
+        env = self._env()
+        if FORK_SERVERS and _forkable(env):
+            self._log.flush()
+            return _ForkServer.of(self.mode).fork(env, self.log_path)
+        return subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
 
     def _wait_until_answering(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

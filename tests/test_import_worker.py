@@ -109,12 +109,13 @@ def _baseline(get, vote) -> float:
 
 def _assert_the_loop_kept_turning(gap: float, cpu_gap: float, baseline: float) -> None:
     """What the loop itself did without yielding, in its thread's CPU time, stays under the
-    limit: the time the process waited for a core on a busy machine is left out (CI once saw a
-    106 ms wall-clock gap with 2 test workers and their browsers on 2 cores), and an import on
-    the loop would take seconds of CPU. The wall-clock gap may add the machine's noise,
-    measured before the import, and no more."""
+    limit: the time the process waited for a core on a busy machine is left out, and an import
+    on the loop would take seconds of CPU. The wall-clock gap counts that wait: with 2 test
+    workers and their browsers on 2 cores it reached 106 ms in one CI run and 442 ms in another
+    (the loop's own CPU 29 ms), so it is held only to what an import on the loop would exceed
+    many times over (the import takes 20-30 s)."""
     assert cpu_gap < LOOP_GAP_LIMIT_MS
-    assert gap < max(2 * LOOP_GAP_LIMIT_MS, baseline + LOOP_GAP_LIMIT_MS)
+    assert gap < max(10 * LOOP_GAP_LIMIT_MS, baseline + 10 * LOOP_GAP_LIMIT_MS)
 
 
 def _upload_request(base: str, token: str, data: bytes) -> urllib.request.Request:

