@@ -189,6 +189,10 @@ class Nginx:
         stop_process(process)
 
 
+class PortTaken(RuntimeError):
+    """A server could not bind its port: another process took it after it was found free."""
+
+
 class Cluster:
     """N real servers behind nginx, sharing a database and a Redis queue; quacks like
     `bench.load.HallServer` (`url`, `process`, `start`, `stop`) for the scenarios."""
@@ -243,12 +247,24 @@ class Cluster:
     def start(self, timeout: float = 90.0) -> Cluster:
         if self.redis is not None:
             self.redis.start()
-        if self.separate:
-            self.ports = [free_port() for _ in range(self.count)]
-        else:
-            first = free_ports(self.count)
-            self.ports = list(range(first, first + self.count))
-        self._start_servers(timeout)
+        for attempt in range(3):
+            if self.separate:
+                self.ports = [free_port() for _ in range(self.count)]
+            else:
+                first = free_ports(self.count)
+                self.ports = list(range(first, first + self.count))
+            try:
+                self._start_servers(timeout)
+                break
+            except PortTaken:
+                # Free when probed, taken before the servers bound it (another test's server
+                # on the same machine): new ports.
+                if attempt == 2:
+                    self.stop()
+                    raise
+            except BaseException:
+                self.stop()
+                raise
         self.nginx.start(self.ports, self.connections)
         return self
 
@@ -266,8 +282,9 @@ class Cluster:
         if not wait_until(lambda: self.process.poll() is None and all(map(answering, self.backends)),
                           timeout, 0.05):
             tails = "\n".join(self.log_tail(i) for i in range(self.count))
-            self.stop()
-            raise RuntimeError(f"the servers did not start:\n{tails}")
+            self._stop_servers()
+            error = PortTaken if "already in use" in tails else RuntimeError
+            raise error(f"the servers did not start:\n{tails}")
 
     def restart(self, timeout: float = 90.0) -> float:
         """Every server process at once, as an operator restarts the documented command line

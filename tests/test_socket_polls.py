@@ -1,6 +1,8 @@
 """Socket.IO behaviour with the app's own test client: roles, rooms, votes, replays, pushes."""
 
 
+import time
+
 import pytest
 from conftest import add_poll, cid, command, events_named
 from support import wait_for_event
@@ -137,21 +139,27 @@ def test_facilitator_command_reaches_every_room_of_the_session_only(phone, staff
     outsider.disconnect()
 
 
-def test_screen_gets_coalesced_counts_and_results_only_once_revealed(phone, staff, poll, store, live):
+def test_screen_gets_coalesced_counts_and_results_only_once_revealed(app, phone, staff, poll, store, live):
     screen = staff("screen")
-    phones = [phone() for _ in range(5)]
+    phones = [phone() for _ in range(10)]
     screen.get_received()
+    started = time.monotonic()
     for sock in phones:
         assert sock.emit("vote", {"cid": cid(), "activity": poll, "choice": _options(sock)[0]},
                          callback=True)["ok"]
+    voting = time.monotonic() - started
     seen: list = []
-    payload = wait_for_event(screen, "results", lambda p: p["answers"] == 5, timeout=2.0, seen=seen)
+    payload = wait_for_event(screen, "results", lambda p: p["answers"] == 10, timeout=2.0, seen=seen)
+    print(f"{len(seen)} pushes for 10 votes sent in {voting * 1000:.0f} ms")
     assert payload is not None and "results" not in payload
-    assert len(seen) < 5  # coalesced, not one message per vote
+    # Coalesced: a lone change at once, at most one push per interval boundary while the votes
+    # come, one after the last; not one per vote. Votes slower than the interval (a loaded
+    # machine, PostgreSQL beside other tests: 5 votes, 5 pushes in CI) each get their own push.
+    assert len(seen) <= 3 + voting / app.config["PUSH_INTERVAL"], (len(seen), voting)
     facilitator = staff("facilitator")
     facilitator.emit("command", {"cid": cid(), "action": "reveal", "activity": poll}, callback=True)
     state = events_named(screen, "state")[-1]
-    assert state["current"]["results"]["options"][0]["count"] == 5
+    assert state["current"]["results"]["options"][0]["count"] == 10
 
 
 def test_reconnect_gets_a_fresh_snapshot_with_own_vote(app, live, poll):
