@@ -112,7 +112,7 @@ def _stop_all(children: set[int]) -> None:
             pass
 
 
-def serve(mode: str) -> dict | None:
+def serve() -> dict | None:
     """Answer requests until stdin closes (None), or, in a forked child, return its request."""
     children: set[int] = set()
     pending = b""
@@ -145,7 +145,7 @@ def main() -> None:
     mode, root = sys.argv[1], sys.argv[2]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the tests; stdin's end stops this
     _prepare(mode, root)
-    request = serve(mode)
+    request = serve()
     if request is not None:
         _become_server(request, mode)
 
