@@ -16,6 +16,7 @@ BENCHMARKS = {
     "presence": "bench.presence",
     "votecpu": "bench.votecpu",
     "yardstick": "bench.yardstick",
+    "dispatchcpu": "bench.dispatchcpu",
 }
 
 

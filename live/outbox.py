@@ -193,7 +193,11 @@ def _upgraded(sock, ws, wait) -> bool:
 
 
 def _read(sock, wait) -> None:
-    """The reader: each packet the phone sends, received, until it closes or fails."""
+    """The reader: each packet the phone sends, received, until it closes or fails. The
+    common event (`42<id>[...]`, a vote) is read and answered directly (`live.fastpath`)."""
+    from live import fastpath
+
+    fast = fastpath.reader(sock)
     while True:
         try:
             data = wait()
@@ -203,6 +207,8 @@ def _read(sock, wait) -> None:
             return
         if not data:  # closed by the phone, or an empty message: no Engine.IO packet, the end
             return
+        if fast is not None and data.__class__ is str and data.startswith("42") and fast(data):
+            continue
         try:
             sock.receive(packet.Packet(encoded_packet=data))
         except exceptions.UnknownPacketError:

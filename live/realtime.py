@@ -26,7 +26,7 @@ from flask_socketio import SocketIO
 from sqlalchemy.exc import DataError
 from werkzeug.wsgi import get_host
 
-from live import acks, connectgate, footprint
+from live import acks, connectgate, fastpath, footprint
 from live.errors import DomainError
 from live.packets import TolerantPacket
 from live.store import app_store, storage_problem
@@ -79,12 +79,7 @@ class CountingSocketIO(SocketIO):
         environ = self.server.get_environ(sid, namespace=namespace)
         if not environ:  # a socket already gone: as Flask-SocketIO does, nothing is run
             return "", 400
-        with environ["flask.app"].app_context():
-            token = _event_sid.set(sid)
-            try:
-                return handler(*args)
-            finally:
-                _event_sid.reset(token)
+        return run_in_app_context(handler, environ, sid, args)
 
     def _handle_opening(self, handler, message, namespace, sid, *args):
         """A connect or disconnect handler marked `environ_only`, run in an application context
@@ -113,6 +108,17 @@ class CountingSocketIO(SocketIO):
         if isinstance(target, str) and self.server is not None:
             _count_emit(self.server, target, kwargs.get("namespace") or "/", event, args)
         return super().emit(event, *args, **kwargs)
+
+
+def run_in_app_context(handler, environ: dict, sid: str, args):
+    """Run a handler registered by `handler` for the socket `sid` (see `CountingSocketIO`); the
+    WebSocket's reader calls it directly for the common event (`live.fastpath`)."""
+    with environ["flask.app"].app_context():
+        token = _event_sid.set(sid)
+        try:
+            return handler(*args)
+        finally:
+            _event_sid.reset(token)
 
 
 def _count_emit(server, target: str, namespace: str, event: str, args: tuple) -> None:
@@ -430,6 +436,7 @@ def handler(event: str, roles: tuple[str, ...], write: bool = True, batched: boo
 
         wrapped.app_context_only = True  # no request context: see CountingSocketIO
         socketio.on_event(event, wrapped)
+        fastpath.register(event, wrapped, run_in_app_context)  # read and answered by the WebSocket's reader
         return wrapped
 
     def _checked(fn, conn: Connection, payload, write: bool, event: str, batched: bool) -> dict:
