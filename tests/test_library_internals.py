@@ -446,6 +446,40 @@ def test_engineio_socket_is_served_by_the_methods_palabre_replaces():
           all(sets(base_socket.BaseSocket.__init__, name) for name in ("last_ping", "closing", "closed")))
 
 
+def test_the_event_path_the_reader_answers_for_is_the_one_mirrored():
+    """fastpath.reader: the common event (`42<id>[...]`) is read and answered as these do it, from
+    the Engine.IO packet to the ack's text (python-engineio's `receive` and `run_handler`,
+    python-socketio's dispatch, decoding and ACK encoding, Flask-SocketIO's `on`, whose wrapper
+    keeps the registered function in `__wrapped__`); python-socketio keeps `_binary_packet`,
+    `environ` and `handlers[namespace][event]`."""
+    import flask_socketio
+    from engineio import packet as eio_packet
+    from engineio import server as eio_server
+    from engineio import socket as eio_socket
+    from socketio import base_server, server
+    from socketio import packet as sio_packet
+
+    patch = "fastpath.reader"
+    for cls, name, expected in [
+        (eio_socket.Socket, "receive", "a335c69d9691"),
+        (eio_server.Server, "_trigger_event", "887393d73056"),
+        (eio_server.Server, "send", "505236ebe15b"),
+        (eio_packet.Packet, "decode", "1cebb31c4809"),
+        (server.Server, "_handle_eio_message", "aca8daff00e2"),
+        (server.Server, "_handle_event", "e46ce29e38b6"),
+        (server.Server, "_handle_event_internal", "295b34587b00"),
+        (server.Server, "_trigger_event", "527e9b09e178"),
+        (base_server.BaseServer, "_get_event_handler", "0f7ab6fde25d"),
+        (sio_packet.Packet, "encode", "0a6dfcea6495"),
+        (sio_packet.Packet, "decode", "37e5bd101ae9"),
+        (flask_socketio.SocketIO, "on", "b4e5a0417e69"),
+    ]:
+        pinned(patch, own(cls, name), expected)
+    needs(patch, "BaseServer.__init__ setting _binary_packet, environ, handlers, async_handlers",
+          all(sets(base_server.BaseServer.__init__, name)
+              for name in ("_binary_packet", "environ", "handlers", "async_handlers")))
+
+
 def test_engineio_drivers_keep_their_websocket_class_in_async():
     """runtime._websocket_called_directly: both drivers name their WebSocket class in `_async`."""
     import importlib
