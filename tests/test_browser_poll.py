@@ -140,6 +140,33 @@ def test_console_buttons_ask_before_reset_and_the_answer_is_respected(tmp_path):
     assert len(asked) == 2 and "Delete every answer" in asked[0]
 
 
+RENDERS = """() => { window.renders = 0; new MutationObserver(() => { window.renders += 1; })
+  .observe(document.getElementById('session-state'), { childList: true }); }"""
+
+
+def test_a_push_that_changes_nothing_of_an_item_leaves_its_buttons_in_place(tmp_path):
+    """The console redraws its agenda from every snapshot and state push. An item the push does
+    not change keeps its very buttons: a tap under way when a push comes (pressed on a button,
+    released on its replacement: no click at all) is not lost. Here the console's Wi-Fi drops
+    and comes back, and the snapshot of the reconnection redraws the same agenda."""
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    with server(setup.database) as srv, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        console = context.new_page()
+        console.goto(f"{srv.url}/f/{setup.facilitator}")
+        reset = f"[data-key='reset-{setup.activity}']"
+        expect(console.locator(reset)).to_be_visible()
+        console.evaluate(f"() => {{ window.kept = document.querySelector(\"{reset}\"); }}")
+        console.evaluate(RENDERS)
+        context.set_offline(True)
+        expect(console.locator("#conn")).to_be_visible()
+        context.set_offline(False)
+        expect(console.locator("#conn")).to_be_hidden(timeout=15000)
+        console.wait_for_function("window.renders > 0")  # the reconnection's snapshot, drawn
+        assert console.evaluate("window.kept.isConnected"), "the reset button was drawn anew"
+
+
 def test_the_console_builds_its_add_forms_when_opened_and_they_post(tmp_path):
     """The forms to add an activity are closed <details>: their fields are not on the page
     until opened (a lighter console); opened, the poll form shows its type's fields and adds a

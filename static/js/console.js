@@ -191,11 +191,22 @@ function consolePage() {
     var liveOnly = doc.querySelectorAll("[data-live-only]");
     for (var i = 0; i < liveOnly.length; i++) liveOnly[i].hidden = ended();
 
-    clear(agenda);
     var items = view.agenda || [];
-    items.forEach(function (a, index) { agenda.appendChild(item(a, currentId, index === 0, index === items.length - 1)); });
-    if (!items.length) agenda.appendChild(h("li", "empty", T.empty));
+    var drawn = items.map(function (a, index) { return item(a, currentId, index === 0, index === items.length - 1); });
+    keepSame(agenda, items.length ? drawn : [h("li", "empty", T.empty)]);
     restoreFocus(key, focusItem);
+  }
+
+  /* `nodes` become `parent`'s children, but a child already there and the same (isEqualNode)
+     stays: a push that changes nothing of an item leaves its buttons in place, so a tap under
+     way (pressed on a button, released on its replacement: no click at all) is not lost. */
+  function keepSame(parent, nodes) {
+    var old = Array.prototype.slice.call(parent.childNodes);
+    nodes.forEach(function (node, i) {
+      if (!old[i]) parent.appendChild(node);
+      else if (!old[i].isEqualNode(node)) parent.replaceChild(node, old[i]);
+    });
+    for (var i = nodes.length; i < old.length; i++) parent.removeChild(old[i]);
   }
 
   /* The timer of the activity on screen (sessions/_timer.html): its buttons for its state. */
