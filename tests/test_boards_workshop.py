@@ -390,7 +390,9 @@ def _q_and_a(w) -> None:
     screen.locator(".qa-done .card-text", has_text="associer les habitants").wait_for(timeout=3000)
     mod_a.locator(f"#item-{qids[0]}").wait_for(timeout=5000)
     for page in (screen, small):
-        page.locator(".qa-done .card").first.wait_for(timeout=3000)
+        # A screen whose cards do not fit shows them a page at a time, turning every 8 s
+        # (static/js/screen.js, PAGE_MS): the first answered card may be on the next page.
+        page.locator(".qa-done .card").first.wait_for(timeout=20000)
         assert _fits(page), "the Q&A is cut"
         assert page.locator(".qa-top .card").count() >= 1
     assert screen.locator(".qa-current .card-meta", has_text="Claire").count() == 1

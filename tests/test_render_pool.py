@@ -200,15 +200,16 @@ from live.render.pool import RenderPool
 pool = RenderPool().start()
 while not pool.ready():
     sleep(0.05)
-gaps, state = [], {"on": True}
+gaps, cpu_gaps, state = [], [], {"on": True}
 
 def heartbeat():
-    last = time.perf_counter()
+    last, last_cpu = time.perf_counter(), time.thread_time()
     while state["on"]:
         sleep(0.01)
-        now = time.perf_counter()
+        now, now_cpu = time.perf_counter(), time.thread_time()
         gaps.append(now - last)
-        last = now
+        cpu_gaps.append(now_cpu - last_cpu)  # the loop thread's own CPU between two beats
+        last, last_cpu = now, now_cpu
 
 beat = spawn(heartbeat)
 deadline = time.monotonic() + 10
@@ -220,7 +221,8 @@ seconds = time.perf_counter() - started
 state["on"] = False
 beat.wait() if sys.argv[1] == "eventlet" else beat.join()
 # No pool.shutdown(): the interpreter must still exit (eventlet used to hang here).
-print(json.dumps({"gap": max(gaps), "beats": len(gaps), "seconds": seconds, "bytes": len(svg)}))
+print(json.dumps({"gap": max(gaps), "cpu_gap": max(cpu_gaps), "beats": len(gaps), "seconds": seconds,
+                  "bytes": len(svg)}))
 """
 
 
@@ -230,7 +232,11 @@ def test_the_event_loop_keeps_beating_during_a_300_word_render(mode):
     # heartbeat green thread every 10 ms, a 300-word cloud awaited with the loop's own sleep.
     report = json.loads(_python(HEARTBEAT, mode).strip().splitlines()[-1])
     assert report["bytes"] > 10_000 and report["beats"] >= 5
-    assert report["gap"] < 0.1, report
+    # The loop's own CPU between two beats: the wall clock also counts the time the process
+    # waited for a core on a loaded machine (169 ms once in CI, gevent). A render run on the
+    # loop takes far more than either bound.
+    assert report["cpu_gap"] < 0.1, report
+    assert report["gap"] < 1.0, report
 
 
 def test_the_default_pool_serves_the_integration_helpers():
