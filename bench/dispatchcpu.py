@@ -66,8 +66,8 @@ def _child(participants: int, rounds: int, empty: bool) -> int:  # noqa: C901, P
     import sqlalchemy.event
     from engineio import socket as engineio_socket
 
+    from bench.votecpu import open_round_poll
     from live import create_app, fastpath, outbox, realtime
-    from live.polls import service as polls
     from live.realtime import socketio
     from live.sessions import service as sessions
 
@@ -113,13 +113,7 @@ def _child(participants: int, rounds: int, empty: bool) -> int:  # noqa: C901, P
     for round_ in range(rounds):
         path = ("direct", "library", "library", "direct")[round_ % 4]  # ABBA: no side always first
         fastpath.enabled[0] = path == "direct"
-        with store.write() as db:
-            live_session = sessions.get_session(db, session_id)
-            poll = polls.add_poll(db, live_session, "single", f"Round {round_}?", ["A", "B", "C", "D"])
-            poll_id, options = poll.id, [o.id for o in polls.options_of(db, poll)]
-        for action in ("show", "open"):
-            with store.write() as db:
-                sessions.apply_command(db, sessions.get_session(db, session_id), action, poll_id)
+        poll_id, options = open_round_poll(store, session_id, round_)
         eventlet.sleep(0.5)
         for queue in sent.values():
             queue.clear()

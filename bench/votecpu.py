@@ -60,7 +60,6 @@ def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0, gat
     import sqlalchemy.event
 
     from live import create_app
-    from live.polls import service as polls
     from live.realtime import socketio
     from live.sessions import service as sessions
 
@@ -90,13 +89,7 @@ def _child(participants: int, rounds: int, profile: bool, rate: float = 0.0, gat
     for round_ in range(rounds):
         if gathers:
             app.config["WRITE_GATHER"] = gathers[round_ % len(gathers)]
-        with store.write() as db:
-            live_session = sessions.get_session(db, session_id)
-            poll = polls.add_poll(db, live_session, "single", f"Round {round_}?", ["A", "B", "C", "D"])
-            poll_id, options = poll.id, [o.id for o in polls.options_of(db, poll)]
-        for action in ("show", "open"):
-            with store.write() as db:
-                sessions.apply_command(db, sessions.get_session(db, session_id), action, poll_id)
+        poll_id, options = open_round_poll(store, session_id, round_)
         eventlet.sleep(0.5)
         acks: list = []
 
@@ -143,6 +136,21 @@ def _profiler():
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     return profiler
+
+
+def open_round_poll(store, session_id: int, round_: int) -> tuple[int, list[int]]:
+    """A new single-choice poll of four options, shown and opened: (its id, its option ids)."""
+    from live.polls import service as polls
+    from live.sessions import service as sessions
+
+    with store.write() as db:
+        poll = polls.add_poll(db, sessions.get_session(db, session_id), "single", f"Round {round_}?",
+                              ["A", "B", "C", "D"])
+        poll_id, options = poll.id, [o.id for o in polls.options_of(db, poll)]
+    for action in ("show", "open"):
+        with store.write() as db:
+            sessions.apply_command(db, sessions.get_session(db, session_id), action, poll_id)
+    return poll_id, options
 
 
 if __name__ == "__main__":
