@@ -3,9 +3,12 @@ the plain-form fallbacks all draw on the same budgets (issue 11)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from conftest import add_poll, choose_language, cid, command
 
+from live import ratelimit
 from live.polls.model import Option, Vote
 from live.realtime import socketio
 from live.render import pool as render_pool
@@ -20,6 +23,14 @@ EN = {"Accept-Language": "en"}
 def _stop_render_workers():
     yield
     render_pool.shutdown()  # no worker process outlives these tests
+
+
+@pytest.fixture(autouse=True)
+def _still_clock(monkeypatch):
+    """The buckets refill at their capacity per 10 s: 1 token a second at 10. On a slow machine
+    16 events can take over a second and earn one more. The budgets are asserted exactly, so the
+    limiter's clock stands still here (refilling is tested in test_flood.py)."""
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
 
 
 def _browser(app, live):

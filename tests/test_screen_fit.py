@@ -290,7 +290,10 @@ ITEMS = """(visible) => Array.from(document.querySelectorAll("#stage .bar, #stag
 
 def _pages_fit(page, name: str) -> int:
     """Check every page of the slide on screen (they also turn by themselves: a page whose number
-    changed while it was looked at is looked at again); every item is on one. How many pages."""
+    changed while it was looked at is looked at again); every item is on one. How many pages.
+    Two frames first: a new window size is read (innerHeight) before its `resize` event has run,
+    and that event is what makes the pages again."""
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     count = int(page.locator(".slide-body").get_attribute("data-fit"))
     every, seen, checked = set(page.evaluate(ITEMS, False)), set(), set()
     pager = page.locator(".pager")
