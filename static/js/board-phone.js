@@ -3,7 +3,7 @@
    order, once revealed) and the phone's own `mine` (snapshot, acks, `board_mine`). Same markup
    as boards/_participant.html; the forms post without a socket. Loaded by the participant page
    when a board is on screen. */
-import { doc, T, BT, $, h, add, attr, clear, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, actionOn } from "./core.js";
+import { doc, T, BT, $, h, add, attr, clear, keepSame, hasClass, fill, newId, notify, say, errorText, bCount, boardResults, hidden, actionOn } from "./core.js";
 
 /* The phone: post, edit, withdraw and vote through the page's outbox (`box`, see core.js:
    kept until the server answers, even across a reload); draws the board from pushes. */
@@ -101,13 +101,13 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
       clear(priv);
       if (s.private && (a.items === null || a.items === undefined)) add(priv, h("span", "badge badge-private", BT.priv[0]), " " + BT.priv[1]);
     }
-    clear(mineBox);
+    var mineNodes = [];
     if (mine.items && mine.items.length) {
-      var ul = h("ul", "ideas-list");
+      var ul = attr(h("ul", "ideas-list"), { "data-key": "mine" });
       mine.items.forEach(function (i) {
-        var li = add(h("li", "idea is-mine"));
+        var li = attr(h("li", "idea is-mine"), { "data-key": "i" + i.id });
         if (editing === i.id && i.editable && open) {
-          var ef = attr(h("form", "board-edit"), { "data-item": i.id });
+          var ef = attr(h("form", "board-edit"), { "data-item": i.id, "data-key": "edit" });
           var ta = attr(h("textarea"), { id: "board-edit-" + i.id, maxlength: "280", rows: "3", name: "text" });
           ta.value = i.text;
           add(ef, add(attr(h("label", "vh"), { "for": "board-edit-" + i.id }), BT.edit_label), ta,
@@ -115,7 +115,8 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
                   attr(h("button", "btn btn-small", BT.cancel), { type: "button", "data-cancel": "1", "data-bkey": "cancel-" + i.id })));
           li.appendChild(ef);
         } else {
-          var meta = add(h("div", "idea-meta"), h("span", "badge badge-" + i.status, (BT.status || {})[i.status] || i.status));
+          var meta = add(attr(h("div", "idea-meta"), { "data-key": "meta" }),
+                         h("span", "badge badge-" + i.status, (BT.status || {})[i.status] || i.status));
           if (i.editable && open) {
             add(meta, attr(h("button", "btn btn-small", BT.edit), { type: "button", "data-edit": i.id, "data-bkey": "edit-" + i.id,
                                                                    "aria-label": actionOn(BT.edit, i.text.slice(0, 60)) }));
@@ -129,30 +130,31 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
         if (notice && notice.id === i.id) li.appendChild(attr(h("p", "form-status is-error", notice.text), { role: "alert" }));
         ul.appendChild(li);
       });
-      add(mineBox, h("h3", null, BT.what_you_sent), ul);
+      mineNodes.push(h("h3", null, BT.what_you_sent), ul);
     }
-    clear(itemsBox);
+    keepSame(mineBox, mineNodes);
+    var nodes = [];
     if (a.items === null || a.items === undefined) {
-      if (!s.private && a.published) itemsBox.appendChild(h("p", "hint", BT.wall_later));
+      if (!s.private && a.published) nodes.push(h("p", "hint", BT.wall_later));
     } else {
-      if (mine.budget) itemsBox.appendChild(attr(h("p", "votes-left"), { id: "votes-left" }));
-      if (mine.budget) $("votes-left").textContent = bCount("left", mine.left === null ? 0 : mine.left);
+      if (mine.budget) nodes.push(attr(h("p", "votes-left", bCount("left", mine.left === null ? 0 : mine.left)), { id: "votes-left" }));
       var groups = !isQ && s.columns && s.columns.length > 1 ? s.columns : [null];
       groups.forEach(function (c, col) {
         var shownItems = a.items.filter(function (i) { return (c === null || i.column === col) && !i.answered; });
-        if (c !== null) itemsBox.appendChild(h("h3", null, c));
-        else if (shownItems.length) itemsBox.appendChild(h("h3", null, isQ ? BT.from_room_q : BT.from_room));
-        var list = h("ul", "ideas-list");
+        if (c !== null) nodes.push(h("h3", null, c));
+        else if (shownItems.length) nodes.push(h("h3", null, isQ ? BT.from_room_q : BT.from_room));
+        var list = attr(h("ul", "ideas-list"), { "data-key": "col" + col });
         shownItems.forEach(function (i) { list.appendChild(itemNode(a, i, mine, open, isQ, s)); });
-        itemsBox.appendChild(list);
+        nodes.push(list);
       });
       var done = isQ ? a.items.filter(function (i) { return i.answered; }) : [];
       if (done.length) {
-        var dl = h("ul", "ideas-list");
-        done.forEach(function (i) { dl.appendChild(add(h("li", "idea"), h("p", "idea-text", i.text))); });
-        add(itemsBox, h("h3", null, BT.answered), dl);
+        var dl = attr(h("ul", "ideas-list"), { "data-key": "answered" });
+        done.forEach(function (i) { dl.appendChild(add(attr(h("li", "idea"), { "data-key": "i" + i.id }), h("p", "idea-text", i.text))); });
+        nodes.push(h("h3", null, BT.answered), dl);
       }
     }
+    keepSame(itemsBox, nodes);
     if (fkey) {
       var back = stage.querySelector("[data-bkey='" + fkey + "']");
       if (!back && /^(vote|take)-/.test(fkey)) {
@@ -169,12 +171,12 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
 
   function itemNode(a, i, mine, open, isQ, s) {
     var mv = (mine.votes || {})[String(i.id)] || 0;
-    var meta = h("div", "idea-meta");
+    var meta = attr(h("div", "idea-meta"), { "data-key": "meta" });
     if (i.author) add(meta, h("span", null, "— " + i.author));
     if (i.votes !== undefined) add(meta, h("span", null, bCount("votes", i.votes)));
     if (mv) add(meta, h("span", "badge", bCount("yours", mv)));
     if (open) {
-      var f = attr(h("form", "board-vote"), { method: "post", action: "/j/" + code + "/boards/vote" });
+      var f = attr(h("form", "board-vote"), { method: "post", action: "/j/" + code + "/boards/vote", "data-key": "vote" });
       add(f, hidden("activity", a.id), hidden("item", i.id));
       var label = i.text.slice(0, 60);
       if (mv && (isQ || !s.stack || mine.left === 0)) {
@@ -186,7 +188,7 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
       }
       add(meta, f);
     }
-    return add(h("li", "idea" + (i.highlighted ? " is-highlighted" : "") + (i.pinned ? " is-pinned" : "")),
+    return add(attr(h("li", "idea" + (i.highlighted ? " is-highlighted" : "") + (i.pinned ? " is-pinned" : "")), { "data-key": "i" + i.id }),
                h("p", "idea-text", i.text), meta);
   }
 

@@ -1,6 +1,6 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
-import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen } from "./core.js";
+import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen, keepSame } from "./core.js";
 import { showPulse, onHands, onSwitch } from "./pulse-staff.js";
 import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
@@ -118,7 +118,7 @@ function consolePage() {
 
   function item(a, currentId, first, last) {
     var pid = "p" + a.id, onScreen = a.id === currentId, over = ended();
-    var li = attr(h("li", "item" + (onScreen ? " on-screen" : "")), { id: "a" + a.id });
+    var li = attr(h("li", "item" + (onScreen ? " on-screen" : "")), { id: "a" + a.id, "data-key": "a" + a.id });
     var title = attr(h("h3", "item-prompt"), { id: pid, tabindex: "-1" });
     add(title, h("span", "item-num", a.position + "."), " " + a.prompt);
     var meta = add(h("p", "item-meta"), h("span", "badge", (a.kind === "poll" ? T.types[a.type] : T.kinds[a.kind]) || a.kind), " ",
@@ -195,18 +195,6 @@ function consolePage() {
     var drawn = items.map(function (a, index) { return item(a, currentId, index === 0, index === items.length - 1); });
     keepSame(agenda, items.length ? drawn : [h("li", "empty", T.empty)]);
     restoreFocus(key, focusItem);
-  }
-
-  /* `nodes` become `parent`'s children, but a child already there and the same (isEqualNode)
-     stays: a push that changes nothing of an item leaves its buttons in place, so a tap under
-     way (pressed on a button, released on its replacement: no click at all) is not lost. */
-  function keepSame(parent, nodes) {
-    var old = Array.prototype.slice.call(parent.childNodes);
-    nodes.forEach(function (node, i) {
-      if (!old[i]) parent.appendChild(node);
-      else if (!old[i].isEqualNode(node)) parent.replaceChild(node, old[i]);
-    });
-    for (var i = nodes.length; i < old.length; i++) parent.removeChild(old[i]);
   }
 
   /* The timer of the activity on screen (sessions/_timer.html): its buttons for its state. */

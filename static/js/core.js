@@ -43,6 +43,45 @@ export function attr(el, values) {
 
 export function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
+/* `nodes` become `parent`'s children, but a child already there that is the same (isEqualNode)
+   stays: a push that changes nothing of an item leaves its buttons in place, so a tap under way
+   (pressed on a button, released on its replacement: no click at all) is not lost. A child is
+   matched by its `data-key` (an item others came before, or that moved), else by its place
+   among the children without one. A keyed element that changed, but kept its tag and
+   attributes, stays too, its children matched the same way: a count that changed does not
+   redraw the buttons beside it. What a user typed or checked is in properties, not attributes:
+   a field kept keeps it. Nodes already in place are not moved. `kept(old, new)`, if given, is
+   told of each node kept in place of a new one it visits (to carry over what is not markup). */
+export function keepSame(parent, nodes, kept) {
+  var had = Array.prototype.slice.call(parent.childNodes), oldKeys = keysOf(had), newKeys = keysOf(nodes), byKey = {};
+  had.forEach(function (c, i) { if (!byKey[oldKeys[i]]) byKey[oldKeys[i]] = c; });
+  var want = nodes.map(function (node, i) {
+    var was = byKey[newKeys[i]];
+    if (!was) return node;
+    delete byKey[newKeys[i]];
+    if (!was.isEqualNode(node)) {
+      if (newKeys[i].charAt(0) !== "k" || !was.cloneNode(false).isEqualNode(node.cloneNode(false))) return node;
+      keepSame(was, Array.prototype.slice.call(node.childNodes), kept);
+    }
+    if (kept) kept(was, node);
+    return was;
+  });
+  var keep = new Set(want);
+  had.forEach(function (c) { if (!keep.has(c)) parent.removeChild(c); });
+  want.forEach(function (node, i) {
+    var at = parent.childNodes[i];
+    if (at !== node) parent.insertBefore(node, at || null);
+  });
+}
+
+function keysOf(nodes) {
+  var unkeyed = 0;
+  return nodes.map(function (n) {
+    var key = n.nodeType === 1 && n.getAttribute("data-key");
+    return key ? "k" + key : "u" + (unkeyed++) + n.nodeName;
+  });
+}
+
 export function closest(el, test) {
   while (el && el !== doc) {
     if (el.nodeType === 1 && test(el)) return el;

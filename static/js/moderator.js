@@ -2,7 +2,7 @@
    One socket; everything is drawn from its pushes and answers, with the markup the server
    renders at load (boards/_moderate.html, wordclouds/_moderate.html): the page is never fetched
    again. */
-import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn } from "./core.js";
+import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn, keepSame } from "./core.js";
 import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
 const M = readJSON("i18n-mod") || {};  // the strings of this page (boards/_strings.html)
@@ -97,7 +97,7 @@ function cloudModeration(socket, queue) {
 
   function row(sec, g, inHeld) {
     var held = g.held && !g.released;
-    var li = add(h("li", "group" + (g.hidden ? " is-hidden" : "") + (held ? " is-held" : "")),
+    var li = add(attr(h("li", "group" + (g.hidden ? " is-hidden" : "") + (held ? " is-held" : "")), { "data-key": "g" + g.key }),
                  attr(h("span", "g-text", g.text), { dir: "auto" }), " ", h("span", "g-count", g.count));
     if (g.hidden) add(li, " ", h("span", "badge badge-hidden", WC.hidden));
     if (held) add(li, " ", h("span", "badge badge-flag", fill((WC.held || ["{n}", "{n}"])[plural(g.held)], { n: g.held })));
@@ -109,7 +109,7 @@ function cloudModeration(socket, queue) {
       });
       add(li, sp);
     }
-    var acts = h("span", "g-actions");
+    var acts = attr(h("span", "g-actions"), { "data-key": "acts" });
     if (held) acts.appendChild(button("release", g.key, WC.release, g.text, "btn-primary"));
     if (g.released) acts.appendChild(button("hold", g.key, WC.hold, g.text));
     if (!inHeld) {
@@ -118,7 +118,7 @@ function cloudModeration(socket, queue) {
     }
     add(li, acts);
     if (g.members.length && !inHeld) {
-      var members = h("ul", "g-members");
+      var members = attr(h("ul", "g-members"), { "data-key": "members" });
       g.members.forEach(function (m) {
         members.appendChild(add(h("li"), attr(h("span", "g-member", m.text), { dir: "auto" }), " ", button("unmerge", m.key, WC.unmerge, m.text)));
       });
@@ -147,13 +147,10 @@ function cloudModeration(socket, queue) {
     var focused = doc.activeElement, wkey = acted || (focused && sec.contains(focused) && focused.name === "act" && focused.value);
     var heldGroups = groups.filter(function (g) { return g.held && !g.released; });
     var heldBox = sec.querySelector(".wc-held"), heldList = sec.querySelector(".held-list");
-    clear(heldList);
-    heldGroups.forEach(function (g) { heldList.appendChild(row(sec, g, true)); });
+    keepSame(heldList, heldGroups.map(function (g) { return row(sec, g, true); }));
     heldBox.hidden = !heldGroups.length;
     var list = sec.querySelector(".all-groups");
-    clear(list);
-    groups.forEach(function (g) { list.appendChild(row(sec, g, false)); });
-    if (!groups.length) list.appendChild(h("li", "empty", WC.no_entries));
+    keepSame(list, groups.length ? groups.map(function (g) { return row(sec, g, false); }) : [h("li", "empty", WC.no_entries)]);
     var merge = sec.querySelector(".wc-merge");
     if (!merge && groups.length > 1) {
       merge = add(h("p", "wc-merge"), add(h("label"), WC.merge + " ", attr(h("select"), { name: "key" })), " ",
@@ -234,11 +231,20 @@ function boardModeration(socket, queue, token) {
     delete waiting[id];
     var fresh = boardNode(b, token), state = keep(sec), focus = focusKey(sec);
     fresh.setAttribute("data-drawn", "1");
-    if (sec) boards.replaceChild(fresh, sec);
-    else boards.appendChild(fresh);
-    restore(fresh, state);
-    refocus(fresh, focus);
+    if (sec) morph(sec, fresh);
+    else boards.appendChild(sec = fresh);
+    restore(sec, state);
+    refocus(sec, focus);
     if (order) order();
+  }
+
+  /* `sec` becomes `fresh`, but what did not change stays (keepSame): an item's buttons stay
+     under the moderator's finger while others' ideas arrive. A <details> not opened yet takes
+     the new content to build. */
+  function morph(sec, fresh) {
+    Array.prototype.slice.call(sec.attributes).forEach(function (a) { if (!fresh.hasAttribute(a.name)) sec.removeAttribute(a.name); });
+    Array.prototype.forEach.call(fresh.attributes, function (a) { sec.setAttribute(a.name, a.value); });
+    keepSame(sec, Array.prototype.slice.call(fresh.childNodes), function (was, node) { if (was._build) was._build = node._build; });
   }
 
   boards.addEventListener("toggle", function (e) {  // toggle does not bubble: caught on its way down
@@ -462,9 +468,9 @@ function boardNode(b, token) {
   add(sec, attr(h("h2", null, (b.kind === "ideas" ? M.ideas : M.questions) + " · " + b.prompt), { id: "board-title-" + id }),
       h("p", "stats", fill(M.stats, b.counts) + " · " + (s.premoderation ? M.pre : M.post)),
       attr(add(h("p", "item-meta mod-private"), h("span", "badge badge-private", WC.private)), b.private ? {} : { hidden: "" }));
-  var form = attr(h("form", "mod-form"), { method: "post", action: "/m/" + token + "/boards/" + id + "/moderate" });
+  var form = attr(h("form", "mod-form"), { method: "post", action: "/m/" + token + "/boards/" + id + "/moderate", "data-key": "form" });
   add(form, csrf(), add(h("label", "field mod-by"), M.by + " ", attr(h("input"), { name: "by", maxlength: "40", autocomplete: "name" })));
-  var bulk = attr(h("div", "mod-bulk"), { role: "group", "aria-label": M.selected_items });
+  var bulk = attr(h("div", "mod-bulk"), { role: "group", "aria-label": M.selected_items, "data-key": "bulk" });
   add(bulk, h("span", null, M.selected), modButton("btn-primary", "action", "approve", M.approve),
       modButton("btn-danger", "action", "reject", M.reject), modButton("", "action", "hide", M.hide), modButton("", "action", "pin", M.pin));
   if (columns) {
@@ -479,9 +485,9 @@ function boardNode(b, token) {
     add(bulk, add(h("label"), M.merge_into + " ", into), modButton("", "action", "merge", M.merge));
   }
   add(form, bulk, attr(h("p", "hint", M.edit_hint), { id: "edit-hint-" + id }));
-  [[M.queue, waiting, M.nothing_waiting], [M.published, b.published, M.nothing_published]].forEach(function (part) {
+  [[M.queue, waiting, M.nothing_waiting, "queue"], [M.published, b.published, M.nothing_published, "published"]].forEach(function (part) {
     add(form, add(h("h3", null, part[0] + " "), h("span", "badge", part[1].length)),
-        part[1].length ? itemList(ctx, part[1]) : h("p", "hint", part[2]));
+        part[1].length ? attr(itemList(ctx, part[1]), { "data-key": part[3] }) : h("p", "hint", part[2]));
   });
   if (b.removed.length) {
     add(form, lazy(h("details", "mod-removed"), M.removed + " (" + b.removed.length + ")", function () { return [itemList(ctx, b.removed, true)]; }));
@@ -535,7 +541,7 @@ function badge(cls, text) { return h("span", "badge" + (cls ? " " + cls : ""), t
 function itemNode(ctx, i, eager) {
   var b = ctx.b, s = b.settings || {}, ref = i.id + ":" + i.version, act = b.activity;
   var li = attr(h("li", "mod-item" + (i.flagged ? " is-flagged" : "") + (i.pinned ? " is-pinned" : "") + (i.highlighted ? " is-highlighted" : "")),
-                { id: "item-" + i.id, "data-votes": i.votes });
+                { id: "item-" + i.id, "data-key": "i" + i.id, "data-votes": i.votes });
   var body = h("div", "mod-body"), meta = h("p", "item-meta");
   add(meta, badge("", "#" + i.id), " ", badge("badge-" + i.status, (BT.status || {})[i.status] || i.status));
   if (ctx.columns) add(meta, " ", badge("", ctx.columns[i.column]));
