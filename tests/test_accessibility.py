@@ -27,6 +27,11 @@ def event(tmp_path_factory):
     database = tmp_path_factory.mktemp("a11y") / "palabre.db"
     made = seed(database)
     with server(database) as srv:
+        # The report draws its charts once (2.5 s idle, over 30 s in a busy CI), then serves them
+        # from its cache: drawn here, before the browsers' page loads are timed out.
+        for lang in ("fr", "en"):
+            status, _headers, _body = http_get(srv.url, page_paths(made, lang)["report"], timeout=120)
+            assert status == 200
         yield srv, made
 
 
@@ -47,7 +52,7 @@ def _check_pages(browser, base: str, paths: dict[str, str], viewport: dict) -> d
                 goto_live(page, base + path)
                 page.wait_for_load_state("load")
             else:
-                page.goto(base + path)
+                page.goto(base + path, timeout=60000)
             report = axe_report(page)
             assert report["passes"] > 5
             if report["violations"]:
