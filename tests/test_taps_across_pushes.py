@@ -125,8 +125,9 @@ def test_a_hide_pressed_while_a_word_arrives_hides_it(tmp_path):
 
 
 def test_an_approve_pressed_while_ideas_arrive_approves(tmp_path):
-    """Pre-moderation: the moderator presses Approve on the first idea of the queue while another
-    idea comes in (the board is drawn again below the finger); the first one is approved."""
+    """Pre-moderation: the moderator presses Approve on the first idea of the queue, its edit
+    field open, while another idea comes in (the board is drawn again below the finger); the
+    first one is approved, and its edit field is still open."""
     database = tmp_path / "palabre.db"
     info = _seed_wall(database, premoderation=True)
     with server(database) as srv, chromium() as browser:
@@ -136,6 +137,8 @@ def test_an_approve_pressed_while_ideas_arrive_approves(tmp_path):
         try:
             _post(other, info, LATER)  # drawn by the script from now on
             expect(moderator.locator("#boards")).to_contain_text(LATER, timeout=15000)
+            moderator.locator(f"#item-{info['theirs']} .mod-edit summary").click()
+            expect(moderator.locator(f"#item-{info['theirs']} .mod-edit textarea")).to_be_visible()
             _press(moderator, f"#item-{info['theirs']} button[value^='approve:']")
             _post(other, info, "Louer, pas acheter")
             expect(moderator.locator("#boards")).to_contain_text("Louer, pas acheter", timeout=15000)
@@ -144,5 +147,6 @@ def test_an_approve_pressed_while_ideas_arrive_approves(tmp_path):
             expect(moderator.locator(f"#item-{info['theirs']} .badge-approved")).to_be_visible(timeout=15000)
             status = query(database, "SELECT status FROM board_items WHERE id = ?", (info["theirs"],))
             assert status == [("approved",)]
+            expect(moderator.locator(f"#item-{info['theirs']} .mod-edit textarea")).to_be_visible()
         finally:
             other.disconnect()

@@ -542,7 +542,7 @@ function itemNode(ctx, i, eager) {
   var b = ctx.b, s = b.settings || {}, ref = i.id + ":" + i.version, act = b.activity;
   var li = attr(h("li", "mod-item" + (i.flagged ? " is-flagged" : "") + (i.pinned ? " is-pinned" : "") + (i.highlighted ? " is-highlighted" : "")),
                 { id: "item-" + i.id, "data-key": "i" + i.id, "data-votes": i.votes });
-  var body = h("div", "mod-body"), meta = h("p", "item-meta");
+  var body = attr(h("div", "mod-body"), { "data-key": "body" }), meta = h("p", "item-meta");
   add(meta, badge("", "#" + i.id), " ", badge("badge-" + i.status, (BT.status || {})[i.status] || i.status));
   if (ctx.columns) add(meta, " ", badge("", ctx.columns[i.column]));
   if (i.flagged) add(meta, " ", badge("badge-flag", M.flagged));
