@@ -1,10 +1,11 @@
 """A tap that lands while a push redraws the page is not lost, in real Chromium.
 
 A page redraws its lists from pushes: others' ideas arrive on a phone's idea wall, others' words
-on the moderator's word-cloud groups. Drawn anew, a button pressed before the push is gone when
-the finger lifts: the browser fires no click at all, and the participant's vote or the
-moderator's "Hide" silently never happens. Here the press and the release are split around a
-push that adds an item; the action must happen, and what the participant was typing must stay."""
+on the moderator's word-cloud groups, another facilitator's command on the console. Drawn anew,
+a button pressed before the push is gone when the finger lifts: the browser fires no click at
+all, and the participant's vote or the moderator's "Hide" silently never happens. Here the press
+and the release are split around a push; the action must happen, and what the participant was
+typing must stay."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from support import (
     join_cookie,
     join_phones,
     new_cid,
+    open_poll,
     playwright_or_skip,
+    prepare,
     prepare_wordcloud,
     query,
     send_word,
@@ -148,5 +151,30 @@ def test_an_approve_pressed_while_ideas_arrive_approves(tmp_path):
             status = query(database, "SELECT status FROM board_items WHERE id = ?", (info["theirs"],))
             assert status == [("approved",)]
             expect(moderator.locator(f"#item-{info['theirs']} .mod-edit textarea")).to_be_visible()
+        finally:
+            other.disconnect()
+
+
+def test_the_banner_pressed_while_another_facilitator_acts_is_shown(tmp_path):
+    """Two facilitators: one presses "Join banner" on the console while the other reveals the
+    results (a push that draws the console again); the banner goes on screen."""
+    setup = prepare(tmp_path / "palabre.db")
+    open_poll(setup)
+    with server(setup.database) as srv, chromium() as browser:
+        console = browser.new_context(viewport=DESK, locale="en-GB").new_page()
+        goto_live(console, f"{srv.url}/f/{setup.facilitator}")
+        other = connect(srv.url, {"token": setup.facilitator, "lang": "en"})
+        try:
+            _press(console, "[data-key='banner-']")
+            ack = other.call("command", {"cid": new_cid(), "action": "reveal", "activity": setup.activity},
+                             timeout=15)
+            assert ack.get("ok"), ack
+            expect(console.locator(f"[data-key='hide-{setup.activity}']")).to_be_visible(timeout=15000)
+            assert console.evaluate("window.pressed.isConnected"), "the banner button was drawn anew"
+            console.mouse.up()
+            expect(console.locator("[data-key='banner-']")).to_have_count(0, timeout=15000)
+            current = query(setup.database, "SELECT current_activity_id FROM live_sessions WHERE id = ?",
+                            (setup.session_id,))
+            assert current == [(None,)]
         finally:
             other.disconnect()

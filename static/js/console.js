@@ -1,6 +1,6 @@
 /* The facilitator console: the agenda drawn from pushes, commands sent over the socket in the
    order they were clicked, the display controls of the board on screen. */
-import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen, keepSame } from "./core.js";
+import { doc, body, T, BT, WC, $, readJSON, h, add, attr, clear, closest, hasClass, fill, counted, newId, notify, errorText, connect, sendQueue, hidden, newer, patchResults, isBoard, wcEntries, wcFrozen, keepSame, morph } from "./core.js";
 import { showPulse, onHands, onSwitch } from "./pulse-staff.js";
 import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
@@ -184,8 +184,7 @@ function consolePage() {
     $("participants").textContent = presenceText();
     $("now").textContent = current ? current.prompt : T.banner_now;
     var nowActions = $("now-actions");
-    clear(nowActions);
-    if (current && !ended()) nowActions.appendChild(cmd("banner", T.banner));
+    keepSame(nowActions, current && !ended() ? [cmd("banner", T.banner)] : []);
     timerForm(current);
     boardDisplay(nowActions.parentNode, isBoard(current) ? current : null, base, function () { return socket; });
     var liveOnly = doc.querySelectorAll("[data-live-only]");
@@ -309,17 +308,20 @@ function consolePage() {
 /* The console's display controls of the board on screen (as the board_display macro): sort,
    spotlight (idea wall) or the question being answered (Q&A). Sent over the socket; the form
    posts without it. Left alone while the facilitator is using it. */
+/* The display form of the board on screen. Drawn again for the same board, the form stays
+   (morph): its button under a finger and a choice not applied yet are kept; a push that changes
+   the board's settings changes the options' `selected`. */
 function boardDisplay(section, a, base, getSocket) {
-  var old = section.querySelector(".board-display");
-  if (old && old.contains(doc.activeElement) && a && old.getAttribute("data-activity") === String(a.id)) return;
-  if (old) old.parentNode.removeChild(old);
+  var old = section.querySelector(".board-display"), same = old && a && old.getAttribute("data-activity") === String(a.id);
+  if (same && old.contains(doc.activeElement)) return;
+  if (old && !same) old.parentNode.removeChild(old);
   if (!a) return;
   var s = a.settings || {}, isQ = a.kind === "questions";
   var form = attr(h("form", "board-display"), { method: "post", action: base + "/boards/" + a.id + "/display", "data-activity": a.id });
   var sort = attr(h("select"), { name: "sort" });
   [["votes", BT.by_votes], ["time", BT.by_time]].forEach(function (o) {
     var opt = attr(h("option", null, o[1]), { value: o[0] });
-    if (s.sort === o[0]) opt.selected = true;
+    if (s.sort === o[0]) opt.setAttribute("selected", "");
     sort.appendChild(opt);
   });
   add(form, add(h("label"), BT.sort, " ", sort));
@@ -330,12 +332,13 @@ function boardDisplay(section, a, base, getSocket) {
     a.items.forEach(function (i) {
       var text = i.text.length > 50 ? i.text.slice(0, 49) + "…" : i.text;
       var opt = attr(h("option", null, "#" + i.id + " " + text), { value: i.id });
-      if (chosen === i.id) opt.selected = true;
+      if (chosen === i.id) opt.setAttribute("selected", "");
       pick.appendChild(opt);
     });
     add(form, " ", add(h("label"), isQ ? BT.being_answered : BT.spotlight, " ", pick));
   }
   add(form, " ", attr(h("button", "btn btn-small", BT.apply), { type: "submit" }));
+  if (same) return morph(old, form);  // its listener stays: the same board
   form.addEventListener("submit", function (e) {
     var socket = getSocket();
     if (!socket || !socket.connected) return;  // the form posts

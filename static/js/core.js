@@ -74,6 +74,13 @@ export function keepSame(parent, nodes, kept) {
   });
 }
 
+/* `el` becomes `fresh` (its attributes, then its children by keepSame), staying the same node. */
+export function morph(el, fresh, kept) {
+  Array.prototype.slice.call(el.attributes).forEach(function (a) { if (!fresh.hasAttribute(a.name)) el.removeAttribute(a.name); });
+  Array.prototype.forEach.call(fresh.attributes, function (a) { el.setAttribute(a.name, a.value); });
+  keepSame(el, Array.prototype.slice.call(fresh.childNodes), kept);
+}
+
 function keysOf(nodes) {
   var unkeyed = 0;
   return nodes.map(function (n) {

@@ -2,7 +2,7 @@
    One socket; everything is drawn from its pushes and answers, with the markup the server
    renders at load (boards/_moderate.html, wordclouds/_moderate.html): the page is never fetched
    again. */
-import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn, keepSame } from "./core.js";
+import { doc, body, T, BT, WC, $, h, add, attr, clear, closest, hasClass, fill, plural, counted, newId, notify, connect, sendQueue, readJSON, hidden, bCount, wcEntries, wcFrozen, actionOn, keepSame, morph } from "./core.js";
 import { readMissing, followMissing, missingNote } from "./wordcloud.js";
 
 const M = readJSON("i18n-mod") || {};  // the strings of this page (boards/_strings.html)
@@ -229,23 +229,18 @@ function boardModeration(socket, queue, token) {
         sec.getAttribute("data-version") === String(b.version)) return;  // the server's, current
     if (sec && typing(sec)) { waiting[id] = true; synced(); return; }
     delete waiting[id];
+    /* Drawn again, the section keeps what did not change (morph, keepSame): an item's buttons
+       stay under the moderator's finger while others' ideas arrive; a <details> not opened
+       yet takes the new content to build. */
     var fresh = boardNode(b, token), state = keep(sec), focus = focusKey(sec);
     fresh.setAttribute("data-drawn", "1");
-    if (sec) morph(sec, fresh);
+    if (sec) morph(sec, fresh, function (was, node) { if (was._build) was._build = node._build; });
     else boards.appendChild(sec = fresh);
     restore(sec, state);
     refocus(sec, focus);
     if (order) order();
   }
 
-  /* `sec` becomes `fresh`, but what did not change stays (keepSame): an item's buttons stay
-     under the moderator's finger while others' ideas arrive. A <details> not opened yet takes
-     the new content to build. */
-  function morph(sec, fresh) {
-    Array.prototype.slice.call(sec.attributes).forEach(function (a) { if (!fresh.hasAttribute(a.name)) sec.removeAttribute(a.name); });
-    Array.prototype.forEach.call(fresh.attributes, function (a) { sec.setAttribute(a.name, a.value); });
-    keepSame(sec, Array.prototype.slice.call(fresh.childNodes), function (was, node) { if (was._build) was._build = node._build; });
-  }
 
   boards.addEventListener("toggle", function (e) {  // toggle does not bubble: caught on its way down
     if (e.target.open) { openLazy(e.target); fillNames(e.target); }
