@@ -307,10 +307,9 @@ function consolePage() {
 
 /* The console's display controls of the board on screen (as the board_display macro): sort,
    spotlight (idea wall) or the question being answered (Q&A). Sent over the socket; the form
-   posts without it. Left alone while the facilitator is using it. */
-/* The display form of the board on screen. Drawn again for the same board, the form stays
-   (morph): its button under a finger and a choice not applied yet are kept; a push that changes
-   the board's settings changes the options' `selected`. */
+   posts without it. Left alone while the facilitator is using it; drawn again for the same
+   board, the form stays (morph): its button under a finger and a choice not applied yet are
+   kept, and a push that changes the board's settings changes the options' `selected`. */
 function boardDisplay(section, a, base, getSocket) {
   var old = section.querySelector(".board-display"), same = old && a && old.getAttribute("data-activity") === String(a.id);
   if (same && old.contains(doc.activeElement)) return;
