@@ -1,6 +1,6 @@
 """How fast this machine runs the kind of Python a vote is: a fixed workload, its CPU milliseconds.
 
-    python -m bench yardstick [--repeat 7] [--json]
+    python -m bench yardstick [--repeat 7] [--together] [--json]
 
 The machines these benchmarks run on are shared and change: the same commit's 5,000-phone burst
 took 1.2-1.4 s on one machine and 3.1-4.8 s on another a day later, with every part of the server
@@ -13,13 +13,22 @@ commit, its ack encoded. It runs `--repeat` times in this process; the smallest 
 (the run the least disturbed by the other processes of the machine). `bench load` measures it
 before each scenario and prints it as `yardstick_ms`: divide a CPU-per-vote figure by it to
 compare two machines (docs/performance.md).
+
+`--together` also runs the workload in one process per core, started at the same moment, as
+many rounds: on a machine whose cores are its own, each copy takes about the time of one alone;
+on virtual cores that share physical ones with other tenants, each is slower, and the copies
+differ. It prints the CPU time of every copy (`together_ms`: fastest, median, slowest), what the
+benchmarks' clients and server, which run on the same cores, can expect from the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sqlite3
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -85,17 +94,57 @@ def measure(repeat: int = 7) -> float:
     return round(best * 1000, 1)
 
 
+def _one_copy(start, results) -> None:
+    """A copy of `--together`: waits for the others, runs the workload once, tells its CPU time."""
+    start.wait(timeout=60)
+    began = time.process_time()
+    workload()
+    results.put(time.process_time() - began)
+
+
+def measure_together(repeat: int = 7, copies: int | None = None) -> list[float]:
+    """The workload's CPU time in each of `copies` processes (one per core by default) started
+    together, `repeat` rounds: every copy's milliseconds, sorted."""
+    copies = copies or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this one
+    times = []
+    for _ in range(max(1, repeat)):
+        start, results = context.Barrier(copies), context.Queue()
+        processes = [context.Process(target=_one_copy, args=(start, results)) for _ in range(copies)]
+        for process in processes:
+            process.start()
+        try:
+            times += [results.get(timeout=120) for _ in processes]
+        finally:
+            for process in processes:
+                process.join(timeout=10)
+                if process.is_alive():
+                    process.kill()
+    return sorted(round(t * 1000, 1) for t in times)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options."""
     parser.add_argument("--repeat", type=int, default=7, help="runs of the workload; the fastest is kept (7)")
+    parser.add_argument("--together", action="store_true",
+                        help="also run it in one process per core at once, --repeat rounds, and "
+                             "print every copy's CPU time (fastest, median, slowest)")
     parser.add_argument("--json", action="store_true", help="print the figure as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the yardstick of this machine."""
     figure = measure(args.repeat)
+    together = measure_together(args.repeat) if args.together else []
+    spread = [together[0], round(statistics.median(together), 1), together[-1]] if together else []
     if args.json:
-        print(json.dumps({"yardstick_ms": figure, "votes": VOTES}))
-    else:
-        print(f"yardstick_ms {figure}  ({VOTES} votes' worth of Python work, fastest of {args.repeat})")
+        print(json.dumps({"yardstick_ms": figure, "votes": VOTES,
+                          **({"together_ms": spread, "copies": len(together) // max(1, args.repeat)}
+                             if together else {})}))
+        return 0
+    print(f"yardstick_ms {figure}  ({VOTES} votes' worth of Python work, fastest of {args.repeat})")
+    if together:
+        copies = len(together) // max(1, args.repeat)
+        print(f"together_ms {spread[0]} / {spread[1]} / {spread[2]}  (fastest / median / slowest of "
+              f"{len(together)}: {copies} copies at once, one per core, {args.repeat} rounds)")
     return 0
