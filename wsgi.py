@@ -83,6 +83,14 @@ if __name__ == "__main__":
             lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
             print(message("port_in_use", lang, port=exc.port), file=sys.stderr, flush=True)
         sys.exit(2)
+    # One open file per connection: the soft limit is raised to what LIVE_MAX_CONNECTIONS needs
+    # (a desktop session gives 1,024); past the hard limit, fewer connections, said here.
+    limit, connections = runtime.open_files_for(int(config["MAX_CONNECTIONS"]))
+    if connections < int(config["MAX_CONNECTIONS"]):
+        print(f"Open-file limit {limit}: at most {connections} connections at once (LIVE_MAX_CONNECTIONS "
+              f"is {config['MAX_CONNECTIONS']}); the others wait to be let in. For a larger hall, raise "
+              f"it before starting: ulimit -n {int(config['MAX_CONNECTIONS']) + runtime.SPARE_FILES}",
+              file=sys.stderr, flush=True)
     base = public_base_url(config)
     # Reachable from other machines without LIVE_ADMIN_PASSWORD: the organiser pages get a
     # password all the same (created once, kept private in the instance folder).
@@ -125,7 +133,7 @@ if __name__ == "__main__":
         prepare_shown_clouds()  # a word cloud on screen when the server (re)starts: its workers
     try:
         # Until SIGTERM or SIGINT (Ctrl-C): then no new connection, queued writes committed.
-        runtime.serve(app, socketio, listener, int(config["MAX_CONNECTIONS"]),
+        runtime.serve(app, socketio, listener, connections,
                       out=lambda line: print(line, flush=True))
     finally:
         stop_background(app)

@@ -5,6 +5,7 @@ Everything else uses `socketio.start_background_task` and `socketio.sleep`.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -185,6 +186,53 @@ class _StopRequest:
         self.signum = signum  # only a flag: the main task notices it within 0.1 s
 
 
+# Errors of accept() that mean the listening socket itself is gone; any other (out of open
+# files, out of memory, a connection reset before it was accepted) passes: accept() is tried
+# again after a pause, doubled up to the longest while it lasts (gevent's servers do the same).
+FATAL_ACCEPT_ERRORS = frozenset({errno.EBADF, errno.EINVAL, errno.ENOTSOCK})
+ACCEPT_PAUSE, ACCEPT_PAUSE_MAX = 0.005, 1.0
+_told = [0.0]  # when cannot_accept last printed
+
+
+def cannot_accept(exc: OSError) -> None:
+    """Say, at most every 10 s, why new connections wait."""
+    now = time.monotonic()
+    if now - _told[0] < 10:
+        return
+    _told[0] = now
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    print(f"Palabre cannot accept new connections for now ({exc.strerror}; open-file limit {limit}): "
+          f"they wait and are let in as others close. Raise the limit (ulimit -n, docs/deployment.md) "
+          f"or lower LIVE_MAX_CONNECTIONS.", file=sys.stderr, flush=True)
+
+
+# Files a server process keeps open besides its connections: the database, its workers' pipes,
+# the listening sockets, Redis, logs (a quarter of a smaller limit).
+SPARE_FILES = 256
+
+
+def open_files_for(connections: int) -> tuple[int, int]:
+    """Raise this process's open-file limit (its soft limit, up to the hard one: no privilege
+    needed) to what `connections` connections need; (the limit now, the connections it allows).
+    A desktop session's default of 1,024 would stop a hall at about a thousand phones."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < want:
+        raised = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return soft, connections
+    return soft, max(1, min(connections, soft - min(SPARE_FILES, soft // 4)))
+
+
 class _Door:
     """The listening socket as eventlet.wsgi.server sees it; `close()` stops accepting only.
 
@@ -199,15 +247,25 @@ class _Door:
         self.closed = False
 
     def accept(self):
+        import eventlet
+
+        pause = ACCEPT_PAUSE
         while True:
             if not self.closed:
                 try:
                     return self.sock.accept()
-                except OSError:
+                except OSError as exc:
+                    # eventlet's loop ends on any error of accept, and its clean-up closes the
+                    # door for good: out of open files (EMFILE), the next phone would have shut
+                    # every later one out, the connections open going on. A passing error waits
+                    # (the connection stays in the listen backlog) and is tried again.
                     if not self.closed:
-                        raise
-            import eventlet
-
+                        if exc.errno in FATAL_ACCEPT_ERRORS:
+                            raise
+                        cannot_accept(exc)
+                        eventlet.sleep(pause)
+                        pause = min(pause * 2, ACCEPT_PAUSE_MAX)
+                        continue
             eventlet.sleep(3600)
 
     def close(self) -> None:
@@ -264,7 +322,8 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _writer_when_needed(mode)
         _fair_gevent_hub()
         _stateless_compression(mode)
-        server = pywsgi.WSGIServer(listener, direct(app), log=None, handler_class=_small_buffers_handler())
+        server = pywsgi.WSGIServer(listener, direct(app), log=None, handler_class=_small_buffers_handler(),
+                                   spawn=max_connections)  # full, it stops accepting (eventlet's max_size)
         server.start()
         stop_accepting = server.close
     while stop.signum is None:

@@ -1,0 +1,115 @@
+"""Out of open files, the server keeps its door: each connection is an open file, a desktop
+session allows 1,024, and a hall (or a client holding connections open on purpose) can reach
+any limit. eventlet's accept loop used to end at the first EMFILE and close the listening
+socket: the phones already in went on, every later one was refused until a restart."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from realserver import ROOT, Server, free_port, http_get, stop_process
+
+from live.runtime import MODES
+
+pytestmark = pytest.mark.server
+
+
+def _hold(port: int, count: int) -> list[socket.socket]:
+    """`count` connections that begin a request and never finish its head."""
+    held = []
+    for _ in range(count):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        held.append(conn)
+    return held
+
+
+def _answers(url: str, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if http_get(url, "/healthz", timeout=2)[0] == 200:
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _soft_limit(pid: int) -> int:
+    for line in open(f"/proc/{pid}/limits"):  # noqa: SIM115 - read at once
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open-file limit in /proc")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_out_of_open_files_new_connections_wait_and_get_in_once_others_close(tmp_path, mode):
+    srv = Server(tmp_path / "p.db", mode=mode).start()
+    held = []
+    try:
+        resource.prlimit(srv.process.pid, resource.RLIMIT_NOFILE, (200, 200))  # as if it were the limit
+        held = _hold(srv.port, 260)  # past it: accept() fails with EMFILE
+        time.sleep(1.5)
+        assert srv.alive()
+        for conn in held:
+            conn.close()
+        held = []
+        assert _answers(srv.url, 15), "the server stopped accepting connections:\n" + srv.log_tail()
+        if mode == "eventlet":  # gevent's server says it in its own words (a traceback)
+            assert "cannot accept new connections for now (Too many open files" in srv.log_tail(200)
+    finally:
+        for conn in held:
+            conn.close()
+        srv.stop()
+
+
+def _started_with_limit(tmp_path, soft: int, hard: int) -> tuple[subprocess.Popen, Server]:
+    """`python wsgi.py` started with this open-file limit (the fork server would pass its own)."""
+    srv = Server(tmp_path / "p.db")
+    srv.port = free_port()
+    log = open(srv.log_path, "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(  # noqa: S603 - our interpreter and script
+        [sys.executable, "wsgi.py"], cwd=ROOT, env=srv._env(), stdin=subprocess.DEVNULL, stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))  # noqa: PLW1509
+    log.close()
+    srv.process = process
+    assert _answers(srv.url, 60), srv.log_tail()
+    return process, srv
+
+
+def test_a_low_soft_limit_is_raised_to_what_the_connections_need(tmp_path):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 10256:
+        pytest.fail(f"this test needs a hard open-file limit of 10,256 or more, not {hard}")
+    process, srv = _started_with_limit(tmp_path, 512, hard)  # a desktop session's kind of limit
+    try:
+        assert _soft_limit(process.pid) >= 10000 + 256  # LIVE_MAX_CONNECTIONS and the server's own files
+        assert "Open-file limit" not in srv.log_tail(), srv.log_tail()
+    finally:
+        stop_process(process)
+
+
+def test_below_a_low_hard_limit_the_start_says_how_many_connections_and_they_queue(tmp_path):
+    process, srv = _started_with_limit(tmp_path, 200, 200)
+    held = []
+    try:
+        assert "Open-file limit 200: at most 150 connections at once" in srv.log_tail(), srv.log_tail()
+        assert "ulimit -n 10256" in srv.log_tail()
+        held = _hold(srv.port, 180)  # 150 taken in, the others wait in the listen backlog
+        time.sleep(1)
+        assert process.poll() is None
+        assert "Too many open files" not in srv.log_tail(200)  # the cap holds before the limit
+        for conn in held:
+            conn.close()
+        held = []
+        assert _answers(srv.url, 15), srv.log_tail()
+    finally:
+        for conn in held:
+            conn.close()
+        stop_process(process)
