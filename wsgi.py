@@ -70,6 +70,8 @@ if __name__ == "__main__":
 
     config = app.config
     port, processes = _whole_number("PORT", 1, 65535), _whole_number("PROCESSES", 1, 64)
+    most = _whole_number("MAX_CONNECTIONS", 1, 1_000_000)
+    config["HTTP_TIMEOUT"] = _whole_number("HTTP_TIMEOUT", 1, 3600)
     if processes > 1 and not config["MESSAGE_QUEUE"]:
         print(_refused(f"LIVE_PROCESSES={processes} needs LIVE_MESSAGE_QUEUE (Redis): the processes "
                        "share the room through it"), file=sys.stderr, flush=True)
@@ -85,12 +87,11 @@ if __name__ == "__main__":
         sys.exit(2)
     # One open file per connection: the soft limit is raised to what LIVE_MAX_CONNECTIONS needs
     # (a desktop session gives 1,024); past the hard limit, fewer connections, said here.
-    limit, connections = runtime.open_files_for(int(config["MAX_CONNECTIONS"]))
-    if connections < int(config["MAX_CONNECTIONS"]):
+    limit, connections = runtime.open_files_for(most)
+    if connections < most:
         print(f"Open-file limit {limit}: at most {connections} connections at once (LIVE_MAX_CONNECTIONS "
-              f"is {config['MAX_CONNECTIONS']}); the others wait to be let in. For a larger hall, raise "
-              f"it before starting: ulimit -n {int(config['MAX_CONNECTIONS']) + runtime.SPARE_FILES}",
-              file=sys.stderr, flush=True)
+              f"is {most}); the others wait to be let in. For a larger hall, raise it before starting: "
+              f"ulimit -n {most + runtime.SPARE_FILES}", file=sys.stderr, flush=True)
     base = public_base_url(config)
     # Reachable from other machines without LIVE_ADMIN_PASSWORD: the organiser pages get a
     # password all the same (created once, kept private in the instance folder).

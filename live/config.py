@@ -93,6 +93,11 @@ class Defaults:
     CONNECT_LEASE = 1.0
     # Largest number of simultaneous connections accepted by the server.
     MAX_CONNECTIONS = 10000
+    # Seconds an HTTP connection may stay silent, within a request (a phone gone from the Wi-Fi
+    # in the middle of one, a client holding connections open on purpose) or between two: then
+    # it is closed, its file and its slot among MAX_CONNECTIONS given back. A WebSocket's own is
+    # Engine.IO's ping interval and timeout; a long-poll's wait is not silence on the socket.
+    HTTP_TIMEOUT = 60
     # Word clouds: hold back words of the profanity list until a moderator releases them
     # (the default of the "hold back profanity" box when adding a word cloud).
     WORDCLOUD_HOLD_PROFANITY = True

@@ -312,18 +312,16 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         # its default `debug=True` an error escaping the application sent its whole traceback
         # (the server's paths and code) to the client: the log keeps it, the client gets a 500.
         eventlet.spawn(eventlet.wsgi.server, door, direct(app), log_output=False, max_size=max_connections,
-                       protocol=_made_directly(_small_buffers_protocol()), debug=False)
+                       protocol=_made_directly(_small_buffers_protocol()), debug=False,
+                       socket_timeout=float(app.config.get("HTTP_TIMEOUT", 60)))
         stop_accepting = door.close
     else:
-        from gevent import pywsgi
-
         _ping_without_a_task()
         _lean_gevent_websockets()
         _writer_when_needed(mode)
         _fair_gevent_hub()
         _stateless_compression(mode)
-        server = pywsgi.WSGIServer(listener, direct(app), log=None, handler_class=_small_buffers_handler(),
-                                   spawn=max_connections)  # full, it stops accepting (eventlet's max_size)
+        server = _gevent_server(app, listener, max_connections)
         server.start()
         stop_accepting = server.close
     while stop.signum is None:
@@ -336,6 +334,16 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
     socketio.sleep(STOP_FLUSH_SECONDS)
     out("stopped" if not left else f"stopped; {left} write(s) not finished (not acknowledged)")
     return stop.signum
+
+
+def _gevent_server(app, listener, max_connections: int):
+    """gevent's WSGI server: a pool of `max_connections` (full, it stops accepting until one
+    closes, as eventlet's `max_size`), each connection's socket timeout LIVE_HTTP_TIMEOUT."""
+    from gevent import pywsgi
+
+    timeout = float(app.config.get("HTTP_TIMEOUT", 60))
+    return pywsgi.WSGIServer(listener, direct(app), log=None, handler_class=_small_buffers_handler(timeout),
+                             spawn=max_connections)
 
 
 # Bytes of eventlet's read and write buffers per connection (8 KB and 16 KB by default; gevent's
@@ -473,7 +481,7 @@ def _lean_gevent_websockets() -> None:
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
 
 
-def _small_buffers_handler():
+def _small_buffers_handler(timeout: float = 60.0):
     import http.client
 
     from gevent import pywsgi
@@ -487,6 +495,7 @@ def _small_buffers_handler():
         more; they were kept, parsed, ~2.2 KB, as long as the WebSocket stayed open)."""
 
         def __init__(self, sock, address, server, rfile=None):
+            sock.settimeout(timeout)  # LIVE_HTTP_TIMEOUT, as eventlet's socket_timeout
             super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
 
         def handle(self):
@@ -501,6 +510,9 @@ def _small_buffers_handler():
             environ = super().get_environ()
             if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.headers = no_headers
+                # No HTTP timeout on a WebSocket: Engine.IO's pings tell a phone gone (its
+                # reader, simple-websocket's, reads a copy of this socket, made with its timeout).
+                self.socket.settimeout(None)
             return environ
 
     return SmallBuffers

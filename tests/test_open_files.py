@@ -113,3 +113,62 @@ def test_below_a_low_hard_limit_the_start_says_how_many_connections_and_they_que
         for conn in held:
             conn.close()
         stop_process(process)
+
+
+def _closed_within(conn: socket.socket, seconds: float) -> bool:
+    """Whether the server closes `conn` within `seconds` (what it sends meanwhile is read)."""
+    conn.settimeout(seconds)
+    try:
+        while conn.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        pass
+    return True
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_connection_silent_within_or_between_requests_is_closed_after_the_http_timeout(tmp_path, mode):
+    """A phone gone from the Wi-Fi in the middle of a request, or a client holding connections
+    open on purpose, gives its file and its slot back after LIVE_HTTP_TIMEOUT: they were kept
+    for ever, and enough of them shut the door (see above)."""
+    with Server(tmp_path / "p.db", mode=mode, HTTP_TIMEOUT=2).start() as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as mid_request:
+            mid_request.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            assert _closed_within(mid_request, 20), "a request never finished kept its connection"
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as kept_alive:
+            kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert kept_alive.recv(4096).startswith(b"HTTP/1.1 200")
+            assert _closed_within(kept_alive, 20), "an idle kept-alive connection stayed open"
+        assert _answers(srv.url, 5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_websockets_and_long_polls_outlast_the_http_timeout(tmp_path, mode):
+    """The HTTP timeout is silence on the socket: a WebSocket keeps Engine.IO's own (ping
+    interval and timeout), and a long-poll held by the server until it has something to send
+    (here the ping after 4 s) gets its answer."""
+    import json
+    import urllib.request
+
+    import websocket
+
+    with Server(tmp_path / "p.db", mode=mode, HTTP_TIMEOUT=2, PING_INTERVAL=4, PING_TIMEOUT=5).start() as srv:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{srv.port}/socket.io/?EIO=4&transport=websocket",
+                                         timeout=10)
+        try:
+            assert ws.recv().startswith("0")  # Engine.IO's open packet
+            time.sleep(3)  # silent past the HTTP timeout
+            ws.send("40")  # the namespace asked for: an answer, accepted or not, on the same socket
+            assert ws.recv()[:2] in ("40", "44", "2")
+        finally:
+            ws.close()
+        base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
+        with urllib.request.urlopen(base, timeout=10) as opened:
+            sid = json.loads(opened.read().decode()[1:])["sid"]
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}&sid={sid}", timeout=20) as held:
+            assert held.status == 200
+            assert held.read().decode() == "2"  # the ping, after PING_INTERVAL
+        assert time.monotonic() - started > 2  # it was held past the HTTP timeout, not cut

@@ -29,6 +29,8 @@ def _start(tmp_path, env: dict) -> tuple[int, str]:
     ("LIVE_PROCESSES", "1.5", "from 1 to 64"),
     ("LIVE_PORT", "http", "from 1 to 65535"),
     ("LIVE_PORT", "70000", "from 1 to 65535"),
+    ("LIVE_MAX_CONNECTIONS", "lots", "from 1 to 1000000"),
+    ("LIVE_HTTP_TIMEOUT", "0", "from 1 to 3600"),
 ])
 def test_a_setting_that_is_no_whole_number_stops_the_start_saying_so(tmp_path, name, value, takes):
     status, output = _start(tmp_path, {name: value})
