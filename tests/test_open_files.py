@@ -69,14 +69,16 @@ def test_out_of_open_files_new_connections_wait_and_get_in_once_others_close(tmp
 
 
 def _started_with_limit(tmp_path, soft: int, hard: int) -> tuple[subprocess.Popen, Server]:
-    """`python wsgi.py` started with this open-file limit (the fork server would pass its own)."""
+    """`python wsgi.py` started with this open-file limit (the fork server would pass its own),
+    set by a shell in between (a `preexec_fn` would fork this process, eventlet loaded)."""
     srv = Server(tmp_path / "p.db")
     srv.port = free_port()
     log = open(srv.log_path, "wb")  # noqa: SIM115 - closed with the process
+    hard_text = "unlimited" if hard == resource.RLIM_INFINITY else hard
+    limits = f'ulimit -S -n {soft} && ulimit -H -n {hard_text} && exec "$0" wsgi.py'
     process = subprocess.Popen(  # noqa: S603 - our interpreter and script
-        [sys.executable, "wsgi.py"], cwd=ROOT, env=srv._env(), stdin=subprocess.DEVNULL, stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))  # noqa: PLW1509
+        ["sh", "-c", limits, sys.executable], cwd=ROOT, env=srv._env(), stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT)
     log.close()
     srv.process = process
     assert _answers(srv.url, 60), srv.log_tail()
