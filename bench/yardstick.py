@@ -135,16 +135,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the yardstick of this machine."""
     figure = measure(args.repeat)
-    together = measure_together(args.repeat) if args.together else []
+    copies = os.cpu_count() or 1
+    together = measure_together(args.repeat, copies) if args.together else []
     spread = [together[0], round(statistics.median(together), 1), together[-1]] if together else []
     if args.json:
         print(json.dumps({"yardstick_ms": figure, "votes": VOTES,
-                          **({"together_ms": spread, "copies": len(together) // max(1, args.repeat)}
-                             if together else {})}))
+                          **({"together_ms": spread, "copies": copies} if together else {})}))
         return 0
     print(f"yardstick_ms {figure}  ({VOTES} votes' worth of Python work, fastest of {args.repeat})")
     if together:
-        copies = len(together) // max(1, args.repeat)
         print(f"together_ms {spread[0]} / {spread[1]} / {spread[2]}  (fastest / median / slowest of "
               f"{len(together)}: {copies} copies at once, one per core, {args.repeat} rounds)")
     return 0
