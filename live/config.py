@@ -73,6 +73,9 @@ class Defaults:
     # 10 ms was tried (9 % less CPU per vote in paired rounds) and put back: under gevent it
     # raised the flood test's largest loop gap from 22-71 to 78-117 ms (docs/performance.md).
     WRITE_GATHER = 0.005
+    # Seconds of work one group commit runs before it commits (the event loop waits meanwhile);
+    # the writes left over go in the next commit. One write is always run, however long it takes.
+    WRITE_BATCH_SECONDS = 0.025
     # False: each socket's events are handled in order, one at a time, by the task reading it
     # (a socket sending faster than it is answered is read only as fast, and cut off at once
     # when it floods); True: each event in a task of its own (Flask-SocketIO's default).

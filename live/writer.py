@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # commit, still bounded by BATCH_SECONDS, cut the burst's server CPU per vote by 4-43 %
 # (median 20 %) and its last ack by 0.15-1.5 s (docs/performance.md, 1 December).
 MAX_BATCH = 256
-BATCH_SECONDS = 0.025  # work run by one group commit before it commits (the loop waits meanwhile)
+BATCH_SECONDS = 0.025  # work run by one group commit before it commits (WRITE_BATCH_SECONDS)
 GATHER = 0.005  # seconds a busy queue waits for more writes before a group commit (WRITE_GATHER)
 BUSY = 0.1  # seconds since the last commit within which the queue counts as busy
 
@@ -66,6 +66,7 @@ class WriteQueue:
         self.busy_at = time.monotonic()  # when a write last came or was committed
         self.commits = 0  # group commits run (benchmarks: writes per commit)
         self.committed_at = float("-inf")  # when the last group commit ended
+        self.batch_seconds = float(app.config.get("WRITE_BATCH_SECONDS", BATCH_SECONDS))
 
     def run(self, work: Callable, key: tuple[str, str] | None = None, batched: bool = False):
         """Run `work(db)` in the next group commit; return its result once committed (or raise).
@@ -95,7 +96,7 @@ class WriteQueue:
 
     def queued(self) -> int:
         """How many writes wait for their group commit (the one under way included)."""
-        return len(self.jobs) + max(self.in_flight, 1 if self.draining else 0)
+        return len(self.jobs) + self.in_flight
 
     def close(self, timeout: float) -> int:
         """Refuse new writes; wait (cooperatively, at most `timeout` s) for the queued ones to commit.
@@ -164,7 +165,7 @@ class WriteQueue:
                 log.exception("expiring client acks failed")
 
     def _commit(self, batch: list[_Job]) -> int:
-        """Run the jobs of `batch` in one transaction until BATCH_SECONDS have passed (one at
+        """Run the jobs of `batch` in one transaction until `batch_seconds` have passed (one at
         least); commit. Returns how many were run (the others wait for the next commit)."""
         ran = 0
         try:
@@ -172,7 +173,7 @@ class WriteQueue:
                 ran = self._take(batch)
                 group = _Group(db, batch)
                 for index, job in enumerate(batch):
-                    if index and time.perf_counter() - group.start > BATCH_SECONDS:
+                    if index and time.perf_counter() - group.start > self.batch_seconds:
                         ran = index
                         break
                     group.run(job)
