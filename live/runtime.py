@@ -308,12 +308,7 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
         _lean_eventlet_primitives()
         _writer_when_needed(mode)
         door = _Door(listener)
-        # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised. With
-        # its default `debug=True` an error escaping the application sent its whole traceback
-        # (the server's paths and code) to the client: the log keeps it, the client gets a 500.
-        eventlet.spawn(eventlet.wsgi.server, door, direct(app), log_output=False, max_size=max_connections,
-                       protocol=_made_directly(_small_buffers_protocol()), debug=False,
-                       socket_timeout=float(app.config.get("HTTP_TIMEOUT", 60)))
+        eventlet.spawn(_eventlet_server, app, door, max_connections)
         stop_accepting = door.close
     else:
         _ping_without_a_task()
@@ -334,6 +329,18 @@ def serve(app, socketio, listener, max_connections: int, out=print) -> int:
     socketio.sleep(STOP_FLUSH_SECONDS)
     out("stopped" if not left else f"stopped; {left} write(s) not finished (not acknowledged)")
     return stop.signum
+
+
+def _eventlet_server(app, door, max_connections: int) -> None:
+    """eventlet's WSGI server on `door`, each connection's socket timeout LIVE_HTTP_TIMEOUT."""
+    import eventlet.wsgi
+
+    timeout = float(app.config.get("HTTP_TIMEOUT", 60))
+    # eventlet.wsgi.server accepts at most 1,024 connections unless max_size is raised. With
+    # its default `debug=True` an error escaping the application sent its whole traceback
+    # (the server's paths and code) to the client: the log keeps it, the client gets a 500.
+    eventlet.wsgi.server(door, direct(app), log_output=False, max_size=max_connections, debug=False,
+                         protocol=_made_directly(_small_buffers_protocol(timeout)), socket_timeout=timeout)
 
 
 def _gevent_server(app, listener, max_connections: int):
@@ -481,9 +488,35 @@ def _lean_gevent_websockets() -> None:
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
 
 
+class HeadTooSlow(TimeoutError, ValueError):
+    """A request's head (its request line and headers) not whole within LIVE_HTTP_TIMEOUT of its
+    first byte. A TimeoutError: eventlet closes the connection quietly; a ValueError: gevent
+    answers 400 ("invalid request") and closes it."""
+
+
+def _head_deadline(rfile, seconds: float, start_timer):
+    """Wait for the first byte of the connection's next request (each read has the socket's
+    timeout), then start and return the timer that raises HeadTooSlow in the connection's task
+    unless its head is read whole within `seconds`.
+
+    The socket's timeout is per read: a client sending its head a byte every 59 s (a slow-drip
+    attack, as slowloris) kept its connection, its open file and its slot for as long as it
+    liked, and enough of them shut the door. As nginx's `client_header_timeout`, the head as a
+    whole is given the time; a body, a WebSocket and a held long-poll are not concerned."""
+    if not rfile.closed:
+        try:
+            rfile.peek(1)
+        except TimeoutError:
+            raise
+        except OSError:
+            pass  # the server's own read meets it again, and handles it as it always did
+    return start_timer(seconds, HeadTooSlow(f"request head not received whole within {seconds:g} s"))
+
+
 def _small_buffers_handler(timeout: float = 60.0):
     import http.client
 
+    import gevent
     from gevent import pywsgi
 
     no_headers = http.client.HTTPMessage()  # shared, never written to
@@ -497,6 +530,29 @@ def _small_buffers_handler(timeout: float = 60.0):
         def __init__(self, sock, address, server, rfile=None):
             sock.settimeout(timeout)  # LIVE_HTTP_TIMEOUT, as eventlet's socket_timeout
             super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
+
+        head_timer = None  # while a request head is read (`_head_deadline`)
+
+        def handle_one_request(self):
+            try:
+                return super().handle_one_request()
+            finally:
+                self._head_read()
+
+        def read_requestline(self):
+            self.head_timer = _head_deadline(self.rfile, timeout, gevent.Timeout.start_new)
+            return super().read_requestline()
+
+        def read_request(self, raw_requestline):
+            try:
+                return super().read_request(raw_requestline)
+            finally:
+                self._head_read()
+
+        def _head_read(self) -> None:
+            timer, self.head_timer = self.head_timer, None
+            if timer is not None:
+                timer.close()
 
         def handle(self):
             """A client gone before its answer is sent (a refused request, a phone leaving):
@@ -532,9 +588,10 @@ def _made_directly(cls):
     return made
 
 
-def _small_buffers_protocol():
+def _small_buffers_protocol(timeout: float = 60.0):
     import http.client
 
+    import eventlet
     import eventlet.wsgi
 
     no_headers = http.client.HTTPMessage()  # shared, never written to
@@ -547,6 +604,28 @@ def _small_buffers_protocol():
 
         rbufsize = CONNECTION_BUFFER
         wbufsize = CONNECTION_BUFFER
+        head_timer = None  # while a request head is read (`_head_deadline`)
+
+        def handle_one_request(self):
+            try:
+                return super().handle_one_request()
+            finally:
+                self._head_read()
+
+        def _read_request_line(self):
+            self.head_timer = _head_deadline(self.rfile, timeout, eventlet.Timeout)
+            return super()._read_request_line()
+
+        def parse_request(self):
+            try:
+                return super().parse_request()
+            finally:
+                self._head_read()
+
+        def _head_read(self) -> None:
+            timer, self.head_timer = self.head_timer, None
+            if timer is not None:
+                timer.cancel()
 
         def get_environ(self):
             environ = super().get_environ()

@@ -146,6 +146,70 @@ def test_a_connection_silent_within_or_between_requests_is_closed_after_the_http
         assert _answers(srv.url, 5)
 
 
+def _response(conn: socket.socket) -> bytes:
+    """One whole HTTP response read from `conn` (its head, then Content-Length bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        assert chunk, f"closed before its answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = conn.recv(4096)
+        assert chunk, "closed in the middle of its answer"
+        body += chunk
+    assert len(body) == length, "more than its answer"
+    return head
+
+
+def _drip(conn: socket.socket, data: bytes, every: float, within: float) -> float | None:
+    """Send `data` a byte every `every` s; the seconds from the first byte until the server
+    closed the connection (None: still open after `within` s, or all of it sent)."""
+    started = time.monotonic()
+    for byte in data:
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:  # closed (reset) by the server
+            return time.monotonic() - started
+        conn.settimeout(every)
+        try:
+            while conn.recv(4096):  # an answer (gevent's 400), then the close
+                pass
+            return time.monotonic() - started
+        except TimeoutError:
+            pass  # still open
+        except ConnectionError:
+            return time.monotonic() - started
+        if time.monotonic() - started > within:
+            return None
+    return None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_request_head_sent_a_byte_at_a_time_is_cut_once_the_http_timeout_has_passed(tmp_path, mode):
+    """A slow-drip client (slowloris) sends its head a byte at a time, each within the socket's
+    timeout: it kept its connection, its open file and its slot for as long as it liked. The
+    head as a whole now gets LIVE_HTTP_TIMEOUT from its first byte; the time a kept-alive
+    connection waits for its next request does not count."""
+    with Server(tmp_path / "p.db", mode=mode, HTTP_TIMEOUT=2).start() as srv:
+        head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 100 + b"\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as drip:
+            cut = _drip(drip, head, every=0.5, within=20)
+        assert cut is not None, "a head trickled a byte every 0.5 s kept its connection 20 s"
+        assert 1.5 < cut < 6, cut
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as kept_alive:
+            for _ in range(2):  # idle 1.5 s before each request, its head in two parts 1 s apart
+                time.sleep(1.5)
+                kept_alive.sendall(b"GET /healthz HTTP/1.1\r\n")
+                time.sleep(1.0)
+                kept_alive.sendall(b"Host: 127.0.0.1\r\n\r\n")
+                answer = _response(kept_alive)
+                assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert _answers(srv.url, 5)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_websockets_and_long_polls_outlast_the_http_timeout(tmp_path, mode):
     """The HTTP timeout is silence on the socket: a WebSocket keeps Engine.IO's own (ping
