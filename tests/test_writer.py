@@ -74,7 +74,7 @@ def test_a_client_id_sent_twice_in_one_group_commit_is_stored_once_and_answered_
     from live.acks import ClientAck
     from live.writer import _Job
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)  # one commit, however slow
 
     writer = app.extensions["palabre.writer"]
     failing, key = _replayable(live, fail_after_storing=True)
@@ -137,7 +137,7 @@ def test_the_votes_of_a_group_commit_share_one_statement_and_each_gets_its_own_a
                                                                                        monkeypatch):
     from sqlalchemy import event
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)  # one commit, however slow
 
     from live.acks import ClientAck
 
@@ -169,7 +169,7 @@ def test_a_vote_whose_id_another_process_answered_meanwhile_gets_that_answer(app
     and answers it as the first time; the other votes of the statement are stored."""
     from live import acks
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     people, options = _voters(store, live, poll, 3)
     with app.app_context():
         app.extensions["palabre.writer"]._commit([_vote_job(live, poll, people[1], "c1", options[0])])
@@ -197,7 +197,7 @@ def test_a_refused_row_fails_its_own_vote_only(app, store, live, poll, monkeypat
     from live.store import utcnow, write_row
     from live.writer import _Job
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     people, options = _voters(store, live, poll, 2)
 
     def ghost(db):
@@ -225,7 +225,7 @@ def test_a_write_run_on_its_own_sees_the_votes_queued_before_it(app, store, live
     from live.polls import service as polls
     from live.writer import _Job
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     people, options = _voters(store, live, poll, 2)
 
     def count(db):
@@ -244,7 +244,7 @@ def test_a_burst_of_200_writes_queued_together_is_stored_in_one_group_commit(app
     fixed cost), not one per 64; each is stored and woken."""
     from live.writer import _Job
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)  # one commit, however slow
     writer = app.extensions["palabre.writer"]
     jobs = [_Job(lambda db, n=n: service.create_event(db, f"burst {n}").id,
                  writer.socketio.server.eio.create_event()) for n in range(200)]
@@ -332,7 +332,7 @@ def test_votes_after_a_close_in_their_group_commit_are_refused_and_after_a_reope
     reopening after that, as when each vote was stored alone."""
     from live.i18n import message
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)  # one group commit, however slow the machine
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)  # one commit, however slow
     a, b, c = _poll_options(store, live, poll)
     phones, french, facilitator = [phone() for _ in range(3)], _french_phone(app, live), staff("facilitator")
     answers = _in_one_group_commit(app, store, [
@@ -350,7 +350,7 @@ def test_votes_after_a_close_in_their_group_commit_are_refused_and_after_a_reope
 
 def test_votes_after_the_session_ended_in_their_group_commit_are_refused(app, store, live, poll, phone, staff,
                                                                           monkeypatch):
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     a, b, _c = _poll_options(store, live, poll)
     phones, facilitator = [phone() for _ in range(2)], staff("facilitator")
     answers = _in_one_group_commit(app, store, [
@@ -363,7 +363,7 @@ def test_a_vote_after_its_poll_was_deleted_in_the_same_group_commit_finds_no_pol
         app, store, live, poll, phone, monkeypatch):
     """The poll a vote read earlier in the group commit (here a refused one) is deleted by a write
     queued after it: the next vote is told there is no such poll (not that it is closed)."""
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     a, _b, _c = _poll_options(store, live, poll)
     writer = app.extensions["palabre.writer"]
     sock = phone()
@@ -388,7 +388,7 @@ def test_a_vote_after_its_poll_changed_options_in_the_same_group_commit_uses_the
     from live.polls import service as polls
     from live.polls.model import Option
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     add_poll(store, live["id"])  # options after the poll's: its new ones cannot take its old ids
     old = _poll_options(store, live, poll)
     with store.read() as db:
@@ -417,7 +417,7 @@ def test_a_vote_after_its_participant_was_removed_in_the_same_group_commit_is_no
 
     from live.sessions.model import Participant
 
-    monkeypatch.setattr("live.writer.BATCH_SECONDS", 60)
+    monkeypatch.setattr(app.extensions["palabre.writer"], "batch_seconds", 60)
     a, b, c = _poll_options(store, live, poll)
     phones = [phone() for _ in range(3)]
     with store.read() as db:
