@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
@@ -119,7 +121,23 @@ def stop_background(app: Flask) -> None:
     guarded("footprint", footprint.flush, app.extensions["palabre.store"])
 
 
+class _ClientGone(logging.Filter):
+    """python-engineio logs a whole traceback ("post request handler error") when it cannot read
+    a long-poll's POST body to its end: under gevent the read raises when the client left in
+    the middle (a phone walking out of the Wi-Fi's reach) or when its body was stopped for
+    coming too slowly (`runtime._body_deadline`). A client gone is not a server's error, and one
+    traceback per such request was a way to flood the log: dropped, as eventlet's short read is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.msg == "post request handler error" and isinstance(error, OSError))
+
+
+_CLIENT_GONE = _ClientGone()
+
+
 def _init_socketio(app: Flask) -> None:
+    logging.getLogger("engineio.server").addFilter(_CLIENT_GONE)  # once: the same filter
     queue = None
     if app.config["MESSAGE_QUEUE"]:
         # Stops the start (StartRefused) when the library is missing or Redis does not answer.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import socket as socket_module
 import sys
 import time
 import types
@@ -513,6 +514,53 @@ def _head_deadline(rfile, seconds: float, start_timer):
     return start_timer(seconds, HeadTooSlow(f"request head not received whole within {seconds:g} s"))
 
 
+# Bytes a second a request's body must average, past LIVE_HTTP_TIMEOUT, before the server stops
+# reading it (`_body_deadline`): an archive of 64 MB on a poor Wi-Fi gets over an hour.
+MIN_BODY_RATE = 16 * 1024
+
+
+def _body_deadline(sock, body, seconds: float, later):
+    """For a request with a body: the loop's timer that stops reading it (shuts the socket's
+    reading half: the read under way returns what came, the application answers 400 or treats
+    the client as gone, the answer still goes out) unless it was read whole within `seconds`
+    plus its length at MIN_BODY_RATE. None for a request without a body.
+
+    As for the head (`_head_deadline`): a client trickling its body a byte every 59 s kept its
+    connection and its slot for as long as its Content-Length allowed (64 KB: 44 days)."""
+    length = body.content_length or 0
+    if length <= 0 and not body.chunked_input:
+        return None
+
+    def overdue() -> None:
+        if body.content_length is None or body.position < body.content_length:
+            try:
+                sock.shutdown(socket_module.SHUT_RD)
+            except OSError:
+                pass  # closed meanwhile
+
+    return later(seconds + length / MIN_BODY_RATE, overdue)
+
+
+def _read(connection, stop: str) -> None:
+    """The head or the body of `connection`'s request read (or given up): its deadline's timer
+    cancelled (`stop`: the timer's method for it)."""
+    for name in ("head_timer", "body_timer"):
+        timer = getattr(connection, name)
+        if timer is not None:
+            setattr(connection, name, None)
+            getattr(timer, stop)()
+
+
+def _gevent_later(seconds: float, fn):
+    """A timer of gevent's loop calling `fn` after `seconds` (in the loop: it must not block);
+    `close()` cancels it."""
+    import gevent
+
+    timer = gevent.get_hub().loop.timer(seconds)
+    timer.start(fn)
+    return timer
+
+
 def _small_buffers_handler(timeout: float = 60.0):
     import http.client
 
@@ -531,13 +579,13 @@ def _small_buffers_handler(timeout: float = 60.0):
             sock.settimeout(timeout)  # LIVE_HTTP_TIMEOUT, as eventlet's socket_timeout
             super().__init__(sock, address, server, rfile or sock.makefile("rb", CONNECTION_BUFFER))
 
-        head_timer = None  # while a request head is read (`_head_deadline`)
+        head_timer = body_timer = None  # while a request head, a body is read (`_head_deadline`...)
 
         def handle_one_request(self):
             try:
                 return super().handle_one_request()
             finally:
-                self._head_read()
+                _read(self, "close")
 
         def read_requestline(self):
             self.head_timer = _head_deadline(self.rfile, timeout, gevent.Timeout.start_new)
@@ -547,12 +595,7 @@ def _small_buffers_handler(timeout: float = 60.0):
             try:
                 return super().read_request(raw_requestline)
             finally:
-                self._head_read()
-
-        def _head_read(self) -> None:
-            timer, self.head_timer = self.head_timer, None
-            if timer is not None:
-                timer.close()
+                _read(self, "close")
 
         def handle(self):
             """A client gone before its answer is sent (a refused request, a phone leaving):
@@ -564,6 +607,9 @@ def _small_buffers_handler(timeout: float = 60.0):
 
         def get_environ(self):
             environ = super().get_environ()
+            body_timer = _body_deadline(self.socket, self.wsgi_input, timeout, _gevent_later)
+            if body_timer is not None:
+                self.body_timer = body_timer
             if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.headers = no_headers
                 # No HTTP timeout on a WebSocket: Engine.IO's pings tell a phone gone (its
@@ -592,6 +638,7 @@ def _small_buffers_protocol(timeout: float = 60.0):
     import http.client
 
     import eventlet
+    import eventlet.hubs
     import eventlet.wsgi
 
     no_headers = http.client.HTTPMessage()  # shared, never written to
@@ -604,13 +651,13 @@ def _small_buffers_protocol(timeout: float = 60.0):
 
         rbufsize = CONNECTION_BUFFER
         wbufsize = CONNECTION_BUFFER
-        head_timer = None  # while a request head is read (`_head_deadline`)
+        head_timer = body_timer = None  # while a request head, a body is read (`_head_deadline`...)
 
         def handle_one_request(self):
             try:
                 return super().handle_one_request()
             finally:
-                self._head_read()
+                _read(self, "cancel")
 
         def _read_request_line(self):
             self.head_timer = _head_deadline(self.rfile, timeout, eventlet.Timeout)
@@ -620,16 +667,15 @@ def _small_buffers_protocol(timeout: float = 60.0):
             try:
                 return super().parse_request()
             finally:
-                self._head_read()
-
-        def _head_read(self) -> None:
-            timer, self.head_timer = self.head_timer, None
-            if timer is not None:
-                timer.cancel()
+                _read(self, "cancel")
 
         def get_environ(self):
             environ = super().get_environ()
             environ.pop("headers_raw", None)
+            body_timer = _body_deadline(self.connection, environ["eventlet.input"], timeout,
+                                        eventlet.hubs.get_hub().schedule_call_global)
+            if body_timer is not None:
+                self.body_timer = body_timer
             set_idle = environ.get("eventlet.set_idle")
             if set_idle is not None:  # eventlet's WebSocket calls it once its handshake is sent
 

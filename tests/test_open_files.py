@@ -210,6 +210,40 @@ def test_a_request_head_sent_a_byte_at_a_time_is_cut_once_the_http_timeout_has_p
         assert _answers(srv.url, 5)
 
 
+def _post_head(port: int, path: str, length: int) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+            f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_request_body_sent_a_byte_at_a_time_is_cut_and_answered(tmp_path, mode):
+    """The same trickle in a request's body (a form, a long-poll's POST): its reading stops
+    once LIVE_HTTP_TIMEOUT (plus the body's length at 16 KB/s) has passed, the client gets its
+    answer, the server logs no traceback; a body that comes in parts within the time is read
+    whole and answered as usual."""
+    import json
+    import urllib.request
+
+    with Server(tmp_path / "p.db", mode=mode, HTTP_TIMEOUT=2).start() as srv:
+        base = "/socket.io/?EIO=4&transport=polling"
+        with urllib.request.urlopen(srv.url + base, timeout=10) as opened:
+            sid = json.loads(opened.read().decode()[1:])["sid"]
+        for path in ("/admin/login", f"{base}&sid={sid}"):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as drip:
+                drip.sendall(_post_head(srv.port, path, 1000))
+                cut = _drip(drip, b"4" * 1000, every=0.5, within=20)
+            assert cut is not None, f"{path}: a body trickled a byte every 0.5 s kept its connection 20 s"
+            assert 1.5 < cut < 8, (path, cut)
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as parts:
+            parts.sendall(_post_head(srv.port, f"{base}&sid={sid}", 2) + b"4")
+            time.sleep(1.0)
+            parts.sendall(b"0")  # the namespace asked for, in two parts 1 s apart
+            answer = _response(parts)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert _answers(srv.url, 5)
+        assert "Traceback" not in srv.log_tail(200), srv.log_tail(200)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_websockets_and_long_polls_outlast_the_http_timeout(tmp_path, mode):
     """The HTTP timeout is silence on the socket: a WebSocket keeps Engine.IO's own (ping
