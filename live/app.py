@@ -10,7 +10,7 @@ from flask_compress import Compress
 
 from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime, security, wsdeflate
 from live.collector import QuietCollector
-from live.config import Defaults, load_secret_key
+from live.config import Defaults, check_numbers, load_secret_key
 from live.health import Heartbeat
 from live.i18n import babel, install_template_gettext, select_locale
 from live.loops import Loop, guarded
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("LIVE")
     if test_config:
         app.config.update(test_config)
+    check_numbers(app.config)  # StartRefused: a tuning setting that is no number
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
     app.config.setdefault("MAX_EVENT_SIZE", 4096)

@@ -135,6 +135,33 @@ class Defaults:
     SEND_FILE_MAX_AGE_DEFAULT = 3600
 
 
+# Numbers `python wsgi.py` checks itself, with their own bounds (PORT, ...).
+_CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP_TIMEOUT"})
+
+
+def check_numbers(config) -> None:
+    """Every setting whose default is a number must be one (0 or more, and whole where the
+    default is): else StartRefused naming the setting and what it takes. A word or a typo in
+    a tuning setting (`LIVE_WRITE_GATHER=5ms`) failed later, in the middle of the room: the
+    write queue's task raised on every write and no vote was ever acknowledged."""
+    import math
+
+    from live.errors import StartRefused
+
+    for name in dir(Defaults):
+        default = getattr(Defaults, name)
+        if not name.isupper() or name in _CHECKED_BY_THE_START or isinstance(default, bool) \
+                or not isinstance(default, (int, float)):
+            continue
+        value, whole = config.get(name), isinstance(default, int)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and value >= 0 and (not whole or float(value).is_integer()):
+            config[name] = int(value) if whole else value
+            continue
+        takes = "a whole number, 0 or more" if whole else "a number, 0 or more"
+        raise StartRefused(f"LIVE_{name}={value!r}: {takes}")
+
+
 def load_secret_key(instance_path: str) -> str:
     """Read the secret key from the instance folder, creating it on first run."""
     return read_or_create_private(Path(instance_path) / "secret_key", lambda: secrets.token_hex(32))
