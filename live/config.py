@@ -140,9 +140,9 @@ _CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP
 
 
 def check_numbers(config) -> None:
-    """Every setting whose default is a number must be one (0 or more, and whole where the
-    default is): else StartRefused naming the setting and what it takes. A word or a typo in
-    a tuning setting (`LIVE_WRITE_GATHER=5ms`) failed later, in the middle of the room: the
+    """Every setting whose default is a number must be a finite one, 0 or more: else
+    StartRefused naming the setting and what it takes. A word or a typo in a tuning setting
+    (`LIVE_WRITE_GATHER=5ms`) failed later, in the middle of the room: the
     write queue's task raised on every write and no vote was ever acknowledged."""
     import math
 
@@ -153,13 +153,11 @@ def check_numbers(config) -> None:
         if not name.isupper() or name in _CHECKED_BY_THE_START or isinstance(default, bool) \
                 or not isinstance(default, (int, float)):
             continue
-        value, whole = config.get(name), isinstance(default, int)
+        value = config.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and value >= 0 and (not whole or float(value).is_integer()):
-            config[name] = int(value) if whole else value
-            continue
-        takes = "a whole number, 0 or more" if whole else "a number, 0 or more"
-        raise StartRefused(f"LIVE_{name}={value!r}: {takes}")
+                and value >= 0:
+            continue  # a fraction where the default is whole may be meant (ADMIT_PER_SECOND=0.2)
+        raise StartRefused(f"LIVE_{name}={value!r}: a number, 0 or more")
 
 
 def load_secret_key(instance_path: str) -> str:

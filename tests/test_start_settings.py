@@ -35,7 +35,7 @@ def _start(tmp_path, env: dict) -> tuple[int, str]:
     ("LIVE_WRITE_GATHER", "5ms", "a number, 0 or more"),
     ("LIVE_WRITE_BATCH_SECONDS", "NaN", "a number, 0 or more"),
     ("LIVE_PING_INTERVAL", "-1", "a number, 0 or more"),
-    ("LIVE_PUSH_SLICE", "1.5", "a whole number, 0 or more"),
+    ("LIVE_PUSH_SLICE", "many", "a number, 0 or more"),
 ])
 def test_a_setting_that_is_no_whole_number_stops_the_start_saying_so(tmp_path, name, value, takes):
     status, output = _start(tmp_path, {name: value})
