@@ -480,7 +480,7 @@ class ClusterHall(Hall):
             return round(sum(measure(p, alone=True) for p in own(h["pid"])), digits) if h.get("pid") else None
 
         each = [{"connections": h.get("connections"), "stall_ms": h.get("max_loop_gap_ms"),
-                 "stall_cpu_ms": h.get("max_loop_cpu_gap_ms"),
+                 "stall_cpu_ms": h.get("max_loop_cpu_gap_ms"), "stall_held_ms": h.get("max_loop_held_ms"),
                  "rss_mb": figure(h, tree_rss_mb, 1), "pss_mb": figure(h, tree_pss_mb, 1),
                  "cpu_since_start_s": figure(h, tree_cpu, 2),
                  # the writes: group commits, waits for SQLite's lock held by the other process

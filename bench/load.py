@@ -543,6 +543,7 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
             "processes": len(process_tree(pid)), "cpu_s": round(cpu, 2),
             "loop_stall_ms": stall.get("max_loop_gap_ms"),
             "loop_stall_cpu_ms": stall.get("max_loop_cpu_gap_ms"),
+            "loop_stall_held_ms": stall.get("max_loop_held_ms"),  # less the loop's waits for a core
             # the garbage collector's full passes since the server started, and the longest
             "gc_full_passes": stall.get("gc_full_passes"),
             "gc_longest_full_ms": stall.get("gc_longest_full_ms"),

@@ -330,6 +330,29 @@ def test_background_loops_that_raise_log_it_and_go_on(tmp_path):
         assert room.server.alive()
 
 
+def test_a_blocking_call_on_the_loop_is_in_its_stall_less_the_waits_for_a_core(tmp_path):
+    """The loop's thread blocked 400 ms in a C call (injected into a heartbeat tick), as a disk
+    write or a lock taken on the loop would: /healthz counts it in `max_loop_held_ms`, the stall
+    less the time the thread waited for a core, which tests bound where a wall-clock bound
+    fails on a busy machine; the loop's CPU time does not see it."""
+    setup = prepare(tmp_path / "palabre.db")
+    with faulty_room(setup) as room:
+        server_process: FaultyServer = room.server
+        healthz(room.url)  # starts the heartbeat
+        assert wait_until(lambda: healthz(room.url)["beats"] > 5, 5)
+        http_get(room.url, "/healthz?reset=1")
+        server_process.inject(block_loop_ms=400)
+        assert wait_until(lambda: healthz(room.url)["max_loop_held_ms"] >= 350, 10), healthz(room.url)
+        figures = healthz(room.url)
+        assert figures["max_loop_gap_ms"] >= figures["max_loop_held_ms"], figures
+        assert figures["max_loop_cpu_gap_ms"] < 300, figures
+        # The reset clears it, and a loop that turns again stays far below.
+        http_get(room.url, "/healthz?reset=1")
+        time.sleep(0.5)  # beats without the block (the fault fires once)
+        assert healthz(room.url)["max_loop_held_ms"] < 300
+        assert room.server.alive()
+
+
 # --- the database locked, the disk full -------------------------------------------------------
 
 def test_a_locked_database_gets_a_clear_error_and_the_next_write_succeeds(tmp_path):

@@ -96,26 +96,28 @@ def _multipart(fields: dict, name: str, data: bytes) -> tuple[bytes, str]:
 
 
 def _baseline(get, vote) -> float:
-    """The loop's largest stall while the phone votes and nothing is imported (the machine's noise)."""
+    """The loop's largest stall less its waits for a core, while the phone votes and nothing is
+    imported (the machine's noise)."""
     deadline = time.monotonic() + 20
-    while json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"] > LOOP_GAP_LIMIT_MS / 2 \
+    while json.loads(get("/healthz?reset=1"))["max_loop_held_ms"] > LOOP_GAP_LIMIT_MS / 2 \
             and time.monotonic() < deadline:
         time.sleep(0.2)  # the server starting (its worker warming up) is not what is measured
     for index in range(40):
         assert vote(index)
         time.sleep(0.05)  # a phone's voting pace (the load), not a wait for something
-    return json.loads(get("/healthz?reset=1"))["max_loop_gap_ms"]
+    return json.loads(get("/healthz?reset=1"))["max_loop_held_ms"]
 
 
-def _assert_the_loop_kept_turning(gap: float, cpu_gap: float, baseline: float) -> None:
+def _assert_the_loop_kept_turning(held: float, cpu_gap: float, baseline: float) -> None:
     """What the loop itself did without yielding, in its thread's CPU time, stays under the
-    limit: the time the process waited for a core on a busy machine is left out, and an import
-    on the loop would take seconds of CPU. The wall-clock gap counts that wait: with 2 test
-    workers and their browsers on 2 cores it reached 106 ms in one CI run and 442 ms in another
-    (the loop's own CPU 29 ms), so it is held only to what an import on the loop would exceed
-    many times over (the import takes 20-30 s)."""
+    limit, and an import on the loop would take seconds of CPU. The stall less the loop's waits
+    for a core (`held`) also counts what CPU time misses, a write to the disk made on the loop;
+    the wall-clock stall counts those waits too: with 2 test workers and their browsers on 2
+    cores it reached 442 ms in one CI run (the loop's own CPU 29 ms), and 1,190 ms beside
+    another test run (25 ms). `held` is held to what an import on the loop would exceed many
+    times over (the import takes 20-30 s), whatever else the machine runs."""
     assert cpu_gap < LOOP_GAP_LIMIT_MS
-    assert gap < max(10 * LOOP_GAP_LIMIT_MS, baseline + 10 * LOOP_GAP_LIMIT_MS)
+    assert held < max(10 * LOOP_GAP_LIMIT_MS, baseline + 10 * LOOP_GAP_LIMIT_MS)
 
 
 def _upload_request(base: str, token: str, data: bytes) -> urllib.request.Request:
@@ -171,15 +173,16 @@ def test_importing_200000_participants_never_stalls_the_loop_100_ms(tmp_path):
                 seen.add(re.sub(r"\s+", " ", re.search(r"<main.*</main>", progress, re.S).group(0)))
             took = time.monotonic() - started
             health = json.loads(get("/healthz"))
-            gap, cpu_gap = health["max_loop_gap_ms"], health["max_loop_cpu_gap_ms"]
+            gap, held, cpu_gap = (health[f"max_loop_{k}_ms"] for k in ("gap", "held", "cpu_gap"))
         finally:
             close_all([phone])
     print(f"import of {PEOPLE} participants: {took:.1f} s, {votes} votes meanwhile, largest loop gap "
-          f"{gap} ms, {cpu_gap} ms of the loop's CPU (without an import: {baseline} ms)")
+          f"{gap} ms, {held} ms less its waits for a core, {cpu_gap} ms of the loop's CPU "
+          f"(without an import: {baseline} ms held)")
     assert "Imported: 1 session, read only." in progress, progress[-600:]
     assert any("rows written" in page for page in seen), "no progress was ever shown"
     assert votes > 0 and acked == votes
-    _assert_the_loop_kept_turning(gap, cpu_gap, baseline)
+    _assert_the_loop_kept_turning(held, cpu_gap, baseline)
     session_id = max(row[0] for row in query(setup.database, "select id from live_sessions"))
     assert query(setup.database, "select count(*) from participants where session_id = ?",
                  (session_id,)) == [(PEOPLE,)]

@@ -37,9 +37,12 @@ def test_purging_a_large_session_never_stalls_the_loop(tmp_path):
     # The goal, 100 ms, is the benchmark's to check (`python -m bench purge` prints the figures):
     # a test on a shared machine sees stalls of that size without any purge (CI once measured
     # 104 ms). The test fails what matters, a purge run on the loop (it stalls for seconds): the
-    # bound is five times the goal, more when the machine was already noisy just before.
-    limit = max(5 * LOOP_GAP_LIMIT_MS, 2 * report.baseline_ms + LOOP_GAP_LIMIT_MS / 2)
-    assert report.gap_ms < limit, describe(report)
+    # bound is five times the goal, more when the machine was already noisy just before. It
+    # holds the stall less the loop's waits for a core (`max_loop_held_ms`): a purge on the loop
+    # is in it (its CPU, its disk writes), a machine busy with other tests is not (the wall-clock
+    # stall once passed 500 ms there with no purge on the loop).
+    limit = max(5 * LOOP_GAP_LIMIT_MS, 2 * report.baseline_held_ms + LOOP_GAP_LIMIT_MS / 2)
+    assert report.held_ms < limit, describe(report)
     database = tmp_path / "palabre.db"
     big = report.session_id
     assert _count(database, "select count(*) from participants where session_id = ?", (big,)) == 0

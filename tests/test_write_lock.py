@@ -105,7 +105,8 @@ def test_a_vote_waits_for_another_process_without_freezing_and_is_stored_once_it
         figures = _healthz(server.url)
         assert figures["write_lock_waits"] >= 1 and figures["write_lock_waited_ms"] >= 700, figures
         assert figures["write_lock_tries"] >= 2, figures
-        assert figures["max_loop_gap_ms"] < 500, figures  # the wait was not spent on the loop
+        # The wait was not spent on the loop (a blocking wait is in the stall less the waits for a core).
+        assert figures["max_loop_held_ms"] < 500, figures
     finally:
         close_all(clients)
         server.stop()

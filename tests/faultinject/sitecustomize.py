@@ -7,6 +7,9 @@ for it:
 
     {"presence": 2}    the broadcaster's presence step raises, twice in all
     {"heartbeat": 1}   one heartbeat iteration raises
+    {"block_loop_ms": 400}  one heartbeat iteration blocks the loop's thread 400 ms in a C call
+                       (libc's usleep: no monkey-patching makes it yield), as a blocking disk
+                       write or lock would
     {"clouds": 1}      one word-cloud render task raises
     {"disk_full": true}  every write transaction gets PRAGMA max_page_count = its current size:
                        a write that needs one more page fails with SQLITE_FULL, as on a full disk
@@ -18,6 +21,7 @@ code paths that matter).
 
 from __future__ import annotations
 
+import ctypes
 import importlib.abc
 import importlib.machinery
 import json
@@ -53,8 +57,18 @@ def _patch_push(module) -> None:
     module.Broadcaster._presence = _failing("presence", module.Broadcaster._presence)
 
 
+def _blocking(original):
+    def patched(*args, **kwargs):
+        wanted = int(_wanted().get("block_loop_ms", 0) or 0)
+        if wanted and not _used.get("block_loop_ms"):
+            _used["block_loop_ms"] = 1
+            ctypes.CDLL(None).usleep(wanted * 1000)
+        return original(*args, **kwargs)
+    return patched
+
+
 def _patch_health(module) -> None:
-    module.Heartbeat._beat = _failing("heartbeat", module.Heartbeat._beat)
+    module.Heartbeat._beat = _blocking(_failing("heartbeat", module.Heartbeat._beat))
 
 
 def _patch_images(module) -> None:
