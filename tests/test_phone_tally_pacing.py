@@ -14,14 +14,19 @@ from live.sessions.push import BUSY_STRETCH
 KEY = (1, 1)  # (session, activity)
 
 
+def _broadcaster(app, monkeypatch, queued: int):
+    """The application's broadcaster, its write queue holding `queued` writes."""
+    monkeypatch.setattr(app.extensions["palabre.writer"], "queued", lambda: queued)
+    return app.extensions["palabre.broadcaster"]
+
+
 def _owed(broadcaster, since: float, changed: float) -> None:
     broadcaster.owed[KEY] = since
     broadcaster.changed_at[KEY] = changed
 
 
 def test_a_tally_still_changing_waits_an_interval_when_no_vote_waits(app, monkeypatch):
-    broadcaster, writer = app.extensions["palabre.broadcaster"], app.extensions["palabre.writer"]
-    monkeypatch.setattr(writer, "queued", lambda: 0)
+    broadcaster = _broadcaster(app, monkeypatch, queued=0)
     interval = broadcaster._phone_interval()
     since = 1000.0
     now = since + 0.9 * interval
@@ -33,8 +38,7 @@ def test_a_tally_still_changing_waits_an_interval_when_no_vote_waits(app, monkey
 
 
 def test_while_votes_wait_for_their_ack_a_changing_tally_waits_longer(app, monkeypatch):
-    broadcaster, writer = app.extensions["palabre.broadcaster"], app.extensions["palabre.writer"]
-    monkeypatch.setattr(writer, "queued", lambda: 37)
+    broadcaster = _broadcaster(app, monkeypatch, queued=37)
     interval = broadcaster._phone_interval()
     since = 1000.0
     for waited in (1.01 * interval, (BUSY_STRETCH - 0.01) * interval):
@@ -49,8 +53,7 @@ def test_while_votes_wait_for_their_ack_a_changing_tally_waits_longer(app, monke
 def test_counts_that_stopped_changing_go_out_at_once_even_with_votes_waiting(app, monkeypatch):
     """Votes waiting in the queue (the database locked by another process, say) do not hold
     back a tally whose counts have been still: nothing newer is on its way to the screen."""
-    broadcaster, writer = app.extensions["palabre.broadcaster"], app.extensions["palabre.writer"]
-    monkeypatch.setattr(writer, "queued", lambda: 37)
+    broadcaster = _broadcaster(app, monkeypatch, queued=37)
     since = 1000.0
     now = since + broadcaster.phone_quiet() + 0.01
     _owed(broadcaster, since, changed=since)
@@ -58,8 +61,7 @@ def test_counts_that_stopped_changing_go_out_at_once_even_with_votes_waiting(app
 
 
 def test_a_tally_is_never_due_within_the_interval_of_the_last_one(app, monkeypatch):
-    broadcaster, writer = app.extensions["palabre.broadcaster"], app.extensions["palabre.writer"]
-    monkeypatch.setattr(writer, "queued", lambda: 0)
+    broadcaster = _broadcaster(app, monkeypatch, queued=0)
     interval = broadcaster._phone_interval()
     since = 1000.0
     broadcaster.last_participant_push[KEY[1]] = since + 0.5 * interval
