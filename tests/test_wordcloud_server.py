@@ -25,13 +25,14 @@ from live.render import missing_words
 pytestmark = [pytest.mark.server]
 
 
-def _gap(url: str, reset: bool = False) -> tuple[float, float]:
-    """The event loop's largest stall since the last reset: in wall-clock time, and in the CPU
-    time of the loop's own thread (what it did without yielding, the machine's load left out)."""
+def _gap(url: str, reset: bool = False) -> tuple[float, float, float]:
+    """The event loop's largest stall since the last reset: in wall-clock time, less the time
+    the loop's thread waited for a core (a blocking call is in it, the machine's load is not),
+    and in the CPU time of the loop's own thread (what it did without yielding)."""
     status, _headers, body = http_get(url, "/healthz?reset=1" if reset else "/healthz")
     assert status == 200
     health = json.loads(body)
-    return health["max_loop_gap_ms"], health["max_loop_cpu_gap_ms"]
+    return health["max_loop_gap_ms"], health["max_loop_held_ms"], health["max_loop_cpu_gap_ms"]
 
 
 def _children(pid: int) -> list[int]:
@@ -65,13 +66,15 @@ def test_rendering_300_words_keeps_the_loop_under_100_ms_and_workers_stop(tmp_pa
             status, _headers, body = http_get(srv.url, url)
             drawn = svg_words(srv.url, setup, "heartbeat")
             assert status == 200 and len(drawn) >= 40 and len(drawn | set(missing_words(body))) == 200
-            gap, cpu_gap = _gap(srv.url)
-            print(f"largest event-loop gap during a 300-word render: {gap} ms ({cpu_gap} ms of CPU)")
+            gap, held, cpu_gap = _gap(srv.url)
+            print(f"largest event-loop gap during a 300-word render: {gap} ms ({held} ms less its "
+                  f"waits for a core, {cpu_gap} ms of CPU)")
             # The loop's own work is held to the goal; the wall-clock gap also counts the time
             # the process waited for a core, which a busy CI machine adds (2 workers, browsers:
-            # up to 442 ms once, tests/test_import_worker.py), far less than a render on the loop.
+            # up to 442 ms once, tests/test_import_worker.py): the bound is on the gap less
+            # that wait, which still counts a render or a wait for the worker made on the loop.
             assert cpu_gap < 100, f"the event loop ran {cpu_gap} ms without yielding during a render"
-            assert gap < 1000, f"the event loop stalled {gap} ms during a 300-word render"
+            assert held < 1000, f"the event loop stalled {held} ms during a 300-word render"
         finally:
             close_all(phones)
         pid = srv.process.pid
