@@ -27,7 +27,8 @@ run: $(STAMP) $(MO)
 # With PALABRE_POSTGRES_URL set (CI sets it), the services and Socket.IO tests run a second
 # time on that PostgreSQL database.
 PG_TESTS := tests/test_sessions_service.py tests/test_polls_service.py tests/test_wordclouds_service.py \
-	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py tests/test_paper.py tests/test_pulse_hands.py
+	tests/test_boards_service.py tests/test_socket_polls.py tests/test_writer.py tests/test_paper.py tests/test_pulse_hands.py \
+	tests/test_reconnect_reads.py
 
 # Both async modes stay first-class: the tests that start the real server (browsers aside) run a
 # second time under the mode that is not the default (live/runtime.py names the default), but

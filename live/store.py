@@ -198,6 +198,38 @@ def lock_row(db: Session, model, row_id: int) -> None:
     db.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
+def first_row(db: Session, statement, params: dict) -> tuple | None:
+    """The first row of `statement` (a SELECT built once, its parameters bound by name), run in
+    `db`'s transaction on the driver's own cursor, or None. Its values are those SQLAlchemy
+    would give (each column's result processing, e.g. JSON decoded on SQLite) without its
+    execution machinery (an execution context, a result object), which cost more than the
+    query itself: most of a phone's identity and vote reads at each reconnection. The
+    statement is compiled once per dialect."""
+    connection = db.connection()
+    dialect = connection.dialect
+    kept = _COMPILED.get((statement, dialect.name))
+    if kept is None:
+        compiled = statement.compile(dialect=dialect)
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in statement.selected_columns]
+        kept = _COMPILED[(statement, dialect.name)] = (compiled, processors if any(processors) else None)
+    compiled, processors = kept
+    values = [params[name] for name in compiled.positiontup] if compiled.positional else params
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(compiled.string, values)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None or processors is None:
+        return row
+    return tuple(value if process is None else process(value)
+                 for value, process in zip(row, processors, strict=True))
+
+
+_COMPILED: dict = {}  # (statement, dialect name) -> (compiled, result processors or None)
+
+
 # SQLite's own wait for a lock, inside its C code (the event loop does not run meanwhile):
 # one millisecond, then `Store._begin_write` (and the archive importer) wait in cooperative
 # sleeps. With two server processes on one file, each group commit holds the write lock for
@@ -273,8 +305,12 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     def _on_begin(conn):
         # A write transaction takes SQLite's write lock at once (no upgrade deadlock);
         # reads stay deferred and, in WAL mode, never wait for a writer.
-        write = conn.get_execution_options().get("palabre_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if conn.get_execution_options().get("palabre_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # its "locked" is SQLAlchemy's error, retried
+        else:
+            # A deferred BEGIN takes no lock and cannot wait: sent to the driver as it is, not
+            # through SQLAlchemy's execution (a third of a phone's identity read at connect).
+            conn.connection.driver_connection.execute("BEGIN")
 
 
 # How long a new connection waits for the file's lock to set WAL mode (processes started

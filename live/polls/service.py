@@ -119,10 +119,9 @@ def vote(db: DB, session: LiveSession, activity: Activity, participant: Particip
 
 def my_vote(db: DB, activity: Activity, participant_id: int) -> list[int] | None:
     """What this participant answered, if anything."""
-    # Through the session's connection: one column, no ORM execution around it (every
-    # reconnection's snapshot reads it).
-    return db.connection().execute(_MY_VOTE, {"activity": activity.id,
-                                              "participant": participant_id}).scalar()
+    # On the driver's cursor in the session's transaction (every reconnection's snapshot reads it).
+    row = store.first_row(db, _MY_VOTE, {"activity": activity.id, "participant": participant_id})
+    return None if row is None else row[0]
 
 
 # Built once: a phone's snapshot (every reconnection) reads its vote with it.

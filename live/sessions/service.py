@@ -21,7 +21,7 @@ from live.sessions.model import (
     Participant,
     TimelineEntry,
 )
-from live.store import lock_row, utcnow
+from live.store import first_row, lock_row, utcnow
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or from a screen is typed right.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -131,8 +131,8 @@ _PHONE = select(LiveSession.id, LiveSession.state, LiveSession.version, Particip
 def phone_identity(db: DB, code: object, device_key: str | None) -> Phone:
     """The session of this join code and this device's participant in it (None if it has not
     joined); refused as `session_by_code` is (unknown code, session ended)."""
-    # Through the session's connection: columns only, no ORM execution around them.
-    row = db.connection().execute(_PHONE, {"code": normalise_code(code), "key": device_key or ""}).first()
+    # In the session's transaction, on the driver's cursor: columns only, no execution around them.
+    row = first_row(db, _PHONE, {"code": normalise_code(code), "key": device_key or ""})
     if row is None:
         raise NotFound("unknown_code")
     if row[1] == "ended":
