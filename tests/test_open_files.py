@@ -272,3 +272,41 @@ def test_websockets_and_long_polls_outlast_the_http_timeout(tmp_path, mode):
             assert held.status == 200
             assert held.read().decode() == "2"  # the ping, after PING_INTERVAL
         assert time.monotonic() - started > 2  # it was held past the HTTP timeout, not cut
+
+
+ACCEPT_TURNS = """
+import eventlet
+eventlet.monkey_patch()
+import socket
+from live import runtime
+
+listener = eventlet.listen(("127.0.0.1", 0), backlog=1024)
+port = listener.getsockname()[1]
+waiting = [socket.create_connection(("127.0.0.1", port)) for _ in range({count})]  # in the backlog
+turns = [0]
+
+def other_phone():  # another green thread: how often does it get the loop?
+    while True:
+        turns[0] += 1
+        eventlet.sleep(0)
+
+eventlet.spawn(other_phone)
+eventlet.sleep(0.05)
+door, before = runtime._Door(listener), turns[0]
+accepted = [door.accept()[0] for _ in range({count})]
+print(turns[0] - before, runtime.ACCEPTS_IN_A_ROW)
+"""
+
+
+@pytest.mark.once  # eventlet's door only (gevent's server yields every 100 accepts itself)
+def test_a_storm_of_connections_waiting_to_be_accepted_leaves_the_others_their_turns():
+    """eventlet's accept loop takes every connection waiting in the listen backlog without
+    yielding: 4,900 phones back at once after a restart held the loop 0.52 s. The door gives
+    the others a turn every ACCEPTS_IN_A_ROW connections."""
+    count = 320
+    done = subprocess.run([sys.executable, "-c", ACCEPT_TURNS.format(count=count)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    turns, in_a_row = map(int, done.stdout.split())
+    assert in_a_row <= 64
+    assert turns >= count // in_a_row - 1, done.stdout  # without the turns: 0
