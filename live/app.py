@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
 
 from live import auth, cluster, connectgate, footprint, procpool, rooms, runtime, security, wsdeflate
 from live.collector import QuietCollector
@@ -33,17 +34,15 @@ class _KeptKeySigner(TimestampSigner):
     """The session cookie's signer (itsdangerous makes one for every cookie read), its keys
     derived once (an HMAC each) rather than for every read."""
 
-    _derived: dict[tuple, bytes] = {}  # (key, salt, derivation, digest) -> derived key
-
     def derive_key(self, secret_key=None) -> bytes:
-        key = (self.secret_keys[-1] if secret_key is None else secret_key, self.salt,
-               self.key_derivation, self.digest_method)
-        derived = self._derived.get(key)
-        if derived is None:
-            if len(self._derived) > 64:  # keys changed many times (tests): start again
-                self._derived.clear()
-            derived = self._derived[key] = super().derive_key(secret_key)
-        return derived
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        return _derived_key(key, self.salt, self.key_derivation, self.digest_method)
+
+
+@functools.lru_cache(maxsize=16)  # the current key and its fallbacks
+def _derived_key(secret_key: bytes, salt: bytes, derivation: str, digest) -> bytes:
+    signer = TimestampSigner(secret_key, salt=salt, key_derivation=derivation, digest_method=digest)
+    return signer.derive_key()
 
 
 class _Sessions(SecureCookieSessionInterface):
@@ -54,17 +53,17 @@ class _Sessions(SecureCookieSessionInterface):
     every request: a phone's reconnection reads the cookie without a request (`auth.cookie_session`),
     and a storm of 5,000 of them made and threw away 5,000 serializers."""
 
+    _kept: tuple | None = None  # (the keys, their serializer)
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
             return None
         keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)  # the current key last
-        kept = self.__dict__.get("_serializer")
-        if kept is None or kept[0] != keys:
-            serializer = URLSafeTimedSerializer(
+        if self._kept is None or self._kept[0] != keys:
+            self._kept = (keys, URLSafeTimedSerializer(
                 list(keys), salt=self.salt, serializer=self.serializer, signer=_KeptKeySigner,
-                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method})
-            kept = self.__dict__["_serializer"] = (keys, serializer)
-        return kept[1]
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method}))
+        return self._kept[1]
 
     def should_set_cookie(self, app: Flask, session) -> bool:
         if request.endpoint == "static":

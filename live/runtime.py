@@ -251,7 +251,7 @@ class _Door:
     def __init__(self, sock):
         self.sock = sock
         self.closed = False
-        self.in_a_row = 0  # connections accepted since the loop last gave the others a turn
+        self.in_a_row = 0  # connections accepted since this door last yielded
 
     def accept(self):
         import eventlet
