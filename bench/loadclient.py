@@ -135,10 +135,16 @@ class Fleet:
     def connector_of(self, phone: Phone) -> tuple[aiohttp.BaseConnector, bool]:
         """The connection pool for a phone's requests, and whether its session owns it: the
         process's one, or (with a SOURCE) one bound to the phone's own loopback address."""
-        if self.source is None:
+        address = self.source_address(phone)
+        if address is None:
             return self.connector, False
-        address = f"127.{1 + self.source}.{phone.index // 250}.{1 + phone.index % 250}"
         return aiohttp.TCPConnector(limit=0, local_addr=(address, 0)), True
+
+    def source_address(self, phone: Phone) -> str | None:
+        """With a SOURCE, the phone's own loopback address; else None (the system's choice)."""
+        if self.source is None:
+            return None
+        return f"127.{1 + self.source}.{phone.index // 250}.{1 + phone.index % 250}"
 
     async def join_cookie(self, phone: Phone | None = None, gate: asyncio.Semaphore | None = None) -> str:
         if self.source is not None and phone is not None:

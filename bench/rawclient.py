@@ -4,9 +4,10 @@
 
 `bench/loadclient.py`'s phones are python-socketio AsyncClients: per phone a read task, a
 write task fed through a queue, a timer around every read and a new task for every packet
-received. Here each phone speaks the same protocol itself over aiohttp's WebSocket client (one
-read task, packets handled as they arrive), so that the client processes, which share the
-machine's cores with the server, take less of them. Only the socket differs: the join page and
+received. Here each phone speaks the same protocol itself (one read task, packets handled as
+they arrive) over a WebSocket of its own (`bench/wsclient.py`: one asyncio protocol per phone,
+not aiohttp's client), so that the client processes, which share the machine's cores with the
+server, take less of them. Only the socket differs: the join page and
 its cookie, the commands, what each phone sends and records are `bench/loadclient.py`'s (its
 `Phone` and `Fleet`, of which `RawFleet` changes only how a phone connects).
 
@@ -36,9 +37,8 @@ import json
 import math
 import time
 
-import aiohttp
-
 from bench.loadclient import Fleet, Phone, main
+from bench.wsclient import WebSocket, open_websocket
 
 RECONNECTION_DELAY = 500  # ms: the page's reconnectionDelay (socket.io-client's default: 1000)
 RECONNECTION_DELAY_MAX = 2000  # reconnectionDelayMax (default: 5000)
@@ -75,10 +75,10 @@ class RawSocket:
     """One phone's socket; quacks like python-socketio's AsyncClient where `Phone` and `Fleet`
     use it (`event`, `on`, `connect`, `connected`, `emit`, `call`, `disconnect`)."""
 
-    def __init__(self, http: aiohttp.ClientSession, rng, reconnection: bool = True):
-        self.http, self.rng, self.reconnection = http, rng, reconnection
+    def __init__(self, rng, reconnection: bool = True, local_addr: tuple | None = None):
+        self.rng, self.reconnection, self.local_addr = rng, reconnection, local_addr
         self.handlers: dict = {}
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: WebSocket | None = None
         self.connected = False
         self.callbacks: dict[int, object] = {}
         self.ids = 0
@@ -151,10 +151,9 @@ class RawSocket:
         url, headers, auth = self.target
         try:
             async with asyncio.timeout(timeout):
-                # compress=15: offers WebSocket compression, as every browser does.
-                ws = await self.http.ws_connect(f"{url}&t={time.time()}", headers=headers, compress=15,
-                                                timeout=aiohttp.ClientWSTimeout(ws_close=30))
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                # Offers WebSocket compression, as every browser does.
+                ws = await open_websocket(f"{url}&t={time.time()}", headers, self.local_addr)
+        except (OSError, TimeoutError) as exc:
             raise ConnectionError(f"connection error: {exc}") from exc
         try:
             async with asyncio.timeout(timeout):
@@ -169,21 +168,20 @@ class RawSocket:
         for packet in early:
             await self._packet(packet)
 
-    async def _handshake(self, ws: aiohttp.ClientWebSocketResponse, auth) -> list[str]:
+    async def _handshake(self, ws: WebSocket, auth) -> list[str]:
         """Engine.IO's open packet, then the namespace connect; the packets that came before
         its answer."""
         opened = await ws.receive()
-        if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
+        if opened is None or not opened.startswith("0"):
             raise ConnectionError("no OPEN packet")
-        info = json.loads(opened.data[1:])
+        info = json.loads(opened[1:])
         self.ping_wait = (info["pingInterval"] + info["pingTimeout"]) / 1000
         await ws.send_str("40" + (encode(auth) if auth else ""))
         early = []
         while True:
-            message = await ws.receive()
-            if message.type != aiohttp.WSMsgType.TEXT:
+            packet = await ws.receive()
+            if packet is None:
                 raise ConnectionError("closed while connecting")
-            packet = message.data
             if packet.startswith("40"):
                 return early
             if packet.startswith("44"):
@@ -193,13 +191,10 @@ class RawSocket:
             else:
                 early.append(packet)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, ws: WebSocket) -> None:
         with contextlib.suppress(Exception):
-            async for message in ws:  # ends when the WebSocket closes
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    await self._packet(message.data)
-                elif message.type == aiohttp.WSMsgType.ERROR:
-                    break
+            while (packet := await ws.receive()) is not None:  # None: the WebSocket closed
+                await self._packet(packet)
         await self._lost(ws)
 
     async def _send(self, text: str) -> None:
@@ -315,11 +310,8 @@ class RawFleet(Fleet):
         if isinstance(phone.client, RawSocket):
             await phone.client.disconnect()  # and no more reconnection attempts
         await phone.forget()
-        connector, owned = self.connector_of(phone)
-        if owned:  # its own loopback address
-            phone.http = aiohttp.ClientSession(connector=connector, connector_owner=True,
-                                               cookie_jar=aiohttp.DummyCookieJar())
-        client = RawSocket(phone.http or self.http, self.rng, reconnection)
+        address = self.source_address(phone)
+        client = RawSocket(self.rng, reconnection, None if address is None else (address, 0))
         phone.attach(client)
         await client.connect(self.url, headers={"Cookie": phone.cookie},
                              auth={"code": self.code, "lang": "en"}, wait_timeout=30)
