@@ -52,30 +52,21 @@ class Outbox:
     def _send_queued(self) -> None:
         try:
             while not self.done:
-                encoded, end = [], False
-                while len(encoded) < IN_ONE_WRITE:
-                    try:
-                        pkt = self.queue.get(block=False)
-                    except self.empty:
-                        break
-                    self.queue.task_done()
-                    if pkt is None:
-                        # The end stays in the queue, as python-engineio's poll leaves it, but as
-                        # a task done: Socket.close(wait=True) waits in queue.join() for every task.
-                        self.queue.put(None)
-                        self.queue.task_done()
-                        end = True
-                        break
-                    encoded.append(pkt.encode())
-                if not encoded and not end:
+                try:
+                    pkt = self.queue.get(block=False)
+                except self.empty:
                     return  # no switch since the get: a packet queued now starts a writer
-                if encoded:
-                    try:
-                        send_all(self.ws, encoded)
-                    except Exception:  # noqa: BLE001 - gone: closed, as python-engineio's writer does
-                        self._close()
-                        return
-                if end:
+                self.queue.task_done()
+                if pkt is None:
+                    # The end stays in the queue, as python-engineio's poll leaves it, but as a
+                    # task done: Socket.close(wait=True) waits in queue.join() for every task.
+                    self.queue.put(None)
+                    self.queue.task_done()
+                    self._close()
+                    return
+                try:
+                    self.ws.send(pkt.encode())
+                except Exception:  # noqa: BLE001 - gone: closed, as python-engineio's writer does
                     self._close()
                     return
         finally:
@@ -93,39 +84,6 @@ class Outbox:
         if self.sending:
             self.ended = event_class()
             self.ended.wait()
-
-
-IN_ONE_WRITE = 16  # packets queued together leave in one write (one frame each), at most this many
-
-
-def send_all(ws, packets: list) -> None:
-    """Send `packets` (Engine.IO packets, encoded) on the WebSocket `ws`, one frame each, in one
-    write to the socket when there are several: a phone's snapshot and its namespace connect are
-    queued together at each (re)connection, and each write is a system call and, under
-    eventlet, a pass through its green socket (about a tenth of a reconnection's CPU for three).
-    `ws` is eventlet's WebSocket, or python-engineio's wrapper of simple-websocket's (gevent);
-    any other sends them one by one, as python-engineio's writer did."""
-    if len(packets) == 1 or not all(p.__class__ is str for p in packets):
-        for encoded in packets:
-            ws.send(encoded)
-        return
-    pack, write = getattr(ws, "_pack_message", None), getattr(ws, "_send", None)
-    if pack is not None and write is not None:  # eventlet's RFC6455WebSocket: what its `send` does
-        write(b"".join([pack(text) for text in packets]))
-        return
-    inner = getattr(ws, "ws", None)  # simple-websocket's Server: what its `send` does
-    connection, sock = getattr(inner, "ws", None), getattr(inner, "sock", None)
-    if connection is None or sock is None or not hasattr(inner, "connected"):
-        for encoded in packets:
-            ws.send(encoded)
-        return
-    from wsproto.events import TextMessage
-
-    if not inner.connected:
-        from simple_websocket import ConnectionClosed
-
-        raise ConnectionClosed(inner.close_reason, inner.close_message)
-    sock.sendall(b"".join([connection.send(TextMessage(data=text)) for text in packets]))
 
 
 class Writers:
