@@ -49,6 +49,15 @@ def measure(scenario: str, *extra: str, client: str = "raw") -> dict:
     return figures
 
 
+def test_the_phones_websocket_client():
+    """bench/wsclient.py's own tests (bench/test_wsclient.py), in a child process: the suite
+    does not import the benchmarks."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "bench/test_wsclient.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+
+
 def test_the_yardstick_prints_this_machines_speed():
     done = subprocess.run([sys.executable, "-m", "bench", "yardstick", "--repeat", "2", "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

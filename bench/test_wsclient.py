@@ -1,6 +1,8 @@
 """The load benchmark's WebSocket client (bench/wsclient.py) against a server speaking RFC 6455 by
 hand over loopback: what it does with what a server may send (compressed, fragmented, pings,
-a close) and with a refused upgrade. Its use against Palabre itself is tests/test_load_bench.py."""
+a close) and with a refused upgrade. The suite never imports the benchmarks (tests/test_layers.py):
+`tests/test_load_bench.py` runs this file with pytest in a child process
+(`python -m pytest bench/test_wsclient.py`), and every scenario through the client."""
 
 from __future__ import annotations
 
