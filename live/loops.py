@@ -67,6 +67,7 @@ class Loop:
         self._finished = threading.Event()
         self._wake = None  # the event `wake()` sets (cadence loops, made when the task starts)
         self.stepped_at = float("-inf")  # monotonic time the last step started
+        self.next_at = float("inf")  # `wake_in`: the next step no later than this (monotonic)
 
     @property
     def running(self) -> bool:
@@ -103,11 +104,17 @@ class Loop:
         if self._wake is not None:
             self._wake.set()
 
+    def wake_in(self, seconds: float) -> None:
+        """From a step of a cadence loop: run the next one in `seconds` if that comes before
+        its time (a push slot another process holds is free then)."""
+        self.next_at = min(self.next_at, time.monotonic() + seconds)
+
     def _pause(self) -> None:
         if not self.cadence:
             self.socketio.sleep(self.interval())
             return
-        left = self.stepped_at + self.interval() - time.monotonic()
+        due, self.next_at = min(self.stepped_at + self.interval(), self.next_at), float("inf")
+        left = due - time.monotonic()
         if left > 0:
             self._wake.wait(left)
         else:

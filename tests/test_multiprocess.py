@@ -276,8 +276,10 @@ def _votes_across_processes(the_cluster: Cluster, phones: list, watcher: Listene
         list(pool.map(vote_on, phones))
     elapsed = time.perf_counter() - start
     window = [t for t, _data in watcher.received["results"] if start <= t <= start + elapsed]
-    rate = len(window) / elapsed
     gaps = [b - a for a, b in zip(window, window[1:], strict=False)]
+    # Pushes per second between the first and the last seen (not len / elapsed: 15 pushes 100 ms
+    # apart fill 1.4 s, which would read 10.7 a second).
+    rate = len(gaps) / sum(gaps) if gaps and sum(gaps) > 0 else len(window) / elapsed
     print(f"{len(phones)} phones on 2 processes for {elapsed:.1f} s: {rate:.1f} results/s, "
           f"shortest gap {min(gaps, default=0) * 1000:.0f} ms")
     low, high = rate_range

@@ -223,10 +223,12 @@ class Broadcaster:
                 self.results_pushed_at = now
             with self.app.app_context():
                 for session_id, activity_id in batch:
-                    if not self._slot(f"results:{activity_id}", interval):
+                    left = self._claim(f"results:{activity_id}", interval)
+                    if left:
                         # Another process pushed these counts this interval (they are read
-                        # afresh at each push): ours go out at the next free interval.
+                        # afresh at each push): ours go out as soon as its slot ends.
                         self.dirty.add((session_id, activity_id))
+                        self.loop.wake_in(left)
                         continue
                     # One activity failing must not keep the others from being pushed.
                     guarded("broadcaster", self._push, session_id, activity_id)
@@ -266,11 +268,15 @@ class Broadcaster:
     def _slot(self, key: str, seconds: float) -> bool:
         """Whether this process may push `key` now: once per `seconds` for the whole room
         (every process, through the message queue's Redis; this process's clock without)."""
+        return self._claim(key, seconds) == 0.0
+
+    def _claim(self, key: str, seconds: float) -> float:
+        """0.0 if this process may push `key` now (`_slot`); else the seconds until it may."""
         if getattr(socketio.server.manager, "slots", None) is not None:
-            return cluster.slot(socketio.server.manager, key, seconds)
+            return cluster.claim(socketio.server.manager, key, seconds)
         if key.startswith("results:"):
-            return True  # one process: the tick itself comes once per interval
-        return self.local_slots.take(key, seconds)
+            return 0.0  # one process: the tick itself comes once per interval
+        return self.local_slots.claim(key, seconds)
 
     def _push(self, session_id: int, activity_id: int) -> None:
         """The counts changed: the staff rooms get them now; the phones, if revealed, later
