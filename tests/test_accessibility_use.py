@@ -134,6 +134,36 @@ def test_a_phone_posts_an_idea_votes_and_sends_a_word_with_the_keyboard_only(eve
     assert report["violations"] == []
 
 
+@pytest.mark.parametrize(("page_name", "control"), [("phone-ideas", "Send my idea"),
+                                                     ("phone-questions", "Upvote")])
+def test_the_focus_stays_on_a_boards_button_when_its_script_comes_late(event, page_name, control):
+    """The board's script comes just after the page and redraws it. Someone quick with Tab was
+    already on a button of the server's markup ("Send my idea", an item's "Upvote"): the focus
+    went to the page's body, where Space did nothing (CI saw it twice: the keyboard tests above
+    timed out waiting for the acknowledgement). The script is held here until then."""
+    srv, made = event
+    with chromium() as browser:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        held = []
+        page.route("**/board-phone.js*", lambda route: held.append(route))
+        goto_live(page, srv.url + page_paths(made, "en")[page_name])
+        if control == "Send my idea":
+            tab_to(page, lambda f: f[0] == "TEXTAREA")
+            page.keyboard.type("Seed libraries in the media library")
+        tab_to(page, lambda f: f[0] == "BUTTON" and f[4] == control)
+        assert wait_until(lambda: held, 10, sleep=lambda s: page.wait_for_timeout(s * 1000)), \
+            "the board's script was never asked for"
+        for route in held:
+            route.continue_()
+        page.wait_for_selector("#board-status", state="attached", timeout=15_000)  # drawn by the script
+        focused = page.evaluate(FOCUSED)
+        page.keyboard.press("Space")
+        page.wait_for_selector("#board-status.is-ok", timeout=15_000)
+        context.close()
+    assert focused[0] == "BUTTON" and focused[4] == control, focused
+
+
 def test_a_moderator_approves_with_the_keyboard_only(event):
     srv, made = event
     session = made.sessions["en", "banner"]

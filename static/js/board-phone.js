@@ -8,7 +8,7 @@ import { doc, T, BT, $, h, add, attr, clear, keepSame, hasClass, fill, newId, no
 /* The phone: post, edit, withdraw and vote through the page's outbox (`box`, see core.js:
    kept until the server answers, even across a reload); draws the board from pushes. */
 export function boardPhone(code, stage, getSocket, mineMap, box) {
-  var shown = null, editing = null, notice = null;
+  var shown = null, editing = null, notice = null, refocus = null;
   box.on(function (it, ack) {  // an answer, maybe to what was sent before a reload: redraw
     var a = current();
     if (ack.ok && a && a.id === it.p.activity) lists(a);
@@ -20,23 +20,34 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
     stage._boardView = a;
     stage.setAttribute("data-board-view", "1");
     var key = a.id + ":" + a.state;
-    var box = $("board");
+    var box = $("board"), kept = null;
     if (!box || key !== shown || force === "all") {
-      var kept = box && box.getAttribute("data-board") === String(a.id) ? fields() : null;
+      kept = box && box.getAttribute("data-board") === String(a.id) ? fields() : null;
       clear(stage);
       stage.appendChild(shell(a));
       if (kept) putBack(kept);
+      if (kept && kept.control) refocus = kept.control;  // once drawn (an item: with the counts)
       shown = key;
     }
     lists(a);
   }
 
   /* What the participant was typing or choosing in the post form (this page's markup, or the
-     server's when this module has just come), and where: kept across a redraw. */
+     server's when this module has just come), and where: kept across a redraw. The focus too
+     when it is on a button: this module comes just after the page, and someone quick with Tab
+     was already on "Send my idea" (or an item's button) of the server's markup; the redraw
+     left the focus on the page's body, where Space and Enter do nothing. */
   var FIELDS = ["board-text", "board-column", "board-name"];
   function fields() {
-    var kept = { values: {}, focus: doc.activeElement && doc.activeElement.id };
+    var el = doc.activeElement, form = el && el.tagName === "BUTTON" && el.form;
+    var kept = { values: {}, focus: el && el.id, control: null };
     FIELDS.forEach(function (id) { if ($(id)) kept.values[id] = $(id).value; });
+    if (form && hasClass(form, "board-post")) kept.control = ".board-post .submit-bar button";
+    else if (form && form.querySelector("input[name=item]")) {  // (`elements.item` is a method)
+      var id = parseInt(form.querySelector("input[name=item]").value, 10);
+      kept.control = hasClass(form, "board-withdraw") ? "[data-bkey='withdraw-" + id + "']"
+                                                       : "[data-bkey='vote-" + id + "'], [data-bkey='take-" + id + "']";
+    }
     return kept;
   }
   function putBack(kept) {
@@ -167,6 +178,9 @@ export function boardPhone(code, stage, getSocket, mineMap, box) {
       }
     }
     if (editing !== null && $("board-edit-" + editing) && fkey && /^edit-/.test(fkey)) $("board-edit-" + editing).focus();
+    if (refocus && doc.activeElement && doc.activeElement !== doc.body) refocus = null;  // moved on
+    var control = refocus && stage.querySelector(refocus);
+    if (control) { control.focus(); refocus = null; }
   }
 
   function itemNode(a, i, mine, open, isQ, s) {
