@@ -17,7 +17,7 @@ from live.health import Heartbeat
 from live.i18n import babel, install_template_gettext, select_locale
 from live.loops import Loop, guarded
 from live.precompressed import StaticCompression
-from live.realtime import SLICE, deliver_in_slices, socketio
+from live.realtime import Pacing, deliveries, socketio
 from live.sessions.deadlines import Deadlines
 from live.sessions.push import Broadcaster, resync_local
 from live.store import Store, default_sqlite_url, upgrade
@@ -177,8 +177,7 @@ def _init_socketio(app: Flask) -> None:
         # Stops the start (StartRefused) when the library is missing or Redis does not answer.
         queue = cluster.queue_manager(app.config["MESSAGE_QUEUE"],
                                       lambda: guarded("queue resync", resync_local, app))
-        queue.deliver_in_slices = deliver_in_slices  # others' large pushes, in slices
-        queue.slice_size = int(app.config.get("PUSH_SLICE", SLICE))
+        queue.deliveries = deliveries(Pacing.of(app.config))  # others' pushes, large ones paced
     socketio.init_app(
         app,
         async_mode=runtime.effective_mode(app.config["ASYNC_MODE"]),

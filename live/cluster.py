@@ -81,21 +81,23 @@ class RedisQueue(RoomIndex, socketio.RedisManager):
         if slots is not None:
             slots.after_fork()
 
-    # Set by the app (`live.realtime.deliver_in_slices`): sends an emit of another process to
-    # this process's sockets of a large room in slices; returns False to have it sent whole.
-    deliver_in_slices: Callable[[str, object, str, int], bool] | None = None
-    slice_size = 200  # sockets per slice (the app's LIVE_PUSH_SLICE)
+    # Set by the app (`live.realtime.Deliveries`): sends the other processes' pushes to this
+    # process's sockets, a large room's in paced slices from a task of its own (the listener
+    # goes on with the next messages), each socket's pushes in the order they were published.
+    deliveries = None
 
     def _handle_emit(self, message):
-        deliver = self.deliver_in_slices
-        data = message.get("data")
-        if (deliver is not None and message.get("host_id") != self.host_id
-                and message.get("callback") is None and not message.get("binary")
-                and message.get("skip_sid") is None and (message.get("namespace") or "/") == "/"
-                and isinstance(message.get("room"), str) and isinstance(data, list) and len(data) == 1
-                and deliver(message["event"], data[0], message["room"], self.slice_size)):
+        deliveries = self.deliveries
+        if deliveries is None or message.get("host_id") == self.host_id:
+            super()._handle_emit(message)  # this process's own emit: sent at once, as made
             return
-        super()._handle_emit(message)
+        room, data = message.get("room"), message.get("data")
+        room = room if isinstance(room, str) else None  # None: any socket (a list of rooms too)
+        alone = (message.get("callback") is None and not message.get("binary")
+                 and message.get("skip_sid") is None and (message.get("namespace") or "/") == "/"
+                 and room is not None and isinstance(data, list) and len(data) == 1)
+        deliveries.take(room, (message["event"], data[0], bool(message.get("paced"))) if alone else None,
+                        lambda: super(RedisQueue, self)._handle_emit(message))
 
     @staticmethod
     def can_publish_alone(data) -> bool:
@@ -106,10 +108,11 @@ class RedisQueue(RoomIndex, socketio.RedisManager):
 
     def publish_emit(self, event: str, data, room: str) -> None:
         """Publish an emit to a room for the other processes only (this one sends it itself),
-        as python-socketio's `emit` publishes it (no callback, no attachment)."""
+        as python-socketio's `emit` publishes it (no callback, no attachment), marked as paced:
+        each process spreads it over its sockets as this one does (`realtime.Deliveries`)."""
         self._publish({"method": "emit", "event": event, "data": [data], "binary": False,
                        "namespace": "/", "room": room, "skip_sid": None, "callback": None,
-                       "host_id": self.host_id})
+                       "host_id": self.host_id, "paced": True})
 
     def _complain(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()

@@ -64,9 +64,13 @@ class Defaults:
     # A push to a room of more sockets than this (the phones' tally) is sent this many sockets at
     # a time, the event loop serving the others in between.
     PUSH_SLICE = 200
-    # Seconds the event loop serves the others between two such slices (4,000 phones: 20 slices,
-    # the tally spread over 0.4 s instead of one stretch with votes' acks queued behind it); none
-    # while another push waits its turn (a facilitator's move is not held behind a tally).
+    # Seconds such a push is spread over (at most half of PHONE_PUSH_INTERVAL): 4,000 phones'
+    # tally in 20 slices 42 ms apart. Spread over 0.4 s, two processes sending their halves at
+    # once took both cores from the votes: acks p95 100-130 ms, against 40 ms spread over 0.8 s
+    # (docs/performance.md). None while another push waits its turn (a facilitator's move is
+    # not held behind a tally).
+    PUSH_SPREAD = 0.8
+    # Seconds between two such slices, at least.
     PUSH_SLICE_PAUSE = 0.02
     # Seconds the write queue waits for more writes before a group commit while writes keep
     # coming (a room changing its votes): they share the commit and its fsync (0: never wait).

@@ -14,6 +14,7 @@ import logging
 import socket
 import struct
 import threading
+from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -516,10 +517,34 @@ def emit_to_session(session_id: int, event: str, data: dict, roles: tuple[str, .
 
 
 SLICE = 200  # sockets of a large room sent a push between two yields (LIVE_PUSH_SLICE)
-SLICE_PAUSE = 0.02  # seconds the loop serves the others between two slices (LIVE_PUSH_SLICE_PAUSE)
+SLICE_PAUSE = 0.02  # seconds the loop serves the others between two slices, at least (LIVE_PUSH_SLICE_PAUSE)
+SPREAD = 0.8  # seconds a large room's push is spread over (LIVE_PUSH_SPREAD)
 _slicing: list = []  # the lock of sliced emits: one at a time (made at first use, once
 # eventlet or gevent has patched `threading`: a green lock)
 _waiting = [0]  # emits waiting for that lock: a paced emit under way sends its rest at once
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How a push to a large room goes out: `size` sockets at a time, the slices spread over
+    `spread` seconds (at most half the phones' tally interval: a tally is out before the next
+    one is due) with at least `pause` seconds between two."""
+
+    size: int = SLICE
+    pause: float = SLICE_PAUSE
+    spread: float = SPREAD
+
+    @classmethod
+    def of(cls, config) -> Pacing:
+        interval = float(config.get("PHONE_PUSH_INTERVAL", 2.0))
+        return cls(max(1, int(config.get("PUSH_SLICE", SLICE))),
+                   float(config.get("PUSH_SLICE_PAUSE", SLICE_PAUSE)),
+                   min(float(config.get("PUSH_SPREAD", SPREAD)), interval / 2))
+
+    def between(self, sockets: int) -> float:
+        """Seconds between two slices of a push to `sockets` sockets."""
+        pauses = (sockets - 1) // self.size
+        return max(self.pause, self.spread / pauses) if pauses else 0.0
 
 
 def _slicing_lock():
@@ -544,55 +569,125 @@ def _in_turn():
 
 
 def emit_in_slices(event: str, data: dict, to: str) -> None:
-    """Emit to a room, `SLICE` of its sockets at a time, pausing `SLICE_PAUSE` between two
-    slices so that the event loop serves the others meanwhile: queuing a push for 5,000 phones
-    and waking their 5,000 writer tasks was one stretch of 0.2-0.4 s during which nobody else
-    was served (a steady stream of votes saw it every time the phones got their tally), and
+    """Emit to a room, `PUSH_SLICE` of its sockets at a time, spread over `PUSH_SPREAD` seconds
+    (`Pacing`) so that the event loop serves the others meanwhile: queuing a push for 5,000
+    phones and waking their 5,000 writer tasks was one stretch of 0.2-0.4 s during which nobody
+    else was served (a steady stream of votes saw it every time the phones got their tally),
     slices with only a yield between them still came in one stretch (4,000 phones: 100-300 ms
-    of acks queued behind them every 2 s). Encoded once. Sliced emits wait for each other, and
-    `emit_whole` waits for them: a phone gets the pushes of a room in the order they were made;
-    while another emit waits, the rest of the slices go out without pausing (a `state` push
-    does not wait for a paced tally). Behind a message queue (several processes) the emit is
-    published whole to the others, each of which sends it to its own sockets in slices too
-    (`deliver_in_slices`, without pauses: its listener delivers the others' emits in turn)."""
+    of acks queued behind them every 2 s), and slices 20 ms apart still took the machine's
+    cores from the votes for 0.4 s with two processes each sending its half at once
+    (docs/performance.md). Encoded once. Sliced emits wait for each other, and `emit_whole`
+    waits for them: a phone gets the pushes of a room in the order they were made; while
+    another emit waits, the rest of the slices go out without pausing (a `state` push does not
+    wait for a paced tally). Behind a message queue (several processes) the emit is published
+    whole to the others, each of which sends it to its own sockets in slices too (`Deliveries`)."""
     manager = socketio.server.manager
     members = manager.rooms.get("/", {}).get(to) or {}
-    size = int(current_app.config.get("PUSH_SLICE", SLICE))
+    pacing = Pacing.of(current_app.config)
     shared = getattr(manager, "slots", None) is not None
-    if len(members) <= size or (shared and not manager.can_publish_alone(data)):
-        emit_whole(event, data, to)
+    if (len(members) <= pacing.size and not shared) or (shared and not manager.can_publish_alone(data)):
+        emit_whole(event, data, to)  # (behind a queue the others may hold many: published paced)
         return
-    pause = float(current_app.config.get("PUSH_SLICE_PAUSE", SLICE_PAUSE))
     with _in_turn():
         if shared:
             manager.publish_emit(event, data, to)  # for the other processes' sockets
         _count_emit(socketio.server, to, "/", event, (data,))
-        _send_in_slices(event, data, to, size, pause)
+        _send_in_slices(event, data, to, pacing)
 
 
-def deliver_in_slices(event: str, data, to: str, size: int = SLICE) -> bool:
-    """An emit published by another process (`live.cluster.RedisQueue`), for this process's
-    sockets of a large room: sent in slices as `emit_in_slices` does (the whole room at once was
-    one stretch of 0.1-0.2 s of the loop for 2,000 phones, in every process at the same
-    instant, each time the phones got their tally). False when the room is small (sent whole)."""
-    members = socketio.server.manager.rooms.get("/", {}).get(to) or {}
-    if len(members) <= size:
-        return False
-    with _in_turn():
-        _send_in_slices(event, data, to, size)
-    return True
+class Deliveries:
+    """The other processes' pushes (behind a message queue), as this process's Redis listener
+    hands them over (`live.cluster.RedisQueue`), in the order they were published.
+
+    A push to a large room of this process (the phones' tally: 2,000 phones here) goes out in
+    slices spread as the process that made it spreads its own (`emit_in_slices`), from a task
+    of its own: sent by the listener itself, it held every push published after it (the
+    screen's counts, ten a second) until its last slice, and with no pause between slices it
+    held the loop too (0.1-0.2 s for 2,000 phones, in every process at the same instant). A
+    push that reaches a socket of a room still being sent to (or any push without a room) waits
+    for it, so that each socket gets the pushes in the order they were made, and while one
+    waits the rest of the slices go out without pausing; any other push (the screen's, a
+    console's) goes out at once."""
+
+    def __init__(self, pacing: Pacing):
+        self.pacing = pacing
+        self.queue: deque[tuple] = deque()  # (room or None, how to send it), the first under way
+
+    def take(self, room: str | None, push: tuple[str, object, bool] | None,
+             whole: Callable[[], None]) -> None:
+        """Send a published push to this process's sockets of `room` (None: every socket):
+        `push` (event, data, paced) in slices if the room is large here and the push can go so
+        (not None), spread if it was paced where it was made (the tally: a facilitator's move
+        is sent without pauses), else `whole()`; now or in turn."""
+        manager = socketio.server.manager
+        members = (manager.rooms.get("/", {}).get(room) or {}) if room is not None else None
+        if push is not None and members is not None and len(members) > self.pacing.size:
+            event, data, paced = push
+            pacing = self.pacing if paced else Pacing(self.pacing.size, 0.0, 0.0)
+            self._queue(room, lambda: _send_in_slices(event, data, room, pacing))
+        elif self.queue and self._reaches_pending(members):
+            self._queue(room, whole)
+        else:
+            whole()
+
+    def _reaches_pending(self, members) -> bool:
+        """Whether a push to `members` (None: every socket) reaches a socket of a room that a
+        push still waiting or under way is for."""
+        if members is None:
+            return True
+        rooms = socketio.server.manager.rooms.get("/", {})
+        pending = [rooms.get(room) or {} for room, _send in self.queue]
+        return any(room is None for room, _send in self.queue) or any(
+            sid in big for big in pending for sid in list(members))
+
+    def _queue(self, room: str | None, send: Callable) -> None:
+        self.queue.append((room, send))
+        if len(self.queue) == 1:
+            socketio.start_background_task(self._drain)
+
+    def hurry(self) -> bool:
+        """Whether another push waits behind the one under way."""
+        return len(self.queue) > 1
+
+    def _drain(self) -> None:
+        while self.queue:
+            _room, send = self.queue[0]
+            try:
+                with _in_turn():
+                    send()
+            except Exception:  # noqa: BLE001 - one push failing must not stop the others
+                log.exception("delivering another process's push failed")
+            finally:
+                self.queue.popleft()
 
 
-def _send_in_slices(event: str, data, to: str, size: int, pause: float = 0.0) -> None:
+_deliveries: list[Deliveries] = []  # this process's (`deliveries`), behind a message queue
+
+
+def deliveries(pacing: Pacing) -> Deliveries:
+    """The process's `Deliveries`, paced as given (the app's settings)."""
+    if not _deliveries:
+        _deliveries.append(Deliveries(pacing))
+    _deliveries[0].pacing = pacing
+    return _deliveries[0]
+
+
+def _hurry() -> bool:
+    return bool(_waiting[0]) or any(d.hurry() for d in _deliveries)
+
+
+def _send_in_slices(event: str, data, to: str, pacing: Pacing) -> None:
     from engineio import packet as eio_packet
     from socketio import packet
 
     manager = socketio.server.manager
     encoded = socketio.server.packet_class(packet.EVENT, namespace="/", data=[event, data]).encode()
     frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-    for index, (_sid, eio_sid) in enumerate(list(manager.get_participants("/", to))):
-        if index and index % size == 0:
-            socketio.sleep(0 if _waiting[0] else pause)
+    sockets = list(manager.get_participants("/", to))
+    pause = pacing.between(len(sockets))
+    for index, (_sid, eio_sid) in enumerate(sockets):
+        if index and index % pacing.size == 0:
+            socketio.sleep(0 if _hurry() else pause)
         socketio.server._send_eio_packet(eio_sid, frame)
 
 

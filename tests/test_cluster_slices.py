@@ -10,10 +10,12 @@ final count, at most once per interval (no phone twice, none left out).
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
-from multiprocess import Redis, servers
+import pytest
+from multiprocess import Redis, servers, wait_until
 from realserver import Listener, close_all, connect, join_cookie, new_cid, prepare, sqlite_url
 
 PHONES = 5  # per process: more than a slice
@@ -71,3 +73,75 @@ def test_every_phone_on_every_process_gets_the_tally_sent_in_slices(tmp_path):
             assert listener.quiet_for("results", 2.5, 10)
             times = [t for t, _data in listener.received["results"]]
             assert all(b - a >= 0.8 for a, b in zip(times, times[1:], strict=False)), times
+
+
+def _first(listener: Listener, name: str, test) -> float | None:
+    """When `listener` first got a `name` push whose data passes `test` (None: not yet)."""
+    with listener._changed:
+        return next((t for t, data in listener.received[name] if isinstance(data, dict) and test(data)), None)
+
+
+@pytest.mark.parametrize("modes", [("gevent", "eventlet"), ("eventlet", "gevent")],
+                         ids=["to-eventlet", "to-gevent"])
+def test_another_processes_tally_is_paced_without_holding_the_screen_or_a_move(tmp_path, modes):
+    """The phones of the process that receives a tally through Redis get it in slices with pauses
+    between them, as the process that made it sends its own: sent at once, 2,000 phones' tally
+    took both cores from the votes with two processes; sent by the Redis listener itself, it
+    held every later push behind it. Meanwhile the screen on that process gets the counts of a
+    new vote at once, and a facilitator's move reaches each phone after the tally, without
+    waiting for the rest of its pauses."""
+    pause = 0.8  # 6 phones on the receiving process, slices of 2: two pauses, the tally over 1.6 s
+    setup = prepare(tmp_path / "palabre.db")
+    clients: list = []
+    with ExitStack() as stack:
+        redis = Redis(tmp_path).start()
+        stack.callback(redis.stop)
+        pair = servers(tmp_path, sqlite_url(setup.database), modes, MESSAGE_QUEUE=redis.url, PUSH_SLICE=2,
+                       PUSH_SLICE_PAUSE=pause, PHONE_PUSH_INTERVAL=4.0)
+        for server in pair:
+            stack.callback(server.stop)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.start(60), pair))
+        stack.callback(lambda: close_all(clients))
+        sender, receiver = pair
+        facilitator = connect(sender.url, {"token": setup.facilitator, "lang": "en"})
+        clients.append(facilitator)
+        screen = Listener("results", "state")
+        clients.append(connect(receiver.url, {"token": setup.screen, "lang": "en"}, listener=screen))
+        voters = _phones(sender, setup, 2)  # a room of 2 there: sent whole
+        phones = _phones(receiver, setup, 6)
+        clients += [client for client, _listener in voters + phones]
+        for action in ("show", "open", "reveal"):
+            _command(facilitator, setup, action)
+
+        def vote(client) -> None:
+            ack = client.call("vote", {"cid": new_cid(), "activity": setup.activity,
+                                       "choice": setup.options[0]}, timeout=15)
+            assert ack.get("ok"), ack
+
+        vote(voters[0][0])
+        listeners = [listener for _client, listener in phones]
+        assert wait_until(lambda: any(_first(s, "results", lambda d: d.get("answers") == 1)
+                                      for s in listeners), 15)
+        # The tally's first slice is out on the receiving process, its next two are paced.
+        vote(voters[1][0])
+        voted = time.perf_counter()
+        assert screen.wait_for(lambda s: any(d.get("answers") == 2 for d in s.messages("results")), 15)
+        on_screen = _first(screen, "results", lambda d: d.get("answers") == 2)
+        first_tallies = [_first(s, "results", lambda d: d.get("answers") == 1) for s in listeners]
+        assert on_screen - voted < pause, "the screen's counts waited behind the phones' tally"
+        assert None in first_tallies, f"the tally was not paced: {first_tallies}"
+
+        states = [listener.count("state") for listener in listeners]
+        moved = time.perf_counter()
+        _command(facilitator, setup, "close")
+        for listener, had in zip(listeners, states, strict=True):
+            assert listener.wait_for(lambda s, had=had: s.count("state") > had, 15)
+        tallies = [_first(s, "results", lambda d: d.get("answers") == 1) for s in listeners]
+        assert None not in tallies, "a phone missed the tally"
+        assert max(tallies) - min(tallies) >= pause / 2, f"the tally came all at once: {tallies}"
+        for listener, had, tally in zip(listeners, states, tallies, strict=True):
+            with listener._changed:
+                state_at = listener.received["state"][had][0]
+            assert state_at > tally, "a phone got the move before the tally published before it"
+            assert state_at - moved < pause, "the move waited for the tally's pauses"
