@@ -81,6 +81,31 @@ def _first(listener: Listener, name: str, test) -> float | None:
         return next((t for t, data in listener.received[name] if isinstance(data, dict) and test(data)), None)
 
 
+def _sender_and_receiver(stack: ExitStack, tmp_path, setup, modes, pause: float, clients: list) -> tuple:
+    """Two processes behind a real Redis: the facilitator and 2 voters on the first, the screen
+    and 6 phones on the second; the poll shown, open and revealed."""
+    redis = Redis(tmp_path).start()
+    stack.callback(redis.stop)
+    pair = servers(tmp_path, sqlite_url(setup.database), modes, MESSAGE_QUEUE=redis.url, PUSH_SLICE=2,
+                   PUSH_SLICE_PAUSE=pause, PHONE_PUSH_INTERVAL=4.0)
+    for server in pair:
+        stack.callback(server.stop)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda s: s.start(60), pair))
+    stack.callback(lambda: close_all(clients))
+    sender, receiver = pair
+    facilitator = connect(sender.url, {"token": setup.facilitator, "lang": "en"})
+    clients.append(facilitator)
+    screen = Listener("results", "state")
+    clients.append(connect(receiver.url, {"token": setup.screen, "lang": "en"}, listener=screen))
+    voters = _phones(sender, setup, 2)  # a room of 2 there: sent whole
+    phones = _phones(receiver, setup, 6)
+    clients += [client for client, _listener in voters + phones]
+    for action in ("show", "open", "reveal"):
+        _command(facilitator, setup, action)
+    return facilitator, screen, voters, phones
+
+
 @pytest.mark.parametrize("modes", [("gevent", "eventlet"), ("eventlet", "gevent")],
                          ids=["to-eventlet", "to-gevent"])
 def test_another_processes_tally_is_paced_without_holding_the_screen_or_a_move(tmp_path, modes):
@@ -94,25 +119,8 @@ def test_another_processes_tally_is_paced_without_holding_the_screen_or_a_move(t
     setup = prepare(tmp_path / "palabre.db")
     clients: list = []
     with ExitStack() as stack:
-        redis = Redis(tmp_path).start()
-        stack.callback(redis.stop)
-        pair = servers(tmp_path, sqlite_url(setup.database), modes, MESSAGE_QUEUE=redis.url, PUSH_SLICE=2,
-                       PUSH_SLICE_PAUSE=pause, PHONE_PUSH_INTERVAL=4.0)
-        for server in pair:
-            stack.callback(server.stop)
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda s: s.start(60), pair))
-        stack.callback(lambda: close_all(clients))
-        sender, receiver = pair
-        facilitator = connect(sender.url, {"token": setup.facilitator, "lang": "en"})
-        clients.append(facilitator)
-        screen = Listener("results", "state")
-        clients.append(connect(receiver.url, {"token": setup.screen, "lang": "en"}, listener=screen))
-        voters = _phones(sender, setup, 2)  # a room of 2 there: sent whole
-        phones = _phones(receiver, setup, 6)
-        clients += [client for client, _listener in voters + phones]
-        for action in ("show", "open", "reveal"):
-            _command(facilitator, setup, action)
+        facilitator, screen, voters, phones = _sender_and_receiver(stack, tmp_path, setup, modes, pause,
+                                                                   clients)
 
         def vote(client) -> None:
             ack = client.call("vote", {"cid": new_cid(), "activity": setup.activity,
