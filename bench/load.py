@@ -520,6 +520,26 @@ def on_screen_latencies(votes: list[dict], pushes: list[tuple[float, int]]) -> l
     return delays
 
 
+def timeline(votes: list[dict], pushes: list[tuple[float, int]], start: float, width: float) -> list[dict]:
+    """The steady stream in slices of `width` seconds from its start (`--timeline`): the votes
+    sent in each, their ack p50 / p95, and the longest the screen then went without a push.
+    Where a tail comes from: a stretch of slow acks every few seconds is a periodic cost (the
+    phones' tally was one), not the garbage collector's."""
+    acks: dict[int, list[float]] = {}
+    for vote in votes:
+        if vote["ok"]:
+            acks.setdefault(int((vote["sent"] - start) // width), []).append(vote["acked"] - vote["sent"])
+    times = sorted(t for t, _count in pushes)
+    gaps: dict[int, float] = {}
+    for before, after in zip(times, times[1:], strict=False):
+        key = int((before - start) // width)
+        gaps[key] = max(gaps.get(key, 0.0), after - before)
+    return [{"at_s": round(key * width, 2), "votes": len(delays),
+             "ack_p50_ms": round(percentile(delays, 50) * 1000, 1),
+             "ack_p95_ms": round(percentile(delays, 95) * 1000, 1),
+             "screen_gap_ms": round(gaps.get(key, 0.0) * 1000, 1)} for key, delays in sorted(acks.items())]
+
+
 def pushes_of(listener: Listener, activity: int, since: float, count: Callable[[dict], int]):
     """(arrival, count) of the `results` pushes of one activity since `since`."""
     with listener._changed:
@@ -708,7 +728,8 @@ def scenario_steady(the_hall: Hall, args) -> dict:
             "screen_pushes_per_s": round(len(screen) / elapsed, 1),
             "phone_pushes_per_phone_per_s": round((after["results"] - before["results"])
                                                   / max(1, after["connected"]) / elapsed, 2),
-            **figures}
+            **figures, **({"timeline": timeline(votes, screen, start, args.timeline)}
+                          if args.timeline else {})}
 
 
 def scenario_reconnect(the_hall: Hall, args) -> dict:
@@ -931,6 +952,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
     parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
+    parser.add_argument("--timeline", type=float, default=0.0, metavar="SECONDS",
+                        help="steady: the acks and the screen's pushes in slices of SECONDS (0: none)")
     parser.add_argument("--rounds", type=int, default=30, help="rounds: bursts on the same poll (30)")
     parser.add_argument("--window", type=float, default=0.0, help="join: seconds over which phones arrive")
     parser.add_argument("--admit", type=float, default=default_admit(),

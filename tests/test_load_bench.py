@@ -120,10 +120,15 @@ def test_rounds(client):
 
 
 def test_steady(client):
-    figures = measure("steady", client=client)
+    figures = measure("steady", "--timeline", "0.5", client=client)
     assert figures["acked_ok"] == figures["votes"] >= PHONES
     assert figures["on_screen"] == figures["acked_ok"]  # every change counted once on the screen
     assert figures["stored"] == figures["acked_ok"]  # and once in the database
+    # --timeline: every acked vote in one half-second slice, the slices in order
+    slices = figures["timeline"]
+    assert sum(s["votes"] for s in slices) == figures["acked_ok"]
+    assert [s["at_s"] for s in slices] == sorted(s["at_s"] for s in slices)
+    assert all(s["ack_p95_ms"] >= s["ack_p50_ms"] > 0 and s["screen_gap_ms"] >= 0 for s in slices)
 
 
 def test_reconnect_storm(client):
