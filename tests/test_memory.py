@@ -470,3 +470,56 @@ def test_eventlets_connection_handler_is_made_without_a_c_level_call():
     called = saved_per_reader(Handler)
     direct = saved_per_reader(runtime._made_directly(Handler))
     assert called - direct > 500, (called, direct)
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_closed_http_connection_is_freed_at_once(tmp_path, mode):
+    """A connection the server is done with (a join page's, through a proxy that closes each
+    upstream connection; a phone gone) is freed when it closes, not at the garbage collector's
+    next full pass: 60 requests, each on its own connection, leave none of their connection
+    handlers alive with the collector off. eventlet's handler and its environ referred to each
+    other (1,300-1,800 such connections waited in each process after 5,000 phones joined)."""
+    database = tmp_path / "palabre.db"
+    prepare(database)
+    probe = """
+import gc, os, sys
+os.environ["LIVE_ASYNC_MODE"] = sys.argv[2]
+from live import runtime
+runtime.monkey_patch()
+from live import create_app
+import socket
+app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "k"})
+if sys.argv[2] == "eventlet":
+    import eventlet
+    door = eventlet.listen(("127.0.0.1", 0))
+    eventlet.spawn(runtime._eventlet_server, app, door, 100)
+    pause = eventlet.sleep
+else:
+    import gevent
+    door = gevent.socket.socket()
+    door.bind(("127.0.0.1", 0))
+    door.listen(50)
+    runtime._gevent_server(app, door, 100).start()
+    pause = gevent.sleep
+port = door.getsockname()[1]
+def fetch():
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n")
+    answer = b""
+    while chunk := c.recv(4096):
+        answer += chunk
+    c.close()
+    return answer
+fetch()
+gc.collect()
+gc.disable()
+answers = [fetch() for _ in range(60)]
+pause(0.3)
+handlers = sum(1 for o in gc.get_objects() if type(o).__name__ == "SmallBuffers")
+print(sum(a.startswith(b"HTTP/1.1 200") for a in answers), handlers)
+"""
+    done = subprocess.run([sys.executable, "-c", probe, f"sqlite:///{database}", mode], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answered, alive = map(int, done.stdout.split()[-2:])
+    assert answered == 60 and alive == 0, done.stdout
