@@ -449,6 +449,79 @@ def _open_directly(server) -> bool:
     return True
 
 
+class _NotStarted:
+    """What stands for simple-websocket's reading thread when the reader reads (`LeanServer`)."""
+
+    name = "(_thread)"
+
+    def start(self):
+        pass
+
+
+_NOT_STARTED = _NotStarted()
+
+
+def _not_started(target=None):
+    return _NOT_STARTED
+
+
+class _NoEvent:
+    """What stands for simple-websocket's message Event when the reader reads (`LeanServer`)."""
+
+    __slots__ = ()
+
+    def set(self):
+        pass
+
+    def clear(self):
+        pass
+
+    def wait(self, timeout=None):
+        return True
+
+
+def _receive_in_reader(server, timeout=None):
+    """A gevent WebSocket's next message (`LeanServer.receive`), read from the socket by the
+    green thread that asks for it (Engine.IO's reader). simple-websocket read it in a green
+    thread of its own per socket, which handed it over through an Event: a second green thread
+    for each phone for its whole life, its saved C stack and frame stack (~10 KB a phone)."""
+    from simple_websocket.errors import ConnectionClosed
+
+    while server.connected and not server.input_buffer:
+        if not _read_once(server, timeout):
+            return None
+    if server.input_buffer:
+        return server.input_buffer.pop(0)
+    raise ConnectionClosed(server.close_reason, server.close_message)
+
+
+def _read_once(server, timeout) -> bool:
+    """One read of a gevent WebSocket, its frames parsed and handled as simple-websocket's
+    thread did (a ping answered; a close answered, then the socket closed); False if nothing
+    came within `timeout` seconds (None: no limit but the socket's own timeout)."""
+    import gevent
+    from wsproto.utilities import LocalProtocolError
+
+    try:
+        if timeout is None:
+            data = server.sock.recv(server.receive_bytes)
+        else:
+            data = None
+            with gevent.Timeout(timeout, False):
+                data = server.sock.recv(server.receive_bytes)
+            if data is None:
+                return False
+        if not data:
+            raise OSError("closed")
+        server.ws.receive_data(data)
+        server.connected = server._handle_events()
+    except (OSError, LocalProtocolError):
+        server.connected = False
+    if not server.connected:
+        server.sock.close()
+    return True
+
+
 def _lean_websocket_server():
     """simple-websocket's server as `_lean_gevent_websockets` wants it (see there)."""
     import socket
@@ -457,6 +530,16 @@ def _lean_websocket_server():
     import simple_websocket
 
     class LeanServer(simple_websocket.Server):
+        """simple-websocket's server, read by the socket's own reader (`receive`)."""
+
+        def __init__(self, environ, **kwargs):
+            if not kwargs.get("ping_interval"):  # its WebSocket pings need its thread
+                kwargs.update(thread_class=_not_started, event_class=_NoEvent)
+            super().__init__(environ, **kwargs)
+
+        def receive(self, timeout=None):
+            return _receive_in_reader(self, timeout)
+
         def handshake(self):
             if not _open_directly(self):
                 super().handshake()
@@ -496,8 +579,9 @@ def _lean_gevent_websockets() -> None:
     """Under gevent each WebSocket (simple-websocket over wsproto) kept its opening handshake
     for good once it was over: h11's connection state and buffers and the request with all its
     headers, about 3 KB per socket. It is let go of as soon as the socket is open (wsproto
-    then only asks it for events, and there are none left). And a socket the server closes is
-    shut at once (`_lean_websocket_server`)."""
+    then only asks it for events, and there are none left). A socket the server closes is shut
+    at once, and each socket is read by Engine.IO's reader itself, without a green thread of
+    simple-websocket's per socket (`_lean_websocket_server`, `_receive_in_reader`)."""
     import simple_websocket
     from engineio.async_drivers import gevent as engineio_gevent
 
@@ -514,8 +598,17 @@ def _lean_gevent_websockets() -> None:
 
     class LeanWebSocketWSGI(engineio_gevent.WebSocketWSGI):
         def __call__(self, environ, start_response):
+            """The socket served; then its descriptor closed. simple-websocket reads through a
+            duplicate of the connection's descriptor, which its reading thread closed when it
+            ended. Without that thread (`_receive_in_reader`) only the collector closed it, when
+            it came to the socket's cycle, and the connection lived on after pywsgi closed its
+            own: a flooder cut off went on sending into the kernel's buffers for seconds, never
+            reset (tests/test_flood.py), and each WebSocket the server ended kept a descriptor."""
             self.ws = LeanServer(environ, **self.server_args)
-            ret = self.app(self)
+            try:
+                ret = self.app(self)
+            finally:
+                self.ws.sock.close()
             if self.ws.mode == "gunicorn":
                 raise StopIteration()
             if self.ws.mode == "werkzeug":
@@ -536,6 +629,7 @@ def _lean_gevent_websockets() -> None:
             return None if message in ("", b"") else message
 
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
+
 
 
 class HeadTooSlow(TimeoutError, ValueError):
