@@ -725,10 +725,13 @@ def _small_buffers_handler(timeout: float = 60.0):
         head_timer = body_timer = None  # while a request head, a body is read (`_head_deadline`...)
 
         def handle_one_request(self):
+            """None (the end) after a WebSocket: pywsgi read on for a next request, without a
+            timeout (`get_environ`), after a close handshake, until the client shut the TCP."""
             try:
-                return super().handle_one_request()
+                result = super().handle_one_request()
             finally:
                 _read(self, "close")
+            return None if result is True and self.headers is no_headers else result
 
         def read_requestline(self):
             self.head_timer = _head_deadline(self.rfile, timeout, gevent.Timeout.start_new)
