@@ -22,6 +22,7 @@ port, when the join link and the QR code name one address.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -81,9 +82,12 @@ def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
 
 
 def listening(port: int) -> bool:
+    """Whether something listens on `port`. A connection to a port of the ephemeral range that
+    nothing listens on can be made by the kernel from that same port, to itself (TCP's
+    simultaneous open): that is no listener."""
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+            return probe.getsockname() != probe.getpeername()
     except OSError:
         return False
 
@@ -277,7 +281,7 @@ class Cluster:
         def answering(url: str) -> bool:
             try:
                 return http_get(url, "/healthz", timeout=2)[0] == 200
-            except OSError:
+            except (OSError, http.client.HTTPException):  # not up; or connected to itself (`listening`)
                 return False
 
         # The room is back as soon as one process answers (nginx sends the phones to those that

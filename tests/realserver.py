@@ -315,8 +315,8 @@ class Server:
             try:
                 status, _headers, _body = http_get(self.url, "/", timeout=2)
                 return status > 0  # any HTTP answer: the templates may not exist yet
-            except OSError:
-                time.sleep(0.1)
+            except (OSError, http.client.HTTPException):  # not up; or, on a port of the ephemeral
+                time.sleep(0.1)  # range, connected to itself (TCP's simultaneous open)
         return False
 
     def stop(self) -> None:
