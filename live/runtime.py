@@ -631,7 +631,6 @@ def _lean_gevent_websockets() -> None:
     engineio_gevent._async["websocket"] = LeanWebSocketWSGI
 
 
-
 class HeadTooSlow(TimeoutError, ValueError):
     """A request's head (its request line and headers) not whole within LIVE_HTTP_TIMEOUT of its
     first byte. A TimeoutError: eventlet closes the connection quietly; a ValueError: gevent
@@ -725,13 +724,10 @@ def _small_buffers_handler(timeout: float = 60.0):
         head_timer = body_timer = None  # while a request head, a body is read (`_head_deadline`...)
 
         def handle_one_request(self):
-            """None (the end) after a WebSocket: pywsgi read on for a next request, without a
-            timeout (`get_environ`), after a close handshake, until the client shut the TCP."""
             try:
-                result = super().handle_one_request()
+                return super().handle_one_request()
             finally:
                 _read(self, "close")
-            return None if result is True and self.headers is no_headers else result
 
         def read_requestline(self):
             self.head_timer = _head_deadline(self.rfile, timeout, gevent.Timeout.start_new)
