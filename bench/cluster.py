@@ -22,7 +22,6 @@ port, when the join link and the QR code name one address.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -52,6 +51,7 @@ from bench.load import (
 from bench.loadclient import CONCURRENT_JOINS
 from tests.realserver import (
     ROOT,
+    connected_to_itself,
     free_port,
     free_ports,
     http_get,
@@ -82,12 +82,9 @@ def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
 
 
 def listening(port: int) -> bool:
-    """Whether something listens on `port`. A connection to a port of the ephemeral range that
-    nothing listens on can be made by the kernel from that same port, to itself (TCP's
-    simultaneous open): that is no listener."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
-            return probe.getsockname() != probe.getpeername()
+            return not connected_to_itself(probe)
     except OSError:
         return False
 
@@ -281,7 +278,7 @@ class Cluster:
         def answering(url: str) -> bool:
             try:
                 return http_get(url, "/healthz", timeout=2)[0] == 200
-            except (OSError, http.client.HTTPException):  # not up; or connected to itself (`listening`)
+            except OSError:
                 return False
 
         # The room is back as soon as one process answers (nginx sends the phones to those that

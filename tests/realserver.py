@@ -315,8 +315,8 @@ class Server:
             try:
                 status, _headers, _body = http_get(self.url, "/", timeout=2)
                 return status > 0  # any HTTP answer: the templates may not exist yet
-            except (OSError, http.client.HTTPException):  # not up; or, on a port of the ephemeral
-                time.sleep(0.1)  # range, connected to itself (TCP's simultaneous open)
+            except OSError:
+                time.sleep(0.1)
         return False
 
     def stop(self) -> None:
@@ -404,12 +404,22 @@ def stored_votes(database: Path, activity: int) -> tuple[int, Counter]:
 
 # --- clients ------------------------------------------------------------------------------
 
+def connected_to_itself(sock) -> bool:
+    """Whether a connection to a port of this machine came back to its own socket: Linux now and
+    then connects to a port of the ephemeral range that nothing listens on from that same port
+    (TCP's simultaneous open), and what is sent is read back as the answer. Nothing listens."""
+    return sock.getsockname() == sock.getpeername()
+
+
 def http_get(base_url: str, path: str, cookie: str | None = None,
              timeout: float = 10) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One GET without following redirects: (status, headers, body)."""
     host, port = base_url.split("//", 1)[1].split(":")
     con = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
+        con.connect()
+        if connected_to_itself(con.sock):
+            raise ConnectionRefusedError(f"nothing listens on port {port}")
         con.request("GET", path, headers={"Accept-Language": "en", **({"Cookie": cookie} if cookie else {})})
         response = con.getresponse()
         return response.status, response.headers, response.read()
