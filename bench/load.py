@@ -27,7 +27,10 @@ figures: release -> last ack, ack latency (emit -> ack) and vote -> screen laten
 votes stored vs acknowledged vs on screen. Vote -> screen: the k-th vote acknowledged (in ack
 order) is on screen with the first `results` push of the screen that counts k votes (a burst:
 `answers`; steady: the phones vote the options in turn, so answers + sum(position x count)
-counts every vote stored). The clients share the machine's cores with the server.
+counts every vote stored). The clients share the machine's cores with the server. Before the
+server starts, the machine's speed: `yardstick_ms` (again after: `yardstick_after_ms`) and
+`loopback_us`, a message echoed between two processes on one core and across two
+(bench/yardstick.py).
 """
 
 from __future__ import annotations
@@ -1039,10 +1042,12 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
     if scenario == "typing" and participants == 1000 and not getattr(args, "participants_given", False):
         participants = 200
     run_args = argparse.Namespace(**{**vars(args), "participants": participants})
+    from bench.yardstick import loopback
     from bench.yardstick import measure as yardstick
 
     repeat = getattr(args, "yardstick_repeat", 3)
     speed = yardstick(repeat)  # this machine's speed, before the server starts (bench/yardstick.py)
+    trips = loopback(min(repeat, 3))  # and how fast its processes wake each other, core to core
     with tempfile.TemporaryDirectory(prefix="palabre-load-") as scratch:
         folder = Path(workdir or scratch)
         kind = "wordcloud" if scenario == "typing" else "polls"
@@ -1060,7 +1065,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
-            "processes": getattr(args, "processes", 1), "yardstick_ms": speed,
+            "processes": getattr(args, "processes", 1), "yardstick_ms": speed, "loopback_us": trips,
             "yardstick_after_ms": yardstick(repeat), **figures}  # before and after: the host's speed held?
 
 

@@ -1,6 +1,6 @@
 """How fast this machine runs the kind of Python a vote is: a fixed workload, its CPU milliseconds.
 
-    python -m bench yardstick [--repeat 7] [--together] [--json]
+    python -m bench yardstick [--repeat 7] [--together] [--loopback] [--json]
 
 The machines these benchmarks run on are shared and change: the same commit's 5,000-phone burst
 took 1.2-1.4 s on one machine and 3.1-4.8 s on another a day later, with every part of the server
@@ -19,6 +19,17 @@ many rounds: on a machine whose cores are its own, each copy takes about the tim
 on virtual cores that share physical ones with other tenants, each is slower, and the copies
 differ. It prints the CPU time of every copy (`together_ms`: fastest, median, slowest), what the
 benchmarks' clients and server, which run on the same cores, can expect from the machine.
+
+`--loopback` times what the yardstick leaves out, a message between two processes: a 40-byte
+message sent over a loopback TCP connection and echoed back by another process, `ROUND_TRIPS`
+times, with both processes on one core and with each on its own core (`loopback_us`: the
+fastest run's microseconds per round trip). Every vote crosses processes several
+times (phone, nginx, server, and back), so a host whose processes wake each other slowly across
+cores is slow at the benchmarks whatever its yardstick: on 3 December the 2-core machine
+changed from AMD EPYC to Intel Xeon vCPUs, the yardstick went from 47-55 to 57-95 ms, and a
+5,000-phone burst from about 1 s to 4-6 s (main and the commit before alike); a round trip took
+9 us on one core and 109 us across the two (docs/performance.md, "3 December, afternoon").
+`bench load` prints it before each scenario.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import socket
 import sqlite3
 import statistics
 import time
@@ -123,12 +135,73 @@ def measure_together(repeat: int = 7, copies: int | None = None) -> list[float]:
     return sorted(round(t * 1000, 1) for t in times)
 
 
+ROUND_TRIPS = 5000  # messages echoed in one run of `--loopback`
+MESSAGE = b"x" * 40  # a Socket.IO ack's size, about
+
+
+def _echo(listener: socket.socket, core: int | None) -> None:
+    """The other end of `round_trip`: echoes every message until the connection closes."""
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+    connection, _address = listener.accept()
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with connection:
+        while data := connection.recv(len(MESSAGE)):
+            connection.sendall(data)
+
+
+def round_trip(cores: tuple[int, int] | None, repeat: int = 3) -> float:
+    """Microseconds per round trip of `MESSAGE` over loopback TCP to a process that echoes it,
+    this process on `cores[0]` and the echo on `cores[1]` (None: where the kernel puts them);
+    the fastest of `repeat` runs."""
+    context = multiprocessing.get_context("fork")  # the listener is handed over as it is
+    allowed = os.sched_getaffinity(0) if cores is not None else None
+    best = float("inf")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        echo = context.Process(target=_echo, args=(listener, None if cores is None else cores[1]),
+                               daemon=True)
+        echo.start()
+        try:
+            if cores is not None:
+                os.sched_setaffinity(0, {cores[0]})
+            with socket.create_connection(listener.getsockname(), timeout=30) as client:
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for _ in range(max(1, repeat)):
+                    start = time.perf_counter()
+                    for _ in range(ROUND_TRIPS):
+                        client.sendall(MESSAGE)
+                        received = 0
+                        while received < len(MESSAGE):
+                            received += len(client.recv(len(MESSAGE)))
+                    best = min(best, time.perf_counter() - start)
+        finally:
+            if allowed is not None:
+                os.sched_setaffinity(0, allowed)
+            echo.join(timeout=10)
+            if echo.is_alive():
+                echo.kill()
+    return round(best / ROUND_TRIPS * 1e6, 1)
+
+
+def loopback(repeat: int = 3) -> dict:
+    """`round_trip` on one core and across two (`{"one_core": us, "two_cores": us}`; only where
+    the kernel puts them, `{"any_core": us}`, on one core or without affinity)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) < 2:
+        return {"any_core": round_trip(None, repeat)}
+    return {"one_core": round_trip((cores[0], cores[0]), repeat),
+            "two_cores": round_trip((cores[0], cores[1]), repeat)}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options."""
     parser.add_argument("--repeat", type=int, default=7, help="runs of the workload; the fastest is kept (7)")
     parser.add_argument("--together", action="store_true",
                         help="also run it in one process per core at once, --repeat rounds, and "
                              "print every copy's CPU time (fastest, median, slowest)")
+    parser.add_argument("--loopback", action="store_true",
+                        help="also time a message echoed over loopback TCP by another process, on "
+                             "one core and across two (microseconds per round trip)")
     parser.add_argument("--json", action="store_true", help="print the figure as JSON")
 
 
@@ -138,12 +211,18 @@ def run(args: argparse.Namespace) -> int:
     copies = os.cpu_count() or 1
     together = measure_together(args.repeat, copies) if args.together else []
     spread = [together[0], round(statistics.median(together), 1), together[-1]] if together else []
+    trips = loopback() if args.loopback else {}
     if args.json:
         print(json.dumps({"yardstick_ms": figure, "votes": VOTES,
-                          **({"together_ms": spread, "copies": copies} if together else {})}))
+                          **({"together_ms": spread, "copies": copies} if together else {}),
+                          **({"loopback_us": trips} if trips else {})}))
         return 0
     print(f"yardstick_ms {figure}  ({VOTES} votes' worth of Python work, fastest of {args.repeat})")
     if together:
         print(f"together_ms {spread[0]} / {spread[1]} / {spread[2]}  (fastest / median / slowest of "
               f"{len(together)}: {copies} copies at once, one per core, {args.repeat} rounds)")
+    if trips:
+        where = ", ".join(f"{us} us {name.replace('_', ' ')}" for name, us in trips.items())
+        print(f"loopback_us {where}  (a {len(MESSAGE)}-byte message echoed by another process "
+              f"over loopback TCP, per round trip, fastest of 3 runs of {ROUND_TRIPS})")
     return 0

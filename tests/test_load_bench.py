@@ -46,6 +46,7 @@ def measure(scenario: str, *extra: str, client: str = "raw") -> dict:
     assert figures["mode"] == (extra[extra.index("--mode") + 1] if "--mode" in extra else MODE)
     # the machine's speed before and after (bench/yardstick.py), to compare figures across days
     assert figures["yardstick_ms"] > 0 and figures["yardstick_after_ms"] > 0
+    assert figures["loopback_us"] and all(us > 0 for us in figures["loopback_us"].values())
     return figures
 
 

@@ -35,3 +35,15 @@ def test_together_every_core_runs_a_copy_and_their_spread_is_printed():
     text = _yardstick("--together").stdout
     assert text.startswith("yardstick_ms ")
     assert f"of {2 * figures['copies']}: {figures['copies']} copies at once" in text
+
+
+def test_loopback_times_a_message_echoed_on_one_core_and_across_two():
+    figures = json.loads(_yardstick("--loopback", "--json").stdout)
+    trips = figures["loopback_us"]
+    cores = len(os.sched_getaffinity(0))
+    assert set(trips) == ({"one_core", "two_cores"} if cores > 1 else {"any_core"})
+    assert all(us > 0 for us in trips.values())
+
+    text = _yardstick("--loopback").stdout
+    assert "loopback_us " in text and "per round trip" in text
+    assert "together_ms" not in text
