@@ -54,6 +54,21 @@ def _whole_number(name: str, lowest: int, highest: int) -> int:
     return number
 
 
+def _switch(name: str) -> bool:
+    """The setting `name` (LIVE_<name>) as on or off (true/false, 1/0, yes/no, on/off); else
+    the start stops saying which setting and what it takes (status 2)."""
+    import sys
+
+    value = app.config[name]
+    word = str(value).strip().lower()
+    if value is True or word in ("1", "true", "yes", "on"):
+        return True
+    if value is False or value is None or word in ("0", "false", "no", "off", ""):
+        return False
+    print(_refused(f"LIVE_{name}={value!r}: true or false"), file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 # Palabre's spawned workers (live/procpool.py) do not import this file again; any other
 # process started with "spawn" would, as __mp_main__: it must not build a second application.
 app = _build() if __name__ != "__mp_main__" else None
@@ -76,14 +91,22 @@ if __name__ == "__main__":
         print(_refused(f"LIVE_PROCESSES={processes} needs LIVE_MESSAGE_QUEUE (Redis): the processes "
                        "share the room through it"), file=sys.stderr, flush=True)
         sys.exit(2)
+    shared = _switch("SHARED_PORT") and processes > 1
     # Bind first: a second server on a taken port stops here, before it starts anything.
     try:
-        listeners = [runtime.listen(config["HOST"], port)
-                     for port in launcher.ports(port, processes)]
+        if shared:  # one port, the processes' sockets in a group steered by client address
+            listeners = runtime.listen_shared(config["HOST"], port, processes)
+        else:
+            listeners = [runtime.listen(config["HOST"], port)
+                         for port in launcher.ports(port, processes)]
     except runtime.PortInUse as exc:
         with app.app_context():
             lang = "fr" if os.environ.get("LANG", "").lower().startswith("fr") else "en"
             print(message("port_in_use", lang, port=exc.port), file=sys.stderr, flush=True)
+        sys.exit(2)
+    except runtime.SharedPortUnavailable as exc:
+        print(_refused(f"LIVE_SHARED_PORT: {exc}; start without it, behind nginx "
+                       f"(docs/deployment.md)"), file=sys.stderr, flush=True)
         sys.exit(2)
     # One open file per connection: the soft limit is raised to what LIVE_MAX_CONNECTIONS needs
     # (a desktop session gives 1,024); past the hard limit, fewer connections, said here.
@@ -97,7 +120,10 @@ if __name__ == "__main__":
     # password all the same (created once, kept private in the instance folder).
     created = ensure_admin_password(app)
     print(f"Palabre is running ({socketio.async_mode}). Participants join at: {base}/", flush=True)
-    if processes > 1:
+    if shared:
+        print(f"{processes} processes, all on port {port} (each client address reaches one of them)",
+              flush=True)
+    elif processes > 1:
         print(f"{processes} processes, on ports {', '.join(str(s.getsockname()[1]) for s in listeners)} "
               f"(behind nginx: docs/deployment.md)", flush=True)
     if created:

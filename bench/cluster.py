@@ -11,13 +11,16 @@ runs (docs/deployment.md), on one machine.
   port in the scratch folder (no persistence), stopped at the end;
 - nginx in front, with the very ```nginx block of docs/deployment.md (its ports changed):
   `hash $remote_addr consistent`, so each phone's client connects from its own loopback address
-  (127.x.y.z, as phones at a venue each have their own) and stays on one process.
+  (127.x.y.z, as phones at a venue each have their own) and stays on one process;
+- or, with `--shared-port`, no proxy: `LIVE_SHARED_PORT=1`, every process on one port, the
+  kernel placing each connection by its client address (`live.runtime.listen_shared`); the
+  benchmark asks each process for its figures from an address that reaches it.
 
-Why nginx and not SO_REUSEPORT or one port per process handed to the clients: it is what the
-deployment guide tells an operator to run. With SO_REUSEPORT the kernel places each TCP
-connection, so the requests of a phone that falls back to long-polling would scatter over
-processes that do not hold its session; one port per process would need the phones to pick a
-port, when the join link and the QR code name one address.
+nginx is what the deployment guide tells an operator to run past one machine. A plain
+SO_REUSEPORT group (without the program that steers by address) would scatter the requests of a
+phone that falls back to long-polling over processes that do not hold its session; one port per
+process handed to the clients would need the phones to pick a port, when the join link and the
+QR code name one address.
 """
 
 from __future__ import annotations
@@ -200,29 +203,40 @@ class Cluster:
 
     def __init__(self, workdir: Path, mode: str, processes: int, database_url: str,
                  queue: str | None, connections: int, separate: bool = False,
-                 nginx_workers: str = "1", **config):
+                 nginx_workers: str = "1", shared: bool = False, **config):
         self.workdir, self.mode, self.count = workdir, mode, processes
         self.separate = separate  # N `python wsgi.py` rather than one LIVE_PROCESSES=N
+        if shared and separate:
+            raise SystemExit("--shared-port and --separate-processes do not go together: the "
+                             "shared port's sockets are made by one start, before it forks")
+        self.shared = shared  # LIVE_SHARED_PORT: one port, no nginx
         self.database_url, self.queue_url, self.connections = database_url, queue, connections
         self.config = config
         self.secret = "k-" + os.urandom(24).hex()  # the same across a restart: phones keep their cookies
         self.redis = None if queue else PrivateRedis(workdir)
-        self.nginx = Nginx(workdir, nginx_workers)
+        self.nginx = None if shared else Nginx(workdir, nginx_workers)
         self.ports: list[int] = []
         self.process: subprocess.Popen | None = None  # the `sh` whose children are the servers
         self.first_up = 0.0  # (monotonic) when the first server answered after the last start
 
     @property
     def url(self) -> str:
+        if self.nginx is None:
+            return f"http://127.0.0.1:{self.ports[0]}" if self.ports else "http://127.0.0.1:0"
         return self.nginx.url
 
     @property
-    def backends(self) -> list[str]:
-        return [f"http://127.0.0.1:{p}" for p in self.ports]
+    def backends(self) -> list[tuple[str, str | None]]:
+        """Each process: (its URL, the source address to ask it from: None on its own port;
+        on a shared port, a loopback address the kernel gives to that process)."""
+        if self.shared:
+            return [(self.url, shared_port_source(i, self.count)) for i in range(self.count)]
+        return [(f"http://127.0.0.1:{p}", None) for p in self.ports]
 
     def _env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
         env.update({"LIVE_ASYNC_MODE": self.mode, "LIVE_HOST": "127.0.0.1",
+                    "LIVE_SHARED_PORT": "1" if self.shared else "0",
                     "LIVE_PUBLIC_URL": self.url, "LIVE_DATABASE_URL": self.database_url,
                     "LIVE_MESSAGE_QUEUE": self.queue_url or self.redis.url,
                     "LIVE_SECRET_KEY": self.secret, "PYTHONUNBUFFERED": "1",
@@ -252,6 +266,8 @@ class Cluster:
         for attempt in range(3):
             if self.separate:
                 self.ports = [free_port() for _ in range(self.count)]
+            elif self.shared:
+                self.ports = [free_port()]
             else:
                 first = free_ports(self.count)
                 self.ports = list(range(first, first + self.count))
@@ -267,7 +283,8 @@ class Cluster:
             except BaseException:
                 self.stop()
                 raise
-        self.nginx.start(self.ports, self.connections)
+        if self.nginx is not None:
+            self.nginx.start(self.ports, self.connections)
         return self
 
     def _start_servers(self, timeout: float) -> None:
@@ -275,9 +292,9 @@ class Cluster:
                                         env=self._env(), stdin=subprocess.DEVNULL,
                                         start_new_session=True)
 
-        def answering(url: str) -> bool:
+        def answering(backend: tuple[str, str | None]) -> bool:
             try:
-                return http_get(url, "/healthz", timeout=2)[0] == 200
+                return http_get(backend[0], "/healthz", timeout=2, source=backend[1])[0] == 200
             except OSError:
                 return False
 
@@ -325,10 +342,19 @@ class Cluster:
             return ""
 
     def stop(self) -> None:
-        self.nginx.stop()
+        if self.nginx is not None:
+            self.nginx.stop()
         self._stop_servers()
         if self.redis is not None:
             self.redis.stop()
+
+
+def shared_port_source(index: int, count: int) -> str:
+    """A loopback address (127.0.0.x) whose connections the shared port's program gives to
+    process `index` of `count` (`live.runtime.process_of`)."""
+    from live.runtime import process_of
+
+    return next(a for a in (f"127.0.0.{x}" for x in range(2, 255)) if process_of(a, count) == index)
 
 
 def _group_alive(group: int) -> bool:
@@ -400,7 +426,8 @@ def cluster_hall(folder: Path, args, clients: int, participants: int, scenario: 
                 setup, polls = prepare_hall(database, url)
             servers = Cluster(folder, args.mode, args.processes, url, args.queue,
                               participants + 64, getattr(args, "separate_processes", False),
-                              getattr(args, "nginx_workers", "1"), **gate_config(args))
+                              getattr(args, "nginx_workers", "1"),
+                              getattr(args, "shared_port", False), **gate_config(args))
             the_hall = ClusterHall(servers, setup, polls, folder, url)
             the_hall.client_kind = getattr(args, "client", the_hall.client_kind)
             try:
@@ -439,22 +466,24 @@ class ClusterHall(Hall):
     def waits_now(self) -> dict:
         """`Hall.waits_now`, and nginx's."""
         nginx = self.server.nginx
-        return {**super().waits_now(), "nginx": tree_waited(nginx.process.pid) if nginx.process else 0.0}
+        return {**super().waits_now(),
+                "nginx": tree_waited(nginx.process.pid) if nginx and nginx.process else 0.0}
 
     def cpu_now(self) -> dict:
         """`Hall.cpu_now`, and nginx's and Redis's CPU (they share the cores too)."""
         redis, nginx = self.server.redis, self.server.nginx
         return {**super().cpu_now(),
-                "nginx": tree_cpu(nginx.process.pid) if nginx.process else 0.0,
+                "nginx": tree_cpu(nginx.process.pid) if nginx and nginx.process else 0.0,
                 "redis": tree_cpu(redis.process.pid) if redis and redis.process else 0.0}
 
     def health(self, reset: bool = False) -> dict:
         if reset:
             self.mark()
         each = []
-        for url in self.server.backends:
+        for url, source in self.server.backends:
             try:
-                status, _h, body = http_get(url, "/healthz?reset=1" if reset else "/healthz", timeout=30)
+                status, _h, body = http_get(url, "/healthz?reset=1" if reset else "/healthz",
+                                            timeout=30, source=source)
                 each.append(json.loads(body) if status == 200 else {})
             except (OSError, ValueError):
                 each.append({})
@@ -498,7 +527,8 @@ class ClusterHall(Hall):
                 for h in self.each]
         redis, nginx = self.server.redis, self.server.nginx
         redis_pid = redis.process.pid if redis and redis.process else None
-        return {"per_process": each, "nginx_rss_mb": round(nginx.rss_mb(), 1),
-                "nginx_cpu_since_start_s": round(tree_cpu(nginx.process.pid), 2) if nginx.process else None,
+        return {"per_process": each, "nginx_rss_mb": round(nginx.rss_mb(), 1) if nginx else 0.0,
+                "nginx_cpu_since_start_s": round(tree_cpu(nginx.process.pid), 2)
+                if nginx and nginx.process else None,
                 "redis_rss_mb": round(rss_mb(redis_pid), 1) if redis_pid else None,
                 "redis_cpu_since_start_s": round(tree_cpu(redis_pid), 2) if redis_pid else None}

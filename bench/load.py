@@ -1011,6 +1011,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the database: a fresh SQLite file, or a fresh schema in "
                              "--database-url / PALABRE_POSTGRES_URL (postgresql+psycopg://...)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL for --db postgresql")
+    parser.add_argument("--shared-port", action="store_true",
+                        help="with --processes N: no nginx; every process on one port "
+                             "(LIVE_SHARED_PORT), each connection placed by its client address")
     parser.add_argument("--nginx-workers", default="1", metavar="N|auto",
                         help="nginx's worker_processes in front of several processes (1, as "
                              "docs/deployment.md recommends; auto: one per core)")
@@ -1065,7 +1068,9 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
             figures = RUNNERS[scenario](the_hall, run_args)
     return {"scenario": scenario, "mode": args.mode, "participants": participants,
             "client": getattr(args, "client", DEFAULT_CLIENT),
-            "processes": getattr(args, "processes", 1), "yardstick_ms": speed, "loopback_us": trips,
+            "processes": getattr(args, "processes", 1),
+            "shared_port": bool(getattr(args, "shared_port", False)),
+            "yardstick_ms": speed, "loopback_us": trips,
             "yardstick_after_ms": yardstick(repeat), **figures}  # before and after: the host's speed held?
 
 

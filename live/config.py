@@ -18,6 +18,10 @@ class Defaults:
     # Server processes started by `python wsgi.py` (one per core), built once and forked, on
     # PORT, PORT + 1, ...: behind nginx, with LIVE_MESSAGE_QUEUE (live/launcher.py).
     PROCESSES = 1
+    # With PROCESSES > 1: all of them on PORT alone, no proxy in front; the kernel places each
+    # connection by the client's address (one address, one process: live/runtime.py,
+    # `listen_shared`). Linux only. Off: PORT, PORT + 1, ... behind nginx.
+    SHARED_PORT = False
     # "eventlet" or "gevent" (live/runtime.py names the default), or "threading" (tests, CLI).
     ASYNC_MODE = DEFAULT_MODE
     # SQLAlchemy URL; empty means a SQLite file in the instance folder.
@@ -140,7 +144,7 @@ class Defaults:
 
 
 # Numbers `python wsgi.py` checks itself, with their own bounds (PORT, ...).
-_CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP_TIMEOUT"})
+_CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP_TIMEOUT", "SHARED_PORT"})
 
 
 def check_numbers(config) -> None:

@@ -3,15 +3,20 @@
 The application is built once (modules imported, SQLAlchemy's mappers, templates, the
 locales' data), then the process forks N - 1 copies of itself: each serves its own port
 (`LIVE_PORT`, `LIVE_PORT + 1`, ...), behind nginx with sticky sessions
-(docs/deployment.md), and shares the room with the others through Redis
-(`LIVE_MESSAGE_QUEUE`, required). What the start built is shared between the processes by
-the kernel (copy-on-write), kept out of the garbage collector's reach (`gc.freeze`) so that
-its passes do not copy it: two processes started separately each held their own ~90 MB.
+(docs/deployment.md), or its own socket of `LIVE_PORT` with `LIVE_SHARED_PORT`, and shares
+the room with the others through Redis (`LIVE_MESSAGE_QUEUE`, required). What the start
+built is shared between the processes by the kernel (copy-on-write), kept out of the garbage
+collector's reach (`gc.freeze`) so that its passes do not copy it: two processes started
+separately each held their own ~90 MB.
 
-Why one port per process and not one port shared (SO_REUSEPORT): the kernel would place each
-TCP connection on any process, and the requests of a phone that falls back to long-polling
-would reach processes that do not hold its Engine.IO session. nginx's `hash $remote_addr`
-keeps a phone on one process.
+Why one port per process behind nginx, and not a plain port shared (SO_REUSEPORT): the kernel
+would place each TCP connection on any process, and the requests of a phone that falls back to
+long-polling would reach processes that do not hold its Engine.IO session. nginx's
+`hash $remote_addr` keeps a phone on one process. On one machine, `LIVE_SHARED_PORT` does the
+same without nginx: the listeners are one SO_REUSEPORT group on `LIVE_PORT` whose program
+places each connection by the client's address (`runtime.listen_shared`); each process serves
+its own socket of the group, and the others' are closed in it, so a socket closes with its
+process.
 
 What must not be shared is made again in each child, before it serves: the event loop
 (`runtime.after_fork`), the database connections (the engine's pool is emptied before the

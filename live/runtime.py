@@ -118,13 +118,22 @@ def listen(host: str, port: int, backlog: int = 4096):
     (eventlet's default), which let a second server share the port: the room was split between
     two processes. Under eventlet/gevent the socket module is patched: the socket is green.
     """
+    import socket
+
+    return _listening(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0], port, backlog)
+
+
+def _listening(found: tuple, port: int, backlog: int, reuseport: bool = False):
+    """A socket listening at `found` (a getaddrinfo entry); closed and PortInUse if taken."""
     import errno
     import socket
 
-    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    family, kind, proto, _name, address = found
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(backlog)
     except OSError as exc:
@@ -133,6 +142,90 @@ def listen(host: str, port: int, backlog: int = 4096):
             raise PortInUse(port) from exc
         raise
     return sock
+
+
+# Classic BPF (linux/filter.h), for `listen_shared`'s program.
+_SO_ATTACH_REUSEPORT_CBPF = 51
+_SKF_NET_OFF = -0x100000  # loads relative to the network (IP) header
+_BPF_LD_B_ABS, _BPF_LD_W_ABS = 0x30, 0x20
+_BPF_RSH_K, _BPF_MOD_K, _BPF_JEQ_K, _BPF_JA, _BPF_RET_A = 0x74, 0x94, 0x15, 0x05, 0x16
+
+
+class SharedPortUnavailable(OSError):
+    """The kernel cannot steer a shared port's connections by client address."""
+
+
+def steering_program(count: int) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program of a shared port's socket group: the index of the socket that
+    takes a new connection, (the client's IP address) mod `count`. IPv4: its 32 bits; IPv6:
+    the last 32 of its 128 (a dual-stack socket sees both, told apart by the header's version).
+    Each instruction is (code, jump if true, jump if false, k)."""
+    return [
+        (_BPF_LD_B_ABS, 0, 0, _SKF_NET_OFF & 0xFFFFFFFF),  # A = the IP header's first byte
+        (_BPF_RSH_K, 0, 0, 4),                              # A = its version
+        (_BPF_JEQ_K, 0, 2, 6),                              # IPv6? else skip two
+        (_BPF_LD_W_ABS, 0, 0, (_SKF_NET_OFF + 20) & 0xFFFFFFFF),  # IPv6 source, last 32 bits
+        (_BPF_JA, 0, 0, 1),
+        (_BPF_LD_W_ABS, 0, 0, (_SKF_NET_OFF + 12) & 0xFFFFFFFF),  # IPv4 source
+        (_BPF_MOD_K, 0, 0, count),
+        (_BPF_RET_A, 0, 0, 0),                              # the socket's index in the group
+    ]
+
+
+def process_of(address: str, count: int) -> int:
+    """The index of the process that `steering_program(count)` gives a connection from
+    `address` (IPv4, IPv6, or IPv4-mapped IPv6 as a dual-stack socket names it)."""
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (int(ip) & 0xFFFFFFFF) % count
+
+
+def _attach_steering(sock, count: int) -> None:
+    import ctypes
+    import socket
+    import struct
+
+    program = b"".join(struct.pack("HBBI", *instruction) for instruction in steering_program(count))
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = struct.pack("@HP", len(program) // 8, ctypes.addressof(buffer))
+    sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_REUSEPORT_CBPF, fprog)
+
+
+def listen_shared(host: str, port: int, count: int, backlog: int = 4096) -> list:
+    """`count` listening sockets on one port (SO_REUSEPORT), one per server process, whose
+    new connections the kernel places by the client's address: every connection from one
+    address reaches the same socket, as nginx's `hash $remote_addr` keeps a phone on one
+    process (its long-polling requests reach the process that holds its session; the limits
+    per address hold). The group's order is the order the sockets start listening in, all
+    here, before the processes fork: each process serves one; the first process keeps none
+    of the others open, so a socket closes with its process.
+
+    PortInUse if any other socket listens on the port (probed without SO_REUSEPORT: a group
+    of another server's would otherwise take ours in); SharedPortUnavailable where the kernel
+    has no SO_REUSEPORT or cannot run the program (Linux 4.5 and later can)."""
+    import socket
+
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise SharedPortUnavailable("SO_REUSEPORT is not available on this system")
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    _listening(found, port, 1).close()  # without SO_REUSEPORT: refused if anyone listens there
+    group: list = []
+    try:
+        for _ in range(count):
+            group.append(_listening(found, port, backlog, reuseport=True))
+        try:
+            _attach_steering(group[0], count)
+        except OSError as exc:
+            raise SharedPortUnavailable(f"the kernel refused the program that steers connections "
+                                        f"by address ({exc.strerror or exc})") from exc
+    except OSError:
+        for sock in group:
+            sock.close()
+        raise
+    return group
 
 
 def after_fork() -> None:

@@ -412,10 +412,12 @@ def connected_to_itself(sock) -> bool:
 
 
 def http_get(base_url: str, path: str, cookie: str | None = None,
-             timeout: float = 10) -> tuple[int, http.client.HTTPMessage, bytes]:
-    """One GET without following redirects: (status, headers, body)."""
+             timeout: float = 10, source: str | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One GET without following redirects: (status, headers, body); from the loopback address
+    `source` when given (on a shared port, the address picks the process)."""
     host, port = base_url.split("//", 1)[1].split(":")
-    con = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    con = http.client.HTTPConnection(host, int(port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
     try:
         con.connect()
         if connected_to_itself(con.sock):

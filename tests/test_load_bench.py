@@ -194,6 +194,23 @@ def test_burst_on_two_processes_with_a_setting_and_nginx_workers_given():
     _two_processes("--set", "WRITE_GATHER=0.015", "--nginx-workers", "auto")
 
 
+def test_steady_on_two_processes_sharing_one_port_without_nginx():
+    """`--shared-port`: no nginx, both processes on one port (LIVE_SHARED_PORT), the kernel
+    placing each phone by its address: the phones split over both, every vote stored once,
+    acknowledged and on the screen; no nginx in the figures."""
+    require("redis-server", "PALABRE_REQUIRE_REDIS")
+    phones = 24
+    figures = measure("steady", "--processes", "2", "--shared-port", "--participants", str(phones),
+                      "--clients", "2", "--mode", "gevent")
+    assert figures["processes"] == 2 and figures["shared_port"] is True and figures["joined"] == phones
+    assert figures["votes"] > phones, figures
+    assert figures["votes"] == figures["acked_ok"] == figures["stored"] == figures["on_screen"]
+    each = [p["connections"] for p in figures["per_process"]]
+    # The bench's own addresses alternate between the two processes (127.x.y.z, z = 1, 2, ...).
+    assert sorted(each) == [phones // 2, phones // 2 + 2], each  # the screen and facilitator on one
+    assert figures["nginx_cpu_s"] == 0 and figures["nginx_rss_mb"] == 0
+
+
 def test_reconnect_storm_on_two_processes_behind_nginx():
     """Both processes restarted at once: every phone back (through nginx) with the state version
     of before the restart, and a change made after the storm reaches every phone, whichever
