@@ -211,14 +211,17 @@ def test_steady_on_two_processes_sharing_one_port_without_nginx():
     assert figures["nginx_cpu_s"] == 0 and figures["nginx_rss_mb"] == 0
 
 
-def test_reconnect_storm_on_two_processes_behind_nginx():
-    """Both processes restarted at once: every phone back (through nginx) with the state version
-    of before the restart, and a change made after the storm reaches every phone, whichever
-    process it is on (through Redis)."""
+@pytest.mark.parametrize("shared", [False, True], ids=["behind-nginx", "shared-port"])
+def test_reconnect_storm_on_two_processes(shared):
+    """Both processes restarted at once (behind nginx, or on one shared port: a new socket group
+    on the same port): every phone back with the state version of before the restart, and a
+    change made after the storm reaches every phone, whichever process it is on (through Redis)."""
     require("redis-server", "PALABRE_REQUIRE_REDIS")
-    require("nginx", "PALABRE_REQUIRE_NGINX")
+    if not shared:
+        require("nginx", "PALABRE_REQUIRE_NGINX")
     phones = 24
-    figures = measure("reconnect", "--processes", "2", "--participants", str(phones), "--clients", "2")
+    figures = measure("reconnect", "--processes", "2", "--participants", str(phones), "--clients", "2",
+                      *(["--shared-port"] if shared else []))
     assert figures["processes"] == 2 and figures["joined"] == phones
     assert figures["back"] == phones and figures["missing"] == 0
     assert figures["phones_behind_when_back"] == 0 and figures["phones_behind_next_change"] == 0
