@@ -144,7 +144,7 @@ class Defaults:
 
 
 # Numbers `python wsgi.py` checks itself, with their own bounds (PORT, ...).
-_CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP_TIMEOUT", "SHARED_PORT"})
+_CHECKED_BY_THE_START = frozenset({"PORT", "PROCESSES", "MAX_CONNECTIONS", "HTTP_TIMEOUT"})
 
 
 def check_numbers(config) -> None:
