@@ -118,6 +118,26 @@ def test_a_port_taken_by_a_plain_socket_or_another_group_is_refused_and_left_as_
         sock.close()
 
 
+def test_a_socket_that_joins_the_group_later_gets_no_connection():
+    """Another server of the same user started later with SO_REUSEPORT on the port (eventlet's
+    own servers set it) joins the kernel's group, but the program names only the first sockets:
+    the room is not split with it."""
+    group = _group("127.0.0.1", 2)
+    intruder = socket.socket()
+    try:
+        intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        intruder.bind(("127.0.0.1", group[0].getsockname()[1]))
+        intruder.listen()
+        everyone = [*group, intruder]
+        placed = {_accepted_by(everyone, f"127.0.0.{x}", "127.0.0.1") for x in range(2, 22)}
+    finally:
+        intruder.close()
+        for sock in group:
+            sock.close()
+    assert placed == {0, 1}
+
+
 # --- the real start ----------------------------------------------------------------------------
 
 class SharedFamily(Server):
@@ -145,15 +165,27 @@ def _address_of(index: int, skip: int = 0) -> str:
 
 def _polling_client(address: str, base_url: str, code: str, cookie: str, listener: Listener):
     """A phone that stays on long-polling, from `address`, each request on a new connection
-    (`Connection: close`): every one of them goes through the kernel's choice of process."""
+    (`Connection: close`, and the client never reuses one): every one of them goes through the
+    kernel's choice of process."""
     import requests
     import socketio
     from requests.adapters import HTTPAdapter
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    class NeverReused(HTTPConnectionPool):
+        # gevent's server closes after such a request without saying so in its answer (it adds
+        # `Connection: close` only for HTTP/1.0): a kept connection may already be closed.
+        def _put_conn(self, conn):
+            if conn is not None:
+                conn.close()
+            super()._put_conn(None)
 
     class FromAddress(HTTPAdapter):
         def init_poolmanager(self, *args, **kwargs):
             kwargs["source_address"] = (address, 0)
             super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme,
+                                                       "http": NeverReused}
 
     session = requests.Session()
     session.mount("http://", FromAddress())
