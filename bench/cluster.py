@@ -54,6 +54,7 @@ from bench.load import (
 from bench.loadclient import CONCURRENT_JOINS
 from tests.realserver import (
     ROOT,
+    address_for_process,
     connected_to_itself,
     free_port,
     free_ports,
@@ -230,7 +231,7 @@ class Cluster:
         """Each process: (its URL, the source address to ask it from: None on its own port;
         on a shared port, a loopback address the kernel gives to that process)."""
         if self.shared:
-            return [(self.url, shared_port_source(i, self.count)) for i in range(self.count)]
+            return [(self.url, address_for_process(i, self.count)) for i in range(self.count)]
         return [(f"http://127.0.0.1:{p}", None) for p in self.ports]
 
     def _env(self) -> dict:
@@ -347,14 +348,6 @@ class Cluster:
         self._stop_servers()
         if self.redis is not None:
             self.redis.stop()
-
-
-def shared_port_source(index: int, count: int) -> str:
-    """A loopback address (127.0.0.x) whose connections the shared port's program gives to
-    process `index` of `count` (`live.runtime.process_of`)."""
-    from live.runtime import process_of
-
-    return next(a for a in (f"127.0.0.{x}" for x in range(2, 255)) if process_of(a, count) == index)
 
 
 def _group_alive(group: int) -> bool:

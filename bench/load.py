@@ -1095,6 +1095,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("--participants must be at least 1")
     if args.processes < 1:
         raise SystemExit("--processes must be at least 1")
+    if getattr(args, "shared_port", False) and args.processes < 2:
+        raise SystemExit("--shared-port needs --processes 2 or more")
     args.participants_given = "--participants" in " ".join(sys.argv)
     chosen = args.scenario or ["burst"]
     scenarios = list(SCENARIOS) if "all" in chosen else list(dict.fromkeys(chosen))

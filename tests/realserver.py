@@ -411,6 +411,17 @@ def connected_to_itself(sock) -> bool:
     return sock.getsockname() == sock.getpeername()
 
 
+def address_for_process(index: int, count: int, skip: int = 0) -> str:
+    """The `skip`-th loopback address 127.0.0.x (x from 2) whose connections a shared port's
+    program gives to process `index` of `count` (`live.runtime.process_of`)."""
+    from live.runtime import process_of
+
+    found = (a for a in (f"127.0.0.{x}" for x in range(2, 255)) if process_of(a, count) == index)
+    for _ in range(skip):
+        next(found)
+    return next(found)
+
+
 def http_get(base_url: str, path: str, cookie: str | None = None,
              timeout: float = 10, source: str | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One GET without following redirects: (status, headers, body); from the loopback address

@@ -24,7 +24,17 @@ from pathlib import Path
 
 import pytest
 from multiprocess import Redis, join_cookie_from, prepare_workshop, wait_until
-from realserver import ROOT, Listener, Server, close_all, free_port, http_get, new_cid, sqlite_url
+from realserver import (
+    ROOT,
+    Listener,
+    Server,
+    address_for_process,
+    close_all,
+    free_port,
+    http_get,
+    new_cid,
+    sqlite_url,
+)
 
 from live import runtime
 
@@ -158,9 +168,8 @@ class SharedFamily(Server):
 
 
 def _address_of(index: int, skip: int = 0) -> str:
-    """The `skip`-th loopback address 127.0.0.x (x from 2) that the program gives to process `index`."""
-    found = [a for a in (f"127.0.0.{x}" for x in range(2, 255)) if runtime.process_of(a, 2) == index]
-    return found[skip]
+    """A loopback address that the program of a two-process start gives to process `index`."""
+    return address_for_process(index, 2, skip)
 
 
 def _polling_client(address: str, base_url: str, code: str, cookie: str, listener: Listener):
