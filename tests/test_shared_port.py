@@ -254,23 +254,28 @@ def test_two_processes_on_one_port_keep_each_phone_on_its_process(tmp_path, mode
         assert wait_until(lambda: staff.messages("results")
                           and staff.messages("results")[-1].get("answers") == 2, 5), staff.messages("results")
 
-        # Joins per address: the two above used one each of their address's 3 a minute.
-        def joined() -> int:
-            return scalar(url, "select count(*) from participants where session_id = :s", s=setup["id"])
-
-        assert joined() == 2
-        for _ in range(2):
-            join_cookie_from(_address_of(0), family.url, setup["code"])
-        assert joined() == 4
-        http_get(family.url, f"/j/{setup['code']}", source=_address_of(0))  # a 4th: not let in
-        assert joined() == 4
-        join_cookie_from(_address_of(0, skip=1), family.url, setup["code"])  # its neighbour: in
-        assert joined() == 5
-
+        _joins_counted_per_address(family, url, setup)
         close_all(clients)
         family.process.send_signal(signal.SIGTERM)
         assert family.process.wait(20) == 0, family.log_tail()
         assert family.log_tail().count("stopped") == 2, family.log_tail()
+
+
+def _joins_counted_per_address(family: SharedFamily, url: str, setup: dict) -> None:
+    """With JOIN_RATE_PER_MINUTE=3, the two phones having joined once each from their own
+    address: two more from the first phone's address are let in, a fourth is not (no participant
+    stored), and its neighbour's address, on the same process, still is."""
+    def joined() -> int:
+        return scalar(url, "select count(*) from participants where session_id = :s", s=setup["id"])
+
+    assert joined() == 2
+    for _ in range(2):
+        join_cookie_from(_address_of(0), family.url, setup["code"])
+    assert joined() == 4
+    http_get(family.url, f"/j/{setup['code']}", source=_address_of(0))  # a 4th: not let in
+    assert joined() == 4
+    join_cookie_from(_address_of(0, skip=1), family.url, setup["code"])  # its neighbour: in
+    assert joined() == 5
 
 
 def _start(tmp_path, **env) -> subprocess.CompletedProcess:
