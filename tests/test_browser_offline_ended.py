@@ -109,16 +109,16 @@ def test_items_held_when_the_session_ended_are_named_after_a_reload(tmp_path, la
 def test_an_idea_held_when_the_wall_closed_is_named_after_a_reload_in_french(tmp_path):
     idea = "Une idée trop tardive"
     with _served(tmp_path, locale="fr") as info:
-        context, page = _phone(info, locale="fr-FR")
+        network, page = _phone(info, locale="fr-FR")
         expect(page.locator("#board-text")).to_be_visible()
-        context.set_offline(True)
+        network.set_offline(True)
         expect(page.locator("#conn")).to_be_visible(timeout=15_000)
         page.fill("#board-text", idea)
         page.get_by_role("button", name="Envoyer mon idée").click()
         expect(page.locator(OUTBOX)).to_contain_text(f"En attente, sera envoyé : {idea}")
         _command(info, "close", info["wall"])
-        _offline_reload(context, page)
-        context.set_offline(False)
+        _offline_reload(network, page)
+        network.set_offline(False)
         goto_live(page, f"{info['url']}/j/{info['code']}")
         unsent = page.locator(UNSENT)
         expect(unsent).to_contain_text(f"Non envoyé : {idea} — ", timeout=RECONNECT_MS)
@@ -128,7 +128,7 @@ def test_an_idea_held_when_the_wall_closed_is_named_after_a_reload_in_french(tmp
         expect(page.locator(UNSENT)).to_contain_text(f"Non envoyé : {idea}")
         page.get_by_role("button", name="Effacer cette liste").click()
         expect(page.locator(UNSENT)).to_have_count(0)
-        context.close()
+        network.close()
         assert _ideas(info, idea) == 0
 
 
@@ -136,20 +136,20 @@ def test_an_answer_held_when_the_poll_closed_is_named_by_its_option(tmp_path):
     with _served(tmp_path) as info:
         _command(info, "show", info["poll"])
         _command(info, "open", info["poll"])
-        context, page = _phone(info)
+        network, page = _phone(info)
         expect(page.locator("#prompt")).to_have_text("Which one?", timeout=15_000)
-        context.set_offline(True)
+        network.set_offline(True)
         expect(page.locator("#conn")).to_be_visible(timeout=15_000)
         page.get_by_role("radio", name="Disagree", exact=True).check()
         page.get_by_role("button", name="Send my answer").click()
         expect(page.locator(OUTBOX)).to_contain_text("Queued, will be sent: Your answer: Disagree")
         _command(info, "close", info["poll"])
-        _offline_reload(context, page)
-        context.set_offline(False)
+        _offline_reload(network, page)
+        network.set_offline(False)
         goto_live(page, f"{info['url']}/j/{info['code']}")
         refused = page.locator(UNSENT)
         expect(refused).to_contain_text("Not sent: Your answer: Disagree — ", timeout=RECONNECT_MS)
         assert _queued(page) == []
-        context.close()
+        network.close()
         votes = query(info["database"], "select count(*) from votes where activity_id = ?", (info["poll"],))
         assert votes == [(0,)]
