@@ -89,8 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     runtime.cooperative_database(url, runtime.effective_mode(app.config["ASYNC_MODE"]))
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(url)
-    store = Store(url, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"],
-                  runtime.thread_runner(runtime.effective_mode(app.config["ASYNC_MODE"])))
+    store = Store(url, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"])
     # Capability links derive from the secret key, never stored in the database.
     store.set_info(link_key=app.config["SECRET_KEY"])
     app.extensions["palabre.store"] = store

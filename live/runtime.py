@@ -1454,25 +1454,6 @@ def exit_now(app, code: int = 0) -> None:
         os._exit(code)
 
 
-def thread_runner(mode: str) -> Callable | None:
-    """How to run a blocking call in a native thread while the event loop serves the others:
-    eventlet's `tpool.execute`, gevent's hub thread pool; None under threading (the caller
-    runs it in place). The calling greenlet waits cooperatively; the call's exception is
-    raised in it. SQLite's group commit runs there (`Store.write(commit_in_thread=True)`)."""
-    if mode == "eventlet":
-        from eventlet import tpool
-
-        return tpool.execute
-    if mode == "gevent":
-        import gevent
-
-        def in_a_thread(function: Callable, *args):
-            return gevent.get_hub().threadpool.apply(function, args)
-
-        return in_a_thread
-    return None
-
-
 def effective_mode(configured: str) -> str:
     """The async mode to use: the configured one if its library patched this process, else threading.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,18 +60,14 @@ def utcnow() -> datetime:
 class Store:
     """An engine plus the serialized write path."""
 
-    def __init__(self, url: str, sqlite_synchronous: str = "FULL", busy_timeout: float = 5.0,
-                 in_a_thread: Callable | None = None):
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL", busy_timeout: float = 5.0):
         self.url = url
         # How long a write waits for SQLite's write lock held by another process (a backup, the
         # command line...) before the client is told "busy, try again".
         self.busy_timeout = float(busy_timeout)
         self.engine: Engine = create_engine(url, **_engine_options(url))
-        self._commit_in_thread = False  # the commit under way is `write(commit_in_thread=True)`'s
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine, sqlite_synchronous)
-            if in_a_thread is not None:
-                _commit_in_a_thread(self, in_a_thread)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # One writer at a time. Under eventlet/gevent this lock is cooperative (monkey
         # patched), so a writer never waits inside SQLite's C code for another writer.
@@ -91,24 +87,13 @@ class Store:
             yield db
 
     @contextmanager
-    def write(self, commit_in_thread: bool = False) -> Iterator[Session]:
-        """One serialized, short transaction, committed (durably) on exit.
-
-        `commit_in_thread`: on SQLite under eventlet or gevent, the COMMIT (the fsync of the
-        write-ahead log, now and then a checkpoint into the database file) runs in a native
-        thread (`runtime.thread_runner`) while the event loop serves the others; the caller
-        waits for it as for any commit. The group commits of the write queue do: a disk
-        whose fsync takes 20 ms (an SD card, a cheap laptop's eMMC, a disk other programs
-        keep busy) held the loop 20 ms per commit (docs/performance.md, 4 December)."""
+    def write(self) -> Iterator[Session]:
+        """One serialized, short transaction, committed (durably) on exit."""
         with self._write_lock:
             try:
                 db, transaction = self._begin_write()
-                try:
-                    with db, transaction:
-                        yield db
-                        self._commit_in_thread = commit_in_thread  # for the commit on leaving
-                finally:
-                    self._commit_in_thread = False
+                with db, transaction:
+                    yield db
             except DBAPIError as exc:
                 # Locked or full for now: a refusal every door already shows in the user's
                 # language (a socket ack, a flashed form, a refused connection).
@@ -326,24 +311,6 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             # A deferred BEGIN takes no lock and cannot wait: sent to the driver as it is, not
             # through SQLAlchemy's execution (18 of the 120 us of a phone's identity read).
             conn.connection.driver_connection.execute("BEGIN")
-
-
-def _commit_in_a_thread(store: Store, in_a_thread: Callable) -> None:
-    """The engine's commits run by `in_a_thread` while `store._commit_in_thread` is set (it is
-    during the commit of a `write(commit_in_thread=True)`, under the write lock). The driver's
-    COMMIT releases the GIL while SQLite writes and syncs; the connection is the writer's
-    alone until the commit returns (`check_same_thread=False`). Only the commit moves: the
-    statements before it stay on the loop, where the write queue bounds them
-    (`WRITE_BATCH_SECONDS`)."""
-    commit = store.engine.dialect.do_commit
-
-    def do_commit(dbapi_connection) -> None:
-        if store._commit_in_thread:
-            in_a_thread(commit, dbapi_connection)
-        else:
-            commit(dbapi_connection)
-
-    store.engine.dialect.do_commit = do_commit
 
 
 # How long a new connection waits for the file's lock to set WAL mode (processes started

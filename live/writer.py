@@ -5,10 +5,8 @@ milliseconds of work and an fsync), freezing every other client for up to second
 handler queues its work and waits cooperatively; one background task takes up to
 `MAX_BATCH` items, reads the acks of all their client ids in one query (`acks.prefetch`: a
 replay is answered as the first time without a query of its own), runs each item in its own
-savepoint (a refused item never spoils the others), commits once (on SQLite the COMMIT and its
-fsync run in a native thread, the event loop serving the others meanwhile), wakes the waiting
-handlers — who ack only then: acknowledged = stored — and yields to the event loop before the
-next batch.
+savepoint (a refused item never spoils the others), commits once, wakes the waiting handlers —
+who ack only then: acknowledged = stored — and yields to the event loop before the next batch.
 A batch stops taking items once it has run `BATCH_SECONDS` (the event loop is blocked meanwhile:
 the rest wait for the next commit), so a burst of cheap votes shares few commits and fsyncs
 while a slow item never holds everyone. While writes keep coming one by one (a room changing
@@ -171,7 +169,7 @@ class WriteQueue:
         least); commit. Returns how many were run (the others wait for the next commit)."""
         ran = 0
         try:
-            with self.store.write(commit_in_thread=True) as db:  # the loop serves on meanwhile
+            with self.store.write() as db:
                 ran = self._take(batch)
                 group = _Group(db, batch)
                 for index, job in enumerate(batch):

@@ -220,7 +220,7 @@ def _drop_acks(page, dropping: list) -> None:
         upstream.on_message(lambda message: None if (dropping and str(message).startswith("43"))
                             else ws.send(message))
 
-    page.route_web_socket(SOCKET_IO, route)
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
 
 
 def test_an_idea_stored_whose_ack_was_lost_is_sent_again_and_stored_once(tmp_path):

@@ -13,6 +13,7 @@ page names both items as not sent because the session has ended.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from support import goto_live, playwright_or_skip, query
 from test_browser_offline import (
     OUTBOX,
     RECONNECT_MS,
-    SOCKET_IO,
     _command,
     _ideas,
     _offline_reload,
@@ -42,7 +42,7 @@ def _cut_uplink(page, cut: list) -> None:
                       else upstream.send(message))
         upstream.on_message(ws.send)
 
-    page.route_web_socket(SOCKET_IO, route)
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
 
 
 def _words(info) -> int:
