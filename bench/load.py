@@ -70,8 +70,9 @@ from tests.realserver import (
 )
 
 SCENARIOS = ("join", "burst", "steady", "reconnect", "flood", "soak", "typing", "rounds")
-PHONES_PER_CLIENT = 500  # phones per client process when --clients is not given
-MAX_CLIENTS = 8
+PHONES_PER_CLIENT = 500  # phones per client process when --clients is not given...
+MAX_CLIENTS = 8  # ...one per core at most: the phones' processes share the server's cores, and
+# each one more adds wake-ups the server pays for (docs/performance.md, "4 December")
 BURST_OPTIONS = ("Agree", "Disagree", "Not sure", "Pass")
 STEADY_OPTIONS = tuple(f"Option {n}" for n in range(1, 13))  # 12: a phone's 12 votes in turn
 FLOOD_EVENTS = 20000
@@ -576,8 +577,10 @@ def machine(the_hall: Hall, cpu_before: float, stall: dict) -> dict:
 
 
 def clients_for(participants: int, wanted: int | None) -> int:
-    """How many client processes: `wanted`, or one per PHONES_PER_CLIENT phones (at most 8)."""
-    return max(1, wanted or min(MAX_CLIENTS, math.ceil(participants / PHONES_PER_CLIENT)))
+    """How many client processes: `wanted`, or one per PHONES_PER_CLIENT phones, at most one per
+    core (and at most MAX_CLIENTS)."""
+    cores = min(MAX_CLIENTS, os.cpu_count() or 2)
+    return max(1, wanted or min(cores, math.ceil(participants / PHONES_PER_CLIENT)))
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -951,7 +954,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
                         help=f"the server's async mode ({DEFAULT_MODE})")
     parser.add_argument("--clients", type=int, default=None,
-                        help=f"client processes (one per {PHONES_PER_CLIENT} phones, at most {MAX_CLIENTS})")
+                        help=f"client processes (one per {PHONES_PER_CLIENT} phones, at most one per core "
+                             f"and {MAX_CLIENTS})")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
     parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
