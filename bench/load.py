@@ -208,9 +208,27 @@ def raise_fd_limit() -> int:
 
 # --- the client processes ------------------------------------------------------------------
 
+# How the client processes are scheduled (`--clients-sched`): "batch" (SCHED_BATCH, Linux) keeps
+# a client process woken by the server's sends from preempting the server on the same core: in a
+# hall the phones' CPUs are their own. Its CPU share is the same, and the waits it gets are in
+# every latency it measures. "normal": the default policy (as before 4 December).
+CLIENT_SCHEDULING = ("batch", "normal")
+
+
+def scheduling_of(pid: int) -> str:
+    """A process's scheduling policy, as `--clients-sched` names it (read from the kernel)."""
+    try:
+        policy = os.sched_getscheduler(pid)
+    except (AttributeError, OSError):  # not Linux, or gone
+        return "unknown"
+    return {getattr(os, "SCHED_BATCH", None): "batch", os.SCHED_OTHER: "normal"}.get(policy, str(policy))
+
+
 class ClientProcess:
     """One client process (`bench.rawclient` or `bench.loadclient`, see CLIENTS): JSON commands
     in, one JSON answer per command out."""
+
+    scheduling = "batch"  # CLIENT_SCHEDULING; `measure` sets it from `--clients-sched`
 
     def __init__(self, url: str, code: str, log: Path, source: int | None = None,
                  kind: str = DEFAULT_CLIENT):
@@ -219,6 +237,8 @@ class ClientProcess:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", CLIENTS[kind], url, code, *extra], cwd=ROOT, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        if self.scheduling == "batch" and hasattr(os, "SCHED_BATCH"):
+            os.sched_setscheduler(self.process.pid, os.SCHED_BATCH, os.sched_param(0))
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -361,7 +381,7 @@ class Hall:
             return
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
         if spy is None:
-            raise SystemExit("--profile needs py-spy (requirements-dev.txt)")
+            raise SystemExit("--profile needs py-spy (pip install py-spy)")
         Path(self.profile).mkdir(parents=True, exist_ok=True)
         with open(Path(self.profile) / "py-spy.log", "ab") as log:
             spies = [subprocess.Popen(  # noqa: S603 - py-spy from our environment
@@ -396,6 +416,7 @@ class Hall:
                 "waited_for_a_core_s": {name: round(value - wait_marks.get(name, value), 2)
                                         for name, value in waits.items()},
                 "clients_rss_mb": round(sum(tree_rss_mb(c.process.pid) for c in processes), 1),
+                "clients_sched": sorted({scheduling_of(c.process.pid) for c in processes}),
                 **{f"{name}_cpu_s": round(value - marks.get(name, value), 2) for name, value in now.items()}}
 
     def command(self, action: str, activity: int) -> dict:
@@ -956,6 +977,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=None,
                         help=f"client processes (one per {PHONES_PER_CLIENT} phones, at most one per core "
                              f"and {MAX_CLIENTS})")
+    parser.add_argument("--clients-sched", choices=CLIENT_SCHEDULING, default="batch",
+                        help="the client processes' scheduling: batch (SCHED_BATCH: a client woken by "
+                             "the server does not preempt it; the default) or normal")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds: steady 30, flood 10, soak 600, typing 10 (the words' spread)")
     parser.add_argument("--period", type=float, default=3.0, help="steady: seconds between a phone's votes")
@@ -1059,6 +1083,7 @@ def measure(scenario: str, args, workdir: Path | None = None) -> dict:
         folder = Path(workdir or scratch)
         kind = "wordcloud" if scenario == "typing" else "polls"
         clients = clients_for(participants, args.clients)
+        ClientProcess.scheduling = getattr(args, "clients_sched", "batch")
         if cluster_wanted(args):
             from bench.cluster import cluster_hall
 

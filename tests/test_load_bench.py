@@ -67,7 +67,7 @@ def test_the_yardstick_prints_this_machines_speed():
     assert figures["yardstick_ms"] > 0 and figures["votes"] == 5000
 
 
-def assert_sharing(figures: dict, processes: int = 1) -> None:
+def assert_sharing(figures: dict, processes: int = 1, sched: str = "batch") -> None:
     """A phase's figures say how the cores were shared: the client processes' CPU and RSS beside
     the server's."""
     assert figures["client_processes"] == processes
@@ -77,14 +77,17 @@ def assert_sharing(figures: dict, processes: int = 1) -> None:
     waited = figures["waited_for_a_core_s"]
     assert {"server", "clients"} <= set(waited) and min(waited.values()) >= 0, waited
     assert ("nginx" in waited) == ("nginx_cpu_s" in figures)
+    # the client processes run as SCHED_BATCH (read from the kernel during the phase) unless told
+    assert figures["clients_sched"] == [sched], figures["clients_sched"]
 
 
-def test_join_storm(client):
-    figures = measure("join", "--window", "0.5", client=client)
+@pytest.mark.parametrize("sched", ["batch", "normal"])
+def test_join_storm(client, sched):
+    figures = measure("join", "--window", "0.5", "--clients-sched", sched, client=client)
     assert figures["joined"] == PHONES and figures["failed"] == 0
     assert figures["connected"] == PHONES + 2  # the phones, the facilitator and the screen
     assert figures["join_latency_ms"]["n"] == PHONES
-    assert_sharing(figures)
+    assert_sharing(figures, sched=sched)
     assert figures["clients_cpu_s"] > 0  # joining costs the clients something
 
 
