@@ -211,7 +211,7 @@ def raise_fd_limit() -> int:
 # How the client processes are scheduled (`--clients-sched`): "batch" (SCHED_BATCH, Linux) keeps
 # a client process woken by the server's sends from preempting the server on the same core: in a
 # hall the phones' CPUs are their own. Its CPU share is the same, and the waits it gets are in
-# every latency it measures. "normal": the default policy (as before 4 December).
+# every latency it measures. "normal": the default policy (until 4 December, noon).
 CLIENT_SCHEDULING = ("batch", "normal")
 
 
