@@ -362,8 +362,16 @@ def _group_alive(group: int) -> bool:
 
 # Each process's /healthz counts of its writes since it started (live/writer.py, live/store.py).
 WRITE_FIGURES = ("group_commits", "write_lock_waits", "write_lock_tries", "write_lock_waited_ms",
-                 "write_lock_longest_ms")
+                 "write_lock_longest_ms", "write_lock_held_ms", "write_lock_held_cpu_ms",
+                 "write_lock_held_longest_ms")
 UNSUPPORTED = {"soak": "counts one server's open files"}
+
+
+def _increase(now: dict, then: dict) -> dict:
+    """How much each of a process's write counts (`WRITE_FIGURES`, not the longest ones) grew
+    from `then` (its /healthz at the phase's reset) to `now`."""
+    return {k: round(now[k] - then[k], 1) for k in WRITE_FIGURES
+            if not k.endswith("longest_ms") and k in now and k in then}
 
 
 def postgres_schema(url: str) -> str:
@@ -446,6 +454,7 @@ class ClusterHall(Hall):
         super().__init__(server, setup, polls, workdir)
         self.database_url = database_url
         self.each: list[dict] = []
+        self.at_reset: list[dict] = []  # each process's /healthz at the reset that began the phase
 
     def start_clients(self, count: int) -> None:
         self.clients = [ClientProcess(self.url, self.setup.code, self.workdir / f"client-{i}.log",
@@ -481,6 +490,8 @@ class ClusterHall(Hall):
             except (OSError, ValueError):
                 each.append({})
         self.each = each
+        if reset:
+            self.at_reset = each
         gaps = [h.get("max_loop_gap_ms") for h in each if h.get("max_loop_gap_ms") is not None]
         lines = [h["connect_most_waiting"] for h in each if h.get("connect_most_waiting") is not None]
         return {"connections": sum(h.get("connections", 0) for h in each),
@@ -516,8 +527,10 @@ class ClusterHall(Hall):
                  "rss_mb": figure(h, tree_rss_mb, 1), "pss_mb": figure(h, tree_pss_mb, 1),
                  "cpu_since_start_s": figure(h, tree_cpu, 2),
                  # the writes: group commits, waits for SQLite's lock held by the other process
-                 **{k: h[k] for k in WRITE_FIGURES if k in h}}
-                for h in self.each]
+                 **{k: h[k] for k in WRITE_FIGURES if k in h},
+                 # the same counts within the phase (from its reset), the longest ones left out
+                 "writes_in_phase": _increase(h, at_reset)}
+                for h, at_reset in zip(self.each, self.at_reset or [{}] * len(self.each), strict=False)]
         redis, nginx = self.server.redis, self.server.nginx
         redis_pid = redis.process.pid if redis and redis.process else None
         return {"per_process": each, "nginx_rss_mb": round(nginx.rss_mb(), 1) if nginx else 0.0,

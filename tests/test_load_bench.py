@@ -212,6 +212,14 @@ def test_steady_on_two_processes_sharing_one_port_without_nginx():
     # The bench's own addresses alternate between the two processes (127.x.y.z, z = 1, 2, ...).
     assert sorted(each) == [phones // 2, phones // 2 + 2], each  # the screen and facilitator on one
     assert figures["nginx_cpu_s"] == 0 and figures["nginx_rss_mb"] == 0
+    # Each process's writes within the phase, from its reset: the votes', not the joins' (their
+    # writes hold the lock too, outside the group commits: a join is a page, not a socket event).
+    for process in figures["per_process"]:
+        phase = process["writes_in_phase"]
+        assert 0 <= phase["group_commits"] <= process["group_commits"], process
+        assert 0 <= phase["write_lock_held_cpu_ms"] <= phase["write_lock_held_ms"] + 1, process
+        assert phase["write_lock_held_ms"] < process["write_lock_held_ms"], process
+    assert sum(p["writes_in_phase"]["group_commits"] for p in figures["per_process"]) >= 1
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["behind-nginx", "shared-port"])

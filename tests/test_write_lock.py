@@ -174,6 +174,40 @@ def test_a_process_that_keeps_the_lock_too_long_gets_votes_refused_then_stored_o
         server.stop()
 
 
+def test_a_process_counts_how_long_it_held_the_write_lock_and_its_cpu_meanwhile(tmp_path):
+    """/healthz's `write_lock_held_ms`: how long this process's write transactions kept the other
+    processes from writing; `write_lock_held_cpu_ms`, what it computed meanwhile (a hold far
+    longer than its CPU is a process that waited for a core or the disk, lock in hand)."""
+    from sqlalchemy import text
+
+    from live.store import Store
+
+    database = tmp_path / "palabre.db"
+    store = Store(f"sqlite:///{database}")
+    try:
+        with store.write() as db:
+            db.execute(text("CREATE TABLE t (n INTEGER)"))
+        before = store.figures()
+        with closing(sqlite3.connect(database, timeout=0, isolation_level=None)) as other:
+            with store.write() as db:
+                db.execute(text("INSERT INTO t VALUES (1)"))
+                time.sleep(0.2)  # the lock in hand, no CPU used (as a process waiting for a core)
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")  # another process cannot write meanwhile
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        after = store.figures()
+        held = after["write_lock_held_ms"] - before["write_lock_held_ms"]
+        cpu = after["write_lock_held_cpu_ms"] - before["write_lock_held_cpu_ms"]
+        assert 200 <= held < 5000, (before, after)
+        assert after["write_lock_held_longest_ms"] >= 200, after
+        assert 0 <= cpu < held - 150, (before, after)
+        with store.read() as db:
+            assert db.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        store.dispose()
+
+
 PHONES = 20  # per process
 ROUNDS = 3
 
@@ -209,6 +243,10 @@ def test_two_processes_writing_together_store_every_acknowledged_vote_once(tmp_p
         figures = [health(s) for s in pair]
         assert all(f["group_commits"] >= 1 and f["write_lock_tries"] >= f["write_lock_waits"] >= 0
                    for f in figures), figures
+        # Each held the lock for its own commits: some time, its CPU within it.
+        for f in figures:
+            assert f["write_lock_held_ms"] >= f["write_lock_held_longest_ms"] > 0, f
+            assert f["write_lock_held_ms"] + 1 >= f["write_lock_held_cpu_ms"] > 0, f
     finally:
         close_all(clients)
         for server in pair:
