@@ -369,7 +369,10 @@ UNSUPPORTED = {"soak": "counts one server's open files"}
 
 def _increase(now: dict, then: dict) -> dict:
     """How much each of a process's write counts (`WRITE_FIGURES`, not the longest ones) grew
-    from `then` (its /healthz at the phase's reset) to `now`."""
+    from `then` (its /healthz at the phase's reset) to `now`; nothing if it is not the same
+    process (restarted since: its counts began again)."""
+    if now.get("pid") is None or now.get("pid") != then.get("pid"):
+        return {}
     return {k: round(now[k] - then[k], 1) for k in WRITE_FIGURES
             if not k.endswith("longest_ms") and k in now and k in then}
 
