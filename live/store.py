@@ -76,7 +76,8 @@ class Store:
         self.lock_waits = self.lock_tries = 0
         self.lock_waited = self.lock_longest = 0.0
         # Seconds its write transactions held SQLite's write lock (BEGIN IMMEDIATE to the end of
-        # COMMIT), the CPU this process's thread spent meanwhile, the longest hold (`figures`).
+        # COMMIT, with the WAL checkpoint SQLite runs after some commits, the lock let go), the CPU
+        # this process's thread spent meanwhile, the longest hold (`figures`).
         self.held = self.held_cpu = self.held_longest = 0.0
 
     def set_info(self, **info) -> None:
