@@ -17,6 +17,7 @@ BENCHMARKS = {
     "votecpu": "bench.votecpu",
     "yardstick": "bench.yardstick",
     "dispatchcpu": "bench.dispatchcpu",
+    "groupcommit": "bench.groupcommit",
 }
 
 

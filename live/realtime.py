@@ -466,6 +466,25 @@ def _unknown_event(event=None, *_args):
     return refused or error("unknown_event", conn)
 
 
+def write_work(fn, conn: Connection, payload: dict, event: str) -> Callable:
+    """The work a write event queues for its group commit (`WriteQueue.run`): a replayed client
+    id gets the answer already given, nothing new; else the handler runs and its answer is
+    remembered with it. Returns (its Context, or None for a replay; the answer)."""
+    cid = payload["cid"]
+    sent = acks.digest(payload)
+
+    def work(db):
+        prior = acks.previous(db, conn.actor, cid, event, sent)
+        if prior is not None:
+            return None, prior  # an idempotent replay: same answer, nothing new stored
+        ctx = Context(db, conn)
+        answer = {"ok": True, **fn(ctx, payload)}
+        acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id, sent)
+        return ctx, answer
+
+    return work
+
+
 def _run(fn, conn: Connection, payload: dict, write: bool, event: str, batched: bool = False) -> dict:
     cid = payload["cid"]
     try:
@@ -474,17 +493,7 @@ def _run(fn, conn: Connection, payload: dict, write: bool, event: str, batched: 
                 ctx = Context(db, conn)
                 response = {"ok": True, **fn(ctx, payload)}
         else:
-            sent = acks.digest(payload)
-
-            def work(db):
-                prior = acks.previous(db, conn.actor, cid, event, sent)
-                if prior is not None:
-                    return None, prior  # an idempotent replay: same answer, nothing new stored
-                ctx = Context(db, conn)
-                answer = {"ok": True, **fn(ctx, payload)}
-                acks.remember(db, conn.actor, cid, event, answer, conn.session_id, conn.participant_id, sent)
-                return ctx, answer
-
+            work = write_work(fn, conn, payload, event)
             ctx, response = current_app.extensions["palabre.writer"].run(work, (conn.actor, cid), batched)
             if ctx is None:
                 return response

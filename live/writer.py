@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from live.errors import DomainError
-from live.store import DEFERRED, DeferredRows, storage_problem
+from live.store import DEFERRED, DeferredRows, storage_problem, write_rows
 
 log = logging.getLogger(__name__)
 # Writes taken by one group commit at most. A burst of 5,000 votes took ~80 commits of 64, each
@@ -326,11 +326,11 @@ def _store_rows(db, pending: list[tuple[_Job, DeferredRows]]) -> list[_Job]:
             guards.setdefault(rows.guard[0], []).append(rows.guard[1])
     stored = set()
     for statement, values in guards.items():
-        stored.update(tuple(row) for row in db.execute(statement, values))
+        stored.update(tuple(row) for row in write_rows(db, statement, values))
     conflicted = [job for job, rows in pending if rows.guard is not None and rows.guard[2] not in stored]
     kept = [rows for job, rows in pending if job not in conflicted]
     for statement, values in _rounds(kept):
-        db.execute(statement, values)
+        write_rows(db, statement, values)
     return conflicted
 
 
