@@ -1,6 +1,6 @@
 """The CPU of one group commit of N votes: the work done while SQLite's write lock is held.
 
-    python -m bench groupcommit [--votes 1,24,256] [--commits 400] [--compare rows] [--json]
+    python -m bench groupcommit [--votes 1,24,256] [--commits 400] [--compare rows|kept] [--json]
 
 With two server processes on one SQLite file, their group commits take turns on the file's one
 write lock (docs/performance.md): what a commit costs, inside the lock, bounds them both. This
@@ -16,7 +16,9 @@ two sizes or more, the fixed cost of a commit and the cost of a vote (least squa
 medians).
 
 `--compare rows`: commit after commit, in turn, the rows through the driver's cursor (main,
-`live.store.write_rows`) and through SQLAlchemy's execution: two ways side by side in one
+`live.store.write_rows`) and through SQLAlchemy's execution; `--compare kept`: in turn, with
+what the last commit read of the session and the poll kept while the agenda's generation stays
+(main, `live.writer._Kept`) and read again by each commit. Two ways side by side in one
 process, the host's load shared alike.
 """
 
@@ -40,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "4,000 phones on two processes makes commits of about 24)")
     parser.add_argument("--commits", type=int, default=400, help="commits measured for each size (400)")
     parser.add_argument("--participants", type=int, default=4000, help="phones joined (4000)")
-    parser.add_argument("--compare", choices=["rows"], default=None,
-                        help="rows: through the driver and through SQLAlchemy, commit after commit")
+    parser.add_argument("--compare", choices=["rows", "kept"], default=None,
+                        help="rows: through the driver and through SQLAlchemy; kept: the agenda's reads "
+                             "kept across commits and read by each; commit after commit")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -71,9 +74,12 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
     store, writer = app.extensions["palabre.store"], app.extensions["palabre.writer"]
     writer.batch_seconds = 60.0  # every job of a commit in it, however slow the host
     room = _room(store, participants)
-    ways = {"driver": writer_module.write_rows}
+    main_rows, kept = writer_module.write_rows, writer.kept
+    ways = {"main": (main_rows, kept)}
     if compare == "rows":
-        ways["sqlalchemy"] = _through_sqlalchemy
+        ways["rows through SQLAlchemy"] = (_through_sqlalchemy, kept)
+    elif compare == "kept":
+        ways["read by each commit"] = (main_rows, None)
     cpu: dict = {way: {size: [] for size in sizes} for way in ways}
     skip = max(1, commits // 10)
     try:
@@ -81,7 +87,7 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
             for size in sizes:
                 for index in range(skip + commits * len(ways)):
                     way = list(ways)[index % len(ways)]
-                    writer_module.write_rows = ways[way]
+                    writer_module.write_rows, writer.kept = ways[way]
                     jobs = [_vote(room, person) for person in random.sample(room["people"], size)]
                     started = time.thread_time()
                     writer._commit(jobs)
@@ -93,7 +99,7 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
                     if index >= skip:
                         cpu[way][size].append(spent)
     finally:
-        writer_module.write_rows = ways["driver"]
+        writer_module.write_rows, writer.kept = main_rows, kept
         store.dispose()
     return _figures(cpu, participants)
 
@@ -163,7 +169,7 @@ def _line(points: dict) -> tuple[float, float]:
 def _print(figures: dict) -> None:
     print(f"group commits of votes, {figures['participants']} phones joined; median CPU of the thread")
     for way, entry in figures["ways"].items():
-        print(f"rows through {way}:")
+        print(f"{way}:")
         for size, commit in entry["commits"].items():
             print(f"  {size:>4} votes a commit: {commit['cpu_ms']:8.3f} ms a commit, "
                   f"{commit['cpu_us_per_vote']:7.1f} us a vote ({commit['measured']} commits)")

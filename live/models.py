@@ -14,7 +14,7 @@ from live.sessions.model import (  # noqa: F401
     SessionLink,
     TimelineEntry,
 )
-from live.store import Base
+from live.store import Base, Generation  # noqa: F401
 from live.wordclouds.model import WordEntry, WordGroupState  # noqa: F401
 
 metadata = Base.metadata

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, select
+from sqlalchemy import DateTime, Integer, MetaData, String, bindparam, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from live.errors import StorageProblem
@@ -55,6 +55,46 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+# --- the agenda's generation: what a group commit of votes may keep from the last one ---------
+
+class Generation(Base):
+    """A number that moves whenever a row of some tables changes, by any process or tool.
+
+    `agenda`: the live sessions, their activities and the polls' options, whatever a vote
+    reads to be checked. On SQLite, triggers on those tables add one to it in the transaction
+    that changes them (migration 0012): the write queue keeps what its last group commit of
+    votes read of them (`live.writer._Kept`) and reads only this number at the next one
+    while it stays the same. A migration that rebuilds one of those tables must create its
+    triggers again (tests/test_kept_reads.py fails otherwise). PostgreSQL has the row, no
+    triggers: nothing is kept there."""
+
+    __tablename__ = "generations"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+AGENDA = "agenda"
+AGENDA_TABLES = ("live_sessions", "activities", "options")
+# In a unit of work (`db.info`): values derived from the agenda's tables only (a poll's option
+# ids...), which the write queue carries from one group commit to the next with the objects.
+AGENDA_READS = "palabre.agenda_reads"
+
+
+def agenda_reads(db: Session) -> dict:
+    """This unit of work's values derived from the agenda's tables (see `AGENDA_READS`)."""
+    return db.info.setdefault(AGENDA_READS, {})
+
+
+def agenda_generation(db: Session) -> int | None:
+    """The agenda's generation now, in `db`'s transaction (None without the row)."""
+    row = first_row(db, _GENERATION, {"name": AGENDA})
+    return None if row is None else row[0]
+
+
+_GENERATION = select(Generation.value).where(Generation.name == bindparam("name"))
 
 
 class Store:

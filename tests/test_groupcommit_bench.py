@@ -15,7 +15,7 @@ def test_the_group_commit_benchmark_prints_each_size_and_a_commits_fixed_cost():
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)
-    assert figures["participants"] == 40 and set(figures["ways"]) == {"driver", "sqlalchemy"}
+    assert figures["participants"] == 40 and set(figures["ways"]) == {"main", "rows through SQLAlchemy"}
     for entry in figures["ways"].values():
         assert set(entry["commits"]) == {"1", "8"}
         assert all(commit["measured"] == 10 and commit["cpu_ms"] > 0 for commit in entry["commits"].values())

@@ -52,19 +52,20 @@ def _set_options(db: DB, activity: Activity, labels: list[str]) -> None:
     for position, label in enumerate(labels, start=1):
         db.add(Option(activity_id=activity.id, position=position, label=label))
     db.flush()
-    db.info.get(_OPTION_IDS, {}).pop(activity.id, None)
+    store.agenda_reads(db).pop((_OPTION_IDS, activity.id), None)
 
 
-# In a unit of work (`db.info`): the option ids of each poll voted on. A group commit of votes
-# (live/writer.py) reads a poll's options once, not once per vote; `_set_options` forgets them.
-_OPTION_IDS = "palabre.polls.option_ids"
+# In a unit of work's agenda reads (`store.agenda_reads`): the option ids of each poll voted on.
+# A group commit of votes (live/writer.py) reads a poll's options once, not once per vote, and
+# not at all while the agenda's generation stays (`store.Generation`); `_set_options` forgets them.
+_OPTION_IDS = "poll_option_ids"
 
 
 def _option_ids(db: DB, activity: Activity) -> frozenset[int]:
-    cache = db.info.setdefault(_OPTION_IDS, {})
-    ids = cache.get(activity.id)
+    cache = store.agenda_reads(db)
+    ids = cache.get((_OPTION_IDS, activity.id))
     if ids is None:
-        ids = cache[activity.id] = frozenset(db.scalars(select(Option.id).where(
+        ids = cache[(_OPTION_IDS, activity.id)] = frozenset(db.scalars(select(Option.id).where(
             Option.activity_id == activity.id)))
     return ids
 
