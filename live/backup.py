@@ -68,16 +68,32 @@ def restore(url: str, source: Path) -> Path | None:
         return None
     _check_sqlite(source)
     live = Path(_sqlite_path(url))
-    saved = None
+    saved, generation = None, 0
     if live.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         saved = backup(url, live.with_name(f"{live.name}.before-restore-{stamp}"))
+        generation = _generation(live)
     with closing(sqlite3.connect(source)) as backup_file, \
             closing(sqlite3.connect(live, timeout=30)) as database:
         backup_file.backup(database)
     _check_sqlite(live)
     _upgrade(url)
+    # The agenda's generation past the one replaced (live.store.Generation): a server that
+    # kept what it read of the replaced sessions (it should have been stopped) reads them again.
+    with closing(sqlite3.connect(live, timeout=30)) as database, database:
+        database.execute("UPDATE generations SET value = MAX(value, ?) + 1 WHERE name = 'agenda'",
+                         (generation,))
     return saved
+
+
+def _generation(path: Path) -> int:
+    """The agenda's generation in this SQLite file (0 before the table)."""
+    with closing(sqlite3.connect(path, timeout=30)) as database:
+        try:
+            row = database.execute("SELECT value FROM generations WHERE name = 'agenda'").fetchone()
+        except sqlite3.OperationalError:  # a database older than the table
+            return 0
+    return row[0] if row else 0
 
 
 def _upgrade(url: str) -> None:

@@ -63,6 +63,11 @@ def test_an_online_backup_during_votes_then_a_restore_brings_that_moment_back(tm
     assert query(database, "PRAGMA integrity_check") == [("ok",)]
     kept = sorted(database.parent.glob(f"{database.name}.before-restore-*"))
     assert len(kept) == 1 and votes(kept[0]) == PHONES
+    # The agenda's generation moved past the replaced one (which the backup's equals here): a
+    # server that kept the replaced session and poll would read them again.
+    generation = "select value from generations where name = 'agenda'"
+    before, restored = query(kept[0], generation)[0][0], query(database, generation)[0][0]
+    assert restored > before == query(backup, generation)[0][0]
 
     # The restored database serves again.
     (tmp_path / "again").mkdir()
