@@ -303,6 +303,8 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
     performance.md, 4 December, night). Elsewhere (PostgreSQL), for rows of different keys, or
     for a statement that would need a column's Python default: through SQLAlchemy. A refusal
     is SQLAlchemy's error either way (IntegrityError, OperationalError...)."""
+    if not rows:
+        return []
     connection = db.connection()
     dialect = connection.dialect
     keys = tuple(rows[0])
