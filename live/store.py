@@ -299,8 +299,9 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
     store); a statement with RETURNING takes its rows in multi-row VALUES of 2^k rows (23 rows:
     16, 4, 2 and 1; a few shapes compiled in all), one without runs once per row, prepared once
     (`executemany`). These are a group commit's votes and acks, inside SQLite's write lock:
-    4-6 % less CPU a group commit than SQLAlchemy's execution of the same rows (docs/
-    performance.md, 4 December, night). Elsewhere (PostgreSQL), for rows of different keys, or
+    3-8 % less CPU for a commit of 24 votes than SQLAlchemy's execution of the same rows, 9-18 %
+    for 256 (`python -m bench groupcommit --compare rows`; docs/performance.md, 4 December,
+    night). Elsewhere (PostgreSQL), for rows of different keys, or
     for a statement that would need a column's Python default: through SQLAlchemy. A refusal
     is SQLAlchemy's error either way (IntegrityError, OperationalError...)."""
     if not rows:
@@ -311,7 +312,7 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
     returning = len(statement.exported_columns) > 0
     plans = None
     if dialect.name == "sqlite" and all(tuple(row) == keys for row in rows):
-        sizes = _chunks(len(rows)) if returning else (1,)
+        sizes = _chunks(len(rows), SQLITE_PARAMETERS // len(keys)) if returning else (1,)
         plans = [_row_plan(statement, dialect, keys, size) for size in sizes]
     if plans is None or None in plans:
         result = db.execute(statement, rows)
@@ -339,9 +340,16 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
         cursor.close()
 
 
-def _chunks(count: int) -> list[int]:
-    """`count` as a sum of powers of two, the largest first (23: 16, 4, 2, 1)."""
-    return [1 << bit for bit in range(count.bit_length() - 1, -1, -1) if count >> bit & 1]
+# The parameters one SQLite statement takes at most (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+SQLITE_PARAMETERS = 32766
+
+
+def _chunks(count: int, most: int) -> list[int]:
+    """`count` as a sum of powers of two, the largest first (23: 16, 4, 2, 1), none above `most`
+    (rows of one statement: its parameters are bounded)."""
+    largest = 1 << (max(most, 1).bit_length() - 1)
+    whole, rest = divmod(count, largest)
+    return [largest] * whole + [1 << bit for bit in range(rest.bit_length() - 1, -1, -1) if rest >> bit & 1]
 
 
 def _bound(order: list[tuple], rows) -> list:

@@ -133,3 +133,12 @@ def test_a_row_without_a_column_that_has_a_python_default_gets_its_default(store
     with sqlite3.connect(paths[0]) as connection:
         stored = [datetime.fromisoformat(at) for (at,) in connection.execute("SELECT at FROM client_acks")]
     assert len(stored) == 3 and all(at >= before - timedelta(seconds=1) for at in stored)
+
+
+def test_more_rows_than_one_sqlite_statement_takes_are_all_stored_and_returned(stores):
+    """SQLite takes 32,766 parameters a statement: 5,000 acks of 8 values each go in several."""
+    (driver, _other), ids, paths = stores
+    rows = _ack_rows(ids, 5000)
+    with driver.write() as db:
+        returned = write_rows(db, acks._guarded_insert("sqlite"), rows)
+    assert len(set(returned)) == 5000 and len(_table(paths[0], "client_acks")) == 5000
