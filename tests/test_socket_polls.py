@@ -190,7 +190,7 @@ def test_screen_sees_the_participant_count_grow_when_phones_join(staff, phone, p
     before = events_named(screen, "snapshot")[-1]["participants"]
     phone(), phone()
     payload = wait_for_event(screen, "presence",
-                             lambda p: p["participants"] == before + 2 and p["connected"] == 2, timeout=3)
+                             lambda p: p["participants"] == before + 2 and p["connected"] == 2, timeout=10)
     assert payload is not None
 
 
