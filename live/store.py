@@ -297,7 +297,8 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
     On SQLite the rows go straight to the driver's cursor: the statement is compiled once per
     shape, each value goes through its column's bind processing (the very text SQLAlchemy would
     store); a statement with RETURNING takes its rows in multi-row VALUES of 2^k rows (23 rows:
-    16, 4, 2 and 1; a few shapes compiled in all), one without runs once per row, prepared once
+    16, 4, 2 and 1; a few shapes compiled in all; none over SQLite's parameter limit), one
+    without runs once per row, prepared once
     (`executemany`). These are a group commit's votes and acks, inside SQLite's write lock:
     3-8 % less CPU for a commit of 24 votes than SQLAlchemy's execution of the same rows, 9-18 %
     for 256 (`python -m bench groupcommit --compare rows`; docs/performance.md, 4 December,

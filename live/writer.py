@@ -394,7 +394,7 @@ def _store_rows(db, pending: list[tuple[_Job, DeferredRows]]) -> list[_Job]:
             guards.setdefault(rows.guard[0], []).append(rows.guard[1])
     stored = set()
     for statement, values in guards.items():
-        stored.update(tuple(row) for row in write_rows(db, statement, values))
+        stored.update(write_rows(db, statement, values))  # tuples (actor, client id)
     conflicted = [job for job, rows in pending if rows.guard is not None and rows.guard[2] not in stored]
     kept = [rows for job, rows in pending if job not in conflicted]
     for statement, values in _rounds(kept):
