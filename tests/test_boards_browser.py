@@ -231,3 +231,38 @@ def test_a_phone_loads_the_wall_code_when_touched_and_loses_nothing(served, brow
         assert loaded and page.evaluate("window.__stay") == 1
         page.context.close()
     assert problems == []
+
+
+def test_a_vote_tapped_while_the_wall_code_arrives_is_not_lost(served, browser):
+    """The finger is down on "vote" of the server's markup when board-phone.js arrives: the module
+    must not redraw the button away under it. The tap, once the finger is lifted, is sent over the
+    socket and told as saved, as on a fast phone (in the room: a tap takes ~100 ms, the module
+    comes over the venue's Wi-Fi in about as long)."""
+    item = _post_items(served, ["Réparer avant de remplacer"], approve=True)[0]
+    page = browser.new_context(viewport={"width": 360, "height": 640}).new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    held: list = []
+    page.route("**/board-phone.js", lambda route: held.append(route))
+    goto_live(page, f"{served['base']}/j/{served['code']}")
+    page.evaluate("window.__stay = 1")
+    page.locator(".board-vote button").first.scroll_into_view_if_needed()
+    box = page.locator(".board-vote button").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()  # the touch asks for the module...
+    deadline = time.monotonic() + 5
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    assert held, "touching the wall did not ask for board-phone.js"
+    held[0].fallback()  # ...which arrives while the finger is still down
+    page.wait_for_timeout(500)  # the module is fetched and run; the finger stays
+    page.mouse.up()
+    page.locator("#board-status.is-ok").wait_for(timeout=5000)
+    store = served["app"].extensions["palabre.store"]
+    with store.read() as db:
+        wall = sessions.get_activity(db, sessions.get_session(db, served["id"]), served["wall"])
+        assert service.vote_counts(db, wall) == {item: 1}
+    store.dispose()
+    assert page.evaluate("window.__stay") == 1
+    assert problems == []
+    page.context.close()

@@ -522,8 +522,30 @@ function participantPage() {
   stage.addEventListener("click", onClick, false);
   stage.addEventListener("change", onChange, false);
   ["focusin", "pointerdown"].forEach(function (type) {
-    stage.addEventListener(type, function () { if (!board && isBoard(view.current)) loadBoard(); }, true);
+    stage.addEventListener(type, function () {
+      if (type === "pointerdown") pressing = true;
+      if (!board && isBoard(view.current)) loadBoard();
+    }, true);
   });
+  /* The module redraws the wall: not while a finger is on one of its buttons (the tap would be
+     lost with the button); once the tap's click (and the form's submit, in the same dispatch) is by. */
+  var pressing = false, afterTap = [], lifted = null;
+  function tapDone() {
+    var fns = afterTap;
+    pressing = false;
+    afterTap = [];
+    clearTimeout(lifted);
+    doc.removeEventListener("click", tapDone, true);
+    fns.forEach(function (fn) { setTimeout(fn, 0); });
+  }
+  doc.addEventListener("pointercancel", tapDone, true);  // a scroll: no click comes
+  doc.addEventListener("pointerup", function () {  // a touch's click may come a task later
+    if (!pressing) return;
+    doc.addEventListener("click", tapDone, true);
+    clearTimeout(lifted);
+    lifted = setTimeout(tapDone, 400);  // lifted elsewhere: no click
+  }, true);
+  function whenLifted(fn) { if (pressing) afterTap.push(fn); else fn(); }
 
   function loadClouds() {
     if (cloudsLoading) return;
@@ -542,12 +564,12 @@ function participantPage() {
   function loadBoard() {
     if (boardLoading) return;
     boardLoading = true;
-    import("./board-phone.js").then(function (m) {
+    import("./board-phone.js").then(function (m) { whenLifted(function () {
       board = m.boardPhone(code, stage, function () { return socket; }, mine, box);
       if (heldSubmit) board.submit(heldSubmit, view.current);
       heldSubmit = null;
       render();
-    }, function () {
+    }); }, function () {
       boardLoading = false;  // the next push tries again; a form waiting goes to the outbox
       if (heldSubmit) { var form = heldSubmit; heldSubmit = null; hold(form, view.current); }
     });
