@@ -1,6 +1,6 @@
 """The CPU of one group commit of N votes: the work done while SQLite's write lock is held.
 
-    python -m bench groupcommit [--votes 1,24,256] [--commits 400] [--compare rows|kept] [--json]
+    python -m bench groupcommit [--votes 1,24,256] [--commits 400] [--compare rows|kept|savepoint] [--json]
 
 With two server processes on one SQLite file, their group commits take turns on the file's one
 write lock (docs/performance.md): what a commit costs, inside the lock, bounds them both. This
@@ -18,8 +18,9 @@ medians).
 `--compare rows`: commit after commit, in turn, the rows through the driver's cursor (main,
 `live.store.write_rows`) and through SQLAlchemy's execution; `--compare kept`: in turn, with
 what the last commit read of the session and the poll kept while the agenda's generation stays
-(main, `live.writer._Kept`) and read again by each commit. Two ways side by side in one
-process, the host's load shared alike.
+(main, `live.writer._Kept`) and read again by each commit; `--compare savepoint`: in turn, the
+rows' savepoint through SQLite's cursor (main, `live.store.rows_savepoint`) and SQLAlchemy's
+`begin_nested`. Two ways side by side in one process, the host's load shared alike.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "4,000 phones on two processes makes commits of about 24)")
     parser.add_argument("--commits", type=int, default=400, help="commits measured for each size (400)")
     parser.add_argument("--participants", type=int, default=4000, help="phones joined (4000)")
-    parser.add_argument("--compare", choices=["rows", "kept"], default=None,
+    parser.add_argument("--compare", choices=["rows", "kept", "savepoint"], default=None,
                         help="rows: through the driver and through SQLAlchemy; kept: the agenda's reads "
-                             "kept across commits and read by each; commit after commit")
+                             "kept across commits and read by each; savepoint: the rows' savepoint "
+                             "through the driver and SQLAlchemy's; commit after commit")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -74,12 +76,14 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
     store, writer = app.extensions["palabre.store"], app.extensions["palabre.writer"]
     writer.batch_seconds = 60.0  # every job of a commit in it, however slow the host
     room = _room(store, participants)
-    main_rows, kept = writer_module.write_rows, writer.kept
-    ways = {"main": (main_rows, kept)}
+    main_rows, kept, savepoint = writer_module.write_rows, writer.kept, writer_module.rows_savepoint
+    ways = {"main": (main_rows, kept, savepoint)}
     if compare == "rows":
-        ways["rows through SQLAlchemy"] = (_through_sqlalchemy, kept)
+        ways["rows through SQLAlchemy"] = (_through_sqlalchemy, kept, savepoint)
     elif compare == "kept":
-        ways["read by each commit"] = (main_rows, None)
+        ways["read by each commit"] = (main_rows, None, savepoint)
+    elif compare == "savepoint":
+        ways["SQLAlchemy's savepoint"] = (main_rows, kept, _nested)
     cpu: dict = {way: {size: [] for size in sizes} for way in ways}
     skip = max(1, commits // 10)
     try:
@@ -87,7 +91,7 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
             for size in sizes:
                 for index in range(skip + commits * len(ways)):
                     way = list(ways)[index % len(ways)]
-                    writer_module.write_rows, writer.kept = ways[way]
+                    writer_module.write_rows, writer.kept, writer_module.rows_savepoint = ways[way]
                     jobs = [_vote(room, person) for person in random.sample(room["people"], size)]
                     started = time.thread_time()
                     writer._commit(jobs)
@@ -99,7 +103,7 @@ def _measure(scratch: str, sizes: list[int], commits: int, participants: int, co
                     if index >= skip:
                         cpu[way][size].append(spent)
     finally:
-        writer_module.write_rows, writer.kept = main_rows, kept
+        writer_module.write_rows, writer.kept, writer_module.rows_savepoint = main_rows, kept, savepoint
         store.dispose()
     return _figures(cpu, participants)
 
@@ -140,6 +144,11 @@ def _through_sqlalchemy(db, statement, rows: list[dict]) -> list[tuple]:
     """`live.store.write_rows` as it was: every row through SQLAlchemy's execution."""
     result = db.execute(statement, rows)
     return [tuple(row) for row in result] if len(statement.exported_columns) else []
+
+
+def _nested(db):
+    """`live.store.rows_savepoint` as it was: SQLAlchemy's nested transaction."""
+    return db.begin_nested()
 
 
 def _figures(cpu: dict, participants: int) -> dict:

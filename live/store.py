@@ -341,6 +341,39 @@ def write_rows(db: Session, statement, rows: list[dict]) -> list[tuple]:
         cursor.close()
 
 
+@contextmanager
+def rows_savepoint(db: Session) -> Iterator[None]:
+    """A savepoint around rows written by `write_rows`: a statement refused in it undoes all the
+    rows written in it, and only those (an `executemany` refused at its tenth row keeps nine).
+
+    On SQLite through the driver's cursor (`SAVEPOINT`, then `RELEASE`, or `ROLLBACK TO` on an
+    error): SQLAlchemy's `begin_nested` (its flush, its nested transaction's bookkeeping and
+    events) cost a group commit of one vote as much as its rows (`python -m bench groupcommit
+    --compare savepoint`). The unit of work is flushed first, as `begin_nested` does. Elsewhere
+    (PostgreSQL): `begin_nested`."""
+    if db.new or db.dirty or db.deleted:
+        db.flush()
+    connection = db.connection()
+    if connection.dialect.name != "sqlite":
+        with db.begin_nested():
+            yield
+        return
+    import sqlite3
+
+    driver = connection.connection.driver_connection
+    driver.execute("SAVEPOINT palabre_rows")
+    try:
+        yield
+    except BaseException:
+        try:
+            driver.execute("ROLLBACK TO palabre_rows")
+            driver.execute("RELEASE palabre_rows")
+        except sqlite3.Error:  # SQLite rolled back the whole transaction (full disk...): given up
+            pass
+        raise
+    driver.execute("RELEASE palabre_rows")
+
+
 # The parameters one SQLite statement takes at most (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 SQLITE_PARAMETERS = 32766
 

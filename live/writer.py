@@ -31,6 +31,7 @@ from live.store import (
     DEFERRED,
     DeferredRows,
     agenda_generation,
+    rows_savepoint,
     storage_problem,
     write_rows,
 )
@@ -306,7 +307,7 @@ class _Group:
             return
         pending, self.pending, self.pending_keys = self.pending, [], set()
         try:
-            with self.db.begin_nested():
+            with rows_savepoint(self.db):
                 conflicted = _store_rows(self.db, pending)
         except Exception as exc:  # noqa: BLE001 - retried write by write
             if storage_problem(exc):
@@ -325,7 +326,7 @@ class _Group:
         conflicted = []
         for job, rows in pending:
             try:
-                with self.db.begin_nested():
+                with rows_savepoint(self.db):
                     conflicted += _store_rows(self.db, [(job, rows)])
             except Exception as exc:  # noqa: BLE001 - handed to the waiting handler
                 if storage_problem(exc):

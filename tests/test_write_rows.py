@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from live import acks
 from live.polls import service as polls
 from live.sessions import service as sessions
-from live.store import Store, upgrade, write_rows
+from live.store import Store, rows_savepoint, upgrade, write_rows
 
 
 def _store(path) -> Store:
@@ -118,6 +118,24 @@ def test_a_refused_row_is_sqlalchemys_error_and_nothing_of_the_transaction_is_st
         write_rows(db, acks._guarded_insert("sqlite"), _ack_rows(ids, 2))
         write_rows(db, polls._upsert("sqlite"), rows)
     assert _table(paths[0], "votes") == [] and _table(paths[0], "client_acks") == []
+
+
+def test_a_statement_refused_in_the_rows_savepoint_undoes_its_own_rows_and_nothing_else(stores):
+    """A group commit's rows are written in a savepoint (`rows_savepoint`, on SQLite through the
+    driver): the votes' `executemany` refused at its second row has stored its first, which the
+    savepoint takes back; what was written before it stays, the transaction goes on and commits."""
+    (driver, _other), ids, paths = stores
+    votes = _vote_rows(ids, [[ids["options"][0]], [ids["options"][1]], [ids["options"][2]]])
+    ghost = dict(votes[1], participant_id=999_999, client_id="ghost")  # the foreign key refuses it
+    with driver.write() as db:
+        write_rows(db, acks._guarded_insert("sqlite"), _ack_rows(ids, 2))
+        with pytest.raises(IntegrityError), rows_savepoint(db):
+            write_rows(db, polls._upsert("sqlite"), [votes[0], ghost])
+        with rows_savepoint(db):
+            write_rows(db, polls._upsert("sqlite"), [votes[2]])
+    stored = _table(paths[0], "votes")
+    assert [(row[2], row[3]) for row in stored] == [(ids["people"][2], f"[{ids['options'][2]}]")]
+    assert [row[2] for row in _table(paths[0], "client_acks")] == ["cid-0-é🙂", "cid-1-é🙂"]
 
 
 def test_a_row_without_a_column_that_has_a_python_default_gets_its_default(stores):
