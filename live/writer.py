@@ -45,6 +45,11 @@ MAX_BATCH = 256
 BATCH_SECONDS = 0.025  # work run by one group commit before it commits (WRITE_BATCH_SECONDS)
 GATHER = 0.005  # seconds a busy queue waits for more writes before a group commit (WRITE_GATHER)
 BUSY = 0.1  # seconds since the last commit within which the queue counts as busy
+# A group commit of this many writes or more is a crowd (a burst, not a steady stream: 4,000
+# phones changing their votes make commits of 10-30); the queue counts as crowded for
+# CROWD_MEMORY seconds after it, even while it is empty between two reads of the sockets.
+CROWD = 64
+CROWD_MEMORY = 0.5
 
 
 class _Job:
@@ -75,6 +80,7 @@ class WriteQueue:
         self.busy_at = time.monotonic()  # when a write last came or was committed
         self.commits = 0  # group commits run (benchmarks: writes per commit)
         self.committed_at = float("-inf")  # when the last group commit ended
+        self.crowded_at = float("-inf")  # when a group commit last took CROWD writes or more
         self.batch_seconds = float(app.config.get("WRITE_BATCH_SECONDS", BATCH_SECONDS))
         # What the last group commit of votes read of the agenda (SQLite only: see `_Kept`).
         self.kept = _Kept() if store.engine.dialect.name == "sqlite" else None
@@ -109,6 +115,12 @@ class WriteQueue:
         """How many writes wait for their group commit (the one under way included)."""
         return len(self.jobs) + self.in_flight
 
+    def crowded(self) -> bool:
+        """Whether a group commit took `CROWD` writes or more within the last `CROWD_MEMORY`
+        seconds: a burst under way, though the queue may be empty for a moment (the event loop
+        reading the next votes from the sockets)."""
+        return time.monotonic() - self.crowded_at < CROWD_MEMORY
+
     def close(self, timeout: float) -> int:
         """Refuse new writes; wait (cooperatively, at most `timeout` s) for the queued ones to commit.
 
@@ -142,6 +154,8 @@ class WriteQueue:
                 self.in_flight = 0
             self.jobs.extendleft(reversed(batch[ran:]))  # over its time: in the next commit
             self.committed_at = time.monotonic()
+            if len(batch) >= CROWD:
+                self.crowded_at = self.committed_at
             for job in batch[:ran]:
                 job.done.set()
             self.socketio.sleep(0)  # let the loop breathe between batches

@@ -9,6 +9,8 @@ stretched (acks before tallies: 5,000-phone bursts whose phones got tallies in t
 
 from __future__ import annotations
 
+import time
+
 from live.sessions.push import BUSY_STRETCH
 
 KEY = (1, 1)  # (session, activity)
@@ -68,3 +70,39 @@ def test_a_tally_is_never_due_within_the_interval_of_the_last_one(app, monkeypat
     _owed(broadcaster, since, changed=since)
     assert not broadcaster._phones_due(KEY, since, since + 1.2 * interval)
     assert broadcaster._phones_due(KEY, since, since + 1.51 * interval)
+
+
+def _commit_writes(app, monkeypatch, count: int) -> None:
+    """`count` writes queued together, run by the application's write queue (one group commit)."""
+    from live.sessions import service
+    from live.writer import _Job
+
+    writer = app.extensions["palabre.writer"]
+    monkeypatch.setattr(writer, "batch_seconds", 60)  # one commit, however slow the host
+    writer.jobs.extend(_Job(lambda db, n=n: service.create_event(db, f"crowd {n}").id,
+                            writer.socketio.server.eio.create_event()) for n in range(count))
+    with app.app_context():
+        writer._drain_all()
+
+
+def test_during_a_burst_a_changing_tally_waits_longer_though_the_queue_is_empty_for_a_moment(
+        app, monkeypatch):
+    """Between two group commits of a burst the queue is often empty (the loop is reading the
+    next votes from the sockets): a commit of a crowd of writes keeps the tally waiting, a
+    commit of a few (a steady stream) does not."""
+    from live.writer import CROWD, CROWD_MEMORY
+
+    broadcaster = _broadcaster(app, monkeypatch, queued=0)
+    writer = app.extensions["palabre.writer"]
+    interval = broadcaster._phone_interval()
+    _commit_writes(app, monkeypatch, CROWD - 1)
+    assert not writer.crowded()
+    _commit_writes(app, monkeypatch, CROWD)
+    assert writer.crowded()
+    now = time.monotonic()
+    since = now - 1.01 * interval
+    _owed(broadcaster, since, changed=now - 0.001)  # still changing, an interval owed
+    assert not broadcaster._phones_due(KEY, since, now)
+    assert broadcaster._phones_due(KEY, now - (BUSY_STRETCH + 0.01) * interval, now)
+    writer.crowded_at = now - CROWD_MEMORY - 0.01  # the burst is over: the crowd forgotten
+    assert not writer.crowded() and broadcaster._phones_due(KEY, since, now)
