@@ -545,7 +545,11 @@ function participantPage() {
     clearTimeout(lifted);
     lifted = setTimeout(tapDone, 400);  // lifted elsewhere: no click
   }, true);
-  function whenLifted(fn) { if (pressing) afterTap.push(fn); else fn(); }
+  function whenLifted(fn) {
+    if (!pressing) return fn();
+    afterTap.push(fn);
+    setTimeout(function () { if (afterTap.length) tapDone(); }, 1500);  // a lift never seen
+  }
 
   function loadClouds() {
     if (cloudsLoading) return;
