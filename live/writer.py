@@ -46,8 +46,9 @@ BATCH_SECONDS = 0.025  # work run by one group commit before it commits (WRITE_B
 GATHER = 0.005  # seconds a busy queue waits for more writes before a group commit (WRITE_GATHER)
 BUSY = 0.1  # seconds since the last commit within which the queue counts as busy
 # A group commit of this many writes or more is a crowd (a burst, not a steady stream: 4,000
-# phones changing their votes make commits of 10-12 votes, docs/performance.md); the queue counts as crowded for
-# CROWD_MEMORY seconds after it, even while it is empty between two reads of the sockets.
+# phones changing their votes make commits of 10-12 votes, docs/performance.md); the queue
+# counts as crowded for CROWD_MEMORY seconds after it, even while it is empty between two
+# reads of the sockets.
 CROWD = 64
 CROWD_MEMORY = 0.5
 

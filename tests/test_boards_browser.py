@@ -197,6 +197,17 @@ def test_live_without_reload_phone_sees_an_approved_idea_screen_redraws_moderato
     screen.screenshot(path=str(tmp_path / "screen.png"))
 
 
+def _votes(info) -> dict:
+    """The wall's stored votes, item id -> count."""
+    store = info["app"].extensions["palabre.store"]
+    try:
+        with store.read() as db:
+            wall = sessions.get_activity(db, sessions.get_session(db, info["id"]), info["wall"])
+            return service.vote_counts(db, wall)
+    finally:
+        store.dispose()
+
+
 def test_a_phone_loads_the_wall_code_when_touched_and_loses_nothing(served, browser):
     """The wall's code (board-phone.js) is not part of a phone's first load: it comes when the
     participant touches the wall. What they type meanwhile stays, and a vote tapped before it is
@@ -223,11 +234,7 @@ def test_a_phone_loads_the_wall_code_when_touched_and_loses_nothing(served, brow
         else:
             page.locator(".board-vote button").first.click()
             page.locator("#board-status.is-ok").wait_for(timeout=5000)
-            store = served["app"].extensions["palabre.store"]
-            with store.read() as db:
-                wall = sessions.get_activity(db, sessions.get_session(db, served["id"]), served["wall"])
-                assert service.vote_counts(db, wall) == {item: 1}
-            store.dispose()
+            assert _votes(served) == {item: 1}
         assert loaded and page.evaluate("window.__stay") == 1
         page.context.close()
     assert problems == []
@@ -272,11 +279,7 @@ def test_a_vote_tapped_while_the_wall_code_arrives_is_not_lost(served, browser, 
     else:
         page.mouse.up()
     page.locator("#board-status.is-ok").wait_for(timeout=5000)
-    store = served["app"].extensions["palabre.store"]
-    with store.read() as db:
-        wall = sessions.get_activity(db, sessions.get_session(db, served["id"]), served["wall"])
-        assert service.vote_counts(db, wall) == {item: 1}
-    store.dispose()
+    assert _votes(served) == {item: 1}
     assert page.evaluate("window.__stay") == 1
     assert problems == []
     page.context.close()
