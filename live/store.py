@@ -348,9 +348,10 @@ def rows_savepoint(db: Session) -> Iterator[None]:
 
     On SQLite through the driver's cursor (`SAVEPOINT`, then `RELEASE`, or `ROLLBACK TO` on an
     error): SQLAlchemy's `begin_nested` (its flush, its nested transaction's bookkeeping and
-    events) cost a group commit of one vote as much as its rows (`python -m bench groupcommit
-    --compare savepoint`). The unit of work is flushed first, as `begin_nested` does. Elsewhere
-    (PostgreSQL): `begin_nested`."""
+    events) was about a fifth of a group commit of one vote's CPU, 7-12 % of one of 24 votes
+    (`python -m bench groupcommit --compare savepoint`; docs/performance.md, 4 December). The
+    unit of work is flushed first, as `begin_nested` does. Elsewhere (PostgreSQL):
+    `begin_nested`."""
     if db.new or db.dirty or db.deleted:
         db.flush()
     connection = db.connection()
