@@ -57,6 +57,7 @@ class Phone:
         self.snapshots: list[float] = []
         self.results = 0  # `results` pushes received
         self.tallies = 0  # ... of which carried the tally ("results" key)
+        self.tallied_at: list[float] = []  # when each tally came (monotonic, as the votes' times)
         self.pushes: Counter = Counter()  # every event received, by name
         self.disconnected_at: float | None = None
         self.position = 0  # steady: the option index of its next vote
@@ -111,6 +112,7 @@ class Phone:
             self.results += 1
             if isinstance(data, dict) and "results" in data:
                 self.tallies += 1
+                self.tallied_at.append(time.monotonic())
 
         @client.on("*")
         async def other(event, *_data):  # state, presence, cloud...: counted by name
@@ -295,7 +297,8 @@ class Fleet:
         live = [p for p in self.phones if p.connected]
         await asyncio.gather(*(self.emit_vote(p, activity, choices[p.index % len(choices)], record)
                                for p in live))
-        return {"votes": record}
+        # The tallies that came during the burst (a tally in the middle of it delays the acks).
+        return {"votes": record, "tallied": [t for p in self.phones for t in p.tallied_at if t >= at]}
 
     async def steady_phone(self, phone: Phone, until: float, period: float, activity: int,
                            options: list, record: list) -> None:

@@ -112,6 +112,9 @@ def test_burst_hidden_then_revealed(client):
     # Both clients count every push by name: the revealed tally, nothing while hidden.
     assert figures["revealed"]["phones_received"].get("results", 0) >= PHONES
     assert "results" not in figures["hidden"]["phones_received"]
+    # The tallies received between the release and the last ack, counted by the phones' clock.
+    assert figures["hidden"]["tallies_before_last_ack"] == 0
+    assert 0 <= figures["revealed"]["tallies_before_last_ack"] <= figures["revealed"]["tallies_to_phones"]
 
 
 def test_rounds(client):
