@@ -646,13 +646,13 @@ def one_burst(the_hall: Hall, activity: int, reveal: bool, participants: int) ->
     with the_hall.profiled("revealed" if reveal else "hidden"):
         answers = ask(the_hall.clients, "burst", timeout=120, at=at, activity=activity, choices=choices)
     votes = [v for a in answers for v in a["votes"]]
-    last_ack = max((v["acked"] for v in votes if v["ok"]), default=at)
+    ok = [v for v in votes if v["ok"]]
+    last_ack = max((v["acked"] for v in ok), default=at)
     # Tallies a phone got between the release and the last ack: the burst's acks shared the
     # server with them (a burst's tally is meant to come once it is over).
     tallied_in_burst = sum(1 for a in answers for t in a.get("tallied", ()) if t <= last_ack)
     stall = the_hall.health()
     figures = machine(the_hall, cpu, stall)
-    ok = [v for v in votes if v["ok"]]
     the_hall.screen.wait_for(lambda s: any(c >= len(ok) for _t, c in pushes_of(
         s, activity, at, lambda d: d.get("answers", 0))), 30)
     pushes = pushes_of(the_hall.screen, activity, at, lambda d: d.get("answers", 0))
