@@ -531,6 +531,7 @@ SPREAD = 0.8  # seconds a large room's push is spread over (LIVE_PUSH_SPREAD)
 _slicing: list = []  # the lock of sliced emits: one at a time (made at first use, once
 # eventlet or gevent has patched `threading`: a green lock)
 _waiting = [0]  # emits waiting for that lock: a paced emit under way sends its rest at once
+_hurried: list = []  # (server, event): a paced emit's pause ends when the event is set
 
 
 @dataclass(frozen=True)
@@ -562,10 +563,38 @@ def _slicing_lock():
     return _slicing[0]
 
 
+def _hurry_event():
+    """The event a paced emit's pause waits on (one per Socket.IO server: tests make many)."""
+    server = socketio.server
+    if not _hurried or _hurried[0][0] is not server:
+        _hurried[:] = [(server, server.eio.create_event())]
+    return _hurried[0][1]
+
+
+def _wake_paced() -> None:
+    """Another push now waits behind the paced one under way: its pause ends at once."""
+    if _hurried:
+        _hurried[0][1].set()
+
+
+def _pause(seconds: float) -> None:
+    """The pause between two slices: `seconds`, or until another push waits behind this one
+    (then the rest goes out at once: a `state` push waited for the end of the pause under way,
+    a whole `LIVE_PUSH_SLICE_PAUSE`)."""
+    if _hurry():
+        socketio.sleep(0)
+        return
+    event = _hurry_event()
+    event.clear()
+    if not _hurry():  # set between the check and the clear: no wait
+        event.wait(seconds)
+
+
 @contextmanager
 def _in_turn():
     """Hold the lock of sliced emits, counted as waiting until it is ours."""
     _waiting[0] += 1
+    _wake_paced()
     try:
         lock = _slicing_lock()
         lock.acquire()
@@ -653,6 +682,8 @@ class Deliveries:
         self.queue.append((room, send))
         if len(self.queue) == 1:
             socketio.start_background_task(self._drain)
+        else:
+            _wake_paced()
 
     def hurry(self) -> bool:
         """Whether another push waits behind the one under way."""
@@ -696,7 +727,7 @@ def _send_in_slices(event: str, data, to: str, pacing: Pacing) -> None:
     pause = pacing.between(len(sockets))
     for index, (_sid, eio_sid) in enumerate(sockets):
         if index and index % pacing.size == 0:
-            socketio.sleep(0 if _hurry() else pause)
+            _pause(pause)
         socketio.server._send_eio_packet(eio_sid, frame)
 
 
